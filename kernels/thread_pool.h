@@ -1,0 +1,53 @@
+// ThreadPool: a persistent set of worker threads for data-parallel kernels. Run() hands out task
+// indices without allocating or creating threads, so hot paths can use it every call.
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace rlvr {
+
+class ThreadPool {
+ public:
+  // threads counts the calling thread too: ThreadPool(1) runs everything inline.
+  explicit ThreadPool(int threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int threads() const { return static_cast<int>(workers_.size()) + 1; }
+
+  // Calls fn(ctx, task) for every task in [0, tasks), spread over the threads; returns when all
+  // are done. Not re-entrant: fn must not call Run on the same pool.
+  void Run(int tasks, void (*fn)(void* ctx, int task), void* ctx);
+
+  // Convenience over Run for a callable taken by reference (no std::function, no allocation).
+  template <typename F>
+  void ParallelFor(int tasks, F& f) {
+    Run(tasks, [](void* c, int t) { (*static_cast<F*>(c))(t); }, &f);
+  }
+
+ private:
+  void WorkerLoop();
+  void DrainTasks();
+
+  std::vector<std::thread> workers_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::condition_variable done_;
+  void (*fn_)(void*, int) = nullptr;
+  void* ctx_ = nullptr;
+  int tasks_ = 0;
+  int next_task_ = 0;
+  int pending_ = 0;
+  unsigned generation_ = 0;
+  bool stop_ = false;
+};
+
+// The process-wide pool the kernels use by default: RLVR_THREADS threads if set, else one per
+// hardware thread.
+ThreadPool& DefaultPool();
+
+}  // namespace rlvr
