@@ -2,6 +2,7 @@
 // indices without allocating or creating threads, so hot paths can use it every call.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -11,7 +12,8 @@ namespace rlvr {
 
 class ThreadPool {
  public:
-  // threads counts the calling thread too: ThreadPool(1) runs everything inline.
+  // threads counts the calling thread too: ThreadPool(1) runs everything inline. Values < 1 are
+  // treated as 1.
   explicit ThreadPool(int threads);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
@@ -20,13 +22,15 @@ class ThreadPool {
   int threads() const { return static_cast<int>(workers_.size()) + 1; }
 
   // Calls fn(ctx, task) for every task in [0, tasks), spread over the threads; returns when all
-  // are done. Not re-entrant: fn must not call Run on the same pool.
+  // are done. Not re-entrant: fn must not call Run on the same pool, and fn must not throw.
+  // Calls from several threads at once are serialised.
   void Run(int tasks, void (*fn)(void* ctx, int task), void* ctx);
 
   // Convenience over Run for a callable taken by reference (no std::function, no allocation).
   template <typename F>
   void ParallelFor(int tasks, F& f) {
-    Run(tasks, [](void* c, int t) { (*static_cast<F*>(c))(t); }, &f);
+    Run(
+        tasks, [](void* c, int t) { (*static_cast<F*>(c))(t); }, &f);
   }
 
  private:
@@ -34,15 +38,16 @@ class ThreadPool {
   void DrainTasks();
 
   std::vector<std::thread> workers_;
-  std::mutex mu_;
+  std::mutex run_mu_;  // serialises concurrent Run calls
+  std::mutex mu_;      // guards the fields below that are not atomic
   std::condition_variable wake_;
   std::condition_variable done_;
   void (*fn_)(void*, int) = nullptr;
   void* ctx_ = nullptr;
   int tasks_ = 0;
   int next_task_ = 0;
-  int pending_ = 0;
-  unsigned generation_ = 0;
+  std::atomic<int> pending_{0};          // tasks of the current Run not yet finished
+  std::atomic<unsigned> generation_{0};  // bumped by every Run; workers spin on it briefly
   bool stop_ = false;
 };
 
