@@ -2,6 +2,7 @@
 // key/value heads) over an explicit KV cache.
 #pragma once
 
+#include <cstddef>
 #include <vector>
 
 namespace rlvr {
@@ -26,13 +27,17 @@ struct KVCache {
   void Clear() { length = 0; }
 
  private:
-  size_t Offset(int layer, int pos) const {
-    return (static_cast<size_t>(layer) * max_positions + pos) * row_size();
+  std::size_t Offset(int layer, int pos) const {
+    return (static_cast<std::size_t>(layer) * max_positions + pos) * row_size();
   }
 };
 
-// Scores buffer for Attention, sized once so the call does not allocate.
+// Scores buffer for Attention, sized once so the call does not allocate. With threads > 1,
+// Attention spreads its (query, head) pairs over up to that many threads of DefaultPool(), each
+// with its own scores row.
 struct AttentionScratch {
+  int threads = 0;
+  int max_positions = 0;
   std::vector<float> scores;  // [threads][max_positions]
   explicit AttentionScratch(int max_positions, int threads = 1);
 };
@@ -41,7 +46,7 @@ struct AttentionScratch {
 // [n_q][n_heads][head_dim]), attends causally to cache positions 0 .. position (inclusive) of
 // `layer`, whose keys and values must already be written. Writes out [n_q][n_heads][head_dim].
 // Scale is 1/sqrt(head_dim).
-void Attention(const float* q, const KVCache& cache, int layer, int start_pos, int n_q,
-               int n_heads, float* out, AttentionScratch& scratch);
+void Attention(const float* q, const KVCache& cache, int layer, int start_pos, int n_q, int n_heads,
+               float* out, AttentionScratch& scratch);
 
 }  // namespace rlvr

@@ -1,0 +1,79 @@
+#include "kernels/activation.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "kernels/reference/ops_ref.h"
+#include "tests/common/test_seed.h"
+#include "tests/kernels/ops_test_util.h"
+
+namespace rlvr {
+namespace {
+
+// One float exp and a division against double: 1e-6 relative, 1e-7 absolute.
+constexpr float kRelTol = 1e-6f;
+constexpr float kAbsTol = 1e-7f;
+
+std::vector<int> RandomSizes(test::Rng& rng) {
+  std::vector<int> sizes = {1, 2, 3, 15, 16, 17, 2048};
+  for (int i = 0; i < 10; ++i) sizes.push_back(rng.Int(1, 11008));
+  return sizes;
+}
+
+TEST(SiluTest, MatchesReference) {
+  test::Rng rng(TestSeedFor(401));
+  for (int n : RandomSizes(rng)) {
+    std::vector<float> x = rng.Vector(n, -12.0f, 12.0f);
+    std::vector<float> want(n);
+    SiluRef(x.data(), want.data(), n);
+    Silu(x.data(), n);
+    for (int i = 0; i < n; ++i) {
+      ASSERT_NEAR(x[i], want[i], kAbsTol + kRelTol * std::fabs(want[i])) << "n=" << n;
+    }
+  }
+}
+
+TEST(SiluTest, ExtremeInputsStayFinite) {
+  std::vector<float> x = {-1000.0f, -88.0f, 0.0f, 88.0f, 1000.0f};
+  Silu(x.data(), 5);
+  EXPECT_EQ(x[0], 0.0f);
+  EXPECT_NEAR(x[1], 0.0f, 1e-30f);
+  EXPECT_EQ(x[2], 0.0f);
+  EXPECT_FLOAT_EQ(x[3], 88.0f);
+  EXPECT_FLOAT_EQ(x[4], 1000.0f);
+}
+
+TEST(SwiGLUTest, MatchesReference) {
+  test::Rng rng(TestSeedFor(402));
+  for (int n : RandomSizes(rng)) {
+    std::vector<float> gate = rng.Vector(n, -12.0f, 12.0f);
+    std::vector<float> up = rng.Vector(n, -3.0f, 3.0f);
+    std::vector<float> got(n), want(n);
+    SwiGLU(gate.data(), up.data(), got.data(), n);
+    SwiGLURef(gate.data(), up.data(), want.data(), n);
+    for (int i = 0; i < n; ++i) {
+      ASSERT_NEAR(got[i], want[i], kAbsTol + kRelTol * std::fabs(want[i])) << "n=" << n;
+    }
+  }
+}
+
+TEST(SwiGLUTest, OutputMayAliasGateOrUp) {
+  test::Rng rng(TestSeedFor(403));
+  const int n = 99;
+  std::vector<float> gate = rng.Vector(n, -6.0f, 6.0f);
+  std::vector<float> up = rng.Vector(n);
+  std::vector<float> want(n);
+  SwiGLURef(gate.data(), up.data(), want.data(), n);
+  std::vector<float> g = gate, u = up;
+  SwiGLU(g.data(), up.data(), g.data(), n);
+  SwiGLU(gate.data(), u.data(), u.data(), n);
+  for (int i = 0; i < n; ++i) {
+    ASSERT_NEAR(g[i], want[i], kAbsTol + kRelTol * std::fabs(want[i]));
+    ASSERT_NEAR(u[i], want[i], kAbsTol + kRelTol * std::fabs(want[i]));
+  }
+}
+
+}  // namespace
+}  // namespace rlvr

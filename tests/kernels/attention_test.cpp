@@ -1,0 +1,114 @@
+#include "kernels/attention.h"
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <vector>
+
+#include "kernels/reference/ops_ref.h"
+#include "tests/common/test_seed.h"
+#include "tests/kernels/ops_test_util.h"
+
+namespace rlvr {
+namespace {
+
+// Outputs are convex combinations of V in [-1, 1]; float dots, exp and sums over up to ~300
+// positions against double: 2e-6 absolute.
+constexpr float kAbsTol = 2e-6f;
+
+void FillCache(KVCache& cache, test::Rng& rng) {
+  for (float& x : cache.k) x = rng.Uniform(-1.0f, 1.0f);
+  for (float& x : cache.v) x = rng.Uniform(-1.0f, 1.0f);
+}
+
+struct Shape {
+  int n_layers, max_positions, n_kv_heads, group, head_dim;
+};
+
+void CheckAgainstReference(const Shape& s, int threads, test::Rng& rng, int trials) {
+  KVCache cache(s.n_layers, s.max_positions, s.n_kv_heads, s.head_dim);
+  FillCache(cache, rng);
+  AttentionScratch scratch(s.max_positions, threads);
+  const int n_heads = s.n_kv_heads * s.group;
+  for (int trial = 0; trial < trials; ++trial) {
+    const int layer = rng.Int(0, s.n_layers - 1);
+    const int start_pos = rng.Int(0, s.max_positions - 1);
+    // Alternate decode steps (n_q == 1) with prefill chunks.
+    const int n_q = trial % 2 == 0 ? 1 : rng.Int(1, s.max_positions - start_pos);
+    const size_t size = static_cast<size_t>(n_q) * n_heads * s.head_dim;
+    std::vector<float> q = rng.Vector(size, -2.0f, 2.0f);
+    std::vector<float> got(size, -99.0f), want(size);
+    Attention(q.data(), cache, layer, start_pos, n_q, n_heads, got.data(), scratch);
+    AttentionRef(q.data(), cache, layer, start_pos, n_q, n_heads, want.data());
+    for (size_t i = 0; i < size; ++i) {
+      ASSERT_NEAR(got[i], want[i], kAbsTol)
+          << "kv_heads=" << s.n_kv_heads << " group=" << s.group << " head_dim=" << s.head_dim
+          << " start=" << start_pos << " n_q=" << n_q << " layer=" << layer << " i=" << i;
+    }
+  }
+}
+
+TEST(AttentionTest, MatchesReferenceOnRandomShapes) {
+  test::Rng rng(TestSeedFor(501));
+  std::vector<Shape> shapes = {
+      {1, 1, 1, 1, 1}, {2, 5, 1, 3, 3}, {2, 17, 2, 2, 7}, {1, 64, 4, 3, 64}, {3, 40, 3, 1, 16}};
+  for (int i = 0; i < 6; ++i) {
+    shapes.push_back(
+        {rng.Int(1, 3), rng.Int(1, 300), rng.Int(1, 4), rng.Int(1, 4), rng.Int(1, 80)});
+  }
+  for (const Shape& s : shapes) CheckAgainstReference(s, 1, rng, 6);
+}
+
+TEST(AttentionTest, ThreadedScratchGivesSameResults) {
+  test::Rng rng(TestSeedFor(502));
+  CheckAgainstReference({2, 300, 4, 3, 64}, 2, rng, 6);
+  CheckAgainstReference({1, 129, 2, 1, 33}, 3, rng, 6);
+}
+
+TEST(AttentionTest, PrefillEqualsSuccessiveDecodeSteps) {
+  test::Rng rng(TestSeedFor(503));
+  const int positions = 23, n_kv = 2, group = 3, head_dim = 16, n_heads = n_kv * group;
+  KVCache cache(1, positions, n_kv, head_dim);
+  FillCache(cache, rng);
+  AttentionScratch scratch(positions);
+  const size_t row = static_cast<size_t>(n_heads) * head_dim;
+  std::vector<float> q = rng.Vector(positions * row);
+  std::vector<float> prefill(positions * row), decode(positions * row);
+  Attention(q.data(), cache, 0, 0, positions, n_heads, prefill.data(), scratch);
+  for (int p = 0; p < positions; ++p) {
+    Attention(q.data() + p * row, cache, 0, p, 1, n_heads, decode.data() + p * row, scratch);
+  }
+  for (size_t i = 0; i < prefill.size(); ++i) ASSERT_NEAR(prefill[i], decode[i], 1e-6f);
+}
+
+TEST(AttentionTest, FirstPositionCopiesItsValue) {
+  // Attending to a single position gives weight 1 to it, whatever the query.
+  KVCache cache(1, 4, 1, 3);
+  cache.v = {0.5f, -0.25f, 2.0f, 9, 9, 9, 9, 9, 9, 9, 9, 9};
+  for (float& k : cache.k) k = 1.0f;
+  AttentionScratch scratch(4);
+  std::vector<float> q = {3.0f, -1.0f, 7.0f, 0.1f, 0.2f, 0.3f};
+  std::vector<float> out(6);
+  Attention(q.data(), cache, 0, 0, 1, 2, out.data(), scratch);
+  for (int h = 0; h < 2; ++h) {
+    EXPECT_FLOAT_EQ(out[h * 3 + 0], 0.5f);
+    EXPECT_FLOAT_EQ(out[h * 3 + 1], -0.25f);
+    EXPECT_FLOAT_EQ(out[h * 3 + 2], 2.0f);
+  }
+}
+
+TEST(AttentionTest, RejectsBadArguments) {
+  KVCache cache(2, 8, 2, 4);
+  AttentionScratch scratch(8);
+  AttentionScratch small(4);
+  std::vector<float> q(8 * 6 * 4), out(q.size());
+  EXPECT_THROW(Attention(q.data(), cache, 0, 0, 1, 3, out.data(), scratch), std::invalid_argument);
+  EXPECT_THROW(Attention(q.data(), cache, 2, 0, 1, 4, out.data(), scratch), std::invalid_argument);
+  EXPECT_THROW(Attention(q.data(), cache, 0, 7, 2, 4, out.data(), scratch), std::invalid_argument);
+  EXPECT_THROW(Attention(q.data(), cache, 0, 5, 1, 4, out.data(), small), std::invalid_argument);
+  EXPECT_THROW(KVCache(0, 8, 2, 4), std::invalid_argument);
+  EXPECT_THROW(AttentionScratch(0), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace rlvr
