@@ -1,0 +1,105 @@
+// The ledger: every loop run and every attempt (model reply + verdict) in SQLite at
+// .rlvr/ledger.sqlite, with the schema fixed by DESIGN.md (schema_version 1). WAL mode and one
+// transaction per write, so a killed process leaves a valid file and loses at most the attempt
+// being written. Other parts (the report) read the same file directly.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+struct sqlite3;
+
+namespace rlvr {
+
+class LedgerError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+inline constexpr int kLedgerSchemaVersion = 1;
+
+struct RunRecord {
+  int64_t id = 0;
+  std::string started_at;
+  std::optional<std::string> finished_at;
+  std::string model;
+  std::string endpoint;
+  std::string settings_json;
+  std::optional<std::string> stop_reason;
+  int64_t pid = 0;
+};
+
+struct AttemptRecord {
+  int64_t id = 0;  // assigned by AddAttempt
+  int64_t run_id = 0;
+  std::string created_at;  // ISO 8601 UTC; filled by AddAttempt when empty
+  std::string target;
+  std::string model;
+  int round = 0;
+  int candidate = 0;
+  int repair = 0;
+  std::string prompt;
+  std::string reply;
+  std::string patch;
+  std::string verdict;  // promoted | passed | failed | error
+  std::optional<std::string> failed_gate;
+  std::string message;
+  std::string gates_json;
+  std::string figures_json;
+  std::optional<double> primary_ratio;
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  double seconds = 0;
+  std::optional<std::string> promoted_commit;
+};
+
+// Current UTC time as 2026-11-23T16:00:00Z.
+std::string UtcNowIso8601();
+
+class Ledger {
+ public:
+  // Opens (creating file, folder and schema if missing) the ledger at `path`. Throws LedgerError
+  // for an unreadable file or a schema_version this build does not know.
+  explicit Ledger(const std::filesystem::path& path);
+  ~Ledger();
+  Ledger(const Ledger&) = delete;
+  Ledger& operator=(const Ledger&) = delete;
+
+  static std::filesystem::path DefaultPath(const std::filesystem::path& repo_root) {
+    return repo_root / ".rlvr" / "ledger.sqlite";
+  }
+
+  int64_t BeginRun(const std::string& model, const std::string& endpoint,
+                   const std::string& settings_json, int64_t pid);
+  void FinishRun(int64_t run_id, const std::string& stop_reason);
+  // Runs left without finished_at by a killed process are closed with `stop_reason`; returns
+  // how many. Call only while holding the repository lock.
+  int CloseAbandonedRuns(const std::string& stop_reason);
+
+  int64_t AddAttempt(AttemptRecord attempt);
+  // Turns a 'passed' attempt into 'promoted' with the commit it produced.
+  void MarkPromoted(int64_t attempt_id, const std::string& commit);
+
+  // Most recent first.
+  std::vector<AttemptRecord> RecentAttempts(const std::string& target, int limit) const;
+  std::vector<AttemptRecord> RunAttempts(int64_t run_id) const;
+  std::optional<RunRecord> LastRun() const;
+  std::map<std::string, int> VerdictCounts(std::optional<int64_t> run_id) const;
+  // Highest round recorded for `target` over all runs (0 if none): a resumed loop goes on after it.
+  int LastRound(const std::string& target) const;
+  int64_t TokensUsed(int64_t run_id) const;
+
+ private:
+  void Exec(const char* sql);
+  void CreateOrCheckSchema();
+
+  std::filesystem::path path_;
+  sqlite3* db_ = nullptr;
+};
+
+}  // namespace rlvr

@@ -1,0 +1,103 @@
+// Sources of model replies. LlmSource is what the loop talks to; HttpLlmClient speaks the
+// OpenAI-compatible Chat Completions (/chat/completions) or Responses (/responses) API over
+// libcurl, with timeouts, retries (429, 5xx, network errors; Retry-After honoured), a reply-size
+// cap and token accounting. The API key is read from an environment variable and never appears
+// in an error message, a log or the ledger.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace rlvr {
+
+struct ChatMessage {
+  std::string role;  // system | user | assistant
+  std::string content;
+};
+
+struct LlmResponse {
+  std::vector<std::string> replies;  // one per candidate
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+};
+
+// No usable reply. `permanent` errors (bad key, unknown model, replay exhausted) will not go
+// away by asking again; the loop stops on them at once.
+class LlmError : public std::runtime_error {
+ public:
+  LlmError(const std::string& message, bool permanent)
+      : std::runtime_error(message), permanent_(permanent) {}
+  bool permanent() const { return permanent_; }
+
+ private:
+  bool permanent_;
+};
+
+class LlmSource {
+ public:
+  virtual ~LlmSource() = default;
+  // Asks for `n` replies continuing `messages`; `target` lets a replay source keep one queue
+  // per target. Throws LlmError when there is no usable reply.
+  virtual LlmResponse Complete(const std::string& target, const std::vector<ChatMessage>& messages,
+                               int n) = 0;
+  virtual std::string model() const = 0;
+  virtual std::string endpoint() const = 0;  // for the ledger: a URL or replay:PATH
+};
+
+enum class LlmApi { kChatCompletions, kResponses };
+
+struct LlmSettings {
+  std::string base_url = "https://api.openai.com/v1";
+  std::string model = "gpt-4o";
+  LlmApi api = LlmApi::kChatCompletions;
+  double temperature = 0.7;
+  int max_tokens = 8192;
+  std::string api_key_env = "OPENAI_API_KEY";
+  double connect_timeout_seconds = 10;
+  double total_timeout_seconds = 600;
+  int max_retries = 5;                 // further tries after the first, for transient faults
+  double backoff_initial_seconds = 2;  // doubled per retry, with jitter
+  double backoff_max_seconds = 120;
+  size_t max_reply_bytes = size_t{8} << 20;  // the transfer is aborted past this
+};
+
+// Sleeps for the given seconds; returns false if the wait was cut short (stop requested).
+using SleepFunction = std::function<bool(double seconds)>;
+
+class HttpLlmClient : public LlmSource {
+ public:
+  // Reads the key from settings.api_key_env now; a missing variable is fine for local servers
+  // that need no key (no Authorization header is sent then).
+  explicit HttpLlmClient(LlmSettings settings, SleepFunction sleep = {});
+
+  LlmResponse Complete(const std::string& target, const std::vector<ChatMessage>& messages,
+                       int n) override;
+  std::string model() const override { return settings_.model; }
+  std::string endpoint() const override;
+
+  // Number of HTTP requests made so far (retries included); for tests and status lines.
+  int requests_made() const { return requests_made_; }
+
+ private:
+  struct HttpResult;
+  LlmResponse CompleteOnce(const std::vector<ChatMessage>& messages, int n);
+  HttpResult Post(const std::string& url, const std::string& body);
+  std::string Redact(std::string text) const;
+
+  LlmSettings settings_;
+  SleepFunction sleep_;
+  std::string api_key_;
+  int requests_made_ = 0;
+};
+
+// Parses an LLM source spec: "replay:PATH" -> a replay source; "http" (or empty) -> an
+// HttpLlmClient with `settings`. Throws std::invalid_argument with a clear message otherwise.
+std::unique_ptr<LlmSource> MakeLlmSource(const std::string& spec, const LlmSettings& settings,
+                                         SleepFunction sleep = {});
+
+}  // namespace rlvr

@@ -1,0 +1,51 @@
+// The conversation the model sees: system instructions (goal, constraints, editable files, the
+// reply format), the target's editable and context files, its baseline figures next to the
+// reference figures (OpenBLAS, hardware peaks) and the recent attempts with their verdicts. The
+// whole prompt is kept under a size bound by dropping the oldest history first, then context
+// files; the editable files are never cut. Repair turns carry a failed candidate's exact error.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/ledger.h"
+#include "harness/llm_client.h"
+
+namespace rlvr {
+
+struct PromptFile {
+  std::string path;  // relative to the repository root
+  std::string content;
+};
+
+struct PromptInput {
+  std::string target;
+  std::string description;
+  std::vector<PromptFile> editable;
+  std::vector<PromptFile> context;
+  std::vector<std::string> primary;    // primary benchmark names
+  nlohmann::json baseline;             // baselines/<target>.json; null if none recorded
+  std::vector<AttemptRecord> history;  // recent attempts on this target, most recent first
+  size_t max_chars = 120000;           // bound on the whole prompt (~30k tokens)
+};
+
+std::vector<ChatMessage> BuildPrompt(const PromptInput& input);
+
+// "BM_Gemm/1024  12.3 ms  GFLOPS=174 (primary)" lines for benchmarks and references.
+std::string FormatBaselineFigures(const nlohmann::json& baseline,
+                                  const std::vector<std::string>& primary);
+
+// One history line: "round 3.1 failed at build: error: 'x' was not declared ... (ratio 1.02)".
+std::string SummarizeAttempt(const AttemptRecord& attempt, size_t excerpt_chars = 400);
+
+// The user turn that asks for a corrected patch after a failure at `failed_gate`.
+std::string RepairRequest(const std::string& failed_gate, const std::string& error,
+                          size_t max_error_chars = 6000);
+
+// Concatenated text of a conversation, for the ledger's prompt column.
+std::string FlattenConversation(const std::vector<ChatMessage>& messages);
+
+}  // namespace rlvr
