@@ -1,0 +1,74 @@
+// Decoder: a LLaMA-style transformer decoder over ModelWeights (pre-norm RMSNorm, GQA attention
+// with rotate_half RoPE and a KV cache, SwiGLU feed-forward, output head). Step() decodes one
+// token, Prefill() runs a prompt as matrix products over many rows at once, Generate() samples a
+// continuation. All activation buffers, the KV cache and the RoPE tables are allocated in the
+// constructor: Step() and Prefill() allocate nothing.
+#pragma once
+
+#include <span>
+#include <vector>
+
+#include "kernels/attention.h"
+#include "kernels/rope.h"
+#include "kernels/sampler.h"
+#include "kernels/thread_pool.h"
+#include "kernels/weights.h"
+
+namespace rlvr {
+
+class Decoder {
+ public:
+  // Keeps a reference to weights (which must outlive the decoder). max_batch: rows per matrix
+  // product in Prefill (longer prompts run in chunks). pool nullptr means DefaultPool().
+  // Throws std::invalid_argument if the weights do not match their config.
+  explicit Decoder(const ModelWeights& weights, int max_batch = 64, ThreadPool* pool = nullptr);
+
+  // Runs `token` at position position() (appending its keys and values to the cache) and returns
+  // the logits [vocab] for the next token, valid until the next call. Throws std::out_of_range
+  // for a token outside the vocabulary and std::length_error when the cache is full; the state
+  // is unchanged then.
+  const float* Step(int token);
+
+  // Runs tokens at positions position() .. position() + tokens.size() - 1 and returns the logits
+  // after the last one. Same errors as Step, checked before any work.
+  const float* Prefill(std::span<const int> tokens);
+
+  // Restarts from an empty cache, prefills prompt (non-empty), then samples n_new tokens, feeding
+  // each back in. Returns the sampled tokens. Throws std::invalid_argument for an empty prompt and
+  // std::length_error if prompt and continuation do not fit in max_positions.
+  std::vector<int> Generate(std::span<const int> prompt, int n_new, Sampler& sampler);
+
+  // Forgets the context (position 0 again).
+  void Reset() { cache_.Clear(); }
+
+  int position() const { return cache_.length; }
+  const KVCache& cache() const { return cache_; }
+  const ModelConfig& config() const { return config_; }
+  const float* logits() const { return logits_.data(); }
+
+ private:
+  // Runs rows [0, n) of tokens at positions start .. start + n - 1; n <= max_batch_.
+  void ForwardChunk(const int* tokens, int n, int start);
+  void CheckTokens(std::span<const int> tokens) const;
+  // y[n, N] = x[n, K] * W[N, K]^T, as a matrix-vector product when n == 1.
+  void Project(const float* x, const std::vector<float>& W, float* y, int n, int N, int K);
+
+  const ModelWeights& weights_;
+  ModelConfig config_;
+  int max_batch_;
+  ThreadPool* pool_;
+  KVCache cache_;
+  RopeCache rope_;
+  AttentionScratch attention_scratch_;
+  // Activations, [max_batch][width] each.
+  std::vector<float> residual_;  // dim
+  std::vector<float> normed_;    // dim
+  std::vector<float> q_;         // q_dim
+  std::vector<float> attended_;  // q_dim
+  std::vector<float> branch_;    // dim: o_proj or down_proj output before the residual add
+  std::vector<float> gate_;      // ffn_dim
+  std::vector<float> up_;        // ffn_dim
+  std::vector<float> logits_;    // vocab
+};
+
+}  // namespace rlvr
