@@ -6,7 +6,10 @@
 //   2. Defeating result caches: an InputPerturber rewrites a few input elements each iteration
 //      (O(burst) work, negligible next to the kernel), so a kernel that remembers its last output
 //      instead of computing returns stale numbers.
-//   3. Verification: after the timing loop, VerifyAll / VerifySampled compare the kernel's output
+//   3. Allocations: main.cpp registers a MemoryManager, so every benchmark reports allocs_per_iter,
+//      but Google Benchmark measures that over a whole extra run INCLUDING the benchmark's set-up.
+//      LoopAllocations counts only the timed loop and reports counters["allocs_per_iter_loop"].
+//   4. Verification: after the timing loop, VerifyAll / VerifySampled compare the kernel's output
 //      on the FINAL inputs against the reference and call state.SkipWithError() on mismatch, so a
 //      kernel that skips work fails loudly instead of looking fast.
 //
@@ -15,10 +18,12 @@
 //   static void BM_Foo(benchmark::State& state) {
 //     ... set up inputs x, output y, want ...
 //     InputPerturber perturb(x.data(), x.size(), /*burst=*/1);
+//     LoopAllocations allocations(state);
 //     for (auto _ : state) {
 //       perturb.Next();
 //       Foo(x.data(), y.data(), n);
 //     }
+//     allocations.Report();
 //     FooRef(x.data(), want.data(), n);
 //     VerifyAll(state, y.data(), want.data(), y.size(), 1e-5);
 //     ReportFlops(state, 2.0 * n);
@@ -34,6 +39,7 @@
 #include <string>
 
 #include "kernels/reference/gemm_ref.h"
+#include "tests/common/alloc_counter.h"
 
 namespace rlvr {
 
@@ -48,6 +54,23 @@ inline void ReportBytes(benchmark::State& state, double bytes_per_iteration) {
   state.counters["GB/s"] =
       benchmark::Counter(bytes_per_iteration * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
+
+// Counts heap allocations from construction to Report(), which sets
+// counters["allocs_per_iter_loop"] = allocations / iterations. Construct it right before the timed
+// loop and call Report() right after it.
+class LoopAllocations {
+ public:
+  explicit LoopAllocations(benchmark::State& state) : state_(state) {}
+  void Report() {
+    double count = static_cast<double>(scope_.count());
+    double iterations = state_.iterations() > 0 ? static_cast<double>(state_.iterations()) : 1.0;
+    state_.counters["allocs_per_iter_loop"] = count / iterations;
+  }
+
+ private:
+  benchmark::State& state_;
+  AllocationScope scope_;
+};
 
 // splitmix64: the small fixed generator benchmarks draw from (same family as FillRandom).
 inline uint64_t NextRandom(uint64_t& state) {

@@ -1,0 +1,59 @@
+// Entry point of rlvr_bench: Google Benchmark with an allocation-counting MemoryManager, and the
+// OpenBLAS core type pinned to its AVX-512 kernels so the reference figures are the strongest.
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "tests/common/alloc_counter.h"
+
+namespace rlvr {
+namespace {
+
+// Reports allocations made during Google Benchmark's memory-measurement run of each benchmark
+// (num_allocs; Google Benchmark prints it per iteration). Bytes are not tracked by the counter, so
+// max_bytes_used stays 0.
+class AllocationMemoryManager : public benchmark::MemoryManager {
+ public:
+  void Start() override { start_ = AllocationCount(); }
+  void Stop(Result& result) override {
+    result.num_allocs = static_cast<int64_t>(AllocationCount() - start_);
+    result.max_bytes_used = 0;
+  }
+  // Google Benchmark 1.7.1 still declares the pointer overload pure virtual.
+  void Stop(Result* result) override { Stop(*result); }
+
+ private:
+  uint64_t start_ = 0;
+};
+
+// OpenBLAS picks its kernels when the library loads, before main, from OPENBLAS_CORETYPE. Its
+// auto-detection may not know this CPU and fall back to a slower kernel, which would make our
+// comparison flattering, so pin SkylakeX (AVX-512) and restart the process once with it set.
+void PinOpenBlasCoreType(char** argv) {
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return;
+  if (setenv("OPENBLAS_CORETYPE", "SkylakeX", 1) != 0) return;
+  execv("/proc/self/exe", argv);
+  std::fprintf(stderr,
+               "rlvr_bench: re-exec with OPENBLAS_CORETYPE=SkylakeX failed (%s); "
+               "OpenBLAS keeps its auto-detected kernels\n",
+               std::strerror(errno));
+}
+
+}  // namespace
+}  // namespace rlvr
+
+int main(int argc, char** argv) {
+  rlvr::PinOpenBlasCoreType(argv);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  static rlvr::AllocationMemoryManager memory_manager;
+  benchmark::RegisterMemoryManager(&memory_manager);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::RegisterMemoryManager(nullptr);
+  benchmark::Shutdown();
+  return 0;
+}
