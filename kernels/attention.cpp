@@ -5,6 +5,7 @@
 #include <string>
 
 #include "kernels/thread_pool.h"
+#include "kernels/vec_exp.h"
 
 namespace rlvr {
 
@@ -78,11 +79,9 @@ void AttendOne(const AttentionJob& job, int item, float* scores) {
     scores[t] = s;
     max = s > max ? s : max;
   }
+  for (int t = 0; t <= pos; ++t) scores[t] = ExpFast(scores[t] - max);
   float sum = 0.0f;
-  for (int t = 0; t <= pos; ++t) {
-    scores[t] = std::exp(scores[t] - max);
-    sum += scores[t];
-  }
+  for (int t = 0; t <= pos; ++t) sum += scores[t];
   const float inv = 1.0f / sum;  // sum >= 1: the maximum contributes exp(0)
 
   for (int d = 0; d < head_dim; ++d) oh[d] = 0.0f;

@@ -3,11 +3,13 @@
 #include <cmath>
 #include <limits>
 
+#include "kernels/vec_exp.h"
+
 namespace rlvr {
 
 namespace {
 
-// Eight independent partial maxima/sums let the compiler vectorize without -ffast-math
+// Independent partial maxima/sums let the compiler vectorize without -ffast-math
 // (a single float accumulator would force a strictly sequential loop).
 constexpr int kLanes = 16;
 
@@ -34,20 +36,15 @@ void Softmax(float* x, int n) {
     for (int i = 0; i < n; ++i) x[i] = 1.0f / static_cast<float>(n);
     return;
   }
+  for (int i = 0; i < n; ++i) x[i] = ExpFast(x[i] - max);
   float lane[kLanes] = {};
   int i = 0;
   for (; i + kLanes <= n; i += kLanes) {
-    for (int l = 0; l < kLanes; ++l) {
-      x[i + l] = std::exp(x[i + l] - max);
-      lane[l] += x[i + l];
-    }
+    for (int l = 0; l < kLanes; ++l) lane[l] += x[i + l];
   }
   float sum = 0.0f;
   for (int l = 0; l < kLanes; ++l) sum += lane[l];
-  for (; i < n; ++i) {
-    x[i] = std::exp(x[i] - max);
-    sum += x[i];
-  }
+  for (; i < n; ++i) sum += x[i];
   // sum >= 1 because the maximum contributes exp(0).
   const float inv = 1.0f / sum;
   for (int j = 0; j < n; ++j) x[j] *= inv;
