@@ -1,5 +1,6 @@
 #include "kernels/safetensors.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstdio>
 #include <cstring>
@@ -37,6 +38,30 @@ uint64_t DtypeSize(const std::string& dtype) {
 
 bool Readable(const std::string& dtype) {
   return dtype == "F32" || dtype == "F16" || dtype == "BF16";
+}
+
+// Deepest bracket nesting outside strings. The JSON parser recurses per level, so a hostile
+// "[[[[..." header could exhaust the stack; a real header nests three levels.
+int NestingDepth(const std::string& text) {
+  int depth = 0, deepest = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char ch = text[i];
+    if (in_string) {
+      if (ch == '\\') {
+        ++i;
+      } else if (ch == '"') {
+        in_string = false;
+      }
+    } else if (ch == '"') {
+      in_string = true;
+    } else if (ch == '[' || ch == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if (ch == ']' || ch == '}') {
+      --depth;
+    }
+  }
+  return deepest;
 }
 
 uint64_t ReadLittleEndian64(const unsigned char* b) {
@@ -133,6 +158,11 @@ SafeTensorsFile SafeTensorsFile::Open(const std::string& path) {
   in.read(header.data(), static_cast<std::streamsize>(header_size));
   if (!in) Fail(path, "could not read the " + std::to_string(header_size) + "-byte header");
 
+  constexpr int kMaxNesting = 64;
+  if (NestingDepth(header) > kMaxNesting) {
+    Fail(path, "header is not valid JSON for safetensors: nested deeper than " +
+                   std::to_string(kMaxNesting) + " levels");
+  }
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(header);
