@@ -7,6 +7,10 @@
 #include "kernels/thread_pool.h"
 #include "kernels/vec_exp.h"
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 namespace rlvr {
 
 KVCache::KVCache(int n_layers, int max_positions, int n_kv_heads, int head_dim)
@@ -32,18 +36,129 @@ AttentionScratch::AttentionScratch(int max_positions, int threads)
 
 namespace {
 
-// Partial sums in independent lanes so the loop vectorizes without -ffast-math.
+// Independent lanes let these reductions vectorize without -ffast-math; the tree at the end keeps
+// the horizontal step short.
+constexpr int kLanes = 16;
+
+float ReduceLanes(float* lane) {
+  for (int width = kLanes / 2; width > 0; width /= 2) {
+    for (int l = 0; l < width; ++l) lane[l] += lane[l + width];
+  }
+  return lane[0];
+}
+
 float Dot(const float* a, const float* b, int n) {
-  constexpr int kLanes = 16;
   float lane[kLanes] = {};
   int i = 0;
   for (; i + kLanes <= n; i += kLanes) {
     for (int l = 0; l < kLanes; ++l) lane[l] += a[i + l] * b[i + l];
   }
-  float sum = 0.0f;
-  for (int l = 0; l < kLanes; ++l) sum += lane[l];
+  float sum = ReduceLanes(lane);
   for (; i < n; ++i) sum += a[i] * b[i];
   return sum;
+}
+
+float Sum(const float* x, int n) {
+  float lane[kLanes] = {};
+  int i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int l = 0; l < kLanes; ++l) lane[l] += x[i + l];
+  }
+  float sum = ReduceLanes(lane);
+  for (; i < n; ++i) sum += x[i];
+  return sum;
+}
+
+float Max(const float* x, int n) {
+  float lane[kLanes];
+  for (int l = 0; l < kLanes; ++l) lane[l] = -INFINITY;
+  int i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int l = 0; l < kLanes; ++l) lane[l] = x[i + l] > lane[l] ? x[i + l] : lane[l];
+  }
+  float max = -INFINITY;
+  for (int l = 0; l < kLanes; ++l) max = lane[l] > max ? lane[l] : max;
+  for (; i < n; ++i) max = x[i] > max ? x[i] : max;
+  return max;
+}
+
+// scores[t] = scale * dot(q, k_t) for t < length, k_t = k + t * stride.
+void ComputeScoresGeneric(const float* q, const float* k, size_t stride, int length, int head_dim,
+                          float scale, float* scores) {
+  for (int t = 0; t < length; ++t) scores[t] = Dot(q, k + t * stride, head_dim) * scale;
+}
+
+// out = sum_t weights[t] * v_t for t < length, v_t = v + t * stride.
+void WeightedSumGeneric(const float* weights, const float* v, size_t stride, int length,
+                        int head_dim, float* __restrict out) {
+  for (int d = 0; d < head_dim; ++d) out[d] = 0.0f;
+  for (int t = 0; t < length; ++t) {
+    const float w = weights[t];
+    const float* __restrict vt = v + t * stride;
+    for (int d = 0; d < head_dim; ++d) out[d] += w * vt[d];
+  }
+}
+
+#if defined(__AVX512F__)
+// head_dim = 16 * kVectors: q and the output accumulators live in registers for the whole pass
+// (the generic loops keep the output in memory, one store-to-load round trip per position).
+template <int kVectors>
+void ComputeScoresAvx512(const float* q, const float* k, size_t stride, int length, float scale,
+                         float* scores) {
+  __m512 qv[kVectors];
+  for (int j = 0; j < kVectors; ++j) qv[j] = _mm512_loadu_ps(q + 16 * j);
+  for (int t = 0; t < length; ++t) {
+    const float* kt = k + t * stride;
+    __m512 acc = _mm512_mul_ps(qv[0], _mm512_loadu_ps(kt));
+    for (int j = 1; j < kVectors; ++j)
+      acc = _mm512_fmadd_ps(qv[j], _mm512_loadu_ps(kt + 16 * j), acc);
+    scores[t] = _mm512_reduce_add_ps(acc) * scale;
+  }
+}
+
+template <int kVectors>
+void WeightedSumAvx512(const float* weights, const float* v, size_t stride, int length,
+                       float* out) {
+  __m512 acc[kVectors];
+  for (int j = 0; j < kVectors; ++j) acc[j] = _mm512_setzero_ps();
+  for (int t = 0; t < length; ++t) {
+    const __m512 w = _mm512_set1_ps(weights[t]);
+    const float* vt = v + t * stride;
+    for (int j = 0; j < kVectors; ++j)
+      acc[j] = _mm512_fmadd_ps(w, _mm512_loadu_ps(vt + 16 * j), acc[j]);
+  }
+  for (int j = 0; j < kVectors; ++j) _mm512_storeu_ps(out + 16 * j, acc[j]);
+}
+#endif
+
+void ComputeScores(const float* q, const float* k, size_t stride, int length, int head_dim,
+                   float scale, float* scores) {
+#if defined(__AVX512F__)
+  switch (head_dim) {
+    case 32:
+      return ComputeScoresAvx512<2>(q, k, stride, length, scale, scores);
+    case 64:
+      return ComputeScoresAvx512<4>(q, k, stride, length, scale, scores);
+    case 128:
+      return ComputeScoresAvx512<8>(q, k, stride, length, scale, scores);
+  }
+#endif
+  ComputeScoresGeneric(q, k, stride, length, head_dim, scale, scores);
+}
+
+void WeightedSum(const float* weights, const float* v, size_t stride, int length, int head_dim,
+                 float* out) {
+#if defined(__AVX512F__)
+  switch (head_dim) {
+    case 32:
+      return WeightedSumAvx512<2>(weights, v, stride, length, out);
+    case 64:
+      return WeightedSumAvx512<4>(weights, v, stride, length, out);
+    case 128:
+      return WeightedSumAvx512<8>(weights, v, stride, length, out);
+  }
+#endif
+  WeightedSumGeneric(weights, v, stride, length, head_dim, out);
 }
 
 struct AttentionJob {
@@ -63,7 +178,7 @@ struct AttentionJob {
 void AttendOne(const AttentionJob& job, int item, float* scores) {
   const KVCache& cache = *job.cache;
   const int head_dim = cache.head_dim;
-  const int row = cache.row_size();
+  const size_t row = static_cast<size_t>(cache.row_size());
   const int i = item / job.n_heads;
   const int h = item % job.n_heads;
   const int pos = job.start_pos + i;
@@ -72,25 +187,13 @@ void AttendOne(const AttentionJob& job, int item, float* scores) {
   float* oh = job.out + static_cast<size_t>(item) * head_dim;
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
 
-  const float* k = cache.K(job.layer, 0) + kv_offset;
-  float max = -INFINITY;
-  for (int t = 0; t <= pos; ++t) {
-    const float s = Dot(qh, k + static_cast<size_t>(t) * row, head_dim) * scale;
-    scores[t] = s;
-    max = s > max ? s : max;
-  }
-  for (int t = 0; t <= pos; ++t) scores[t] = ExpFast(scores[t] - max);
-  float sum = 0.0f;
-  for (int t = 0; t <= pos; ++t) sum += scores[t];
-  const float inv = 1.0f / sum;  // sum >= 1: the maximum contributes exp(0)
-
-  for (int d = 0; d < head_dim; ++d) oh[d] = 0.0f;
-  const float* v = cache.V(job.layer, 0) + kv_offset;
-  for (int t = 0; t <= pos; ++t) {
-    const float w = scores[t] * inv;
-    const float* vt = v + static_cast<size_t>(t) * row;
-    for (int d = 0; d < head_dim; ++d) oh[d] += w * vt[d];
-  }
+  const int length = pos + 1;
+  ComputeScores(qh, cache.K(job.layer, 0) + kv_offset, row, length, head_dim, scale, scores);
+  const float max = Max(scores, length);
+  for (int t = 0; t < length; ++t) scores[t] = ExpFast(scores[t] - max);
+  const float inv = 1.0f / Sum(scores, length);  // sum >= 1: the maximum contributes exp(0)
+  WeightedSum(scores, cache.V(job.layer, 0) + kv_offset, row, length, head_dim, oh);
+  for (int d = 0; d < head_dim; ++d) oh[d] *= inv;
 }
 
 // Task `task` of job.tasks takes a contiguous share of the pairs and its own scores row, so no
