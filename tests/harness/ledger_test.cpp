@@ -1,0 +1,192 @@
+// The SQLite ledger: schema as DESIGN.md, runs and attempts round-trip, reopen keeps everything,
+// unknown schema versions and foreign files are refused with a clear message.
+#include "harness/ledger.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+
+#include <fstream>
+
+#include "harness/llm_replay.h"
+
+namespace rlvr {
+namespace {
+
+using ::testing::HasSubstr;
+
+class LedgerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("rlvr_ledger_" + std::to_string(getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path Path() const { return dir_ / ".rlvr" / "ledger.sqlite"; }
+
+  static AttemptRecord Attempt(int64_t run, const std::string& target, int round, int cand,
+                               const std::string& verdict) {
+    AttemptRecord a;
+    a.run_id = run;
+    a.target = target;
+    a.model = "m";
+    a.round = round;
+    a.candidate = cand;
+    a.prompt = "prompt";
+    a.reply = "reply " + std::to_string(round) + "." + std::to_string(cand);
+    a.verdict = verdict;
+    if (verdict == "failed") a.failed_gate = "build";
+    a.message = "msg";
+    a.gates_json = R"([{"name":"build","status":"fail","seconds":1,"message":"error: x"}])";
+    a.primary_ratio = 0.9;
+    a.prompt_tokens = 100;
+    a.completion_tokens = 20;
+    a.seconds = 1.5;
+    return a;
+  }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(LedgerTest, CreatesSchemaInWalModeWithVersion) {
+  { Ledger ledger(Path()); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(Path().c_str(), &db), SQLITE_OK);
+  auto scalar = [&](const char* sql) {
+    sqlite3_stmt* s = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &s, nullptr), SQLITE_OK) << sql;
+    std::string out;
+    if (sqlite3_step(s) == SQLITE_ROW) {
+      out = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+    }
+    sqlite3_finalize(s);
+    return out;
+  };
+  EXPECT_EQ(scalar("SELECT value FROM meta WHERE key='schema_version'"), "1");
+  EXPECT_EQ(scalar("PRAGMA journal_mode"), "wal");
+  // The report reads these columns directly.
+  EXPECT_EQ(scalar("SELECT count(*) FROM pragma_table_info('attempts')"), "21");
+  EXPECT_EQ(scalar("SELECT count(*) FROM pragma_table_info('runs')"), "8");
+  EXPECT_EQ(scalar("SELECT count(*) FROM sqlite_master WHERE name='attempts_target_time'"), "1");
+  sqlite3_close(db);
+}
+
+TEST_F(LedgerTest, RunsAndAttemptsRoundTripAcrossReopen) {
+  int64_t run = 0;
+  {
+    Ledger ledger(Path());
+    run = ledger.BeginRun("gpt", "http://x/v1", R"({"n":2})", 1234);
+    ledger.AddAttempt(Attempt(run, "gemm", 1, 1, "failed"));
+    int64_t passed = ledger.AddAttempt(Attempt(run, "gemm", 1, 2, "passed"));
+    ledger.AddAttempt(Attempt(run, "softmax", 1, 1, "error"));
+    ledger.MarkPromoted(passed, "abc123");
+  }
+  Ledger ledger(Path());
+  auto last = ledger.LastRun();
+  ASSERT_TRUE(last.has_value());
+  EXPECT_EQ(last->id, run);
+  EXPECT_EQ(last->model, "gpt");
+  EXPECT_EQ(last->pid, 1234);
+  EXPECT_FALSE(last->finished_at.has_value());
+  auto attempts = ledger.RunAttempts(run);
+  ASSERT_EQ(attempts.size(), 3u);
+  EXPECT_EQ(attempts[0].verdict, "failed");
+  EXPECT_EQ(attempts[0].failed_gate.value_or(""), "build");
+  EXPECT_EQ(attempts[1].verdict, "promoted");
+  EXPECT_EQ(attempts[1].promoted_commit.value_or(""), "abc123");
+  EXPECT_DOUBLE_EQ(attempts[1].primary_ratio.value_or(0), 0.9);
+  EXPECT_EQ(attempts[1].reply, "reply 1.2");
+  EXPECT_THAT(attempts[0].created_at,
+              ::testing::MatchesRegex("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z"));
+  auto counts = ledger.VerdictCounts(run);
+  EXPECT_EQ(counts["failed"], 1);
+  EXPECT_EQ(counts["promoted"], 1);
+  EXPECT_EQ(counts["error"], 1);
+  EXPECT_EQ(ledger.LastRound("gemm"), 1);
+  EXPECT_EQ(ledger.LastRound("rope"), 0);
+  EXPECT_EQ(ledger.TokensUsed(run), 360);
+  auto recent = ledger.RecentAttempts("gemm", 1);
+  ASSERT_EQ(recent.size(), 1u);
+  EXPECT_EQ(recent[0].candidate, 2);
+
+  EXPECT_EQ(ledger.CloseAbandonedRuns("crashed"), 1);
+  EXPECT_EQ(ledger.LastRun()->stop_reason.value_or(""), "crashed");
+  ledger.FinishRun(run, "max-iterations");
+  EXPECT_EQ(ledger.LastRun()->stop_reason.value_or(""), "max-iterations");
+  EXPECT_THROW(ledger.MarkPromoted(999, "x"), LedgerError);
+}
+
+TEST_F(LedgerTest, ReplaysRepliesOfALedgerPerTarget) {
+  {
+    Ledger ledger(Path());
+    int64_t run = ledger.BeginRun("gpt", "u", "{}", 1);
+    ledger.AddAttempt(Attempt(run, "gemm", 1, 1, "failed"));
+    ledger.AddAttempt(Attempt(run, "softmax", 1, 1, "failed"));
+    ledger.AddAttempt(Attempt(run, "gemm", 1, 2, "passed"));
+  }
+  ReplayLlmSource replay(Path());
+  EXPECT_THAT(replay.Complete("gemm", {}, 2).replies,
+              ::testing::ElementsAre("reply 1.1", "reply 1.2"));
+  EXPECT_THAT(replay.Complete("softmax", {}, 2).replies, ::testing::ElementsAre("reply 1.1"));
+  EXPECT_THROW(replay.Complete("gemm", {}, 1), LlmError);
+}
+
+TEST_F(LedgerTest, RefusesNewerSchemaVersion) {
+  { Ledger ledger(Path()); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(Path().c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET value='7' WHERE key='schema_version'", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  try {
+    Ledger ledger(Path());
+    FAIL() << "expected LedgerError";
+  } catch (const LedgerError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("schema_version '7'"));
+  }
+}
+
+TEST_F(LedgerTest, RefusesAFileThatIsNotALedger) {
+  std::filesystem::create_directories(Path().parent_path());
+  std::ofstream(Path()) << "this is not sqlite at all, just some text that is long enough";
+  EXPECT_THROW(Ledger ledger(Path()), LedgerError);
+}
+
+TEST_F(LedgerTest, KilledWriterLeavesAValidLedger) {
+  { Ledger ledger(Path()); }
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    try {
+      Ledger ledger(Path());
+      int64_t run = ledger.BeginRun("m", "u", "{}", getpid());
+      for (int i = 1;; ++i) ledger.AddAttempt(Attempt(run, "gemm", i, 1, "failed"));
+    } catch (...) {
+    }
+    _exit(1);  // never run the rest of the suite in the child
+  }
+  usleep(300000);
+  kill(child, SIGKILL);
+  int status = 0;
+  waitpid(child, &status, 0);
+  Ledger ledger(Path());
+  auto run = ledger.LastRun();
+  ASSERT_TRUE(run.has_value());
+  auto attempts = ledger.RunAttempts(run->id);
+  EXPECT_GT(attempts.size(), 0u);
+  // Every row that is there is whole, and rounds are contiguous: nothing half-written.
+  for (size_t i = 0; i < attempts.size(); ++i) {
+    EXPECT_EQ(attempts[i].round, static_cast<int>(i) + 1);
+    EXPECT_EQ(attempts[i].reply, "reply " + std::to_string(i + 1) + ".1");
+  }
+}
+
+}  // namespace
+}  // namespace rlvr

@@ -1,0 +1,118 @@
+// The prompt: instructions, files, figures and history are there; the size bound drops the
+// oldest history first, then context files, and never the editable file.
+#include "harness/prompt.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace rlvr {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+AttemptRecord History(int round, const std::string& verdict, const std::string& gate,
+                      const std::string& message) {
+  AttemptRecord a;
+  a.target = "gemm";
+  a.round = round;
+  a.candidate = 1;
+  a.verdict = verdict;
+  if (!gate.empty()) a.failed_gate = gate;
+  a.message = message;
+  a.gates_json = json::array({{{"name", gate.empty() ? "benchmark" : gate},
+                               {"status", gate.empty() ? "pass" : "fail"},
+                               {"seconds", 1},
+                               {"message", "detail-" + std::to_string(round)}}})
+                     .dump();
+  if (gate.empty()) a.primary_ratio = 0.8;
+  return a;
+}
+
+PromptInput Input() {
+  PromptInput in;
+  in.target = "gemm";
+  in.description = "Cache-blocked GEMM";
+  in.editable = {{"kernels/gemm.cpp", "void Gemm() { /* EDITABLE-BODY */ }\n"}};
+  in.context = {{"kernels/gemm.h", "// CONTEXT-ONE\n" + std::string(2000, 'a') + "\n"},
+                {"kernels/reference/gemm_ref.cpp", "// CONTEXT-TWO\n" + std::string(2000, 'b')}};
+  in.primary = {"BM_Gemm/1024"};
+  in.baseline = json::parse(R"({
+    "version": 1, "target": "gemm", "commit": "0123456789abcdef", "metric": "real_time",
+    "cpu": "Zen 5", "benchmarks": {"BM_Gemm/1024": {"median_ns": 1.5e7, "counters": {"GFLOPS": 143}}},
+    "references": {"BM_OpenBlasSgemm/1024": {"median_ns": 5.0e6, "counters": {"GFLOPS": 430}}}
+  })");
+  for (int round = 10; round >= 1; --round) {
+    in.history.push_back(round % 2 ? History(round, "failed", "build", "error: 'foo' undeclared")
+                                   : History(round, "promoted", "", "faster"));
+  }
+  return in;
+}
+
+TEST(PromptTest, CarriesInstructionsFilesFiguresAndHistory) {
+  auto messages = BuildPrompt(Input());
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(messages[0].role, "system");
+  EXPECT_THAT(messages[0].content, HasSubstr("kernels/gemm.cpp"));
+  EXPECT_THAT(messages[0].content, HasSubstr("<<<<<<< SEARCH"));
+  EXPECT_THAT(messages[0].content, HasSubstr("unified diff"));
+  const std::string& user = messages[1].content;
+  EXPECT_THAT(user, HasSubstr("EDITABLE-BODY"));
+  EXPECT_THAT(user, HasSubstr("CONTEXT-ONE"));
+  EXPECT_THAT(user, HasSubstr("CONTEXT-TWO"));
+  EXPECT_THAT(user, HasSubstr("BM_Gemm/1024  15.000 ms  GFLOPS=143  (primary)"));
+  EXPECT_THAT(user, HasSubstr("BM_OpenBlasSgemm/1024  5.000 ms  GFLOPS=430"));
+  EXPECT_THAT(user, HasSubstr("round 9.1 failed at build: error: 'foo' undeclared: detail-9"));
+  EXPECT_THAT(user, HasSubstr("round 10.1 promoted (primary ratio 0.800)"));
+}
+
+TEST(PromptTest, BoundDropsOldestHistoryFirst) {
+  PromptInput in = Input();
+  size_t full = FlattenConversation(BuildPrompt(in)).size();
+  // Room for the files but only part of the history.
+  in.max_chars = full - 200;
+  std::string user = BuildPrompt(in)[1].content;
+  EXPECT_THAT(user, HasSubstr("round 10.1"));       // newest kept
+  EXPECT_THAT(user, Not(HasSubstr("round 1.1 ")));  // oldest dropped
+  EXPECT_THAT(user, HasSubstr("older attempts omitted"));
+  EXPECT_THAT(user, HasSubstr("CONTEXT-TWO"));  // context untouched while history can give
+}
+
+TEST(PromptTest, BoundThenDropsContextButNeverTheEditableFile) {
+  PromptInput in = Input();
+  in.editable[0].content += std::string(10000, 'e');
+  in.max_chars = 3000;  // smaller than the editable file alone
+  auto messages = BuildPrompt(in);
+  const std::string& user = messages[1].content;
+  EXPECT_THAT(user, HasSubstr("EDITABLE-BODY"));
+  EXPECT_THAT(user, HasSubstr(std::string(10000, 'e')));
+  EXPECT_THAT(user, Not(HasSubstr("CONTEXT-ONE")));
+  EXPECT_THAT(user, Not(HasSubstr("round 10.1")));
+  EXPECT_THAT(user, HasSubstr("omitted for size: kernels/gemm.h kernels/reference/gemm_ref.cpp"));
+}
+
+TEST(PromptTest, MiddleBoundKeepsFirstContextFile) {
+  PromptInput in = Input();
+  in.history.clear();
+  size_t full = FlattenConversation(BuildPrompt(in)).size();
+  in.max_chars = full - 1500;  // the second context file (~2 kB) must go, the first fits
+  std::string user = BuildPrompt(in)[1].content;
+  EXPECT_THAT(user, HasSubstr("CONTEXT-ONE"));
+  EXPECT_THAT(user, Not(HasSubstr("CONTEXT-TWO")));
+}
+
+TEST(PromptTest, NoBaselineSaysSo) {
+  EXPECT_THAT(FormatBaselineFigures(json(), {}), HasSubstr("no baseline"));
+}
+
+TEST(PromptTest, RepairRequestCarriesTheErrorTruncated) {
+  std::string r = RepairRequest("build", "error: expected ';'\n" + std::string(100, 'z'), 50);
+  EXPECT_THAT(r, HasSubstr("'build' gate"));
+  EXPECT_THAT(r, HasSubstr("error: expected ';'"));
+  EXPECT_THAT(r, HasSubstr("[... truncated]"));
+  EXPECT_THAT(r, Not(HasSubstr(std::string(100, 'z'))));
+}
+
+}  // namespace
+}  // namespace rlvr
