@@ -1,0 +1,207 @@
+#include "harness/config.h"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace rlvr {
+
+namespace {
+
+using nlohmann::json;
+
+// Field readers: each names the full path of the field in its error, so a user can fix rlvr.json
+// without guessing.
+struct Reader {
+  std::string source;
+
+  [[noreturn]] void Fail(const std::string& where, const std::string& what) const {
+    throw ConfigError(fmt::format("{}: {}: {}", source, where, what));
+  }
+
+  const json& Require(const json& object, const std::string& where, const char* key) const {
+    auto it = object.find(key);
+    if (it == object.end()) Fail(where, fmt::format("missing required field \"{}\"", key));
+    return *it;
+  }
+
+  std::string String(const json& value, const std::string& where) const {
+    if (!value.is_string()) Fail(where, fmt::format("expected a string, got {}", value.dump()));
+    return value.get<std::string>();
+  }
+
+  std::string OptionalString(const json& object, const std::string& where, const char* key,
+                             std::string fallback = "") const {
+    auto it = object.find(key);
+    if (it == object.end() || it->is_null()) return fallback;
+    return String(*it, where + "." + key);
+  }
+
+  std::vector<std::string> StringList(const json& value, const std::string& where) const {
+    if (!value.is_array()) Fail(where, "expected an array of strings");
+    std::vector<std::string> out;
+    for (size_t i = 0; i < value.size(); ++i)
+      out.push_back(String(value[i], fmt::format("{}[{}]", where, i)));
+    return out;
+  }
+
+  std::vector<std::string> OptionalStringList(const json& object, const std::string& where,
+                                              const char* key) const {
+    auto it = object.find(key);
+    if (it == object.end() || it->is_null()) return {};
+    return StringList(*it, where + "." + key);
+  }
+
+  double Fraction(const json& object, const std::string& where, const char* key,
+                  double fallback) const {
+    auto it = object.find(key);
+    if (it == object.end() || it->is_null()) return fallback;
+    if (!it->is_number()) Fail(where + "." + key, "expected a number");
+    double value = it->get<double>();
+    if (!(value >= 0.0 && value < 1.0))
+      Fail(where + "." + key, fmt::format("must be in [0, 1), got {}", value));
+    return value;
+  }
+};
+
+// A relative path inside the repository: no absolute paths, no "..", no empty segments.
+bool IsSafeRelativePath(std::string_view path) {
+  if (path.empty() || path.front() == '/') return false;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    std::string_view segment = path.substr(start, end - start);
+    if (segment.empty() || segment == "..") return false;
+    start = end + 1;
+  }
+  return true;
+}
+
+BuildConfig ParseBuild(const Reader& r, const json& build) {
+  if (!build.is_object()) r.Fail("build", "expected an object");
+  BuildConfig out;
+  out.configure_args = r.OptionalStringList(build, "build", "configure_args");
+  out.sanitize_args = r.OptionalStringList(build, "build", "sanitize_args");
+  out.test_binary = r.String(r.Require(build, "build", "test_binary"), "build.test_binary");
+  out.bench_binary = r.String(r.Require(build, "build", "bench_binary"), "build.bench_binary");
+  for (const auto* binary : {&out.test_binary, &out.bench_binary}) {
+    if (!IsSafeRelativePath(*binary))
+      r.Fail("build", fmt::format("binary path \"{}\" must be relative to the build dir, without "
+                                  "\"..\"",
+                                  *binary));
+  }
+  return out;
+}
+
+Target ParseTarget(const Reader& r, const json& object, const std::string& where) {
+  if (!object.is_object()) r.Fail(where, "expected an object");
+  Target t;
+  t.name = r.String(r.Require(object, where, "name"), where + ".name");
+  if (t.name.empty() || t.name.find_first_of("/\\ \t\n.") != std::string::npos)
+    r.Fail(where + ".name",
+           fmt::format("\"{}\" is not a valid target name (no spaces, '/', '.')", t.name));
+  std::string named = fmt::format("{} (\"{}\")", where, t.name);
+  t.description = r.OptionalString(object, named, "description");
+  t.editable = r.StringList(r.Require(object, named, "editable"), named + ".editable");
+  if (t.editable.empty()) r.Fail(named + ".editable", "a target needs at least one editable file");
+  for (const auto& glob : t.editable) {
+    if (!IsSafeRelativePath(glob))
+      r.Fail(named + ".editable", fmt::format("\"{}\" is not a repository-relative path", glob));
+  }
+  t.context = r.OptionalStringList(object, named, "context");
+  t.tests = r.String(r.Require(object, named, "tests"), named + ".tests");
+  if (t.tests.empty()) r.Fail(named + ".tests", "the test filter must not be empty");
+  t.alloc_tests = r.OptionalString(object, named, "alloc_tests");
+  t.benchmarks = r.String(r.Require(object, named, "benchmarks"), named + ".benchmarks");
+  t.primary = r.StringList(r.Require(object, named, "primary"), named + ".primary");
+  if (t.primary.empty()) r.Fail(named + ".primary", "name at least one primary benchmark");
+  t.references = r.OptionalStringList(object, named, "references");
+  t.min_improvement = r.Fraction(object, named, "min_improvement", 0.03);
+  t.max_regression = r.Fraction(object, named, "max_regression", 0.05);
+  return t;
+}
+
+}  // namespace
+
+const Target* Project::FindTarget(std::string_view name) const {
+  for (const auto& target : targets) {
+    if (target.name == name) return &target;
+  }
+  return nullptr;
+}
+
+const Target& Project::GetTarget(std::string_view name) const {
+  if (const Target* target = FindTarget(name)) return *target;
+  std::string known;
+  for (const auto& target : targets) known += (known.empty() ? "" : ", ") + target.name;
+  throw ConfigError(fmt::format("no target \"{}\" in {}; known targets: {}", name,
+                                (root / "rlvr.json").string(), known.empty() ? "(none)" : known));
+}
+
+Project ParseProject(std::string_view json_text, const std::filesystem::path& root,
+                     std::string_view source) {
+  Reader r{std::string(source)};
+  json document;
+  try {
+    document = json::parse(json_text);
+  } catch (const json::parse_error& e) {
+    throw ConfigError(fmt::format("{}: not valid JSON: {}", source, e.what()));
+  }
+  if (!document.is_object()) r.Fail("(top level)", "expected an object");
+  Project project;
+  project.root = root;
+  project.build = ParseBuild(r, r.Require(document, "(top level)", "build"));
+  const json& targets = r.Require(document, "(top level)", "targets");
+  if (!targets.is_array()) r.Fail("targets", "expected an array");
+  std::set<std::string> names;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    Target t = ParseTarget(r, targets[i], fmt::format("targets[{}]", i));
+    if (!names.insert(t.name).second)
+      r.Fail(fmt::format("targets[{}]", i), fmt::format("duplicate target name \"{}\"", t.name));
+    project.targets.push_back(std::move(t));
+  }
+  return project;
+}
+
+Project LoadProject(const std::filesystem::path& repo_root) {
+  std::filesystem::path path = repo_root / "rlvr.json";
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw ConfigError(
+        fmt::format("cannot read {}: is this an rlvr kernel repository?", path.string()));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return ParseProject(text.str(), repo_root, path.string());
+}
+
+bool GlobMatches(std::string_view glob, std::string_view path) {
+  // Iterative matcher with backtracking for the last '*' and '**'.
+  if (glob.empty()) return path.empty();
+  if (glob.substr(0, 2) == "**") {
+    std::string_view rest = glob.substr(2);
+    if (!rest.empty() && rest.front() == '/') {
+      // "**/x" matches "x" and "a/b/x".
+      if (GlobMatches(rest.substr(1), path)) return true;
+    }
+    for (size_t i = 0; i <= path.size(); ++i) {
+      if (GlobMatches(rest, path.substr(i))) return true;
+    }
+    return false;
+  }
+  if (glob.front() == '*') {
+    for (size_t i = 0; i <= path.size(); ++i) {
+      if (GlobMatches(glob.substr(1), path.substr(i))) return true;
+      if (i < path.size() && path[i] == '/') break;
+    }
+    return false;
+  }
+  if (path.empty()) return false;
+  if (glob.front() == '?' ? path.front() == '/' : glob.front() != path.front()) return false;
+  return GlobMatches(glob.substr(1), path.substr(1));
+}
+
+}  // namespace rlvr

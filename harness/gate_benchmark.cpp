@@ -1,0 +1,176 @@
+#include "harness/gate_benchmark.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "harness/gates.h"
+
+namespace rlvr {
+
+namespace {
+
+std::string FilterWithExtras(const ComparisonRequest& request) {
+  std::string filter = request.filter;
+  for (const auto& name : request.extra) {
+    std::string escaped;
+    for (char c : name) {
+      if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) escaped += '\\';
+      escaped += c;
+    }
+    filter = fmt::format("({})|(^{}$)", filter, escaped);
+  }
+  return filter;
+}
+
+}  // namespace
+
+double Median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  size_t n = values.size();
+  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+double MannWhitneyP(const std::vector<double>& a, const std::vector<double>& b) {
+  size_t n1 = a.size(), n2 = b.size();
+  if (n1 == 0 || n2 == 0) return 1;
+  // U by counting pairs (n is small: rounds of a benchmark).
+  double u = 0;
+  for (double x : a) {
+    for (double y : b) u += x > y ? 1.0 : (x == y ? 0.5 : 0.0);
+  }
+  double mean = n1 * n2 / 2.0;
+  double sd = std::sqrt(n1 * n2 * (n1 + n2 + 1) / 12.0);
+  if (sd == 0) return 1;
+  double z = (std::fabs(u - mean) - 0.5) / sd;  // continuity correction
+  if (z < 0) z = 0;
+  return std::erfc(z / std::sqrt(2.0));
+}
+
+std::pair<double, double> RatioConfidenceInterval(const std::vector<double>& baseline,
+                                                  const std::vector<double>& candidate) {
+  if (baseline.empty() || candidate.empty()) return {1, 1};
+  std::mt19937_64 rng(0x5eed);
+  std::vector<double> ratios;
+  std::vector<double> a(baseline.size()), b(candidate.size());
+  const int kResamples = 2000;
+  for (int r = 0; r < kResamples; ++r) {
+    for (auto& x : a) x = baseline[rng() % baseline.size()];
+    for (auto& x : b) x = candidate[rng() % candidate.size()];
+    double base = Median(a);
+    ratios.push_back(base > 0 ? Median(b) / base : 1);
+  }
+  std::sort(ratios.begin(), ratios.end());
+  return {ratios[size_t(0.025 * kResamples)], ratios[size_t(0.975 * kResamples) - 1]};
+}
+
+Comparison CompareBenchmarks(const ComparisonRequest& request) {
+  Comparison comparison;
+  std::string filter = FilterWithExtras(request);
+  std::map<std::string, std::vector<double>> base_samples, cand_samples;
+  std::vector<std::string> order;
+  for (int round = 0; round < request.rounds; ++round) {
+    // Alternate which binary goes first, so warm-up and drift favour neither.
+    bool candidate_first = round % 2 == 1;
+    for (int leg = 0; leg < 2; ++leg) {
+      bool candidate = (leg == 0) == candidate_first;
+      BenchRunResult run =
+          RunBenchmarksOnce(candidate ? request.candidate_binary : request.baseline_binary, filter,
+                            request.min_time_seconds, request.timeout_seconds);
+      comparison.seconds += run.seconds;
+      if (!run.ok) {
+        comparison.message =
+            fmt::format("{} {}", candidate ? "candidate" : "baseline", run.message);
+        return comparison;
+      }
+      for (const auto& entry : run.entries) {
+        if (entry.error) {
+          comparison.message =
+              fmt::format("{} benchmark {} reported an error: {}",
+                          candidate ? "candidate" : "baseline", entry.name, entry.error_message);
+          return comparison;
+        }
+        auto& samples = candidate ? cand_samples : base_samples;
+        if (!base_samples.count(entry.name) && !cand_samples.count(entry.name))
+          order.push_back(entry.name);
+        samples[entry.name].push_back(entry.real_time_ns);
+      }
+    }
+  }
+  for (const auto& name : order) {
+    const auto& a = base_samples[name];
+    const auto& b = cand_samples[name];
+    if (a.empty() || b.empty()) {
+      comparison.message = fmt::format("benchmark {} exists in only one binary", name);
+      return comparison;
+    }
+    BenchmarkFigure figure;
+    figure.name = name;
+    figure.baseline_ns = Median(a);
+    figure.candidate_ns = Median(b);
+    figure.ratio = figure.baseline_ns > 0 ? figure.candidate_ns / figure.baseline_ns : 1;
+    std::tie(figure.ci_low, figure.ci_high) = RatioConfidenceInterval(a, b);
+    figure.p_value = MannWhitneyP(a, b);
+    figure.candidate_samples_ns = b;
+    figure.reference =
+        std::find(request.extra.begin(), request.extra.end(), name) != request.extra.end();
+    comparison.figures.push_back(std::move(figure));
+  }
+  comparison.ok = true;
+  return comparison;
+}
+
+BenchmarkDecision DecideBenchmarks(const Target& target, std::vector<BenchmarkFigure>& figures,
+                                   double suspicious_speedup) {
+  BenchmarkDecision decision;
+  double log_sum = 0;
+  int primaries = 0;
+  std::vector<std::string> problems;
+  for (const auto& name : target.primary) {
+    auto it = std::find_if(figures.begin(), figures.end(),
+                           [&](const BenchmarkFigure& f) { return f.name == name; });
+    if (it == figures.end()) {
+      problems.push_back(fmt::format("primary benchmark {} did not run", name));
+      continue;
+    }
+    it->primary = true;
+    log_sum += std::log(it->ratio);
+    ++primaries;
+    double speedup = 1 - it->ratio;
+    if (it->ratio < 1.0 / suspicious_speedup) decision.suspicious = true;
+    if (speedup < target.min_improvement || it->ci_high >= 1.0 || it->p_value >= 0.05) {
+      problems.push_back(fmt::format(
+          "{} not faster enough: {:+.1f}% time [CI {:+.1f}%, {:+.1f}%], p={:.3f} (need <= "
+          "-{:.1f}%, significant)",
+          name, (it->ratio - 1) * 100, (it->ci_low - 1) * 100, (it->ci_high - 1) * 100, it->p_value,
+          target.min_improvement * 100));
+    }
+  }
+  for (const auto& f : figures) {
+    if (f.reference) continue;
+    if (f.ratio > 1 + target.max_regression && f.ci_low > 1 && f.p_value < 0.05) {
+      problems.push_back(
+          fmt::format("{} regressed: {:+.1f}% time [CI {:+.1f}%, {:+.1f}%], p={:.3f}", f.name,
+                      (f.ratio - 1) * 100, (f.ci_low - 1) * 100, (f.ci_high - 1) * 100, f.p_value));
+    }
+  }
+  decision.primary_ratio = primaries ? std::exp(log_sum / primaries) : 0;
+  decision.pass = problems.empty();
+  if (decision.pass) {
+    const auto& first = *std::find_if(figures.begin(), figures.end(),
+                                      [](const BenchmarkFigure& f) { return f.primary; });
+    decision.message = fmt::format("{} {:+.1f}% time [CI {:+.1f}%, {:+.1f}%], p={:.3g}", first.name,
+                                   (first.ratio - 1) * 100, (first.ci_low - 1) * 100,
+                                   (first.ci_high - 1) * 100, first.p_value);
+  } else {
+    decision.message = problems.front();
+    for (size_t i = 1; i < problems.size(); ++i) decision.message += "; " + problems[i];
+  }
+  return decision;
+}
+
+}  // namespace rlvr

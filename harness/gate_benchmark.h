@@ -1,0 +1,55 @@
+// The benchmark gate's side-by-side comparison: baseline binary vs candidate binary, run in
+// interleaved rounds (A B, B A, ...) so drift of the machine hits both alike; per benchmark the
+// median time ratio, a bootstrap 95% CI of it, and the Mann-Whitney U p-value; then the decision
+// against the target's thresholds.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "harness/config.h"
+#include "harness/evaluate.h"
+
+namespace rlvr {
+
+struct ComparisonRequest {
+  std::filesystem::path baseline_binary;
+  std::filesystem::path candidate_binary;
+  std::string filter;              // benchmarks regex of the target
+  std::vector<std::string> extra;  // benchmark names outside the filter to include (references)
+  int rounds = 10;
+  double min_time_seconds = 0.05;  // per benchmark per run
+  double timeout_seconds = 900;    // per run
+};
+
+struct Comparison {
+  bool ok = false;      // both binaries ran and every benchmark produced samples
+  std::string message;  // why not ok
+  std::vector<BenchmarkFigure> figures;
+  double seconds = 0;
+};
+
+Comparison CompareBenchmarks(const ComparisonRequest& request);
+
+struct BenchmarkDecision {
+  bool pass = false;
+  bool suspicious = false;
+  double primary_ratio = 0;  // geometric mean of the primary benchmarks' ratios
+  std::string message;
+};
+
+// pass: every primary benchmark is faster by at least min_improvement with its CI below 1 and
+// p < 0.05, and no gated benchmark is slower by more than max_regression (significantly).
+// suspicious: a primary speed-up beyond `suspicious_speedup` x.
+BenchmarkDecision DecideBenchmarks(const Target& target, std::vector<BenchmarkFigure>& figures,
+                                   double suspicious_speedup);
+
+// Statistics helpers (exposed for tests).
+double Median(std::vector<double> values);
+double MannWhitneyP(const std::vector<double>& a, const std::vector<double>& b);  // two-sided
+// 95% bootstrap CI of median(candidate)/median(baseline); deterministic (fixed seed).
+std::pair<double, double> RatioConfidenceInterval(const std::vector<double>& baseline,
+                                                  const std::vector<double>& candidate);
+
+}  // namespace rlvr

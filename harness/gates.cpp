@@ -1,0 +1,205 @@
+#include "harness/gates.h"
+
+#include <map>
+#include <random>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace rlvr {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// The first failure report of a gtest log: from the first "Failure"/sanitizer line, a few lines.
+std::string FirstFailureLines(const std::string& log, int max_lines) {
+  std::vector<std::string> lines = Lines(log);
+  size_t start = lines.size();
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string& l = lines[i];
+    if (l.find("Failure") != std::string::npos ||
+        l.find("ERROR: AddressSanitizer") != std::string::npos ||
+        l.find("runtime error:") != std::string::npos ||
+        l.find("ERROR: LeakSanitizer") != std::string::npos) {
+      start = i;
+      break;
+    }
+  }
+  if (start == lines.size())
+    start = lines.size() > size_t(max_lines) ? lines.size() - max_lines : 0;
+  std::string out;
+  for (size_t i = start; i < lines.size() && i < start + size_t(max_lines); ++i)
+    out += lines[i].substr(0, 300) + "\n";
+  return out;
+}
+
+double ToNanoseconds(double value, const std::string& unit) {
+  if (unit == "us") return value * 1e3;
+  if (unit == "ms") return value * 1e6;
+  if (unit == "s") return value * 1e9;
+  return value;
+}
+
+}  // namespace
+
+ResourceLimits CandidateLimits(double wall_seconds, bool sanitizer) {
+  ResourceLimits limits;
+  limits.wall_seconds = wall_seconds;
+  limits.cpu_seconds = wall_seconds * 4;  // all threads of a 2+ core machine, with slack
+  limits.memory_bytes = sanitizer ? 0 : size_t{6} << 30;
+  limits.file_size_bytes = size_t{256} << 20;
+  limits.max_processes = 4096;  // per user: stops a fork bomb, not the odd helper
+  limits.no_network = true;
+  return limits;
+}
+
+TestRunResult RunGoogleTests(const fs::path& binary, const std::string& filter,
+                             std::optional<uint64_t> seed, double timeout_seconds, bool sanitizer) {
+  TestRunResult result;
+  RunOptions options;
+  options.cwd = binary.parent_path();
+  options.limits = CandidateLimits(timeout_seconds, sanitizer);
+  if (seed)
+    options.env["RLVR_TEST_SEED"] = std::to_string(*seed);
+  else
+    options.unset_env.push_back("RLVR_TEST_SEED");
+  options.unset_env.push_back("GTEST_FILTER");
+  if (sanitizer) {
+    options.env["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0:halt_on_error=1";
+    options.env["UBSAN_OPTIONS"] = "halt_on_error=1:print_stacktrace=1";
+  }
+  ProcessResult run = RunProcess(
+      {binary.string(), "--gtest_filter=" + filter, "--gtest_color=no", "--gtest_brief=1"},
+      options);
+  result.seconds = run.wall_seconds;
+  std::string log = run.out + run.err;
+  static const std::regex passed_re(R"(\[  PASSED  \] (\d+) test)");
+  static const std::regex failed_re(R"(\[  FAILED  \] (\d+) test)");
+  static const std::regex failed_name_re(R"(\[  FAILED  \] ([A-Za-z0-9_/.]+))");
+  std::smatch m;
+  if (std::regex_search(log, m, passed_re)) result.passed = std::stoi(m[1]);
+  if (std::regex_search(log, m, failed_re)) result.failed = std::stoi(m[1]);
+  std::vector<std::string> failed_names;
+  for (auto it = std::sregex_iterator(log.begin(), log.end(), failed_name_re);
+       it != std::sregex_iterator(); ++it) {
+    std::string name = (*it)[1];
+    if (std::find(failed_names.begin(), failed_names.end(), name) == failed_names.end())
+      failed_names.push_back(name);
+  }
+  std::string seed_note = seed ? fmt::format(" (RLVR_TEST_SEED={})", *seed) : " (default seed)";
+  if (!run.ok()) {
+    if (run.exit_code == 1 && run.signal == 0 && !run.timed_out && result.failed > 0) {
+      std::string names;
+      for (size_t i = 0; i < failed_names.size() && i < 5; ++i)
+        names += (i ? ", " : "") + failed_names[i];
+      result.message = fmt::format("{} of {} tests failed{}: {}", result.failed,
+                                   result.failed + result.passed, seed_note, names);
+    } else {
+      result.message = fmt::format("test binary {}{}", run.Describe(), seed_note);
+    }
+    result.detail = FirstFailureLines(log, 15);
+    return result;
+  }
+  if (result.passed == 0) {
+    result.message = fmt::format("no test matches filter \"{}\"", filter);
+    return result;
+  }
+  result.ok = true;
+  result.message = fmt::format("{} tests passed{}", result.passed, seed_note);
+  return result;
+}
+
+std::vector<BenchEntry> ParseBenchmarkJson(const std::string& json_text) {
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(json_text);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string("benchmark output is not JSON: ") + e.what());
+  }
+  if (!doc.contains("benchmarks") || !doc["benchmarks"].is_array())
+    throw std::runtime_error("benchmark JSON has no \"benchmarks\" array");
+  std::vector<BenchEntry> entries;
+  for (const auto& b : doc["benchmarks"]) {
+    if (b.value("run_type", "iteration") != "iteration") continue;
+    BenchEntry e;
+    e.name = b.value("run_name", b.value("name", ""));
+    std::string unit = b.value("time_unit", "ns");
+    e.real_time_ns = ToNanoseconds(b.value("real_time", 0.0), unit);
+    e.cpu_time_ns = ToNanoseconds(b.value("cpu_time", 0.0), unit);
+    e.iterations = b.value("iterations", int64_t{0});
+    e.error = b.value("error_occurred", false);
+    e.error_message = b.value("error_message", "");
+    if (b.contains("allocs_per_iter") && b["allocs_per_iter"].is_number())
+      e.allocs_per_iter = b["allocs_per_iter"].get<double>();
+    entries.push_back(std::move(e));
+  }
+  return entries;
+}
+
+BenchRunResult RunBenchmarksOnce(const fs::path& binary, const std::string& filter,
+                                 double min_time_seconds, double timeout_seconds) {
+  BenchRunResult result;
+  RunOptions options;
+  options.cwd = binary.parent_path();
+  options.limits = CandidateLimits(timeout_seconds, false);
+  ProcessResult run =
+      RunProcess({binary.string(), "--benchmark_filter=" + filter, "--benchmark_format=json",
+                  fmt::format("--benchmark_min_time={}", min_time_seconds)},
+                 options);
+  result.seconds = run.wall_seconds;
+  if (!run.ok()) {
+    result.message = "benchmark binary " + run.Describe();
+    std::string err = run.err.size() > 2000 ? run.err.substr(run.err.size() - 2000) : run.err;
+    if (!err.empty()) result.message += ": " + Lines(err).back();
+    return result;
+  }
+  try {
+    result.entries = ParseBenchmarkJson(run.out);
+  } catch (const std::exception& e) {
+    result.message = e.what();
+    return result;
+  }
+  if (result.entries.empty()) {
+    result.message = fmt::format("no benchmark matches filter \"{}\"", filter);
+    return result;
+  }
+  result.ok = true;
+  return result;
+}
+
+std::vector<std::string> AllocationIncreases(const std::vector<BenchEntry>& baseline,
+                                             const std::vector<BenchEntry>& candidate) {
+  std::map<std::string, double> base;
+  for (const auto& e : baseline) {
+    if (e.allocs_per_iter) base[e.name] = *e.allocs_per_iter;
+  }
+  std::vector<std::string> problems;
+  for (const auto& e : candidate) {
+    if (!e.allocs_per_iter) continue;
+    double reference = base.count(e.name) ? base[e.name] : 0.0;
+    // Half an allocation per iteration of slack absorbs rounding; a hot-path allocation adds >= 1.
+    if (*e.allocs_per_iter > reference + 0.5)
+      problems.push_back(fmt::format("{}: {:.2f} allocations per iteration (baseline {:.2f})",
+                                     e.name, *e.allocs_per_iter, reference));
+  }
+  return problems;
+}
+
+uint64_t FreshSeed() {
+  std::random_device device;
+  uint64_t seed = (uint64_t{device()} << 32) ^ device();
+  return seed == 0 ? 1 : seed;
+}
+
+}  // namespace rlvr

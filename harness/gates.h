@@ -1,0 +1,68 @@
+// Running the candidate's binaries for the gates: GoogleTest runs (tests, sanitizers,
+// allocations) and quick Google Benchmark runs read as JSON (allocation counters), each a child
+// process in its own group under limits, so a crash, hang or fork bomb is a described failure.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harness/process.h"
+
+namespace rlvr {
+
+// Limits for untrusted candidate code: no network, bounded time, memory, files, processes.
+// Sanitizer builds reserve terabytes of address space, so they get no memory limit.
+ResourceLimits CandidateLimits(double wall_seconds, bool sanitizer);
+
+struct TestRunResult {
+  bool ok = false;
+  int passed = 0;
+  int failed = 0;
+  double seconds = 0;
+  std::string message;  // "12 tests passed", "2 of 12 tests failed: DotTest.Foo, ...", "crashed"
+  std::string detail;   // first lines of the first failure / crash output
+};
+
+// Runs `binary --gtest_filter=filter`; seed sets RLVR_TEST_SEED (nullopt: unset = fixed default
+// seed). Zero matching tests is a failure: a filter that selects nothing proves nothing.
+TestRunResult RunGoogleTests(const std::filesystem::path& binary, const std::string& filter,
+                             std::optional<uint64_t> seed, double timeout_seconds, bool sanitizer);
+
+// One benchmark of a Google Benchmark JSON report (iteration runs only; aggregates skipped).
+struct BenchEntry {
+  std::string name;
+  double real_time_ns = 0;
+  double cpu_time_ns = 0;
+  int64_t iterations = 0;
+  bool error = false;
+  std::string error_message;
+  std::optional<double> allocs_per_iter;  // present when a MemoryManager is registered
+};
+
+// Parses --benchmark_format=json output. Throws std::runtime_error on malformed input.
+std::vector<BenchEntry> ParseBenchmarkJson(const std::string& json_text);
+
+struct BenchRunResult {
+  bool ok = false;
+  double seconds = 0;
+  std::string message;
+  std::vector<BenchEntry> entries;
+};
+
+// One quick pass of every benchmark matching `filter` (short min time), as JSON.
+BenchRunResult RunBenchmarksOnce(const std::filesystem::path& binary, const std::string& filter,
+                                 double min_time_seconds, double timeout_seconds);
+
+// Benchmarks whose allocations per iteration exceed the baseline's (Google Benchmark's memory
+// run also counts the library's own few allocations, identical in both binaries, so the
+// candidate is judged against the baseline rather than against zero). One message each.
+std::vector<std::string> AllocationIncreases(const std::vector<BenchEntry>& baseline,
+                                             const std::vector<BenchEntry>& candidate);
+
+// Fresh random seed (never 0) for RLVR_TEST_SEED.
+uint64_t FreshSeed();
+
+}  // namespace rlvr
