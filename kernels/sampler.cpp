@@ -28,12 +28,78 @@ bool Before(const std::pair<float, int>& a, const std::pair<float, int>& b) {
   return a.first > b.first || (a.first == b.first && a.second < b.second);
 }
 
+// Lowest index of the largest value. Each of the independent lanes (they vectorize) keeps its
+// own maximum and where it first saw it; the lowest such index among the lanes holding the overall
+// maximum is the answer. NaN never compares greater, so it is skipped.
 int Argmax(const float* logits, int n) {
-  int best = 0;
-  for (int i = 1; i < n; ++i) {
-    if (logits[i] > logits[best]) best = i;  // strict: ties keep the lowest index
+  constexpr int kLanes = 16;
+  float lane_max[kLanes];
+  int lane_index[kLanes];
+  for (int l = 0; l < kLanes; ++l) {
+    lane_max[l] = -INFINITY;
+    lane_index[l] = n;
   }
-  return best;
+  int i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int l = 0; l < kLanes; ++l) {
+      const bool greater = logits[i + l] > lane_max[l];
+      lane_max[l] = greater ? logits[i + l] : lane_max[l];
+      lane_index[l] = greater ? i + l : lane_index[l];
+    }
+  }
+  float best = -INFINITY;
+  int best_index = n;
+  for (int l = 0; l < kLanes; ++l) {
+    if (lane_max[l] > best || (lane_max[l] == best && lane_index[l] < best_index)) {
+      best = lane_max[l];
+      best_index = lane_index[l];
+    }
+  }
+  for (; i < n; ++i) {
+    if (logits[i] > best) {  // tail indices are above every lane index: ties keep the lane's
+      best = logits[i];
+      best_index = i;
+    }
+  }
+  return best_index < n ? best_index : 0;  // 0 when every logit is NaN or -inf
+}
+
+// Moves the k best candidates (by Before) into c[0, k), unordered. For small k a heap of the k
+// best seen so far, whose worst member sits on top, rejects most candidates with one comparison;
+// for large k nth_element is cheaper.
+void SelectTopK(std::pair<float, int>* c, int n, int k) {
+  if (k > n / 8) {
+    std::nth_element(c, c + k - 1, c + n, Before);
+    return;
+  }
+  std::make_heap(c, c + k, Before);
+  for (int i = k; i < n; ++i) {
+    if (Before(c[i], c[0])) {
+      std::pop_heap(c, c + k, Before);
+      c[k - 1] = c[i];
+      std::push_heap(c, c + k, Before);
+    }
+  }
+}
+
+// Puts the largest candidates first, sorted, until their weights reach `target`; returns how many
+// that takes (at least one). Sorting only a growing prefix (nth_element, then sort of the new
+// chunk) costs O(n + kept log kept) instead of a full sort when the nucleus is small.
+int SelectNucleus(std::pair<float, int>* c, int n, double target) {
+  double mass = 0.0;
+  int sorted = 0;
+  int chunk = 64;
+  while (sorted < n) {
+    const int end = n - sorted <= chunk ? n : sorted + chunk;
+    if (end < n) std::nth_element(c + sorted, c + end - 1, c + n, Before);
+    std::sort(c + sorted, c + end, Before);
+    for (; sorted < end; ++sorted) {
+      mass += c[sorted].first;
+      if (mass >= target) return sorted + 1;
+    }
+    chunk *= 4;
+  }
+  return n;
 }
 
 }  // namespace
@@ -73,36 +139,27 @@ int Sampler::Sample(const float* logits) {
 
   // Top-k on logits is the same cut as on probabilities (softmax is monotonic).
   if (config_.top_k > 0 && config_.top_k < n) {
-    std::nth_element(c, c + config_.top_k - 1, c + n, Before);
+    SelectTopK(c, n, config_.top_k);
     n = config_.top_k;
   }
-  const bool nucleus = config_.top_p < 1.0f;
-  if (nucleus) std::sort(c, c + n, Before);
-
   // Probabilities of the kept candidates, softmax(logit / T) renormalized over them, as Hugging
-  // Face's logits warpers do (top-p sees the distribution after top-k).
+  // Face's logits warpers do (top-p sees the distribution after top-k). Unnormalized weights
+  // suffice: the draw scales by their total.
   float max = c[0].first;
   for (int i = 1; i < n; ++i) max = c[i].first > max ? c[i].first : max;
-  const float inv_t = 1.0f / config_.temperature;
   if (max == -INFINITY) max = 0.0f;  // all -inf: every weight becomes 0 and the last is drawn
+  const float inv_t = 1.0f / config_.temperature;
   double total = 0.0;
   for (int i = 0; i < n; ++i) {
     c[i].first = std::exp((c[i].first - max) * inv_t);
     total += c[i].first;
   }
 
-  if (nucleus) {
+  if (config_.top_p < 1.0f) {
     // Smallest prefix (sorted descending) whose mass reaches top_p; always at least one token.
-    const double target = config_.top_p * total;
-    double mass = 0.0;
-    int keep = 0;
-    while (keep < n) {
-      mass += c[keep].first;
-      ++keep;
-      if (mass >= target) break;
-    }
-    n = keep;
-    total = mass;
+    n = SelectNucleus(c, n, config_.top_p * total);
+    total = 0.0;
+    for (int i = 0; i < n; ++i) total += c[i].first;
   }
 
   const double r = NextUniform(rng_state_) * total;

@@ -50,8 +50,14 @@ void CheckAgainstReference(const Shape& s, int threads, test::Rng& rng, int tria
 
 TEST(AttentionTest, MatchesReferenceOnRandomShapes) {
   test::Rng rng(TestSeedFor(501));
-  std::vector<Shape> shapes = {
-      {1, 1, 1, 1, 1}, {2, 5, 1, 3, 3}, {2, 17, 2, 2, 7}, {1, 64, 4, 3, 64}, {3, 40, 3, 1, 16}};
+  std::vector<Shape> shapes = {{1, 1, 1, 1, 1},
+                               {2, 5, 1, 3, 3},
+                               {2, 17, 2, 2, 7},
+                               {1, 64, 4, 3, 64},
+                               {3, 40, 3, 1, 16},
+                               // head_dim 32/64/128 take the AVX-512 path where available
+                               {1, 50, 2, 2, 32},
+                               {2, 33, 1, 4, 128}};
   for (int i = 0; i < 6; ++i) {
     shapes.push_back(
         {rng.Int(1, 3), rng.Int(1, 300), rng.Int(1, 4), rng.Int(1, 4), rng.Int(1, 80)});

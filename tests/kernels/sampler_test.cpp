@@ -61,6 +61,13 @@ TEST(SamplerTest, GreedyIsArgmaxWithLowestIndexOnTies) {
   std::vector<float> ties = {1.0f, 3.0f, -2.0f, 3.0f, 3.0f};
   Sampler greedy(5, {.temperature = 0.0f});
   EXPECT_EQ(greedy.Sample(ties.data()), 1);
+  // Ties spread over vectorized lanes and the tail of a longer vector.
+  std::vector<float> long_ties = rng.Vector(101, -5.0f, 5.0f);
+  for (int i : {93, 40, 77, 100}) long_ties[i] = 9.0f;
+  Sampler greedy_long(101, {.temperature = 0.0f});
+  EXPECT_EQ(greedy_long.Sample(long_ties.data()), 40);
+  long_ties[40] = NAN;  // NaN is never the argmax
+  EXPECT_EQ(greedy_long.Sample(long_ties.data()), 77);
 }
 
 TEST(SamplerTest, SameSeedSameStreamAndResetRestartsIt) {
