@@ -289,7 +289,12 @@ void MicroKernel(int kc, const float* a, const float* b, float* C, int ldc, int 
 #endif
 
 // ---------------------------------------------------------------------------------------------
-// One task: the C tile rows [m0, m1) x columns [n0, n1), over all of K.
+// Driving the blocks. Two ways to split C over threads:
+//  - by columns (wide, short C, e.g. Linear on a few tokens): each task owns a column range and
+//    packs its own part of B; one Run for the whole product.
+//  - by rows (tall C): B is the expensive operand to pack and every task needs all of it, so the
+//    threads pack each B block together into one shared buffer (one Run), then each multiplies
+//    its rows by it (a second Run).
 struct GemmProblem {
   const float* A;
   const float* B;  // B[K,N] row-major, or W[N,K] when b_transposed
@@ -297,39 +302,12 @@ struct GemmProblem {
   int M, N, K;
   float alpha, beta;
   bool b_transposed;
-  // Task grid: row_parts x col_parts tasks, row splits on kMR and column splits on kNR.
-  int row_parts, col_parts;
-};
+  int parts;  // tasks per Run
 
-void GemmTile(const GemmProblem& p, int m0, int m1, int n0, int n1) {
-  ScopedSlot slot;
-  for (int jc = n0; jc < n1; jc += kNC) {
-    int nc = std::min(kNC, n1 - jc);
-    for (int pc = 0; pc < p.K; pc += kKC) {
-      int kc = std::min(kKC, p.K - pc);
-      float beta = pc == 0 ? p.beta : 1.0f;  // later K blocks accumulate onto the first
-      if (p.b_transposed) {
-        PackBTransposed(p.B + static_cast<size_t>(jc) * p.K + pc, p.K, kc, nc, slot->b);
-      } else {
-        PackB(p.B + static_cast<size_t>(pc) * p.N + jc, p.N, kc, nc, slot->b);
-      }
-      for (int ic = m0; ic < m1; ic += kMC) {
-        int mc = std::min(kMC, m1 - ic);
-        PackA(p.A + static_cast<size_t>(ic) * p.K + pc, p.K, mc, kc, slot->a);
-        for (int jr = 0; jr < nc; jr += kNR) {
-          int nr = std::min(kNR, nc - jr);
-          const float* b = slot->b + static_cast<size_t>(jr) * kc;
-          for (int ir = 0; ir < mc; ir += kMR) {
-            int mr = std::min(kMR, mc - ir);
-            float* c = p.C + static_cast<size_t>(ic + ir) * p.N + jc + jr;
-            MicroKernel(kc, slot->a + static_cast<size_t>(ir) * kc, b, c, p.N, mr, nr, p.alpha,
-                        beta);
-          }
-        }
-      }
-    }
-  }
-}
+  // The current block when splitting by rows.
+  int jc, nc, pc, kc;
+  float* packed_b;
+};
 
 // Splits [0, extent) into `parts` nearly equal ranges whose boundaries are multiples of `unit`.
 inline int SplitPoint(int extent, int parts, int index, int unit) {
@@ -338,15 +316,68 @@ inline int SplitPoint(int extent, int parts, int index, int unit) {
   return std::min(at, extent);
 }
 
-void GemmTask(void* ctx, int task) {
+// Packs columns [c0, c1) (relative to jc) of the K block pc of B into packed (sliver-major).
+void PackBColumns(const GemmProblem& p, int jc, int c0, int c1, int pc, int kc, float* packed) {
+  float* dst = packed + static_cast<size_t>(c0) * kc;  // c0 is a multiple of kNR
+  if (p.b_transposed) {
+    PackBTransposed(p.B + static_cast<size_t>(jc + c0) * p.K + pc, p.K, kc, c1 - c0, dst);
+  } else {
+    PackB(p.B + static_cast<size_t>(pc) * p.N + jc + c0, p.N, kc, c1 - c0, dst);
+  }
+}
+
+// C[m0:m1, jc+c0 : jc+c1] (+)= alpha * A[m0:m1, pc:pc+kc] * packed B block, columns [c0, c1).
+void MultiplyRows(const GemmProblem& p, float* packed_a, const float* packed_b, int m0, int m1,
+                  int jc, int c0, int c1, int pc, int kc) {
+  float beta = pc == 0 ? p.beta : 1.0f;  // later K blocks accumulate onto the first
+  for (int ic = m0; ic < m1; ic += kMC) {
+    int mc = std::min(kMC, m1 - ic);
+    PackA(p.A + static_cast<size_t>(ic) * p.K + pc, p.K, mc, kc, packed_a);
+    for (int jr = c0; jr < c1; jr += kNR) {
+      int nr = std::min(kNR, c1 - jr);
+      const float* b = packed_b + static_cast<size_t>(jr) * kc;
+      for (int ir = 0; ir < mc; ir += kMR) {
+        int mr = std::min(kMR, mc - ir);
+        float* c = p.C + static_cast<size_t>(ic + ir) * p.N + jc + jr;
+        MicroKernel(kc, packed_a + static_cast<size_t>(ir) * kc, b, c, p.N, mr, nr, p.alpha, beta);
+      }
+    }
+  }
+}
+
+// Column split: the task's columns [n0, n1) over all rows and all of K.
+void ColumnTask(void* ctx, int task) {
   const GemmProblem& p = *static_cast<const GemmProblem*>(ctx);
-  int ri = task / p.col_parts;
-  int ci = task % p.col_parts;
-  int m0 = SplitPoint(p.M, p.row_parts, ri, kMR);
-  int m1 = SplitPoint(p.M, p.row_parts, ri + 1, kMR);
-  int n0 = SplitPoint(p.N, p.col_parts, ci, kNR);
-  int n1 = SplitPoint(p.N, p.col_parts, ci + 1, kNR);
-  if (m0 < m1 && n0 < n1) GemmTile(p, m0, m1, n0, n1);
+  int n0 = SplitPoint(p.N, p.parts, task, kNR);
+  int n1 = SplitPoint(p.N, p.parts, task + 1, kNR);
+  if (n0 >= n1) return;
+  ScopedSlot slot;
+  for (int jc = n0; jc < n1; jc += kNC) {
+    int nc = std::min(kNC, n1 - jc);
+    for (int pc = 0; pc < p.K; pc += kKC) {
+      int kc = std::min(kKC, p.K - pc);
+      PackBColumns(p, jc, 0, nc, pc, kc, slot->b);
+      MultiplyRows(p, slot->a, slot->b, 0, p.M, jc, 0, nc, pc, kc);
+    }
+  }
+}
+
+// Row split, step 1: the task's share of the current B block's slivers.
+void PackBTask(void* ctx, int task) {
+  const GemmProblem& p = *static_cast<const GemmProblem*>(ctx);
+  int c0 = SplitPoint(p.nc, p.parts, task, kNR);
+  int c1 = SplitPoint(p.nc, p.parts, task + 1, kNR);
+  if (c0 < c1) PackBColumns(p, p.jc, c0, c1, p.pc, p.kc, p.packed_b);
+}
+
+// Row split, step 2: the task's rows times the shared packed B block.
+void RowTask(void* ctx, int task) {
+  const GemmProblem& p = *static_cast<const GemmProblem*>(ctx);
+  int m0 = SplitPoint(p.M, p.parts, task, kMR);
+  int m1 = SplitPoint(p.M, p.parts, task + 1, kMR);
+  if (m0 >= m1) return;
+  ScopedSlot slot;
+  MultiplyRows(p, slot->a, p.packed_b, m0, m1, p.jc, 0, p.nc, p.pc, p.kc);
 }
 
 // C = beta * C, with beta == 0 writing zeros (BLAS: A and B are not read when alpha == 0).
@@ -367,28 +398,33 @@ void RunGemm(GemmProblem p, ThreadPool* pool) {
   ThreadPool& workers = pool ? *pool : DefaultPool();
   double macs = static_cast<double>(p.M) * p.N * p.K;
   int threads = macs < kParallelMinMacs ? 1 : workers.threads();
-  // One task per thread, cut along the longer side so each task keeps a wide tile; fewer tasks
-  // when the matrix has fewer blocks than threads.
   int row_blocks = (p.M + kMR - 1) / kMR;
   int col_blocks = (p.N + kNR - 1) / kNR;
-  if (row_blocks >= threads && (p.M >= p.N || col_blocks < threads)) {
-    p.row_parts = threads;
-    p.col_parts = 1;
+  // One slot per task plus the shared B block; reserved once, reused by every later call.
+  Arena().Reserve(threads == 1 ? 1 : workers.threads() + 1);
+  if (threads == 1 || (row_blocks < threads && col_blocks < threads)) {
+    p.parts = 1;
+    ColumnTask(&p, 0);
+  } else if (row_blocks < threads || (p.N > p.M && col_blocks >= threads)) {
+    p.parts = threads;
+    workers.Run(p.parts, ColumnTask, &p);
   } else {
-    p.row_parts = 1;
-    p.col_parts = std::min(threads, col_blocks);
-  }
-  int tasks = p.row_parts * p.col_parts;
-  Arena().Reserve(tasks == 1 ? 1 : workers.threads());
-  if (tasks == 1) {
-    GemmTask(&p, 0);
-  } else {
-    workers.Run(tasks, GemmTask, &p);
+    p.parts = threads;
+    ScopedSlot shared;
+    p.packed_b = shared->b;
+    for (p.jc = 0; p.jc < p.N; p.jc += kNC) {
+      p.nc = std::min(kNC, p.N - p.jc);
+      for (p.pc = 0; p.pc < p.K; p.pc += kKC) {
+        p.kc = std::min(kKC, p.K - p.pc);
+        workers.Run(p.parts, PackBTask, &p);  // tasks with no sliver left return at once
+        workers.Run(p.parts, RowTask, &p);
+      }
+    }
   }
 }
 
 #if defined(__AVX512F__)
-// Horizontal sum through memory: GCC 12's SumLanes trips -Wmaybe-uninitialized.
+// Horizontal sum through memory: GCC 12's _mm512_reduce_add_ps trips -Wmaybe-uninitialized.
 inline float SumLanes(__m512 v) {
   alignas(64) float lanes[16];
   _mm512_store_ps(lanes, v);
@@ -478,7 +514,7 @@ void MatVecTask(void* ctx, int task) {
 
 void Gemm(const float* A, const float* B, float* C, int M, int N, int K, float alpha, float beta,
           ThreadPool* pool) {
-  RunGemm(GemmProblem{A, B, C, M, N, K, alpha, beta, false, 1, 1}, pool);
+  RunGemm(GemmProblem{A, B, C, M, N, K, alpha, beta, false, 1, 0, 0, 0, 0, nullptr}, pool);
 }
 
 void Gemm(const Mat& A, const Mat& B, Mat& C, float alpha, float beta, ThreadPool* pool) {
@@ -496,7 +532,7 @@ void Linear(const float* x, const float* W, float* y, int M, int N, int K, Threa
     MatVec(W, x, y, N, K, pool);
     return;
   }
-  RunGemm(GemmProblem{x, W, y, M, N, K, 1.0f, 0.0f, true, 1, 1}, pool);
+  RunGemm(GemmProblem{x, W, y, M, N, K, 1.0f, 0.0f, true, 1, 0, 0, 0, 0, nullptr}, pool);
 }
 
 void MatVec(const float* W, const float* x, float* y, int N, int K, ThreadPool* pool) {
