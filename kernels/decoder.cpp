@@ -103,6 +103,14 @@ void Decoder::Project(const float* x, const std::vector<float>& W, float* y, int
   }
 }
 
+void Decoder::Truncate(int length) {
+  if (length < 0 || length > cache_.length) {
+    throw std::out_of_range("Decoder::Truncate: length " + std::to_string(length) +
+                            " outside [0, " + std::to_string(cache_.length) + "]");
+  }
+  cache_.length = length;
+}
+
 const float* Decoder::Step(int token) {
   return Prefill(std::span<const int>(&token, 1));
 }

@@ -41,6 +41,10 @@ class Decoder {
   // Forgets the context (position 0 again).
   void Reset() { cache_.Clear(); }
 
+  // Forgets the positions from `length` on, keeping the earlier ones (their keys and values do
+  // not depend on later tokens). Throws std::out_of_range unless 0 <= length <= position().
+  void Truncate(int length);
+
   int position() const { return cache_.length; }
   const KVCache& cache() const { return cache_; }
   const ModelConfig& config() const { return config_; }

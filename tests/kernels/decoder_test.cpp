@@ -149,6 +149,21 @@ TEST(Decoder, StepByStepMatchesPrefillOfEachPrefix) {
   }
 }
 
+TEST(Decoder, TruncateRewindsToAnEarlierPosition) {
+  const ModelWeights w = SmallWeights(12);
+  const std::vector<int> tokens = Tokens(9, w.config.vocab, 23);
+  Decoder decoder(w), fresh(w);
+  decoder.Prefill(tokens);
+  decoder.Truncate(4);
+  EXPECT_EQ(decoder.position(), 4);
+  const std::vector<int> other = {tokens[0], tokens[1], tokens[2], tokens[3], 42};
+  const float* rewound = decoder.Step(42);
+  const float* want = fresh.Prefill(other);
+  EXPECT_LT(RelativeError(rewound, want, w.config.vocab), kTolerance);
+  EXPECT_THROW(decoder.Truncate(6), std::out_of_range);
+  EXPECT_THROW(decoder.Truncate(-1), std::out_of_range);
+}
+
 TEST(Decoder, EarlierTokensChangeLaterLogits) {
   // Attention must actually read the cache: changing token 0 changes the logits at position 5.
   const ModelWeights w = SmallWeights(3);
