@@ -435,6 +435,94 @@ inline float SumLanes(__m512 v) {
 #endif
 
 // ---------------------------------------------------------------------------------------------
+// Linear for few tokens: y = x * W^T is M x N dot products of length K, and both x rows and W
+// rows are contiguous along K. Packing W (as the GEMM path does) costs as much as the product
+// itself when M is small, so here a 4x4 tile of y is accumulated straight from 4 rows of x and 4
+// rows of W, vectorised along K, then the 16 partial-sum vectors are reduced together.
+#if defined(__AVX512F__)
+constexpr int kLinearDotMaxM = 64;  // above this, packing for the GEMM kernel pays off
+
+// Sums each of the 16 vectors; lane i of the result is the total of v[i].
+inline __m512 ReduceSixteen(const __m512 v[16]) {
+  __m512 q[4];
+  for (int g = 0; g < 4; ++g) {
+    const __m512* a = v + 4 * g;
+    __m512 s01 = _mm512_add_ps(_mm512_unpacklo_ps(a[0], a[1]), _mm512_unpackhi_ps(a[0], a[1]));
+    __m512 s23 = _mm512_add_ps(_mm512_unpacklo_ps(a[2], a[3]), _mm512_unpackhi_ps(a[2], a[3]));
+    // Per 128-bit lane: s01 = [a0 a1 a0 a1], s23 = [a2 a3 a2 a3] partials.
+    __m512d lo = _mm512_unpacklo_pd(_mm512_castps_pd(s01), _mm512_castps_pd(s23));
+    __m512d hi = _mm512_unpackhi_pd(_mm512_castps_pd(s01), _mm512_castps_pd(s23));
+    q[g] = _mm512_add_ps(_mm512_castpd_ps(lo), _mm512_castpd_ps(hi));  // lanes: [a0 a1 a2 a3]
+  }
+  // Add the four 128-bit lanes of each q[g] together, landing q[g]'s totals in lane g.
+  __m512 u =
+      _mm512_add_ps(_mm512_shuffle_f32x4(q[0], q[1], 0x88), _mm512_shuffle_f32x4(q[0], q[1], 0xDD));
+  __m512 w =
+      _mm512_add_ps(_mm512_shuffle_f32x4(q[2], q[3], 0x88), _mm512_shuffle_f32x4(q[2], q[3], 0xDD));
+  return _mm512_add_ps(_mm512_shuffle_f32x4(u, w, 0x88), _mm512_shuffle_f32x4(u, w, 0xDD));
+}
+
+// y[m0 : m0+mr, n0 : n0+nr] for mr, nr <= 4. Missing rows repeat the last valid one (computed,
+// not stored) so the loop body has no branches.
+void LinearDotTile(const float* x, const float* W, float* y, int N, int K, int m0, int mr, int n0,
+                   int nr) {
+  const float* xr[4];
+  const float* wr[4];
+  for (int i = 0; i < 4; ++i) {
+    xr[i] = x + static_cast<size_t>(m0 + std::min(i, mr - 1)) * K;
+    wr[i] = W + static_cast<size_t>(n0 + std::min(i, nr - 1)) * K;
+  }
+  __m512 acc[16];
+  for (__m512& a : acc) a = _mm512_setzero_ps();
+  int k = 0;
+  for (; k + 16 <= K; k += 16) {
+    __m512 wv[4];
+    for (int j = 0; j < 4; ++j) wv[j] = _mm512_loadu_ps(wr[j] + k);
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; ++i) {
+      __m512 xv = _mm512_loadu_ps(xr[i] + k);
+      for (int j = 0; j < 4; ++j) acc[i * 4 + j] = _mm512_fmadd_ps(xv, wv[j], acc[i * 4 + j]);
+    }
+  }
+  if (k < K) {
+    __mmask16 tail = static_cast<__mmask16>((1u << (K - k)) - 1);
+    __m512 wv[4];
+    for (int j = 0; j < 4; ++j) wv[j] = _mm512_maskz_loadu_ps(tail, wr[j] + k);
+    for (int i = 0; i < 4; ++i) {
+      __m512 xv = _mm512_maskz_loadu_ps(tail, xr[i] + k);
+      for (int j = 0; j < 4; ++j) acc[i * 4 + j] = _mm512_fmadd_ps(xv, wv[j], acc[i * 4 + j]);
+    }
+  }
+  alignas(64) float sums[16];
+  _mm512_store_ps(sums, ReduceSixteen(acc));
+  for (int i = 0; i < mr; ++i) {
+    float* out = y + static_cast<size_t>(m0 + i) * N + n0;
+    for (int j = 0; j < nr; ++j) out[j] = sums[i * 4 + j];
+  }
+}
+
+struct LinearDotProblem {
+  const float* x;
+  const float* W;
+  float* y;
+  int M, N, K;
+  int parts;
+};
+
+// The task's output columns [n0, n1) for every row: W rows stay in cache across the M loop.
+void LinearDotTask(void* ctx, int task) {
+  const LinearDotProblem& p = *static_cast<const LinearDotProblem*>(ctx);
+  int n0 = SplitPoint(p.N, p.parts, task, 4);
+  int n1 = SplitPoint(p.N, p.parts, task + 1, 4);
+  for (int n = n0; n < n1; n += 4) {
+    for (int m = 0; m < p.M; m += 4) {
+      LinearDotTile(p.x, p.W, p.y, p.N, p.K, m, std::min(4, p.M - m), n, std::min(4, n1 - n));
+    }
+  }
+}
+#endif
+
+// ---------------------------------------------------------------------------------------------
 // Dot products for MatVec: four rows of W against x at once, sharing the loads of x.
 void DotRows4(const float* w, size_t ldw, const float* x, int K, float* out) {
   const float* w0 = w;
@@ -532,6 +620,21 @@ void Linear(const float* x, const float* W, float* y, int M, int N, int K, Threa
     MatVec(W, x, y, N, K, pool);
     return;
   }
+#if defined(__AVX512F__)
+  if (M <= kLinearDotMaxM && M > 0 && N > 0 && K > 0) {
+    ThreadPool& workers = pool ? *pool : DefaultPool();
+    LinearDotProblem p{x, W, y, M, N, K, 1};
+    if (static_cast<double>(M) * N * K >= kParallelMinMacs) {
+      p.parts = std::min(workers.threads(), (N + 3) / 4);
+    }
+    if (p.parts <= 1) {
+      LinearDotTask(&p, 0);
+    } else {
+      workers.Run(p.parts, LinearDotTask, &p);
+    }
+    return;
+  }
+#endif
   RunGemm(GemmProblem{x, W, y, M, N, K, 1.0f, 0.0f, true, 1, 0, 0, 0, 0, nullptr}, pool);
 }
 

@@ -158,7 +158,8 @@ void ExpectLinearMatchesReference(Shape s, ThreadPool* pool, uint64_t salt) {
 TEST(Linear, EdgeSizes) {
   ThreadPool two(2), one(1);
   uint64_t salt = 6000;
-  for (int M : {1, 2, 3, 17, 64}) {
+  // M <= 64 takes the unpacked dot-product path, larger M the packed GEMM path.
+  for (int M : {1, 2, 3, 17, 64, 65, 130}) {
     for (int N : kSizes) {
       int K = kSizes[(M + N * 5) % 8];
       ExpectLinearMatchesReference({M, N, K}, &two, salt += 2);
@@ -169,7 +170,8 @@ TEST(Linear, EdgeSizes) {
 
 TEST(Linear, DecoderSizes) {
   uint64_t salt = 7000;
-  const Shape shapes[] = {{1, 768, 2048}, {1, 2048, 768}, {7, 2048, 768}, {32, 768, 2048}};
+  const Shape shapes[] = {
+      {1, 768, 2048}, {1, 2048, 768}, {7, 2048, 768}, {32, 768, 2048}, {128, 768, 512}};
   for (Shape s : shapes) ExpectLinearMatchesReference(s, nullptr, salt += 2);
 }
 
