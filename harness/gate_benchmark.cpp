@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 #include <random>
+#include <regex>
 
 #include <fmt/format.h>
 
@@ -13,20 +14,41 @@ namespace rlvr {
 
 namespace {
 
+std::string EscapeRegex(const std::string& name) {
+  std::string escaped;
+  for (char c : name) {
+    if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) escaped += '\\';
+    escaped += c;
+  }
+  return escaped;
+}
+
+// Google Benchmark's filter is a POSIX extended regex: no \d.
+constexpr const char* kRunSuffixes = "(/(real_time|process_time|manual_time|threads:[0-9]+))*";
+
 std::string FilterWithExtras(const ComparisonRequest& request) {
   std::string filter = request.filter;
-  for (const auto& name : request.extra) {
-    std::string escaped;
-    for (char c : name) {
-      if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) escaped += '\\';
-      escaped += c;
-    }
-    filter = fmt::format("({})|(^{}$)", filter, escaped);
-  }
+  for (const auto& name : request.extra)
+    filter = fmt::format("({})|(^{}{}$)", filter, EscapeRegex(name), kRunSuffixes);
   return filter;
 }
 
+bool IsNamed(const BenchmarkFigure& figure, const std::vector<std::string>& names) {
+  for (const auto& name : names) {
+    if (BenchmarkNameMatches(figure.name, name)) return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+bool BenchmarkNameMatches(std::string_view run_name, std::string_view wanted) {
+  // Strip the suffixes Google Benchmark appends for run options, then compare.
+  static const std::regex suffix(R"((/(real_time|process_time|manual_time|threads:[0-9]+))+$)");
+  if (run_name == wanted) return true;
+  std::string stripped = std::regex_replace(std::string(run_name), suffix, "");
+  return stripped == wanted;
+}
 
 double Median(std::vector<double> values) {
   if (values.empty()) return 0;
@@ -131,8 +153,9 @@ BenchmarkDecision DecideBenchmarks(const Target& target, std::vector<BenchmarkFi
   int primaries = 0;
   std::vector<std::string> problems;
   for (const auto& name : target.primary) {
-    auto it = std::find_if(figures.begin(), figures.end(),
-                           [&](const BenchmarkFigure& f) { return f.name == name; });
+    auto it = std::find_if(figures.begin(), figures.end(), [&](const BenchmarkFigure& f) {
+      return BenchmarkNameMatches(f.name, name);
+    });
     if (it == figures.end()) {
       problems.push_back(fmt::format("primary benchmark {} did not run", name));
       continue;

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "harness/config.h"
@@ -44,6 +45,10 @@ struct BenchmarkDecision {
 // suspicious: a primary speed-up beyond `suspicious_speedup` x.
 BenchmarkDecision DecideBenchmarks(const Target& target, std::vector<BenchmarkFigure>& figures,
                                    double suspicious_speedup);
+
+// Whether a run name ("BM_Gemm/1024/real_time") names the benchmark `wanted` ("BM_Gemm/1024"):
+// equal once the suffixes of run options (/real_time, /threads:N, ...) are stripped.
+bool BenchmarkNameMatches(std::string_view run_name, std::string_view wanted);
 
 // Statistics helpers (exposed for tests).
 double Median(std::vector<double> values);
