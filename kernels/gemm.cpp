@@ -440,25 +440,23 @@ inline float SumLanes(__m512 v) {
 // itself when M is small, so here a 4x4 tile of y is accumulated straight from 4 rows of x and 4
 // rows of W, vectorised along K, then the 16 partial-sum vectors are reduced together.
 #if defined(__AVX512F__)
-constexpr int kLinearDotMaxM = 64;  // above this, packing for the GEMM kernel pays off
+constexpr int kLinearDotMaxM = 12;  // measured crossover with the packed GEMM path: ~16 rows
 
-// Sums each of the 16 vectors; lane i of the result is the total of v[i].
-inline __m512 ReduceSixteen(const __m512 v[16]) {
-  __m512 q[4];
-  for (int g = 0; g < 4; ++g) {
-    const __m512* a = v + 4 * g;
-    __m512 s01 = _mm512_add_ps(_mm512_unpacklo_ps(a[0], a[1]), _mm512_unpackhi_ps(a[0], a[1]));
-    __m512 s23 = _mm512_add_ps(_mm512_unpacklo_ps(a[2], a[3]), _mm512_unpackhi_ps(a[2], a[3]));
-    // Per 128-bit lane: s01 = [a0 a1 a0 a1], s23 = [a2 a3 a2 a3] partials.
-    __m512d lo = _mm512_unpacklo_pd(_mm512_castps_pd(s01), _mm512_castps_pd(s23));
-    __m512d hi = _mm512_unpackhi_pd(_mm512_castps_pd(s01), _mm512_castps_pd(s23));
-    q[g] = _mm512_add_ps(_mm512_castpd_ps(lo), _mm512_castpd_ps(hi));  // lanes: [a0 a1 a2 a3]
-  }
-  // Add the four 128-bit lanes of each q[g] together, landing q[g]'s totals in lane g.
-  __m512 u =
-      _mm512_add_ps(_mm512_shuffle_f32x4(q[0], q[1], 0x88), _mm512_shuffle_f32x4(q[0], q[1], 0xDD));
-  __m512 w =
-      _mm512_add_ps(_mm512_shuffle_f32x4(q[2], q[3], 0x88), _mm512_shuffle_f32x4(q[2], q[3], 0xDD));
+// Partial sums of four vectors: 128-bit lane l holds [a0 a1 a2 a3] partials. Arguments by value
+// so the accumulators never have their address taken (GCC would spill them every iteration).
+inline __m512 ReduceFour(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
+  __m512 s01 = _mm512_add_ps(_mm512_unpacklo_ps(a0, a1), _mm512_unpackhi_ps(a0, a1));
+  __m512 s23 = _mm512_add_ps(_mm512_unpacklo_ps(a2, a3), _mm512_unpackhi_ps(a2, a3));
+  // Per 128-bit lane: s01 = [a0 a1 a0 a1], s23 = [a2 a3 a2 a3] partials.
+  __m512d lo = _mm512_unpacklo_pd(_mm512_castps_pd(s01), _mm512_castps_pd(s23));
+  __m512d hi = _mm512_unpackhi_pd(_mm512_castps_pd(s01), _mm512_castps_pd(s23));
+  return _mm512_add_ps(_mm512_castpd_ps(lo), _mm512_castpd_ps(hi));
+}
+
+// Adds the four 128-bit lanes of each q_g together, landing q_g's totals in lane g.
+inline __m512 ReduceLanes(__m512 q0, __m512 q1, __m512 q2, __m512 q3) {
+  __m512 u = _mm512_add_ps(_mm512_shuffle_f32x4(q0, q1, 0x88), _mm512_shuffle_f32x4(q0, q1, 0xDD));
+  __m512 w = _mm512_add_ps(_mm512_shuffle_f32x4(q2, q3, 0x88), _mm512_shuffle_f32x4(q2, q3, 0xDD));
   return _mm512_add_ps(_mm512_shuffle_f32x4(u, w, 0x88), _mm512_shuffle_f32x4(u, w, 0xDD));
 }
 
@@ -494,7 +492,10 @@ void LinearDotTile(const float* x, const float* W, float* y, int N, int K, int m
     }
   }
   alignas(64) float sums[16];
-  _mm512_store_ps(sums, ReduceSixteen(acc));
+  _mm512_store_ps(sums, ReduceLanes(ReduceFour(acc[0], acc[1], acc[2], acc[3]),
+                                    ReduceFour(acc[4], acc[5], acc[6], acc[7]),
+                                    ReduceFour(acc[8], acc[9], acc[10], acc[11]),
+                                    ReduceFour(acc[12], acc[13], acc[14], acc[15])));
   for (int i = 0; i < mr; ++i) {
     float* out = y + static_cast<size_t>(m0 + i) * N + n0;
     for (int j = 0; j < nr; ++j) out[j] = sums[i * 4 + j];

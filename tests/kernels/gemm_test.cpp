@@ -158,8 +158,8 @@ void ExpectLinearMatchesReference(Shape s, ThreadPool* pool, uint64_t salt) {
 TEST(Linear, EdgeSizes) {
   ThreadPool two(2), one(1);
   uint64_t salt = 6000;
-  // M <= 64 takes the unpacked dot-product path, larger M the packed GEMM path.
-  for (int M : {1, 2, 3, 17, 64, 65, 130}) {
+  // Small M takes the unpacked dot-product path (AVX-512), larger M the packed GEMM path.
+  for (int M : {1, 2, 3, 12, 13, 17, 64, 130}) {
     for (int N : kSizes) {
       int K = kSizes[(M + N * 5) % 8];
       ExpectLinearMatchesReference({M, N, K}, &two, salt += 2);
