@@ -30,12 +30,15 @@ struct LlmResponse {
 // away by asking again; the loop stops on them at once.
 class LlmError : public std::runtime_error {
  public:
-  LlmError(const std::string& message, bool permanent)
-      : std::runtime_error(message), permanent_(permanent) {}
+  LlmError(const std::string& message, bool permanent, bool exhausted = false)
+      : std::runtime_error(message), permanent_(permanent), exhausted_(exhausted) {}
   bool permanent() const { return permanent_; }
+  // A replay source has no more replies: the normal end of a replayed run.
+  bool exhausted() const { return exhausted_; }
 
  private:
   bool permanent_;
+  bool exhausted_;
 };
 
 class LlmSource {

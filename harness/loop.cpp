@@ -1,0 +1,392 @@
+#include "harness/loop.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <fstream>
+#include <future>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "harness/prompt.h"
+#include "harness/signals.h"
+
+namespace rlvr {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+// Wall-clock time of day (UTC) for the attempt lines.
+std::string ClockNow() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%H:%M:%S", &tm);
+  return buf;
+}
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string ReadText(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string GatesJson(const Verdict& v) {
+  json gates = json::array();
+  for (const GateResult& g : v.gates) {
+    json entry = {{"name", g.name},
+                  {"status", GateStatusName(g.status)},
+                  {"seconds", g.seconds},
+                  {"message", g.message}};
+    if (!g.detail.empty()) entry["detail"] = g.detail.substr(0, 4000);
+    gates.push_back(std::move(entry));
+  }
+  return gates.dump();
+}
+
+std::string FiguresJson(const Verdict& v) {
+  if (v.figures.empty()) return "";
+  json benchmarks = json::array();
+  for (const BenchmarkFigure& f : v.figures) {
+    benchmarks.push_back({{"name", f.name},
+                          {"baseline_ns", f.baseline_ns},
+                          {"candidate_ns", f.candidate_ns},
+                          {"ratio", f.ratio},
+                          {"ci_low", f.ci_low},
+                          {"ci_high", f.ci_high},
+                          {"p_value", f.p_value}});
+  }
+  return json{{"metric", v.metric}, {"benchmarks", benchmarks}}.dump();
+}
+
+// What the model is told when its candidate failed: the gate's message and detail.
+std::string FailureText(const Verdict& v) {
+  const GateResult* gate = v.FindGate(v.failed_gate);
+  std::string text = v.message;
+  if (gate) {
+    if (!gate->message.empty() && gate->message != text) text += "\n" + gate->message;
+    if (!gate->detail.empty()) text += "\n" + gate->detail;
+  }
+  return text;
+}
+
+// A repair turn helps when the candidate itself is wrong, not when it is merely not faster.
+bool Repairable(const Verdict& v) {
+  return !v.promotable && !v.failed_gate.empty() && v.failed_gate != "benchmark";
+}
+
+class LoopRunner {
+ public:
+  LoopRunner(const Project& project, Evaluator& evaluator, LlmSource& llm, Ledger& ledger,
+             const LoopSettings& settings, std::ostream& out)
+      : project_(project),
+        evaluator_(evaluator),
+        llm_(llm),
+        ledger_(ledger),
+        settings_(settings),
+        out_(out),
+        start_(Clock::now()) {}
+
+  LoopResult Run(const json& settings_json) {
+    std::vector<const Target*> targets;
+    for (const std::string& name : settings_.targets) targets.push_back(&project_.GetTarget(name));
+    if (targets.empty()) {
+      for (const Target& t : project_.targets) targets.push_back(&t);
+    }
+    if (targets.empty()) throw ConfigError("rlvr.json has no targets");
+    run_id_ = ledger_.BeginRun(llm_.model(), llm_.endpoint(), settings_json.dump(), getpid());
+    out_ << fmt::format("rlvr iterate: run {} with {} at {} on {} target(s)\n", run_id_,
+                        llm_.model(), llm_.endpoint(), targets.size())
+         << std::flush;
+    try {
+      while (!stop_reason_) {
+        for (const Target* target : targets) {
+          if (CheckBudgets()) break;
+          RunRound(*target);
+          ++result_.rounds;
+          if (settings_.max_iterations > 0 && result_.rounds >= settings_.max_iterations &&
+              !stop_reason_) {
+            stop_reason_ = "max-iterations";
+          }
+          if (stop_reason_) break;
+        }
+      }
+    } catch (const std::exception& e) {
+      // The harness itself failed: close the run with the reason, then let the caller report it.
+      ledger_.FinishRun(run_id_, std::string("harness error: ") + e.what());
+      throw;
+    }
+    result_.stop_reason = *stop_reason_;
+    ledger_.FinishRun(run_id_, result_.stop_reason);
+    out_ << fmt::format(
+                "rlvr iterate: stopped ({}) after {} round(s), {} attempt(s), {} "
+                "promotion(s)\n",
+                result_.stop_reason, result_.rounds, result_.attempts, result_.promotions)
+         << std::flush;
+    return result_;
+  }
+
+ private:
+  // Sets stop_reason_ when a budget is spent or a stop was requested; true if so.
+  bool CheckBudgets() {
+    if (stop_reason_) return true;
+    if (AbandonRequested()) {
+      stop_reason_ = "abandoned (second stop signal)";
+    } else if (StopRequested()) {
+      stop_reason_ = "stop signal";
+    } else if (settings_.max_hours > 0 && SecondsSince(start_) >= settings_.max_hours * 3600) {
+      stop_reason_ = "max-hours";
+    } else if (settings_.max_tokens > 0 && tokens_used_ >= settings_.max_tokens) {
+      stop_reason_ = "max-tokens";
+    }
+    return stop_reason_.has_value();
+  }
+
+  PromptInput MakePromptInput(const Target& target) {
+    PromptInput in;
+    in.target = target.name;
+    in.description = target.description;
+    in.primary = target.primary;
+    in.max_chars = settings_.prompt_max_chars;
+    for (const std::string& path : ExpandEditable(project_, target)) {
+      in.editable.push_back({path, ReadText(project_.root / path)});
+    }
+    for (const std::string& path : target.context) {
+      if (std::filesystem::is_regular_file(project_.root / path)) {
+        in.context.push_back({path, ReadText(project_.root / path)});
+      }
+    }
+    std::filesystem::path baseline = project_.root / "baselines" / (target.name + ".json");
+    if (std::filesystem::is_regular_file(baseline)) {
+      in.baseline = json::parse(ReadText(baseline), nullptr, false);
+      if (in.baseline.is_discarded()) in.baseline = nullptr;
+    }
+    in.history = ledger_.RecentAttempts(target.name, settings_.history_attempts);
+    return in;
+  }
+
+  // Asks the model; on failure records an 'llm' error attempt and updates the failure count.
+  std::optional<LlmResponse> Ask(const Target& target, int round, int candidate, int repair,
+                                 const std::vector<ChatMessage>& messages, int n) {
+    Clock::time_point start = Clock::now();
+    try {
+      LlmResponse response = llm_.Complete(target.name, messages, n);
+      consecutive_failures_ = 0;
+      tokens_used_ += response.prompt_tokens + response.completion_tokens;
+      last_call_seconds_ = SecondsSince(start);
+      return response;
+    } catch (const LlmError& e) {
+      if (e.exhausted()) {
+        // A replay that has given all its replies ends the run normally; nothing to record.
+        stop_reason_ = "replay exhausted";
+        return std::nullopt;
+      }
+      AttemptRecord a = NewAttempt(target, round, candidate, repair, messages);
+      a.verdict = "error";
+      a.failed_gate = "llm";
+      a.message = e.what();
+      a.seconds = SecondsSince(start);
+      Record(a);
+      ++consecutive_failures_;
+      if (e.permanent()) {
+        stop_reason_ = std::string("endpoint error: ") + e.what();
+      } else if (consecutive_failures_ >= settings_.max_endpoint_failures) {
+        stop_reason_ = fmt::format("{} consecutive endpoint failures", consecutive_failures_);
+      }
+      return std::nullopt;
+    }
+  }
+
+  AttemptRecord NewAttempt(const Target& target, int round, int candidate, int repair,
+                           const std::vector<ChatMessage>& messages) {
+    AttemptRecord a;
+    a.run_id = run_id_;
+    a.target = target.name;
+    a.model = llm_.model();
+    a.round = round;
+    a.candidate = candidate;
+    a.repair = repair;
+    a.prompt = FlattenConversation(messages);
+    return a;
+  }
+
+  int64_t Record(AttemptRecord& a) {
+    a.id = ledger_.AddAttempt(a);
+    ++result_.attempts;
+    out_ << AttemptLine(a) << "\n" << std::flush;
+    return a.id;
+  }
+
+  // Evaluates on a worker thread so a second stop signal can abandon it: the evaluator's child
+  // process groups are killed, its gates fail fast, and the attempt is recorded as abandoned.
+  Verdict EvaluateAbandonable(const Target& target, const std::string& reply, bool* abandoned) {
+    auto future =
+        std::async(std::launch::async, [&] { return evaluator_.Evaluate(target, reply); });
+    *abandoned = false;
+    while (future.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
+      if (AbandonRequested()) {
+        *abandoned = true;
+        KillChildProcessGroups();
+      }
+    }
+    return future.get();
+  }
+
+  void RunRound(const Target& target) {
+    int round = ledger_.LastRound(target.name) + 1;
+    std::vector<ChatMessage> messages = BuildPrompt(MakePromptInput(target));
+    std::optional<LlmResponse> response =
+        Ask(target, round, 1, 0, messages, std::max(1, settings_.candidates));
+    if (!response) return;
+
+    struct Passing {
+      Verdict verdict;
+      AttemptRecord attempt;
+    };
+    std::vector<Passing> passing;
+    bool abandoned = false;
+    for (size_t c = 0; c < response->replies.size() && !abandoned; ++c) {
+      int candidate = static_cast<int>(c) + 1;
+      std::vector<ChatMessage> conversation = messages;
+      std::string reply = response->replies[c];
+      // The round's request tokens are booked on its first candidate so sums stay right.
+      int64_t prompt_tokens = c == 0 ? response->prompt_tokens : 0;
+      int64_t completion_tokens = c == 0 ? response->completion_tokens : 0;
+      double llm_seconds = c == 0 ? last_call_seconds_ : 0;
+      for (int repair = 0;; ++repair) {
+        // A stop or the clock ends the round before the next evaluation; replies already paid
+        // for are still judged when only the token budget ran out.
+        if (CheckBudgets() && *stop_reason_ != "max-tokens") break;
+        Clock::time_point start = Clock::now();
+        Verdict verdict = EvaluateAbandonable(target, reply, &abandoned);
+        AttemptRecord a = NewAttempt(target, round, candidate, repair, conversation);
+        a.reply = reply;
+        a.patch = verdict.patch;
+        a.gates_json = GatesJson(verdict);
+        a.figures_json = FiguresJson(verdict);
+        if (verdict.primary_ratio > 0) a.primary_ratio = verdict.primary_ratio;
+        a.prompt_tokens = prompt_tokens;
+        a.completion_tokens = completion_tokens;
+        a.seconds = llm_seconds + SecondsSince(start);
+        if (abandoned) {
+          a.verdict = "error";
+          a.message = "abandoned by a second stop signal: " + verdict.message;
+          if (!verdict.failed_gate.empty()) a.failed_gate = verdict.failed_gate;
+          Record(a);
+          stop_reason_ = "abandoned (second stop signal)";
+          break;
+        }
+        a.verdict = verdict.promotable ? "passed" : "failed";
+        if (!verdict.failed_gate.empty()) a.failed_gate = verdict.failed_gate;
+        a.message = verdict.message;
+        Record(a);
+        if (verdict.promotable) {
+          passing.push_back({std::move(verdict), a});
+          break;
+        }
+        if (!Repairable(verdict) || repair >= settings_.max_repairs || CheckBudgets()) break;
+        // Repair turn: same conversation, the model sees its reply and the exact error.
+        conversation.push_back({"assistant", reply});
+        conversation.push_back({"user", RepairRequest(verdict.failed_gate, FailureText(verdict))});
+        std::optional<LlmResponse> fixed =
+            Ask(target, round, candidate, repair + 1, conversation, 1);
+        if (!fixed) break;
+        reply = fixed->replies.front();
+        prompt_tokens = fixed->prompt_tokens;
+        completion_tokens = fixed->completion_tokens;
+        llm_seconds = last_call_seconds_;
+      }
+    }
+    if (passing.empty() || abandoned) return;
+    // Best = smallest primary ratio (fastest); the others stay 'passed'.
+    auto best = std::min_element(passing.begin(), passing.end(), [](const auto& x, const auto& y) {
+      return x.verdict.primary_ratio < y.verdict.primary_ratio;
+    });
+    PromoteResult promoted = evaluator_.Promote(target, best->verdict);
+    if (!promoted.promoted) {
+      out_ << fmt::format("[{}] {} {}.{} not promoted: {}\n", ClockNow(), target.name, round,
+                          best->attempt.candidate, promoted.message)
+           << std::flush;
+      return;
+    }
+    ledger_.MarkPromoted(best->attempt.id, promoted.commit);
+    ++result_.promotions;
+    AttemptRecord shown = best->attempt;
+    shown.verdict = "promoted";
+    out_ << AttemptLine(shown) << " commit " << promoted.commit.substr(0, 12) << "\n" << std::flush;
+  }
+
+  const Project& project_;
+  Evaluator& evaluator_;
+  LlmSource& llm_;
+  Ledger& ledger_;
+  const LoopSettings& settings_;
+  std::ostream& out_;
+  Clock::time_point start_;
+  int64_t run_id_ = 0;
+  int consecutive_failures_ = 0;
+  int64_t tokens_used_ = 0;
+  double last_call_seconds_ = 0;
+  std::optional<std::string> stop_reason_;
+  LoopResult result_;
+};
+
+}  // namespace
+
+LoopResult RunLoop(const Project& project, Evaluator& evaluator, LlmSource& llm, Ledger& ledger,
+                   const LoopSettings& settings, const nlohmann::json& settings_json,
+                   std::ostream& out) {
+  return LoopRunner(project, evaluator, llm, ledger, settings, out).Run(settings_json);
+}
+
+std::string AttemptLine(const AttemptRecord& a) {
+  std::string clock = ClockNow();
+  std::string id = fmt::format("{}.{}", a.round, a.candidate);
+  if (a.repair > 0) id += fmt::format(".{}", a.repair);
+  std::string line =
+      fmt::format("[{}] {} {} {} {}", clock, a.target, id, a.verdict, a.failed_gate.value_or("-"));
+  line += a.primary_ratio ? fmt::format(" {:.3f}", *a.primary_ratio) : std::string(" -");
+  line += fmt::format(" {:.1f}s", a.seconds);
+  if (a.verdict == "failed" || a.verdict == "error") {
+    std::string why = a.message.substr(0, 160);
+    std::replace(why.begin(), why.end(), '\n', ' ');
+    if (!why.empty()) line += "  (" + why + ")";
+  }
+  return line;
+}
+
+std::vector<std::string> ExpandEditable(const Project& project, const Target& target) {
+  std::set<std::string> files;
+  for (const std::string& glob : target.editable) {
+    if (glob.find_first_of("*?") == std::string::npos) {
+      if (std::filesystem::is_regular_file(project.root / glob)) files.insert(glob);
+      continue;
+    }
+    for (auto it = std::filesystem::recursive_directory_iterator(project.root);
+         it != std::filesystem::recursive_directory_iterator(); ++it) {
+      std::string name = it->path().filename().string();
+      if (it->is_directory() && (name == ".git" || name == ".rlvr" || name == "build")) {
+        it.disable_recursion_pending();
+        continue;
+      }
+      if (!it->is_regular_file()) continue;
+      std::string rel = std::filesystem::relative(it->path(), project.root).generic_string();
+      if (GlobMatches(glob, rel)) files.insert(rel);
+    }
+  }
+  return {files.begin(), files.end()};
+}
+
+}  // namespace rlvr

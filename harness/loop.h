@@ -1,0 +1,55 @@
+// The optimisation loop behind `rlvr iterate`: for each target in turn, ask the model for N
+// candidates (prompt from the accepted files, baseline figures and recent history), evaluate
+// each through every gate (with repair turns for candidates that fail to apply, build or pass
+// tests), promote the best passing one, and go on from the new baseline. Every attempt is
+// written to the ledger as it happens and printed as one line; the loop stops on its budgets,
+// after K consecutive endpoint failures, or on a stop signal (see signals.h).
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/config.h"
+#include "harness/evaluate.h"
+#include "harness/ledger.h"
+#include "harness/llm_client.h"
+
+namespace rlvr {
+
+struct LoopSettings {
+  std::vector<std::string> targets;  // empty = every target of rlvr.json, in file order
+  int candidates = 2;                // replies asked for per round
+  int max_repairs = 1;               // repair turns per candidate
+  int max_iterations = 0;            // rounds in total (one round = one target); 0 = no limit
+  double max_hours = 0;              // 0 = no limit
+  int64_t max_tokens = 0;            // prompt + completion tokens of this run; 0 = no limit
+  int max_endpoint_failures = 3;     // consecutive model calls without a usable reply
+  int history_attempts = 8;          // recent attempts shown in the prompt
+  size_t prompt_max_chars = 120000;
+};
+
+struct LoopResult {
+  std::string stop_reason;
+  int rounds = 0;
+  int attempts = 0;
+  int promotions = 0;
+};
+
+// Runs the loop under a new ledger run (started and finished here). `settings_json` is stored
+// with the run (it must hold no secret). The caller holds the repository lock.
+LoopResult RunLoop(const Project& project, Evaluator& evaluator, LlmSource& llm, Ledger& ledger,
+                   const LoopSettings& settings, const nlohmann::json& settings_json,
+                   std::ostream& out);
+
+// The attempt line printed as it happens:
+// "[16:58:03] dot 1.2.1 failed build - 12.3s" or "[16:58:40] dot 1.1 passed - 0.412 35.2s".
+std::string AttemptLine(const AttemptRecord& attempt);
+
+// The files a target's editable globs match in the working tree (sorted, repository-relative).
+std::vector<std::string> ExpandEditable(const Project& project, const Target& target);
+
+}  // namespace rlvr
