@@ -74,7 +74,7 @@ LlmResponse ReplayLlmSource::Complete(const std::string& target,
   std::deque<std::string>* queue = QueueFor(target);
   if (!queue || queue->empty()) {
     throw LlmError("replay " + path_.string() + " has no more replies for target '" + target + "'",
-                   true);
+                   /*permanent=*/true, /*exhausted=*/true);
   }
   LlmResponse out;
   for (int i = 0; i < std::max(n, 1) && !queue->empty(); ++i) {
