@@ -34,7 +34,7 @@ struct KVCache {
 
 // Scores buffer for Attention, sized once so the call does not allocate. With threads > 1,
 // Attention spreads its (query, head) pairs over up to that many threads of DefaultPool(), each
-// with its own scores row.
+// with its own scores row (so do not use threads > 1 from inside a task of that pool).
 struct AttentionScratch {
   int threads = 0;
   int max_positions = 0;

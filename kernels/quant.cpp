@@ -20,7 +20,7 @@ uint16_t FloatToHalf(float f) {
   bits &= 0x7fffffffu;
   uint16_t h;
   if (bits >= (127u + 16u) << 23) {
-    // >= 65536 (or inf/NaN): inf, or a quiet NaN. Finite values just below round to inf below.
+    // >= 65536, inf or NaN: inf, or a quiet NaN. [65520, 65536) reaches inf by rounding below.
     h = bits > 0x7f800000u ? 0x7e00 : 0x7c00;
   } else if (bits < 113u << 23) {
     // Half subnormal or zero: adding 0.5f puts the value where one float ulp is 2^-24, one half

@@ -31,7 +31,8 @@ void QuantizeQ4_0(const float* x, BlockQ4_0* y, int n);
 void DequantizeQ4_0(const BlockQ4_0* x, float* y, int n);
 
 // y[N] = W[N,K] * x[K] with W stored as N rows of K/32 blocks. x is quantized to Q8_0 into
-// x_scratch (K/32 blocks, caller-owned) first, as GGML does.
+// x_scratch (K/32 blocks, caller-owned) first, as GGML does. Large products run on DefaultPool(),
+// so do not call these from inside a task of that pool. K must be a multiple of kQuantBlock.
 void MatVecQ8_0(const BlockQ8_0* W, const float* x, float* y, int N, int K, BlockQ8_0* x_scratch);
 void MatVecQ4_0(const BlockQ4_0* W, const float* x, float* y, int N, int K, BlockQ8_0* x_scratch);
 
