@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <stdexcept>
 
 #if defined(__AVX512F__) || defined(__AVX2__)
@@ -50,6 +51,11 @@ struct PackSlot {
   PackSlot() {
     a = static_cast<float*>(std::aligned_alloc(64, sizeof(float) * kMC * kKC));
     b = static_cast<float*>(std::aligned_alloc(64, sizeof(float) * kKC * kNC));
+    if (a == nullptr || b == nullptr) {
+      std::free(a);
+      std::free(b);
+      throw std::bad_alloc();
+    }
   }
   ~PackSlot() {
     std::free(a);
