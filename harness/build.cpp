@@ -66,25 +66,33 @@ std::string FirstErrorLines(const std::string& log, int max_lines) {
   return out;
 }
 
-BuildOutcome ConfigureAndBuild(const BuildRequest& request) {
+BuildOutcome Configure(const BuildRequest& request) {
   BuildOutcome outcome;
   RunOptions options = BuildRunOptions(request);
   std::error_code ec;
   fs::create_directories(request.build_dir, ec);
-  if (!fs::exists(request.build_dir / "CMakeCache.txt")) {
-    std::vector<std::string> argv = {"cmake", "-S", request.source_dir.string(), "-B",
-                                     request.build_dir.string()};
-    argv.insert(argv.end(), request.configure_args.begin(), request.configure_args.end());
-    ProcessResult configure = RunProcess(argv, options);
-    outcome.seconds += configure.wall_seconds;
-    if (!configure.ok()) {
-      // A half-written cache would make the next build skip configuring: remove it.
-      fs::remove(request.build_dir / "CMakeCache.txt", ec);
-      outcome.message = "cmake configure failed: " + configure.Describe();
-      outcome.detail = FirstErrorLines(configure.out + configure.err);
-      return outcome;
-    }
+  outcome.ok = true;
+  if (fs::exists(request.build_dir / "CMakeCache.txt")) return outcome;
+  std::vector<std::string> argv = {"cmake", "-S", request.source_dir.string(), "-B",
+                                   request.build_dir.string()};
+  argv.insert(argv.end(), request.configure_args.begin(), request.configure_args.end());
+  ProcessResult configure = RunProcess(argv, options);
+  outcome.seconds = configure.wall_seconds;
+  if (!configure.ok()) {
+    // A half-written cache would make the next build skip configuring: remove it.
+    fs::remove(request.build_dir / "CMakeCache.txt", ec);
+    outcome.ok = false;
+    outcome.message = "cmake configure failed: " + configure.Describe();
+    outcome.detail = FirstErrorLines(configure.out + configure.err);
   }
+  return outcome;
+}
+
+BuildOutcome ConfigureAndBuild(const BuildRequest& request) {
+  BuildOutcome outcome = Configure(request);
+  if (!outcome.ok) return outcome;
+  outcome.ok = false;
+  RunOptions options = BuildRunOptions(request);
   std::vector<std::string> argv = {"cmake", "--build", request.build_dir.string(), "-j",
                                    std::to_string(request.jobs)};
   if (!request.targets.empty()) {

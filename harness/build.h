@@ -26,6 +26,11 @@ struct BuildOutcome {
   std::string detail;   // first lines of the error output
 };
 
+// Runs cmake configure unless the build dir already has a CMakeCache.txt.
+BuildOutcome Configure(const BuildRequest& request);
+
+// Configure, then build request.targets (target names, or object files relative to the build
+// dir, which Ninja accepts as targets).
 BuildOutcome ConfigureAndBuild(const BuildRequest& request);
 
 // The first `max_lines` lines of a build log starting at its first "error" line (compiler,

@@ -236,9 +236,6 @@ Verdict Evaluator::Evaluate(const Target& target, std::string_view reply) {
     std::vector<std::string> problems = CheckAddedSource(v.patch, worktree);
     if (!problems.empty())
       return Fail(fmt::format("source check: {}", problems.front()), Join(problems, "\n"));
-    BuildOutcome candidate = ConfigureAndBuild({worktree, candidate_build, build.configure_args,
-                                                targets, opt.jobs, opt.build_timeout_seconds});
-    if (!candidate.ok) return Fail(candidate.message, candidate.detail);
     // The baseline (HEAD) build: compared against in the benchmark gate, and its objects tell the
     // symbol check what the unmodified sources already define.
     baseline_tree = PrepareWorktree(s.project.root, s.state_dir, "baseline", v.head_commit);
@@ -246,11 +243,27 @@ Verdict Evaluator::Evaluate(const Target& target, std::string_view reply) {
                                            targets, opt.jobs, opt.build_timeout_seconds});
     if (!base.ok) return Fail("the baseline (HEAD) does not build: " + base.message, base.detail);
     s.baseline_built_commit = v.head_commit;
-    std::vector<std::string> forbidden;
+    // Compile the edited files alone first and check their symbols before anything links them:
+    // a candidate overriding clock_gettime or operator new is refused with that reason.
+    BuildRequest request{worktree, candidate_build, build.configure_args,
+                         {},       opt.jobs,        opt.build_timeout_seconds};
+    BuildOutcome configured = Configure(request);
+    if (!configured.ok) return Fail(configured.message, configured.detail);
+    std::vector<std::pair<std::string, fs::path>> objects;  // edited file -> its object
     for (const auto& file : v.changed_files) {
       if (!IsCompiledSource(file)) continue;
       fs::path object = FindObjectFile(candidate_build, worktree / file);
-      if (object.empty()) continue;  // not part of the build: nothing linked
+      if (!object.empty()) objects.emplace_back(file, object);
+    }
+    if (!objects.empty()) {
+      BuildRequest compile = request;
+      for (const auto& [file, object] : objects)
+        compile.targets.push_back(fs::relative(object, candidate_build).string());
+      BuildOutcome compiled = ConfigureAndBuild(compile);
+      if (!compiled.ok) return Fail(compiled.message, compiled.detail);
+    }
+    std::vector<std::string> forbidden;
+    for (const auto& [file, object] : objects) {
       fs::path base_object = FindObjectFile(baseline_build, baseline_tree / file);
       for (auto& symbol : ForbiddenSymbols(object, base_object))
         forbidden.push_back(file + ": " + symbol);
@@ -259,6 +272,9 @@ Verdict Evaluator::Evaluate(const Target& target, std::string_view reply) {
       return Fail(fmt::format("symbol check: defines symbols outside namespace rlvr: {}",
                               forbidden.front()),
                   Join(forbidden, "\n"));
+    request.targets = targets;
+    BuildOutcome candidate = ConfigureAndBuild(request);
+    if (!candidate.ok) return Fail(candidate.message, candidate.detail);
     return Pass(
         fmt::format("built in {:.1f} s (baseline {:.1f} s)", candidate.seconds, base.seconds));
   });

@@ -97,6 +97,8 @@ TestRunResult RunGoogleTests(const fs::path& binary, const std::string& filter,
     if (std::find(failed_names.begin(), failed_names.end(), name) == failed_names.end())
       failed_names.push_back(name);
   }
+  // --gtest_brief prints no failure summary: count the failed test lines instead.
+  if (result.failed == 0) result.failed = static_cast<int>(failed_names.size());
   std::string seed_note = seed ? fmt::format(" (RLVR_TEST_SEED={})", *seed) : " (default seed)";
   if (!run.ok()) {
     if (run.exit_code == 1 && run.signal == 0 && !run.timed_out && result.failed > 0) {

@@ -219,12 +219,22 @@ fs::path FindObjectFile(const fs::path& build_dir, const fs::path& source) {
   }
   std::error_code ec;
   for (const auto& entry : commands) {
-    if (!entry.contains("file") || !entry.contains("output")) continue;
+    if (!entry.contains("file")) continue;
     fs::path file = entry["file"].get<std::string>();
     if (!fs::equivalent(file, source, ec)) continue;
     fs::path dir = entry.value("directory", build_dir.string());
-    fs::path output = entry["output"].get<std::string>();
-    return output.is_absolute() ? output : dir / output;
+    // CMake writes "output" only in some versions; else take it from the "-o X" of the command.
+    std::string output = entry.value("output", "");
+    if (output.empty()) {
+      std::string command = entry.value("command", "");
+      size_t at = command.find(" -o ");
+      if (at == std::string::npos) continue;
+      size_t start = at + 4;
+      size_t end = command.find(' ', start);
+      output = command.substr(start, end == std::string::npos ? end : end - start);
+    }
+    fs::path path = output;
+    return path.is_absolute() ? path : dir / path;
   }
   return {};
 }
