@@ -20,8 +20,10 @@ namespace {
 
 // ---------------------------------------------------------------------------------------------
 // Blocking (Goto/BLIS scheme). A micro-kernel computes an MR x NR tile of C from a packed A
-// sliver (MR rows, k-major) and a packed B sliver (NR columns, k-major). KC is chosen so a B
-// sliver stays in L1, MC so the packed A block stays in L2, NC so the packed B block stays in L3.
+// sliver (MR rows, k-major) and a packed B sliver (NR columns, k-major). The packed A block
+// (MC x KC, 192 KiB) and a B sliver (KC x NR, 64 KiB) live in L2, the B block (KC x NC) in L3.
+// KC = 512 / MC = 96 measured ~5% faster than the L1-resident KC = 256 on Zen 5 (1024^3, one
+// thread; the L2 keeps up with the micro-kernel and longer K runs halve the C traffic).
 #if defined(__AVX512F__)
 constexpr int kMR = 12;  // 12 x 2 zmm accumulators + 2 B vectors + broadcast: 27 of 32 zmm
 constexpr int kNR = 32;
@@ -32,8 +34,8 @@ constexpr int kNR = 16;
 constexpr int kMR = 4;
 constexpr int kNR = 8;
 #endif
-constexpr int kKC = 256;
-constexpr int kMC = 20 * kMR;
+constexpr int kKC = 512;
+constexpr int kMC = 8 * kMR;
 constexpr int kNC = 64 * kNR;
 
 // Below this many multiply-adds a product runs on the calling thread: waking workers costs more.
