@@ -1,0 +1,224 @@
+#include "harness/bench_run.h"
+
+#include <chrono>
+#include <set>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "harness/stats.h"
+
+namespace rlvr {
+
+namespace {
+
+using nlohmann::json;
+
+double NanosecondsPer(const std::string& unit) {
+  if (unit == "ns") return 1;
+  if (unit == "us") return 1e3;
+  if (unit == "ms") return 1e6;
+  if (unit == "s") return 1e9;
+  throw std::runtime_error(fmt::format("unknown time_unit '{}'", unit));
+}
+
+const std::set<std::string>& NonCounterKeys() {
+  static const std::set<std::string> keys = {"name",
+                                             "family_index",
+                                             "per_family_instance_index",
+                                             "run_name",
+                                             "run_type",
+                                             "repetitions",
+                                             "repetition_index",
+                                             "threads",
+                                             "iterations",
+                                             "real_time",
+                                             "cpu_time",
+                                             "time_unit",
+                                             "error_occurred",
+                                             "error_message",
+                                             "aggregate_name",
+                                             "aggregate_unit",
+                                             "label",
+                                             "big_o",
+                                             "rms"};
+  return keys;
+}
+
+std::string Tail(const std::string& text, size_t max_chars) {
+  return text.size() <= max_chars ? text : "..." + text.substr(text.size() - max_chars);
+}
+
+}  // namespace
+
+BenchmarkOutput ParseBenchmarkJson(std::string_view text) {
+  BenchmarkOutput output;
+  size_t start = text.find('{');
+  if (start == std::string_view::npos) {
+    output.message = "benchmark printed no JSON";
+    return output;
+  }
+  try {
+    json doc = json::parse(text.substr(start));
+    if (!doc.contains("benchmarks") || !doc["benchmarks"].is_array()) {
+      output.message = "benchmark JSON has no \"benchmarks\" array";
+      return output;
+    }
+    std::vector<std::string> errors;
+    for (const auto& run : doc["benchmarks"]) {
+      if (run.value("run_type", "iteration") == "aggregate") continue;
+      BenchmarkSample sample;
+      sample.name = run.at("name").get<std::string>();
+      sample.error = run.value("error_occurred", false);
+      sample.error_message = run.value("error_message", "");
+      if (sample.error) {
+        errors.push_back(fmt::format("{}: {}", sample.name, sample.error_message));
+      } else {
+        double scale = NanosecondsPer(run.value("time_unit", "ns"));
+        sample.real_time_ns = run.at("real_time").get<double>() * scale;
+        sample.cpu_time_ns = run.at("cpu_time").get<double>() * scale;
+        sample.iterations = run.value("iterations", 0.0);
+      }
+      for (const auto& [key, value] : run.items()) {
+        if (value.is_number() && !NonCounterKeys().count(key)) {
+          sample.counters[key] = value.get<double>();
+        }
+      }
+      output.benchmarks.push_back(std::move(sample));
+    }
+    if (!errors.empty()) {
+      output.message = fmt::format("benchmark error: {}", fmt::join(errors, "; "));
+      return output;
+    }
+    if (output.benchmarks.empty()) {
+      output.message = "no benchmark matched the filter";
+      return output;
+    }
+    output.ok = true;
+  } catch (const std::exception& e) {
+    output.message = fmt::format("cannot parse benchmark JSON: {}", e.what());
+  }
+  return output;
+}
+
+BenchmarkOutput RunBenchmarkOnce(const std::vector<std::string>& command,
+                                 const BenchRunSettings& settings, const RunOptions& options) {
+  std::vector<std::string> argv = command;
+  argv.push_back("--benchmark_filter=" + settings.filter);
+  argv.push_back("--benchmark_format=json");
+  argv.push_back("--benchmark_repetitions=1");
+  argv.push_back(fmt::format("--benchmark_min_time={}", settings.min_time_seconds));
+  argv.insert(argv.end(), settings.extra_args.begin(), settings.extra_args.end());
+  ProcessResult process = RunProcess(argv, options);
+  BenchmarkOutput output = ParseBenchmarkJson(process.out);
+  if (!process.ok()) {
+    // A benchmark error explains more than "exit status 1"; keep both.
+    std::string why = output.message.rfind("benchmark error", 0) == 0 ? output.message + "; " : "";
+    output.ok = false;
+    output.message = fmt::format("{}{} ({})", why, process.Describe(), Tail(process.err, 400));
+  }
+  return output;
+}
+
+std::string FilterWithNames(const std::string& filter, const std::vector<std::string>& names) {
+  std::string result = "(" + filter + ")";
+  for (const auto& name : names) {
+    std::string escaped;
+    for (char c : name) {
+      if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) escaped += '\\';
+      escaped += c;
+    }
+    result += "|(^" + escaped + "$)";
+  }
+  return result;
+}
+
+BenchMetric ParseBenchMetric(std::string_view name) {
+  if (name == "real_time") return BenchMetric::kRealTime;
+  if (name == "cpu_time") return BenchMetric::kCpuTime;
+  throw std::invalid_argument(
+      fmt::format("unknown benchmark metric '{}' (real_time or cpu_time)", name));
+}
+
+const char* BenchMetricName(BenchMetric metric) {
+  return metric == BenchMetric::kCpuTime ? "cpu_time" : "real_time";
+}
+
+double MetricOf(const BenchmarkSample& sample, BenchMetric metric) {
+  return metric == BenchMetric::kCpuTime ? sample.cpu_time_ns : sample.real_time_ns;
+}
+
+void Summarize(AbBenchmark& benchmark) {
+  benchmark.baseline_median_ns = MedianOf(benchmark.baseline_ns);
+  benchmark.candidate_median_ns = MedianOf(benchmark.candidate_ns);
+  benchmark.ratio = benchmark.baseline_median_ns > 0
+                        ? benchmark.candidate_median_ns / benchmark.baseline_median_ns
+                        : 1;
+  RatioInterval interval = RatioConfidence(benchmark.baseline_ns, benchmark.candidate_ns);
+  benchmark.ci_low = interval.low;
+  benchmark.ci_high = interval.high;
+  benchmark.p_value = MannWhitneyTwoSidedP(benchmark.baseline_ns, benchmark.candidate_ns);
+}
+
+AbResult RunInterleaved(const AbRequest& request) {
+  AbResult result;
+  auto start = std::chrono::steady_clock::now();
+  auto finish = [&](AbResult& r) -> AbResult& {
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return r;
+  };
+  std::map<std::string, size_t> index;  // name -> position in result.benchmarks
+  for (int round = 0; round < request.rounds; ++round) {
+    bool candidate_first = round % 2 == 1;
+    for (int leg = 0; leg < 2; ++leg) {
+      bool candidate = (leg == 0) == candidate_first;
+      const char* side = candidate ? "candidate" : "baseline";
+      BenchmarkOutput output =
+          RunBenchmarkOnce(candidate ? request.candidate_command : request.baseline_command,
+                           request.settings, request.options);
+      if (request.progress) {
+        request.progress(fmt::format("round {}/{} {}: {}", round + 1, request.rounds, side,
+                                     output.ok ? "ok" : output.message));
+      }
+      if (!output.ok) {
+        result.failed_side = side;
+        result.message = fmt::format("{} benchmark run failed: {}", side, output.message);
+        return finish(result);
+      }
+      std::set<std::string> seen;
+      for (const auto& sample : output.benchmarks) {
+        seen.insert(sample.name);
+        auto it = index.find(sample.name);
+        if (it == index.end()) {
+          if (round > 0 || candidate != candidate_first) {
+            result.failed_side = side;
+            result.message =
+                fmt::format("{} has benchmark {} that the other side lacks", side, sample.name);
+            return finish(result);
+          }
+          it = index.emplace(sample.name, result.benchmarks.size()).first;
+          result.benchmarks.push_back(AbBenchmark{sample.name});
+        }
+        AbBenchmark& benchmark = result.benchmarks[it->second];
+        (candidate ? benchmark.candidate_ns : benchmark.baseline_ns)
+            .push_back(MetricOf(sample, request.metric));
+        (candidate ? benchmark.candidate_counters : benchmark.baseline_counters) = sample.counters;
+      }
+      for (const auto& [name, position] : index) {
+        if (!seen.count(name)) {
+          result.failed_side = side;
+          result.message = fmt::format("{} run lacks benchmark {}", side, name);
+          return finish(result);
+        }
+      }
+    }
+    result.rounds = round + 1;
+  }
+  for (auto& benchmark : result.benchmarks) Summarize(benchmark);
+  result.ok = request.rounds > 0;
+  if (!result.ok) result.message = "no rounds requested";
+  return finish(result);
+}
+
+}  // namespace rlvr

@@ -1,0 +1,99 @@
+// Running Google Benchmark binaries: one run (JSON output parsed into per-benchmark times,
+// counters and errors), and the interleaved A/B runner that alternates a baseline and a candidate
+// binary for several rounds, each run a separate limited process with the same cwd and
+// environment, and summarises every benchmark (medians, ratio, confidence interval, p-value).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "harness/process.h"
+
+namespace rlvr {
+
+// One benchmark of one run. Times are in nanoseconds whatever the binary's time_unit.
+struct BenchmarkSample {
+  std::string name;
+  double real_time_ns = 0;
+  double cpu_time_ns = 0;
+  double iterations = 0;
+  std::map<std::string, double> counters;  // user counters (GFLOPS, allocation stats, ...)
+  bool error = false;                      // error_occurred, e.g. SkipWithError on bad output
+  std::string error_message;
+};
+
+struct BenchmarkOutput {
+  bool ok = false;      // the binary ran, its JSON parsed, and no benchmark reported an error
+  std::string message;  // why not: "BM_X: output mismatch ...", "killed by signal SIGSEGV", ...
+  std::vector<BenchmarkSample> benchmarks;  // in output order; aggregates skipped
+};
+
+// Parses --benchmark_format=json output. Leading non-JSON text (a stray print) is skipped.
+BenchmarkOutput ParseBenchmarkJson(std::string_view text);
+
+struct BenchRunSettings {
+  std::string filter = ".";        // --benchmark_filter regex
+  double min_time_seconds = 0.05;  // --benchmark_min_time per benchmark
+  std::vector<std::string> extra_args;
+};
+
+// Runs `command` (the binary, possibly behind a wrapper) once with the settings' flags appended.
+BenchmarkOutput RunBenchmarkOnce(const std::vector<std::string>& command,
+                                 const BenchRunSettings& settings, const RunOptions& options);
+
+// A regex matching `filter` or exactly one of `names` (so references outside the target's filter
+// run too).
+std::string FilterWithNames(const std::string& filter, const std::vector<std::string>& names);
+
+// Which time of a sample is compared.
+enum class BenchMetric { kRealTime, kCpuTime };
+BenchMetric ParseBenchMetric(std::string_view name);  // "real_time" | "cpu_time"; throws otherwise
+const char* BenchMetricName(BenchMetric metric);
+double MetricOf(const BenchmarkSample& sample, BenchMetric metric);
+
+// One benchmark compared across the A/B runs. ratio = candidate/baseline median (<1 = faster).
+struct AbBenchmark {
+  std::string name;
+  std::vector<double> baseline_ns;
+  std::vector<double> candidate_ns;
+  double baseline_median_ns = 0;
+  double candidate_median_ns = 0;
+  double ratio = 1;
+  double ci_low = 1;  // 95% interval of the ratio (Hodges-Lehmann on log-times, see stats.h)
+  double ci_high = 1;
+  double p_value = 1;                                // two-sided Mann-Whitney U
+  std::map<std::string, double> baseline_counters;   // of the last run
+  std::map<std::string, double> candidate_counters;  // of the last run
+};
+
+// Fills medians, ratio, interval and p-value from the samples.
+void Summarize(AbBenchmark& benchmark);
+
+struct AbRequest {
+  std::vector<std::string> baseline_command;  // argv prefix: binary (or wrapper + binary)
+  std::vector<std::string> candidate_command;
+  BenchRunSettings settings;
+  int rounds = 10;
+  RunOptions options;  // cwd, env and limits: identical for both sides
+  BenchMetric metric = BenchMetric::kRealTime;
+  std::function<void(const std::string&)> progress;  // optional, one line per run
+};
+
+struct AbResult {
+  bool ok = false;
+  std::string failed_side;  // "baseline" | "candidate" when a run failed
+  std::string message;
+  std::vector<AbBenchmark> benchmarks;  // in the baseline's output order
+  int rounds = 0;                       // rounds completed
+  double seconds = 0;
+};
+
+// Runs the two commands in ABBA order (round r: A then B for even r, B then A for odd r), so a
+// drifting machine (turbo, thermal, other load) favours neither side. Stops at the first failed
+// run. A benchmark the baseline has but the candidate lacks (or vice versa) is a failure.
+AbResult RunInterleaved(const AbRequest& request);
+
+}  // namespace rlvr
