@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "harness/gates.h"
+#include "harness/stats.h"
 
 namespace rlvr {
 
@@ -48,46 +49,6 @@ bool BenchmarkNameMatches(std::string_view run_name, std::string_view wanted) {
   if (run_name == wanted) return true;
   std::string stripped = std::regex_replace(std::string(run_name), suffix, "");
   return stripped == wanted;
-}
-
-double Median(std::vector<double> values) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  size_t n = values.size();
-  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
-}
-
-double MannWhitneyP(const std::vector<double>& a, const std::vector<double>& b) {
-  size_t n1 = a.size(), n2 = b.size();
-  if (n1 == 0 || n2 == 0) return 1;
-  // U by counting pairs (n is small: rounds of a benchmark).
-  double u = 0;
-  for (double x : a) {
-    for (double y : b) u += x > y ? 1.0 : (x == y ? 0.5 : 0.0);
-  }
-  double mean = n1 * n2 / 2.0;
-  double sd = std::sqrt(n1 * n2 * (n1 + n2 + 1) / 12.0);
-  if (sd == 0) return 1;
-  double z = (std::fabs(u - mean) - 0.5) / sd;  // continuity correction
-  if (z < 0) z = 0;
-  return std::erfc(z / std::sqrt(2.0));
-}
-
-std::pair<double, double> RatioConfidenceInterval(const std::vector<double>& baseline,
-                                                  const std::vector<double>& candidate) {
-  if (baseline.empty() || candidate.empty()) return {1, 1};
-  std::mt19937_64 rng(0x5eed);
-  std::vector<double> ratios;
-  std::vector<double> a(baseline.size()), b(candidate.size());
-  const int kResamples = 2000;
-  for (int r = 0; r < kResamples; ++r) {
-    for (auto& x : a) x = baseline[rng() % baseline.size()];
-    for (auto& x : b) x = candidate[rng() % candidate.size()];
-    double base = Median(a);
-    ratios.push_back(base > 0 ? Median(b) / base : 1);
-  }
-  std::sort(ratios.begin(), ratios.end());
-  return {ratios[size_t(0.025 * kResamples)], ratios[size_t(0.975 * kResamples) - 1]};
 }
 
 Comparison CompareBenchmarks(const ComparisonRequest& request) {
@@ -132,11 +93,13 @@ Comparison CompareBenchmarks(const ComparisonRequest& request) {
     }
     BenchmarkFigure figure;
     figure.name = name;
-    figure.baseline_ns = Median(a);
-    figure.candidate_ns = Median(b);
+    figure.baseline_ns = MedianOf(a);
+    figure.candidate_ns = MedianOf(b);
     figure.ratio = figure.baseline_ns > 0 ? figure.candidate_ns / figure.baseline_ns : 1;
-    std::tie(figure.ci_low, figure.ci_high) = RatioConfidenceInterval(a, b);
-    figure.p_value = MannWhitneyP(a, b);
+    RatioInterval interval = RatioConfidence(a, b, 0.95);
+    figure.ci_low = interval.low;
+    figure.ci_high = interval.high;
+    figure.p_value = MannWhitneyTwoSidedP(a, b);
     figure.candidate_samples_ns = b;
     figure.reference =
         std::find(request.extra.begin(), request.extra.end(), name) != request.extra.end();

@@ -1,7 +1,7 @@
 // The benchmark gate's side-by-side comparison: baseline binary vs candidate binary, run in
 // interleaved rounds (A B, B A, ...) so drift of the machine hits both alike; per benchmark the
-// median time ratio, a bootstrap 95% CI of it, and the Mann-Whitney U p-value; then the decision
-// against the target's thresholds.
+// median time ratio, its 95% CI and the Mann-Whitney U p-value (harness/stats.h); then the
+// decision against the target's thresholds.
 #pragma once
 
 #include <filesystem>
@@ -49,12 +49,5 @@ BenchmarkDecision DecideBenchmarks(const Target& target, std::vector<BenchmarkFi
 // Whether a run name ("BM_Gemm/1024/real_time") names the benchmark `wanted` ("BM_Gemm/1024"):
 // equal once the suffixes of run options (/real_time, /threads:N, ...) are stripped.
 bool BenchmarkNameMatches(std::string_view run_name, std::string_view wanted);
-
-// Statistics helpers (exposed for tests).
-double Median(std::vector<double> values);
-double MannWhitneyP(const std::vector<double>& a, const std::vector<double>& b);  // two-sided
-// 95% bootstrap CI of median(candidate)/median(baseline); deterministic (fixed seed).
-std::pair<double, double> RatioConfidenceInterval(const std::vector<double>& baseline,
-                                                  const std::vector<double>& candidate);
 
 }  // namespace rlvr
