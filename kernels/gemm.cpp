@@ -40,6 +40,9 @@ constexpr int kNC = 64 * kNR;
 
 // Below this many multiply-adds a product runs on the calling thread: waking workers costs more.
 constexpr double kParallelMinMacs = 64.0 * 64.0 * 64.0;
+// Tasks per thread when splitting: a few more tasks than threads lets a thread that got the CPU
+// late (a loaded machine) take less of the work, at the price of some extra re-reads of B.
+constexpr int kTasksPerThread = 4;
 // MatVec splits rows over the pool above this many weights.
 constexpr double kMatVecParallelMinMacs = 64.0 * 1024.0;
 
@@ -414,10 +417,10 @@ void RunGemm(GemmProblem p, ThreadPool* pool) {
     p.parts = 1;
     ColumnTask(&p, 0);
   } else if (row_blocks < threads || (p.N > p.M && col_blocks >= threads)) {
-    p.parts = threads;
+    p.parts = std::min(col_blocks, kTasksPerThread * threads);
     workers.Run(p.parts, ColumnTask, &p);
   } else {
-    p.parts = threads;
+    p.parts = std::min(row_blocks, kTasksPerThread * threads);
     ScopedSlot shared;
     p.packed_b = shared->b;
     for (p.jc = 0; p.jc < p.N; p.jc += kNC) {
@@ -634,7 +637,7 @@ void Linear(const float* x, const float* W, float* y, int M, int N, int K, Threa
     ThreadPool& workers = pool ? *pool : DefaultPool();
     LinearDotProblem p{x, W, y, M, N, K, 1};
     if (static_cast<double>(M) * N * K >= kParallelMinMacs) {
-      p.parts = std::min(workers.threads(), (N + 3) / 4);
+      p.parts = std::min(kTasksPerThread * workers.threads(), (N + 3) / 4);
     }
     if (p.parts <= 1) {
       LinearDotTask(&p, 0);
@@ -656,7 +659,7 @@ void MatVec(const float* W, const float* x, float* y, int N, int K, ThreadPool* 
   ThreadPool& workers = pool ? *pool : DefaultPool();
   MatVecProblem p{W, x, y, N, K, 1};
   if (static_cast<double>(N) * K >= kMatVecParallelMinMacs) {
-    p.parts = std::min(workers.threads(), (N + 3) / 4);
+    p.parts = std::min(kTasksPerThread * workers.threads(), (N + 3) / 4);
   }
   if (p.parts <= 1) {
     MatVecRows(p, 0, N);
