@@ -198,7 +198,7 @@ AbResult RunInterleaved(const AbRequest& request) {
             return finish(result);
           }
           it = index.emplace(sample.name, result.benchmarks.size()).first;
-          result.benchmarks.push_back(AbBenchmark{sample.name});
+          result.benchmarks.emplace_back().name = sample.name;
         }
         AbBenchmark& benchmark = result.benchmarks[it->second];
         (candidate ? benchmark.candidate_ns : benchmark.baseline_ns)

@@ -1,0 +1,54 @@
+// The benchmark gate's decision on an A/B comparison (see bench_run.h): is the candidate
+// significantly and materially faster on every primary benchmark, without a significant
+// regression elsewhere? Also flags implausible speed-ups for re-verification, and offers an
+// exact instruction-count comparison under callgrind as an optional, noise-free metric.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harness/bench_run.h"
+
+namespace rlvr {
+
+struct BenchGateRule {
+  double min_improvement = 0.03;  // primary must be at least this much faster
+  double max_regression = 0.05;   // no gated benchmark may be this much slower
+  double alpha = 0.05;            // Mann-Whitney significance level
+  double suspicious_ratio = 0.1;  // a primary ratio below this (>10x faster) is suspicious
+};
+
+struct BenchGateDecision {
+  bool promotable = false;
+  bool suspicious = false;           // re-verify on fresh inputs before believing it
+  double primary_ratio = 0;          // geometric mean of the primary ratios; 0 if none measured
+  std::string message;               // one line: the deciding figure or the first reason to refuse
+  std::vector<std::string> reasons;  // every reason to refuse
+};
+
+// The rule, per benchmark b with ratio r = candidate/baseline median, 95% interval [lo, hi] and
+// Mann-Whitney p:
+//   primary b improves   iff p < alpha  and  hi < 1 - min_improvement
+//   gated b regresses    iff p < alpha  and  r > 1 + max_regression
+// promotable iff every primary improves and no non-primary, non-reference benchmark regresses.
+// Requiring the whole interval below 1 - min_improvement (not just the median) is what keeps
+// A/A false promotions far below alpha: noise must both look significant and fake a material
+// speed-up. `rlvr calibrate` measures both error rates on this machine.
+BenchGateDecision DecideBenchGate(const std::vector<AbBenchmark>& benchmarks,
+                                  const std::vector<std::string>& primary,
+                                  const std::vector<std::string>& references,
+                                  const BenchGateRule& rule);
+
+// Total instructions (Ir) executed by the benchmarks matching `filter` under
+// `valgrind --tool=callgrind`, with a tiny min_time so the count is (nearly) fixed. nullopt, with
+// `error` set, when valgrind is missing or the run fails.
+std::optional<uint64_t> CallgrindInstructions(const std::vector<std::string>& command,
+                                              const std::string& filter, const RunOptions& options,
+                                              std::string* error);
+
+// Reads the total Ir ("summary:" or "totals:" line) from a callgrind output file's text.
+std::optional<uint64_t> ParseCallgrindTotal(const std::string& text);
+
+}  // namespace rlvr

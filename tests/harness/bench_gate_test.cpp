@@ -1,0 +1,107 @@
+// The benchmark gate's decision on synthetic A/B samples, and callgrind instruction counts.
+#include "harness/bench_gate.h"
+
+#include <random>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace rlvr {
+namespace {
+
+using ::testing::HasSubstr;
+
+AbBenchmark Compare(const std::string& name, double true_ratio, double noise, int rounds,
+                    uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::lognormal_distribution<double> jitter(0, noise);
+  AbBenchmark b;
+  b.name = name;
+  for (int i = 0; i < rounds; ++i) {
+    b.baseline_ns.push_back(1000 * jitter(rng));
+    b.candidate_ns.push_back(1000 * true_ratio * jitter(rng));
+  }
+  Summarize(b);
+  return b;
+}
+
+TEST(BenchGateTest, ClearSpeedupIsPromoted) {
+  std::vector<AbBenchmark> bs = {Compare("BM_P", 0.9, 0.01, 10, 1),
+                                 Compare("BM_O", 1, 0.01, 10, 2)};
+  BenchGateDecision d = DecideBenchGate(bs, {"BM_P"}, {}, {});
+  EXPECT_TRUE(d.promotable) << d.message;
+  EXPECT_FALSE(d.suspicious);
+  EXPECT_NEAR(d.primary_ratio, 0.9, 0.02);
+  EXPECT_THAT(d.message, HasSubstr("faster: BM_P"));
+}
+
+TEST(BenchGateTest, NoChangeIsNotPromoted) {
+  std::vector<AbBenchmark> bs = {Compare("BM_P", 1.0, 0.02, 10, 3)};
+  BenchGateDecision d = DecideBenchGate(bs, {"BM_P"}, {}, {});
+  EXPECT_FALSE(d.promotable);
+  EXPECT_THAT(d.message, HasSubstr("not 3% faster"));
+}
+
+TEST(BenchGateTest, SignificantButImmaterialSpeedupIsNotPromoted) {
+  // 1% faster with almost no noise: significant, but below min_improvement.
+  std::vector<AbBenchmark> bs = {Compare("BM_P", 0.99, 0.001, 10, 4)};
+  ASSERT_LT(bs[0].p_value, 0.05);
+  EXPECT_FALSE(DecideBenchGate(bs, {"BM_P"}, {}, {}).promotable);
+}
+
+TEST(BenchGateTest, RegressionElsewhereBlocksUnlessReference) {
+  std::vector<AbBenchmark> bs = {Compare("BM_P", 0.8, 0.01, 10, 5),
+                                 Compare("BM_Other", 1.2, 0.01, 10, 6)};
+  BenchGateDecision blocked = DecideBenchGate(bs, {"BM_P"}, {}, {});
+  EXPECT_FALSE(blocked.promotable);
+  EXPECT_THAT(blocked.message, HasSubstr("BM_Other"));
+  EXPECT_THAT(blocked.message, HasSubstr("regression"));
+  EXPECT_TRUE(DecideBenchGate(bs, {"BM_P"}, {"BM_Other"}, {}).promotable);
+  // A small regression within max_regression is allowed.
+  bs[1] = Compare("BM_Other", 1.02, 0.005, 10, 7);
+  EXPECT_TRUE(DecideBenchGate(bs, {"BM_P"}, {}, {}).promotable);
+}
+
+TEST(BenchGateTest, EveryPrimaryMustImprove) {
+  std::vector<AbBenchmark> bs = {Compare("BM_A", 0.8, 0.01, 10, 8),
+                                 Compare("BM_B", 1.0, 0.01, 10, 9)};
+  BenchGateDecision d = DecideBenchGate(bs, {"BM_A", "BM_B"}, {}, {});
+  EXPECT_FALSE(d.promotable);
+  EXPECT_THAT(d.message, HasSubstr("BM_B"));
+  EXPECT_NEAR(d.primary_ratio, std::sqrt(0.8), 0.02);
+}
+
+TEST(BenchGateTest, MissingPrimaryOrNoPrimaryRefuses) {
+  std::vector<AbBenchmark> bs = {Compare("BM_A", 0.8, 0.01, 10, 10)};
+  EXPECT_THAT(DecideBenchGate(bs, {"BM_X"}, {}, {}).message, HasSubstr("BM_X was not measured"));
+  EXPECT_FALSE(DecideBenchGate(bs, {}, {}, {}).promotable);
+}
+
+TEST(BenchGateTest, ImplausibleSpeedupIsSuspicious) {
+  std::vector<AbBenchmark> bs = {Compare("BM_P", 0.05, 0.01, 10, 11)};
+  BenchGateDecision d = DecideBenchGate(bs, {"BM_P"}, {}, {});
+  EXPECT_TRUE(d.suspicious);
+  EXPECT_THAT(d.message, HasSubstr("suspicious"));
+  bs = {Compare("BM_P", 0.5, 0.01, 10, 12)};
+  EXPECT_FALSE(DecideBenchGate(bs, {"BM_P"}, {}, {}).suspicious);
+}
+
+TEST(BenchGateTest, ParsesCallgrindTotals) {
+  EXPECT_EQ(ParseCallgrindTotal("events: Ir\nfl=a\n1 2\nsummary: 123456\ntotals: 123456\n"),
+            123456u);
+  EXPECT_EQ(ParseCallgrindTotal("events: Ir\n"), std::nullopt);
+}
+
+TEST(BenchGateTest, CallgrindCountsInstructions) {
+  if (!RunProcess({"valgrind", "--version"}).ok()) GTEST_SKIP() << "no valgrind";
+  std::string error;
+  // /bin/echo ignores the benchmark flags; any program gives an instruction count.
+  auto total = CallgrindInstructions({"/bin/echo"}, ".", {}, &error);
+  ASSERT_TRUE(total.has_value()) << error;
+  EXPECT_GT(*total, 1000u);
+  EXPECT_FALSE(CallgrindInstructions({"/nonexistent"}, ".", {}, &error).has_value());
+  EXPECT_THAT(error, HasSubstr("callgrind run failed"));
+}
+
+}  // namespace
+}  // namespace rlvr
