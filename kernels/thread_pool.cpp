@@ -22,6 +22,10 @@ inline void CpuRelax() {
 #endif
 }
 
+// Set while this thread runs a task of some pool: a Run from inside a task (a kernel calling
+// another kernel) executes inline instead of deadlocking on the busy pool.
+thread_local bool t_in_task = false;
+
 int ThreadsFromEnvironment() {
   unsigned hardware = std::thread::hardware_concurrency();
   int fallback = hardware == 0 ? 1 : static_cast<int>(hardware);
@@ -57,7 +61,7 @@ ThreadPool::~ThreadPool() {
 
 void ThreadPool::Run(int tasks, void (*fn)(void*, int), void* ctx) {
   if (tasks <= 0) return;
-  if (workers_.empty() || tasks == 1) {
+  if (workers_.empty() || tasks == 1 || t_in_task) {
     for (int task = 0; task < tasks; ++task) fn(ctx, task);
     return;
   }
@@ -93,7 +97,9 @@ void ThreadPool::DrainTasks() {
       fn = fn_;
       ctx = ctx_;
     }
+    t_in_task = true;
     fn(ctx, task);
+    t_in_task = false;
     if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       // Taking the lock orders this notify after a waiter's predicate check: no lost wake-up.
       std::lock_guard<std::mutex> lock(mu_);

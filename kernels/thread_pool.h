@@ -22,8 +22,9 @@ class ThreadPool {
   int threads() const { return static_cast<int>(workers_.size()) + 1; }
 
   // Calls fn(ctx, task) for every task in [0, tasks), spread over the threads; returns when all
-  // are done. Not re-entrant: fn must not call Run on the same pool, and fn must not throw.
-  // Calls from several threads at once are serialised.
+  // are done. fn must not throw. A Run issued from inside a task (of any pool) runs its tasks
+  // inline on that thread, so nested kernels cannot deadlock. Calls from several threads at once
+  // are serialised.
   void Run(int tasks, void (*fn)(void* ctx, int task), void* ctx);
 
   // Convenience over Run for a callable taken by reference (no std::function, no allocation).

@@ -113,6 +113,24 @@ TEST(ThreadPool, ConcurrentCallersAreSerialised) {
   }
 }
 
+TEST(ThreadPool, NestedRunExecutesInlineWithoutDeadlock) {
+  ThreadPool pool(2);
+  constexpr int kOuter = 6, kInner = 5;
+  std::atomic<int> inner_calls{0};
+  std::atomic<int> mismatches{0};
+  auto outer = [&](int) {
+    std::thread::id me = std::this_thread::get_id();
+    auto inner = [&](int) {
+      inner_calls.fetch_add(1);
+      if (std::this_thread::get_id() != me) mismatches.fetch_add(1);
+    };
+    pool.ParallelFor(kInner, inner);
+  };
+  pool.ParallelFor(kOuter, outer);
+  EXPECT_EQ(inner_calls.load(), kOuter * kInner);
+  EXPECT_EQ(mismatches.load(), 0);
+}
+
 TEST(ThreadPool, DestroysCleanlyWhileIdle) {
   for (int i = 0; i < 20; ++i) {
     auto pool = std::make_unique<ThreadPool>(3);
