@@ -100,6 +100,17 @@ void WeightedSumGeneric(const float* weights, const float* v, size_t stride, int
 }
 
 #if defined(__AVX512F__)
+// Sum of the 16 lanes. Written out with full-mask "maskz" intrinsics because in GCC 12 the plain
+// ones (and _mm512_reduce_add_ps) start from an undefined vector and trip -Wmaybe-uninitialized.
+inline float ReduceAdd(__m512 v) {
+  v = _mm512_add_ps(v, _mm512_maskz_shuffle_f32x4(0xffff, v, v, 0x4e));  // + other 256-bit half
+  v = _mm512_add_ps(v, _mm512_maskz_shuffle_f32x4(0xffff, v, v, 0xb1));  // + other 128-bit quarter
+  __m128 sum = _mm512_maskz_extractf32x4_ps(0xf, v, 0);
+  sum = _mm_add_ps(sum, _mm_movehl_ps(sum, sum));
+  sum = _mm_add_ss(sum, _mm_movehdup_ps(sum));
+  return _mm_cvtss_f32(sum);
+}
+
 // head_dim = 16 * kVectors: q and the output accumulators live in registers for the whole pass
 // (the generic loops keep the output in memory, one store-to-load round trip per position).
 template <int kVectors>
@@ -112,7 +123,7 @@ void ComputeScoresAvx512(const float* q, const float* k, size_t stride, int leng
     __m512 acc = _mm512_mul_ps(qv[0], _mm512_loadu_ps(kt));
     for (int j = 1; j < kVectors; ++j)
       acc = _mm512_fmadd_ps(qv[j], _mm512_loadu_ps(kt + 16 * j), acc);
-    scores[t] = _mm512_reduce_add_ps(acc) * scale;
+    scores[t] = ReduceAdd(acc) * scale;
   }
 }
 

@@ -141,7 +141,7 @@ namespace {
 
 template <typename Block>
 void QuantMatVecRef(void (*dequantize)(const Block*, float*, int), const Block* W, const float* x,
-               float* y, int N, int K) {
+                    float* y, int N, int K) {
   std::vector<float> row(K);
   const int blocks = K / kQuantBlock;
   for (int n = 0; n < N; ++n) {
