@@ -1,6 +1,7 @@
 #include "kernels/sampler.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -102,6 +103,26 @@ int SelectNucleus(std::pair<float, int>* c, int n, double target) {
   return n;
 }
 
+// Narrows the candidates for SelectNucleus without changing its answer: a histogram of the
+// weights (all in [0, 1]) over buckets of ratio 2^(1/8), read from the float's exponent and top
+// mantissa bits, shows the bucket where the descending mass first reaches `target`. Everything
+// above that bucket is surely in the nucleus, everything below surely not, so only candidates in
+// or above it are moved to the front; returns their count.
+int PrefilterNucleus(std::pair<float, int>* c, int n, double target) {
+  constexpr int kBuckets = 1024;  // (bits >> 20) of a float in [0, 1] is at most 127 * 8
+  double mass[kBuckets] = {};
+  auto bucket = [](float w) { return static_cast<int>(std::bit_cast<uint32_t>(w) >> 20); };
+  for (int i = 0; i < n; ++i) mass[bucket(c[i].first)] += c[i].first;
+  double cumulative = 0.0;
+  int cut = kBuckets - 1;
+  for (; cut > 0; --cut) {
+    cumulative += mass[cut];
+    if (cumulative >= target && cumulative > 0.0) break;  // > 0: top_p = 0 keeps the top token
+  }
+  return static_cast<int>(
+      std::partition(c, c + n, [&](const auto& x) { return bucket(x.first) >= cut; }) - c);
+}
+
 }  // namespace
 
 Sampler::Sampler(int vocab_size, SamplerConfig config)
@@ -157,7 +178,8 @@ int Sampler::Sample(const float* logits) {
 
   if (config_.top_p < 1.0f) {
     // Smallest prefix (sorted descending) whose mass reaches top_p; always at least one token.
-    n = SelectNucleus(c, n, config_.top_p * total);
+    const double target = config_.top_p * total;
+    n = SelectNucleus(c, PrefilterNucleus(c, n, target), target);
     total = 0.0;
     for (int i = 0; i < n; ++i) total += c[i].first;
   }

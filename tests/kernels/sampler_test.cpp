@@ -127,6 +127,25 @@ TEST(SamplerTest, SmallTopPKeepsOnlyTheDominantToken) {
   for (int t : Draw(zero, logits, 50)) ASSERT_EQ(t, 417);
 }
 
+TEST(SamplerTest, TopPNeverLeavesTheNucleusOnALargeVocabulary) {
+  test::Rng rng(TestSeedFor(607));
+  const int vocab = 5000;
+  for (float top_p : {0.3f, 0.9f}) {
+    const std::vector<float> logits = rng.Vector(vocab, -8.0f, 8.0f);
+    const SamplerConfig config{.temperature = 0.7f, .top_p = top_p, .seed = TestSeed()};
+    const std::vector<double> want = ExpectedProbabilities(logits, config);
+    Sampler sampler(vocab, config);
+    std::set<int> seen;
+    for (int t : Draw(sampler, logits, 4000)) {
+      ASSERT_GT(want[t], 0.0) << "token " << t << " is outside the top-p " << top_p << " nucleus";
+      seen.insert(t);
+    }
+    const auto nucleus = std::count_if(want.begin(), want.end(), [](double p) { return p > 0; });
+    // 4000 draws over a few hundred similar tokens reach most of them.
+    EXPECT_GT(seen.size(), static_cast<size_t>(nucleus) / 2) << "top_p=" << top_p;
+  }
+}
+
 // Over kDraws draws the standard deviation of a frequency is at most sqrt(0.25 / kDraws) ~ 0.0011;
 // the tolerance is about six of those.
 constexpr int kDraws = 200000;
