@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -91,8 +92,9 @@ struct Placed {
 };
 
 // Where `hunk` goes in `lines`, or a Refusal naming the file, the hunk and the closest text.
+// `shift` corrects the stated line number by the offset seen on the diff's other hunks.
 Placed PlaceHunk(const std::vector<TextLine>& lines, const FileChange& change, size_t index,
-                 const std::string& path) {
+                 const std::string& path, int shift = 0) {
   const Hunk& hunk = change.hunks[index];
   std::vector<std::string> needle = OldSide(hunk);
   if (needle.empty()) {
@@ -106,7 +108,8 @@ Placed PlaceHunk(const std::vector<TextLine>& lines, const FileChange& change, s
                   " has no context or removed lines, so there is nothing to locate it by: "
                   "include a few unchanged lines around the change"};
   }
-  LocateResult found = LocateLines(lines, needle, hunk.old_start);
+  int stated = hunk.old_start >= 1 ? std::max(1, hunk.old_start + shift) : -1;
+  LocateResult found = LocateLines(lines, needle, stated);
   if (found.status == LocateResult::Status::kFound) {
     return {found.position, needle.size(), &hunk};
   }
@@ -185,9 +188,30 @@ void ApplyUnified(FileState& file, const FileChange& change) {
   if (!file.exists_now) {
     throw Refusal{file.path + ": no such file (to create one, use --- /dev/null)"};
   }
+  // Hunks whose content matches one place only tell how far off the diff's line numbers are;
+  // that offset then corrects the numbers used to choose among repeated matches.
+  std::vector<std::optional<long>> offsets(change.hunks.size());
+  for (size_t i = 0; i < change.hunks.size(); ++i) {
+    const Hunk& hunk = change.hunks[i];
+    std::vector<std::string> needle = OldSide(hunk);
+    if (needle.empty() || hunk.old_start < 1) continue;
+    LocateResult found = LocateLines(file.lines, needle, -1);
+    if (found.status == LocateResult::Status::kFound) {
+      offsets[i] = static_cast<long>(found.position) + 1 - hunk.old_start;
+    }
+  }
   std::vector<Placed> placed;
   for (size_t i = 0; i < change.hunks.size(); ++i) {
-    placed.push_back(PlaceHunk(file.lines, change, i, file.path));
+    long shift = 0, nearest = -1;
+    for (size_t j = 0; j < offsets.size(); ++j) {
+      long distance = std::labs(static_cast<long>(change.hunks[j].old_start) -
+                                static_cast<long>(change.hunks[i].old_start));
+      if (offsets[j] && (nearest < 0 || distance < nearest)) {
+        nearest = distance;
+        shift = *offsets[j];
+      }
+    }
+    placed.push_back(PlaceHunk(file.lines, change, i, file.path, static_cast<int>(shift)));
   }
   std::vector<size_t> order(placed.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
