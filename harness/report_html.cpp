@@ -48,6 +48,7 @@ th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line
 th { background: #f1f3f6; white-space: nowrap; }
 td.num, th.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
 td.msg { min-width: 14em; overflow-wrap: anywhere; }
+code { overflow-wrap: anywhere; }
 code, pre { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 0.85em; }
 pre { background: #f8fafc; border: 1px solid var(--line); padding: 8px; overflow-x: auto;
       max-width: 100%; white-space: pre; }
@@ -97,7 +98,7 @@ template <typename Spec, typename Render>
 std::string ResponsiveChart(Spec spec, Render render) {
   std::string out = "<div class=\"chart chart-wide\">" + render(spec) + "</div>";
   spec.width = 380;
-  spec.height = spec.height * 9 / 10;
+  spec.height = 260;
   return out + "<div class=\"chart chart-narrow\">" + render(spec) + "</div>";
 }
 
@@ -150,17 +151,29 @@ std::string FiguresTable(const Promotion& promotion, const std::string& primary)
 
 std::string HistoryChart(const TargetReport& target) {
   LineChartSpec spec;
+  spec.width = 1000;
+  spec.height = 340;
   bool counter = !target.chart_counter.empty();
   double work = counter ? target.baseline_primary_counters.at(target.chart_counter) *
                               target.baseline_primary_ns
                         : 0;
+  // Times in the unit that suits the first baseline, so the axis reads 90, 75, 60 µs.
+  double ns_per_unit = target.first_baseline_ns >= 1e8   ? 1e9
+                       : target.first_baseline_ns >= 1e5 ? 1e6
+                       : target.first_baseline_ns >= 1e2 ? 1e3
+                                                         : 1;
+  const char* time_unit = ns_per_unit == 1e9   ? "s"
+                          : ns_per_unit == 1e6 ? "ms"
+                          : ns_per_unit == 1e3 ? "µs"
+                                               : "ns";
   auto value_of = [&](double ns) {
     if (!(ns > 0)) return std::nan("");
-    return counter ? work / ns : ns / 1e6;
+    return counter ? work / ns : ns / ns_per_unit;
   };
   spec.title = fmt::format("{}: {} {} across promotions", target.name, target.primary,
                            counter ? target.chart_counter : "time");
-  spec.y_unit = counter ? target.chart_counter + " (higher is better)" : "ms (lower is better)";
+  spec.y_unit = counter ? target.chart_counter + " (higher is better)"
+                        : std::string(time_unit) + " (lower is better)";
   spec.x_labels.push_back("first baseline");
   spec.values.push_back(value_of(target.first_baseline_ns));
   spec.point_notes.push_back("");
@@ -307,6 +320,8 @@ std::string AttemptsSection(const ReportData& data) {
       data.totals.attempts, data.buckets.size(), Esc(FormatBucket(data.bucket_seconds)));
   out += Legend(categories, data.totals);
   StackedBarSpec spec;
+  spec.width = 1000;
+  spec.height = 300;
   spec.title = "Attempts per " + FormatBucket(data.bucket_seconds) + " by verdict and failed gate";
   for (const std::string& category : categories) {
     spec.series.push_back(category);

@@ -75,7 +75,7 @@ class ReportBrowserTest : public ::testing::Test {
   void TearDown() override {
     if (const char* keep = std::getenv("RLVR_REPORT_SCREENSHOTS"); keep && *keep && !dir_.empty()) {
       fs::create_directories(keep);
-      for (const char* name : {"report-1280.png", "report-390.png"}) {
+      for (const char* name : {"report-1280.png", "report-390.png", "dom-390.html"}) {
         if (fs::exists(dir_ / name)) {
           fs::copy_file(dir_ / name, fs::path(keep) / name, fs::copy_options::overwrite_existing);
         }
@@ -85,35 +85,40 @@ class ReportBrowserTest : public ::testing::Test {
     if (!dir_.empty()) fs::remove_all(dir_);
   }
 
-  // Runs headless chromium on the page at `width`; returns the DOM after scripts ran and leaves
-  // a screenshot in report-<width>.png.
+  // Loads the page in headless chromium inside an iframe exactly `width` CSS pixels wide
+  // (headless windows are never narrower than 500 px), copies the iframe's DOM after its
+  // scripts ran into the wrapper so --dump-dom shows it, and leaves report-<width>.png.
   std::string Render(int width) {
-    std::string flags =
-        "--headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
-        "--disable-background-networking --disable-component-update --disable-sync "
-        "--hide-scrollbars --window-size=" +
-        std::to_string(width) + ",2000";
-    std::string url = "file://" + page_.string();
-    fs::path dom = dir_ / ("dom-" + std::to_string(width) + ".html");
-    fs::path shot = dir_ / ("report-" + std::to_string(width) + ".png");
-    std::string profile = (dir_ / ("profile-dom-" + std::to_string(width))).string();
-    EXPECT_EQ(Shell("timeout 120 " + std::string(kChromium) + " " + flags + " --user-data-dir='" +
-                    profile + "' --dump-dom '" + url + "' > '" + dom.string() + "' 2>/dev/null"),
-              0);
-    profile = (dir_ / ("profile-shot-" + std::to_string(width))).string();
-    EXPECT_EQ(
-        Shell("timeout 120 " + std::string(kChromium) + " " + flags + " --user-data-dir='" +
-              profile + "' --screenshot='" + shot.string() + "' '" + url + "' > /dev/null 2>&1"),
-        0);
+    std::string name = std::to_string(width);
+    fs::path wrapper = page_.parent_path() / ("wrapper-" + name + ".html");
+    std::ofstream(wrapper)
+        << "<!DOCTYPE html><html><head><style>body{margin:0}iframe{border:0;display:block;width:"
+        << width << "px;height:2400px}</style></head><body><iframe id=\"report\" "
+        << "src=\"index.html\"></iframe><script>document.getElementById('report')."
+        << "addEventListener('load',function(){var d=this.contentDocument;if(d)document.body."
+        << "appendChild(document.importNode(d.documentElement,true));});</script></body></html>\n";
+    fs::path dom = dir_ / ("dom-" + name + ".html");
+    fs::path shot = dir_ / ("report-" + name + ".png");
+    std::string command =
+        std::string("DBUS_SESSION_BUS_ADDRESS=disabled: timeout 120 ") + kChromium +
+        " --headless --no-sandbox --disable-gpu --disable-quic --no-first-run"
+        " --disable-background-networking --disable-component-update --disable-sync"
+        " --hide-scrollbars --allow-file-access-from-files --window-size=" +
+        std::to_string(std::max(width, 500)) + ",2400 --user-data-dir='" +
+        (dir_ / ("profile-" + name)).string() + "' --screenshot='" + shot.string() +
+        "' --dump-dom 'file://" + wrapper.string() + "' > '" + dom.string() + "' 2>/dev/null";
+    EXPECT_EQ(Shell(command), 0) << command;
     std::string png = Slurp(shot);
     EXPECT_GT(png.size(), 10000u) << "screenshot at " << width << " px is missing or blank";
     EXPECT_EQ(png.substr(0, 4), "\x89PNG");
-    return Slurp(dom);
+    std::string html = Slurp(dom);
+    size_t report = html.find("<html", html.find("<iframe"));  // the copied report document
+    return report == std::string::npos ? std::string() : html.substr(report);
   }
 
   void CheckRendered(const std::string& dom, int width) {
     SCOPED_TRACE("width " + std::to_string(width));
-    ASSERT_THAT(dom, HasSubstr("<html"));
+    ASSERT_THAT(dom, HasSubstr("<html")) << "the report did not load in its frame";
     // Two target history charts and the attempts chart, each in a wide and a narrow variant.
     EXPECT_EQ(Count(dom, "<svg"), 6u);
     EXPECT_EQ(Count(dom, "class=\"chart-line\""), 4u);
@@ -136,7 +141,7 @@ class ReportBrowserTest : public ::testing::Test {
     int client_width = IntAttribute(dom, "data-client-width");
     ASSERT_GT(client_width, 0) << "the page's layout probe did not run";
     EXPECT_LE(scroll_width, client_width);
-    EXPECT_LE(client_width, width);
+    EXPECT_EQ(client_width, width);
   }
 
   fs::path dir_;
