@@ -25,6 +25,12 @@
 namespace rlvr {
 namespace {
 
+// CLI11 prints nothing for a RuntimeError: say why on stderr, then exit with `status`.
+[[noreturn]] void Fail(const std::string& message, int status) {
+  std::cerr << message << "\n";
+  throw CLI::RuntimeError(status);
+}
+
 using nlohmann::json;
 
 struct IterateArgs {
@@ -50,8 +56,7 @@ json LlmSection(const std::filesystem::path& root) {
   std::ifstream in(root / "rlvr.json");
   json all = json::parse(in, nullptr, false);
   if (all.is_discarded() || !all.is_object() || !all.contains("llm")) return json::object();
-  if (!all["llm"].is_object())
-    throw CLI::RuntimeError("rlvr iterate: rlvr.json \"llm\" must be an object", 2);
+  if (!all["llm"].is_object()) Fail("rlvr iterate: rlvr.json \"llm\" must be an object", 2);
   return all["llm"];
 }
 
@@ -62,8 +67,7 @@ T Pick(const std::optional<T>& flag, const json& section, const char* key, T fal
     try {
       return section[key].get<T>();
     } catch (const json::exception&) {
-      throw CLI::RuntimeError(
-          std::string("rlvr iterate: rlvr.json llm.") + key + " has the wrong type", 2);
+      Fail(std::string("rlvr iterate: rlvr.json llm.") + key + " has the wrong type", 2);
     }
   }
   return fallback;
@@ -72,15 +76,14 @@ T Pick(const std::optional<T>& flag, const json& section, const char* key, T fal
 void RunIterate(IterateArgs args) {
   std::optional<std::filesystem::path> root = FindRepoRoot(args.directory);
   if (!root) {
-    throw CLI::RuntimeError("rlvr iterate: " + args.directory + " is not inside a git repository",
-                            2);
+    Fail("rlvr iterate: " + args.directory + " is not inside a git repository", 2);
   }
   Project project;
   try {
     project = LoadProject(*root);
     for (const std::string& t : args.targets) project.GetTarget(t);
   } catch (const ConfigError& e) {
-    throw CLI::RuntimeError(std::string("rlvr iterate: ") + e.what(), 2);
+    Fail(std::string("rlvr iterate: ") + e.what(), 2);
   }
   json section = LlmSection(*root);
   LlmSettings llm;
@@ -92,8 +95,7 @@ void RunIterate(IterateArgs args) {
   } else if (api == "responses") {
     llm.api = LlmApi::kResponses;
   } else {
-    throw CLI::RuntimeError("rlvr iterate: --api must be 'chat' or 'responses', not '" + api + "'",
-                            2);
+    Fail("rlvr iterate: --api must be 'chat' or 'responses', not '" + api + "'", 2);
   }
   llm.temperature = Pick(args.temperature, section, "temperature", llm.temperature);
   llm.max_tokens = Pick(args.reply_tokens, section, "max_tokens", llm.max_tokens);
@@ -101,9 +103,10 @@ void RunIterate(IterateArgs args) {
   llm.connect_timeout_seconds = args.connect_timeout;
   llm.total_timeout_seconds = args.timeout;
   llm.max_retries = args.retries;
+  llm.cancelled = [] { return AbandonRequested(); };
   args.loop.candidates = Pick(args.candidates, section, "n", args.loop.candidates);
   if (args.loop.candidates < 1 || args.loop.candidates > 16) {
-    throw CLI::RuntimeError("rlvr iterate: -n must be between 1 and 16", 2);
+    Fail("rlvr iterate: -n must be between 1 and 16", 2);
   }
   args.loop.targets = args.targets;
 
@@ -111,20 +114,20 @@ void RunIterate(IterateArgs args) {
   try {
     source = MakeLlmSource(args.llm, llm, SleepUnlessStopped);
   } catch (const std::exception& e) {
-    throw CLI::RuntimeError(std::string("rlvr iterate: ") + e.what(), 2);
+    Fail(std::string("rlvr iterate: ") + e.what(), 2);
   }
 
   std::unique_ptr<RunLock> lock;
   try {
     lock = std::make_unique<RunLock>(*root);
   } catch (const RunLockError& e) {
-    throw CLI::RuntimeError(std::string("rlvr iterate: ") + e.what(), 2);
+    Fail(std::string("rlvr iterate: ") + e.what(), 2);
   }
   std::unique_ptr<Ledger> ledger;
   try {
     ledger = std::make_unique<Ledger>(Ledger::DefaultPath(*root));
   } catch (const LedgerError& e) {
-    throw CLI::RuntimeError(std::string("rlvr iterate: ") + e.what(), 2);
+    Fail(std::string("rlvr iterate: ") + e.what(), 2);
   }
   // We hold the lock, so any unfinished run belongs to a loop that died.
   if (int closed = ledger->CloseAbandonedRuns("interrupted (process died)"); closed > 0) {
@@ -163,11 +166,11 @@ void RunIterate(IterateArgs args) {
   } catch (const CLI::Error&) {
     throw;
   } catch (const std::exception& e) {
-    throw CLI::RuntimeError(std::string("rlvr iterate: ") + e.what(), 2);
+    Fail(std::string("rlvr iterate: ") + e.what(), 2);
   }
   if (result.stop_reason.rfind("endpoint error", 0) == 0 ||
       result.stop_reason.find("consecutive endpoint failures") != std::string::npos) {
-    throw CLI::RuntimeError("rlvr iterate: " + result.stop_reason, 1);
+    Fail("rlvr iterate: " + result.stop_reason, 1);
   }
 }
 

@@ -20,6 +20,12 @@
 namespace rlvr {
 namespace {
 
+// CLI11 prints nothing for a RuntimeError: say why on stderr, then exit with `status`.
+[[noreturn]] void Fail(const std::string& message, int status) {
+  std::cerr << message << "\n";
+  throw CLI::RuntimeError(status);
+}
+
 struct StatusArgs {
   std::string directory = ".";
   int last = 10;
@@ -32,8 +38,7 @@ bool ProcessAlive(int64_t pid) {
 void RunStatus(const StatusArgs& args) {
   std::optional<std::filesystem::path> root = FindRepoRoot(args.directory);
   if (!root) {
-    throw CLI::RuntimeError("rlvr status: " + args.directory + " is not inside a git repository",
-                            2);
+    Fail("rlvr status: " + args.directory + " is not inside a git repository", 2);
   }
   std::filesystem::path path = Ledger::DefaultPath(*root);
   if (!std::filesystem::exists(path)) {
@@ -44,7 +49,7 @@ void RunStatus(const StatusArgs& args) {
   try {
     ledger = std::make_unique<Ledger>(path);
   } catch (const LedgerError& e) {
-    throw CLI::RuntimeError(std::string("rlvr status: ") + e.what(), 2);
+    Fail(std::string("rlvr status: ") + e.what(), 2);
   }
   std::optional<RunRecord> run = ledger->LastRun();
   if (!run) {

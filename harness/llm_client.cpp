@@ -71,6 +71,8 @@ void InitCurlOnce() {
 }
 
 struct TransferState {
+  const std::function<bool()>* cancelled = nullptr;
+  bool was_cancelled = false;
   std::string body;
   size_t cap = 0;
   bool oversized = false;
@@ -86,6 +88,15 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
   }
   state->body.append(data, n);
   return n;
+}
+
+int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* state = static_cast<TransferState*>(user);
+  if (*state->cancelled && (*state->cancelled)()) {
+    state->was_cancelled = true;
+    return 1;  // aborts with CURLE_ABORTED_BY_CALLBACK
+  }
+  return 0;
 }
 
 size_t OnHeader(char* data, size_t size, size_t count, void* user) {
@@ -141,6 +152,7 @@ HttpLlmClient::HttpResult HttpLlmClient::Post(const std::string& url, const std:
   if (!curl) throw TransientLlmError("could not create an HTTP handle", std::nullopt);
   TransferState state;
   state.cap = settings_.max_reply_bytes;
+  state.cancelled = &settings_.cancelled;
   curl_slist* headers = nullptr;
   headers = curl_slist_append(headers, "Content-Type: application/json");
   headers = curl_slist_append(headers, "Accept: application/json");
@@ -169,6 +181,9 @@ HttpLlmClient::HttpResult HttpLlmClient::Post(const std::string& url, const std:
                    static_cast<long>(settings_.total_timeout_seconds * 1000));
   curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
                    static_cast<curl_off_t>(settings_.max_reply_bytes));
+  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, OnProgress);
+  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &state);
+  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
   CURLcode rc = curl_easy_perform(curl);
   HttpResult result;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.status);
@@ -183,6 +198,7 @@ HttpLlmClient::HttpResult HttpLlmClient::Post(const std::string& url, const std:
                                settings_.max_reply_bytes),
                    /*permanent=*/false);
   }
+  if (state.was_cancelled) throw LlmError("request to " + url + " cancelled", false);
   if (rc != CURLE_OK) {
     std::string detail = curl_error[0] ? curl_error : curl_easy_strerror(rc);
     throw TransientLlmError(Redact(fmt::format("request to {} failed: {}", url, detail)),

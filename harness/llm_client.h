@@ -67,6 +67,8 @@ struct LlmSettings {
   double backoff_initial_seconds = 2;  // doubled per retry, with jitter
   double backoff_max_seconds = 120;
   size_t max_reply_bytes = size_t{8} << 20;  // the transfer is aborted past this
+  // Polled during a transfer; returning true aborts it (the loop's "abandon now" signal).
+  std::function<bool()> cancelled;
 };
 
 // Sleeps for the given seconds; returns false if the wait was cut short (stop requested).

@@ -1,0 +1,297 @@
+// End to end: `rlvr iterate` on a copy of the fixture repository against the scripted endpoint.
+// One run covers a repair turn, a promotion, a test-breaking and a slower candidate and a bad
+// key; another is SIGKILLed mid-evaluation and resumed, then stopped by SIGINT. Secrets are
+// checked in the ledger, the git history and the output. Plus the lock and the status command.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "harness/ledger.h"
+#include "harness/run_lock.h"
+#include "tests/fake_endpoint/fake_endpoint.h"
+#include "tests/harness/fixture_repo.h"
+
+namespace rlvr {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr const char* kSecret = "sk-test-SECRET";
+
+std::string ReadAll(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Starts RLVR_BINARY with `args`, stdout+stderr to `log`, OPENAI_API_KEY set to the secret.
+pid_t StartRlvr(const std::vector<std::string>& args, const std::filesystem::path& log) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    setenv("OPENAI_API_KEY", kSecret, 1);
+    std::vector<char*> argv;
+    std::string binary = RLVR_BINARY;
+    argv.push_back(binary.data());
+    std::vector<std::string> copy = args;
+    for (std::string& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(binary.c_str(), argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+int Wait(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// Process groups of the direct children of `parent` (the builds rlvr runs).
+std::vector<pid_t> ChildGroups(pid_t parent) {
+  std::vector<pid_t> groups;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string line = ReadAll(entry.path() / "stat");
+    size_t close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream fields(line.substr(close + 1));
+    char state;
+    long ppid = 0, pgrp = 0;
+    fields >> state >> ppid >> pgrp;
+    if (ppid == parent && pgrp > 0) groups.push_back(static_cast<pid_t>(pgrp));
+  }
+  return groups;
+}
+
+// Searches every file under `dir` for `needle`.
+std::vector<std::string> FilesContaining(const std::filesystem::path& dir,
+                                         const std::string& needle) {
+  std::vector<std::string> hits;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir);
+       it != std::filesystem::recursive_directory_iterator(); ++it) {
+    if (!it->is_regular_file() || it->file_size() > (64u << 20)) continue;
+    if (ReadAll(it->path()).find(needle) != std::string::npos) hits.push_back(it->path());
+  }
+  return hits;
+}
+
+json Step(const std::string& candidate) {
+  return {{"content_file", std::string(RLVR_FIXTURES_DIR) + "/candidates/" + candidate}};
+}
+
+std::vector<AttemptRecord> AllAttempts(const std::filesystem::path& root) {
+  Ledger ledger(Ledger::DefaultPath(root));
+  std::vector<AttemptRecord> all;
+  for (int64_t run = 1; run <= ledger.LastRun()->id; ++run) {
+    for (auto& a : ledger.RunAttempts(run)) all.push_back(a);
+  }
+  return all;
+}
+
+TEST(LoopEndToEnd, RepairPromotionRejectionsAndBadKey) {
+  FixtureRepo repo = MakeFixtureRepo();
+  std::string initial = repo.Head();
+  FakeEndpoint endpoint(json::array({
+      {{"content", "I would unroll the loop, but here is no patch."}},  // 1.1: nothing to apply
+      Step("speedup.txt"),                                              // 1.1.1: repaired, promoted
+      Step("wrong_result.txt"),                                         // 2.1: breaks the tests
+      Step("slower.txt"),                                               // 2.1.1: slower
+      {{"status", 401}, {"error", std::string("Incorrect API key provided: ") + kSecret}},
+  }));
+  endpoint.Start();
+  std::filesystem::path log =
+      repo.path().parent_path() / (repo.path().filename().string() + ".log");
+  pid_t pid = StartRlvr({"iterate", "-C", repo.path().string(), "--base-url", endpoint.base_url(),
+                         "--model", "fake-model", "-n", "1", "--max-repairs", "1",
+                         "--max-iterations", "5", "--no-sanitizers", "--retries", "0"},
+                        log);
+  int exit_code = Wait(pid);
+  std::string out = ReadAll(log);
+  std::filesystem::remove(log);
+  EXPECT_EQ(exit_code, 1) << out;  // stopped by the endpoint's permanent error
+
+  // Printed lines, one per attempt.
+  EXPECT_THAT(out, ::testing::ContainsRegex(R"(\] dot 1\.1 failed (scope|apply) )")) << out;
+  EXPECT_THAT(out, ::testing::ContainsRegex(R"(\] dot 1\.1\.1 passed - 0\.[0-9]+ )")) << out;
+  EXPECT_THAT(out, ::testing::ContainsRegex(R"(\] dot 1\.1\.1 promoted .* commit [0-9a-f]{12})"))
+      << out;
+  EXPECT_THAT(out, ::testing::ContainsRegex(R"(\] dot 2\.1 failed tests )")) << out;
+  EXPECT_THAT(out, ::testing::ContainsRegex(R"(\] dot 2\.1\.1 failed benchmark [0-9.]+ )")) << out;
+  EXPECT_THAT(out, ::testing::ContainsRegex(R"(\] dot 3\.1 error llm .*401)")) << out;
+  EXPECT_THAT(out, HasSubstr("Incorrect API key provided"));
+
+  // Git: exactly one new commit, with the speed-up and the baseline.
+  EXPECT_EQ(repo.Git("rev-list --count HEAD"), "2\n");
+  EXPECT_EQ(repo.Git("rev-parse HEAD~1"), initial + "\n");
+  EXPECT_THAT(repo.Git("show HEAD --stat"), HasSubstr("kernel/dot.cpp"));
+  EXPECT_THAT(repo.Git("show HEAD --stat"), HasSubstr("baselines/dot.json"));
+  EXPECT_THAT(ReadAll(repo.path() / "kernel/dot.cpp"), HasSubstr("acc[8]"));
+  json baseline = json::parse(ReadAll(repo.path() / "baselines/dot.json"));
+  EXPECT_TRUE(baseline["benchmarks"].contains("BM_Dot/4096"));
+
+  // Ledger rows.
+  auto attempts = AllAttempts(repo.path());
+  ASSERT_EQ(attempts.size(), 5u);
+  EXPECT_EQ(attempts[0].verdict, "failed");
+  EXPECT_EQ(attempts[1].verdict, "promoted");
+  EXPECT_EQ(attempts[1].repair, 1);
+  EXPECT_EQ(attempts[1].promoted_commit.value_or(""), repo.Head());
+  EXPECT_LT(attempts[1].primary_ratio.value_or(9), 0.97);
+  EXPECT_GT(attempts[1].prompt_tokens, 0);
+  EXPECT_EQ(attempts[2].failed_gate.value_or(""), "tests");
+  EXPECT_EQ(attempts[3].failed_gate.value_or(""), "benchmark");
+  EXPECT_GT(attempts[3].primary_ratio.value_or(0), 1.0);
+  EXPECT_EQ(attempts[4].verdict, "error");
+  EXPECT_EQ(attempts[4].failed_gate.value_or(""), "llm");
+  Ledger ledger(Ledger::DefaultPath(repo.path()));
+  EXPECT_THAT(ledger.LastRun()->stop_reason.value_or(""), HasSubstr("endpoint error"));
+
+  // Repair turns carry the error; the second round's prompt shows the first round's history.
+  auto requests = endpoint.requests();
+  ASSERT_EQ(requests.size(), 5u);
+  json repair = json::parse(requests[1].body);
+  ASSERT_EQ(repair["messages"].size(), 4u);
+  EXPECT_EQ(repair["messages"][2]["role"], "assistant");
+  EXPECT_THAT(repair["messages"][3]["content"].get<std::string>(), HasSubstr("failed the '"));
+  json repair_tests = json::parse(requests[3].body);
+  EXPECT_THAT(repair_tests["messages"][3]["content"].get<std::string>(),
+              HasSubstr("failed the 'tests' gate"));
+  EXPECT_THAT(json::parse(requests[2].body)["messages"][1]["content"].get<std::string>(),
+              HasSubstr("round 1.1.1 promoted"));
+
+  // The key: sent in the header only, never stored, committed or printed.
+  for (const auto& r : requests) {
+    EXPECT_EQ(r.authorization, std::string("Bearer ") + kSecret);
+    EXPECT_THAT(r.body, Not(HasSubstr(kSecret)));
+  }
+  EXPECT_THAT(out, Not(HasSubstr(kSecret)));
+  EXPECT_THAT(FilesContaining(repo.path() / ".rlvr", kSecret), ::testing::IsEmpty());
+  EXPECT_THAT(repo.Git("log -p --all"), Not(HasSubstr(kSecret)));
+
+  // rlvr status reads the finished run.
+  std::filesystem::path status_log = repo.path().parent_path() / "status.log";
+  EXPECT_EQ(Wait(StartRlvr({"status", "-C", repo.path().string()}, status_log)), 0);
+  std::string status = ReadAll(status_log);
+  std::filesystem::remove(status_log);
+  EXPECT_THAT(status, HasSubstr("finished at"));
+  EXPECT_THAT(status, HasSubstr("attempts: 1 error 2 failed 1 promoted"));  // + 1.1 failed
+  EXPECT_THAT(status, HasSubstr("lock: free"));
+  EXPECT_THAT(status, HasSubstr("model=\"fake-model\""));
+}
+
+TEST(LoopEndToEnd, KilledMidEvaluationResumesCleanlyAndStopsOnSignal) {
+  FixtureRepo repo = MakeFixtureRepo();
+  std::string initial = repo.Head();
+  FakeEndpoint endpoint(json::array({Step("speedup.txt"), Step("speedup.txt")}));
+  endpoint.Start();
+  std::filesystem::path log =
+      repo.path().parent_path() / (repo.path().filename().string() + ".log");
+  std::vector<std::string> args = {
+      "iterate", "-C", repo.path().string(), "--base-url", endpoint.base_url(),
+      "-n",      "1",  "--max-repairs",      "0",          "--no-sanitizers"};
+
+  // First loop: SIGKILL once the evaluation is under way (a build is running).
+  pid_t pid = StartRlvr(args, log);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  std::vector<pid_t> groups;
+  while (std::chrono::steady_clock::now() < deadline) {
+    groups = ChildGroups(pid);
+    if (endpoint.requests().size() == 1 && !groups.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_FALSE(groups.empty()) << ReadAll(log);
+  kill(pid, SIGKILL);
+  EXPECT_EQ(Wait(pid), 128 + SIGKILL);
+  for (pid_t g : groups) kill(-g, SIGKILL);                // the orphaned build, which we started
+  EXPECT_EQ(repo.Head(), initial);                         // no half promotion
+  EXPECT_FALSE(RunLock::Holder(repo.path()).has_value());  // the kernel dropped the lock
+  {
+    Ledger ledger(Ledger::DefaultPath(repo.path()));  // still a valid ledger
+    EXPECT_FALSE(ledger.LastRun()->finished_at.has_value());
+  }
+
+  // Second loop: resumes; SIGINT during its evaluation = finish it (and promote), then stop.
+  pid = StartRlvr(args, log);
+  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (std::chrono::steady_clock::now() < deadline && endpoint.requests().size() < 2) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  kill(pid, SIGINT);
+  int exit_code = Wait(pid);
+  std::string out = ReadAll(log);
+  std::filesystem::remove(log);
+  EXPECT_EQ(exit_code, 0) << out;
+  EXPECT_THAT(out, HasSubstr("closed 1 run(s) left unfinished"));
+  EXPECT_THAT(out, ::testing::ContainsRegex(R"(\] dot 1\.1 promoted )")) << out;
+  EXPECT_THAT(out, HasSubstr("stopped (stop signal)"));
+  EXPECT_EQ(endpoint.requests().size(), 2u);  // no new round after the signal
+
+  EXPECT_EQ(repo.Git("rev-list --count HEAD"), "2\n");
+  EXPECT_EQ(repo.Git("status --porcelain --untracked-files=no"), "");
+  Ledger ledger(Ledger::DefaultPath(repo.path()));
+  auto runs = ledger.LastRun();
+  ASSERT_EQ(runs->id, 2);
+  EXPECT_EQ(runs->stop_reason.value_or(""), "stop signal");
+  auto attempts = ledger.RunAttempts(2);
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts[0].verdict, "promoted");
+  EXPECT_EQ(attempts[0].promoted_commit.value_or(""), repo.Head());
+  EXPECT_THAT(FilesContaining(repo.path() / ".rlvr", kSecret), ::testing::IsEmpty());
+}
+
+TEST(LoopLock, SecondHolderIsRefusedWithThePid) {
+  FixtureRepo repo = MakeFixtureRepo();
+  {
+    RunLock lock(repo.path());
+    EXPECT_EQ(RunLock::Holder(repo.path()).value_or(0), getpid());
+    try {
+      RunLock second(repo.path());
+      FAIL() << "expected RunLockError";
+    } catch (const RunLockError& e) {
+      EXPECT_THAT(e.what(), HasSubstr("pid " + std::to_string(getpid())));
+    }
+    // And the command says so too, without touching anything.
+    std::filesystem::path log = repo.path().parent_path() / "lock.log";
+    EXPECT_EQ(Wait(StartRlvr({"iterate", "-C", repo.path().string(), "--llm",
+                              "replay:" + std::string(RLVR_FIXTURES_DIR) + "/demo_replies"},
+                             log)),
+              2);
+    EXPECT_THAT(ReadAll(log), HasSubstr("another rlvr loop (pid " + std::to_string(getpid())));
+    std::filesystem::remove(log);
+  }
+  EXPECT_FALSE(RunLock::Holder(repo.path()).has_value());
+}
+
+TEST(LoopCommand, BadInputGetsAClearMessage) {
+  FixtureRepo repo = MakeFixtureRepo();
+  std::filesystem::path log = repo.path().parent_path() / "bad.log";
+  EXPECT_EQ(Wait(StartRlvr({"iterate", "-C", repo.path().string(), "--target", "nope"}, log)), 2);
+  EXPECT_THAT(ReadAll(log), HasSubstr("nope"));
+  EXPECT_EQ(
+      Wait(StartRlvr({"iterate", "-C", repo.path().string(), "--llm", "carrier:pigeon"}, log)), 2);
+  EXPECT_THAT(ReadAll(log), HasSubstr("unknown LLM source"));
+  EXPECT_EQ(Wait(StartRlvr({"status", "-C", repo.path().string()}, log)), 0);
+  EXPECT_THAT(ReadAll(log), HasSubstr("no loop has run here yet"));
+  std::filesystem::remove(log);
+}
+
+}  // namespace
+}  // namespace rlvr
