@@ -173,16 +173,58 @@ void PackB(const float* B, int ldb, int kc, int cols, float* dst) {
   }
 }
 
+#if defined(__AVX512F__)
+// out[x * ld_out + i] = in[i * ld_in + x] for a 16 x 16 block: four rounds of in-register
+// shuffles (32-bit, 64-bit, then 128-bit lanes twice) instead of 256 scalar moves.
+inline void Transpose16x16(const float* in, size_t ld_in, float* out, size_t ld_out) {
+  __m512 r[16], t[16];
+  for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(in + i * ld_in);
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {
+    __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
+    __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
+    r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+    r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+    r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+    r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+  }
+  for (int i = 0; i < 2; ++i) {
+    for (int j = 0; j < 4; ++j) {
+      t[8 * i + j] = _mm512_shuffle_f32x4(r[8 * i + j], r[8 * i + 4 + j], 0x88);
+      t[8 * i + 4 + j] = _mm512_shuffle_f32x4(r[8 * i + j], r[8 * i + 4 + j], 0xDD);
+    }
+  }
+  for (int j = 0; j < 8; ++j) {
+    _mm512_storeu_ps(out + j * ld_out, _mm512_shuffle_f32x4(t[j], t[8 + j], 0x88));
+    _mm512_storeu_ps(out + (j + 8) * ld_out, _mm512_shuffle_f32x4(t[j], t[8 + j], 0xDD));
+  }
+}
+#endif
+
 // Same as PackB for B = W^T where W is [cols, kc] with row stride ldw (the Linear layout).
 void PackBTransposed(const float* W, int ldw, int kc, int cols, float* dst) {
   for (int c0 = 0; c0 < cols; c0 += kNR) {
     int nr = std::min(kNR, cols - c0);
+    int k_done = 0;
+#if defined(__AVX512F__)
+    if (nr == kNR) {  // full sliver: 16 x 16 blocks transposed in registers
+      for (; k_done + 16 <= kc; k_done += 16) {
+        for (int half = 0; half < kNR; half += 16) {
+          Transpose16x16(W + static_cast<size_t>(c0 + half) * ldw + k_done, ldw,
+                         dst + static_cast<size_t>(k_done) * kNR + half, kNR);
+        }
+      }
+    }
+#endif
     for (int c = 0; c < kNR; ++c) {
       if (c < nr) {
         const float* row = W + static_cast<size_t>(c0 + c) * ldw;
-        for (int k = 0; k < kc; ++k) dst[k * kNR + c] = row[k];
+        for (int k = k_done; k < kc; ++k) dst[k * kNR + c] = row[k];
       } else {
-        for (int k = 0; k < kc; ++k) dst[k * kNR + c] = 0.0f;
+        for (int k = k_done; k < kc; ++k) dst[k * kNR + c] = 0.0f;
       }
     }
     dst += static_cast<size_t>(kc) * kNR;
@@ -451,7 +493,7 @@ inline float SumLanes(__m512 v) {
 // itself when M is small, so here a 4x4 tile of y is accumulated straight from 4 rows of x and 4
 // rows of W, vectorised along K, then the 16 partial-sum vectors are reduced together.
 #if defined(__AVX512F__)
-constexpr int kLinearDotMaxM = 12;  // measured crossover with the packed GEMM path: ~16 rows
+constexpr int kLinearDotMaxM = 6;  // measured crossover with the packed GEMM path: 4 < M < 8
 
 // Partial sums of four vectors: 128-bit lane l holds [a0 a1 a2 a3] partials. Arguments by value
 // so the accumulators never have their address taken (GCC would spill them every iteration).
