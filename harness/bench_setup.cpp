@@ -1,0 +1,69 @@
+#include "harness/bench_setup.h"
+
+#include <cstdio>
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include "harness/build.h"
+#include "harness/repo.h"
+#include "harness/worktree.h"
+
+namespace rlvr {
+
+BenchSetup PrepareBench(const std::string& command, const std::string& directory,
+                        const std::vector<std::string>& target_names,
+                        const std::string& given_bench, int jobs) {
+  auto fail = [&](const std::string& message) {
+    return CLI::RuntimeError(fmt::format("rlvr {}: {}", command, message), 2);
+  };
+  BenchSetup setup;
+  auto root = FindRepoRoot(std::filesystem::absolute(directory));
+  if (!root) throw fail(directory + " is not inside a git repository");
+  try {
+    setup.project = LoadProject(*root);
+    if (target_names.empty()) {
+      for (const auto& target : setup.project.targets) setup.targets.push_back(&target);
+    }
+    for (const auto& name : target_names) {
+      setup.targets.push_back(&setup.project.GetTarget(name));
+    }
+  } catch (const ConfigError& e) {
+    throw fail(e.what());
+  }
+  if (setup.targets.empty()) throw fail("rlvr.json has no targets");
+  try {
+    setup.commit = HeadCommit(*root);
+  } catch (const GitError& e) {
+    if (given_bench.empty()) throw fail(e.what());
+  }
+  if (!given_bench.empty()) {
+    setup.bench_binary = std::filesystem::absolute(given_bench);
+    if (!std::filesystem::exists(setup.bench_binary)) {
+      throw fail(fmt::format("benchmark binary {} does not exist", given_bench));
+    }
+    return setup;
+  }
+  std::filesystem::path state_dir = *root / ".rlvr";
+  std::filesystem::path tree;
+  try {
+    EnsureStateDir(state_dir);
+    tree = PrepareWorktree(*root, state_dir, "baseline", setup.commit);
+  } catch (const std::exception& e) {
+    throw fail(fmt::format("cannot prepare a worktree of HEAD: {}", e.what()));
+  }
+  setup.build_dir = state_dir / "build" / "baseline";
+  std::fprintf(stderr, "rlvr %s: building %s at %.12s in %s\n", command.c_str(),
+               setup.project.build.bench_binary.c_str(), setup.commit.c_str(),
+               setup.build_dir.c_str());
+  BuildOutcome built = ConfigureAndBuild({tree,
+                                          setup.build_dir,
+                                          setup.project.build.configure_args,
+                                          {TargetNameOf(setup.project.build.bench_binary)},
+                                          jobs});
+  if (!built.ok) throw fail(fmt::format("build failed: {}\n{}", built.message, built.detail));
+  setup.bench_binary = setup.build_dir / setup.project.build.bench_binary;
+  return setup;
+}
+
+}  // namespace rlvr

@@ -1,0 +1,28 @@
+// What `rlvr baseline` and `rlvr calibrate` share: finding the repository and its targets, and
+// building the benchmark binary of the committed HEAD in a scratch worktree under .rlvr/ (so
+// uncommitted edits in the user's tree never end up in a baseline).
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "harness/config.h"
+
+namespace rlvr {
+
+struct BenchSetup {
+  Project project;
+  std::vector<const Target*> targets;  // the requested ones, or all
+  std::filesystem::path bench_binary;
+  std::filesystem::path build_dir;  // empty when the binary was given
+  std::string commit;               // HEAD sha, empty when unknown
+};
+
+// Throws CLI::RuntimeError (exit status 2) with a clear message on any problem. `command` names
+// the subcommand in messages. With a non-empty `given_bench`, nothing is built.
+BenchSetup PrepareBench(const std::string& command, const std::string& directory,
+                        const std::vector<std::string>& target_names,
+                        const std::string& given_bench, int jobs);
+
+}  // namespace rlvr
