@@ -97,6 +97,28 @@ RepoPtr CreateWorktree(git_repository* main, const fs::path& path, const std::st
   return repo;
 }
 
+// git_reset leaves untracked and ignored files; a candidate's leftovers must not leak into the
+// next one. Directories come back whole ("junk/"), so one remove_all each.
+void RemoveUntracked(git_repository* repo, const fs::path& root) {
+  git_status_options options = GIT_STATUS_OPTIONS_INIT;
+  options.show = GIT_STATUS_SHOW_WORKDIR_ONLY;
+  options.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_INCLUDE_IGNORED;
+  git_status_list* raw = nullptr;
+  Check(git_status_list_new(&raw, repo, &options), "cannot list untracked files");
+  std::unique_ptr<git_status_list, Deleter<git_status_list, git_status_list_free>> list(raw);
+  for (size_t i = 0; i < git_status_list_entrycount(list.get()); ++i) {
+    const git_status_entry* entry = git_status_byindex(list.get(), i);
+    if (!(entry->status & (GIT_STATUS_WT_NEW | GIT_STATUS_IGNORED))) continue;
+    if (entry->index_to_workdir == nullptr || entry->index_to_workdir->new_file.path == nullptr)
+      continue;
+    std::string relative = entry->index_to_workdir->new_file.path;
+    if (relative.empty() || relative.find("..") != std::string::npos) continue;
+    std::error_code ec;
+    fs::remove_all(root / relative, ec);
+    if (ec) throw GitError(fmt::format("cannot remove leftover {}: {}", relative, ec.message()));
+  }
+}
+
 }  // namespace
 
 std::string HeadCommit(const fs::path& repo_root) {
@@ -141,6 +163,7 @@ fs::path PrepareWorktree(const fs::path& repo_root, const fs::path& state_dir,
       GIT_CHECKOUT_FORCE | GIT_CHECKOUT_REMOVE_UNTRACKED | GIT_CHECKOUT_REMOVE_IGNORED;
   Check(git_reset(repo.get(), target, GIT_RESET_HARD, &checkout),
         "cannot reset worktree " + path.string());
+  RemoveUntracked(repo.get(), path);
   return path;
 }
 

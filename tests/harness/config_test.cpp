@@ -1,0 +1,127 @@
+#include "harness/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace rlvr {
+namespace {
+
+using ::testing::HasSubstr;
+
+const char* kValid = R"({
+  "build": {"configure_args": ["-G", "Ninja"], "sanitize_args": ["-DRLVR_SANITIZE=ON"],
+            "test_binary": "tests/kernel_tests", "bench_binary": "tests/rlvr_bench"},
+  "targets": [
+    {"name": "gemm", "editable": ["kernels/gemm.cpp"], "tests": "Gemm*",
+     "alloc_tests": "AllocGemm*", "benchmarks": "^BM_Gemm/", "primary": ["BM_Gemm/1024"],
+     "references": ["BM_PeakFma"], "min_improvement": 0.05, "max_regression": 0.02},
+    {"name": "rope", "editable": ["kernels/rope.cpp"], "tests": "Rope*",
+     "benchmarks": "^BM_Rope", "primary": ["BM_Rope"]}
+  ]
+})";
+
+std::string ErrorOf(const std::string& text) {
+  try {
+    ParseProject(text, "/repo");
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(ConfigTest, ParsesEveryField) {
+  Project p = ParseProject(kValid, "/repo");
+  EXPECT_EQ(p.root, "/repo");
+  EXPECT_EQ(p.build.configure_args, (std::vector<std::string>{"-G", "Ninja"}));
+  EXPECT_EQ(p.build.sanitize_args, (std::vector<std::string>{"-DRLVR_SANITIZE=ON"}));
+  EXPECT_EQ(p.build.test_binary, "tests/kernel_tests");
+  ASSERT_EQ(p.targets.size(), 2u);
+  const Target& gemm = p.GetTarget("gemm");
+  EXPECT_EQ(gemm.editable, (std::vector<std::string>{"kernels/gemm.cpp"}));
+  EXPECT_EQ(gemm.alloc_tests, "AllocGemm*");
+  EXPECT_EQ(gemm.primary, (std::vector<std::string>{"BM_Gemm/1024"}));
+  EXPECT_EQ(gemm.references, (std::vector<std::string>{"BM_PeakFma"}));
+  EXPECT_DOUBLE_EQ(gemm.min_improvement, 0.05);
+  EXPECT_DOUBLE_EQ(gemm.max_regression, 0.02);
+  // Optional fields take their defaults.
+  const Target& rope = p.GetTarget("rope");
+  EXPECT_EQ(rope.alloc_tests, "");
+  EXPECT_DOUBLE_EQ(rope.min_improvement, 0.03);
+  EXPECT_DOUBLE_EQ(rope.max_regression, 0.05);
+  EXPECT_EQ(p.FindTarget("nope"), nullptr);
+}
+
+TEST(ConfigTest, UnknownTargetListsKnownOnes) {
+  Project p = ParseProject(kValid, "/repo");
+  try {
+    p.GetTarget("softmax");
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("no target \"softmax\""));
+    EXPECT_THAT(e.what(), HasSubstr("gemm, rope"));
+  }
+}
+
+TEST(ConfigTest, ErrorsNameTheField) {
+  EXPECT_THAT(ErrorOf("{"), HasSubstr("not valid JSON"));
+  EXPECT_THAT(ErrorOf("[]"), HasSubstr("expected an object"));
+  EXPECT_THAT(ErrorOf(R"({"targets": []})"), HasSubstr("missing required field \"build\""));
+  std::string text = kValid;
+  std::string no_tests = text;
+  no_tests.replace(no_tests.find("\"tests\": \"Gemm*\","), 17, "");
+  EXPECT_THAT(ErrorOf(no_tests),
+              HasSubstr("targets[0] (\"gemm\"): missing required field \"tests\""));
+  std::string bad_threshold = text;
+  bad_threshold.replace(bad_threshold.find("0.05"), 4, "1.5");
+  EXPECT_THAT(ErrorOf(bad_threshold), HasSubstr("min_improvement: must be in [0, 1)"));
+  std::string duplicate = text;
+  duplicate.replace(duplicate.find("\"rope\""), 6, "\"gemm\"");
+  EXPECT_THAT(ErrorOf(duplicate), HasSubstr("duplicate target name \"gemm\""));
+  std::string escaping = text;
+  escaping.replace(escaping.find("kernels/gemm.cpp"), 16, "../outside.cpp");
+  EXPECT_THAT(ErrorOf(escaping), HasSubstr("not a repository-relative path"));
+  std::string bad_type = text;
+  bad_type.replace(bad_type.find("[\"BM_Gemm/1024\"]"), 16, "42");
+  EXPECT_THAT(ErrorOf(bad_type), HasSubstr("primary: expected an array of strings"));
+}
+
+TEST(ConfigTest, MissingFileIsAClearError) {
+  try {
+    LoadProject("/nonexistent-rlvr-dir");
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("cannot read /nonexistent-rlvr-dir/rlvr.json"));
+  }
+}
+
+TEST(ConfigTest, ShippedConfigsLoad) {
+  Project repo = LoadProject(RLVR_SOURCE_DIR);
+  std::vector<std::string> names;
+  for (const auto& t : repo.targets) names.push_back(t.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"gemm", "softmax", "rmsnorm", "rope", "swiglu",
+                                             "attention", "sampler", "quant", "decoder"}));
+  for (const auto& t : repo.targets) {
+    for (const auto& file : t.editable)
+      EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(RLVR_SOURCE_DIR) / file)) << file;
+    for (const auto& file : t.context)
+      EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(RLVR_SOURCE_DIR) / file)) << file;
+  }
+  Project fixture = LoadProject(std::filesystem::path(RLVR_FIXTURES_DIR) / "tiny_repo");
+  ASSERT_EQ(fixture.targets.size(), 1u);
+  EXPECT_EQ(fixture.targets[0].name, "dot");
+}
+
+TEST(ConfigTest, GlobMatching) {
+  EXPECT_TRUE(GlobMatches("kernels/gemm.cpp", "kernels/gemm.cpp"));
+  EXPECT_FALSE(GlobMatches("kernels/gemm.cpp", "kernels/gemm.h"));
+  EXPECT_TRUE(GlobMatches("kernels/*.cpp", "kernels/rope.cpp"));
+  EXPECT_FALSE(GlobMatches("kernels/*.cpp", "kernels/reference/rope_ref.cpp"));
+  EXPECT_TRUE(GlobMatches("kernels/**/*.cpp", "kernels/reference/rope_ref.cpp"));
+  EXPECT_TRUE(GlobMatches("kernels/**/*.cpp", "kernels/rope.cpp"));
+  EXPECT_TRUE(GlobMatches("kernels/ro?e.cpp", "kernels/rope.cpp"));
+  EXPECT_FALSE(GlobMatches("kernels/?", "kernels//"));
+  EXPECT_FALSE(GlobMatches("kernels/gemm.cpp", "kernels/gemm.cpp.orig"));
+}
+
+}  // namespace
+}  // namespace rlvr
