@@ -47,6 +47,7 @@ th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line
          vertical-align: top; }
 th { background: #f1f3f6; white-space: nowrap; }
 td.num, th.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
+td.when { white-space: nowrap; }
 td.msg { min-width: 14em; overflow-wrap: anywhere; }
 code { overflow-wrap: anywhere; }
 code, pre { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 0.85em; }
@@ -83,6 +84,13 @@ std::string Slug(const std::string& name) {
   std::string slug;
   for (unsigned char c : name) slug += std::isalnum(c) ? static_cast<char>(c) : '-';
   return slug;
+}
+
+// "2026-11-23 12:29" from "2026-11-23T12:29:19Z": tables stay narrow; the title keeps it all.
+std::string WhenCell(const std::string& iso) {
+  std::string shown =
+      iso.size() >= 16 && iso[10] == 'T' ? iso.substr(0, 10) + " " + iso.substr(11, 5) : iso;
+  return fmt::format("<td class=\"when\" title=\"{}\">{}</td>", Esc(iso), Esc(shown));
 }
 
 std::string ShortCommit(const std::string& commit) {
@@ -267,13 +275,14 @@ std::string TargetSection(const TargetReport& target) {
       }
     }
     out += fmt::format(
-        "<tr><td><a href=\"#promotion-{}\">#{}</a></td><td>{}</td><td><code>{}</code></td>"
+        "<tr><td><a href=\"#promotion-{}\">#{}</a></td>{}<td><code>{}</code></td>"
         "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
         "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-        promotion.attempt_id, i + 1, Esc(promotion.created_at), Esc(ShortCommit(promotion.commit)),
-        Esc(FormatNanoseconds(promotion.primary_ns)), Esc(FormatRatio(ratio, low, high)),
-        Esc(FormatSpeedup(promotion.speedup)), promotion.attempts,
-        Esc(FormatCount(promotion.tokens)), Esc(FormatWallSeconds(promotion.seconds)));
+        promotion.attempt_id, i + 1, WhenCell(promotion.created_at),
+        Esc(ShortCommit(promotion.commit)), Esc(FormatNanoseconds(promotion.primary_ns)),
+        Esc(FormatRatio(ratio, low, high)), Esc(FormatSpeedup(promotion.speedup)),
+        promotion.attempts, Esc(FormatCount(promotion.tokens)),
+        Esc(FormatWallSeconds(promotion.seconds)));
   }
   out += "</tbody></table></div>";
   for (size_t i = 0; i < target.promotions.size(); ++i) {
@@ -395,10 +404,10 @@ std::string RecentSection(const ReportData& data) {
       "<th class=\"num\">tokens</th><th class=\"num\">time</th></tr></thead><tbody>";
   for (const AttemptRow& row : data.recent) {
     out += fmt::format(
-        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}.{}{}</td><td class=\"verdict-{}\">{}</td>"
+        "<tr><td>{}</td>{}<td>{}</td><td>{}.{}{}</td><td class=\"verdict-{}\">{}</td>"
         "<td>{}</td><td class=\"msg\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
         "<td class=\"num\">{}</td></tr>",
-        row.id, Esc(row.created_at), Esc(row.target), row.round, row.candidate,
+        row.id, WhenCell(row.created_at), Esc(row.target), row.round, row.candidate,
         row.repair ? fmt::format(" r{}", row.repair) : std::string(), Slug(row.verdict),
         Esc(row.verdict), Esc(row.failed_gate), Esc(Truncate(row.message, 200)),
         row.primary_ratio ? Esc(fmt::format("{:.3f}", *row.primary_ratio)) : "",
