@@ -31,10 +31,15 @@ class AllocationMemoryManager : public benchmark::MemoryManager {
 };
 
 // OpenBLAS picks its kernels when the library loads, before main, from OPENBLAS_CORETYPE. Its
-// auto-detection may not know this CPU and fall back to a slower kernel, which would make our
-// comparison flattering, so pin SkylakeX (AVX-512) and restart the process once with it set.
+// auto-detection (or an environment that presets Haswell, as some machines do) picks the AVX2
+// kernel on AVX-512 CPUs it doesn't know, which would make our comparison flattering. The honest
+// reference is the fastest OpenBLAS kernel the CPU runs, so on AVX-512 machines pin SkylakeX and
+// restart the process once with it set. RLVR_KEEP_OPENBLAS_CORETYPE=1 keeps the environment's.
 void PinOpenBlasCoreType(char** argv) {
-  if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return;
+  if (std::getenv("RLVR_KEEP_OPENBLAS_CORETYPE") != nullptr) return;
+  if (!__builtin_cpu_supports("avx512f")) return;
+  const char* current = std::getenv("OPENBLAS_CORETYPE");
+  if (current != nullptr && std::strcmp(current, "SkylakeX") == 0) return;
   if (setenv("OPENBLAS_CORETYPE", "SkylakeX", 1) != 0) return;
   execv("/proc/self/exe", argv);
   std::fprintf(stderr,
