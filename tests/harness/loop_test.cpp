@@ -137,32 +137,6 @@ TEST(LoopEndToEnd, RepairPromotionRejectionsAndBadKey) {
   EXPECT_THAT(out, ::testing::ContainsRegex(R"(\] dot 3\.1 error llm .*401)")) << out;
   EXPECT_THAT(out, HasSubstr("Incorrect API key provided"));
 
-  // Git: exactly one new commit, with the speed-up and the baseline.
-  EXPECT_EQ(repo.Git("rev-list --count HEAD"), "2\n");
-  EXPECT_EQ(repo.Git("rev-parse HEAD~1"), initial + "\n");
-  EXPECT_THAT(repo.Git("show HEAD --stat"), HasSubstr("kernel/dot.cpp"));
-  EXPECT_THAT(repo.Git("show HEAD --stat"), HasSubstr("baselines/dot.json"));
-  EXPECT_THAT(ReadAll(repo.path() / "kernel/dot.cpp"), HasSubstr("acc[8]"));
-  json baseline = json::parse(ReadAll(repo.path() / "baselines/dot.json"));
-  EXPECT_TRUE(baseline["benchmarks"].contains("BM_Dot/4096"));
-
-  // Ledger rows.
-  auto attempts = AllAttempts(repo.path());
-  ASSERT_EQ(attempts.size(), 5u);
-  EXPECT_EQ(attempts[0].verdict, "failed");
-  EXPECT_EQ(attempts[1].verdict, "promoted");
-  EXPECT_EQ(attempts[1].repair, 1);
-  EXPECT_EQ(attempts[1].promoted_commit.value_or(""), repo.Head());
-  EXPECT_LT(attempts[1].primary_ratio.value_or(9), 0.97);
-  EXPECT_GT(attempts[1].prompt_tokens, 0);
-  EXPECT_EQ(attempts[2].failed_gate.value_or(""), "tests");
-  EXPECT_EQ(attempts[3].failed_gate.value_or(""), "benchmark");
-  EXPECT_GT(attempts[3].primary_ratio.value_or(0), 1.0);
-  EXPECT_EQ(attempts[4].verdict, "error");
-  EXPECT_EQ(attempts[4].failed_gate.value_or(""), "llm");
-  Ledger ledger(Ledger::DefaultPath(repo.path()));
-  EXPECT_THAT(ledger.LastRun()->stop_reason.value_or(""), HasSubstr("endpoint error"));
-
   // Repair turns carry the error; the second round's prompt shows the first round's history.
   auto requests = endpoint.requests();
   ASSERT_EQ(requests.size(), 5u);
@@ -185,13 +159,39 @@ TEST(LoopEndToEnd, RepairPromotionRejectionsAndBadKey) {
   EXPECT_THAT(FilesContaining(repo.path() / ".rlvr", kSecret), ::testing::IsEmpty());
   EXPECT_THAT(repo.Git("log -p --all"), Not(HasSubstr(kSecret)));
 
+  // Ledger rows.
+  auto attempts = AllAttempts(repo.path());
+  ASSERT_EQ(attempts.size(), 5u);
+  EXPECT_EQ(attempts[0].verdict, "failed");
+  EXPECT_EQ(attempts[1].verdict, "promoted");
+  EXPECT_EQ(attempts[1].repair, 1);
+  EXPECT_EQ(attempts[1].promoted_commit.value_or(""), repo.Head());
+  EXPECT_LT(attempts[1].primary_ratio.value_or(9), 0.97);
+  EXPECT_GT(attempts[1].prompt_tokens, 0);
+  EXPECT_EQ(attempts[2].failed_gate.value_or(""), "tests");
+  EXPECT_EQ(attempts[3].failed_gate.value_or(""), "benchmark");
+  EXPECT_GT(attempts[3].primary_ratio.value_or(0), 1.0);
+  EXPECT_EQ(attempts[4].verdict, "error");
+  EXPECT_EQ(attempts[4].failed_gate.value_or(""), "llm");
+  Ledger ledger(Ledger::DefaultPath(repo.path()));
+  EXPECT_THAT(ledger.LastRun()->stop_reason.value_or(""), HasSubstr("endpoint error"));
+
+  // Git: exactly one new commit, with the speed-up and the baseline.
+  EXPECT_EQ(repo.Git("rev-list --count HEAD"), "2\n");
+  EXPECT_EQ(repo.Git("rev-list --max-parents=0 HEAD"), initial + "\n");
+  EXPECT_THAT(repo.Git("show HEAD --stat"), HasSubstr("kernel/dot.cpp"));
+  EXPECT_THAT(repo.Git("show HEAD --stat"), HasSubstr("baselines/dot.json"));
+  EXPECT_THAT(ReadAll(repo.path() / "kernel/dot.cpp"), HasSubstr("acc[8]"));
+  json baseline = json::parse(ReadAll(repo.path() / "baselines/dot.json"));
+  EXPECT_TRUE(baseline["benchmarks"].contains("BM_Dot/4096"));
+
   // rlvr status reads the finished run.
   std::filesystem::path status_log = repo.path().parent_path() / "status.log";
   EXPECT_EQ(Wait(StartRlvr({"status", "-C", repo.path().string()}, status_log)), 0);
   std::string status = ReadAll(status_log);
   std::filesystem::remove(status_log);
   EXPECT_THAT(status, HasSubstr("finished at"));
-  EXPECT_THAT(status, HasSubstr("attempts: 1 error 2 failed 1 promoted"));  // + 1.1 failed
+  EXPECT_THAT(status, HasSubstr("attempts: 1 error 3 failed 1 promoted"));
   EXPECT_THAT(status, HasSubstr("lock: free"));
   EXPECT_THAT(status, HasSubstr("model=\"fake-model\""));
 }
