@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "harness/baseline.h"
 #include "harness/build.h"
 #include "harness/gate_benchmark.h"
 #include "harness/gates.h"
@@ -370,6 +371,18 @@ Verdict Evaluator::Evaluate(const Target& target, std::string_view reply) {
     }
     return Pass(decision.message);
   });
+
+  // Say when this machine or compiler differs from the one the stored baseline was measured on.
+  try {
+    fs::path stored = BaselinePath(s.project.root, target.name);
+    if (fs::exists(stored))
+      v.host_drift =
+          DescribeDrift(ReadBaselineFile(stored).host, CurrentHostFacts(candidate_build));
+    if (!v.host_drift.empty())
+      v.host_drift = "host differs from the stored baseline: " + v.host_drift;
+  } catch (const std::exception& e) {
+    v.host_drift = std::string("stored baseline unreadable: ") + e.what();
+  }
 
   gates.SkipRemaining(v.failed_gate.empty() ? "" : "not run: an earlier gate failed");
   v.promotable = v.failed_gate.empty() && opt.benchmark;

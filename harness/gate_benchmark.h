@@ -1,7 +1,8 @@
-// The benchmark gate's side-by-side comparison: baseline binary vs candidate binary, run in
-// interleaved rounds (A B, B A, ...) so drift of the machine hits both alike; per benchmark the
-// median time ratio, its 95% CI and the Mann-Whitney U p-value (harness/stats.h); then the
-// decision against the target's thresholds.
+// The benchmark gate's side-by-side comparison: baseline binary vs candidate binary through the
+// interleaved A/B runner (bench_run.h: ABBA rounds, medians, ratio CI, Mann-Whitney p) and the
+// gate decision (bench_gate.h), adapted to the evaluator: benchmark names are normalised
+// ("BM_Gemm/1024/real_time" -> "BM_Gemm/1024", as rlvr.json and baselines name them) and the
+// results become the verdict's figures.
 #pragma once
 
 #include <filesystem>
@@ -9,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "harness/bench_run.h"
 #include "harness/config.h"
 #include "harness/evaluate.h"
 
@@ -40,14 +42,16 @@ struct BenchmarkDecision {
   std::string message;
 };
 
-// pass: every primary benchmark is faster by at least min_improvement with its CI below 1 and
-// p < 0.05, and no gated benchmark is slower by more than max_regression (significantly).
-// suspicious: a primary speed-up beyond `suspicious_speedup` x.
+// DecideBenchGate (bench_gate.h) on the figures with the target's thresholds; marks the primary
+// figures. suspicious: a primary speed-up beyond `suspicious_speedup` x.
 BenchmarkDecision DecideBenchmarks(const Target& target, std::vector<BenchmarkFigure>& figures,
                                    double suspicious_speedup);
 
-// Whether a run name ("BM_Gemm/1024/real_time") names the benchmark `wanted` ("BM_Gemm/1024"):
-// equal once the suffixes of run options (/real_time, /threads:N, ...) are stripped.
+// The benchmark name without the suffixes Google Benchmark appends for run options
+// ("/real_time", "/process_time", "/manual_time", "/threads:N").
+std::string NormalizedBenchmarkName(std::string_view run_name);
+
+// Whether a run name ("BM_Gemm/1024/real_time") names the benchmark `wanted` ("BM_Gemm/1024").
 bool BenchmarkNameMatches(std::string_view run_name, std::string_view wanted);
 
 }  // namespace rlvr

@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 #include <git2.h>
 
-#include "harness/process.h"
+#include "harness/baseline.h"
 #include "harness/worktree.h"
 
 namespace rlvr {
@@ -43,71 +43,26 @@ std::string Percent(double ratio) {
   return fmt::format("{:+.1f}%", (ratio - 1) * 100);
 }
 
-std::string UtcNow() {
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text;
-}
-
-std::string CpuDescription() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string model;
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("model name", 0) == 0) {
-      model = line.substr(line.find(':') + 2);
-      break;
-    }
-  }
-  return fmt::format("{} ({} cores)", model.empty() ? "unknown CPU" : model,
-                     std::thread::hardware_concurrency());
-}
-
-// "g++ 12.2.0" from the candidate build's CMakeCache.
-std::string CompilerDescription(const fs::path& build_dir) {
-  std::ifstream in(build_dir / "CMakeCache.txt");
-  std::string compiler;
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("CMAKE_CXX_COMPILER:", 0) == 0) {
-      compiler = line.substr(line.find('=') + 1);
-      break;
-    }
-  }
-  if (compiler.empty()) return "unknown";
-  RunOptions options;
-  options.limits.wall_seconds = 20;
-  ProcessResult version = RunProcess({compiler, "-dumpfullversion"}, options);
-  std::string text = version.out;
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-  return fmt::format("{} {}", fs::path(compiler).filename().string(), text);
-}
-
 }  // namespace
 
 nlohmann::json BaselineJsonFromVerdict(const Project& project, const Target& target,
                                        const Verdict& verdict,
                                        const fs::path& candidate_build_dir) {
-  nlohmann::json benchmarks = nlohmann::json::object();
-  nlohmann::json references = nlohmann::json::object();
+  (void)project;
+  Baseline baseline;
+  baseline.target = target.name;
+  // The measured source is this commit's parent plus the promoted edit.
+  baseline.commit = verdict.head_commit;
+  baseline.recorded_at = UtcTimestamp();
+  baseline.host = CurrentHostFacts(candidate_build_dir);
+  baseline.metric = verdict.metric;
   for (const auto& f : verdict.figures) {
-    nlohmann::json entry = {{"median_ns", f.candidate_ns}, {"samples_ns", f.candidate_samples_ns}};
-    (f.reference ? references : benchmarks)[f.name] = entry;
+    BaselineEntry entry;
+    entry.median_ns = f.candidate_ns;
+    if (!f.reference) entry.samples_ns = f.candidate_samples_ns;
+    (f.reference ? baseline.references : baseline.benchmarks)[f.name] = entry;
   }
-  std::string flags;
-  for (const auto& arg : project.build.configure_args) flags += (flags.empty() ? "" : " ") + arg;
-  return {{"version", 1},
-          {"target", target.name},
-          // The measured source is this commit's parent plus the promoted edit.
-          {"commit", verdict.head_commit},
-          {"recorded_at", UtcNow()},
-          {"compiler", CompilerDescription(candidate_build_dir)},
-          {"flags", flags},
-          {"cpu", CpuDescription()},
-          {"metric", verdict.metric},
-          {"benchmarks", benchmarks},
-          {"references", references}};
+  return baseline.ToJson();
 }
 
 std::string PromotionMessage(const Target& target, const Verdict& verdict) {

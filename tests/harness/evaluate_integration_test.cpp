@@ -112,7 +112,7 @@ TEST_F(EvaluateIntegrationTest, CachingResultsFailsTheBenchmarkVerification) {
 
 TEST_F(EvaluateIntegrationTest, SlowerCandidateFailsTheBenchmark) {
   Verdict v = Evaluate("slower.txt");
-  ExpectRejectedAt(v, "benchmark", "regressed");
+  ExpectRejectedAt(v, "benchmark", "regression beyond");
   EXPECT_GT(v.primary_ratio, 1.1);
 }
 
