@@ -50,6 +50,7 @@ td.num, th.num { text-align: right; white-space: nowrap; font-variant-numeric: t
 td.when { white-space: nowrap; }
 td.msg { min-width: 14em; overflow-wrap: anywhere; }
 code { overflow-wrap: anywhere; }
+td code { overflow-wrap: normal; white-space: nowrap; }
 code, pre { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 0.85em; }
 pre { background: #f8fafc; border: 1px solid var(--line); padding: 8px; overflow-x: auto;
       max-width: 100%; white-space: pre; }

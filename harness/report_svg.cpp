@@ -14,6 +14,7 @@ namespace {
 constexpr int kLeft = 64, kRight = 20, kTop = 24, kBottom = 44;
 
 std::string TickText(double value) {
+  if (value == std::round(value) && value < 1e4) return fmt::format("{:.0f}", value);
   if (value >= 1e6) return FormatSignificant(value / 1e6) + "M";
   if (value >= 1e4) return FormatSignificant(value / 1e3) + "k";
   return FormatSignificant(value);
