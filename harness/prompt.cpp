@@ -119,6 +119,10 @@ std::string SummarizeAttempt(const AttemptRecord& a, size_t excerpt_chars) {
           g["message"].is_string()) {
         std::string gm = g["message"].get<std::string>();
         if (gm != detail) detail += (detail.empty() ? "" : ": ") + gm;
+        // The first compiler error or failing assertion, as the evaluator captured it.
+        if (g.contains("detail") && g["detail"].is_string()) {
+          detail += " | " + g["detail"].get<std::string>();
+        }
         break;
       }
     }

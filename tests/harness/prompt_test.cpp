@@ -102,6 +102,15 @@ TEST(PromptTest, MiddleBoundKeepsFirstContextFile) {
   EXPECT_THAT(user, Not(HasSubstr("CONTEXT-TWO")));
 }
 
+TEST(PromptTest, HistoryShowsTheFailingGatesDetail) {
+  AttemptRecord a = History(4, "failed", "build", "build failed");
+  json gates = json::parse(a.gates_json);
+  gates[0]["detail"] = "dot.cpp:7:3: error: 'acc' was not declared in this scope";
+  a.gates_json = gates.dump();
+  EXPECT_THAT(SummarizeAttempt(a), HasSubstr("'acc' was not declared"));
+  EXPECT_LE(SummarizeAttempt(a, 20).size(), 80u);  // excerpt bounded
+}
+
 TEST(PromptTest, NoBaselineSaysSo) {
   EXPECT_THAT(FormatBaselineFigures(json(), {}), HasSubstr("no baseline"));
 }
