@@ -66,4 +66,16 @@ BenchSetup PrepareBench(const std::string& command, const std::string& directory
   return setup;
 }
 
+void ReportFailures(const std::function<void()>& body) {
+  try {
+    body();
+  } catch (const CLI::RuntimeError& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    throw;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "rlvr: error: %s\n", e.what());
+    throw CLI::RuntimeError(e.what(), 2);
+  }
+}
+
 }  // namespace rlvr

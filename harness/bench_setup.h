@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,5 +25,9 @@ struct BenchSetup {
 BenchSetup PrepareBench(const std::string& command, const std::string& directory,
                         const std::vector<std::string>& target_names,
                         const std::string& given_bench, int jobs);
+
+// Runs a command body; prints the message of a CLI::RuntimeError (which main() does not print)
+// to stderr before rethrowing it, and turns any other exception into exit status 2.
+void ReportFailures(const std::function<void()>& body);
 
 }  // namespace rlvr

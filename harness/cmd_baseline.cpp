@@ -114,7 +114,7 @@ void AddBaselineCommand(CLI::App& app) {
   command->add_option("--bench", args->bench, "use this benchmark binary instead of building HEAD");
   command->add_option("--jobs,-j", args->jobs, "build parallelism");
   command->add_option("-C", args->directory, "run in this directory's repository");
-  command->callback([args] { RunBaseline(*args); });
+  command->callback([args] { ReportFailures([&] { RunBaseline(*args); }); });
 }
 
 }  // namespace rlvr

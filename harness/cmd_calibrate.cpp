@@ -191,7 +191,7 @@ void AddCalibrateCommand(CLI::App& app) {
   command->add_option("--bench", args->bench, "use this benchmark binary instead of building HEAD");
   command->add_option("--jobs,-j", args->jobs, "build parallelism");
   command->add_option("-C", args->directory, "run in this directory's repository");
-  command->callback([args] { RunCalibrate(*args); });
+  command->callback([args] { ReportFailures([&] { RunCalibrate(*args); }); });
 }
 
 }  // namespace rlvr
