@@ -31,6 +31,7 @@ struct CalibrateArgs {
   double min_time = 0.05;
   double speedup = 0.10;
   double alpha = 0.05;
+  std::string metric = "real_time";
   std::string bench;
   int jobs = 2;
   std::string directory = ".";
@@ -115,6 +116,11 @@ void RunCalibrate(const CalibrateArgs& args) {
   request.settings.filter = target.benchmarks;
   request.settings.min_time_seconds = args.min_time;
   request.rounds = args.rounds;
+  try {
+    request.metric = ParseBenchMetric(args.metric);
+  } catch (const std::exception& e) {
+    throw CLI::RuntimeError(std::string("rlvr calibrate: ") + e.what(), 2);
+  }
   request.options.cwd = setup.bench_binary.parent_path();
   request.options.limits.wall_seconds = 900;
 
@@ -188,6 +194,7 @@ void AddCalibrateCommand(CLI::App& app) {
   command->add_option("--min-time", args->min_time, "--benchmark_min_time per benchmark");
   command->add_option("--speedup", args->speedup, "known speed-up for the power test (0.10)");
   command->add_option("--alpha", args->alpha, "Mann-Whitney significance level (0.05)");
+  command->add_option("--metric", args->metric, "real_time (default) or cpu_time");
   command->add_option("--bench", args->bench, "use this benchmark binary instead of building HEAD");
   command->add_option("--jobs,-j", args->jobs, "build parallelism");
   command->add_option("-C", args->directory, "run in this directory's repository");
