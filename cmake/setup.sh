@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache git pkg-config python3
-  clang-format valgrind util-linux
+  clang-format valgrind util-linux patch
   libgtest-dev libgmock-dev libbenchmark-dev libbenchmark-tools python3-scipy
   libgit2-dev libcurl4-openssl-dev nlohmann-json3-dev libsqlite3-dev
   libcli11-dev libfmt-dev libcpp-httplib-dev
