@@ -436,7 +436,10 @@ std::string RenderHtml(const ReportData& data) {
          " from <code>" + Esc(data.ledger_path.string()) + "</code>";
   if (!data.since.empty()) out += ", attempts since " + Esc(data.since);
   if (!data.target_filter.empty()) out += ", target " + Esc(data.target_filter);
-  out += ".</p><p class=\"summary\" id=\"summary\">" + Esc(SummaryParagraph(data)) + "</p>";
+  out += ".</p>";
+  bool nothing = data.ledger_state != ReportData::LedgerState::kOk || data.totals.attempts == 0;
+  out += fmt::format("<p class=\"summary{}\" id=\"summary\">{}</p>", nothing ? " empty" : "",
+                     Esc(SummaryParagraph(data)));
   if (!data.targets.empty()) {
     out += "<nav>";
     for (const TargetReport& target : data.targets) {
@@ -447,10 +450,6 @@ std::string RenderHtml(const ReportData& data) {
         "<a href=\"#recent\">recent</a></nav>";
   }
   out += "</header>";
-  if (data.ledger_state != ReportData::LedgerState::kOk || data.totals.attempts == 0) {
-    out += "<section id=\"nothing\"><p class=\"empty\">" + Esc(SummaryParagraph(data)) +
-           "</p></section>";
-  }
   for (const TargetReport& target : data.targets) out += TargetSection(target);
   if (data.totals.attempts > 0) {
     out += AttemptsSection(data);

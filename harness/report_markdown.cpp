@@ -92,7 +92,7 @@ void TargetSection(const TargetReport& target, const MarkdownOptions& options, s
 
 std::string RenderMarkdown(const ReportData& data, const MarkdownOptions& options) {
   std::string out = "# rlvr report\n\n";
-  out += fmt::format("_Generated {} from `{}`{}{}._\n\n", data.generated_at,
+  out += fmt::format("_Generated {} from {}{}{}._\n\n", data.generated_at,
                      Md(data.ledger_path.string()),
                      data.since.empty() ? "" : ", attempts since " + Md(data.since),
                      data.target_filter.empty() ? "" : ", target " + Md(data.target_filter));

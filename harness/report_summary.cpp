@@ -48,7 +48,7 @@ std::string SummaryParagraph(const ReportData& data) {
   std::string scope = data.target_filter.empty() ? "" : " for target " + data.target_filter;
   if (data.ledger_state == ReportData::LedgerState::kMissing) {
     return fmt::format(
-        "Nothing to report yet: there is no ledger at {}. Run `rlvr iterate` to "
+        "Nothing to report yet: there is no ledger at {}. Run rlvr iterate to "
         "let the model try; this report fills in as attempts are recorded.",
         where);
   }
