@@ -256,6 +256,16 @@ void ApplySearchReplace(FileState& file, const FileChange& change) {
 }
 
 void ApplyWholeFile(FileState& file, const FileChange& change) {
+  // A fenced snippet labelled with the path is easily mistaken for the whole file; a
+  // "replacement" that drops most of a sizeable file is far more likely such a fragment.
+  if (file.exists_now && file.lines.size() >= 20 && change.content.size() * 2 < file.lines.size()) {
+    throw Refusal{file.path + ": the fenced block at reply line " +
+                  std::to_string(change.reply_line) + " has " +
+                  std::to_string(change.content.size()) + " lines but the file has " +
+                  std::to_string(file.lines.size()) +
+                  "; it looks like a fragment, not the whole file: send a diff or SEARCH/REPLACE "
+                  "blocks"};
+  }
   std::string eol = file.exists_now ? DominantEol(file.lines) : "\n";
   file.lines.clear();
   for (const std::string& line : change.content) file.lines.push_back({line, eol});
