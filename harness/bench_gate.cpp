@@ -46,7 +46,7 @@ BenchGateDecision DecideBenchGate(const std::vector<AbBenchmark>& benchmarks,
     }
     if (it->ratio < rule.suspicious_ratio) decision.suspicious = true;
     bool significant = it->p_value < rule.alpha;
-    bool material = it->ci_high < 1 - rule.min_improvement;
+    bool material = it->ci_high < 1 && it->ratio <= 1 - rule.min_improvement;
     if (significant && material) {
       improvements.push_back(Figure(*it));
     } else {

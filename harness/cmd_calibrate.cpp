@@ -25,12 +25,12 @@ namespace {
 
 struct CalibrateArgs {
   std::string target;
-  int rounds = 10;
+  int rounds = 20;
   int trials = 10;
   int resamples = 2000;
   double min_time = 0.05;
   double speedup = 0.10;
-  double alpha = 0.05;
+  double alpha = 0.02;
   std::string metric = "real_time";
   std::string bench;
   int jobs = 2;
@@ -125,10 +125,10 @@ void RunCalibrate(const CalibrateArgs& args) {
   request.options.limits.wall_seconds = 900;
 
   std::printf(
-      "calibrating target %s: %d rounds per trial, min_time %g s, alpha %g, "
+      "calibrating target %s (%s): %d rounds per trial, min_time %g s, alpha %g, "
       "min_improvement %g, max_regression %g, known speed-up %g\n",
-      target.name.c_str(), args.rounds, args.min_time, args.alpha, rule.min_improvement,
-      rule.max_regression, args.speedup);
+      target.name.c_str(), args.metric.c_str(), args.rounds, args.min_time, args.alpha,
+      rule.min_improvement, rule.max_regression, args.speedup);
   Tally real;
   std::map<std::string, std::vector<double>> pool;  // every sample of every run, per benchmark
   double seconds = 0;
@@ -187,13 +187,13 @@ void AddCalibrateCommand(CLI::App& app) {
   CLI::App* command = app.add_subcommand(
       "calibrate", "measure the benchmark gate's false-promotion rate and detection power");
   command->add_option("--target,-t", args->target, "target name (default: the first)");
-  command->add_option("--rounds", args->rounds, "interleaved rounds per trial (default 10)");
+  command->add_option("--rounds", args->rounds, "interleaved rounds per trial (default 20)");
   command->add_option("--trials", args->trials, "real A/A trials (default 10)");
   command->add_option("--resamples", args->resamples,
                       "resampled trials from the pooled real samples (default 2000; 0 = none)");
   command->add_option("--min-time", args->min_time, "--benchmark_min_time per benchmark");
   command->add_option("--speedup", args->speedup, "known speed-up for the power test (0.10)");
-  command->add_option("--alpha", args->alpha, "Mann-Whitney significance level (0.05)");
+  command->add_option("--alpha", args->alpha, "two-sided Mann-Whitney significance level (0.02)");
   command->add_option("--metric", args->metric, "real_time (default) or cpu_time");
   command->add_option("--bench", args->bench, "use this benchmark binary instead of building HEAD");
   command->add_option("--jobs,-j", args->jobs, "build parallelism");
