@@ -145,8 +145,11 @@ PromoteResult PromoteCandidate(const Project& project, const Target& target, con
       const git_index_entry* existing = git_index_get_bypath(index.get(), path.c_str(), 0);
       entry.mode = existing ? existing->mode : GIT_FILEMODE_BLOB;
       entry.path = path.c_str();
-      Check(git_index_add_from_buffer(index.get(), &entry, content.data(), content.size()),
-            "cannot stage " + path);
+      // An in-memory index cannot write blobs itself: write the blob, then add its entry.
+      Check(git_blob_create_from_buffer(&entry.id, repo.get(), content.data(), content.size()),
+            "cannot store " + path);
+      entry.file_size = static_cast<uint32_t>(content.size());
+      Check(git_index_add(index.get(), &entry), "cannot stage " + path);
     };
     for (const auto& [path, content] : verdict.new_contents) add(path, content);
     std::string baseline =
