@@ -9,6 +9,7 @@
 #include <fstream>
 #include <numeric>
 
+#include "harness/ledger.h"
 #include "tests/harness/report_fixture.h"
 
 namespace rlvr {
@@ -219,6 +220,53 @@ TEST_F(ReportDataTest, BadBaselineIsReportedNotFatal) {
   EXPECT_FALSE(Target(data, "gemm").has_baseline);
   EXPECT_THAT(Target(data, "gemm").baseline_problem, HasSubstr("not valid JSON"));
   EXPECT_THAT(Target(data, "rope").baseline_problem, HasSubstr("format version 9"));
+}
+
+}  // namespace
+}  // namespace rlvr
+
+namespace rlvr {
+namespace {
+
+// The report reads what the loop's ledger writer (harness/ledger.h) writes, including while the
+// writer still holds the file open.
+TEST_F(ReportDataTest, ReadsALedgerWrittenByTheLoop) {
+  Ledger ledger(options_.ledger_path);
+  int64_t run = ledger.BeginRun("model-x", "http://127.0.0.1:1/v1", "{}", 1);
+  AttemptRecord failed;
+  failed.run_id = run;
+  failed.target = "gemm";
+  failed.verdict = "failed";
+  failed.failed_gate = "build";
+  failed.message = "kernels/gemm.cpp:3:1: error: <script>x</script>";
+  failed.reply = "reply";
+  failed.prompt_tokens = 100;
+  failed.completion_tokens = 20;
+  ledger.AddAttempt(failed);
+  AttemptRecord good;
+  good.run_id = run;
+  good.target = "gemm";
+  good.verdict = "passed";
+  good.patch = "--- a/x\n+++ b/x\n";
+  good.figures_json =
+      R"({"metric":"real_time","benchmarks":[{"name":"BM_Gemm/1024","baseline_ns":2e6,)"
+      R"("candidate_ns":1.5e6,"ratio":0.75,"ci_low":0.74,"ci_high":0.76,"p_value":0.001}]})";
+  good.primary_ratio = 0.75;
+  int64_t id = ledger.AddAttempt(good);
+  ledger.MarkPromoted(id, "abcdef0123456789abcdef0123456789abcdef01");
+
+  ReportData data = LoadReportData(options_);
+  EXPECT_EQ(data.totals.attempts, 2);
+  EXPECT_EQ(data.totals.promoted, 1);
+  EXPECT_EQ(data.totals.by_category.at("build"), 1);
+  EXPECT_EQ(data.totals.tokens, 120);
+  ASSERT_EQ(data.targets.size(), 1u);
+  ASSERT_EQ(data.targets[0].promotions.size(), 1u);
+  EXPECT_EQ(data.targets[0].primary, "BM_Gemm/1024");
+  EXPECT_NEAR(data.targets[0].promotions[0].speedup, 1 / 0.75, 1e-9);
+  EXPECT_EQ(data.targets[0].promotions[0].commit, "abcdef0123456789abcdef0123456789abcdef01");
+  ASSERT_TRUE(data.last_run.has_value());
+  EXPECT_EQ(data.last_run->id, run);
 }
 
 }  // namespace
