@@ -276,8 +276,32 @@ class ReplyParser {
     return "";
   }
 
+  // For SEARCH/REPLACE blocks only (their SEARCH text must still match, so a wrong guess is
+  // refused, never misapplied): the one `backticked` path in a prose line above the block.
+  std::string BacktickedPathBefore(size_t i) const {
+    for (size_t back = 1; back <= 3 && back <= i; ++back) {
+      const std::string& line = lines_[i - back];
+      if (Trim(line).empty() || IsFence(line)) continue;
+      std::string found;
+      int count = 0;
+      for (size_t open = line.find('`'); open != std::string::npos;) {
+        size_t close = line.find('`', open + 1);
+        if (close == std::string::npos) break;
+        std::string token = line.substr(open + 1, close - open - 1);
+        if (LooksLikePath(token)) {
+          found = token;
+          ++count;
+        }
+        open = line.find('`', close + 1);
+      }
+      return count == 1 ? found : "";
+    }
+    return "";
+  }
+
   size_t ParseSearchReplace(size_t start) {
     std::string path = PathOnLineBefore(start);
+    if (path.empty()) path = BacktickedPathBefore(start);
     if (path.empty()) path = fence_path_;
     if (path.empty()) path = last_search_path_;
     if (path.empty()) path = std::string(default_path_);
