@@ -109,10 +109,10 @@ TEST(LoopEndToEnd, RepairPromotionRejectionsAndBadKey) {
   FixtureRepo repo = MakeFixtureRepo();
   std::string initial = repo.Head();
   FakeEndpoint endpoint(json::array({
-      {{"content", "I would unroll the loop, but here is no patch."}},  // 1.1: nothing to apply
-      Step("speedup.txt"),                                              // 1.1.1: repaired, promoted
-      Step("wrong_result.txt"),                                         // 2.1: breaks the tests
-      Step("slower.txt"),                                               // 2.1.1: slower
+      Step("wrong_result.txt"),                                 // 1.1: breaks the tests
+      Step("slower.txt"),                                       // 1.1.1: repair, slower
+      {{"content", "I would unroll the loop, but no patch."}},  // 2.1: nothing to apply
+      Step("speedup.txt"),                                      // 2.1.1: repaired, promoted
       {{"status", 401}, {"error", std::string("Incorrect API key provided: ") + kSecret}},
   }));
   endpoint.Start();
@@ -128,27 +128,32 @@ TEST(LoopEndToEnd, RepairPromotionRejectionsAndBadKey) {
   EXPECT_EQ(exit_code, 1) << out;  // stopped by the endpoint's permanent error
 
   // Printed lines, one per attempt.
-  EXPECT_THAT(out, ::testing::ContainsRegex(R"(\] dot 1\.1 failed (scope|apply) )")) << out;
-  EXPECT_THAT(out, ::testing::ContainsRegex(R"(\] dot 1\.1\.1 passed - 0\.[0-9]+ )")) << out;
-  EXPECT_THAT(out, ::testing::ContainsRegex(R"(\] dot 1\.1\.1 promoted .* commit [0-9a-f]{12})"))
+  EXPECT_THAT(out, ::testing::ContainsRegex(R"(\] dot 1\.1 failed tests )")) << out;
+  EXPECT_THAT(out, ::testing::ContainsRegex(R"(\] dot 1\.1\.1 failed benchmark [0-9.]+ )")) << out;
+  EXPECT_THAT(out, ::testing::ContainsRegex(R"(\] dot 2\.1 failed (scope|apply) )")) << out;
+  EXPECT_THAT(out, ::testing::ContainsRegex(R"(\] dot 2\.1\.1 passed - 0\.[0-9]+ )")) << out;
+  EXPECT_THAT(out, ::testing::ContainsRegex(R"(\] dot 2\.1\.1 promoted .* commit [0-9a-f]{12})"))
       << out;
-  EXPECT_THAT(out, ::testing::ContainsRegex(R"(\] dot 2\.1 failed tests )")) << out;
-  EXPECT_THAT(out, ::testing::ContainsRegex(R"(\] dot 2\.1\.1 failed benchmark [0-9.]+ )")) << out;
   EXPECT_THAT(out, ::testing::ContainsRegex(R"(\] dot 3\.1 error llm .*401)")) << out;
   EXPECT_THAT(out, HasSubstr("Incorrect API key provided"));
 
   // Repair turns carry the error; the second round's prompt shows the first round's history.
   auto requests = endpoint.requests();
   ASSERT_EQ(requests.size(), 5u);
-  json repair = json::parse(requests[1].body);
-  ASSERT_EQ(repair["messages"].size(), 4u);
-  EXPECT_EQ(repair["messages"][2]["role"], "assistant");
-  EXPECT_THAT(repair["messages"][3]["content"].get<std::string>(), HasSubstr("failed the '"));
-  json repair_tests = json::parse(requests[3].body);
+  json repair_tests = json::parse(requests[1].body);
+  ASSERT_EQ(repair_tests["messages"].size(), 4u);
+  EXPECT_EQ(repair_tests["messages"][2]["role"], "assistant");
   EXPECT_THAT(repair_tests["messages"][3]["content"].get<std::string>(),
               HasSubstr("failed the 'tests' gate"));
-  EXPECT_THAT(json::parse(requests[2].body)["messages"][1]["content"].get<std::string>(),
-              HasSubstr("round 1.1.1 promoted"));
+  EXPECT_THAT(repair_tests["messages"][3]["content"].get<std::string>(), HasSubstr("DotTest"));
+  json repair_apply = json::parse(requests[3].body);
+  EXPECT_THAT(repair_apply["messages"][3]["content"].get<std::string>(),
+              ::testing::ContainsRegex("failed the '(scope|apply)' gate"));
+  std::string round2 = json::parse(requests[2].body)["messages"][1]["content"];
+  EXPECT_THAT(round2, HasSubstr("round 1.1 failed at tests"));
+  EXPECT_THAT(round2, HasSubstr("round 1.1.1 failed at benchmark"));
+  EXPECT_THAT(json::parse(requests[4].body)["messages"][1]["content"].get<std::string>(),
+              HasSubstr("round 2.1.1 promoted"));
 
   // The key: sent in the header only, never stored, committed or printed.
   for (const auto& r : requests) {
@@ -163,14 +168,17 @@ TEST(LoopEndToEnd, RepairPromotionRejectionsAndBadKey) {
   auto attempts = AllAttempts(repo.path());
   ASSERT_EQ(attempts.size(), 5u);
   EXPECT_EQ(attempts[0].verdict, "failed");
-  EXPECT_EQ(attempts[1].verdict, "promoted");
+  EXPECT_EQ(attempts[0].failed_gate.value_or(""), "tests");
+  EXPECT_GT(attempts[0].prompt_tokens, 0);
+  EXPECT_EQ(attempts[1].failed_gate.value_or(""), "benchmark");
   EXPECT_EQ(attempts[1].repair, 1);
-  EXPECT_EQ(attempts[1].promoted_commit.value_or(""), repo.Head());
-  EXPECT_LT(attempts[1].primary_ratio.value_or(9), 0.97);
-  EXPECT_GT(attempts[1].prompt_tokens, 0);
-  EXPECT_EQ(attempts[2].failed_gate.value_or(""), "tests");
-  EXPECT_EQ(attempts[3].failed_gate.value_or(""), "benchmark");
-  EXPECT_GT(attempts[3].primary_ratio.value_or(0), 1.0);
+  EXPECT_GT(attempts[1].primary_ratio.value_or(0), 1.0);
+  EXPECT_EQ(attempts[2].verdict, "failed");
+  EXPECT_EQ(attempts[3].verdict, "promoted");
+  EXPECT_EQ(attempts[3].repair, 1);
+  EXPECT_EQ(attempts[3].promoted_commit.value_or(""), repo.Head());
+  EXPECT_LT(attempts[3].primary_ratio.value_or(9), 0.97);
+  EXPECT_FALSE(attempts[3].patch.empty());
   EXPECT_EQ(attempts[4].verdict, "error");
   EXPECT_EQ(attempts[4].failed_gate.value_or(""), "llm");
   Ledger ledger(Ledger::DefaultPath(repo.path()));
@@ -217,6 +225,11 @@ TEST(LoopEndToEnd, KilledMidEvaluationResumesCleanlyAndStopsOnSignal) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   ASSERT_FALSE(groups.empty()) << ReadAll(log);
+  std::filesystem::path status_log = repo.path().parent_path() / "running.log";
+  EXPECT_EQ(Wait(StartRlvr({"status", "-C", repo.path().string()}, status_log)), 0);
+  EXPECT_THAT(ReadAll(status_log),
+              HasSubstr("running (pid " + std::to_string(pid) + ", holds the lock)"));
+  std::filesystem::remove(status_log);
   kill(pid, SIGKILL);
   EXPECT_EQ(Wait(pid), 128 + SIGKILL);
   for (pid_t g : groups) kill(-g, SIGKILL);                // the orphaned build, which we started
