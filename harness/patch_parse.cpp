@@ -200,6 +200,9 @@ class ReplyParser {
     if (IsSearchStart(line)) return ParseSearchReplace(i);
     if (IsFileHeaderAt(lines_, i)) return ParseFileHeader(i);
     if (IsHunkHeader(line)) return ParseLooseHunk(i);
+    if (StartsWith(line, "+++ ") && i + 1 < lines_.size() && IsHunkHeader(lines_[i + 1])) {
+      return ParseFileHeader(i);  // "+++ b/PATH" without its "--- a/PATH" line
+    }
     if (StartsWith(line, "Binary files ") || StartsWith(line, "GIT binary patch")) {
       FileChange change;
       change.reply_line = static_cast<int>(i) + 1;
@@ -381,6 +384,9 @@ class ReplyParser {
       change.old_path = HeaderPath(std::string_view(lines_[i]).substr(4));
       change.new_path = HeaderPath(std::string_view(lines_[i + 1]).substr(4));
       i += 2;
+    } else if (change.new_path.empty() && StartsWith(lines_[i], "+++ ")) {
+      change.old_path = change.new_path = HeaderPath(std::string_view(lines_[i]).substr(4));
+      ++i;
     }
     change.git_prefixes = (StartsWith(change.old_path, "a/") || change.old_path == kDevNull) &&
                           (StartsWith(change.new_path, "b/") || change.new_path == kDevNull);

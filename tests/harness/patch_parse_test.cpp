@@ -75,5 +75,14 @@ TEST(PatchParse, WholeFileFromFenceLabelOrPathLine) {
   EXPECT_EQ(path_line.changes[0].new_path, "kernels/b.cpp");
 }
 
+TEST(PatchParse, PlusHeaderAloneNamesTheFile) {
+  ParsedReply parsed = ParseReply("+++ b/kernels/a.cpp\n@@\n a\n-b\n+c\n", "");
+  ASSERT_EQ(parsed.error, "");
+  ASSERT_EQ(parsed.changes.size(), 1u);
+  EXPECT_EQ(parsed.changes[0].new_path, "b/kernels/a.cpp");
+  EXPECT_EQ(parsed.changes[0].old_path, "b/kernels/a.cpp");
+  EXPECT_EQ(parsed.changes[0].hunks.size(), 1u);
+}
+
 }  // namespace
 }  // namespace rlvr
