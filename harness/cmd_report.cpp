@@ -28,7 +28,7 @@ struct ReportArgs {
 
 fs::path FindRepoRoot(const fs::path& start) {
   std::error_code ec;
-  fs::path dir = fs::absolute(start, ec);
+  fs::path dir = fs::weakly_canonical(fs::absolute(start, ec), ec);
   for (fs::path at = dir; !at.empty(); at = at.parent_path()) {
     if (fs::exists(at / ".git", ec)) return at;
     if (at == at.parent_path()) break;

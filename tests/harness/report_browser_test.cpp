@@ -81,6 +81,8 @@ class ReportBrowserTest : public ::testing::Test {
         }
       }
       fs::copy_file(page_, fs::path(keep) / "index.html", fs::copy_options::overwrite_existing);
+      fs::copy_file(page_.parent_path() / "report.md", fs::path(keep) / "report.md",
+                    fs::copy_options::overwrite_existing);
     }
     if (!dir_.empty()) fs::remove_all(dir_);
   }
