@@ -30,7 +30,7 @@ struct CalibrateArgs {
   int resamples = 2000;
   double min_time = 0.05;
   double speedup = 0.10;
-  double alpha = 0.02;
+  double alpha = 0.01;
   std::string metric = "real_time";
   std::string bench;
   int jobs = 2;
@@ -193,7 +193,7 @@ void AddCalibrateCommand(CLI::App& app) {
                       "resampled trials from the pooled real samples (default 2000; 0 = none)");
   command->add_option("--min-time", args->min_time, "--benchmark_min_time per benchmark");
   command->add_option("--speedup", args->speedup, "known speed-up for the power test (0.10)");
-  command->add_option("--alpha", args->alpha, "two-sided Mann-Whitney significance level (0.02)");
+  command->add_option("--alpha", args->alpha, "two-sided Mann-Whitney significance level (0.01)");
   command->add_option("--metric", args->metric, "real_time (default) or cpu_time");
   command->add_option("--bench", args->bench, "use this benchmark binary instead of building HEAD");
   command->add_option("--jobs,-j", args->jobs, "build parallelism");
