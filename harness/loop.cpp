@@ -114,8 +114,10 @@ class LoopRunner {
       while (!stop_reason_) {
         for (const Target* target : targets) {
           if (CheckBudgets()) break;
+          int attempts_before = result_.attempts;
           RunRound(*target);
-          ++result_.rounds;
+          // A round that recorded nothing (the replay ran out) is no round.
+          if (result_.attempts > attempts_before) ++result_.rounds;
           if (settings_.max_iterations > 0 && result_.rounds >= settings_.max_iterations &&
               !stop_reason_) {
             stop_reason_ = "max-iterations";
