@@ -122,8 +122,9 @@ TEST(BenchRunTest, InterleavedRunsAlternateAndMeasureTheDifference) {
   EXPECT_EQ(fast.candidate_counters.at("items_per_second"), 1e9);
   const AbBenchmark& slow = result.benchmarks[1];
   EXPECT_NEAR(slow.ratio, 1, 0.05);
-  EXPECT_LT(slow.ci_low, 1.0);
-  EXPECT_GT(slow.ci_high, 1.0);
+  // (Whether its interval covers 1 is random; the fake's noise is unseeded.)
+  EXPECT_LT(slow.ci_low, slow.ci_high);
+  EXPECT_GT(slow.p_value, 1e-4);
 
   std::ifstream in(log);
   std::vector<char> sides;
