@@ -40,6 +40,8 @@ std::string ReadAll(const std::filesystem::path& path) {
 pid_t StartRlvr(const std::vector<std::string>& args, const std::filesystem::path& log) {
   pid_t pid = fork();
   if (pid == 0) {
+    // Its own process group, so killing rlvr's children's groups can never reach the test runner.
+    setpgid(0, 0);
     int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(fd, 1);
     dup2(fd, 2);
@@ -75,7 +77,9 @@ std::vector<pid_t> ChildGroups(pid_t parent) {
     char state;
     long ppid = 0, pgrp = 0;
     fields >> state >> ppid >> pgrp;
-    if (ppid == parent && pgrp > 0) groups.push_back(static_cast<pid_t>(pgrp));
+    // A child caught between fork and its setsid() is still in its parent's group; the test's own
+    // group (ctest and the shell above it) must never be a target.
+    if (ppid == parent && pgrp > 0 && pgrp != getpgrp()) groups.push_back(static_cast<pid_t>(pgrp));
   }
   return groups;
 }
