@@ -21,6 +21,11 @@ BenchSetup PrepareBench(const std::string& command, const std::string& directory
   auto root = FindRepoRoot(std::filesystem::absolute(directory));
   if (!root) throw fail(directory + " is not inside a git repository");
   try {
+    setup.lock = std::make_unique<RunLock>(*root, "rlvr " + command);
+  } catch (const RunLockError& e) {
+    throw fail(e.what());
+  }
+  try {
     setup.project = LoadProject(*root);
     if (target_names.empty()) {
       for (const auto& target : setup.project.targets) setup.targets.push_back(&target);
@@ -69,12 +74,10 @@ BenchSetup PrepareBench(const std::string& command, const std::string& directory
 void ReportFailures(const std::function<void()>& body) {
   try {
     body();
-  } catch (const CLI::RuntimeError& e) {
-    std::fprintf(stderr, "%s\n", e.what());
-    throw;
+  } catch (const CLI::RuntimeError&) {
+    throw;  // main() prints its message
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "rlvr: error: %s\n", e.what());
-    throw CLI::RuntimeError(e.what(), 2);
+    throw CLI::RuntimeError(std::string("rlvr: error: ") + e.what(), 2);
   }
 }
 

@@ -5,10 +5,12 @@
 
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "harness/config.h"
+#include "harness/run_lock.h"
 
 namespace rlvr {
 
@@ -18,6 +20,7 @@ struct BenchSetup {
   std::filesystem::path bench_binary;
   std::filesystem::path build_dir;  // empty when the binary was given
   std::string commit;               // HEAD sha, empty when unknown
+  std::unique_ptr<RunLock> lock;    // held for the whole command: no loop measures meanwhile
 };
 
 // Throws CLI::RuntimeError (exit status 2) with a clear message on any problem. `command` names
@@ -26,8 +29,8 @@ BenchSetup PrepareBench(const std::string& command, const std::string& directory
                         const std::vector<std::string>& target_names,
                         const std::string& given_bench, int jobs);
 
-// Runs a command body; prints the message of a CLI::RuntimeError (which main() does not print)
-// to stderr before rethrowing it, and turns any other exception into exit status 2.
+// Runs a command body, turning any exception but CLI::RuntimeError into one with exit status 2
+// (main() prints the message).
 void ReportFailures(const std::function<void()>& body);
 
 }  // namespace rlvr

@@ -13,6 +13,7 @@
 #include "harness/config.h"
 #include "harness/evaluate.h"
 #include "harness/repo.h"
+#include "harness/run_lock.h"
 
 namespace rlvr {
 
@@ -52,6 +53,13 @@ void RunEvaluate(const EvaluateArgs& args) {
   if (!root)
     throw CLI::RuntimeError("rlvr evaluate: " + args.directory + " is not inside a git repository",
                             2);
+  // The scratch worktrees and build directories under .rlvr/ are shared with a running loop.
+  std::unique_ptr<RunLock> lock;
+  try {
+    lock = std::make_unique<RunLock>(*root, "rlvr evaluate");
+  } catch (const RunLockError& e) {
+    throw CLI::RuntimeError(std::string("rlvr evaluate: ") + e.what(), 2);
+  }
   Project project;
   const Target* target = nullptr;
   try {

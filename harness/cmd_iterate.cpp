@@ -18,6 +18,7 @@
 #include "harness/ledger.h"
 #include "harness/llm_client.h"
 #include "harness/loop.h"
+#include "harness/reconcile.h"
 #include "harness/repo.h"
 #include "harness/run_lock.h"
 #include "harness/signals.h"
@@ -27,8 +28,7 @@ namespace {
 
 // CLI11 prints nothing for a RuntimeError: say why on stderr, then exit with `status`.
 [[noreturn]] void Fail(const std::string& message, int status) {
-  std::cerr << message << "\n";
-  throw CLI::RuntimeError(status);
+  throw CLI::RuntimeError(message, status);
 }
 
 using nlohmann::json;
@@ -119,7 +119,7 @@ void RunIterate(IterateArgs args) {
 
   std::unique_ptr<RunLock> lock;
   try {
-    lock = std::make_unique<RunLock>(*root);
+    lock = std::make_unique<RunLock>(*root, "rlvr iterate");
   } catch (const RunLockError& e) {
     Fail(std::string("rlvr iterate: ") + e.what(), 2);
   }
@@ -132,6 +132,13 @@ void RunIterate(IterateArgs args) {
   // We hold the lock, so any unfinished run belongs to a loop that died.
   if (int closed = ledger->CloseAbandonedRuns("interrupted (process died)"); closed > 0) {
     std::cout << "rlvr iterate: closed " << closed << " run(s) left unfinished by a dead loop\n";
+  }
+  // A loop killed between its promotion commit and the ledger update left a half promotion.
+  try {
+    for (const auto& line : ReconcilePromotions(*root, *ledger))
+      std::cout << "rlvr iterate: recovered an interrupted promotion: " << line << "\n";
+  } catch (const std::exception& e) {
+    Fail(std::string("rlvr iterate: cannot check for interrupted promotions: ") + e.what(), 2);
   }
 
   // Recorded with the run; everything but the key, which never leaves the environment.

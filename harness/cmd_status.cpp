@@ -22,8 +22,7 @@ namespace {
 
 // CLI11 prints nothing for a RuntimeError: say why on stderr, then exit with `status`.
 [[noreturn]] void Fail(const std::string& message, int status) {
-  std::cerr << message << "\n";
-  throw CLI::RuntimeError(status);
+  throw CLI::RuntimeError(message, status);
 }
 
 struct StatusArgs {

@@ -394,8 +394,9 @@ Verdict Evaluator::Evaluate(const Target& target, std::string_view reply) {
   return v;
 }
 
-PromoteResult Evaluator::Promote(const Target& target, const Verdict& verdict) {
-  return PromoteCandidate(state_->project, target, verdict, state_->BuildDir("candidate"));
+PromoteResult Evaluator::Promote(const Target& target, const Verdict& verdict,
+                                 const std::string& trailer) {
+  return PromoteCandidate(state_->project, target, verdict, state_->BuildDir("candidate"), trailer);
 }
 
 }  // namespace rlvr

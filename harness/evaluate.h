@@ -112,8 +112,10 @@ class Evaluator {
   // Commits the candidate's edit and baselines/<target>.json (the candidate's figures) on the
   // current branch in one commit. Refuses (promoted=false, message says why) when the verdict is
   // not promotable, HEAD moved since evaluation, or the user's working tree has uncommitted
-  // changes in the files involved. Atomic: on any failure the branch is unchanged.
-  PromoteResult Promote(const Target& target, const Verdict& verdict);
+  // changes in the files involved. Atomic: on any failure the branch is unchanged. A non-empty
+  // `trailer` ends the commit message (the loop's "Rlvr-Attempt: N", see reconcile.h).
+  PromoteResult Promote(const Target& target, const Verdict& verdict,
+                        const std::string& trailer = "");
 
   const Project& project() const;
 

@@ -289,6 +289,13 @@ void Ledger::MarkPromoted(int64_t attempt_id, const std::string& commit) {
   }
 }
 
+std::optional<AttemptRecord> Ledger::FindAttempt(int64_t attempt_id) const {
+  Statement s(db_, std::string("SELECT ") + kAttemptColumns + " FROM attempts WHERE id = ?");
+  s.Bind(1, attempt_id);
+  if (!s.Step()) return std::nullopt;
+  return ReadAttempt(s);
+}
+
 std::vector<AttemptRecord> Ledger::RecentAttempts(const std::string& target, int limit) const {
   Statement s(db_, std::string("SELECT ") + kAttemptColumns +
                        " FROM attempts WHERE target = ? ORDER BY id DESC LIMIT ?");

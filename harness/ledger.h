@@ -85,6 +85,7 @@ class Ledger {
   // Turns a 'passed' attempt into 'promoted' with the commit it produced.
   void MarkPromoted(int64_t attempt_id, const std::string& commit);
 
+  std::optional<AttemptRecord> FindAttempt(int64_t attempt_id) const;
   // Most recent first.
   std::vector<AttemptRecord> RecentAttempts(const std::string& target, int limit) const;
   std::vector<AttemptRecord> RunAttempts(int64_t run_id) const;

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "harness/prompt.h"
+#include "harness/reconcile.h"
 #include "harness/signals.h"
 
 namespace rlvr {
@@ -316,7 +317,8 @@ class LoopRunner {
     auto best = std::min_element(passing.begin(), passing.end(), [](const auto& x, const auto& y) {
       return x.verdict.primary_ratio < y.verdict.primary_ratio;
     });
-    PromoteResult promoted = evaluator_.Promote(target, best->verdict);
+    PromoteResult promoted =
+        evaluator_.Promote(target, best->verdict, AttemptTrailer(best->attempt.id));
     if (!promoted.promoted) {
       out_ << fmt::format("[{}] {} {}.{} not promoted: {}\n", ClockNow(), target.name, round,
                           best->attempt.candidate, promoted.message)

@@ -1,6 +1,7 @@
 // Entry point of the rlvr program: dispatches to the subcommands declared in commands.h.
 #include <cstdio>
 #include <exception>
+#include <string>
 
 #include "harness/commands.h"
 
@@ -18,6 +19,11 @@ int main(int argc, char** argv) {
   rlvr::AddReportCommand(app);
   try {
     app.parse(argc, argv);
+  } catch (const CLI::RuntimeError& e) {
+    // A command's failure: its message (if it did not print one itself) and its exit status.
+    if (std::string message = e.what(); !message.empty() && message != "Runtime error")
+      std::fprintf(stderr, "%s\n", message.c_str());
+    return e.get_exit_code();
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const std::exception& e) {

@@ -13,32 +13,32 @@
 namespace rlvr {
 
 struct ResourceLimits {
-  double wall_seconds = 600;                   // whole process group killed past this
-  double cpu_seconds = 0;                      // RLIMIT_CPU; 0 = none
-  size_t memory_bytes = size_t{8} << 30;       // RLIMIT_AS
-  size_t file_size_bytes = size_t{1} << 30;    // RLIMIT_FSIZE
-  int max_processes = 0;                       // RLIMIT_NPROC; 0 = none
-  bool no_network = false;                     // unshare(CLONE_NEWNET) when the kernel allows
+  double wall_seconds = 600;                 // whole process group killed past this
+  double cpu_seconds = 0;                    // RLIMIT_CPU; 0 = none
+  size_t memory_bytes = size_t{8} << 30;     // RLIMIT_AS
+  size_t file_size_bytes = size_t{1} << 30;  // RLIMIT_FSIZE
+  int max_processes = 0;                     // RLIMIT_NPROC; 0 = none
+  bool no_network = false;                   // unshare(CLONE_NEWNET) when the kernel allows
 };
 
 struct RunOptions {
-  std::filesystem::path cwd;                   // empty = current directory
-  std::map<std::string, std::string> env;      // set (or, with empty value, kept) on top of ours
-  std::vector<std::string> unset_env;          // removed from the child's environment
+  std::filesystem::path cwd;               // empty = current directory
+  std::map<std::string, std::string> env;  // set (or, with empty value, kept) on top of ours
+  std::vector<std::string> unset_env;      // removed from the child's environment
   ResourceLimits limits;
-  size_t max_output_bytes = size_t{4} << 20;   // per stream; the rest is dropped, noted
+  size_t max_output_bytes = size_t{4} << 20;  // per stream; the rest is dropped, noted
   std::string stdin_text;
 };
 
 struct ProcessResult {
-  int exit_code = -1;       // valid when signal == 0 and !timed_out
-  int signal = 0;           // terminating signal, 0 if exited
+  int exit_code = -1;  // valid when signal == 0 and !timed_out
+  int signal = 0;      // terminating signal, 0 if exited
   bool timed_out = false;
   bool spawn_failed = false;
   std::string out;
   std::string err;
   double wall_seconds = 0;
-  double cpu_seconds = 0;   // user + system of the child and its children
+  double cpu_seconds = 0;  // user + system of the child and its children
 
   bool ok() const { return !timed_out && !spawn_failed && signal == 0 && exit_code == 0; }
   // "exit status 1", "killed by signal SIGSEGV", "timed out after 60 s", "could not start: ..."

@@ -65,7 +65,8 @@ nlohmann::json BaselineJsonFromVerdict(const Project& project, const Target& tar
   return baseline.ToJson();
 }
 
-std::string PromotionMessage(const Target& target, const Verdict& verdict) {
+std::string PromotionMessage(const Target& target, const Verdict& verdict,
+                             const std::string& trailer) {
   const BenchmarkFigure* primary = nullptr;
   for (const auto& f : verdict.figures) {
     if (f.primary) {
@@ -89,11 +90,12 @@ std::string PromotionMessage(const Target& target, const Verdict& verdict) {
   for (const auto& g : verdict.gates) body += fmt::format(" {} {:.1f}s;", g.name, g.seconds);
   body += fmt::format("\nTest seed: RLVR_TEST_SEED={}\n", verdict.seed);
   if (verdict.suspicious) body += "Suspicious speed-up: re-verified.\n";
+  if (!trailer.empty()) body += "\n" + trailer + "\n";
   return subject + "\n\n" + body;
 }
 
 PromoteResult PromoteCandidate(const Project& project, const Target& target, const Verdict& verdict,
-                               const fs::path& candidate_build_dir) {
+                               const fs::path& candidate_build_dir, const std::string& trailer) {
   PromoteResult result;
   auto refuse = [&](std::string why) {
     result.promoted = false;
@@ -143,7 +145,7 @@ PromoteResult PromoteCandidate(const Project& project, const Target& target, con
     auto add = [&](const std::string& path, const std::string& content) {
       git_index_entry entry{};
       const git_index_entry* existing = git_index_get_bypath(index.get(), path.c_str(), 0);
-      entry.mode = existing ? existing->mode : GIT_FILEMODE_BLOB;
+      entry.mode = existing ? existing->mode : static_cast<uint32_t>(GIT_FILEMODE_BLOB);
       entry.path = path.c_str();
       // An in-memory index cannot write blobs itself: write the blob, then add its entry.
       Check(git_blob_create_from_buffer(&entry.id, repo.get(), content.data(), content.size()),
@@ -165,7 +167,7 @@ PromoteResult PromoteCandidate(const Project& project, const Target& target, con
     if (git_signature_default(&raw_signature, repo.get()) < 0)
       Check(git_signature_now(&raw_signature, "rlvr", "rlvr@localhost"), "cannot make signature");
     Owned<git_signature, git_signature_free> signature(raw_signature);
-    std::string message = PromotionMessage(target, verdict);
+    std::string message = PromotionMessage(target, verdict, trailer);
     git_oid commit_id;
     const git_commit* parents[] = {parent.get()};
     Check(git_commit_create(&commit_id, repo.get(), nullptr, signature.get(), signature.get(),

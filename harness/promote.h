@@ -22,9 +22,12 @@ nlohmann::json BaselineJsonFromVerdict(const Project& project, const Target& tar
 
 // One-line summary + body with every figure, e.g.
 // "dot: BM_Dot/4096 -42.1% time [CI -45.0%, -40.2%], p=0.0002 (rlvr)".
-std::string PromotionMessage(const Target& target, const Verdict& verdict);
+// `trailer` (e.g. "Rlvr-Attempt: 42", see reconcile.h) ends the message when not empty.
+std::string PromotionMessage(const Target& target, const Verdict& verdict,
+                             const std::string& trailer = "");
 
 PromoteResult PromoteCandidate(const Project& project, const Target& target, const Verdict& verdict,
-                               const std::filesystem::path& candidate_build_dir);
+                               const std::filesystem::path& candidate_build_dir,
+                               const std::string& trailer = "");
 
 }  // namespace rlvr

@@ -11,16 +11,23 @@
 namespace rlvr {
 namespace {
 
-pid_t ReadPid(int fd) {
-  char buf[32] = {0};
+// The lock file holds "<pid> <command>\n".
+std::string ReadNote(int fd) {
+  char buf[256] = {0};
   ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
-  if (n <= 0) return 0;
-  return static_cast<pid_t>(std::strtol(buf, nullptr, 10));
+  if (n <= 0) return "";
+  std::string note(buf, static_cast<size_t>(n));
+  while (!note.empty() && note.back() == '\n') note.pop_back();
+  return note;
+}
+
+pid_t ReadPid(int fd) {
+  return static_cast<pid_t>(std::strtol(ReadNote(fd).c_str(), nullptr, 10));
 }
 
 }  // namespace
 
-RunLock::RunLock(const std::filesystem::path& repo_root) {
+RunLock::RunLock(const std::filesystem::path& repo_root, const std::string& command) {
   std::filesystem::path path = PathFor(repo_root);
   std::error_code ec;
   std::filesystem::create_directories(path.parent_path(), ec);
@@ -31,17 +38,21 @@ RunLock::RunLock(const std::filesystem::path& repo_root) {
   }
   if (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     int err = errno;
-    pid_t holder = ReadPid(fd_);
+    std::string note = ReadNote(fd_);
     close(fd_);
     fd_ = -1;
     if (err == EWOULDBLOCK) {
-      throw RunLockError("another rlvr loop (pid " + std::to_string(holder) +
-                         ") is running on this repository (" + path.string() + ")");
+      size_t space = note.find(' ');
+      std::string pid = note.substr(0, space);
+      std::string other = space == std::string::npos ? "rlvr iterate" : note.substr(space + 1);
+      throw RunLockError("another rlvr process (pid " + pid + ", " + other +
+                         ") is using this repository; wait for it to finish or stop it (lock " +
+                         path.string() + ")");
     }
     throw RunLockError("cannot lock " + path.string() + ": " + std::strerror(err));
   }
-  std::string pid = std::to_string(getpid()) + "\n";
-  if (ftruncate(fd_, 0) != 0 || pwrite(fd_, pid.data(), pid.size(), 0) < 0) {
+  std::string note = std::to_string(getpid()) + " " + command + "\n";
+  if (ftruncate(fd_, 0) != 0 || pwrite(fd_, note.data(), note.size(), 0) < 0) {
     // The lock itself holds; only the pid note is missing.
   }
 }

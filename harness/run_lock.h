@@ -1,6 +1,7 @@
-// The repository lock that keeps two loops off one repository: .rlvr/lock, held with flock for
-// the life of the loop and holding the holder's pid. The kernel drops a flock when its holder
-// dies, so a crashed loop never leaves a stale lock behind.
+// The repository lock that keeps two rlvr processes that build and measure (iterate, evaluate,
+// baseline, calibrate) off one repository and its scratch worktrees: .rlvr/lock, held with flock
+// for the life of the command and holding the holder's pid and command. The kernel drops a flock
+// when its holder dies, so a crashed loop never leaves a stale lock behind.
 #pragma once
 
 #include <sys/types.h>
@@ -8,6 +9,7 @@
 #include <filesystem>
 #include <optional>
 #include <stdexcept>
+#include <string>
 
 namespace rlvr {
 
@@ -18,8 +20,10 @@ class RunLockError : public std::runtime_error {
 
 class RunLock {
  public:
-  // Takes the lock or throws RunLockError naming the pid that holds it.
-  explicit RunLock(const std::filesystem::path& repo_root);
+  // Takes the lock for `command` (e.g. "rlvr evaluate") or throws RunLockError naming the pid
+  // and command that hold it.
+  explicit RunLock(const std::filesystem::path& repo_root,
+                   const std::string& command = "rlvr iterate");
   ~RunLock();
   RunLock(const RunLock&) = delete;
   RunLock& operator=(const RunLock&) = delete;

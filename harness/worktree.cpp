@@ -9,14 +9,14 @@
 
 namespace rlvr {
 
-namespace {
-
-namespace fs = std::filesystem;
-
 void InitLibgit2() {
   static const int once = git_libgit2_init();
   (void)once;
 }
+
+namespace {
+
+namespace fs = std::filesystem;
 
 [[noreturn]] void ThrowGit(const std::string& what) {
   const git_error* error = git_error_last();

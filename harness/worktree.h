@@ -16,6 +16,9 @@ class GitError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Initialises libgit2 once per process; code calling libgit2 directly calls this first.
+void InitLibgit2();
+
 // Sha (40 hex) of the commit HEAD points to. Throws GitError (e.g. no commits yet).
 std::string HeadCommit(const std::filesystem::path& repo_root);
 

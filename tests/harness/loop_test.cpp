@@ -291,7 +291,14 @@ TEST(LoopLock, SecondHolderIsRefusedWithThePid) {
                               "replay:" + std::string(RLVR_FIXTURES_DIR) + "/demo_replies"},
                              log)),
               2);
-    EXPECT_THAT(ReadAll(log), HasSubstr("another rlvr loop (pid " + std::to_string(getpid())));
+    EXPECT_THAT(ReadAll(log), HasSubstr("another rlvr process (pid " + std::to_string(getpid()) +
+                                        ", rlvr iterate)"));
+    // A hand-run evaluation would share the loop's scratch worktrees: refused as well.
+    EXPECT_EQ(Wait(StartRlvr({"evaluate", "-C", repo.path().string(), "--target", "dot",
+                              std::string(RLVR_FIXTURES_DIR) + "/candidates/speedup.txt"},
+                             log)),
+              2);
+    EXPECT_THAT(ReadAll(log), HasSubstr("rlvr evaluate: another rlvr process (pid"));
     std::filesystem::remove(log);
   }
   EXPECT_FALSE(RunLock::Holder(repo.path()).has_value());
