@@ -1,6 +1,8 @@
 #include "harness/bench_run.h"
 
+#include <algorithm>
 #include <chrono>
+#include <regex>
 #include <set>
 #include <stdexcept>
 
@@ -50,6 +52,14 @@ std::string Tail(const std::string& text, size_t max_chars) {
   return text.size() <= max_chars ? text : "..." + text.substr(text.size() - max_chars);
 }
 
+// Google Benchmark writes NaN and inf as bare words, which JSON does not allow (e.g. the cv
+// aggregate of a counter that is always 0 is NaN). Such values become null, which no reader here
+// takes for a number.
+std::string WithoutNonFiniteNumbers(std::string_view text) {
+  static const std::regex non_finite(R"((:\s*)-?(NaN|nan|inf|Inf|INF|Infinity)\b)");
+  return std::regex_replace(std::string(text), non_finite, "$1null");
+}
+
 }  // namespace
 
 BenchmarkOutput ParseBenchmarkJson(std::string_view text) {
@@ -60,7 +70,7 @@ BenchmarkOutput ParseBenchmarkJson(std::string_view text) {
     return output;
   }
   try {
-    json doc = json::parse(text.substr(start));
+    json doc = json::parse(WithoutNonFiniteNumbers(text.substr(start)));
     if (!doc.contains("benchmarks") || !doc["benchmarks"].is_array()) {
       output.message = "benchmark JSON has no \"benchmarks\" array";
       return output;
@@ -102,16 +112,38 @@ BenchmarkOutput ParseBenchmarkJson(std::string_view text) {
   return output;
 }
 
+void KeepFastestRepetition(BenchmarkOutput& output) {
+  std::vector<BenchmarkSample> merged;
+  std::map<std::string, size_t> position;
+  for (auto& sample : output.benchmarks) {
+    auto [it, inserted] = position.emplace(sample.name, merged.size());
+    if (inserted) {
+      merged.push_back(std::move(sample));
+      continue;
+    }
+    BenchmarkSample& kept = merged[it->second];
+    kept.real_time_ns = std::min(kept.real_time_ns, sample.real_time_ns);
+    kept.cpu_time_ns = std::min(kept.cpu_time_ns, sample.cpu_time_ns);
+    kept.iterations = sample.iterations;
+    kept.counters = std::move(sample.counters);
+  }
+  output.benchmarks = std::move(merged);
+}
+
 BenchmarkOutput RunBenchmarkOnce(const std::vector<std::string>& command,
                                  const BenchRunSettings& settings, const RunOptions& options) {
   std::vector<std::string> argv = command;
   argv.push_back("--benchmark_filter=" + settings.filter);
   argv.push_back("--benchmark_format=json");
-  argv.push_back("--benchmark_repetitions=1");
+  argv.push_back(fmt::format("--benchmark_repetitions={}", std::max(settings.repetitions, 1)));
+  // Each repetition, not only their mean, is what we read.
+  argv.push_back("--benchmark_report_aggregates_only=false");
+  argv.push_back("--benchmark_display_aggregates_only=false");
   argv.push_back(fmt::format("--benchmark_min_time={}", settings.min_time_seconds));
   argv.insert(argv.end(), settings.extra_args.begin(), settings.extra_args.end());
   ProcessResult process = RunProcess(argv, options);
   BenchmarkOutput output = ParseBenchmarkJson(process.out);
+  KeepFastestRepetition(output);
   if (!process.ok()) {
     // A benchmark error explains more than "exit status 1"; keep both.
     std::string why = output.message.rfind("benchmark error", 0) == 0 ? output.message + "; " : "";

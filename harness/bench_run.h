@@ -34,13 +34,29 @@ struct BenchmarkOutput {
 // Parses --benchmark_format=json output. Leading non-JSON text (a stray print) is skipped.
 BenchmarkOutput ParseBenchmarkJson(std::string_view text);
 
+// The benchmark gate's measurement defaults, shared by evaluate, iterate and calibrate so that
+// calibration measures the gate users get. Each run of a binary times every benchmark
+// kBenchRepetitions times (kBenchMinTimeSeconds each) and keeps the fastest: on a shared
+// virtual machine, interference (other processes, steal time) only ever adds time, and the
+// fastest of a few repetitions is far steadier from run to run than their mean. Then
+// kBenchRounds interleaved A/B rounds give the samples the statistics compare.
+inline constexpr int kBenchRounds = 20;
+inline constexpr int kBenchRepetitions = 10;
+inline constexpr double kBenchMinTimeSeconds = 0.005;
+
 struct BenchRunSettings {
-  std::string filter = ".";        // --benchmark_filter regex
-  double min_time_seconds = 0.05;  // --benchmark_min_time per benchmark
+  std::string filter = ".";                          // --benchmark_filter regex
+  double min_time_seconds = kBenchMinTimeSeconds;    // --benchmark_min_time per repetition
+  int repetitions = kBenchRepetitions;               // --benchmark_repetitions; fastest is kept
   std::vector<std::string> extra_args;
 };
 
-// Runs `command` (the binary, possibly behind a wrapper) once with the settings' flags appended.
+// Merges the repetitions of each benchmark into one sample: the fastest real and CPU times
+// (each on its own), the counters of the last repetition; order of first appearance.
+void KeepFastestRepetition(BenchmarkOutput& output);
+
+// Runs `command` (the binary, possibly behind a wrapper) once with the settings' flags appended;
+// one sample per benchmark (KeepFastestRepetition).
 BenchmarkOutput RunBenchmarkOnce(const std::vector<std::string>& command,
                                  const BenchRunSettings& settings, const RunOptions& options);
 
@@ -76,7 +92,7 @@ struct AbRequest {
   std::vector<std::string> baseline_command;  // argv prefix: binary (or wrapper + binary)
   std::vector<std::string> candidate_command;
   BenchRunSettings settings;
-  int rounds = 10;
+  int rounds = kBenchRounds;
   RunOptions options;  // cwd, env and limits: identical for both sides
   BenchMetric metric = BenchMetric::kRealTime;
   std::function<void(const std::string&)> progress;  // optional, one line per run

@@ -18,7 +18,7 @@ namespace {
 struct BaselineArgs {
   std::vector<std::string> targets;
   int rounds = 10;
-  double min_time = 0.05;
+  double min_time = kBenchMinTimeSeconds;
   std::string metric = "real_time";
   bool commit = false;
   std::string bench;

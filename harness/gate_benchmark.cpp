@@ -63,6 +63,7 @@ Comparison CompareBenchmarks(const ComparisonRequest& request) {
   ab.candidate_command = {request.candidate_binary.string()};
   ab.settings.filter = FilterWithReferences(request);
   ab.settings.min_time_seconds = request.min_time_seconds;
+  ab.settings.repetitions = request.repetitions;
   ab.rounds = request.rounds;
   // Same cwd, environment and limits for both sides; the candidate is untrusted code.
   ab.options.cwd = request.candidate_binary.parent_path();

@@ -21,8 +21,9 @@ struct ComparisonRequest {
   std::filesystem::path candidate_binary;
   std::string filter;              // benchmarks regex of the target
   std::vector<std::string> extra;  // benchmark names outside the filter to include (references)
-  int rounds = 10;
-  double min_time_seconds = 0.05;  // per benchmark per run
+  int rounds = kBenchRounds;
+  double min_time_seconds = kBenchMinTimeSeconds;  // per benchmark per repetition
+  int repetitions = kBenchRepetitions;             // per run; the fastest is kept
   double timeout_seconds = 900;    // per run
 };
 

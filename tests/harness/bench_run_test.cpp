@@ -57,6 +57,53 @@ TEST(BenchRunTest, BadJsonIsAClearFailure) {
               HasSubstr("time_unit"));
 }
 
+TEST(BenchRunTest, RepetitionsCollapseToTheFastestTimes) {
+  BenchmarkOutput out = ParseBenchmarkJson(R"({"benchmarks": [
+    {"name": "BM_A", "run_type": "iteration", "real_time": 30, "cpu_time": 20, "time_unit": "ns",
+     "iterations": 10, "GFLOPS": 1},
+    {"name": "BM_B", "run_type": "iteration", "real_time": 7, "cpu_time": 7, "time_unit": "ns"},
+    {"name": "BM_A", "run_type": "iteration", "real_time": 25, "cpu_time": 24, "time_unit": "ns",
+     "iterations": 12, "GFLOPS": 2},
+    {"name": "BM_A", "run_type": "aggregate", "aggregate_name": "mean", "real_time": 1,
+     "cpu_time": 1, "time_unit": "ns"}]})");
+  ASSERT_TRUE(out.ok) << out.message;
+  ASSERT_EQ(out.benchmarks.size(), 4u - 1);  // the aggregate is skipped when parsing
+  KeepFastestRepetition(out);
+  ASSERT_EQ(out.benchmarks.size(), 2u);
+  EXPECT_EQ(out.benchmarks[0].name, "BM_A");
+  EXPECT_EQ(out.benchmarks[0].real_time_ns, 25);  // each time its own fastest
+  EXPECT_EQ(out.benchmarks[0].cpu_time_ns, 20);
+  EXPECT_EQ(out.benchmarks[0].counters.at("GFLOPS"), 2);  // the last repetition's counters
+  EXPECT_EQ(out.benchmarks[1].name, "BM_B");
+  EXPECT_EQ(out.benchmarks[1].real_time_ns, 7);
+}
+
+TEST(BenchRunTest, NonFiniteValuesGoogleBenchmarkWritesAreTolerated) {
+  // The cv aggregate of an always-zero counter is NaN, written bare (not valid JSON).
+  BenchmarkOutput out = ParseBenchmarkJson(R"({"benchmarks": [
+    {"name": "BM_A", "run_type": "iteration", "real_time": 30, "cpu_time": 20, "time_unit": "ns",
+     "allocs": 0, "ratio": -inf, "note": "NaN stays text"},
+    {"name": "BM_A_cv", "run_type": "aggregate", "real_time": 0.1, "cpu_time": 0.1,
+     "time_unit": "ns", "allocs": NaN}]})");
+  ASSERT_TRUE(out.ok) << out.message;
+  ASSERT_EQ(out.benchmarks.size(), 1u);
+  EXPECT_EQ(out.benchmarks[0].counters.at("allocs"), 0);
+  EXPECT_EQ(out.benchmarks[0].counters.count("ratio"), 0u);
+}
+
+TEST(BenchRunTest, ARunOfManyRepetitionsGivesOneSamplePerBenchmark) {
+  BenchRunSettings settings;
+  settings.repetitions = 7;
+  RunOptions options;
+  options.env["FAKE_BENCH_NOISE"] = "0.3";
+  BenchmarkOutput out = RunBenchmarkOnce({kFakeBench}, settings, options);
+  ASSERT_TRUE(out.ok) << out.message;
+  ASSERT_EQ(out.benchmarks.size(), 3u);  // the fake printed 21 rows
+  EXPECT_EQ(out.benchmarks[0].name, "BM_Fast");
+  EXPECT_EQ(out.benchmarks[1].name, "BM_Slow/64");
+  EXPECT_EQ(out.benchmarks[2].name, "BM_Ref");
+}
+
 TEST(BenchRunTest, FilterWithNamesEscapes) {
   EXPECT_EQ(FilterWithNames("^BM_X", {"BM_Ref/1024", "a.b"}), "(^BM_X)|(^BM_Ref/1024$)|(^a\\.b$)");
 }
@@ -78,7 +125,10 @@ TEST(BenchRunTest, RunsTheBinaryWithGoogleBenchmarkFlags) {
   std::stringstream text;
   text << in.rdbuf();
   EXPECT_THAT(text.str(), HasSubstr("--benchmark_filter=^BM_Slow --benchmark_format=json "
-                                    "--benchmark_repetitions=1 --benchmark_min_time=0.01"));
+                                    "--benchmark_repetitions=10 "
+                                    "--benchmark_report_aggregates_only=false "
+                                    "--benchmark_display_aggregates_only=false "
+                                    "--benchmark_min_time=0.01"));
   std::filesystem::remove(log);
 }
 
