@@ -45,9 +45,9 @@ inline constexpr int kBenchRepetitions = 10;
 inline constexpr double kBenchMinTimeSeconds = 0.005;
 
 struct BenchRunSettings {
-  std::string filter = ".";                          // --benchmark_filter regex
-  double min_time_seconds = kBenchMinTimeSeconds;    // --benchmark_min_time per repetition
-  int repetitions = kBenchRepetitions;               // --benchmark_repetitions; fastest is kept
+  std::string filter = ".";                        // --benchmark_filter regex
+  double min_time_seconds = kBenchMinTimeSeconds;  // --benchmark_min_time per repetition
+  int repetitions = kBenchRepetitions;             // --benchmark_repetitions; fastest is kept
   std::vector<std::string> extra_args;
 };
 

@@ -18,6 +18,7 @@
 #include "harness/bench_run.h"
 #include "harness/bench_setup.h"
 #include "harness/commands.h"
+#include "harness/gate_benchmark.h"
 
 namespace rlvr {
 
@@ -131,8 +132,7 @@ void RunCalibrate(const CalibrateArgs& args) {
       "calibrating target %s (%s): %d rounds per trial, fastest of %d repetitions of min_time "
       "%g s, alpha %g, min_improvement %g, max_regression %g, known speed-up %g\n",
       target.name.c_str(), args.metric.c_str(), args.rounds, args.repetitions, args.min_time,
-      args.alpha,
-      rule.min_improvement, rule.max_regression, args.speedup);
+      args.alpha, rule.min_improvement, rule.max_regression, args.speedup);
   Tally real;
   std::map<std::string, std::vector<double>> pool;  // every sample of every run, per benchmark
   double seconds = 0;
@@ -141,6 +141,18 @@ void RunCalibrate(const CalibrateArgs& args) {
     if (!result.ok) {
       throw CLI::RuntimeError(
           fmt::format("rlvr calibrate: trial {}: {}", trial + 1, result.message), 1);
+    }
+    // Named as rlvr.json names them ("BM_Gemm/1024/real_time" -> "BM_Gemm/1024"), as the gate does.
+    for (auto& b : result.benchmarks) b.name = NormalizedBenchmarkName(b.name);
+    for (const auto& name : target.primary) {
+      if (std::none_of(result.benchmarks.begin(), result.benchmarks.end(),
+                       [&](const AbBenchmark& b) { return b.name == name; })) {
+        throw CLI::RuntimeError(
+            fmt::format("rlvr calibrate: primary benchmark {} of target {} was not measured (is "
+                        "it matched by the target's \"benchmarks\" filter?)",
+                        name, target.name),
+            2);
+      }
     }
     seconds += result.seconds;
     real.Add(result.benchmarks, target, args.speedup, rule);
@@ -198,8 +210,9 @@ void AddCalibrateCommand(CLI::App& app) {
                       "resampled trials from the pooled real samples (default 2000; 0 = none)");
   command->add_option("--min-time", args->min_time, "--benchmark_min_time per repetition")
       ->capture_default_str();
-  command->add_option("--repetitions", args->repetitions,
-                      "repetitions per benchmark per run; the fastest is kept")
+  command
+      ->add_option("--repetitions", args->repetitions,
+                   "repetitions per benchmark per run; the fastest is kept")
       ->capture_default_str();
   command->add_option("--speedup", args->speedup, "known speed-up for the power test (0.10)");
   command->add_option("--alpha", args->alpha, "two-sided Mann-Whitney significance level (0.01)");

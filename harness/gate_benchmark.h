@@ -24,7 +24,7 @@ struct ComparisonRequest {
   int rounds = kBenchRounds;
   double min_time_seconds = kBenchMinTimeSeconds;  // per benchmark per repetition
   int repetitions = kBenchRepetitions;             // per run; the fastest is kept
-  double timeout_seconds = 900;    // per run
+  double timeout_seconds = 900;                    // per run
 };
 
 struct Comparison {

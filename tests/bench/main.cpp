@@ -54,7 +54,7 @@ void PinOpenBlasCoreType(char** argv) {
 // touch is slow on virtual machines (~30 us per 4 KiB page here: 0.5 s for one 64 MB matrix).
 // Keeping freed memory in the process makes repetitions after the first cost only their timing.
 void KeepFreedMemory() {
-  mallopt(M_MMAP_MAX, 0);        // large blocks come from the heap, not from their own mmap
+  mallopt(M_MMAP_MAX, 0);         // large blocks come from the heap, not from their own mmap
   mallopt(M_TRIM_THRESHOLD, -1);  // and the heap is never shrunk
 }
 

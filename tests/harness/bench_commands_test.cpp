@@ -116,6 +116,23 @@ TEST_F(BenchCommandsTest, CalibratePrintsBothRates) {
   EXPECT_THAT(r.out, HasSubstr("/300"));
 }
 
+TEST_F(BenchCommandsTest, CalibrateNamesBenchmarksAsTheConfigDoes) {
+  // Google Benchmark appends "/real_time" to benchmarks that use real time; rlvr.json does not.
+  options_.env["FAKE_BENCH_NOISE"] = "0.01";
+  options_.env["FAKE_BENCH_SUFFIX"] = "/real_time";
+  ProcessResult r = Rlvr(
+      {"calibrate", "--bench", kFakeBench, "--trials", "1", "--rounds", "6", "--resamples", "0"});
+  ASSERT_TRUE(r.ok()) << r.Describe() << r.err;
+  EXPECT_THAT(r.out, HasSubstr("detection power at 10% speed-up: 1/1"));
+}
+
+TEST_F(BenchCommandsTest, CalibrateRefusesATargetWhosePrimaryIsNotMeasured) {
+  options_.env["FAKE_BENCH_DROP"] = "BM_Fast";
+  ProcessResult r = Rlvr({"calibrate", "--bench", kFakeBench, "--trials", "1", "--rounds", "2"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("primary benchmark BM_Fast of target fake was not measured"));
+}
+
 TEST_F(BenchCommandsTest, CalibrateRejectsBadSettings) {
   ProcessResult r = Rlvr({"calibrate", "--bench", kFakeBench, "--rounds", "1"});
   EXPECT_EQ(r.exit_code, 2);
