@@ -60,7 +60,15 @@ std::string WithoutNonFiniteNumbers(std::string_view text) {
   return std::regex_replace(std::string(text), non_finite, "$1null");
 }
 
+// The suffixes Google Benchmark appends for the time a benchmark reports.
+constexpr const char* kTimeSuffixes = "(/(real_time|process_time|manual_time))";
+
 }  // namespace
+
+std::string WithoutTimeSuffix(const std::string& name) {
+  static const std::regex suffix(std::string(kTimeSuffixes) + "+$");
+  return std::regex_replace(name, suffix, "");
+}
 
 BenchmarkOutput ParseBenchmarkJson(std::string_view text) {
   BenchmarkOutput output;
@@ -79,7 +87,7 @@ BenchmarkOutput ParseBenchmarkJson(std::string_view text) {
     for (const auto& run : doc["benchmarks"]) {
       if (run.value("run_type", "iteration") == "aggregate") continue;
       BenchmarkSample sample;
-      sample.name = run.at("name").get<std::string>();
+      sample.name = WithoutTimeSuffix(run.at("name").get<std::string>());
       sample.error = run.value("error_occurred", false);
       sample.error_message = run.value("error_message", "");
       if (sample.error) {
@@ -161,7 +169,7 @@ std::string FilterWithNames(const std::string& filter, const std::vector<std::st
       if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) escaped += '\\';
       escaped += c;
     }
-    result += "|(^" + escaped + "$)";
+    result += "|(^" + escaped + kTimeSuffixes + "*$)";
   }
   return result;
 }

@@ -31,7 +31,12 @@ struct BenchmarkOutput {
   std::vector<BenchmarkSample> benchmarks;  // in output order; aggregates skipped
 };
 
-// Parses --benchmark_format=json output. Leading non-JSON text (a stray print) is skipped.
+// "BM_Gemm/1024/real_time" -> "BM_Gemm/1024": the name rlvr.json and baselines use. Only the
+// time-mode suffixes go ("/threads:N" stays: it tells benchmarks apart).
+std::string WithoutTimeSuffix(const std::string& name);
+
+// Parses --benchmark_format=json output; sample names are WithoutTimeSuffix. Leading non-JSON text
+// (a stray print) is skipped.
 BenchmarkOutput ParseBenchmarkJson(std::string_view text);
 
 // The benchmark gate's measurement defaults, shared by evaluate, iterate and calibrate so that
@@ -60,8 +65,8 @@ void KeepFastestRepetition(BenchmarkOutput& output);
 BenchmarkOutput RunBenchmarkOnce(const std::vector<std::string>& command,
                                  const BenchRunSettings& settings, const RunOptions& options);
 
-// A regex matching `filter` or exactly one of `names` (so references outside the target's filter
-// run too).
+// A regex matching `filter` or exactly one of `names`, with any time-mode suffix (so references
+// outside the target's filter run too).
 std::string FilterWithNames(const std::string& filter, const std::vector<std::string>& names);
 
 // Which time of a sample is compared.

@@ -18,7 +18,6 @@
 #include "harness/bench_run.h"
 #include "harness/bench_setup.h"
 #include "harness/commands.h"
-#include "harness/gate_benchmark.h"
 
 namespace rlvr {
 
@@ -142,8 +141,6 @@ void RunCalibrate(const CalibrateArgs& args) {
       throw CLI::RuntimeError(
           fmt::format("rlvr calibrate: trial {}: {}", trial + 1, result.message), 1);
     }
-    // Named as rlvr.json names them ("BM_Gemm/1024/real_time" -> "BM_Gemm/1024"), as the gate does.
-    for (auto& b : result.benchmarks) b.name = NormalizedBenchmarkName(b.name);
     for (const auto& name : target.primary) {
       if (std::none_of(result.benchmarks.begin(), result.benchmarks.end(),
                        [&](const AbBenchmark& b) { return b.name == name; })) {

@@ -14,19 +14,6 @@ namespace {
 
 // References may carry run-option suffixes in the binary ("BM_PeakFma/real_time"): match them
 // with or without. Google Benchmark's filter is a POSIX extended regex (no \d).
-std::string FilterWithReferences(const ComparisonRequest& request) {
-  std::string filter = "(" + request.filter + ")";
-  for (const auto& name : request.extra) {
-    std::string escaped;
-    for (char c : name) {
-      if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) escaped += '\\';
-      escaped += c;
-    }
-    filter += "|(^" + escaped + "(/(real_time|process_time|manual_time|threads:[0-9]+))*$)";
-  }
-  return filter;
-}
-
 bool IsNamed(const std::string& name, const std::vector<std::string>& names) {
   return std::any_of(names.begin(), names.end(),
                      [&](const std::string& wanted) { return BenchmarkNameMatches(name, wanted); });
@@ -61,7 +48,7 @@ Comparison CompareBenchmarks(const ComparisonRequest& request) {
   AbRequest ab;
   ab.baseline_command = {request.baseline_binary.string()};
   ab.candidate_command = {request.candidate_binary.string()};
-  ab.settings.filter = FilterWithReferences(request);
+  ab.settings.filter = FilterWithNames(request.filter, request.extra);
   ab.settings.min_time_seconds = request.min_time_seconds;
   ab.settings.repetitions = request.repetitions;
   ab.rounds = request.rounds;

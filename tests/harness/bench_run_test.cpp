@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 #include <gmock/gmock.h>
@@ -105,7 +106,24 @@ TEST(BenchRunTest, ARunOfManyRepetitionsGivesOneSamplePerBenchmark) {
 }
 
 TEST(BenchRunTest, FilterWithNamesEscapes) {
-  EXPECT_EQ(FilterWithNames("^BM_X", {"BM_Ref/1024", "a.b"}), "(^BM_X)|(^BM_Ref/1024$)|(^a\\.b$)");
+  const std::string suffix = "(/(real_time|process_time|manual_time))*$)";
+  EXPECT_EQ(FilterWithNames("^BM_X", {"BM_Ref/1024", "a.b"}),
+            "(^BM_X)|(^BM_Ref/1024" + suffix + "|(^a\\.b" + suffix);
+  std::regex filter(FilterWithNames("^BM_X", {"BM_Ref/1024"}));
+  EXPECT_TRUE(std::regex_search("BM_Ref/1024/real_time", filter));
+  EXPECT_FALSE(std::regex_search("BM_Ref/10240", filter));
+}
+
+TEST(BenchRunTest, NamesLoseTheirTimeSuffixButKeepThreads) {
+  EXPECT_EQ(WithoutTimeSuffix("BM_Gemm/1024/real_time"), "BM_Gemm/1024");
+  EXPECT_EQ(WithoutTimeSuffix("BM_A/process_time/real_time"), "BM_A");
+  EXPECT_EQ(WithoutTimeSuffix("BM_A/threads:2"), "BM_A/threads:2");
+  EXPECT_EQ(WithoutTimeSuffix("BM_real_time"), "BM_real_time");
+  BenchmarkOutput out = ParseBenchmarkJson(R"({"benchmarks": [
+    {"name": "BM_Gemm/1024/real_time", "run_type": "iteration", "real_time": 3, "cpu_time": 2,
+     "time_unit": "ns"}]})");
+  ASSERT_TRUE(out.ok) << out.message;
+  EXPECT_EQ(out.benchmarks[0].name, "BM_Gemm/1024");
 }
 
 TEST(BenchRunTest, RunsTheBinaryWithGoogleBenchmarkFlags) {
