@@ -10,6 +10,7 @@
 #include <git2.h>
 
 #include "harness/baseline.h"
+#include "harness/git_handle.h"
 #include "harness/worktree.h"
 
 namespace rlvr {
@@ -17,27 +18,6 @@ namespace rlvr {
 namespace {
 
 namespace fs = std::filesystem;
-
-template <typename T, void (*Free)(T*)>
-struct Deleter {
-  void operator()(T* p) const {
-    if (p) Free(p);
-  }
-};
-template <typename T, void (*Free)(T*)>
-using Owned = std::unique_ptr<T, Deleter<T, Free>>;
-
-class PromoteError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-void Check(int code, const std::string& what) {
-  if (code >= 0) return;
-  const git_error* error = git_error_last();
-  throw PromoteError(
-      fmt::format("{}: {}", what, error && error->message ? error->message : "unknown error"));
-}
 
 std::string Percent(double ratio) {
   return fmt::format("{:+.1f}%", (ratio - 1) * 100);
@@ -121,65 +101,66 @@ PromoteResult PromoteCandidate(const Project& project, const Target& target, con
     }
 
     git_repository* raw_repo = nullptr;
-    Check(git_repository_open(&raw_repo, project.root.c_str()), "cannot open repository");
-    Owned<git_repository, git_repository_free> repo(raw_repo);
+    CheckGit(git_repository_open(&raw_repo, project.root.c_str()), "cannot open repository");
+    GitOwned<git_repository, git_repository_free> repo(raw_repo);
     git_reference* raw_head = nullptr;
-    Check(git_repository_head(&raw_head, repo.get()), "cannot read HEAD");
-    Owned<git_reference, git_reference_free> head(raw_head);
+    CheckGit(git_repository_head(&raw_head, repo.get()), "cannot read HEAD");
+    GitOwned<git_reference, git_reference_free> head(raw_head);
     if (!git_reference_is_branch(head.get()))
       return refuse("HEAD is detached; check out a branch to promote onto");
     std::string branch = git_reference_name(head.get());
     git_oid parent_id = *git_reference_target(head.get());
     git_commit* raw_parent = nullptr;
-    Check(git_commit_lookup(&raw_parent, repo.get(), &parent_id), "cannot read HEAD commit");
-    Owned<git_commit, git_commit_free> parent(raw_parent);
+    CheckGit(git_commit_lookup(&raw_parent, repo.get(), &parent_id), "cannot read HEAD commit");
+    GitOwned<git_commit, git_commit_free> parent(raw_parent);
     git_tree* raw_tree = nullptr;
-    Check(git_commit_tree(&raw_tree, parent.get()), "cannot read HEAD tree");
-    Owned<git_tree, git_tree_free> tree(raw_tree);
+    CheckGit(git_commit_tree(&raw_tree, parent.get()), "cannot read HEAD tree");
+    GitOwned<git_tree, git_tree_free> tree(raw_tree);
 
     // The new tree: HEAD's tree with the candidate's files and the new baseline, in memory.
     git_index* raw_index = nullptr;
-    Check(git_index_new(&raw_index), "cannot create an index");
-    Owned<git_index, git_index_free> index(raw_index);
-    Check(git_index_read_tree(index.get(), tree.get()), "cannot read HEAD tree into an index");
+    CheckGit(git_index_new(&raw_index), "cannot create an index");
+    GitOwned<git_index, git_index_free> index(raw_index);
+    CheckGit(git_index_read_tree(index.get(), tree.get()), "cannot read HEAD tree into an index");
     auto add = [&](const std::string& path, const std::string& content) {
       git_index_entry entry{};
       const git_index_entry* existing = git_index_get_bypath(index.get(), path.c_str(), 0);
       entry.mode = existing ? existing->mode : static_cast<uint32_t>(GIT_FILEMODE_BLOB);
       entry.path = path.c_str();
       // An in-memory index cannot write blobs itself: write the blob, then add its entry.
-      Check(git_blob_create_from_buffer(&entry.id, repo.get(), content.data(), content.size()),
-            "cannot store " + path);
+      CheckGit(git_blob_create_from_buffer(&entry.id, repo.get(), content.data(), content.size()),
+               "cannot store " + path);
       entry.file_size = static_cast<uint32_t>(content.size());
-      Check(git_index_add(index.get(), &entry), "cannot stage " + path);
+      CheckGit(git_index_add(index.get(), &entry), "cannot stage " + path);
     };
     for (const auto& [path, content] : verdict.new_contents) add(path, content);
     std::string baseline =
         BaselineJsonFromVerdict(project, target, verdict, candidate_build_dir).dump(2) + "\n";
     add(baseline_path, baseline);
     git_oid tree_id;
-    Check(git_index_write_tree_to(&tree_id, index.get(), repo.get()), "cannot write tree");
+    CheckGit(git_index_write_tree_to(&tree_id, index.get(), repo.get()), "cannot write tree");
     git_tree* raw_new_tree = nullptr;
-    Check(git_tree_lookup(&raw_new_tree, repo.get(), &tree_id), "cannot read new tree");
-    Owned<git_tree, git_tree_free> new_tree(raw_new_tree);
+    CheckGit(git_tree_lookup(&raw_new_tree, repo.get(), &tree_id), "cannot read new tree");
+    GitOwned<git_tree, git_tree_free> new_tree(raw_new_tree);
 
     git_signature* raw_signature = nullptr;
     if (git_signature_default(&raw_signature, repo.get()) < 0)
-      Check(git_signature_now(&raw_signature, "rlvr", "rlvr@localhost"), "cannot make signature");
-    Owned<git_signature, git_signature_free> signature(raw_signature);
+      CheckGit(git_signature_now(&raw_signature, "rlvr", "rlvr@localhost"),
+               "cannot make signature");
+    GitOwned<git_signature, git_signature_free> signature(raw_signature);
     std::string message = PromotionMessage(target, verdict, trailer);
     git_oid commit_id;
     const git_commit* parents[] = {parent.get()};
-    Check(git_commit_create(&commit_id, repo.get(), nullptr, signature.get(), signature.get(),
-                            "UTF-8", message.c_str(), new_tree.get(), 1, parents),
-          "cannot create commit");
+    CheckGit(git_commit_create(&commit_id, repo.get(), nullptr, signature.get(), signature.get(),
+                               "UTF-8", message.c_str(), new_tree.get(), 1, parents),
+             "cannot create commit");
     // Compare-and-swap: fails if the branch moved since we read it.
     git_reference* raw_moved = nullptr;
     std::string reflog = "rlvr promote: " + message.substr(0, message.find('\n'));
-    Check(git_reference_create_matching(&raw_moved, repo.get(), branch.c_str(), &commit_id, 1,
-                                        &parent_id, reflog.c_str()),
-          "cannot move " + branch + " (did it change meanwhile?)");
-    Owned<git_reference, git_reference_free> moved(raw_moved);
+    CheckGit(git_reference_create_matching(&raw_moved, repo.get(), branch.c_str(), &commit_id, 1,
+                                           &parent_id, reflog.c_str()),
+             "cannot move " + branch + " (did it change meanwhile?)");
+    GitOwned<git_reference, git_reference_free> moved(raw_moved);
 
     char sha[GIT_OID_HEXSZ + 1];
     git_oid_tostr(sha, sizeof sha, &commit_id);

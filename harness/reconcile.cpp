@@ -8,27 +8,12 @@
 #include <regex>
 #include <stdexcept>
 
+#include "harness/git_handle.h"
 #include "harness/worktree.h"
 
 namespace rlvr {
 
 namespace {
-
-template <typename T, void (*Free)(T*)>
-struct Deleter {
-  void operator()(T* p) const {
-    if (p) Free(p);
-  }
-};
-template <typename T, void (*Free)(T*)>
-using Owned = std::unique_ptr<T, Deleter<T, Free>>;
-
-void Check(int code, const std::string& what) {
-  if (code >= 0) return;
-  const git_error* error = git_error_last();
-  throw GitError(
-      fmt::format("{}: {}", what, error && error->message ? error->message : "unknown error"));
-}
 
 // The attempt id of the commit's last "Rlvr-Attempt: N" line, or 0.
 int64_t AttemptOf(const std::string& message) {
@@ -48,19 +33,19 @@ int64_t AttemptOf(const std::string& message) {
 std::vector<std::string> CheckOutWhereStale(const std::filesystem::path& repo_root,
                                             git_repository* repo, git_commit* commit) {
   git_commit* raw_parent = nullptr;
-  Check(git_commit_parent(&raw_parent, commit, 0), "cannot read the promotion's parent");
-  Owned<git_commit, git_commit_free> parent(raw_parent);
+  CheckGit(git_commit_parent(&raw_parent, commit, 0), "cannot read the promotion's parent");
+  GitOwned<git_commit, git_commit_free> parent(raw_parent);
   git_tree* raw_parent_tree = nullptr;
-  Check(git_commit_tree(&raw_parent_tree, parent.get()), "cannot read the parent tree");
-  Owned<git_tree, git_tree_free> parent_tree(raw_parent_tree);
+  CheckGit(git_commit_tree(&raw_parent_tree, parent.get()), "cannot read the parent tree");
+  GitOwned<git_tree, git_tree_free> parent_tree(raw_parent_tree);
   git_tree* raw_tree = nullptr;
-  Check(git_commit_tree(&raw_tree, commit), "cannot read the promotion tree");
-  Owned<git_tree, git_tree_free> tree(raw_tree);
+  CheckGit(git_commit_tree(&raw_tree, commit), "cannot read the promotion tree");
+  GitOwned<git_tree, git_tree_free> tree(raw_tree);
 
   git_diff* raw_diff = nullptr;
-  Check(git_diff_tree_to_tree(&raw_diff, repo, parent_tree.get(), tree.get(), nullptr),
-        "cannot diff the promotion");
-  Owned<git_diff, git_diff_free> diff(raw_diff);
+  CheckGit(git_diff_tree_to_tree(&raw_diff, repo, parent_tree.get(), tree.get(), nullptr),
+           "cannot diff the promotion");
+  GitOwned<git_diff, git_diff_free> diff(raw_diff);
   std::vector<std::string> paths;
   for (size_t i = 0; i < git_diff_num_deltas(diff.get()); ++i) {
     paths.push_back(git_diff_get_delta(diff.get(), i)->new_file.path);
@@ -76,8 +61,8 @@ std::vector<std::string> CheckOutWhereStale(const std::filesystem::path& repo_ro
   options.baseline = parent_tree.get();
   options.paths.strings = const_cast<char**>(path_ptrs.data());
   options.paths.count = path_ptrs.size();
-  Check(git_checkout_tree(repo, reinterpret_cast<git_object*>(commit), &options),
-        "cannot check out the promoted files");
+  CheckGit(git_checkout_tree(repo, reinterpret_cast<git_object*>(commit), &options),
+           "cannot check out the promoted files");
   std::vector<std::string> still_dirty = DirtyPaths(repo_root, stale);
   std::vector<std::string> repaired;
   for (const auto& p : stale) {
@@ -98,20 +83,20 @@ std::vector<std::string> ReconcilePromotions(const std::filesystem::path& repo_r
   InitLibgit2();
   std::vector<std::string> repairs;
   git_repository* raw_repo = nullptr;
-  Check(git_repository_open(&raw_repo, repo_root.c_str()), "cannot open repository");
-  Owned<git_repository, git_repository_free> repo(raw_repo);
+  CheckGit(git_repository_open(&raw_repo, repo_root.c_str()), "cannot open repository");
+  GitOwned<git_repository, git_repository_free> repo(raw_repo);
   if (git_repository_head_unborn(repo.get()) == 1) return repairs;
 
   git_revwalk* raw_walk = nullptr;
-  Check(git_revwalk_new(&raw_walk, repo.get()), "cannot walk history");
-  Owned<git_revwalk, git_revwalk_free> walk(raw_walk);
+  CheckGit(git_revwalk_new(&raw_walk, repo.get()), "cannot walk history");
+  GitOwned<git_revwalk, git_revwalk_free> walk(raw_walk);
   git_revwalk_simplify_first_parent(walk.get());
-  Check(git_revwalk_push_head(walk.get()), "cannot read HEAD");
+  CheckGit(git_revwalk_push_head(walk.get()), "cannot read HEAD");
   git_oid id;
   for (int i = 0; i < depth && git_revwalk_next(&id, walk.get()) == 0; ++i) {
     git_commit* raw_commit = nullptr;
-    Check(git_commit_lookup(&raw_commit, repo.get(), &id), "cannot read a commit");
-    Owned<git_commit, git_commit_free> commit(raw_commit);
+    CheckGit(git_commit_lookup(&raw_commit, repo.get(), &id), "cannot read a commit");
+    GitOwned<git_commit, git_commit_free> commit(raw_commit);
     std::string message = git_commit_message(commit.get());
     int64_t attempt_id = AttemptOf(message);
     if (attempt_id == 0) continue;

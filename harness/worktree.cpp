@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <git2.h>
 
+#include "harness/git_handle.h"
+
 namespace rlvr {
 
 void InitLibgit2() {
@@ -23,25 +25,15 @@ namespace fs = std::filesystem;
   throw GitError(fmt::format("{}: {}", what, error && error->message ? error->message : "unknown"));
 }
 
-void Check(int code, const std::string& what) {
-  if (code < 0) ThrowGit(what);
-}
-
-template <typename T, void (*Free)(T*)>
-struct Deleter {
-  void operator()(T* p) const {
-    if (p) Free(p);
-  }
-};
-using RepoPtr = std::unique_ptr<git_repository, Deleter<git_repository, git_repository_free>>;
-using WorktreePtr = std::unique_ptr<git_worktree, Deleter<git_worktree, git_worktree_free>>;
-using ObjectPtr = std::unique_ptr<git_object, Deleter<git_object, git_object_free>>;
-using ReferencePtr = std::unique_ptr<git_reference, Deleter<git_reference, git_reference_free>>;
+using RepoPtr = std::unique_ptr<git_repository, GitFree<git_repository, git_repository_free>>;
+using WorktreePtr = std::unique_ptr<git_worktree, GitFree<git_worktree, git_worktree_free>>;
+using ObjectPtr = std::unique_ptr<git_object, GitFree<git_object, git_object_free>>;
+using ReferencePtr = std::unique_ptr<git_reference, GitFree<git_reference, git_reference_free>>;
 
 RepoPtr Open(const fs::path& path) {
   InitLibgit2();
   git_repository* repo = nullptr;
-  Check(git_repository_open(&repo, path.c_str()), "cannot open git repository " + path.string());
+  CheckGit(git_repository_open(&repo, path.c_str()), "cannot open git repository " + path.string());
   return RepoPtr(repo);
 }
 
@@ -67,13 +59,13 @@ RepoPtr CreateWorktree(git_repository* main, const fs::path& path, const std::st
     git_worktree_prune_options prune = GIT_WORKTREE_PRUNE_OPTIONS_INIT;
     prune.flags =
         GIT_WORKTREE_PRUNE_VALID | GIT_WORKTREE_PRUNE_LOCKED | GIT_WORKTREE_PRUNE_WORKING_TREE;
-    Check(git_worktree_prune(stale, &prune), "cannot prune stale worktree " + registered);
+    CheckGit(git_worktree_prune(stale, &prune), "cannot prune stale worktree " + registered);
   }
   // libgit2 names a branch after the new worktree; make sure none is left from a crash.
   git_reference* leftover = nullptr;
   if (git_branch_lookup(&leftover, main, registered.c_str(), GIT_BRANCH_LOCAL) == 0) {
     ReferencePtr owned(leftover);
-    Check(git_branch_delete(leftover), "cannot delete leftover branch " + registered);
+    CheckGit(git_branch_delete(leftover), "cannot delete leftover branch " + registered);
   }
   std::error_code ec;
   fs::remove_all(path, ec);
@@ -81,18 +73,18 @@ RepoPtr CreateWorktree(git_repository* main, const fs::path& path, const std::st
 
   git_worktree_add_options options = GIT_WORKTREE_ADD_OPTIONS_INIT;
   git_worktree* worktree = nullptr;
-  Check(git_worktree_add(&worktree, main, registered.c_str(), path.c_str(), &options),
-        "cannot create worktree " + path.string());
+  CheckGit(git_worktree_add(&worktree, main, registered.c_str(), path.c_str(), &options),
+           "cannot create worktree " + path.string());
   WorktreePtr owned_worktree(worktree);
   RepoPtr repo = Open(path);
   // Detach, then drop the branch libgit2 made, so the user's branch list stays as it was.
   git_oid head;
-  Check(git_reference_name_to_id(&head, repo.get(), "HEAD"), "cannot resolve worktree HEAD");
-  Check(git_repository_set_head_detached(repo.get(), &head), "cannot detach worktree HEAD");
+  CheckGit(git_reference_name_to_id(&head, repo.get(), "HEAD"), "cannot resolve worktree HEAD");
+  CheckGit(git_repository_set_head_detached(repo.get(), &head), "cannot detach worktree HEAD");
   git_reference* branch = nullptr;
   if (git_branch_lookup(&branch, main, registered.c_str(), GIT_BRANCH_LOCAL) == 0) {
     ReferencePtr owned(branch);
-    Check(git_branch_delete(branch), "cannot delete temporary branch " + registered);
+    CheckGit(git_branch_delete(branch), "cannot delete temporary branch " + registered);
   }
   return repo;
 }
@@ -104,8 +96,8 @@ void RemoveUntracked(git_repository* repo, const fs::path& root) {
   options.show = GIT_STATUS_SHOW_WORKDIR_ONLY;
   options.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_INCLUDE_IGNORED;
   git_status_list* raw = nullptr;
-  Check(git_status_list_new(&raw, repo, &options), "cannot list untracked files");
-  std::unique_ptr<git_status_list, Deleter<git_status_list, git_status_list_free>> list(raw);
+  CheckGit(git_status_list_new(&raw, repo, &options), "cannot list untracked files");
+  std::unique_ptr<git_status_list, GitFree<git_status_list, git_status_list_free>> list(raw);
   for (size_t i = 0; i < git_status_list_entrycount(list.get()); ++i) {
     const git_status_entry* entry = git_status_byindex(list.get(), i);
     if (!(entry->status & (GIT_STATUS_WT_NEW | GIT_STATUS_IGNORED))) continue;
@@ -121,11 +113,15 @@ void RemoveUntracked(git_repository* repo, const fs::path& root) {
 
 }  // namespace
 
+void CheckGit(int code, const std::string& what) {
+  if (code < 0) ThrowGit(what);
+}
+
 std::string HeadCommit(const fs::path& repo_root) {
   RepoPtr repo = Open(repo_root);
   git_oid oid;
-  Check(git_reference_name_to_id(&oid, repo.get(), "HEAD"),
-        "cannot resolve HEAD of " + repo_root.string() + " (no commits yet?)");
+  CheckGit(git_reference_name_to_id(&oid, repo.get(), "HEAD"),
+           "cannot resolve HEAD of " + repo_root.string() + " (no commits yet?)");
   char sha[GIT_OID_HEXSZ + 1];
   git_oid_tostr(sha, sizeof sha, &oid);
   return sha;
@@ -152,17 +148,17 @@ fs::path PrepareWorktree(const fs::path& repo_root, const fs::path& state_dir,
   if (!repo) repo = CreateWorktree(main.get(), path, name);
 
   git_oid oid;
-  Check(git_oid_fromstr(&oid, commit.c_str()), "bad commit id " + commit);
+  CheckGit(git_oid_fromstr(&oid, commit.c_str()), "bad commit id " + commit);
   git_object* target = nullptr;
-  Check(git_object_lookup(&target, repo.get(), &oid, GIT_OBJECT_COMMIT),
-        "cannot find commit " + commit);
+  CheckGit(git_object_lookup(&target, repo.get(), &oid, GIT_OBJECT_COMMIT),
+           "cannot find commit " + commit);
   ObjectPtr owned(target);
-  Check(git_repository_set_head_detached(repo.get(), &oid), "cannot detach worktree HEAD");
+  CheckGit(git_repository_set_head_detached(repo.get(), &oid), "cannot detach worktree HEAD");
   git_checkout_options checkout = GIT_CHECKOUT_OPTIONS_INIT;
   checkout.checkout_strategy =
       GIT_CHECKOUT_FORCE | GIT_CHECKOUT_REMOVE_UNTRACKED | GIT_CHECKOUT_REMOVE_IGNORED;
-  Check(git_reset(repo.get(), target, GIT_RESET_HARD, &checkout),
-        "cannot reset worktree " + path.string());
+  CheckGit(git_reset(repo.get(), target, GIT_RESET_HARD, &checkout),
+           "cannot reset worktree " + path.string());
   RemoveUntracked(repo.get(), path);
   return path;
 }
@@ -175,7 +171,7 @@ std::vector<std::string> DirtyPaths(const fs::path& repo_root,
     unsigned int flags = 0;
     int code = git_status_file(&flags, repo.get(), path.c_str());
     if (code == GIT_ENOTFOUND) continue;  // neither tracked nor present: nothing to lose
-    Check(code, "cannot get git status of " + path);
+    CheckGit(code, "cannot get git status of " + path);
     if (flags != GIT_STATUS_CURRENT && !(flags & GIT_STATUS_IGNORED)) dirty.push_back(path);
   }
   return dirty;
