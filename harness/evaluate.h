@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -48,6 +49,7 @@ struct BenchmarkFigure {
   bool primary = false;
   bool reference = false;  // a reference benchmark (reported, not gated)
   std::vector<double> candidate_samples_ns;
+  std::map<std::string, double> candidate_counters;  // of the candidate's last run (GFLOPS, ...)
 };
 
 struct Verdict {

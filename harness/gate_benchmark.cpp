@@ -72,11 +72,31 @@ Comparison CompareBenchmarks(const ComparisonRequest& request) {
     figure.ci_high = b.ci_high;
     figure.p_value = b.p_value;
     figure.candidate_samples_ns = b.candidate_ns;
+    figure.candidate_counters = b.candidate_counters;
     figure.reference = IsNamed(b.name, request.extra);
     comparison.figures.push_back(std::move(figure));
   }
   comparison.ok = true;
   return comparison;
+}
+
+std::string AboveTheRoofline(const std::vector<BenchmarkFigure>& figures) {
+  double peak = 0;  // the best GFLOPS of a reference (the measured FMA peak, OpenBLAS)
+  for (const auto& f : figures) {
+    if (!f.reference) continue;
+    if (auto it = f.candidate_counters.find("GFLOPS"); it != f.candidate_counters.end())
+      peak = std::max(peak, it->second);
+  }
+  if (peak <= 0) return "";
+  for (const auto& f : figures) {
+    if (f.reference) continue;
+    auto it = f.candidate_counters.find("GFLOPS");
+    if (it != f.candidate_counters.end() && it->second > kRooflineMargin * peak) {
+      return fmt::format("{} reports {:.0f} GFLOPS, above the measured peak of {:.0f}", f.name,
+                         it->second, peak);
+    }
+  }
+  return "";
 }
 
 BenchmarkDecision DecideBenchmarks(const Target& target, std::vector<BenchmarkFigure>& figures,
@@ -99,6 +119,10 @@ BenchmarkDecision DecideBenchmarks(const Target& target, std::vector<BenchmarkFi
   decision.message = gate.message;
   if (!gate.promotable && gate.reasons.size() > 1) {
     for (size_t i = 1; i < gate.reasons.size(); ++i) decision.message += "; " + gate.reasons[i];
+  }
+  if (std::string above = AboveTheRoofline(figures); !above.empty()) {
+    decision.suspicious = true;
+    decision.message += " (suspicious: " + above + ")";
   }
   return decision;
 }

@@ -43,8 +43,19 @@ struct BenchmarkDecision {
   std::string message;
 };
 
+// How far above the best reference's GFLOPS a kernel may report before it is suspicious (the
+// peak is measured on the same run, so only noise separates an honest kernel from it).
+inline constexpr double kRooflineMargin = 1.10;
+
+// "<benchmark> reports N GFLOPS, above the measured peak of M" for the first non-reference
+// figure whose candidate GFLOPS counter exceeds kRooflineMargin x the best reference's; empty if
+// none does or no reference reports GFLOPS. (Bandwidth is not checked: data that stays in cache
+// legitimately beats the memory-bandwidth reference.)
+std::string AboveTheRoofline(const std::vector<BenchmarkFigure>& figures);
+
 // DecideBenchGate (bench_gate.h) on the figures with the target's thresholds; marks the primary
-// figures. suspicious: a primary speed-up beyond `suspicious_speedup` x.
+// figures. suspicious: a primary speed-up beyond `suspicious_speedup` x, or a benchmark above the
+// roofline (AboveTheRoofline).
 BenchmarkDecision DecideBenchmarks(const Target& target, std::vector<BenchmarkFigure>& figures,
                                    double suspicious_speedup);
 

@@ -113,5 +113,40 @@ TEST(BenchmarkDecisionTest, ThresholdsAndSuspicion) {
   EXPECT_THAT(DecideBenchmarks(t, missing, 10).message, HasSubstr("BM_A/1 was not measured"));
 }
 
+TEST(BenchmarkDecisionTest, AKernelAboveTheMeasuredPeakIsSuspicious) {
+  auto figure = [](const std::string& name, double gflops, bool reference) {
+    BenchmarkFigure f;
+    f.name = name;
+    f.ratio = 0.5;
+    f.ci_low = 0.45;
+    f.ci_high = 0.55;
+    f.p_value = 0.001;
+    f.reference = reference;
+    f.candidate_counters["GFLOPS"] = gflops;
+    return f;
+  };
+  Target t;
+  t.name = "gemm";
+  t.primary = {"BM_Gemm/1024"};
+  t.references = {"BM_PeakFma", "BM_OpenBlasSgemm/1024"};
+  std::vector<BenchmarkFigure> honest = {figure("BM_Gemm/1024", 380, false),
+                                         figure("BM_PeakFma", 413, true),
+                                         figure("BM_OpenBlasSgemm/1024", 321, true)};
+  BenchmarkDecision ok = DecideBenchmarks(t, honest, 10);
+  EXPECT_TRUE(ok.pass) << ok.message;
+  EXPECT_FALSE(ok.suspicious) << ok.message;
+
+  std::vector<BenchmarkFigure> impossible = honest;
+  impossible[0].candidate_counters["GFLOPS"] = 900;
+  BenchmarkDecision flagged = DecideBenchmarks(t, impossible, 10);
+  EXPECT_TRUE(flagged.suspicious);
+  EXPECT_THAT(flagged.message, HasSubstr("BM_Gemm/1024 reports 900 GFLOPS, above the measured peak "
+                                         "of 413"));
+
+  // No reference reports GFLOPS: nothing to compare with.
+  std::vector<BenchmarkFigure> alone = {figure("BM_Gemm/1024", 900, false)};
+  EXPECT_FALSE(DecideBenchmarks(t, alone, 10).suspicious);
+}
+
 }  // namespace
 }  // namespace rlvr
