@@ -279,6 +279,27 @@ int64_t Ledger::AddAttempt(AttemptRecord a) {
   return sqlite3_last_insert_rowid(db_);
 }
 
+void Ledger::UpdateAttempt(const AttemptRecord& a) {
+  Statement s(db_,
+              "UPDATE attempts SET patch = ?, verdict = ?, failed_gate = ?, message = ?, "
+              "gates_json = ?, figures_json = ?, primary_ratio = ?, seconds = ?, "
+              "promoted_commit = ? WHERE id = ?");
+  s.Bind(1, a.patch);
+  s.Bind(2, a.verdict);
+  s.Bind(3, a.failed_gate);
+  s.Bind(4, a.message);
+  s.Bind(5, a.gates_json);
+  s.Bind(6, a.figures_json);
+  s.Bind(7, a.primary_ratio);
+  s.Bind(8, a.seconds);
+  s.Bind(9, a.promoted_commit);
+  s.Bind(10, a.id);
+  s.Step();
+  if (sqlite3_changes(db_) != 1) {
+    throw LedgerError("ledger: no attempt " + std::to_string(a.id) + " to update");
+  }
+}
+
 void Ledger::MarkPromoted(int64_t attempt_id, const std::string& commit) {
   Statement s(db_, "UPDATE attempts SET verdict = 'promoted', promoted_commit = ? WHERE id = ?");
   s.Bind(1, commit);

@@ -82,6 +82,9 @@ class Ledger {
   int CloseAbandonedRuns(const std::string& stop_reason);
 
   int64_t AddAttempt(AttemptRecord attempt);
+  // Rewrites the outcome of attempt `attempt.id` (patch, verdict, failed gate, message, gates,
+  // figures, ratio, seconds, promoted commit); what was asked and answered stays as recorded.
+  void UpdateAttempt(const AttemptRecord& attempt);
   // Turns a 'passed' attempt into 'promoted' with the commit it produced.
   void MarkPromoted(int64_t attempt_id, const std::string& commit);
 

@@ -232,6 +232,29 @@ class LoopRunner {
     return a.id;
   }
 
+  // Writes a reply to the ledger before it is judged, so a loop killed mid-evaluation (or stopped
+  // before reaching it) loses nothing the model was paid for. The row stands as an error saying
+  // so until Judged replaces its outcome. Returns its id.
+  int64_t RecordUnjudged(const Target& target, int round, int candidate, int repair,
+                         const std::vector<ChatMessage>& messages, const std::string& reply,
+                         int64_t prompt_tokens, int64_t completion_tokens, double llm_seconds) {
+    AttemptRecord a = NewAttempt(target, round, candidate, repair, messages);
+    a.reply = reply;
+    a.verdict = "error";
+    a.message = "not judged: the loop stopped or was killed before this reply was evaluated";
+    a.prompt_tokens = prompt_tokens;
+    a.completion_tokens = completion_tokens;
+    a.seconds = llm_seconds;
+    return ledger_.AddAttempt(a);
+  }
+
+  // The verdict of a reply recorded by RecordUnjudged (a.id): stored, counted and printed.
+  void Judged(const AttemptRecord& a) {
+    ledger_.UpdateAttempt(a);
+    ++result_.attempts;
+    out_ << AttemptLine(a) << "\n" << std::flush;
+  }
+
   // Evaluates on a worker thread so a second stop signal can abandon it: the evaluator's child
   // process groups are killed, its gates fail fast, and the attempt is recorded as abandoned.
   Verdict EvaluateAbandonable(const Target& target, const std::string& reply, bool* abandoned) {
@@ -253,6 +276,14 @@ class LoopRunner {
     std::optional<LlmResponse> response =
         Ask(target, round, 1, 0, messages, std::max(1, settings_.candidates));
     if (!response) return;
+    std::vector<int64_t> unjudged;
+    for (size_t c = 0; c < response->replies.size(); ++c) {
+      // The request's tokens and time are booked on its first candidate so sums stay right.
+      unjudged.push_back(RecordUnjudged(target, round, static_cast<int>(c) + 1, 0, messages,
+                                        response->replies[c], c == 0 ? response->prompt_tokens : 0,
+                                        c == 0 ? response->completion_tokens : 0,
+                                        c == 0 ? last_call_seconds_ : 0));
+    }
 
     struct Passing {
       Verdict verdict;
@@ -268,6 +299,7 @@ class LoopRunner {
       int64_t prompt_tokens = c == 0 ? response->prompt_tokens : 0;
       int64_t completion_tokens = c == 0 ? response->completion_tokens : 0;
       double llm_seconds = c == 0 ? last_call_seconds_ : 0;
+      int64_t attempt_id = unjudged[c];
       for (int repair = 0;; ++repair) {
         // A stop or the clock ends the round before the next evaluation; replies already paid
         // for are still judged when only the token budget ran out.
@@ -275,6 +307,7 @@ class LoopRunner {
         Clock::time_point start = Clock::now();
         Verdict verdict = EvaluateAbandonable(target, reply, &abandoned);
         AttemptRecord a = NewAttempt(target, round, candidate, repair, conversation);
+        a.id = attempt_id;
         a.reply = reply;
         a.patch = verdict.patch;
         a.gates_json = GatesJson(verdict);
@@ -287,14 +320,14 @@ class LoopRunner {
           a.verdict = "error";
           a.message = "abandoned by a second stop signal: " + verdict.message;
           if (!verdict.failed_gate.empty()) a.failed_gate = verdict.failed_gate;
-          Record(a);
+          Judged(a);
           stop_reason_ = "abandoned (second stop signal)";
           break;
         }
         a.verdict = verdict.promotable ? "passed" : "failed";
         if (!verdict.failed_gate.empty()) a.failed_gate = verdict.failed_gate;
         a.message = verdict.message;
-        Record(a);
+        Judged(a);
         if (verdict.promotable) {
           passing.push_back({std::move(verdict), a});
           break;
@@ -310,6 +343,8 @@ class LoopRunner {
         prompt_tokens = fixed->prompt_tokens;
         completion_tokens = fixed->completion_tokens;
         llm_seconds = last_call_seconds_;
+        attempt_id = RecordUnjudged(target, round, candidate, repair + 1, conversation, reply,
+                                    prompt_tokens, completion_tokens, llm_seconds);
       }
     }
     if (passing.empty() || abandoned) return;

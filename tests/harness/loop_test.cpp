@@ -242,6 +242,13 @@ TEST(LoopEndToEnd, KilledMidEvaluationResumesCleanlyAndStopsOnSignal) {
   {
     Ledger ledger(Ledger::DefaultPath(repo.path()));  // still a valid ledger
     EXPECT_FALSE(ledger.LastRun()->finished_at.has_value());
+    // The reply being judged when the loop died is not lost: it is there, marked unjudged.
+    std::vector<AttemptRecord> killed = ledger.RunAttempts(ledger.LastRun()->id);
+    ASSERT_EQ(killed.size(), 1u);
+    EXPECT_EQ(killed[0].verdict, "error");
+    EXPECT_THAT(killed[0].message, HasSubstr("not judged"));
+    EXPECT_FALSE(killed[0].reply.empty());
+    EXPECT_GT(killed[0].prompt_tokens, 0);
   }
 
   // Second loop: resumes; SIGINT during its evaluation = finish it (and promote), then stop.
@@ -257,7 +264,8 @@ TEST(LoopEndToEnd, KilledMidEvaluationResumesCleanlyAndStopsOnSignal) {
   std::filesystem::remove(log);
   EXPECT_EQ(exit_code, 0) << out;
   EXPECT_THAT(out, HasSubstr("closed 1 run(s) left unfinished"));
-  EXPECT_THAT(out, ::testing::ContainsRegex(R"(\] dot 1\.1 promoted )")) << out;
+  // Round 1 was asked and recorded before the kill, so the resumed loop goes on with round 2.
+  EXPECT_THAT(out, ::testing::ContainsRegex(R"(\] dot 2\.1 promoted )")) << out;
   EXPECT_THAT(out, HasSubstr("stopped (stop signal)"));
   EXPECT_EQ(endpoint.requests().size(), 2u);  // no new round after the signal
 
