@@ -59,7 +59,7 @@ std::string PromotionMessage(const Target& target, const Verdict& verdict,
                             primary->name, Percent(primary->ratio), Percent(primary->ci_low),
                             Percent(primary->ci_high), primary->p_value)
               : fmt::format("{}: promoted candidate (rlvr)", target.name);
-  std::string body = "Promoted by rlvr evaluate --promote: every gate passed.\n\n";
+  std::string body = "Promoted by rlvr: every gate passed.\n\n";
   for (const auto& f : verdict.figures) {
     body += fmt::format("  {}: {:.0f} ns -> {:.0f} ns ({} [CI {}, {}], p={:.2g}){}\n", f.name,
                         f.baseline_ns, f.candidate_ns, Percent(f.ratio), Percent(f.ci_low),
