@@ -11,7 +11,12 @@
 #include <stdexcept>
 
 #if defined(__AVX512F__) || defined(__AVX2__)
+// GCC 12's avx512fintrin.h initialises a placeholder from itself (`__m512 __Y = __Y;`) in the
+// unpack intrinsics and then warns about it at every use; the warning is about the header.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
+#pragma GCC diagnostic pop
 #endif
 
 namespace rlvr {
