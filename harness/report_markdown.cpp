@@ -44,9 +44,9 @@ void TargetSection(const TargetReport& target, const MarkdownOptions& options, s
                      FormatNanoseconds(target.first_baseline_ns));
   if (!target.promotions.empty()) {
     const Promotion& last = target.promotions.back();
-    out += fmt::format(", now {} ({} since the first baseline, {} promotions)",
+    out += fmt::format(", now {} ({} since the first baseline, {} promotion{})",
                        FormatNanoseconds(last.primary_ns), FormatSpeedup(last.speedup),
-                       target.promotions.size());
+                       target.promotions.size(), target.promotions.size() == 1 ? "" : "s");
   }
   out += ".";
   if (!target.references.empty()) {
