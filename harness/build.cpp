@@ -16,7 +16,8 @@ RunOptions BuildRunOptions(const BuildRequest& request) {
   RunOptions options;
   options.cwd = request.source_dir;
   options.limits.wall_seconds = request.timeout_seconds;
-  options.limits.memory_bytes = size_t{16} << 30;  // compilers of large TUs need room
+  // Compilers of large TUs need room; ASan binaries run by a build step need no limit at all.
+  options.limits.memory_bytes = request.sanitizer ? 0 : size_t{16} << 30;
   options.limits.file_size_bytes = size_t{4} << 30;
   options.limits.no_network = true;
   // Colour codes would clutter the verdict.

@@ -17,6 +17,9 @@ struct BuildRequest {
   std::vector<std::string> targets;  // cmake --build --target ...; empty = all
   int jobs = 2;
   double timeout_seconds = 1200;
+  // A sanitizer build: no address-space limit, since a build step may run the instrumented
+  // binaries (e.g. gtest_discover_tests lists the tests) and ASan reserves terabytes of it.
+  bool sanitizer = false;
 };
 
 struct BuildOutcome {

@@ -302,7 +302,8 @@ Verdict Evaluator::Evaluate(const Target& target, std::string_view reply) {
                                             args,
                                             {TargetNameOf(build.test_binary)},
                                             opt.jobs,
-                                            opt.build_timeout_seconds});
+                                            opt.build_timeout_seconds,
+                                            /*sanitizer=*/true});
     if (!built.ok) return Fail("sanitizer build: " + built.message, built.detail);
     TestRunResult run = RunGoogleTests(sanitize_build / build.test_binary, target.tests, v.seed,
                                        opt.test_timeout_seconds * 4, true);
