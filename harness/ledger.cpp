@@ -247,6 +247,27 @@ int Ledger::CloseAbandonedRuns(const std::string& stop_reason) {
   return sqlite3_changes(db_);
 }
 
+namespace {
+
+// Binds an attempt's outcome columns, in the order patch, verdict, failed_gate, message,
+// gates_json, figures_json, primary_ratio, prompt_tokens, completion_tokens, seconds,
+// promoted_commit, from parameter `first` on (the INSERT and the UPDATE list them alike).
+void BindOutcome(Statement& s, int first, const AttemptRecord& a) {
+  s.Bind(first, a.patch);
+  s.Bind(first + 1, a.verdict);
+  s.Bind(first + 2, a.failed_gate);
+  s.Bind(first + 3, a.message);
+  s.Bind(first + 4, a.gates_json);
+  s.Bind(first + 5, a.figures_json);
+  s.Bind(first + 6, a.primary_ratio);
+  s.Bind(first + 7, a.prompt_tokens);
+  s.Bind(first + 8, a.completion_tokens);
+  s.Bind(first + 9, a.seconds);
+  s.Bind(first + 10, a.promoted_commit);
+}
+
+}  // namespace
+
 int64_t Ledger::AddAttempt(AttemptRecord a) {
   if (a.created_at.empty()) a.created_at = UtcNowIso8601();
   // A single INSERT is its own transaction: the row is all there or not at all.
@@ -264,17 +285,7 @@ int64_t Ledger::AddAttempt(AttemptRecord a) {
   s.Bind(7, int64_t{a.repair});
   s.Bind(8, a.prompt);
   s.Bind(9, a.reply);
-  s.Bind(10, a.patch);
-  s.Bind(11, a.verdict);
-  s.Bind(12, a.failed_gate);
-  s.Bind(13, a.message);
-  s.Bind(14, a.gates_json);
-  s.Bind(15, a.figures_json);
-  s.Bind(16, a.primary_ratio);
-  s.Bind(17, a.prompt_tokens);
-  s.Bind(18, a.completion_tokens);
-  s.Bind(19, a.seconds);
-  s.Bind(20, a.promoted_commit);
+  BindOutcome(s, 10, a);
   s.Step();
   return sqlite3_last_insert_rowid(db_);
 }
@@ -282,18 +293,10 @@ int64_t Ledger::AddAttempt(AttemptRecord a) {
 void Ledger::UpdateAttempt(const AttemptRecord& a) {
   Statement s(db_,
               "UPDATE attempts SET patch = ?, verdict = ?, failed_gate = ?, message = ?, "
-              "gates_json = ?, figures_json = ?, primary_ratio = ?, seconds = ?, "
-              "promoted_commit = ? WHERE id = ?");
-  s.Bind(1, a.patch);
-  s.Bind(2, a.verdict);
-  s.Bind(3, a.failed_gate);
-  s.Bind(4, a.message);
-  s.Bind(5, a.gates_json);
-  s.Bind(6, a.figures_json);
-  s.Bind(7, a.primary_ratio);
-  s.Bind(8, a.seconds);
-  s.Bind(9, a.promoted_commit);
-  s.Bind(10, a.id);
+              "gates_json = ?, figures_json = ?, primary_ratio = ?, prompt_tokens = ?, "
+              "completion_tokens = ?, seconds = ?, promoted_commit = ? WHERE id = ?");
+  BindOutcome(s, 1, a);
+  s.Bind(12, a.id);
   s.Step();
   if (sqlite3_changes(db_) != 1) {
     throw LedgerError("ledger: no attempt " + std::to_string(a.id) + " to update");

@@ -122,6 +122,34 @@ TEST_F(LedgerTest, RunsAndAttemptsRoundTripAcrossReopen) {
   EXPECT_THROW(ledger.MarkPromoted(999, "x"), LedgerError);
 }
 
+TEST_F(LedgerTest, AnUnjudgedAttemptGetsItsVerdictLater) {
+  Ledger ledger(Path());
+  int64_t run = ledger.BeginRun("m", "e", "{}", 1);
+  AttemptRecord a = Attempt(run, "gemm", 1, 1, "error");
+  a.reply = "the reply";
+  a.message = "not judged";
+  a.prompt_tokens = 10;
+  a.id = ledger.AddAttempt(a);
+  a.verdict = "failed";
+  a.failed_gate = "tests";
+  a.message = "2 tests failed";
+  a.primary_ratio = 0.9;
+  a.seconds = 12.5;
+  ledger.UpdateAttempt(a);
+  std::optional<AttemptRecord> got = ledger.FindAttempt(a.id);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->verdict, "failed");
+  EXPECT_EQ(got->failed_gate.value_or(""), "tests");
+  EXPECT_EQ(got->message, "2 tests failed");
+  EXPECT_EQ(got->primary_ratio.value_or(0), 0.9);
+  EXPECT_EQ(got->seconds, 12.5);
+  EXPECT_EQ(got->reply, "the reply");  // what was asked and answered stays
+  EXPECT_EQ(got->prompt_tokens, 10);
+  a.id = 999;
+  EXPECT_THROW(ledger.UpdateAttempt(a), LedgerError);
+  EXPECT_FALSE(ledger.FindAttempt(999).has_value());
+}
+
 TEST_F(LedgerTest, ReplaysRepliesOfALedgerPerTarget) {
   {
     Ledger ledger(Path());
