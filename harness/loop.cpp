@@ -399,7 +399,10 @@ std::string AttemptLine(const AttemptRecord& a) {
   line += a.primary_ratio ? fmt::format(" {:.3f}", *a.primary_ratio) : std::string(" -");
   line += fmt::format(" {:.1f}s", a.seconds);
   if (a.verdict == "failed" || a.verdict == "error") {
-    std::string why = a.message.substr(0, 160);
+    // One line of at most kMaxReason characters; "..." marks a cut (the ledger keeps it all).
+    constexpr size_t kMaxReason = 200;
+    std::string why =
+        a.message.size() <= kMaxReason ? a.message : a.message.substr(0, kMaxReason - 3) + "...";
     std::replace(why.begin(), why.end(), '\n', ' ');
     if (!why.empty()) line += "  (" + why + ")";
   }

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "harness/ledger.h"
+#include "harness/loop.h"
 #include "harness/run_lock.h"
 #include "tests/fake_endpoint/fake_endpoint.h"
 #include "tests/harness/fixture_repo.h"
@@ -280,6 +281,24 @@ TEST(LoopEndToEnd, KilledMidEvaluationResumesCleanlyAndStopsOnSignal) {
   EXPECT_EQ(attempts[0].verdict, "promoted");
   EXPECT_EQ(attempts[0].promoted_commit.value_or(""), repo.Head());
   EXPECT_THAT(FilesContaining(repo.path() / ".rlvr", kSecret), ::testing::IsEmpty());
+}
+
+TEST(AttemptLineTest, ShowsTheReasonOnOneLineAndMarksACut) {
+  AttemptRecord a;
+  a.target = "dot";
+  a.round = 2;
+  a.candidate = 1;
+  a.verdict = "failed";
+  a.failed_gate = "tests";
+  a.seconds = 1.5;
+  a.message = "2 tests failed:\nDotTest.Small";
+  EXPECT_THAT(AttemptLine(a), ::testing::EndsWith("dot 2.1 failed tests - 1.5s  (2 tests failed: "
+                                                  "DotTest.Small)"));
+  a.message = std::string(150, 'a') + "; " + std::string(150, 'b');
+  std::string line = AttemptLine(a);
+  EXPECT_THAT(line, ::testing::EndsWith("b...)"));
+  EXPECT_THAT(line, HasSubstr(std::string(150, 'a')));
+  EXPECT_EQ(line.find(std::string(60, 'b')), std::string::npos);
 }
 
 TEST(LoopLock, SecondHolderIsRefusedWithThePid) {
