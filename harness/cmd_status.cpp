@@ -95,22 +95,7 @@ void RunStatus(const StatusArgs& args) {
   size_t from = attempts.size() > static_cast<size_t>(args.last) ? attempts.size() - args.last : 0;
   if (from < attempts.size()) std::cout << "last attempts:\n";
   for (size_t i = from; i < attempts.size(); ++i) {
-    const AttemptRecord& a = attempts[i];
-    std::string id = fmt::format("{}.{}", a.round, a.candidate);
-    if (a.repair > 0) id += fmt::format(".{}", a.repair);
-    std::string line = fmt::format("  {} {} {} {} {}", a.created_at, a.target, id, a.verdict,
-                                   a.failed_gate.value_or("-"));
-    line += a.primary_ratio ? fmt::format(" {:.3f}", *a.primary_ratio) : std::string(" -");
-    line += fmt::format(" {:.1f}s", a.seconds);
-    if (a.promoted_commit) line += " commit " + a.promoted_commit->substr(0, 12);
-    if (!a.message.empty() && a.verdict != "promoted" && a.verdict != "passed") {
-      std::string why = a.message.substr(0, 120);
-      for (char& c : why) {
-        if (c == '\n') c = ' ';
-      }
-      line += "  (" + why + ")";
-    }
-    std::cout << line << "\n";
+    std::cout << "  " << AttemptLine(attempts[i], attempts[i].created_at) << "\n";
   }
 }
 

@@ -364,7 +364,8 @@ class LoopRunner {
     ++result_.promotions;
     AttemptRecord shown = best->attempt;
     shown.verdict = "promoted";
-    out_ << AttemptLine(shown) << " commit " << promoted.commit.substr(0, 12) << "\n" << std::flush;
+    shown.promoted_commit = promoted.commit;
+    out_ << AttemptLine(shown) << "\n" << std::flush;
   }
 
   const Project& project_;
@@ -390,14 +391,15 @@ LoopResult RunLoop(const Project& project, Evaluator& evaluator, LlmSource& llm,
   return LoopRunner(project, evaluator, llm, ledger, settings, out).Run(settings_json);
 }
 
-std::string AttemptLine(const AttemptRecord& a) {
-  std::string clock = ClockNow();
+std::string AttemptLine(const AttemptRecord& a, const std::string& when) {
+  std::string clock = when.empty() ? ClockNow() : when;
   std::string id = fmt::format("{}.{}", a.round, a.candidate);
   if (a.repair > 0) id += fmt::format(".{}", a.repair);
   std::string line =
       fmt::format("[{}] {} {} {} {}", clock, a.target, id, a.verdict, a.failed_gate.value_or("-"));
   line += a.primary_ratio ? fmt::format(" {:.3f}", *a.primary_ratio) : std::string(" -");
   line += fmt::format(" {:.1f}s", a.seconds);
+  if (a.promoted_commit) line += " commit " + a.promoted_commit->substr(0, 12);
   if (a.verdict == "failed" || a.verdict == "error") {
     // One line of at most kMaxReason characters; "..." marks a cut (the ledger keeps it all).
     constexpr size_t kMaxReason = 200;

@@ -47,7 +47,9 @@ LoopResult RunLoop(const Project& project, Evaluator& evaluator, LlmSource& llm,
 
 // The attempt line printed as it happens:
 // "[16:58:03] dot 1.2.1 failed build - 12.3s" or "[16:58:40] dot 1.1 passed - 0.412 35.2s".
-std::string AttemptLine(const AttemptRecord& attempt);
+// `when` replaces the clock (rlvr status shows the attempt's created_at); a promoted commit is
+// shown, and a failure's reason, on one line of bounded length.
+std::string AttemptLine(const AttemptRecord& attempt, const std::string& when = "");
 
 // The files a target's editable globs match in the working tree (sorted, repository-relative).
 std::vector<std::string> ExpandEditable(const Project& project, const Target& target);
