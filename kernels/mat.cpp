@@ -1,16 +1,8 @@
 #include "kernels/mat.h"
 
-namespace rlvr {
+#include "kernels/splitmix64.h"
 
-namespace {
-// splitmix64: tiny, fast, and the same on every platform, so a seed always names the same data.
-uint64_t SplitMix64(uint64_t& state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-}  // namespace
+namespace rlvr {
 
 void FillRandom(float* data, size_t n, uint64_t seed, float lo, float hi) {
   uint64_t state = seed;

@@ -6,22 +6,15 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/splitmix64.h"
+
 namespace rlvr {
 
 namespace {
 
-// SplitMix64: one 64-bit word of state, full period, and the same stream on every platform
-// (std:: distributions are not portable across standard libraries).
-uint64_t NextRandom(uint64_t& state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
 // Uniform in [0, 1) with 53 random bits.
 double NextUniform(uint64_t& state) {
-  return static_cast<double>(NextRandom(state) >> 11) * 0x1.0p-53;
+  return static_cast<double>(SplitMix64(state) >> 11) * 0x1.0p-53;
 }
 
 // Larger logit first; equal logits by lower token id, so the order is total and deterministic.

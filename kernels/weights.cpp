@@ -5,18 +5,11 @@
 #include <type_traits>
 
 #include "kernels/safetensors.h"
+#include "kernels/splitmix64.h"
 
 namespace rlvr {
 
 namespace {
-
-// splitmix64, so a seed names the same weights on every platform.
-uint64_t NextRandom(uint64_t& state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
 
 std::vector<float> Uniform(size_t n, uint64_t& state, float center, float half_width) {
   std::vector<float> v(n);
@@ -71,7 +64,7 @@ size_t Elements(const std::vector<int64_t>& shape) {
 
 void FillSeededUniform(float* data, size_t n, uint64_t& state, float center, float half_width) {
   for (size_t i = 0; i < n; ++i) {
-    const float unit = static_cast<float>(NextRandom(state) >> 40) * (1.0f / 16777216.0f);
+    const float unit = static_cast<float>(SplitMix64(state) >> 40) * (1.0f / 16777216.0f);
     data[i] = center + half_width * (2.0f * unit - 1.0f);
   }
 }

@@ -40,6 +40,7 @@
 #include <string>
 
 #include "kernels/reference/gemm_ref.h"
+#include "kernels/splitmix64.h"
 #include "tests/common/alloc_counter.h"
 
 namespace rlvr {
@@ -73,14 +74,6 @@ class LoopAllocations {
   AllocationScope scope_;
 };
 
-// splitmix64: the small fixed generator benchmarks draw from (same family as FillRandom).
-inline uint64_t NextRandom(uint64_t& state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
 // Rewrites `burst` consecutive elements of data[0, n) with fresh values in [lo, hi) on each
 // Next(), walking through the buffer (wrapping at n). Choose burst so every output depends on a
 // perturbed element: e.g. a full row of B (burst = N) for C = A*B, or burst = 1 on the vector of a
@@ -94,7 +87,7 @@ class InputPerturber {
 
   void Next() {
     for (size_t i = 0; i < burst_; ++i) {
-      float unit = static_cast<float>(NextRandom(rng_) >> 40) * (1.0f / 16777216.0f);
+      float unit = static_cast<float>(SplitMix64(rng_) >> 40) * (1.0f / 16777216.0f);
       data_[position_] = lo_ + (hi_ - lo_) * unit;
       if (++position_ == n_) position_ = 0;
     }
@@ -147,7 +140,7 @@ bool VerifySampled(benchmark::State& state, const float* got, size_t n, size_t s
   };
   check(0);
   check(n - 1);
-  for (size_t s = 0; s < samples; ++s) check(NextRandom(seed) % n);
+  for (size_t s = 0; s < samples; ++s) check(SplitMix64(seed) % n);
   double error = max_want > 0.0 ? max_error / max_want : max_error;
   if (finite && error <= tolerance) return true;
   char message[160];
