@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <ctime>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -244,15 +243,6 @@ BaselineMeasurement MeasureBaseline(const std::vector<std::string>& bench_comman
   m.ok = rounds > 0;
   if (!m.ok) m.message = "no rounds requested";
   return m;
-}
-
-std::string UtcTimestamp() {
-  std::time_t now = std::time(nullptr);
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
 }
 
 }  // namespace rlvr

@@ -79,7 +79,4 @@ BaselineMeasurement MeasureBaseline(const std::vector<std::string>& bench_comman
                                     const BenchRunSettings& settings, BenchMetric metric,
                                     const RunOptions& options);
 
-// Current UTC time as 2026-11-23T16:00:00Z.
-std::string UtcTimestamp();
-
 }  // namespace rlvr

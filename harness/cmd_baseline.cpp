@@ -10,6 +10,7 @@
 #include "harness/bench_setup.h"
 #include "harness/commands.h"
 #include "harness/process.h"
+#include "harness/utc_time.h"
 
 namespace rlvr {
 
@@ -73,7 +74,7 @@ void RunBaseline(const BaselineArgs& args) {
       throw CLI::RuntimeError(fmt::format("rlvr baseline: {}: {}", target->name, m.message), 1);
     }
     m.baseline.commit = setup.commit;
-    m.baseline.recorded_at = UtcTimestamp();
+    m.baseline.recorded_at = UtcNowIso8601();
     m.baseline.host = host;
     auto path = BaselinePath(setup.project.root, target->name);
     try {

@@ -10,7 +10,7 @@
 #include "harness/report_html.h"
 #include "harness/report_markdown.h"
 #include "harness/report_summary.h"
-#include "harness/report_time.h"
+#include "harness/utc_time.h"
 
 namespace rlvr {
 namespace {

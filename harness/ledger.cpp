@@ -2,9 +2,9 @@
 
 #include <sqlite3.h>
 
-#include <chrono>
-#include <ctime>
 #include <system_error>
+
+#include "harness/utc_time.h"
 
 namespace rlvr {
 namespace {
@@ -135,15 +135,6 @@ RunRecord ReadRun(const Statement& s) {
 }
 
 }  // namespace
-
-std::string UtcNowIso8601() {
-  std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 Ledger::Ledger(const std::filesystem::path& path) : path_(path) {
   std::error_code ec;

@@ -58,9 +58,6 @@ struct AttemptRecord {
   std::optional<std::string> promoted_commit;
 };
 
-// Current UTC time as 2026-11-23T16:00:00Z.
-std::string UtcNowIso8601();
-
 class Ledger {
  public:
   // Opens (creating file, folder and schema if missing) the ledger at `path`. Throws LedgerError

@@ -11,6 +11,7 @@
 
 #include "harness/baseline.h"
 #include "harness/git_handle.h"
+#include "harness/utc_time.h"
 #include "harness/worktree.h"
 
 namespace rlvr {
@@ -33,7 +34,7 @@ nlohmann::json BaselineJsonFromVerdict(const Project& project, const Target& tar
   baseline.target = target.name;
   // The measured source is this commit's parent plus the promoted edit.
   baseline.commit = verdict.head_commit;
-  baseline.recorded_at = UtcTimestamp();
+  baseline.recorded_at = UtcNowIso8601();
   baseline.host = CurrentHostFacts(candidate_build_dir);
   baseline.metric = verdict.metric;
   for (const auto& f : verdict.figures) {

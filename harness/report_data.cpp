@@ -12,7 +12,7 @@
 #include <sstream>
 #include <unordered_map>
 
-#include "harness/report_time.h"
+#include "harness/utc_time.h"
 
 namespace rlvr {
 namespace {

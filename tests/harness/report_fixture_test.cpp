@@ -11,7 +11,7 @@
 #include <stdexcept>
 
 #include "harness/report_data.h"
-#include "harness/report_time.h"
+#include "harness/utc_time.h"
 #include "tests/harness/report_fixture.h"
 
 namespace rlvr {

@@ -4,7 +4,7 @@
 
 #include "harness/report_escape.h"
 #include "harness/report_format.h"
-#include "harness/report_time.h"
+#include "harness/utc_time.h"
 
 namespace rlvr {
 namespace {

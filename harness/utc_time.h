@@ -1,5 +1,5 @@
-// Time helpers of `rlvr report`: the ledger stores UTC times as ISO 8601 text
-// (2026-11-23T16:00:00Z); the report parses them to bucket attempts and reads --since.
+// UTC times as ISO 8601 text (2026-11-23T16:00:00Z), the form the ledger and the baselines store:
+// the current time, formatting and parsing (the report buckets attempts and reads --since).
 #pragma once
 
 #include <cstdint>
@@ -14,6 +14,9 @@ std::optional<int64_t> ParseUtcTime(const std::string& text);
 
 // "2026-11-23T16:00:00Z".
 std::string FormatUtcTime(int64_t epoch_seconds);
+
+// The current time as FormatUtcTime writes it.
+std::string UtcNowIso8601();
 
 // The lower bound --since names, as ISO text comparable with the ledger's created_at: an absolute
 // time accepted by ParseUtcTime, or a span back from `now` like "90m", "12h", "7d", "2w".

@@ -1,4 +1,4 @@
-#include "harness/report_time.h"
+#include "harness/utc_time.h"
 
 #include <chrono>
 #include <cstdio>
@@ -48,6 +48,10 @@ std::string FormatUtcTime(int64_t epoch_seconds) {
   char buffer[32];
   std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buffer;
+}
+
+std::string UtcNowIso8601() {
+  return FormatUtcTime(UnixNow());
 }
 
 std::string ResolveSince(const std::string& since, int64_t now) {
