@@ -72,10 +72,16 @@ struct Verdict {
   std::string host_drift;             // machine/compiler differences from the stored baseline
 
   const GateResult* FindGate(std::string_view name) const;
+  // Everything; its gates and figures are SummaryJson of each, plus detail, flags and samples.
   nlohmann::json ToJson() const;
   // Human-readable verdict: one line per gate (status, time, message) and the figures.
   std::string Render() const;
 };
+
+// The compact forms the ledger stores (DESIGN.md): a gate's name, status, seconds and message; a
+// figure's name, times, ratio, interval and p-value.
+nlohmann::json SummaryJson(const GateResult& gate);
+nlohmann::json SummaryJson(const BenchmarkFigure& figure);
 
 struct EvaluateOptions {
   bool check_format_only = false;  // unformatted => fail instead of formatting

@@ -47,10 +47,7 @@ std::string ReadText(const std::filesystem::path& path) {
 std::string GatesJson(const Verdict& v) {
   json gates = json::array();
   for (const GateResult& g : v.gates) {
-    json entry = {{"name", g.name},
-                  {"status", GateStatusName(g.status)},
-                  {"seconds", g.seconds},
-                  {"message", g.message}};
+    json entry = SummaryJson(g);
     if (!g.detail.empty()) entry["detail"] = g.detail.substr(0, 4000);
     gates.push_back(std::move(entry));
   }
@@ -60,15 +57,7 @@ std::string GatesJson(const Verdict& v) {
 std::string FiguresJson(const Verdict& v) {
   if (v.figures.empty()) return "";
   json benchmarks = json::array();
-  for (const BenchmarkFigure& f : v.figures) {
-    benchmarks.push_back({{"name", f.name},
-                          {"baseline_ns", f.baseline_ns},
-                          {"candidate_ns", f.candidate_ns},
-                          {"ratio", f.ratio},
-                          {"ci_low", f.ci_low},
-                          {"ci_high", f.ci_high},
-                          {"p_value", f.p_value}});
-  }
+  for (const BenchmarkFigure& f : v.figures) benchmarks.push_back(SummaryJson(f));
   return json{{"metric", v.metric}, {"benchmarks", benchmarks}}.dump();
 }
 

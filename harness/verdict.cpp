@@ -37,27 +37,33 @@ const GateResult* Verdict::FindGate(std::string_view name) const {
   return nullptr;
 }
 
+nlohmann::json SummaryJson(const GateResult& g) {
+  return {{"name", g.name},
+          {"status", GateStatusName(g.status)},
+          {"seconds", g.seconds},
+          {"message", g.message}};
+}
+
+nlohmann::json SummaryJson(const BenchmarkFigure& f) {
+  return {{"name", f.name},      {"baseline_ns", f.baseline_ns}, {"candidate_ns", f.candidate_ns},
+          {"ratio", f.ratio},    {"ci_low", f.ci_low},           {"ci_high", f.ci_high},
+          {"p_value", f.p_value}};
+}
+
 nlohmann::json Verdict::ToJson() const {
   nlohmann::json gates_json = nlohmann::json::array();
   for (const auto& g : gates) {
-    gates_json.push_back({{"name", g.name},
-                          {"status", GateStatusName(g.status)},
-                          {"seconds", g.seconds},
-                          {"message", g.message},
-                          {"detail", g.detail}});
+    nlohmann::json gate = SummaryJson(g);
+    gate["detail"] = g.detail;
+    gates_json.push_back(std::move(gate));
   }
   nlohmann::json benchmarks = nlohmann::json::array();
   for (const auto& f : figures) {
-    benchmarks.push_back({{"name", f.name},
-                          {"baseline_ns", f.baseline_ns},
-                          {"candidate_ns", f.candidate_ns},
-                          {"ratio", f.ratio},
-                          {"ci_low", f.ci_low},
-                          {"ci_high", f.ci_high},
-                          {"p_value", f.p_value},
-                          {"primary", f.primary},
-                          {"reference", f.reference},
-                          {"candidate_samples_ns", f.candidate_samples_ns}});
+    nlohmann::json figure = SummaryJson(f);
+    figure["primary"] = f.primary;
+    figure["reference"] = f.reference;
+    figure["candidate_samples_ns"] = f.candidate_samples_ns;
+    benchmarks.push_back(std::move(figure));
   }
   nlohmann::json json = {
       {"target", target},

@@ -63,7 +63,9 @@ class EvaluateIntegrationTest : public ::testing::Test {
     // Every gate after the failed one is skipped.
     bool after = false;
     for (const auto& other : v.gates) {
-      if (after) EXPECT_EQ(other.status, GateStatus::kSkipped) << other.name;
+      if (after) {
+        EXPECT_EQ(other.status, GateStatus::kSkipped) << other.name;
+      }
       after = after || other.name == gate;
     }
   }

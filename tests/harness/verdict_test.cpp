@@ -20,7 +20,8 @@ Verdict SampleVerdict() {
   v.gates = {{"scope", GateStatus::kPass, 0.01, "1 file(s), all editable", ""},
              {"tests", GateStatus::kFail, 0.5, "1 of 4 tests failed", "dot_test.cpp:12: Failure"},
              {"benchmark", GateStatus::kSkipped, 0, "not run", ""}};
-  v.figures = {{"BM_Dot/4096", 1000, 800, 0.8, 0.75, 0.85, 0.001, true, false, {790, 800, 810}}};
+  v.figures = {
+      {"BM_Dot/4096", 1000, 800, 0.8, 0.75, 0.85, 0.001, true, false, {790, 800, 810}, {}}};
   v.primary_ratio = 0.8;
   v.patch = "--- a/x\n+++ b/x\n";
   v.changed_files = {"kernel/dot.cpp"};
