@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "harness/file_text.h"
 #include "harness/process.h"
 #include "harness/stats.h"
 
@@ -44,13 +45,6 @@ std::map<std::string, BaselineEntry> EntriesFromJson(const json& j, const std::s
     entries[name] = std::move(entry);
   }
   return entries;
-}
-
-std::string ReadText(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 // Value of `key:TYPE=value` in a CMakeCache.txt.
@@ -170,7 +164,7 @@ void WriteBaselineFile(const std::filesystem::path& path, const Baseline& baseli
 HostFacts CurrentHostFacts(const std::filesystem::path& build_dir) {
   HostFacts facts;
   facts.cpu = CpuModel();
-  std::string cache = build_dir.empty() ? "" : ReadText(build_dir / "CMakeCache.txt");
+  std::string cache = build_dir.empty() ? "" : ReadFileText(build_dir / "CMakeCache.txt");
   std::string compiler = CacheValue(cache, "CMAKE_CXX_COMPILER");
   if (compiler.empty()) compiler = "c++";
   ProcessResult version = RunProcess({compiler, "--version"});

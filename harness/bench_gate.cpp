@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "harness/file_text.h"
+
 namespace rlvr {
 
 namespace {
@@ -107,15 +109,13 @@ std::optional<uint64_t> CallgrindInstructions(const std::vector<std::string>& co
   RunOptions run_options = options;
   run_options.limits.memory_bytes = 0;  // valgrind reserves large address ranges
   ProcessResult result = RunProcess(argv, run_options);
-  std::ifstream in(out_file);
-  std::stringstream text;
-  text << in.rdbuf();
+  std::string text = ReadFileText(out_file);
   std::filesystem::remove(out_file);
   if (!result.ok()) {
     if (error) *error = fmt::format("callgrind run failed: {}: {}", result.Describe(), result.err);
     return std::nullopt;
   }
-  auto total = ParseCallgrindTotal(text.str());
+  auto total = ParseCallgrindTotal(text);
   if (!total && error) *error = "callgrind output has no total";
   return total;
 }

@@ -11,6 +11,7 @@
 
 #include "harness/baseline.h"
 #include "harness/build.h"
+#include "harness/file_text.h"
 #include "harness/gate_benchmark.h"
 #include "harness/gates.h"
 #include "harness/patch_apply.h"
@@ -40,13 +41,6 @@ bool IsCxxSource(const std::string& path) {
 bool IsCompiledSource(const std::string& path) {
   return path.ends_with(".cpp") || path.ends_with(".cc") || path.ends_with(".cxx") ||
          path.ends_with(".c");
-}
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 std::string Join(const std::vector<std::string>& items, const char* separator = ", ") {
@@ -225,7 +219,8 @@ Verdict Evaluator::Evaluate(const Target& target, std::string_view reply) {
     if (diff.ok()) v.patch = diff.out;
     v.new_contents.clear();
     for (const auto& file : v.changed_files) {
-      if (fs::exists(worktree / file)) v.new_contents.emplace_back(file, ReadFile(worktree / file));
+      if (fs::exists(worktree / file))
+        v.new_contents.emplace_back(file, ReadFileText(worktree / file));
     }
     if (!unformatted.empty())
       return Fail(fmt::format("not clang-formatted: {} (run clang-format -i)", Join(unformatted)),

@@ -5,6 +5,7 @@
 #include <sstream>
 #include <vector>
 
+#include "harness/file_text.h"
 #include "harness/ledger.h"
 
 namespace rlvr {
@@ -22,10 +23,7 @@ std::deque<std::string> ReadReplyFiles(const std::filesystem::path& folder) {
   std::sort(files.begin(), files.end());
   std::deque<std::string> replies;
   for (const auto& file : files) {
-    std::ifstream in(file, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    replies.push_back(text.str());
+    replies.push_back(ReadFileText(file));
   }
   return replies;
 }

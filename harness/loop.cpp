@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "harness/file_text.h"
 #include "harness/prompt.h"
 #include "harness/reconcile.h"
 #include "harness/signals.h"
@@ -35,13 +36,6 @@ std::string ClockNow() {
 
 double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-std::string ReadText(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 std::string GatesJson(const Verdict& v) {
@@ -153,16 +147,16 @@ class LoopRunner {
     in.primary = target.primary;
     in.max_chars = settings_.prompt_max_chars;
     for (const std::string& path : ExpandEditable(project_, target)) {
-      in.editable.push_back({path, ReadText(project_.root / path)});
+      in.editable.push_back({path, ReadFileText(project_.root / path)});
     }
     for (const std::string& path : target.context) {
       if (std::filesystem::is_regular_file(project_.root / path)) {
-        in.context.push_back({path, ReadText(project_.root / path)});
+        in.context.push_back({path, ReadFileText(project_.root / path)});
       }
     }
     std::filesystem::path baseline = project_.root / "baselines" / (target.name + ".json");
     if (std::filesystem::is_regular_file(baseline)) {
-      in.baseline = json::parse(ReadText(baseline), nullptr, false);
+      in.baseline = json::parse(ReadFileText(baseline), nullptr, false);
       if (in.baseline.is_discarded()) in.baseline = nullptr;
     }
     in.history = ledger_.RecentAttempts(target.name, settings_.history_attempts);
