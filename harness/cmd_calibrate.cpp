@@ -14,7 +14,7 @@
 
 #include <fmt/format.h>
 
-#include "harness/bench_gate.h"
+#include "harness/bench_rule.h"
 #include "harness/bench_run.h"
 #include "harness/bench_setup.h"
 #include "harness/commands.h"

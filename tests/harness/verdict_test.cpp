@@ -3,7 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "harness/gate_benchmark.h"
+#include "harness/benchmark_comparison.h"
 #include "harness/promote.h"
 
 namespace rlvr {

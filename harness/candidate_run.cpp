@@ -1,4 +1,4 @@
-#include "harness/gates.h"
+#include "harness/candidate_run.h"
 
 #include <map>
 #include <random>

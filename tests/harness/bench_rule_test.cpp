@@ -1,5 +1,6 @@
 // The benchmark gate's decision on synthetic A/B samples, and callgrind instruction counts.
-#include "harness/bench_gate.h"
+#include "harness/bench_rule.h"
+#include "harness/callgrind.h"
 
 #include <random>
 
@@ -25,7 +26,7 @@ AbBenchmark Compare(const std::string& name, double true_ratio, double noise, in
   return b;
 }
 
-TEST(BenchGateTest, ClearSpeedupIsPromoted) {
+TEST(BenchRuleTest, ClearSpeedupIsPromoted) {
   std::vector<AbBenchmark> bs = {Compare("BM_P", 0.9, 0.01, 10, 1),
                                  Compare("BM_O", 1, 0.01, 10, 2)};
   BenchGateDecision d = DecideBenchGate(bs, {"BM_P"}, {}, {});
@@ -35,21 +36,21 @@ TEST(BenchGateTest, ClearSpeedupIsPromoted) {
   EXPECT_THAT(d.message, HasSubstr("faster: BM_P"));
 }
 
-TEST(BenchGateTest, NoChangeIsNotPromoted) {
+TEST(BenchRuleTest, NoChangeIsNotPromoted) {
   std::vector<AbBenchmark> bs = {Compare("BM_P", 1.0, 0.02, 10, 3)};
   BenchGateDecision d = DecideBenchGate(bs, {"BM_P"}, {}, {});
   EXPECT_FALSE(d.promotable);
   EXPECT_THAT(d.message, HasSubstr("not 3% faster"));
 }
 
-TEST(BenchGateTest, SignificantButImmaterialSpeedupIsNotPromoted) {
+TEST(BenchRuleTest, SignificantButImmaterialSpeedupIsNotPromoted) {
   // 1% faster with almost no noise: significant, but below min_improvement.
   std::vector<AbBenchmark> bs = {Compare("BM_P", 0.99, 0.001, 10, 4)};
   ASSERT_LT(bs[0].p_value, 0.05);
   EXPECT_FALSE(DecideBenchGate(bs, {"BM_P"}, {}, {}).promotable);
 }
 
-TEST(BenchGateTest, RegressionElsewhereBlocksUnlessReference) {
+TEST(BenchRuleTest, RegressionElsewhereBlocksUnlessReference) {
   std::vector<AbBenchmark> bs = {Compare("BM_P", 0.8, 0.01, 10, 5),
                                  Compare("BM_Other", 1.2, 0.01, 10, 6)};
   BenchGateDecision blocked = DecideBenchGate(bs, {"BM_P"}, {}, {});
@@ -62,7 +63,7 @@ TEST(BenchGateTest, RegressionElsewhereBlocksUnlessReference) {
   EXPECT_TRUE(DecideBenchGate(bs, {"BM_P"}, {}, {}).promotable);
 }
 
-TEST(BenchGateTest, EveryPrimaryMustImprove) {
+TEST(BenchRuleTest, EveryPrimaryMustImprove) {
   std::vector<AbBenchmark> bs = {Compare("BM_A", 0.8, 0.01, 10, 8),
                                  Compare("BM_B", 1.0, 0.01, 10, 9)};
   BenchGateDecision d = DecideBenchGate(bs, {"BM_A", "BM_B"}, {}, {});
@@ -71,13 +72,13 @@ TEST(BenchGateTest, EveryPrimaryMustImprove) {
   EXPECT_NEAR(d.primary_ratio, std::sqrt(0.8), 0.02);
 }
 
-TEST(BenchGateTest, MissingPrimaryOrNoPrimaryRefuses) {
+TEST(BenchRuleTest, MissingPrimaryOrNoPrimaryRefuses) {
   std::vector<AbBenchmark> bs = {Compare("BM_A", 0.8, 0.01, 10, 10)};
   EXPECT_THAT(DecideBenchGate(bs, {"BM_X"}, {}, {}).message, HasSubstr("BM_X was not measured"));
   EXPECT_FALSE(DecideBenchGate(bs, {}, {}, {}).promotable);
 }
 
-TEST(BenchGateTest, ImplausibleSpeedupIsSuspicious) {
+TEST(BenchRuleTest, ImplausibleSpeedupIsSuspicious) {
   std::vector<AbBenchmark> bs = {Compare("BM_P", 0.05, 0.01, 10, 11)};
   BenchGateDecision d = DecideBenchGate(bs, {"BM_P"}, {}, {});
   EXPECT_TRUE(d.suspicious);
@@ -86,13 +87,13 @@ TEST(BenchGateTest, ImplausibleSpeedupIsSuspicious) {
   EXPECT_FALSE(DecideBenchGate(bs, {"BM_P"}, {}, {}).suspicious);
 }
 
-TEST(BenchGateTest, ParsesCallgrindTotals) {
+TEST(BenchRuleTest, ParsesCallgrindTotals) {
   EXPECT_EQ(ParseCallgrindTotal("events: Ir\nfl=a\n1 2\nsummary: 123456\ntotals: 123456\n"),
             123456u);
   EXPECT_EQ(ParseCallgrindTotal("events: Ir\n"), std::nullopt);
 }
 
-TEST(BenchGateTest, CallgrindCountsInstructions) {
+TEST(BenchRuleTest, CallgrindCountsInstructions) {
   if (!RunProcess({"valgrind", "--version"}).ok()) GTEST_SKIP() << "no valgrind";
   std::string error;
   // /bin/echo ignores the benchmark flags; any program gives an instruction count.

@@ -1,12 +1,12 @@
-#include "harness/gate_benchmark.h"
+#include "harness/benchmark_comparison.h"
 
 #include <algorithm>
 #include <regex>
 
 #include <fmt/format.h>
 
-#include "harness/bench_gate.h"
-#include "harness/gates.h"
+#include "harness/bench_rule.h"
+#include "harness/candidate_run.h"
 
 namespace rlvr {
 

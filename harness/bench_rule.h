@@ -1,7 +1,6 @@
-// The benchmark gate's decision on an A/B comparison (see bench_run.h): is the candidate
-// significantly and materially faster on every primary benchmark, without a significant
-// regression elsewhere? Also flags implausible speed-ups for re-verification, and offers an
-// exact instruction-count comparison under callgrind as an optional, noise-free metric.
+// The statistical promotion rule of the benchmark gate, on an A/B comparison (see bench_run.h): is
+// the candidate significantly and materially faster on every primary benchmark, without a
+// significant regression elsewhere? Also flags implausible speed-ups for re-verification.
 #pragma once
 
 #include <cstdint>
@@ -43,15 +42,5 @@ BenchGateDecision DecideBenchGate(const std::vector<AbBenchmark>& benchmarks,
                                   const std::vector<std::string>& primary,
                                   const std::vector<std::string>& references,
                                   const BenchGateRule& rule);
-
-// Total instructions (Ir) executed by the benchmarks matching `filter` under
-// `valgrind --tool=callgrind`, with a tiny min_time so the count is (nearly) fixed. nullopt, with
-// `error` set, when valgrind is missing or the run fails.
-std::optional<uint64_t> CallgrindInstructions(const std::vector<std::string>& command,
-                                              const std::string& filter, const RunOptions& options,
-                                              std::string* error);
-
-// Reads the total Ir ("summary:" or "totals:" line) from a callgrind output file's text.
-std::optional<uint64_t> ParseCallgrindTotal(const std::string& text);
 
 }  // namespace rlvr
