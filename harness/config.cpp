@@ -88,6 +88,8 @@ BuildConfig ParseBuild(const Reader& r, const json& build) {
   out.sanitize_args = r.OptionalStringList(build, "build", "sanitize_args");
   out.test_binary = r.String(r.Require(build, "build", "test_binary"), "build.test_binary");
   out.bench_binary = r.String(r.Require(build, "build", "bench_binary"), "build.bench_binary");
+  out.portable_args = r.OptionalStringList(build, "build", "portable_args");
+  out.pass_env = r.OptionalStringList(build, "build", "pass_env");
   for (const auto* binary : {&out.test_binary, &out.bench_binary}) {
     if (!IsSafeRelativePath(*binary))
       r.Fail("build", fmt::format("binary path \"{}\" must be relative to the build dir, without "
@@ -122,6 +124,22 @@ Target ParseTarget(const Reader& r, const json& object, const std::string& where
   t.references = r.OptionalStringList(object, named, "references");
   t.min_improvement = r.Fraction(object, named, "min_improvement", 0.03);
   t.max_regression = r.Fraction(object, named, "max_regression", 0.05);
+  t.history_tests = r.OptionalString(object, named, "history_tests");
+  if (auto it = object.find("roofline"); it != object.end() && !it->is_null()) {
+    const std::string where_roofline = named + ".roofline";
+    if (!it->is_object()) r.Fail(where_roofline, "expected an object {\"bound\", \"margin\"}");
+    t.roofline.bound = r.OptionalString(*it, where_roofline, "bound", "compute");
+    if (t.roofline.bound != "compute" && t.roofline.bound != "memory" && t.roofline.bound != "none")
+      r.Fail(where_roofline + ".bound",
+             fmt::format("\"{}\": expected \"compute\", \"memory\" or \"none\"", t.roofline.bound));
+    if (auto m = it->find("margin"); m != it->end() && !m->is_null()) {
+      if (!m->is_number() || !(m->get<double>() >= 1.0 && m->get<double>() <= 10.0))
+        r.Fail(where_roofline + ".margin", "expected a number in [1, 10]");
+      t.roofline.margin = m->get<double>();
+    }
+  }
+  t.allowed_state = r.OptionalStringList(object, named, "allowed_state");
+  t.allowed_calls = r.OptionalStringList(object, named, "allowed_calls");
   return t;
 }
 

@@ -21,6 +21,22 @@ struct BuildConfig {
   std::vector<std::string> sanitize_args;   // added for the sanitizer build
   std::string test_binary;                  // relative to the build dir
   std::string bench_binary;                 // relative to the build dir
+  // Added to configure_args for a second build without the machine's instruction-set extensions
+  // (the "portable" gate), e.g. ["-DRLVR_NATIVE=OFF"]. Empty: edits inside ISA-conditional code
+  // are refused as untestable.
+  std::vector<std::string> portable_args;
+  // Environment variables the user passes on purpose to every build and candidate process (all
+  // others but a small allowlist are withheld, see child_env.h).
+  std::vector<std::string> pass_env;
+};
+
+// How far a benchmark may go beyond the hardware (the benchmark gate's physics check).
+// "compute": a GFLOPS counter above the references' best GFLOPS (the measured FMA peak) x margin
+// fails; "memory": also a GB/s counter above the references' best GB/s x margin fails (declare it
+// only where the working set exceeds the caches); "none": no check.
+struct Roofline {
+  std::string bound = "compute";
+  double margin = 1.10;
 };
 
 struct Target {
@@ -30,11 +46,18 @@ struct Target {
   std::vector<std::string> context;     // files shown to the model, never editable
   std::string tests;                    // GoogleTest filter
   std::string alloc_tests;              // GoogleTest filter; empty = none
+  std::string history_tests;            // GoogleTest filter of history-independence tests
   std::string benchmarks;               // --benchmark_filter regex
   std::vector<std::string> primary;     // benchmarks whose ratio decides
   std::vector<std::string> references;  // roofline / library references (reported, not gated)
   double min_improvement = 0.03;        // primary must be at least this much faster
   double max_regression = 0.05;         // no benchmark may be this much slower
+  Roofline roofline;
+  // Object audit (object_audit.h): symbol globs of writable static state the target may keep
+  // (beyond what HEAD's object already has), and external functions it may call besides the
+  // pure-function allowlist and the repository's own library.
+  std::vector<std::string> allowed_state;
+  std::vector<std::string> allowed_calls;
 };
 
 struct Project {
