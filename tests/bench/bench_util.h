@@ -3,29 +3,45 @@
 //   1. Throughput counters: ReportFlops / ReportBytes add "GFLOPS" and "GB/s" rates computed from
 //      the work of ONE iteration. Kernels that run on the thread pool must also call
 //      ->UseRealTime() on the benchmark, or the rate is taken over the main thread's CPU time.
-//   2. Defeating result caches: an InputPerturber rewrites a few input elements each iteration
-//      (O(burst) work, negligible next to the kernel), so a kernel that remembers its last output
-//      instead of computing returns stale numbers.
+//   2. Nothing to reuse between calls. A benchmark keeps kInputSets (4) fully independent input
+//      sets, each in its own buffers (inputs AND outputs) and filled from its own seed, and
+//      RotatingSets hands them out in turn, so consecutive timed calls share neither pointers
+//      nor contents. Two regimes:
+//        - default: before each use the set is also perturbed (Set::Perturb, e.g. one row of B
+//          for GEMM: O(row) work, negligible next to the kernel). A kernel that memoises by
+//          pointer or by content, or updates its previous result incrementally, never sees the
+//          inputs it saw last and gains nothing.
+//        - fresh, RLVR_BENCH_FRESH=1: before each use ALL inputs of the set are regenerated with
+//          new random values (Set::Refill(seed)), with the timer paused (state.PauseTiming /
+//          ResumeTiming), so a kernel that remembers anything at all gains nothing. Slower in
+//          wall time (refilling large inputs can cost more than the kernel); the harness uses it
+//          to re-verify a suspiciously fast candidate.
 //   3. Allocations: main.cpp registers a MemoryManager, so every benchmark reports allocs_per_iter,
 //      but Google Benchmark measures that over a whole extra run INCLUDING the benchmark's set-up.
 //      LoopAllocations counts only the timed loop and reports counters["allocs_per_iter_loop"].
-//   4. Verification: after the timing loop, VerifyAll / VerifySampled compare the kernel's output
-//      on the FINAL inputs against the reference and call state.SkipWithError() on mismatch, so a
-//      kernel that skips work fails loudly instead of looking fast.
+//      Set::Perturb and Set::Refill must not allocate.
+//   4. Verification: after the timing loop, VerifyAll / VerifySampled compare the output of EVERY
+//      set (from its last call) against the reference on that set's final inputs and call
+//      state.SkipWithError() on mismatch, so a kernel that skips work fails loudly instead of
+//      looking fast. Every set is run once before the loop, so even a set the loop never
+//      reached has an output to check.
 //
 // Typical use:
 //
+//   struct FooSet {
+//     std::vector<float> x, y;
+//     InputPerturber perturb;
+//     FooSet(int n, uint64_t seed) : x(n), y(n), perturb(x.data(), n, 1, seed + 1) { Refill(seed);
+//     } void Perturb() { perturb.Next(); } void Refill(uint64_t seed) { FillUniform(x.data(),
+//     x.size(), seed); } void Run() { Foo(x.data(), y.data(), x.size()); }
+//   };
 //   static void BM_Foo(benchmark::State& state) {
-//     ... set up inputs x, output y, want ...
-//     InputPerturber perturb(x.data(), x.size(), /*burst=*/1);
+//     RotatingSets<FooSet> sets(state, [&](uint64_t seed) { return FooSet(n, seed); });
+//     sets.ForEach([](FooSet& s) { s.Run(); });  // warm-up; every set has an output
 //     LoopAllocations allocations(state);
-//     for (auto _ : state) {
-//       perturb.Next();
-//       Foo(x.data(), y.data(), n);
-//     }
+//     for (auto _ : state) sets.Next().Run();
 //     allocations.Report();
-//     FooRef(x.data(), want.data(), n);
-//     VerifyAll(state, y.data(), want.data(), y.size(), 1e-5);
+//     sets.ForEach([&](FooSet& s) { ... FooRef(s.x) ...; VerifyAll(state, s.y.data(), ...); });
 //     ReportFlops(state, 2.0 * n);
 //   }
 //   BENCHMARK(BM_Foo)->Arg(1024)->UseRealTime();
@@ -36,8 +52,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <random>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "kernels/reference/gemm_ref.h"
 #include "kernels/splitmix64.h"
@@ -100,6 +120,86 @@ class InputPerturber {
   uint64_t rng_;
   float lo_, hi_;
   size_t position_ = 0;
+};
+
+// Fills data[0, n) with values uniform in [lo, hi) from a SplitMix64 stream seeded with `seed`
+// (the generator InputPerturber and FillRandom use). Allocates nothing.
+inline void FillUniform(float* data, size_t n, uint64_t seed, float lo = -1.0f, float hi = 1.0f) {
+  uint64_t state = seed;
+  const float scale = (hi - lo) * (1.0f / 16777216.0f);
+  for (size_t i = 0; i < n; ++i) data[i] = lo + scale * static_cast<float>(SplitMix64(state) >> 40);
+}
+
+// Sets a benchmark rotates through (see 2. above): enough that no kernel-side cache of "the last
+// call" or "the last few calls" ever hits, few enough that the sets' memory stays modest.
+constexpr int kInputSets = 4;
+
+// True when the environment selects the fresh regime: RLVR_BENCH_FRESH=1.
+inline bool FreshInputsRequested() {
+  const char* value = std::getenv("RLVR_BENCH_FRESH");
+  return value != nullptr && std::strcmp(value, "1") == 0;
+}
+
+// A seed for set `set` of a benchmark whose inputs are named by `base`: distinct sets and
+// distinct bases give unrelated SplitMix64 streams.
+inline uint64_t SetSeed(uint64_t base, int set) {
+  uint64_t state = base * 0x9e3779b97f4a7c15ULL + static_cast<uint64_t>(set) + 1;
+  return SplitMix64(state);
+}
+
+// kInputSets independent input sets of type Set, handed out in turn by Next(). Set must provide
+//   void Perturb();              // rewrite a few inputs so every output changes; no allocation
+//   void Refill(uint64_t seed);  // regenerate ALL inputs from `seed`; no allocation
+// make(seed) builds one set, filled from `seed`. In the fresh regime (RLVR_BENCH_FRESH=1) Next()
+// refills the set with a new seed with the timer paused; otherwise it perturbs it.
+template <typename Set>
+class RotatingSets {
+ public:
+  template <typename Make>
+  RotatingSets(benchmark::State& state, Make make, uint64_t base_seed = 1)
+      : state_(state), fresh_(FreshInputsRequested()), fresh_seed_(SetSeed(base_seed, -1)) {
+    sets_.reserve(kInputSets);
+    for (int i = 0; i < kInputSets; ++i) sets_.push_back(make(SetSeed(base_seed, i)));
+  }
+
+  // The set for this iteration, already perturbed (or, fresh, regenerated).
+  Set& Next() {
+    Set& set = sets_[next_];
+    if (++next_ == sets_.size()) next_ = 0;
+    if (fresh_) {
+      state_.PauseTiming();
+      set.Refill(SplitMix64(fresh_seed_));
+      state_.ResumeTiming();
+    } else {
+      set.Perturb();
+    }
+    return set;
+  }
+
+  // Calls f(set) on every set, in order: for warm-up calls and for verification.
+  template <typename F>
+  void ForEach(F f) {
+    for (Set& set : sets_) f(set);
+  }
+
+  // Verification helper: true if check(set) holds for every set; stops at the first failure
+  // (which has already reported itself through SkipWithError).
+  template <typename Check>
+  bool All(Check check) {
+    for (Set& set : sets_) {
+      if (!check(set)) return false;
+    }
+    return true;
+  }
+
+  bool fresh() const { return fresh_; }
+
+ private:
+  benchmark::State& state_;
+  bool fresh_;
+  uint64_t fresh_seed_;
+  std::vector<Set> sets_;
+  size_t next_ = 0;
 };
 
 // Compares got[0, n) with want[0, n) by MaxRelativeError (normwise: max abs error over max

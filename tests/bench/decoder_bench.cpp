@@ -3,6 +3,12 @@
 // weight is read once per token), so besides tokens/s (items_per_second) each reports the weight
 // bytes streamed per second ("GB/s") and that rate as a share of the machine's memory bandwidth
 // ("bw_share"). After timing, the last logits are checked against a fresh recomputation.
+//
+// The weights are the model and stay put; what a kernel could remember is the token stream. So
+// no token sequence is ever replayed: the toy LM rotates among kInputSets models (each with its
+// own logits buffer) fed random tokens, and the decoder draws a new random token sequence every
+// time it rewinds to the start of its window. In the fresh regime (RLVR_BENCH_FRESH=1, see
+// bench_util.h) each rewind also draws a new context prefix and prefills it, timer paused.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -34,10 +40,12 @@ void ReportDecodeCounters(benchmark::State& state, double bytes_per_token) {
                                                   benchmark::Counter::kIsIterationInvariantRate);
 }
 
-// A fixed, cheap token stream (sampling is not what is measured).
-int NextToken(int token, int vocab) {
-  return static_cast<int>((token * 7919LL + 13) % vocab);
+// A cheap random token stream (sampling is not what is measured).
+int RandomToken(uint64_t& stream, int vocab) {
+  return static_cast<int>(SplitMix64(stream) % static_cast<uint64_t>(vocab));
 }
+
+constexpr uint64_t kTokenSeed = 0x70c3e5;
 
 bool AllFinite(const float* x, int n) {
   for (int i = 0; i < n; ++i) {
@@ -59,26 +67,42 @@ const ToyLmWeights& CachedToyLmWeights() {
   return weights;
 }
 
+// One model (and logits buffer) per set; every use draws a new random token.
+struct ToyLmSet {
+  ToyLm lm;
+  int vocab;
+  uint64_t stream;
+  int token = 0;
+  const float* logits = nullptr;
+  ToyLmSet(const ToyLmWeights& w, uint64_t seed) : lm(w), vocab(w.vocab), stream(seed) {
+    Perturb();
+  }
+  void Perturb() { token = RandomToken(stream, vocab); }
+  void Refill(uint64_t seed) { token = RandomToken(seed, vocab); }
+  void Run() { logits = lm.Forward(token); }
+};
+
 void BM_ToyLmForward(benchmark::State& state) {
   const ToyLmWeights& w = CachedToyLmWeights();
-  ToyLm lm(w);
-  int token = 1;
-  const float* logits = nullptr;
+  RotatingSets<ToyLmSet> sets(state, [&](uint64_t seed) { return ToyLmSet(w, seed); });
+  sets.ForEach([](ToyLmSet& s) { s.Run(); });
   for (auto _ : state) {
-    token = NextToken(token, w.vocab);
-    logits = lm.Forward(token);
-    benchmark::DoNotOptimize(logits);
+    ToyLmSet& s = sets.Next();
+    s.Run();
+    benchmark::DoNotOptimize(s.logits);
   }
-  if (logits == nullptr) return;
-  const float* e = w.embed.data() + static_cast<size_t>(token) * w.dim;
-  VerifySampled(
-      state, logits, w.vocab, 64,
-      [&](size_t v) {
-        double sum = 0.0;
-        for (int k = 0; k < w.dim; ++k) sum += static_cast<double>(e[k]) * w.head[v * w.dim + k];
-        return sum;
-      },
-      1e-4);
+  bool ok = sets.All([&](ToyLmSet& s) {
+    const float* e = w.embed.data() + static_cast<size_t>(s.token) * w.dim;
+    return VerifySampled(
+        state, s.logits, w.vocab, 64,
+        [&](size_t v) {
+          double sum = 0.0;
+          for (int k = 0; k < w.dim; ++k) sum += static_cast<double>(e[k]) * w.head[v * w.dim + k];
+          return sum;
+        },
+        1e-4);
+  });
+  if (!ok) return;
   ReportDecodeCounters(state, (static_cast<double>(w.vocab) + 1) * w.dim * sizeof(float));
 }
 BENCHMARK(BM_ToyLmForward)->UseRealTime();
@@ -93,13 +117,29 @@ void DecodeBenchmark(benchmark::State& state, const ModelConfig& config) {
     return;
   }
   // tokens[p] is the token at cache position p, so the final context can be recomputed.
+  uint64_t stream = kTokenSeed;
   std::vector<int> tokens(config.max_positions);
-  for (int p = 0, t = 3; p < config.max_positions; ++p) tokens[p] = t = NextToken(t, vocab);
+  auto draw = [&](int from, int to) {
+    for (int p = from; p < to; ++p) tokens[p] = RandomToken(stream, vocab);
+  };
+  draw(0, start + kDecodeWindow);
   Decoder decoder(w);
   if (start > 0) decoder.Prefill(std::span<const int>(tokens.data(), start));
+  const bool fresh_inputs = FreshInputsRequested();
   const float* logits = nullptr;
   for (auto _ : state) {
-    if (decoder.position() == start + kDecodeWindow) decoder.Truncate(start);
+    if (decoder.position() == start + kDecodeWindow) {
+      if (fresh_inputs) {
+        state.PauseTiming();
+        draw(0, start + kDecodeWindow);
+        decoder.Reset();
+        if (start > 0) decoder.Prefill(std::span<const int>(tokens.data(), start));
+        state.ResumeTiming();
+      } else {
+        decoder.Truncate(start);
+        draw(start, start + kDecodeWindow);  // 64 tokens: negligible next to one step
+      }
+    }
     logits = decoder.Step(tokens[decoder.position()]);
     benchmark::DoNotOptimize(logits);
   }

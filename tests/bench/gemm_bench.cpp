@@ -1,11 +1,11 @@
-// Benchmarks of kernels/gemm.h: square GEMM, Linear at decoder sizes, MatVec. Each perturbs an
-// input every iteration and verifies its final output against kernels/reference/gemm_ref.h.
+// Benchmarks of kernels/gemm.h: square GEMM, Linear at decoder sizes, MatVec. Each rotates among
+// independent input sets (bench_util.h) and verifies every set's final output against
+// kernels/reference/gemm_ref.h.
 #include <benchmark/benchmark.h>
 
 #include <vector>
 
 #include "kernels/gemm.h"
-#include "kernels/mat.h"
 #include "kernels/reference/gemm_ref.h"
 #include "tests/bench/bench_util.h"
 
@@ -16,60 +16,102 @@ namespace {
 // (~1e-5); a kernel that skips or corrupts work is off by O(1).
 constexpr double kTolerance = 1e-4;
 
+// C = A*B for square n. Perturb: a full row of B, on which every entry of C depends.
+struct GemmSet {
+  int n;
+  std::vector<float> A, B, C;
+  InputPerturber perturb;
+  GemmSet(int n, uint64_t seed)
+      : n(n),
+        A(size_t(n) * n),
+        B(size_t(n) * n),
+        C(size_t(n) * n),
+        perturb(B.data(), B.size(), n, seed ^ 0xb) {
+    Refill(seed);
+  }
+  void Perturb() { perturb.Next(); }
+  void Refill(uint64_t seed) {
+    FillUniform(A.data(), A.size(), seed);
+    FillUniform(B.data(), B.size(), ~seed);
+  }
+  void Run() { Gemm(A.data(), B.data(), C.data(), n, n, n); }
+};
+
 void BM_Gemm(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));
-  std::vector<float> A(size_t(n) * n), B(size_t(n) * n), C(size_t(n) * n);
-  FillRandom(A.data(), A.size(), 1);
-  FillRandom(B.data(), B.size(), 2);
-  Gemm(A.data(), B.data(), C.data(), n, n, n);  // warm-up: packing buffers, pool threads
-  // A full row of B per iteration: every entry of C depends on it.
-  InputPerturber perturb(B.data(), B.size(), n);
+  RotatingSets<GemmSet> sets(state, [&](uint64_t seed) { return GemmSet(n, seed); });
+  sets.ForEach([](GemmSet& s) { s.Run(); });  // warm-up: packing buffers, pool threads
   LoopAllocations allocations(state);
   for (auto _ : state) {
-    perturb.Next();
-    Gemm(A.data(), B.data(), C.data(), n, n, n);
+    sets.Next().Run();
     benchmark::ClobberMemory();
   }
   allocations.Report();
-  VerifySampled(
-      state, C.data(), C.size(), 512,
-      [&](size_t index) { return GemmRefEntry(A.data(), B.data(), n, n, index / n, index % n); },
-      kTolerance);
+  sets.All([&](GemmSet& s) {
+    return VerifySampled(
+        state, s.C.data(), s.C.size(), 512,
+        [&](size_t index) {
+          return GemmRefEntry(s.A.data(), s.B.data(), n, n, index / n, index % n);
+        },
+        kTolerance);
+  });
   ReportFlops(state, 2.0 * n * n * n);
 }
 BENCHMARK(BM_Gemm)->Arg(256)->Arg(512)->Arg(768)->Arg(1024)->UseRealTime();
+
+// y = x*W^T. One element of x feeds one output row and one row of W one output column, so each
+// use perturbs a whole row of x (at least one output row changes) and a row of W.
+struct LinearSet {
+  int m, n, k;
+  std::vector<float> x, W, y;
+  InputPerturber perturb_x, perturb_w;
+  LinearSet(int m, int n, int k, uint64_t seed)
+      : m(m),
+        n(n),
+        k(k),
+        x(size_t(m) * k),
+        W(size_t(n) * k),
+        y(size_t(m) * n),
+        perturb_x(x.data(), x.size(), k, seed ^ 0x1),
+        perturb_w(W.data(), W.size(), k, seed ^ 0x2) {
+    Refill(seed);
+  }
+  void Perturb() {
+    perturb_x.Next();
+    perturb_w.Next();
+  }
+  void Refill(uint64_t seed) {
+    FillUniform(x.data(), x.size(), seed);
+    FillUniform(W.data(), W.size(), ~seed);
+  }
+  void Run() { Linear(x.data(), W.data(), y.data(), m, n, k); }
+};
 
 // Args: M (tokens), N (out features), K (in features).
 void BM_Linear(benchmark::State& state) {
   const int m = static_cast<int>(state.range(0));
   const int n = static_cast<int>(state.range(1));
   const int k = static_cast<int>(state.range(2));
-  std::vector<float> x(size_t(m) * k), W(size_t(n) * k), y(size_t(m) * n);
-  FillRandom(x.data(), x.size(), 3);
-  FillRandom(W.data(), W.size(), 4);
-  Linear(x.data(), W.data(), y.data(), m, n, k);
-  // One column of W^T (a row of W) feeds one output column; one element of x feeds one output
-  // row. Perturb a whole row of x so at least one output row always changes, and a row of W.
-  InputPerturber perturb_x(x.data(), x.size(), k);
-  InputPerturber perturb_w(W.data(), W.size(), k, 7);
+  RotatingSets<LinearSet> sets(state, [&](uint64_t seed) { return LinearSet(m, n, k, seed); });
+  sets.ForEach([](LinearSet& s) { s.Run(); });
   LoopAllocations allocations(state);
   for (auto _ : state) {
-    perturb_x.Next();
-    perturb_w.Next();
-    Linear(x.data(), W.data(), y.data(), m, n, k);
+    sets.Next().Run();
     benchmark::ClobberMemory();
   }
   allocations.Report();
-  VerifySampled(
-      state, y.data(), y.size(), 512,
-      [&](size_t index) {
-        const float* row = x.data() + (index / n) * k;
-        const float* weights = W.data() + (index % n) * k;
-        double sum = 0.0;
-        for (int i = 0; i < k; ++i) sum += double(row[i]) * double(weights[i]);
-        return sum;
-      },
-      kTolerance);
+  sets.All([&](LinearSet& s) {
+    return VerifySampled(
+        state, s.y.data(), s.y.size(), 512,
+        [&](size_t index) {
+          const float* row = s.x.data() + (index / n) * k;
+          const float* weights = s.W.data() + (index % n) * k;
+          double sum = 0.0;
+          for (int i = 0; i < k; ++i) sum += double(row[i]) * double(weights[i]);
+          return sum;
+        },
+        kTolerance);
+  });
   ReportFlops(state, 2.0 * m * n * k);
   ReportBytes(state, sizeof(float) * (double(n) * k + double(m) * k + double(m) * n));
 }
@@ -80,22 +122,38 @@ BENCHMARK(BM_Linear)
     ->Args({32, 768, 2048})
     ->UseRealTime();
 
+// y = W*x, square. Perturb: one element of x, which every output reads.
+struct MatVecSet {
+  int n;
+  std::vector<float> W, x, y;
+  InputPerturber perturb;
+  MatVecSet(int n, uint64_t seed)
+      : n(n), W(size_t(n) * n), x(n), y(n), perturb(x.data(), x.size(), 1, seed ^ 0x3) {
+    Refill(seed);
+  }
+  void Perturb() { perturb.Next(); }
+  void Refill(uint64_t seed) {
+    FillUniform(W.data(), W.size(), seed);
+    FillUniform(x.data(), x.size(), ~seed);
+  }
+  void Run() { MatVec(W.data(), x.data(), y.data(), n, n); }
+};
+
 void BM_MatVec(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));
-  std::vector<float> W(size_t(n) * n), x(n), y(n), want(n);
-  FillRandom(W.data(), W.size(), 5);
-  FillRandom(x.data(), x.size(), 6);
-  MatVec(W.data(), x.data(), y.data(), n, n);
-  InputPerturber perturb(x.data(), x.size(), 1);  // every output reads every x
+  RotatingSets<MatVecSet> sets(state, [&](uint64_t seed) { return MatVecSet(n, seed); });
+  sets.ForEach([](MatVecSet& s) { s.Run(); });
   LoopAllocations allocations(state);
   for (auto _ : state) {
-    perturb.Next();
-    MatVec(W.data(), x.data(), y.data(), n, n);
+    sets.Next().Run();
     benchmark::ClobberMemory();
   }
   allocations.Report();
-  MatVecRef(W.data(), x.data(), want.data(), n, n);
-  VerifyAll(state, y.data(), want.data(), y.size(), kTolerance);
+  std::vector<float> want(n);
+  sets.All([&](MatVecSet& s) {
+    MatVecRef(s.W.data(), s.x.data(), want.data(), n, n);
+    return VerifyAll(state, s.y.data(), want.data(), s.y.size(), kTolerance);
+  });
   ReportFlops(state, 2.0 * n * n);
   ReportBytes(state, sizeof(float) * (double(n) * n + 2.0 * n));
 }

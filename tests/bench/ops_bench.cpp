@@ -1,6 +1,7 @@
 // Benchmarks of the LLM-inference ops: softmax, RMSNorm, RoPE, SwiGLU, decode attention over a
-// KV cache, the sampler and the Q8_0/Q4_0 matrix-vector products. Each perturbs its input every
-// iteration and checks its final output against the reference after the timing loop.
+// KV cache, the sampler and the Q8_0/Q4_0 matrix-vector products. Each rotates among independent
+// input sets (bench_util.h) and checks every set's final output against the reference after the
+// timing loop.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -23,119 +24,222 @@
 namespace rlvr {
 namespace {
 
-std::vector<float> RandomVector(size_t n, uint64_t seed, float lo = -1.0f, float hi = 1.0f) {
-  std::vector<float> v(n);
-  InputPerturber(v.data(), n, n, seed, lo, hi).Next();
-  return v;
-}
+// Softmax is in place, so each call copies the set's logits into its work buffer first; the copy
+// (n floats from cache) is part of the measured time.
+struct SoftmaxSet {
+  std::vector<float> input, work;
+  InputPerturber perturb;
+  SoftmaxSet(int n, uint64_t seed)
+      : input(n), work(n), perturb(input.data(), n, 1, seed ^ 0x1, -10.0f, 10.0f) {
+    Refill(seed);
+  }
+  void Perturb() { perturb.Next(); }
+  void Refill(uint64_t seed) { FillUniform(input.data(), input.size(), seed, -10.0f, 10.0f); }
+  void Run() {
+    std::memcpy(work.data(), input.data(), input.size() * sizeof(float));
+    Softmax(work.data(), static_cast<int>(work.size()));
+  }
+};
 
-// Softmax is in place, so each iteration copies the (perturbed) logits into the work buffer
-// first; the copy (n floats from cache) is part of the measured time.
 void BM_Softmax(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));
-  std::vector<float> input = RandomVector(n, 1, -10.0f, 10.0f);
-  std::vector<float> work(n), want(n);
-  InputPerturber perturb(input.data(), n, 1, 11, -10.0f, 10.0f);
+  RotatingSets<SoftmaxSet> sets(state, [&](uint64_t seed) { return SoftmaxSet(n, seed); });
+  sets.ForEach([](SoftmaxSet& s) { s.Run(); });
   for (auto _ : state) {
-    perturb.Next();
-    std::memcpy(work.data(), input.data(), n * sizeof(float));
-    Softmax(work.data(), n);
-    benchmark::DoNotOptimize(work.data());
+    SoftmaxSet& s = sets.Next();
+    s.Run();
+    benchmark::DoNotOptimize(s.work.data());
   }
-  SoftmaxRef(input.data(), want.data(), n);
-  VerifyAll(state, work.data(), want.data(), n, 1e-5);
+  std::vector<float> want(n);
+  sets.All([&](SoftmaxSet& s) {
+    SoftmaxRef(s.input.data(), want.data(), n);
+    return VerifyAll(state, s.work.data(), want.data(), n, 1e-5);
+  });
   ReportBytes(state, 2.0 * n * sizeof(float));
 }
 BENCHMARK(BM_Softmax)->Arg(32000);
 
+struct RmsNormSet {
+  std::vector<float> x, w, out;
+  InputPerturber perturb;
+  RmsNormSet(int n, uint64_t seed) : x(n), w(n), out(n), perturb(x.data(), n, 1, seed ^ 0x2) {
+    Refill(seed);
+  }
+  void Perturb() { perturb.Next(); }
+  void Refill(uint64_t seed) {
+    FillUniform(x.data(), x.size(), seed);
+    FillUniform(w.data(), w.size(), ~seed);
+  }
+  void Run() { RmsNorm(x.data(), w.data(), out.data(), static_cast<int>(x.size())); }
+};
+
 void BM_RmsNorm(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));
-  std::vector<float> x = RandomVector(n, 2), w = RandomVector(n, 3), out(n), want(n);
-  InputPerturber perturb(x.data(), n, 1, 12);
+  RotatingSets<RmsNormSet> sets(state, [&](uint64_t seed) { return RmsNormSet(n, seed); });
+  sets.ForEach([](RmsNormSet& s) { s.Run(); });
   for (auto _ : state) {
-    perturb.Next();
-    RmsNorm(x.data(), w.data(), out.data(), n);
-    benchmark::DoNotOptimize(out.data());
+    RmsNormSet& s = sets.Next();
+    s.Run();
+    benchmark::DoNotOptimize(s.out.data());
   }
-  RmsNormRef(x.data(), w.data(), want.data(), n);
-  VerifyAll(state, out.data(), want.data(), n, 1e-5);
+  std::vector<float> want(n);
+  sets.All([&](RmsNormSet& s) {
+    RmsNormRef(s.x.data(), s.w.data(), want.data(), n);
+    return VerifyAll(state, s.out.data(), want.data(), n, 1e-5);
+  });
   ReportBytes(state, 3.0 * n * sizeof(float));
 }
 BENCHMARK(BM_RmsNorm)->Arg(768)->Arg(4096);
 
-// The decoder's query rotation: 12 heads of 64 at a mid-context position. In place, so each
-// iteration copies the 768 input floats into the work buffer first (measured too).
-void BM_Rope(benchmark::State& state) {
-  const int n_heads = 12, head_dim = 64, pos = 1000;
-  const int n = n_heads * head_dim;
-  RopeCache cache(head_dim, 2048);
-  std::vector<float> input = RandomVector(n, 4), work(n);
-  InputPerturber perturb(input.data(), n, 1, 13);
-  for (auto _ : state) {
-    perturb.Next();
-    std::memcpy(work.data(), input.data(), n * sizeof(float));
-    ApplyRope(work.data(), n_heads, head_dim, pos, cache);
-    benchmark::DoNotOptimize(work.data());
+// The decoder's query rotation: 12 heads of 64 at a mid-context position (1000; a random one in
+// the fresh regime), each set with its own cos/sin tables. In place, so each call copies the 768
+// input floats into the work buffer first (measured too).
+constexpr int kRopeHeads = 12, kRopeHeadDim = 64, kRopePositions = 2048;
+struct RopeSet {
+  RopeCache cache{kRopeHeadDim, kRopePositions};
+  int pos = 1000;
+  std::vector<float> input, work;
+  InputPerturber perturb;
+  explicit RopeSet(uint64_t seed)
+      : input(kRopeHeads * kRopeHeadDim),
+        work(input.size()),
+        perturb(input.data(), input.size(), 1, seed ^ 0x3) {
+    FillUniform(input.data(), input.size(), seed);
   }
-  std::vector<float> want = input;
-  RopeRef(want.data(), n_heads, head_dim, pos, cache.theta);
-  VerifyAll(state, work.data(), want.data(), n, 1e-5);
+  void Perturb() { perturb.Next(); }
+  void Refill(uint64_t seed) {
+    FillUniform(input.data(), input.size(), seed);
+    pos = static_cast<int>(SplitMix64(seed) % kRopePositions);
+  }
+  void Run() {
+    std::memcpy(work.data(), input.data(), input.size() * sizeof(float));
+    ApplyRope(work.data(), kRopeHeads, kRopeHeadDim, pos, cache);
+  }
+};
+
+void BM_Rope(benchmark::State& state) {
+  RotatingSets<RopeSet> sets(state, [&](uint64_t seed) { return RopeSet(seed); });
+  sets.ForEach([](RopeSet& s) { s.Run(); });
+  for (auto _ : state) {
+    RopeSet& s = sets.Next();
+    s.Run();
+    benchmark::DoNotOptimize(s.work.data());
+  }
+  sets.All([&](RopeSet& s) {
+    std::vector<float> want = s.input;
+    RopeRef(want.data(), kRopeHeads, kRopeHeadDim, s.pos, s.cache.theta);
+    return VerifyAll(state, s.work.data(), want.data(), want.size(), 1e-5);
+  });
 }
 BENCHMARK(BM_Rope);
 
+struct SwiGLUSet {
+  std::vector<float> gate, up, out;
+  InputPerturber perturb;
+  SwiGLUSet(int n, uint64_t seed)
+      : gate(n), up(n), out(n), perturb(gate.data(), n, 1, seed ^ 0x4, -6.0f, 6.0f) {
+    Refill(seed);
+  }
+  void Perturb() { perturb.Next(); }
+  void Refill(uint64_t seed) {
+    FillUniform(gate.data(), gate.size(), seed, -6.0f, 6.0f);
+    FillUniform(up.data(), up.size(), ~seed);
+  }
+  void Run() { SwiGLU(gate.data(), up.data(), out.data(), static_cast<int>(gate.size())); }
+};
+
 void BM_SwiGLU(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));
-  std::vector<float> gate = RandomVector(n, 5, -6.0f, 6.0f), up = RandomVector(n, 6);
-  std::vector<float> out(n), want(n);
-  InputPerturber perturb(gate.data(), n, 1, 14, -6.0f, 6.0f);
+  RotatingSets<SwiGLUSet> sets(state, [&](uint64_t seed) { return SwiGLUSet(n, seed); });
+  sets.ForEach([](SwiGLUSet& s) { s.Run(); });
   for (auto _ : state) {
-    perturb.Next();
-    SwiGLU(gate.data(), up.data(), out.data(), n);
-    benchmark::DoNotOptimize(out.data());
+    SwiGLUSet& s = sets.Next();
+    s.Run();
+    benchmark::DoNotOptimize(s.out.data());
   }
-  SwiGLURef(gate.data(), up.data(), want.data(), n);
-  VerifyAll(state, out.data(), want.data(), n, 1e-5);
+  std::vector<float> want(n);
+  sets.All([&](SwiGLUSet& s) {
+    SwiGLURef(s.gate.data(), s.up.data(), want.data(), n);
+    return VerifyAll(state, s.out.data(), want.data(), n, 1e-5);
+  });
   ReportBytes(state, 3.0 * n * sizeof(float));
 }
 BENCHMARK(BM_SwiGLU)->Arg(2048);
 
 // One decode step (a single query position at the end of the context) of a 12-head model with 4
-// KV heads of 64, on the default thread pool. GB/s counts the keys and values read.
+// KV heads of 64, on the default thread pool; each set has its own KV cache, query, output and
+// scratch. GB/s counts the keys and values read.
+constexpr int kAttentionHeads = 12, kAttentionKvHeads = 4, kAttentionHeadDim = 64;
+struct AttentionSet {
+  int context;
+  KVCache cache;
+  AttentionScratch scratch;
+  std::vector<float> q, out;
+  InputPerturber perturb;
+  AttentionSet(int context, uint64_t seed)
+      : context(context),
+        cache(1, context, kAttentionKvHeads, kAttentionHeadDim),
+        scratch(context, DefaultPool().threads()),
+        q(kAttentionHeads * kAttentionHeadDim),
+        out(q.size()),
+        perturb(q.data(), q.size(), 1, seed ^ 0x5) {
+    cache.length = context;
+    Refill(seed);
+  }
+  void Perturb() { perturb.Next(); }
+  void Refill(uint64_t seed) {
+    FillUniform(cache.k.data(), cache.k.size(), seed);
+    FillUniform(cache.v.data(), cache.v.size(), ~seed);
+    FillUniform(q.data(), q.size(), seed ^ 0x55);
+  }
+  void Run() {
+    Attention(q.data(), cache, 0, context - 1, 1, kAttentionHeads, out.data(), scratch);
+  }
+};
+
 void BM_Attention(benchmark::State& state) {
   const int context = static_cast<int>(state.range(0));
-  const int n_heads = 12, n_kv = 4, head_dim = 64;
-  KVCache cache(1, context, n_kv, head_dim);
-  InputPerturber(cache.k.data(), cache.k.size(), cache.k.size(), 7).Next();
-  InputPerturber(cache.v.data(), cache.v.size(), cache.v.size(), 8).Next();
-  cache.length = context;
-  AttentionScratch scratch(context, DefaultPool().threads());
-  const int n = n_heads * head_dim;
-  std::vector<float> q = RandomVector(n, 9), out(n), want(n);
-  InputPerturber perturb(q.data(), n, 1, 15);
+  RotatingSets<AttentionSet> sets(state,
+                                  [&](uint64_t seed) { return AttentionSet(context, seed); });
+  sets.ForEach([](AttentionSet& s) { s.Run(); });
   for (auto _ : state) {
-    perturb.Next();
-    Attention(q.data(), cache, 0, context - 1, 1, n_heads, out.data(), scratch);
-    benchmark::DoNotOptimize(out.data());
+    AttentionSet& s = sets.Next();
+    s.Run();
+    benchmark::DoNotOptimize(s.out.data());
   }
-  AttentionRef(q.data(), cache, 0, context - 1, 1, n_heads, want.data());
-  VerifyAll(state, out.data(), want.data(), n, 1e-5);
-  ReportBytes(state, 2.0 * context * n_kv * head_dim * sizeof(float));
+  std::vector<float> want(kAttentionHeads * kAttentionHeadDim);
+  sets.All([&](AttentionSet& s) {
+    AttentionRef(s.q.data(), s.cache, 0, context - 1, 1, kAttentionHeads, want.data());
+    return VerifyAll(state, s.out.data(), want.data(), want.size(), 1e-5);
+  });
+  ReportBytes(state, 2.0 * context * kAttentionKvHeads * kAttentionHeadDim * sizeof(float));
 }
 BENCHMARK(BM_Attention)->Arg(128)->Arg(512)->Arg(2048)->UseRealTime();
 
-// The sampler on a LLaMA-sized vocabulary. After the loop, the last token must be the argmax
-// (greedy) or lie within the kept set (top-k / top-p), recomputed independently.
-void RunSampler(benchmark::State& state, SamplerConfig config) {
-  const int vocab = static_cast<int>(state.range(0));
-  std::vector<float> logits = RandomVector(vocab, 10, -10.0f, 10.0f);
-  Sampler sampler(vocab, config);
-  InputPerturber perturb(logits.data(), vocab, 1, 16, -10.0f, 10.0f);
+// The sampler on a LLaMA-sized vocabulary, one Sampler (and its workspace) per set. After the
+// loop, each set's last token must be the argmax (greedy) or lie within the kept set (top-k /
+// top-p), recomputed independently.
+struct SamplerSet {
+  std::vector<float> logits;
+  Sampler sampler;
   int token = -1;
-  for (auto _ : state) {
-    perturb.Next();
-    token = sampler.Sample(logits.data());
-    benchmark::DoNotOptimize(token);
+  InputPerturber perturb;
+  SamplerSet(int vocab, SamplerConfig config, uint64_t seed)
+      : logits(vocab),
+        sampler(vocab, config),
+        perturb(logits.data(), logits.size(), 1, seed ^ 0x6, -10.0f, 10.0f) {
+    Refill(seed);
   }
+  void Perturb() { perturb.Next(); }
+  void Refill(uint64_t seed) { FillUniform(logits.data(), logits.size(), seed, -10.0f, 10.0f); }
+  void Run() { token = sampler.Sample(logits.data()); }
+};
+
+// True if `token` is one the configuration allows for `logits`; else reports through
+// SkipWithError.
+bool VerifySampledToken(benchmark::State& state, const std::vector<float>& logits, int token,
+                        const SamplerConfig& config) {
+  const int vocab = static_cast<int>(logits.size());
   std::vector<int> order(vocab);
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return logits[a] > logits[b]; });
@@ -156,7 +260,22 @@ void RunSampler(benchmark::State& state, SamplerConfig config) {
   }
   if (std::find(order.begin(), order.begin() + kept, token) == order.begin() + kept) {
     state.SkipWithError("sampled token is outside the set the configuration allows");
+    return false;
   }
+  return true;
+}
+
+void RunSampler(benchmark::State& state, SamplerConfig config) {
+  const int vocab = static_cast<int>(state.range(0));
+  RotatingSets<SamplerSet> sets(state,
+                                [&](uint64_t seed) { return SamplerSet(vocab, config, seed); });
+  sets.ForEach([](SamplerSet& s) { s.Run(); });
+  for (auto _ : state) {
+    SamplerSet& s = sets.Next();
+    s.Run();
+    benchmark::DoNotOptimize(s.token);
+  }
+  sets.All([&](SamplerSet& s) { return VerifySampledToken(state, s.logits, s.token, config); });
 }
 void BM_Sampler_Greedy(benchmark::State& state) {
   RunSampler(state, {.temperature = 0.0f});
@@ -173,34 +292,81 @@ BENCHMARK(BM_Sampler_TopP)->Arg(32000);
 
 // y = W x for a square quantized W on the default thread pool; GB/s counts the weight bytes.
 // The kernels quantize x to Q8_0 and the reference does not, hence the 1e-2 normwise tolerance
-// (x's rounding gives ~1e-3; a layout or scale mistake gives errors of order one).
+// (x's rounding gives ~1e-3; a layout or scale mistake gives errors of order one). Each set's W
+// is drawn directly as random blocks (scales in [2^-8, 2^-7), about what quantizing uniform
+// [-1, 1) weights gives), which is fast enough to regenerate per iteration in the fresh regime.
+void FillRandomBlocks(BlockQ8_0* blocks, size_t count, uint64_t seed) {
+  for (size_t b = 0; b < count; ++b) {
+    blocks[b].d = static_cast<uint16_t>((7u << 10) | (SplitMix64(seed) & 0x3ff));
+    for (int j = 0; j < kQuantBlock; j += 8) {
+      uint64_t bits = SplitMix64(seed);
+      for (int i = 0; i < 8; ++i, bits >>= 8) {
+        blocks[b].qs[j + i] = static_cast<int8_t>(static_cast<int>(bits & 0xff) % 255 - 127);
+      }
+    }
+  }
+}
+void FillRandomBlocks(BlockQ4_0* blocks, size_t count, uint64_t seed) {
+  for (size_t b = 0; b < count; ++b) {
+    blocks[b].d = static_cast<uint16_t>((7u << 10) | (SplitMix64(seed) & 0x3ff));
+    uint64_t low = SplitMix64(seed), high = SplitMix64(seed);
+    std::memcpy(blocks[b].qs, &low, 8);
+    std::memcpy(blocks[b].qs + 8, &high, 8);
+  }
+}
+
 template <typename Block>
-void RunMatVec(benchmark::State& state, void (*quantize)(const float*, Block*, int),
+struct QuantMatVecSet {
+  using MatVecFn = void (*)(const Block*, const float*, float*, int, int, BlockQ8_0*);
+  int n;
+  MatVecFn matvec;
+  std::vector<Block> W;
+  std::vector<float> x, y;
+  std::vector<BlockQ8_0> scratch;
+  InputPerturber perturb;
+  QuantMatVecSet(int n, MatVecFn matvec, uint64_t seed)
+      : n(n),
+        matvec(matvec),
+        W(static_cast<size_t>(n) * n / kQuantBlock),
+        x(n),
+        y(n),
+        scratch(n / kQuantBlock),
+        perturb(x.data(), x.size(), 1, seed ^ 0x7) {
+    Refill(seed);
+  }
+  void Perturb() { perturb.Next(); }
+  void Refill(uint64_t seed) {
+    FillRandomBlocks(W.data(), W.size(), seed);
+    FillUniform(x.data(), x.size(), ~seed);
+  }
+  void Run() { matvec(W.data(), x.data(), y.data(), n, n, scratch.data()); }
+};
+
+template <typename Block>
+void RunMatVec(benchmark::State& state,
                void (*matvec)(const Block*, const float*, float*, int, int, BlockQ8_0*),
                void (*matvec_ref)(const Block*, const float*, float*, int, int)) {
-  const int N = static_cast<int>(state.range(0)), K = N;
-  std::vector<Block> W(static_cast<size_t>(N) * K / kQuantBlock);
-  {
-    std::vector<float> w_float = RandomVector(static_cast<size_t>(N) * K, 17);
-    quantize(w_float.data(), W.data(), N * K);
-  }
-  std::vector<float> x = RandomVector(K, 18), y(N), want(N);
-  std::vector<BlockQ8_0> scratch(K / kQuantBlock);
-  InputPerturber perturb(x.data(), K, 1, 19);
+  const int n = static_cast<int>(state.range(0));
+  using Set = QuantMatVecSet<Block>;
+  RotatingSets<Set> sets(state, [&](uint64_t seed) { return Set(n, matvec, seed); });
+  sets.ForEach([](Set& s) { s.Run(); });
   for (auto _ : state) {
-    perturb.Next();
-    matvec(W.data(), x.data(), y.data(), N, K, scratch.data());
-    benchmark::DoNotOptimize(y.data());
+    Set& s = sets.Next();
+    s.Run();
+    benchmark::DoNotOptimize(s.y.data());
   }
-  matvec_ref(W.data(), x.data(), want.data(), N, K);
-  VerifyAll(state, y.data(), want.data(), N, 1e-2);
-  ReportBytes(state, static_cast<double>(W.size()) * sizeof(Block));
+  std::vector<float> want(n);
+  sets.All([&](Set& s) {
+    matvec_ref(s.W.data(), s.x.data(), want.data(), n, n);
+    return VerifyAll(state, s.y.data(), want.data(), n, 1e-2);
+  });
+  ReportBytes(state, static_cast<double>(n) * n / kQuantBlock * sizeof(Block));
 }
 void BM_MatVecQ8_0(benchmark::State& state) {
-  RunMatVec<BlockQ8_0>(state, QuantizeQ8_0, MatVecQ8_0, MatVecQ8_0Ref);
+  RunMatVec<BlockQ8_0>(state, MatVecQ8_0, MatVecQ8_0Ref);
 }
 void BM_MatVecQ4_0(benchmark::State& state) {
-  RunMatVec<BlockQ4_0>(state, QuantizeQ4_0, MatVecQ4_0, MatVecQ4_0Ref);
+  RunMatVec<BlockQ4_0>(state, MatVecQ4_0, MatVecQ4_0Ref);
 }
 BENCHMARK(BM_MatVecQ8_0)->Arg(4096)->UseRealTime();
 BENCHMARK(BM_MatVecQ4_0)->Arg(4096)->UseRealTime();
