@@ -1,7 +1,13 @@
-// Building a source tree for evaluation: `cmake -S tree -B build <configure_args>` (only when the
-// build dir has no cache yet, so later builds are incremental) then `cmake --build` of the test
-// and benchmark binaries, all through RunProcess with limits. Compiler errors are condensed to
-// their first lines for the verdict.
+// Building a source tree for evaluation: `cmake -S tree[/source_subdir] -B build <configure_args>`
+// then `cmake --build` of the test and benchmark binaries, all through RunProcess with limits.
+// Compiler errors are condensed to their first lines for the verdict.
+//
+// A build dir remembers what it was configured with (source dir, build dir, configure args, cmake
+// version) in a stamp file beside CMakeCache.txt. Configure is skipped while all of that is
+// unchanged, so later builds are incremental; when anything differs (rlvr.json's configure_args
+// changed, the repository was moved or copied with its .rlvr/, cmake was upgraded, or the cache
+// names another source dir) the build dir is wiped and configured afresh, and the outcome says
+// why. A stale build dir is never used.
 #pragma once
 
 #include <filesystem>
@@ -20,6 +26,12 @@ struct BuildRequest {
   // A sanitizer build: no address-space limit, since a build step may run the instrumented
   // binaries (e.g. gtest_discover_tests lists the tests) and ASan reserves terabytes of it.
   bool sanitizer = false;
+  // Where CMakeLists.txt is, relative to source_dir, for repositories whose CMake project is not
+  // at the root (e.g. "cmake" or "src"). Empty: source_dir itself.
+  std::filesystem::path source_subdir;
+
+  // source_dir/source_subdir: what `cmake -S` is given.
+  std::filesystem::path CMakeSourceDir() const;
 };
 
 struct BuildOutcome {
@@ -27,9 +39,21 @@ struct BuildOutcome {
   double seconds = 0;
   std::string message;  // "configure failed: exit status 1", "compile error in kernel/dot.cpp"
   std::string detail;   // first lines of the error output
+  // Why the build dir was wiped and configured afresh, e.g. "reconfigured: configure_args
+  // changed"; empty when it was configured for the first time or reused as it was. Also in
+  // `message` ("built; reconfigured: ...").
+  std::string reconfigured;
 };
 
-// Runs cmake configure unless the build dir already has a CMakeCache.txt.
+// Name of the file in a build dir recording what it was configured with.
+inline constexpr const char* kConfigureStampName = "rlvr-configure.json";
+
+// Why the build dir cannot be reused as configured ("reconfigured: configure_args changed"), or
+// empty when it can, or when it has no CMakeCache.txt yet (a first configure).
+std::string StaleBuildReason(const BuildRequest& request);
+
+// Runs cmake configure unless the build dir was already configured exactly so (see above); wipes
+// and reconfigures a stale one.
 BuildOutcome Configure(const BuildRequest& request);
 
 // Configure, then build request.targets (target names, or object files relative to the build
