@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels/decoder.h"
@@ -89,7 +90,7 @@ void BM_ToyLmForward(benchmark::State& state) {
   for (auto _ : state) {
     ToyLmSet& s = sets.Next();
     s.Run();
-    benchmark::DoNotOptimize(s.logits);
+    benchmark::DoNotOptimize(std::as_const(s.logits));
   }
   bool ok = sets.All([&](ToyLmSet& s) {
     const float* e = w.embed.data() + static_cast<size_t>(s.token) * w.dim;

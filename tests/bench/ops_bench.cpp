@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <numeric>
+#include <utility>
 #include <vector>
 
 #include "kernels/activation.h"
@@ -273,7 +274,7 @@ void RunSampler(benchmark::State& state, SamplerConfig config) {
   for (auto _ : state) {
     SamplerSet& s = sets.Next();
     s.Run();
-    benchmark::DoNotOptimize(s.token);
+    benchmark::DoNotOptimize(std::as_const(s.token));
   }
   sets.All([&](SamplerSet& s) { return VerifySampledToken(state, s.logits, s.token, config); });
 }
