@@ -3,9 +3,9 @@
 // kernel many times on similar inputs, so a kernel that remembers its last inputs or result (by
 // pointer or by content) or updates its last result incrementally can look far faster than it
 // is. CheckHistory runs one kernel, in one process, on
-//   X; unrelated Y and Z (own buffers); Y's values copied into X's buffers; X restored into its
-//   original buffers; X copied into fresh buffers; X with one element, then one row, changed in
-//   place; X restored once more,
+//   X; unrelated Y and Z (own buffers); Y's values copied into X's buffers; X copied into fresh
+//   buffers; X restored into its original buffers, twice in a row; then there, one element, one
+//   row and another element changed in place, a call after each; X restored once more,
 // and demands: every result matches the plain reference within the kernel's tolerance; the same
 // input values give BIT-IDENTICAL results whichever buffers hold them and whatever came before;
 // inputs are bit-unchanged by every call; the output is fully written when the call returns
@@ -178,17 +178,21 @@ void CheckHistory(const Case& c, uint64_t seed, const std::string& label) {
   EXPECT_TRUE(BitIdentical(call(x, out_x, "Y's values in X's buffers").data(), first_y.data(), n))
       << "Y's values in X's buffers vs Y in its own";
 
-  CopyValues(c.Buffers(x_values), c.Buffers(x));
-  EXPECT_TRUE(BitIdentical(call(x, out_x, "X restored").data(), first_x.data(), n))
-      << "X again in its original buffers vs the first call";
-
   Inputs x_fresh = x_values;
   EXPECT_TRUE(
       BitIdentical(call(x_fresh, out_fresh, "X in fresh buffers").data(), first_x.data(), n))
       << "X in fresh buffers vs the first call";
 
+  CopyValues(c.Buffers(x_values), c.Buffers(x));
+  EXPECT_TRUE(BitIdentical(call(x, out_x, "X restored").data(), first_x.data(), n))
+      << "X again in its original buffers vs the first call";
+
+  // The very same call again, straight after: a kernel that skips work on a repeat is caught by
+  // the poison.
+  EXPECT_TRUE(BitIdentical(call(x, out_x, "X repeated").data(), first_x.data(), n))
+      << "X repeated vs the first call";
+
   // Consecutive calls on the same buffers with small in-place changes: the case benchmarks make.
-  call(x, out_x, "X repeated");
   c.PerturbElement(x, seed ^ 0x3333);
   call(x, out_x, "X with one element changed");
   c.PerturbRow(x, seed ^ 0x4444);
