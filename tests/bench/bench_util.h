@@ -15,7 +15,10 @@
 //          new random values (Set::Refill(seed)), with the timer paused (state.PauseTiming /
 //          ResumeTiming), so a kernel that remembers anything at all gains nothing. Slower in
 //          wall time (refilling large inputs can cost more than the kernel); the harness uses it
-//          to re-verify a suspiciously fast candidate.
+//          to re-verify a suspiciously fast candidate. Pausing and resuming the timer costs a few
+//          microseconds, part of which lands in the measured time, and the set just written is
+//          warm in cache: figures of kernels under ~10 us are inflated, so compare fresh figures
+//          with fresh figures only.
 //   3. Allocations: main.cpp registers a MemoryManager, so every benchmark reports allocs_per_iter,
 //      but Google Benchmark measures that over a whole extra run INCLUDING the benchmark's set-up.
 //      LoopAllocations counts only the timed loop and reports counters["allocs_per_iter_loop"].
