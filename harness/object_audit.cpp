@@ -18,6 +18,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "harness/process.h"
+
 namespace rlvr {
 
 namespace {
@@ -333,6 +335,9 @@ ObjectFacts CollectFacts(const ElfObject& object) {
     section_has_symbol[symbol.section] = true;
     if (IsWritableSection(section) && !unwinder_cell)
       facts.storage.push_back({symbol.name, DemangleSymbol(symbol.name), section.name});
+    // The loader runs an IFUNC's resolver while relocating, before main.
+    if (symbol.type == STT_GNU_IFUNC)
+      facts.load_time[DemangleSymbol(symbol.name)] = "IFUNC resolver";
     if (StartsWith(symbol.name, "_GLOBAL__sub_I_") || StartsWith(symbol.name, "_GLOBAL__sub_D_") ||
         StartsWith(symbol.name, "_GLOBAL__I_") || StartsWith(symbol.name, "_GLOBAL__D_"))
       facts.load_time.emplace(DemangleSymbol(symbol.name), "symbol");
@@ -365,6 +370,73 @@ ObjectFacts CollectFacts(const ElfObject& object) {
   for (auto& [name, how] : facts.references)
     if (how.empty()) how = "references";
   return facts;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Instructions (rule 4).
+
+// Why a kernel may not execute `mnemonic` (with its operands), or nullptr when it may.
+const char* ForbiddenInstructionReason(const std::string& mnemonic, const std::string& operands) {
+  static const std::map<std::string, const char*> reasons = {
+      {"syscall", "makes a system call"},
+      {"sysenter", "makes a system call"},
+      {"int", "makes a system call"},
+      {"svc", "makes a system call"},
+      {"rdtsc", "reads the time-stamp counter"},
+      {"rdtscp", "reads the time-stamp counter"},
+      {"rdpid", "reads the processor id"},
+      {"rdpmc", "reads a performance counter"},
+      {"rdrand", "reads hardware randomness"},
+      {"rdseed", "reads hardware randomness"}};
+  if (auto it = reasons.find(mnemonic); it != reasons.end()) return it->second;
+  // AArch64: mrs x0, cntvct_el0 / cntpct_el0 / pmccntr_el0.
+  if (mnemonic == "mrs" &&
+      (operands.find("cnt") != std::string::npos || operands.find("pmc") != std::string::npos))
+    return "reads a clock or counter";
+  return nullptr;
+}
+
+const char* InstructionReason(const std::string& mnemonic) {
+  const char* reason = ForbiddenInstructionReason(mnemonic, "cnt");
+  return reason ? reason : "not allowed in a kernel";
+}
+
+// "function mnemonic" pairs of forbidden instructions in `object`, from `objdump -d`.
+std::set<std::pair<std::string, std::string>> ForbiddenInstructions(const fs::path& object) {
+  RunOptions options;
+  options.limits.wall_seconds = 120;
+  options.max_output_bytes = size_t{256} << 20;
+  ProcessResult result =
+      RunProcess({"objdump", "-d", "-w", "--no-show-raw-insn", object.string()}, options);
+  if (!result.ok() || result.out.size() >= options.max_output_bytes)
+    throw std::runtime_error(
+        fmt::format("objdump -d {} failed: {} {}", object.string(), result.Describe(), result.err));
+  static const std::set<std::string> prefixes = {
+      "lock",   "rep", "repz",  "repnz", "repe", "repne", "notrack", "bnd", "data16",
+      "addr32", "rex", "rex.W", "cs",    "ds",   "es",    "fs",      "gs",  "ss"};
+  std::set<std::pair<std::string, std::string>> found;
+  std::string function = "(unknown)";
+  std::istringstream in(result.out);
+  for (std::string line; std::getline(in, line);) {
+    // "0000000000000010 <_ZN4rlvr5StampEv>:" starts a function.
+    if (!line.empty() && line[0] != ' ' && line.back() == ':') {
+      size_t open = line.find('<'), close = line.rfind('>');
+      if (open != std::string::npos && close != std::string::npos && close > open)
+        function = line.substr(open + 1, close - open - 1);
+      continue;
+    }
+    // "   4:\trdtsc" / "  1c:\tlock xadd %eax,(%rdx)"
+    size_t colon = line.find(":\t");
+    if (colon == std::string::npos) continue;
+    std::istringstream words(line.substr(colon + 2));
+    std::string mnemonic;
+    while (words >> mnemonic && prefixes.count(mnemonic)) {
+    }
+    std::string operands;
+    std::getline(words, operands);
+    if (ForbiddenInstructionReason(mnemonic, operands)) found.emplace(function, mnemonic);
+  }
+  return found;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -404,12 +476,16 @@ const std::set<std::string>& PureCNames() {
       "__cxa_bad_cast", "__cxa_bad_typeid", "__cxa_throw_bad_array_new_length",
       "__cxa_call_unexpected", "__gxx_personality_v0", "_Unwind_Resume",
       // Ending the process is no way to fake a result.
-      "__stack_chk_fail", "abort", "__assert_fail",
+      "__stack_chk_fail", "abort", "__assert_fail", "__cxa_call_terminate",
       // Allocation: the allocation gate judges it (these are the functions its counter sees;
       // memalign, valloc and reallocarray are not counted, so they are not here).
       "malloc", "calloc", "realloc", "free", "aligned_alloc", "posix_memalign",
-      // State: the storage rule judges the variables these guard or address.
+      // State: the storage rule judges the variables these guard, address or destroy at exit
+      // (what an exit handler calls is judged like any other reference of the object).
       "__cxa_guard_acquire", "__cxa_guard_release", "__cxa_guard_abort", "__tls_get_addr",
+      "__cxa_atexit", "__cxa_thread_atexit", "__cxa_thread_atexit_impl", "__dso_handle",
+      // The CPU's features (__builtin_cpu_supports): fixed for the machine, not an input.
+      "__cpu_model", "__cpu_features2", "__cpu_indicator_init",
       // Read by std::shared_ptr's reference counting; a flag, not an input.
       "__libc_single_threaded",
       // Provided by the linker.
@@ -430,7 +506,7 @@ const std::regex& StdExceptionRe() {
 
 bool IsPureDemangled(const std::string& demangled) {
   for (std::string_view prefix :
-       {"operator new", "operator delete", "std::__throw_",
+       {"operator new", "operator delete", "std::__throw_", "std::__glibcxx_assert_fail(",
         "typeinfo for __cxxabiv1::", "vtable for __cxxabiv1::", "std::terminate()",
         // std::string's out-of-line members (explicitly instantiated in libstdc++).
         "std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> >::",
@@ -573,6 +649,12 @@ bool IsPureReference(const std::string& mangled) {
   static const std::regex vector_re(R"(^_ZGV[A-Za-z][NM][0-9]+[A-Za-z0-9]*_(.+)$)");
   std::smatch m;
   if (std::regex_match(mangled, m, vector_re)) return MathFunctions().count(m[1].str()) > 0;
+  // libgcc's arithmetic helpers: 128-bit division (__udivti3), half-float conversion without
+  // F16C (__extendhfsf2, __truncsfhf2), complex multiplication (__mulsc3), __popcountdi2...
+  static const std::regex libgcc_re(
+      R"(^__[a-z]+(?:qi|hi|si|di|ti|sf|df|xf|tf|hf|bf|sc|dc|xc|tc)[234]$|)"
+      R"(^__(?:fix|fixuns|float|floatun)(?:sf|df|xf|tf|hf|bf|si|di|ti){2}$)");
+  if (std::regex_match(mangled, libgcc_re)) return true;
   return IsPureDemangled(DemangleSymbol(mangled));
 }
 
@@ -627,6 +709,14 @@ std::vector<AuditFinding> AuditObject(const fs::path& candidate_object,
     findings.push_back({AuditRule::kExternalReference, demangled, mangled, how});
   }
 
+  std::set<std::pair<std::string, std::string>> known_instructions;
+  if (!baseline_object.empty() && fs::exists(baseline_object, ec))
+    known_instructions = ForbiddenInstructions(baseline_object);
+  for (const auto& [function, mnemonic] : ForbiddenInstructions(candidate_object)) {
+    if (known_instructions.count({function, mnemonic})) continue;
+    findings.push_back({AuditRule::kInstruction, DemangleSymbol(function), function, mnemonic});
+  }
+
   std::sort(findings.begin(), findings.end(), [](const AuditFinding& a, const AuditFinding& b) {
     return std::tie(a.rule, a.symbol, a.detail) < std::tie(b.rule, b.symbol, b.detail);
   });
@@ -648,6 +738,10 @@ std::string FormatAuditFinding(const std::string& source, const AuditFinding& fi
           "{}: load-time code `{}` ({}) — kernels may not run code when the program loads or "
           "exits",
           source, name, finding.detail);
+    case AuditRule::kInstruction:
+      return fmt::format(
+          "{}: instruction `{}` in `{}` — {}; kernels compute on their arguments only", source,
+          finding.detail, name, InstructionReason(finding.detail));
     case AuditRule::kExternalReference:
       return fmt::format(
           "{}: {} `{}` — not a pure function; kernels compute on their arguments "

@@ -14,18 +14,24 @@
 //      A target declares state it legitimately keeps as globs (rlvr.json "allowed_state").
 //   2. load-time code — constructors and destructors run when the program loads or exits
 //      (entries of .init_array/.fini_array/.preinit_array/.ctors/.dtors, .init/.fini code,
-//      _GLOBAL__sub_I_* functions) that HEAD's object lacks.
+//      _GLOBAL__sub_I_* functions, IFUNC resolvers, which the loader runs) that HEAD's object
+//      lacks.
 //   3. external references — undefined symbols HEAD's object does not reference either and that
-//      are neither pure (PureReferencePatterns(): libm, mem*, the C++ exception runtime,
-//      allocation, ...) nor defined by the repository's own non-test library (the caller's set,
-//      see LibraryDefinedSymbols) nor matched by the target's globs. getenv, __environ, clocks,
+//      are neither pure (IsPureReference: libm, mem*, the C++ exception runtime, allocation,
+//      ...) nor defined by the repository's own non-test library (the caller's set, see
+//      LibraryDefinedSymbols) nor matched by the target's globs. getenv, __environ, clocks,
 //      threads, files, signals, mmap, dlopen, syscall... are findings.
+//   4. forbidden instructions — system calls (syscall, sysenter, int; svc on AArch64) and clock,
+//      counter or randomness reads (rdtsc, rdtscp, rdpid, rdpmc, rdrand, rdseed; mrs of the
+//      cnt*/pmccntr registers) in a function whose HEAD version has none: reachable without any
+//      external symbol, through intrinsics (__rdtsc) or inline assembly a macro spelled.
 //
-// The object is read directly as ELF (no nm/readelf): every section header, the symbol table
-// (with extended section indices, so -ffunction-sections objects of any size work) and the
+// Rules 1-3 read the object directly as ELF (no nm/readelf): every section header, the symbol
+// table (with extended section indices, so -ffunction-sections objects of any size work) and the
 // relocations, which name what .init_array entries run and whether a reference is a call.
 // Only 64-bit little-endian relocatable objects (x86-64, AArch64) are accepted; anything else,
-// or a malformed file, throws std::runtime_error (the gate fails closed).
+// or a malformed file, throws std::runtime_error (the gate fails closed). Rule 4 disassembles
+// with binutils' `objdump -d` (through RunProcess); objdump failing also throws.
 //
 // Glob language (allowed_state, allowed_references): `*` matches any run of characters,
 // including "::", `?` one character. A glob is matched against the demangled name (without a
@@ -44,6 +50,7 @@ enum class AuditRule {
   kWritableState,      // rule 1
   kLoadTimeCode,       // rule 2
   kExternalReference,  // rule 3
+  kInstruction,        // rule 4
 };
 
 struct AuditFinding {
@@ -52,7 +59,8 @@ struct AuditFinding {
   std::string mangled;  // as in the object (same as `symbol` for C names)
   // kWritableState: the section (".bss", ".tbss", ".bss._ZL5cache", "COMMON");
   // kLoadTimeCode: the section or "symbol" for a _GLOBAL__sub_I_* function;
-  // kExternalReference: "calls" when only call relocations reach it, else "references".
+  // kExternalReference: "calls" when only call relocations reach it, else "references";
+  // kInstruction: the mnemonic ("rdtsc"); `symbol` is the function holding it.
   std::string detail;
 
   bool operator==(const AuditFinding&) const = default;

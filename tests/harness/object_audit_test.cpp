@@ -315,6 +315,18 @@ namespace rlvr { int Probe(); }
                                 Field(&AuditFinding::symbol, "Warm()"),
                                 Field(&AuditFinding::detail, ".init_array"))))
       << Lines(attribute_ctor);
+  // The loader runs an IFUNC's resolver.
+  std::vector<AuditFinding> ifunc = Audit("ifunc", R"(
+extern "C" {
+static int Impl() { return 1; }
+static void* ResolveFast() { return reinterpret_cast<void*>(&Impl); }
+}
+namespace rlvr { int Fast() __attribute__((ifunc("ResolveFast"))); }
+)");
+  EXPECT_THAT(ifunc, ElementsAre(AllOf(Field(&AuditFinding::rule, AuditRule::kLoadTimeCode),
+                                       Field(&AuditFinding::symbol, "rlvr::Fast()"),
+                                       Field(&AuditFinding::detail, "IFUNC resolver"))))
+      << Lines(ifunc);
   // HEAD with the same constructor: nothing new.
   EXPECT_THAT(Audit("attribute_ctor2", R"(
 namespace rlvr { int Probe(); }
@@ -377,6 +389,43 @@ namespace rlvr { int F() { return 1; } }
   EXPECT_THAT(findings, ElementsAre(AllOf(Field(&AuditFinding::rule, AuditRule::kWritableState),
                                           Field(&AuditFinding::detail, ".data.sneaky"))))
       << Lines(findings);
+}
+
+TEST_F(ObjectAuditTest, TimerAndSystemCallInstructionsAreFlagged) {
+#if !defined(__x86_64__)
+  GTEST_SKIP() << "x86-64 instructions";
+#endif
+  // __rdtsc() needs no external symbol, and a pasted `asm` no `asm` in the text.
+  const char* head = R"(
+namespace rlvr {
+unsigned long long Stamp(int n) { return n * 2ull; }
+}  // namespace rlvr
+)";
+  const char* candidate = R"(
+#define PASTE(a, b) a##b
+namespace rlvr {
+unsigned long long Stamp(int n) { return n + __builtin_ia32_rdtsc(); }
+long Raw() {
+  long r;
+  PASTE(a, sm) volatile("syscall" : "=a"(r) : "a"(39) : "rcx", "r11", "memory");
+  return r;
+}
+}  // namespace rlvr
+)";
+  std::vector<AuditFinding> findings = Audit("instructions", candidate, head);
+  EXPECT_THAT(findings, ElementsAre(AllOf(Field(&AuditFinding::rule, AuditRule::kInstruction),
+                                          Field(&AuditFinding::symbol, "rlvr::Raw()"),
+                                          Field(&AuditFinding::detail, "syscall")),
+                                    AllOf(Field(&AuditFinding::rule, AuditRule::kInstruction),
+                                          Field(&AuditFinding::symbol, "rlvr::Stamp(int)"),
+                                          Field(&AuditFinding::detail, "rdtsc"))))
+      << Lines(findings);
+  ASSERT_EQ(findings.size(), 2u);
+  EXPECT_EQ(FormatAuditFinding("kernels/gemm.cpp", findings[1]),
+            "kernels/gemm.cpp: instruction `rdtsc` in `rlvr::Stamp(int)` — reads the time-stamp "
+            "counter; kernels compute on their arguments only");
+  // The same instructions in HEAD's version of those functions are not new.
+  EXPECT_THAT(Audit("instructions_again", candidate, candidate), IsEmpty());
 }
 
 TEST_F(ObjectAuditTest, NotAnObjectThrows) {
@@ -497,7 +546,15 @@ TEST(ObjectAuditListTest, PureListAcceptsMathMemoryRuntimeAndAllocation) {
                            "_ZTISt16invalid_argument",
                            "_ZNSt16invalid_argumentC1EPKc",
                            "_ZNSt9bad_allocD1Ev",
-                           "_ZTVN10__cxxabiv120__si_class_type_infoE"}) {
+                           "_ZTVN10__cxxabiv120__si_class_type_infoE",
+                           "__cxa_atexit",
+                           "__dso_handle",
+                           "__extendhfsf2",
+                           "__truncsfhf2",
+                           "__udivti3",
+                           "__popcountdi2",
+                           "__floattisf",
+                           "__cpu_model"}) {
     EXPECT_TRUE(IsPureReference(name)) << name;
   }
 }
@@ -533,11 +590,15 @@ TEST(ObjectAuditListTest, PureListRejectsWhatKernelsMustNotDo) {
         "execve",
         "system",
         "popen",
-        "__cxa_atexit",
         "memalign",
         "valloc",
         "lgamma",
         "__rlvr_finite",
+        "__errno_location",
+        "__sigsetjmp",
+        "__open64",
+        "__xstat",
+        "__libc_start_main",
         "_ZGVdN8v_getenv",
         "_ZN9benchmark5State16PauseTimingEv",
         "_ZN7testing4TestC2Ev",
