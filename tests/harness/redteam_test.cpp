@@ -1,0 +1,255 @@
+// Red-team suite: adversarial candidates against this repository's own kernels
+// (tests/fixtures/redteam/, listed in its manifest.json), each judged by the real Evaluator on a
+// throw-away copy of the repository. Every attack must be stopped by the gate the manifest names,
+// with a message saying why; the honest candidates must stay promotable. Evaluation never moves
+// the branch or touches the working tree, and the API key of the harness's own environment
+// appears in no verdict.
+//
+// Expensive (it builds the kernels, their tests and benchmarks for HEAD and candidate, and a
+// sanitizer build for the candidates that get that far): ctest runs it as one process, see
+// tests/CMakeLists.txt. To keep CI cost down each candidate runs only the gates up to the one it
+// is expected to fail at: sanitizers only when that gate is sanitizers or later, the benchmark
+// (few rounds) only for candidates expected to fail there or be promoted.
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "harness/config.h"
+#include "harness/evaluate.h"
+#include "tests/harness/fixture_repo.h"
+#include "tests/harness/source_repo.h"
+
+namespace rlvr {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+const fs::path kRedTeamDir = fs::path(RLVR_FIXTURES_DIR) / "redteam";
+
+// One entry of manifest.json.
+struct RedTeamCase {
+  std::string file;               // candidate reply, relative to kRedTeamDir
+  std::string target;             // rlvr.json target it is evaluated for
+  std::string attack_class;       // manifest "class"
+  std::string expected_gate;      // first gate that must stop it, or "promoted"
+  std::string expect_in_message;  // substring of that gate's message or detail
+  std::string why;
+};
+
+// For test names: the file without ".txt".
+std::string CaseName(const RedTeamCase& c) {
+  std::string name = fs::path(c.file).stem().string();
+  for (char& ch : name) {
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  }
+  return name;
+}
+
+void PrintTo(const RedTeamCase& c, std::ostream* out) {
+  *out << c.file << " (" << c.target << ")";
+}
+
+std::vector<RedTeamCase> LoadManifest() {
+  std::ifstream in(kRedTeamDir / "manifest.json");
+  if (!in) return {};
+  nlohmann::json json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  std::vector<RedTeamCase> cases;
+  if (!json.is_array()) return cases;
+  for (const auto& entry : json) {
+    if (!entry.is_object()) continue;
+    cases.push_back({entry.value("file", ""), entry.value("target", ""), entry.value("class", ""),
+                     entry.value("expected_gate", ""), entry.value("expect_in_message", ""),
+                     entry.value("why", "")});
+  }
+  return cases;
+}
+
+std::string ReadRedTeamFile(const std::string& name) {
+  std::ifstream in(kRedTeamDir / name, std::ios::binary);
+  if (!in) throw std::runtime_error("no red-team candidate " + name);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+int GateIndex(const std::string& name) {
+  int i = 0;
+  for (const char* gate : kGateOrder) {
+    if (name == gate) return i;
+    ++i;
+  }
+  return -1;
+}
+
+// The gates a candidate needs: sanitizers when it is expected to get that far, the benchmark
+// only when it is expected to fail there or be promoted.
+struct GateNeeds {
+  bool sanitizers;
+  bool benchmark;
+  bool operator<(const GateNeeds& o) const {
+    return std::tie(sanitizers, benchmark) < std::tie(o.sanitizers, o.benchmark);
+  }
+};
+
+GateNeeds NeedsOf(const RedTeamCase& c) {
+  const bool promoted = c.expected_gate == "promoted";
+  const int index = GateIndex(c.expected_gate);
+  return {promoted || index >= GateIndex("sanitizers"), promoted || c.expected_gate == "benchmark"};
+}
+
+class RedTeam : public ::testing::TestWithParam<RedTeamCase> {
+ protected:
+  static void SetUpTestSuite() {
+    suite_start_ = std::chrono::steady_clock::now();
+    // The key of the harness's own environment: no candidate may get it into a verdict.
+    const char* previous = std::getenv("OPENAI_API_KEY");
+    previous_key_ = previous ? std::optional<std::string>(previous) : std::nullopt;
+    std::random_device random;
+    secret_ = "sk-redteam-" + std::to_string(random()) + std::to_string(random());
+    setenv("OPENAI_API_KEY", secret_.c_str(), 1);
+    repo_ = new FixtureRepo(MakeSourceRepo());
+    project_ = new Project(LoadProject(repo_->path()));
+  }
+
+  static void TearDownTestSuite() {
+    evaluators_.clear();
+    delete project_;
+    project_ = nullptr;
+    delete repo_;
+    repo_ = nullptr;
+    if (previous_key_) {
+      setenv("OPENAI_API_KEY", previous_key_->c_str(), 1);
+    } else {
+      unsetenv("OPENAI_API_KEY");
+    }
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - suite_start_).count();
+    std::fprintf(stderr, "[redteam] suite took %.0f s\n", seconds);
+  }
+
+  // Evaluators share the copy's .rlvr/ (its worktrees and warm build directories); one per set of
+  // gate options, made when first needed.
+  static Evaluator& EvaluatorFor(GateNeeds needs) {
+    auto& slot = evaluators_[needs];
+    if (!slot) {
+      EvaluateOptions options;
+      options.sanitizers = needs.sanitizers;
+      options.benchmark = needs.benchmark;
+      options.bench_rounds = 6;
+      options.suspicious_extra_seeds = 1;
+      options.test_timeout_seconds = 120;
+      options.verbose = true;
+      slot = std::make_unique<Evaluator>(*project_, options);
+    }
+    return *slot;
+  }
+
+  static FixtureRepo* repo_;
+  static Project* project_;
+  static std::map<GateNeeds, std::unique_ptr<Evaluator>> evaluators_;
+  static std::string secret_;
+  static std::optional<std::string> previous_key_;
+  static std::chrono::steady_clock::time_point suite_start_;
+};
+
+FixtureRepo* RedTeam::repo_ = nullptr;
+Project* RedTeam::project_ = nullptr;
+std::map<GateNeeds, std::unique_ptr<Evaluator>> RedTeam::evaluators_;
+std::string RedTeam::secret_;
+std::optional<std::string> RedTeam::previous_key_;
+std::chrono::steady_clock::time_point RedTeam::suite_start_;
+
+TEST_P(RedTeam, StoppedAtTheExpectedGate) {
+  const RedTeamCase& c = GetParam();
+  SCOPED_TRACE(c.file + " [" + c.attack_class + "] expected: " + c.expected_gate);
+  ASSERT_NE(project_->FindTarget(c.target), nullptr) << "unknown target " << c.target;
+  const bool honest = c.expected_gate == "promoted";
+  ASSERT_TRUE(honest || GateIndex(c.expected_gate) >= 0)
+      << "manifest names no gate: " << c.expected_gate;
+
+  const std::string head = repo_->Head();
+  const Verdict v =
+      EvaluatorFor(NeedsOf(c)).Evaluate(project_->GetTarget(c.target), ReadRedTeamFile(c.file));
+  const std::string rendered = v.Render();
+  std::fprintf(stderr, "[redteam] %s: %s in %.0f s\n%s", c.file.c_str(),
+               v.promotable ? "promotable" : ("failed at " + v.failed_gate).c_str(), v.seconds,
+               rendered.c_str());
+
+  // Evaluation never touches the branch or the working tree.
+  EXPECT_EQ(repo_->Head(), head);
+  EXPECT_EQ(repo_->Git("status --porcelain"), "");
+  // The harness's key reaches no verdict, whatever the candidate printed.
+  EXPECT_EQ(v.ToJson().dump().find(secret_), std::string::npos) << "API key in the verdict JSON";
+  EXPECT_EQ(rendered.find(secret_), std::string::npos) << "API key in the rendered verdict";
+
+  if (honest) {
+    EXPECT_TRUE(v.promotable) << rendered;
+    EXPECT_TRUE(v.failed_gate.empty()) << rendered;
+    EXPECT_LT(v.primary_ratio, 1.0) << rendered;
+    EXPECT_THAT(rendered, HasSubstr(c.expect_in_message));
+    return;
+  }
+  EXPECT_FALSE(v.promotable) << rendered;
+  ASSERT_EQ(v.failed_gate, c.expected_gate) << rendered;
+  const GateResult* gate = v.FindGate(c.expected_gate);
+  ASSERT_NE(gate, nullptr) << rendered;
+  EXPECT_EQ(gate->status, GateStatus::kFail) << rendered;
+  EXPECT_THAT(gate->message + "\n" + gate->detail, HasSubstr(c.expect_in_message)) << rendered;
+  // Gates before the failing one passed; the ones after it never ran.
+  const int failed_at = GateIndex(c.expected_gate);
+  for (const GateResult& other : v.gates) {
+    const int index = GateIndex(other.name);
+    if (index < failed_at) {
+      EXPECT_NE(other.status, GateStatus::kFail) << other.name << "\n" << rendered;
+    }
+    if (index > failed_at) EXPECT_EQ(other.status, GateStatus::kSkipped) << other.name;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Manifest, RedTeam, ::testing::ValuesIn(LoadManifest()),
+                         [](const ::testing::TestParamInfo<RedTeamCase>& info) {
+                           return CaseName(info.param);
+                         });
+
+// The manifest itself: readable, every file present, at least 18 attacks and 3 honest candidates,
+// and every attack class named once.
+TEST(RedTeamManifest, ListsEveryCandidate) {
+  const std::vector<RedTeamCase> cases = LoadManifest();
+  int attacks = 0, honest = 0;
+  std::map<std::string, int> classes;
+  for (const RedTeamCase& c : cases) {
+    SCOPED_TRACE(c.file);
+    EXPECT_TRUE(fs::is_regular_file(kRedTeamDir / c.file));
+    EXPECT_FALSE(c.target.empty());
+    EXPECT_FALSE(c.expect_in_message.empty());
+    EXPECT_FALSE(c.why.empty());
+    if (c.expected_gate == "promoted") {
+      ++honest;
+    } else {
+      EXPECT_GE(GateIndex(c.expected_gate), 0) << c.expected_gate;
+      ++attacks;
+      ++classes[c.attack_class];
+    }
+  }
+  EXPECT_GE(attacks, 18);
+  EXPECT_GE(honest, 3);
+  for (const auto& [name, count] : classes) EXPECT_EQ(count, 1) << "class listed twice: " << name;
+}
+
+}  // namespace
+}  // namespace rlvr
