@@ -455,10 +455,11 @@ struct AllocationScope { AllocationScope(); };
 AllocationScope::AllocationScope() {}
 }  // namespace rlvr
 )");
+  WriteFile(root / "lib/extra.cpp", "namespace rlvr { void Extra() {} }\n");
   WriteFile(root / "lib/unbuilt.cpp", "namespace rlvr { void Unbuilt() {} }\n");
   fs::create_directories(build / "lib");
   fs::create_directories(build / "tests");
-  for (const char* name : {"lib/pool", "tests/alloc_scope"}) {
+  for (const char* name : {"lib/pool", "lib/extra", "tests/alloc_scope"}) {
     ProcessResult result =
         RunProcess({"g++", "-O2", "-c", (root / (std::string(name) + ".cpp")).string(), "-o",
                     (build / (std::string(name) + ".o")).string()});
@@ -474,13 +475,18 @@ AllocationScope::AllocationScope() {}
       {{"directory", build.string()},
        {"arguments", {"c++", "-O2", "-c", "../tests/alloc_scope.cpp", "-otests/alloc_scope.o"}},
        {"file", "../tests/alloc_scope.cpp"}});
+  // CMake 3.20+ also writes "output", which wins over the command's -o.
+  commands.push_back({{"directory", build.string()},
+                      {"command", "c++ -o lib/elsewhere.o -c ../lib/extra.cpp"},
+                      {"output", "lib/extra.o"},
+                      {"file", "../lib/extra.cpp"}});
   commands.push_back({{"directory", build.string()},
                       {"command", "c++ -o lib/unbuilt.o -c ../lib/unbuilt.cpp"},
                       {"file", "../lib/unbuilt.cpp"}});
   std::ofstream(build / "compile_commands.json") << commands.dump(2);
 
   std::set<std::string> library = LibraryDefinedSymbols(build, root, {"tests/"});
-  EXPECT_THAT(library, ElementsAre("_ZN4rlvr10ThreadPool3RunEi"));
+  EXPECT_THAT(library, ElementsAre("_ZN4rlvr10ThreadPool3RunEi", "_ZN4rlvr5ExtraEv"));
   // Without the exclusion the test-support symbol is there (so the exclusion is what drops it).
   EXPECT_THAT(LibraryDefinedSymbols(build, root, {}), Contains("_ZN4rlvr15AllocationScopeC2Ev"));
 
