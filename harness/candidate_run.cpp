@@ -65,7 +65,8 @@ ResourceLimits CandidateLimits(double wall_seconds, bool sanitizer) {
 }
 
 TestRunResult RunGoogleTests(const fs::path& binary, const std::string& filter,
-                             std::optional<uint64_t> seed, double timeout_seconds, bool sanitizer) {
+                             std::optional<uint64_t> seed, double timeout_seconds, bool sanitizer,
+                             const TestOrder& order) {
   TestRunResult result;
   RunOptions options;
   options.cwd = binary.parent_path();
@@ -79,9 +80,21 @@ TestRunResult RunGoogleTests(const fs::path& binary, const std::string& filter,
     options.env["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0:halt_on_error=1";
     options.env["UBSAN_OPTIONS"] = "halt_on_error=1:print_stacktrace=1";
   }
-  ProcessResult run = RunProcess(
-      {binary.string(), "--gtest_filter=" + filter, "--gtest_color=no", "--gtest_brief=1"},
-      options);
+  std::vector<std::string> argv = {binary.string(), "--gtest_filter=" + filter, "--gtest_color=no",
+                                   "--gtest_brief=1"};
+  std::string order_note;
+  if (order.repeat > 1) {
+    argv.push_back(fmt::format("--gtest_repeat={}", order.repeat));
+    order_note += fmt::format(", {} repetitions", order.repeat);
+  }
+  if (order.order_seed) {
+    // GoogleTest takes seeds in [1, 99999].
+    int shuffle_seed = static_cast<int>(*order.order_seed % 99999) + 1;
+    argv.push_back("--gtest_shuffle");
+    argv.push_back(fmt::format("--gtest_random_seed={}", shuffle_seed));
+    order_note += fmt::format(", shuffled with --gtest_random_seed={}", shuffle_seed);
+  }
+  ProcessResult run = RunProcess(argv, options);
   result.seconds = run.wall_seconds;
   std::string log = run.out + run.err;
   static const std::regex passed_re(R"(\[  PASSED  \] (\d+) test)");
@@ -99,7 +112,8 @@ TestRunResult RunGoogleTests(const fs::path& binary, const std::string& filter,
   }
   // --gtest_brief prints no failure summary: count the failed test lines instead.
   if (result.failed == 0) result.failed = static_cast<int>(failed_names.size());
-  std::string seed_note = seed ? fmt::format(" (RLVR_TEST_SEED={})", *seed) : " (default seed)";
+  std::string seed_note = seed ? fmt::format(" (RLVR_TEST_SEED={}{})", *seed, order_note)
+                               : fmt::format(" (default seed{})", order_note);
   if (!run.ok()) {
     if (run.exit_code == 1 && run.signal == 0 && !run.timed_out && result.failed > 0) {
       std::string names;
@@ -144,6 +158,8 @@ std::vector<BenchEntry> ParseBenchmarkJson(const std::string& json_text) {
     e.error_message = b.value("error_message", "");
     if (b.contains("allocs_per_iter") && b["allocs_per_iter"].is_number())
       e.allocs_per_iter = b["allocs_per_iter"].get<double>();
+    if (b.contains("allocs_per_iter_loop") && b["allocs_per_iter_loop"].is_number())
+      e.loop_allocs_per_iter = b["allocs_per_iter_loop"].get<double>();
     entries.push_back(std::move(e));
   }
   return entries;
@@ -182,18 +198,26 @@ BenchRunResult RunBenchmarksOnce(const fs::path& binary, const std::string& filt
 
 std::vector<std::string> AllocationIncreases(const std::vector<BenchEntry>& baseline,
                                              const std::vector<BenchEntry>& candidate) {
-  std::map<std::string, double> base;
-  for (const auto& e : baseline) {
-    if (e.allocs_per_iter) base[e.name] = *e.allocs_per_iter;
-  }
+  std::map<std::string, const BenchEntry*> base;
+  for (const auto& e : baseline) base[e.name] = &e;
   std::vector<std::string> problems;
   for (const auto& e : candidate) {
+    const BenchEntry* b = base.count(e.name) ? base[e.name] : nullptr;
+    if (e.loop_allocs_per_iter) {
+      double reference = b && b->loop_allocs_per_iter ? *b->loop_allocs_per_iter : 0.0;
+      if (*e.loop_allocs_per_iter > reference)
+        problems.push_back(fmt::format(
+            "{}: {:.3g} allocations per iteration inside the timed loop (baseline {:.3g})", e.name,
+            *e.loop_allocs_per_iter, reference));
+      continue;
+    }
     if (!e.allocs_per_iter) continue;
-    double reference = base.count(e.name) ? base[e.name] : 0.0;
-    // Half an allocation per iteration of slack absorbs rounding; a hot-path allocation adds >= 1.
-    if (*e.allocs_per_iter > reference + 0.5)
-      problems.push_back(fmt::format("{}: {:.2f} allocations per iteration (baseline {:.2f})",
-                                     e.name, *e.allocs_per_iter, reference));
+    double reference = b && b->allocs_per_iter ? *b->allocs_per_iter : 0.0;
+    if (*e.allocs_per_iter >= reference + 1.0)
+      problems.push_back(fmt::format(
+          "{}: {:.2f} allocations per iteration (baseline {:.2f}; approximate: the benchmark has "
+          "no allocs_per_iter_loop counter, so set-up is included)",
+          e.name, *e.allocs_per_iter, reference));
   }
   return problems;
 }

@@ -26,10 +26,19 @@ struct TestRunResult {
   std::string detail;   // first lines of the first failure / crash output
 };
 
+// How the tests run: `order_seed` shuffles them (--gtest_shuffle --gtest_random_seed) and
+// `repeat` runs the whole selection that many times in one process, so a kernel whose results
+// depend on call order or on earlier calls shows it.
+struct TestOrder {
+  int repeat = 1;
+  std::optional<uint64_t> order_seed;  // nullopt: declaration order
+};
+
 // Runs `binary --gtest_filter=filter`; seed sets RLVR_TEST_SEED (nullopt: unset = fixed default
 // seed). Zero matching tests is a failure: a filter that selects nothing proves nothing.
 TestRunResult RunGoogleTests(const std::filesystem::path& binary, const std::string& filter,
-                             std::optional<uint64_t> seed, double timeout_seconds, bool sanitizer);
+                             std::optional<uint64_t> seed, double timeout_seconds, bool sanitizer,
+                             const TestOrder& order = {});
 
 // One benchmark of a Google Benchmark JSON report (iteration runs only; aggregates skipped).
 struct BenchEntry {
@@ -40,6 +49,10 @@ struct BenchEntry {
   bool error = false;
   std::string error_message;
   std::optional<double> allocs_per_iter;  // present when a MemoryManager is registered
+  // The benchmark's own count of allocations inside its timed loop, per iteration (counter
+  // "allocs_per_iter_loop", see tests/bench/bench_util.h): exact, unlike allocs_per_iter, which
+  // Google Benchmark measures over a separate run including the benchmark's set-up.
+  std::optional<double> loop_allocs_per_iter;
 };
 
 // Parses --benchmark_format=json output. Throws std::runtime_error on malformed input.
@@ -56,9 +69,11 @@ struct BenchRunResult {
 BenchRunResult RunBenchmarksOnce(const std::filesystem::path& binary, const std::string& filter,
                                  double min_time_seconds, double timeout_seconds);
 
-// Benchmarks whose allocations per iteration exceed the baseline's (Google Benchmark's memory
-// run also counts the library's own few allocations, identical in both binaries, so the
-// candidate is judged against the baseline rather than against zero). One message each.
+// Benchmarks that allocate more per iteration than the baseline, one message each. Where a
+// benchmark counts its timed loop itself (loop_allocs_per_iter), any allocation there beyond the
+// baseline's fails: the count is exact. Otherwise Google Benchmark's allocs_per_iter is used,
+// which includes set-up divided by a run-dependent iteration count, so only an increase of at
+// least one allocation per iteration counts, and the message says the figure is approximate.
 std::vector<std::string> AllocationIncreases(const std::vector<BenchEntry>& baseline,
                                              const std::vector<BenchEntry>& candidate);
 

@@ -1,10 +1,10 @@
 // The verifier at the heart of rlvr: given a model reply (or plain patch) for a target, runs the
-// gates of DESIGN.md in order (scope, apply, format, build, tests, sanitizers, allocations,
-// benchmark), cheapest first, stopping at the first failure, and returns a Verdict saying whether
-// the candidate may be promoted, with every gate's time, message and figures. An Evaluator keeps
-// its scratch worktrees and build directories under <repo>/.rlvr/ warm across calls, so a
-// one-file candidate rebuilds incrementally. The user's working tree is never touched, except by
-// Promote, which commits a promotable candidate (and its baseline) atomically.
+// gates of harness/gates/ in order (scope, apply, format, build, tests, history, portable,
+// sanitizers, allocations, benchmark), cheapest first, stopping at the first failure, and returns a
+// Verdict saying whether the candidate may be promoted, with every gate's time, message and
+// figures. An Evaluator keeps its scratch worktrees and build directories under <repo>/.rlvr/ warm
+// across calls, so a one-file candidate rebuilds incrementally. The user's working tree is never
+// touched, except by Promote, which commits a promotable candidate (and its baseline) atomically.
 #pragma once
 
 #include <cstdint>
@@ -21,9 +21,10 @@
 
 namespace rlvr {
 
-// Gate names, in order, exactly as DESIGN.md.
-inline constexpr const char* kGateOrder[] = {"scope", "apply",      "format",      "build",
-                                             "tests", "sanitizers", "allocations", "benchmark"};
+// Gate names, in the order they run (harness/gates/gate_list.cpp), exactly as DESIGN.md.
+inline constexpr const char* kGateOrder[] = {"scope",       "apply",    "format",   "build",
+                                             "tests",       "history",  "portable", "sanitizers",
+                                             "allocations", "benchmark"};
 
 enum class GateStatus { kPass, kFail, kSkipped };
 const char* GateStatusName(GateStatus status);  // "pass" | "fail" | "skipped"

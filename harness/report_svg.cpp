@@ -209,11 +209,11 @@ std::string StackedBarSvg(const StackedBarSpec& spec) {
 
 std::string CategoryColor(const std::string& category) {
   static const std::pair<const char*, const char*> kColors[] = {
-      {"promoted", "#15803d"},  {"passed", "#86efac"},     {"scope", "#7c3aed"},
-      {"apply", "#a78bfa"},     {"format", "#f0abfc"},     {"build", "#dc2626"},
-      {"tests", "#f97316"},     {"sanitizers", "#facc15"}, {"allocations", "#a16207"},
-      {"benchmark", "#60a5fa"}, {"llm", "#94a3b8"},        {"failed", "#9ca3af"},
-      {"error", "#4b5563"}};
+      {"promoted", "#15803d"},   {"passed", "#86efac"},      {"scope", "#7c3aed"},
+      {"apply", "#a78bfa"},      {"format", "#f0abfc"},      {"build", "#dc2626"},
+      {"tests", "#f97316"},      {"history", "#be185d"},     {"portable", "#0d9488"},
+      {"sanitizers", "#facc15"}, {"allocations", "#a16207"}, {"benchmark", "#60a5fa"},
+      {"llm", "#94a3b8"},        {"failed", "#9ca3af"},      {"error", "#4b5563"}};
   for (const auto& [name, color] : kColors) {
     if (category == name) return color;
   }

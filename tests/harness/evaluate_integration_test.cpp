@@ -59,7 +59,7 @@ class EvaluateIntegrationTest : public ::testing::Test {
     ASSERT_NE(g, nullptr);
     EXPECT_EQ(g->status, GateStatus::kFail);
     EXPECT_THAT(g->message + "\n" + g->detail, HasSubstr(text));
-    ASSERT_EQ(v.gates.size(), 8u);
+    ASSERT_EQ(v.gates.size(), std::size(kGateOrder));
     // Every gate after the failed one is skipped.
     bool after = false;
     for (const auto& other : v.gates) {
@@ -115,8 +115,12 @@ TEST_F(EvaluateIntegrationTest, HotPathAllocationFailsAllocations) {
   ExpectRejectedAt(*allocates_, "allocations", "AllocDotTest");
 }
 
-TEST_F(EvaluateIntegrationTest, CachingResultsFailsTheBenchmarkVerification) {
-  ExpectRejectedAt(Evaluate("caches.txt"), "benchmark", "output differs from reference");
+// The memo lives in function-local statics: the object audit names them before anything runs.
+TEST_F(EvaluateIntegrationTest, CachingResultsFailsTheObjectAudit) {
+  Verdict v = Evaluate("caches.txt");
+  ExpectRejectedAt(v, "build", "object audit");
+  EXPECT_THAT(v.FindGate("build")->detail, HasSubstr("writable static storage"));
+  EXPECT_THAT(v.FindGate("build")->detail, HasSubstr("last_result"));
 }
 
 TEST_F(EvaluateIntegrationTest, SlowerCandidateFailsTheBenchmark) {

@@ -1,0 +1,55 @@
+// allocations: the target's allocation tests pass, and no benchmark allocates inside its timed
+// loop more than HEAD does (exact counts where the benchmark counts its loop itself).
+#include <fmt/format.h>
+
+#include "harness/candidate_run.h"
+#include "harness/gates/gate.h"
+
+namespace rlvr {
+
+namespace {
+
+GateResult CheckAllocations(GateContext& c) {
+  const BuildConfig& build = c.project.build;
+  const EvaluateOptions& opt = c.options;
+  std::string summary = "no allocation tests configured (rlvr.json \"alloc_tests\")";
+  if (!c.target.alloc_tests.empty()) {
+    TestRunResult alloc = RunGoogleTests(c.CandidateBinary(build.test_binary), c.target.alloc_tests,
+                                         std::nullopt, opt.test_timeout_seconds, false);
+    if (!alloc.ok) return Fail("allocation tests: " + alloc.message, alloc.detail);
+    summary = fmt::format("{} allocation tests passed", alloc.passed);
+  }
+  BenchRunResult candidate = RunBenchmarksOnce(
+      c.CandidateBinary(build.bench_binary), c.target.benchmarks, 0.01, opt.bench_timeout_seconds);
+  if (!candidate.ok) return Fail("candidate benchmarks: " + candidate.message);
+  BenchRunResult base = RunBenchmarksOnce(c.baseline_build / build.bench_binary,
+                                          c.target.benchmarks, 0.01, opt.bench_timeout_seconds);
+  if (!base.ok) return Fail("baseline benchmarks: " + base.message);
+  int exact = 0, approximate = 0;
+  for (const auto& entry : candidate.entries) {
+    if (entry.loop_allocs_per_iter)
+      ++exact;
+    else if (entry.allocs_per_iter)
+      ++approximate;
+  }
+  std::vector<std::string> increases = AllocationIncreases(base.entries, candidate.entries);
+  if (!increases.empty())
+    return Fail("allocates in the benchmark loop: " + increases.front(),
+                JoinNames(increases, "\n"));
+  if (exact + approximate == 0)
+    summary += "; benchmarks report no allocation counters (not checked)";
+  else
+    summary += fmt::format(
+        "; no new allocations per benchmark iteration ({} counted exactly in "
+        "the timed loop, {} approximately)",
+        exact, approximate);
+  return Pass(summary);
+}
+
+}  // namespace
+
+extern const Gate kAllocationsGate{
+    "allocations", "no allocation in the hot path: allocation tests and benchmark loop counts",
+    CheckAllocations};
+
+}  // namespace rlvr

@@ -1,0 +1,99 @@
+// build: HEAD and the candidate build; before anything links the candidate, the lines it adds
+// pass the source check (a fast first filter with clear messages), and the object of each edited
+// file passes the symbol check (symbol_check.h: no definitions of clock_gettime, malloc, ...) and
+// the object audit (object_audit.h: no new writable static storage, load-time code or impure
+// external references), which is the authority.
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "harness/build.h"
+#include "harness/gates/gate.h"
+#include "harness/object_audit.h"
+#include "harness/symbol_check.h"
+#include "harness/worktree.h"
+
+namespace rlvr {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+GateResult CheckBuild(GateContext& c) {
+  const BuildConfig& build = c.project.build;
+  const EvaluateOptions& opt = c.options;
+  std::vector<std::string> problems = CheckAddedSource(c.verdict.patch, c.worktree);
+  if (!problems.empty())
+    return Fail(fmt::format("source check: {}", problems.front()), JoinNames(problems, "\n"));
+  // The baseline (HEAD) build: compared against in the benchmark gate, and its objects tell the
+  // symbol check what the unmodified sources already define.
+  c.baseline_tree = PrepareWorktree(c.project.root, c.state_dir, "baseline", c.verdict.head_commit);
+  BuildOutcome base = ConfigureAndBuild({c.baseline_tree, c.baseline_build, build.configure_args,
+                                         c.BinaryTargets(), opt.jobs, opt.build_timeout_seconds});
+  if (!base.ok) return Fail("the baseline (HEAD) does not build: " + base.message, base.detail);
+  // Compile the edited files alone first and check their symbols before anything links them:
+  // a candidate overriding clock_gettime or operator new is refused with that reason.
+  BuildRequest request{c.worktree, c.candidate_build, build.configure_args,
+                       {},         opt.jobs,          opt.build_timeout_seconds};
+  BuildOutcome configured = Configure(request);
+  if (!configured.ok) return Fail(configured.message, configured.detail);
+  std::vector<std::pair<std::string, fs::path>> objects;  // edited file -> its object
+  for (const auto& file : c.verdict.changed_files) {
+    if (!IsCompiledSource(file)) continue;
+    fs::path object = FindObjectFile(c.candidate_build, c.worktree / file);
+    if (!object.empty()) objects.emplace_back(file, object);
+  }
+  if (!objects.empty()) {
+    BuildRequest compile = request;
+    for (const auto& [file, object] : objects)
+      compile.targets.push_back(fs::relative(object, c.candidate_build).string());
+    BuildOutcome compiled = ConfigureAndBuild(compile);
+    if (!compiled.ok) return Fail(compiled.message, compiled.detail);
+  }
+  std::vector<std::string> forbidden;
+  for (const auto& [file, object] : objects) {
+    fs::path base_object = FindObjectFile(c.baseline_build, c.baseline_tree / file);
+    for (auto& symbol : ForbiddenSymbols(object, base_object))
+      forbidden.push_back(file + ": " + symbol);
+  }
+  if (!forbidden.empty())
+    return Fail(
+        fmt::format("symbol check: defines symbols outside namespace rlvr: {}", forbidden.front()),
+        JoinNames(forbidden, "\n"));
+  std::vector<std::string> findings;
+  std::vector<std::string> unaudited;  // edited files with no object of their own
+  if (!objects.empty()) {
+    ObjectAuditPolicy policy;
+    policy.library_symbols = LibraryDefinedSymbols(c.baseline_build, c.baseline_tree, {"tests/"});
+    policy.allowed_state = c.target.allowed_state;
+    policy.allowed_references = c.target.allowed_calls;
+    for (const auto& [file, object] : objects) {
+      fs::path base_object = FindObjectFile(c.baseline_build, c.baseline_tree / file);
+      for (auto& line : FormatAuditFindings(file, AuditObject(object, base_object, policy)))
+        findings.push_back(std::move(line));
+    }
+  }
+  for (const auto& file : c.verdict.changed_files) {
+    bool audited = false;
+    for (const auto& [edited, object] : objects) audited = audited || edited == file;
+    if (IsCxxSource(file) && !audited) unaudited.push_back(file);
+  }
+  if (!findings.empty())
+    return Fail("object audit: " + findings.front(), JoinNames(findings, "\n"));
+  request.targets = c.BinaryTargets();
+  BuildOutcome candidate = ConfigureAndBuild(request);
+  if (!candidate.ok) return Fail(candidate.message, candidate.detail);
+  std::string audit = fmt::format("{} object(s) audited", objects.size());
+  if (!unaudited.empty())
+    audit += fmt::format("; not audited (no object of their own, e.g. headers): {}",
+                         JoinNames(unaudited));
+  return Pass(fmt::format("built in {:.1f} s (baseline {:.1f} s); {}", candidate.seconds,
+                          base.seconds, audit));
+}
+
+}  // namespace
+
+extern const Gate kBuildGate{
+    "build", "HEAD and the candidate build; the candidate's objects pass the audit", CheckBuild};
+
+}  // namespace rlvr
