@@ -217,7 +217,9 @@ TEST_P(RedTeam, StoppedAtTheExpectedGate) {
     if (index < failed_at) {
       EXPECT_NE(other.status, GateStatus::kFail) << other.name << "\n" << rendered;
     }
-    if (index > failed_at) EXPECT_EQ(other.status, GateStatus::kSkipped) << other.name;
+    if (index > failed_at) {
+      EXPECT_EQ(other.status, GateStatus::kSkipped) << other.name;
+    }
   }
 }
 
