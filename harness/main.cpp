@@ -4,8 +4,11 @@
 #include <string>
 
 #include "harness/commands.h"
+#include "harness/secrets.h"
 
 int main(int argc, char** argv) {
+  // Before anything runs, prints or stores: every secret-looking variable's value is redacted.
+  rlvr::RegisterSecretsFromEnvironment();
   CLI::App app{"rlvr: let a language model optimise performance kernels, safely"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "rlvr 0.1");

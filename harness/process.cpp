@@ -18,6 +18,9 @@
 
 #include <fmt/format.h>
 
+#include "harness/child_env.h"
+#include "harness/secrets.h"
+
 extern char** environ;
 
 namespace rlvr {
@@ -31,14 +34,19 @@ std::string SignalName(int signal) {
   return abbrev ? fmt::format("SIG{}", abbrev) : fmt::format("signal {}", signal);
 }
 
-// The child's environment: ours, minus unset_env, plus env (which wins).
-std::vector<std::string> ChildEnvironment(const RunOptions& options) {
+// The child's environment: the allowlisted part of ours (or all of it, if asked), minus
+// unset_env, plus env (which wins).
+std::vector<std::string> EnvironmentFor(const RunOptions& options) {
   std::map<std::string, std::string> vars;
-  for (char** entry = environ; entry && *entry; ++entry) {
-    std::string_view text(*entry);
-    size_t eq = text.find('=');
-    if (eq == std::string_view::npos) continue;
-    vars[std::string(text.substr(0, eq))] = std::string(text.substr(eq + 1));
+  if (options.inherit_environment) {
+    for (char** entry = environ; entry && *entry; ++entry) {
+      std::string_view text(*entry);
+      size_t eq = text.find('=');
+      if (eq == std::string_view::npos) continue;
+      vars[std::string(text.substr(0, eq))] = std::string(text.substr(eq + 1));
+    }
+  } else {
+    vars = ChildEnvironment();
   }
   for (const auto& name : options.unset_env) vars.erase(name);
   for (const auto& [name, value] : options.env) vars[name] = value;
@@ -183,7 +191,7 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const RunOptions&
   std::vector<char*> child_argv;
   for (const auto& arg : argv) child_argv.push_back(const_cast<char*>(arg.c_str()));
   child_argv.push_back(nullptr);
-  std::vector<std::string> env = ChildEnvironment(options);
+  std::vector<std::string> env = EnvironmentFor(options);
   std::vector<char*> child_env;
   for (auto& entry : env) child_env.push_back(entry.data());
   child_env.push_back(nullptr);
@@ -267,6 +275,9 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const RunOptions&
                        double(usage.ru_stime.tv_sec) + usage.ru_stime.tv_usec * 1e-6;
   NoteDropped(result.out, out_dropped);
   NoteDropped(result.err, err_dropped);
+  // Whatever the child printed is untrusted text on its way into verdicts, the ledger and prompts.
+  result.out = RedactSecrets(result.out);
+  result.err = RedactSecrets(result.err);
 
   int exec_error = 0;
   if (read(error_report.read, &exec_error, sizeof exec_error) == sizeof exec_error) {

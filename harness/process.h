@@ -2,6 +2,10 @@
 // group under wall-clock, CPU, memory, file-size and process-count limits, optionally without
 // network, capturing its output. A crash, hang or fork bomb comes back as a described result,
 // never as a harness failure.
+//
+// The child sees only the allowlisted part of rlvr's environment (child_env.h), never the API key
+// or any other secret-looking variable, and whatever it prints comes back with every registered
+// secret redacted (secrets.h), so nothing a candidate prints can carry one into a verdict.
 #pragma once
 
 #include <cstddef>
@@ -22,9 +26,14 @@ struct ResourceLimits {
 };
 
 struct RunOptions {
-  std::filesystem::path cwd;               // empty = current directory
-  std::map<std::string, std::string> env;  // set (or, with empty value, kept) on top of ours
-  std::vector<std::string> unset_env;      // removed from the child's environment
+  std::filesystem::path cwd;  // empty = current directory
+  // Set on top of the allowlisted environment (child_env.h); these always win, whatever the name.
+  std::map<std::string, std::string> env;
+  std::vector<std::string> unset_env;  // removed from the child's environment
+  // The whole of rlvr's environment instead of the allowlist, secrets included. For a
+  // harness-internal program that never runs candidate code and truly needs it; nothing uses it
+  // today.
+  bool inherit_environment = false;
   ResourceLimits limits;
   size_t max_output_bytes = size_t{4} << 20;  // per stream; the rest is dropped, noted
   std::string stdin_text;

@@ -11,6 +11,7 @@
 
 #include "harness/baseline.h"
 #include "harness/git_handle.h"
+#include "harness/secrets.h"
 #include "harness/utc_time.h"
 #include "harness/worktree.h"
 
@@ -72,7 +73,8 @@ std::string PromotionMessage(const Target& target, const Verdict& verdict,
   body += fmt::format("\nTest seed: RLVR_TEST_SEED={}\n", verdict.seed);
   if (verdict.suspicious) body += "Suspicious speed-up: re-verified.\n";
   if (!trailer.empty()) body += "\n" + trailer + "\n";
-  return subject + "\n\n" + body;
+  // Benchmark names come from the candidate's benchmark output: nothing secret goes into history.
+  return RedactSecrets(subject + "\n\n" + body);
 }
 
 PromoteResult PromoteCandidate(const Project& project, const Target& target, const Verdict& verdict,

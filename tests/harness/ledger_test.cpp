@@ -1,5 +1,6 @@
 // The SQLite ledger: schema as DESIGN.md, runs and attempts round-trip, reopen keeps everything,
-// unknown schema versions and foreign files are refused with a clear message.
+// unknown schema versions and foreign files are refused with a clear message; no registered
+// secret ever reaches the file.
 #include "harness/ledger.h"
 
 #include <gmock/gmock.h>
@@ -12,7 +13,10 @@
 
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "harness/llm_replay.h"
+#include "harness/secrets.h"
 
 namespace rlvr {
 namespace {
@@ -214,6 +218,70 @@ TEST_F(LedgerTest, KilledWriterLeavesAValidLedger) {
     EXPECT_EQ(attempts[i].round, static_cast<int>(i) + 1);
     EXPECT_EQ(attempts[i].reply, "reply " + std::to_string(i + 1) + ".1");
   }
+}
+
+// Every byte of every file of the ledger's folder (the database, its WAL and shared memory).
+std::string FolderBytes(const std::filesystem::path& dir) {
+  std::string bytes;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    bytes.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return bytes;
+}
+
+TEST_F(LedgerTest, StoresNoRegisteredSecretInAnyColumn) {
+  const std::string key = "sk-ledger-test-" + std::to_string(getpid()) + "-0123456789abcdef";
+  // A password with a quote and a backslash looks different inside JSON text.
+  const std::string password = "pw\"ledger\\" + std::to_string(getpid());
+  RegisterSecret(key);
+  RegisterSecret(password);
+  const std::string gates = nlohmann::json::array({{{"name", "tests"},
+                                                    {"status", "fail"},
+                                                    {"seconds", 1},
+                                                    {"message", "env: " + key + " " + password}}})
+                                .dump();
+  ASSERT_THAT(gates, ::testing::Not(HasSubstr(password)));  // only its escaped form is there
+  int64_t id = 0;
+  {
+    Ledger ledger(Path());
+    int64_t run = ledger.BeginRun("model " + key, "http://x/v1?k=" + key,
+                                  R"({"api_key":")" + key + R"("})", 1);
+    AttemptRecord a = Attempt(run, "gemm", 1, 1, "error");
+    a.prompt = "prompt with " + key;
+    a.reply = "reply with " + key + " and " + password;
+    a.patch = "+ // " + key;
+    a.message = "not judged: " + key;
+    a.gates_json = gates;
+    a.figures_json = R"({"metric":")" + key + R"("})";
+    a.id = id = ledger.AddAttempt(a);
+    a.verdict = "failed";
+    a.failed_gate = "tests " + key;
+    a.message = "test printed " + key + " twice: " + key;
+    ledger.UpdateAttempt(a);
+    ledger.MarkPromoted(id, "commit " + key);
+    ledger.FinishRun(run, "stopped " + key);
+    // While open, the newest rows may sit in the WAL file.
+    std::string bytes = FolderBytes(Path().parent_path());
+    EXPECT_EQ(bytes.find(key), std::string::npos);
+    EXPECT_EQ(bytes.find(password), std::string::npos);
+    EXPECT_EQ(bytes.find(gates), std::string::npos);
+  }
+  std::string bytes = FolderBytes(Path().parent_path());
+  ASSERT_NE(bytes.find("[redacted]"), std::string::npos);  // the rows are there, redacted
+  EXPECT_EQ(bytes.find(key), std::string::npos);
+  EXPECT_EQ(bytes.find(key.substr(0, 20)), std::string::npos);
+  EXPECT_EQ(bytes.find(password), std::string::npos);
+  EXPECT_EQ(bytes.find("ledger\\\\" + std::to_string(getpid())), std::string::npos);  // escaped
+  Ledger ledger(Path());
+  std::optional<AttemptRecord> got = ledger.FindAttempt(id);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->message, "test printed [redacted] twice: [redacted]");
+  EXPECT_EQ(got->reply, "reply with [redacted] and [redacted]");
+  EXPECT_EQ(got->promoted_commit.value_or(""), "commit [redacted]");
+  EXPECT_EQ(nlohmann::json::parse(got->gates_json)[0]["message"], "env: [redacted] [redacted]");
+  EXPECT_EQ(ledger.LastRun()->stop_reason.value_or(""), "stopped [redacted]");
+  EXPECT_EQ(ledger.LastRun()->settings_json, R"({"api_key":"[redacted]"})");
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 // The process runner: exit codes, signals, timeouts of whole process groups, output caps,
-// resource limits, environment edits, and a bounded "fork bomb" the harness must survive.
+// resource limits, environment edits, and a bounded "fork bomb" the harness must survive; the
+// child sees none of our secrets (env, and a compiled program walking `environ`), and what it
+// prints comes back redacted.
 #include "harness/process.h"
 
 #include <signal.h>
@@ -13,10 +15,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "harness/child_env.h"
+#include "harness/secrets.h"
+
 namespace rlvr {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 ProcessResult Shell(const std::string& script, RunOptions options = {}) {
@@ -180,6 +186,118 @@ TEST(ProcessTest, NoNetworkLeavesOnlyLoopback) {
   ProcessResult with_network = Shell(kListInterfaces);
   if (with_network.out == r.out) GTEST_SKIP() << "no network namespace allowed here";
   EXPECT_EQ(r.out, "lo\n");
+}
+
+// Secrets in our environment for the length of one test. Their values are never registered with
+// secrets.h, so a leak would show in the child's output as is instead of being redacted away:
+// these tests check that the child never gets them, not that redaction hides them.
+class ProcessSecretsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    tag_ = std::to_string(getpid());
+    key_ = "sk-process-test-key-" + tag_;
+    token_ = "tok-process-test-" + tag_;
+    setenv("OPENAI_API_KEY", key_.c_str(), 1);
+    setenv("MY_SERVICE_TOKEN", token_.c_str(), 1);
+    setenv("RLVR_PROCESS_ENV_PLAIN", "plain", 1);  // allowlisted (RLVR_*), harmless
+    setenv("RLVR_PROCESS_ENV_OTHER", "other", 1);
+    setenv("UNLISTED_PROCESS_TEST_VAR", "unlisted", 1);
+  }
+  void TearDown() override {
+    unsetenv("OPENAI_API_KEY");
+    unsetenv("MY_SERVICE_TOKEN");
+    unsetenv("RLVR_PROCESS_ENV_PLAIN");
+    unsetenv("RLVR_PROCESS_ENV_OTHER");
+    unsetenv("UNLISTED_PROCESS_TEST_VAR");
+    SetPassThroughEnvironment({});
+    std::filesystem::remove_all(Dir());
+  }
+  std::filesystem::path Dir() const {
+    return std::filesystem::temp_directory_path() / ("rlvr_process_secrets_" + tag_);
+  }
+  // What the child sees: no secret name nor value anywhere in its output.
+  void ExpectNoSecrets(const std::string& out) {
+    EXPECT_THAT(out, Not(HasSubstr("OPENAI_API_KEY")));
+    EXPECT_THAT(out, Not(HasSubstr("MY_SERVICE_TOKEN")));
+    EXPECT_THAT(out, Not(HasSubstr(key_)));
+    EXPECT_THAT(out, Not(HasSubstr(token_)));
+  }
+
+  std::string tag_, key_, token_;
+};
+
+TEST_F(ProcessSecretsTest, EnvSeesOnlyTheAllowlistAndExplicitVariables) {
+  RunOptions options;
+  options.env["RLVR_EXPLICIT"] = "given";
+  options.env["EXPLICIT_NOT_LISTED"] = "also given";  // explicit values win, whatever the name
+  ProcessResult r = RunProcess({"/usr/bin/env"}, options);
+  ASSERT_TRUE(r.ok()) << r.Describe() << r.err;
+  ExpectNoSecrets(r.out);
+  EXPECT_THAT(r.out, HasSubstr("PATH="));
+  EXPECT_THAT(r.out, HasSubstr("RLVR_PROCESS_ENV_PLAIN=plain\n"));
+  EXPECT_THAT(r.out, HasSubstr("RLVR_EXPLICIT=given\n"));
+  EXPECT_THAT(r.out, HasSubstr("EXPLICIT_NOT_LISTED=also given\n"));
+  EXPECT_THAT(r.out, Not(HasSubstr("UNLISTED_PROCESS_TEST_VAR")));
+}
+
+TEST_F(ProcessSecretsTest, CompiledProgramWalkingEnvironSeesNoSecret) {
+  std::filesystem::create_directories(Dir());
+  std::ofstream(Dir() / "walk.cpp") << R"(#include <cstdio>
+extern char** environ;
+int main() {
+  for (char** e = environ; *e; ++e) std::printf("%s\n", *e);
+}
+)";
+  // The compiler itself runs with the allowlisted environment: it must still work.
+  ProcessResult compile =
+      RunProcess({"c++", "-O0", "-o", (Dir() / "walk").string(), (Dir() / "walk.cpp").string()});
+  ASSERT_TRUE(compile.ok()) << compile.Describe() << compile.err;
+  RunOptions options;
+  options.env["RLVR_TEST_SEED"] = "42";
+  options.unset_env.push_back("RLVR_PROCESS_ENV_OTHER");
+  ProcessResult r = RunProcess({(Dir() / "walk").string()}, options);
+  ASSERT_TRUE(r.ok()) << r.Describe() << r.err;
+  ExpectNoSecrets(r.out);
+  EXPECT_THAT(r.out, HasSubstr("PATH="));
+  EXPECT_THAT(r.out, HasSubstr("RLVR_TEST_SEED=42\n"));
+  EXPECT_THAT(r.out, HasSubstr("RLVR_PROCESS_ENV_PLAIN=plain\n"));
+  EXPECT_THAT(r.out, Not(HasSubstr("RLVR_PROCESS_ENV_OTHER")));
+  EXPECT_THAT(r.out, Not(HasSubstr("UNLISTED_PROCESS_TEST_VAR")));
+}
+
+TEST_F(ProcessSecretsTest, PassThroughNamesReachTheChild) {
+  SetPassThroughEnvironment({"UNLISTED_PROCESS_TEST_VAR", "MY_SERVICE_TOKEN"});
+  ProcessResult r = RunProcess({"/usr/bin/env"});
+  ASSERT_TRUE(r.ok()) << r.Describe() << r.err;
+  EXPECT_THAT(r.out, HasSubstr("UNLISTED_PROCESS_TEST_VAR=unlisted\n"));
+  // Named on purpose, so passed even though it looks secret; the API key still is not.
+  EXPECT_THAT(r.out, HasSubstr("MY_SERVICE_TOKEN=" + token_ + "\n"));
+  EXPECT_THAT(r.out, Not(HasSubstr("OPENAI_API_KEY")));
+  EXPECT_THAT(r.out, Not(HasSubstr(key_)));
+}
+
+TEST_F(ProcessSecretsTest, InheritEnvironmentOptOutPassesEverything) {
+  // The opt-out shows the test above would see a leak: with it the secrets do reach the child.
+  RunOptions options;
+  options.inherit_environment = true;
+  ProcessResult r = RunProcess({"/usr/bin/env"}, options);
+  ASSERT_TRUE(r.ok()) << r.Describe() << r.err;
+  EXPECT_THAT(r.out, HasSubstr("OPENAI_API_KEY=" + key_ + "\n"));
+  EXPECT_THAT(r.out, HasSubstr("MY_SERVICE_TOKEN=" + token_ + "\n"));
+  EXPECT_THAT(r.out, HasSubstr("UNLISTED_PROCESS_TEST_VAR=unlisted\n"));
+}
+
+TEST(ProcessTest, RedactsRegisteredSecretsInChildOutput) {
+  std::string secret = "sk-printed-by-child-" + std::to_string(getpid());
+  RegisterSecret(secret);
+  // The child gets the value explicitly (as a candidate might find it some other way) and prints
+  // it on both streams, twice.
+  RunOptions options;
+  options.env["FOUND"] = secret;
+  ProcessResult r = Shell("echo \"a $FOUND b $FOUND\"; echo \"$FOUND\" >&2", options);
+  ASSERT_TRUE(r.ok()) << r.Describe();
+  EXPECT_EQ(r.out, "a [redacted] b [redacted]\n");
+  EXPECT_EQ(r.err, "[redacted]\n");
 }
 
 }  // namespace

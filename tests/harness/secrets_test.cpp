@@ -102,15 +102,15 @@ TEST(SecretsTest, RegistersFromTheEnvironment) {
   std::string password = Unique("proxy-pass");
   std::string path = "/tmp/" + Unique("agent-socket");
   std::string harmless = Unique("not-a-secret-value");
-  setenv("RLVR_SECRETS_TEST_TOKEN", token.c_str(), 1);
-  setenv("RLVR_SECRETS_TEST_AUTH_SOCK", path.c_str(), 1);
-  setenv("RLVR_SECRETS_TEST_PROXY", ("http://user:" + password + "@proxy:3128/").c_str(), 1);
-  setenv("RLVR_SECRETS_TEST_PLAIN", harmless.c_str(), 1);
+  setenv("RLVR_REGISTRY_TEST_TOKEN", token.c_str(), 1);
+  setenv("RLVR_REGISTRY_TEST_AUTH_SOCK", path.c_str(), 1);
+  setenv("RLVR_REGISTRY_TEST_PROXY", ("http://user:" + password + "@proxy:3128/").c_str(), 1);
+  setenv("RLVR_REGISTRY_TEST_PLAIN", harmless.c_str(), 1);
   RegisterSecretsFromEnvironment();
-  unsetenv("RLVR_SECRETS_TEST_TOKEN");
-  unsetenv("RLVR_SECRETS_TEST_AUTH_SOCK");
-  unsetenv("RLVR_SECRETS_TEST_PROXY");
-  unsetenv("RLVR_SECRETS_TEST_PLAIN");
+  unsetenv("RLVR_REGISTRY_TEST_TOKEN");
+  unsetenv("RLVR_REGISTRY_TEST_AUTH_SOCK");
+  unsetenv("RLVR_REGISTRY_TEST_PROXY");
+  unsetenv("RLVR_REGISTRY_TEST_PLAIN");
   EXPECT_TRUE(ContainsSecret(token));
   EXPECT_TRUE(ContainsSecret(password));
   EXPECT_FALSE(ContainsSecret(path));  // where a secret is, not the secret
