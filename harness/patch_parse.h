@@ -1,8 +1,10 @@
 // Reading a model reply into file edits. Understands unified diffs as models write them (wrong
 // or missing hunk numbers and counts, prose and markdown fences around them, CRLF, blank context
 // lines without their leading space, a/ b/ prefixes or none, git headers or none), aider /
-// OpenEvolve SEARCH/REPLACE blocks, and whole files in a fence labelled with their path. Parsing
-// only reads text; locating and applying the edits is patch_locate / patch_apply.
+// OpenEvolve SEARCH/REPLACE blocks, and whole files in a fence labelled with their path (one
+// with a placeholder for left-out code, "// ... rest unchanged", "...", "<existing code>",
+// carries a refusal naming the line; C/C++'s own "..." and documentation do not). Parsing only
+// reads text; locating and applying the edits is patch_locate / patch_apply.
 #pragma once
 
 #include <string>

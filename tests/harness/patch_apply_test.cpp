@@ -123,6 +123,51 @@ TEST(PatchApply, EditsTheSameFileTwiceInOneReply) {
   EXPECT_NE(ReadBytes(repo.path() / "src/math.c").find("return (b + a);"), std::string::npos);
 }
 
+// A whole-file reply full of C/C++ ellipses is applied; one with a placeholder is refused
+// naming the line, and the tree stays as it was.
+TEST(PatchApply, WholeFileWithVariadicsAppliesAndPlaceholderIsRefused) {
+  TempDir repo;
+  const std::string old_file = "#include <cstdio>\nint Old();\n";
+  WriteBytes(repo.path() / "src/log.h", old_file);
+  const std::string variadic =
+      "#include <cstdarg>\n"
+      "#include <cstdio>\n"
+      "#include <utility>\n"
+      "#define LOG(fmt, ...) std::fprintf(stderr, fmt, __VA_ARGS__)\n"
+      "int Printf(const char* fmt, ...);\n"
+      "template <typename... Ts>\n"
+      "int Sum(Ts... args) {\n"
+      "  static_assert(sizeof...(Ts) > 0);\n"
+      "  try {\n"
+      "    return (args + ...);\n"
+      "  } catch (...) {\n"
+      "    return 0;\n"
+      "  }\n"
+      "}\n"
+      "inline int Vsum(int n, ...) {\n"
+      "  va_list ap;\n"
+      "  va_start(ap, n);\n"
+      "  int s = 0;\n"
+      "  for (int i = 0; i < n; ++i) s += va_arg(ap, int);\n"
+      "  va_end(ap);\n"
+      "  return s;\n"
+      "}\n";
+  ApplyResult applied = ApplyReply(repo.path(), "```cpp src/log.h\n" + variadic + "```\n", {});
+  ASSERT_TRUE(applied.applied) << applied.error;
+  EXPECT_EQ(ReadBytes(repo.path() / "src/log.h"), variadic);
+
+  std::string elided = variadic;
+  elided.replace(elided.find("  va_list ap;\n"), 14,
+                 "  // ... rest of the function unchanged ...\n");
+  ApplyResult refused = ApplyReply(repo.path(), "```cpp src/log.h\n" + elided + "```\n", {});
+  EXPECT_FALSE(refused.applied);
+  EXPECT_NE(refused.error.find("src/log.h: the fenced file src/log.h looks elided: its line 16 "
+                               "(reply line 17) '// ... rest of the function unchanged ...'"),
+            std::string::npos)
+      << refused.error;
+  EXPECT_EQ(ReadBytes(repo.path() / "src/log.h"), variadic);
+}
+
 // ---- rlvr apply, end to end ----
 
 std::string RunShell(const std::string& command, int* status) {
