@@ -39,6 +39,21 @@ bool IsPrefixPattern(std::string_view pattern) {
   return !pattern.empty() && pattern.back() == '*';
 }
 
+// The names of an RLVR_PASS_ENV value: "A, B_*  C" gives A, B_*, C.
+std::vector<std::string> SplitNames(std::string_view text) {
+  std::vector<std::string> names;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t start = text.find_first_not_of(", \t", pos);
+    if (start == std::string_view::npos) break;
+    size_t end = text.find_first_of(", \t", start);
+    if (end == std::string_view::npos) end = text.size();
+    names.emplace_back(text.substr(start, end - start));
+    pos = end;
+  }
+  return names;
+}
+
 }  // namespace
 
 bool IsAllowlistedChildVariable(std::string_view name) {
@@ -63,6 +78,13 @@ std::vector<std::string> PassThroughEnvironment() {
 
 std::map<std::string, std::string> ChildEnvironmentFrom(const char* const* parent) {
   std::vector<std::string> pass_through = PassThroughEnvironment();
+  constexpr std::string_view kPassEnv = "RLVR_PASS_ENV=";
+  for (const char* const* entry = parent; entry && *entry; ++entry) {
+    if (std::string_view text(*entry); text.starts_with(kPassEnv)) {
+      for (std::string& name : SplitNames(text.substr(kPassEnv.size())))
+        pass_through.push_back(std::move(name));
+    }
+  }
   auto named_exactly = [&](std::string_view name) {
     return std::any_of(pass_through.begin(), pass_through.end(),
                        [&](const std::string& p) { return !IsPrefixPattern(p) && p == name; });

@@ -23,7 +23,10 @@
 // and even if its value is a registered secret: the user asked for exactly that variable, e.g. a
 // licence token a proprietary compiler needs. (Child output is still redacted, see process.h.)
 // A prefix pattern ("CUDA_*") passes what it matches except names that look secret; name them
-// one by one if they are really wanted.
+// one by one if they are really wanted. The same list can come, for one run, from the variable
+// RLVR_PASS_ENV (names separated by commas or spaces: `RLVR_PASS_ENV='FAKE_BENCH_*' rlvr ...`);
+// being RLVR_* itself it reaches children too, so an rlvr started by rlvr (or by a test through
+// RunProcess) passes the same names on.
 //
 // Values set explicitly through RunOptions::env come on top and always win (the harness sets
 // RLVR_TEST_SEED, ASAN_OPTIONS, ...).
@@ -45,7 +48,8 @@ void SetPassThroughEnvironment(std::vector<std::string> names);
 std::vector<std::string> PassThroughEnvironment();
 
 // The variables of `parent` (entries "NAME=value", null-terminated, like environ) a child may
-// see, by the rules above.
+// see, by the rules above; pass-through names are SetPassThroughEnvironment's and those of
+// `parent`'s RLVR_PASS_ENV.
 std::map<std::string, std::string> ChildEnvironmentFrom(const char* const* parent);
 
 // ChildEnvironmentFrom(environ): what a child of this process gets by default.

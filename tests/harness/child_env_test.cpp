@@ -115,6 +115,19 @@ TEST(ChildEnvTest, PassThroughNamesTheUserChose) {
   EXPECT_EQ(child.size(), 4u);
 }
 
+TEST(ChildEnvTest, PassThroughNamesFromRlvrPassEnv) {
+  auto child =
+      ChildOf({"RLVR_PASS_ENV=FAKE_BENCH_*, EXTRA_ONE  SERVICE_TOKEN", "FAKE_BENCH_ERROR=x",
+               "FAKE_BENCH_NOISE=0.3", "FAKE_BENCH_KEY=nope-not-this", "EXTRA_ONE=1", "EXTRA_TWO=2",
+               "SERVICE_TOKEN=named-on-purpose"});
+  EXPECT_THAT(child, ElementsAre(Pair("EXTRA_ONE", "1"), Pair("FAKE_BENCH_ERROR", "x"),
+                                 Pair("FAKE_BENCH_NOISE", "0.3"),
+                                 Pair("RLVR_PASS_ENV", "FAKE_BENCH_*, EXTRA_ONE  SERVICE_TOKEN"),
+                                 Pair("SERVICE_TOKEN", "named-on-purpose")));
+  // Nothing is remembered: without the variable, none of them passes.
+  EXPECT_THAT(ChildOf({"FAKE_BENCH_ERROR=x", "EXTRA_ONE=1"}), IsEmpty());
+}
+
 TEST(ChildEnvTest, PassThroughIsClearedBySettingAnEmptyList) {
   { ScopedPassThrough pass({"SOMETHING_ELSE"}); }
   EXPECT_THAT(PassThroughEnvironment(), IsEmpty());
