@@ -8,15 +8,17 @@
 #include <ctime>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
 
-#include "harness/file_text.h"
+#include "harness/head_files.h"
 #include "harness/prompt.h"
 #include "harness/reconcile.h"
 #include "harness/signals.h"
+#include "harness/worktree.h"
 
 namespace rlvr {
 namespace {
@@ -71,6 +73,31 @@ bool Repairable(const Verdict& v) {
   return !v.promotable && !v.failed_gate.empty() && v.failed_gate != "benchmark";
 }
 
+// The files `globs` match in the working tree (sorted, repository-relative): new files the user
+// has not committed yet are among them.
+std::vector<std::string> WorkingTreeMatches(const Project& project,
+                                            const std::vector<std::string>& globs) {
+  std::set<std::string> files;
+  for (const std::string& glob : globs) {
+    if (glob.find_first_of("*?") == std::string::npos) {
+      if (std::filesystem::is_regular_file(project.root / glob)) files.insert(glob);
+      continue;
+    }
+    for (auto it = std::filesystem::recursive_directory_iterator(project.root);
+         it != std::filesystem::recursive_directory_iterator(); ++it) {
+      std::string name = it->path().filename().string();
+      if (it->is_directory() && (name == ".git" || name == ".rlvr" || name == "build")) {
+        it.disable_recursion_pending();
+        continue;
+      }
+      if (!it->is_regular_file()) continue;
+      std::string rel = std::filesystem::relative(it->path(), project.root).generic_string();
+      if (GlobMatches(glob, rel)) files.insert(rel);
+    }
+  }
+  return {files.begin(), files.end()};
+}
+
 class LoopRunner {
  public:
   LoopRunner(const Project& project, Evaluator& evaluator, LlmSource& llm, Ledger& ledger,
@@ -91,13 +118,14 @@ class LoopRunner {
     }
     if (targets.empty()) throw ConfigError("rlvr.json has no targets");
     run_id_ = ledger_.BeginRun(llm_.model(), llm_.endpoint(), settings_json.dump(), getpid());
-    out_ << fmt::format("rlvr iterate: run {} with {} at {} on {} target(s)\n", run_id_,
-                        llm_.model(), llm_.endpoint(), targets.size())
-         << std::flush;
+    Print(fmt::format("rlvr iterate: run {} with {} at {} on {} target(s)", run_id_, llm_.model(),
+                      llm_.endpoint(), targets.size()));
     try {
+      WarnAboutUncommittedEdits(targets);
       while (!stop_reason_) {
         for (const Target* target : targets) {
           if (CheckBudgets()) break;
+          WarnAboutUncommittedEdits({target});
           int attempts_before = result_.attempts;
           RunRound(*target);
           // A round that recorded nothing (the replay ran out) is no round.
@@ -116,15 +144,19 @@ class LoopRunner {
     }
     result_.stop_reason = *stop_reason_;
     ledger_.FinishRun(run_id_, result_.stop_reason);
-    out_ << fmt::format(
-                "rlvr iterate: stopped ({}) after {} round(s), {} attempt(s), {} "
-                "promotion(s)\n",
-                result_.stop_reason, result_.rounds, result_.attempts, result_.promotions)
-         << std::flush;
+    Print(
+        fmt::format("rlvr iterate: stopped ({}) after {} round(s), {} attempt(s), {} promotion(s)",
+                    result_.stop_reason, result_.rounds, result_.attempts, result_.promotions));
     return result_;
   }
 
  private:
+  // One line to the terminal, whole (the stop notices come from another thread).
+  void Print(const std::string& line) {
+    std::lock_guard<std::mutex> lock(out_mu_);
+    out_ << line << "\n" << std::flush;
+  }
+
   // Sets stop_reason_ when a budget is spent or a stop was requested; true if so.
   bool CheckBudgets() {
     if (stop_reason_) return true;
@@ -140,27 +172,53 @@ class LoopRunner {
     return stop_reason_.has_value();
   }
 
+  // The prompt shows what the candidate will be applied to: the files as committed at HEAD (the
+  // evaluator patches HEAD in a scratch worktree), never the user's uncommitted edits.
   PromptInput MakePromptInput(const Target& target) {
+    HeadFiles head(project_.root);
     PromptInput in;
     in.target = target.name;
     in.description = target.description;
     in.primary = target.primary;
     in.max_chars = settings_.prompt_max_chars;
-    for (const std::string& path : ExpandEditable(project_, target)) {
-      in.editable.push_back({path, ReadFileText(project_.root / path)});
+    for (const std::string& path : head.Matching(target.editable)) {
+      in.editable.push_back({path, head.Text(path).value_or("")});
     }
     for (const std::string& path : target.context) {
-      if (std::filesystem::is_regular_file(project_.root / path)) {
-        in.context.push_back({path, ReadFileText(project_.root / path)});
-      }
+      if (std::optional<std::string> text = head.Text(path)) in.context.push_back({path, *text});
     }
-    std::filesystem::path baseline = project_.root / "baselines" / (target.name + ".json");
-    if (std::filesystem::is_regular_file(baseline)) {
-      in.baseline = json::parse(ReadFileText(baseline), nullptr, false);
+    if (std::optional<std::string> baseline = head.Text("baselines/" + target.name + ".json")) {
+      in.baseline = json::parse(*baseline, nullptr, false);
       if (in.baseline.is_discarded()) in.baseline = nullptr;
     }
     in.history = ledger_.RecentAttempts(target.name, settings_.history_attempts);
     return in;
+  }
+
+  // Says which of the targets' files have uncommitted edits, each once until it is clean again:
+  // the model never sees those edits and its patches do not include them.
+  void WarnAboutUncommittedEdits(const std::vector<const Target*>& targets) {
+    HeadFiles head(project_.root);
+    std::set<std::string> paths;
+    for (const Target* target : targets) {
+      for (const std::string& path : head.Matching(target->editable)) paths.insert(path);
+      for (const std::string& path : WorkingTreeMatches(project_, target->editable))
+        paths.insert(path);
+      paths.insert(target->context.begin(), target->context.end());
+    }
+    std::vector<std::string> dirty = DirtyPaths(project_.root, {paths.begin(), paths.end()});
+    for (const std::string& path : paths) {
+      if (std::find(dirty.begin(), dirty.end(), path) == dirty.end()) reported_dirty_.erase(path);
+    }
+    std::string fresh;
+    for (const std::string& path : dirty) {
+      if (reported_dirty_.insert(path).second) fresh += (fresh.empty() ? "" : ", ") + path;
+    }
+    if (fresh.empty()) return;
+    Print(fmt::format(
+        "rlvr iterate: uncommitted edits in {} are ignored: the model is shown, and its patches "
+        "are applied to, the committed version at HEAD ({}); commit them to include them",
+        fresh, head.commit().substr(0, 12)));
   }
 
   // Asks the model; on failure records an 'llm' error attempt and updates the failure count.
@@ -211,7 +269,7 @@ class LoopRunner {
   int64_t Record(AttemptRecord& a) {
     a.id = ledger_.AddAttempt(a);
     ++result_.attempts;
-    out_ << AttemptLine(a) << "\n" << std::flush;
+    Print(AttemptLine(a));
     return a.id;
   }
 
@@ -235,7 +293,7 @@ class LoopRunner {
   void Judged(const AttemptRecord& a) {
     ledger_.UpdateAttempt(a);
     ++result_.attempts;
-    out_ << AttemptLine(a) << "\n" << std::flush;
+    Print(AttemptLine(a));
   }
 
   // Evaluates on a worker thread so a second stop signal can abandon it: the evaluator's child
@@ -338,9 +396,8 @@ class LoopRunner {
     PromoteResult promoted =
         evaluator_.Promote(target, best->verdict, AttemptTrailer(best->attempt.id));
     if (!promoted.promoted) {
-      out_ << fmt::format("[{}] {} {}.{} not promoted: {}\n", ClockNow(), target.name, round,
-                          best->attempt.candidate, promoted.message)
-           << std::flush;
+      Print(fmt::format("[{}] {} {}.{} not promoted: {}", ClockNow(), target.name, round,
+                        best->attempt.candidate, promoted.message));
       return;
     }
     ledger_.MarkPromoted(best->attempt.id, promoted.commit);
@@ -348,7 +405,7 @@ class LoopRunner {
     AttemptRecord shown = best->attempt;
     shown.verdict = "promoted";
     shown.promoted_commit = promoted.commit;
-    out_ << AttemptLine(shown) << "\n" << std::flush;
+    Print(AttemptLine(shown));
   }
 
   const Project& project_;
@@ -357,12 +414,14 @@ class LoopRunner {
   Ledger& ledger_;
   const LoopSettings& settings_;
   std::ostream& out_;
+  std::mutex out_mu_;
   Clock::time_point start_;
   int64_t run_id_ = 0;
   int consecutive_failures_ = 0;
   int64_t tokens_used_ = 0;
   double last_call_seconds_ = 0;
   std::optional<std::string> stop_reason_;
+  std::set<std::string> reported_dirty_;  // target files whose uncommitted edits were reported
   LoopResult result_;
 };
 
@@ -392,28 +451,6 @@ std::string AttemptLine(const AttemptRecord& a, const std::string& when) {
     if (!why.empty()) line += "  (" + why + ")";
   }
   return line;
-}
-
-std::vector<std::string> ExpandEditable(const Project& project, const Target& target) {
-  std::set<std::string> files;
-  for (const std::string& glob : target.editable) {
-    if (glob.find_first_of("*?") == std::string::npos) {
-      if (std::filesystem::is_regular_file(project.root / glob)) files.insert(glob);
-      continue;
-    }
-    for (auto it = std::filesystem::recursive_directory_iterator(project.root);
-         it != std::filesystem::recursive_directory_iterator(); ++it) {
-      std::string name = it->path().filename().string();
-      if (it->is_directory() && (name == ".git" || name == ".rlvr" || name == "build")) {
-        it.disable_recursion_pending();
-        continue;
-      }
-      if (!it->is_regular_file()) continue;
-      std::string rel = std::filesystem::relative(it->path(), project.root).generic_string();
-      if (GlobMatches(glob, rel)) files.insert(rel);
-    }
-  }
-  return {files.begin(), files.end()};
 }
 
 }  // namespace rlvr

@@ -51,7 +51,4 @@ LoopResult RunLoop(const Project& project, Evaluator& evaluator, LlmSource& llm,
 // shown, and a failure's reason, on one line of bounded length.
 std::string AttemptLine(const AttemptRecord& attempt, const std::string& when = "");
 
-// The files a target's editable globs match in the working tree (sorted, repository-relative).
-std::vector<std::string> ExpandEditable(const Project& project, const Target& target);
-
 }  // namespace rlvr

@@ -146,7 +146,8 @@ std::string RepairRequest(const std::string& failed_gate, const std::string& err
 std::vector<ChatMessage> BuildPrompt(const PromptInput& in) {
   std::string system = SystemInstructions(in);
   std::string head = fmt::format("Target: {}\n{}\n\n", in.target, in.description);
-  std::string editable = "Editable files (current accepted version):\n\n";
+  std::string editable =
+      "Editable files (as committed at HEAD: your change is applied to exactly this):\n\n";
   for (const PromptFile& f : in.editable) editable += FileBlock(f);
   std::string figures = FormatBaselineFigures(in.baseline, in.primary) + "\n";
   std::string tail =

@@ -283,6 +283,46 @@ TEST(LoopEndToEnd, KilledMidEvaluationResumesCleanlyAndStopsOnSignal) {
   EXPECT_THAT(FilesContaining(repo.path() / ".rlvr", kSecret), ::testing::IsEmpty());
 }
 
+// Writes `text` over `path`.
+void WriteAll(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+}
+
+// The user turn of a recorded request: what the model was shown.
+std::string UserTurn(const RecordedRequest& request) {
+  return json::parse(request.body)["messages"][1]["content"].get<std::string>();
+}
+
+TEST(LoopEndToEnd, PromptShowsHeadAndSaysUncommittedEditsAreIgnored) {
+  FixtureRepo repo = MakeFixtureRepo();
+  std::filesystem::path kernel = repo.path() / "kernel/dot.cpp";
+  std::string committed = ReadAll(kernel);
+  WriteAll(kernel, committed + "// UNCOMMITTED-EDIT-MARKER\n");
+  FakeEndpoint endpoint(json::array({{{"content", "No patch this time."}}}));
+  endpoint.Start();
+  std::filesystem::path log =
+      repo.path().parent_path() / (repo.path().filename().string() + ".log");
+  int exit_code =
+      Wait(StartRlvr({"iterate", "-C", repo.path().string(), "--base-url", endpoint.base_url(),
+                      "-n", "1", "--max-repairs", "0", "--max-iterations", "1", "--no-sanitizers"},
+                     log));
+  std::string out = ReadAll(log);
+  std::filesystem::remove(log);
+  EXPECT_EQ(exit_code, 0) << out;
+  ASSERT_EQ(endpoint.requests().size(), 1u) << out;
+  std::string shown = UserTurn(endpoint.requests()[0]);
+  EXPECT_THAT(shown, HasSubstr(committed));
+  EXPECT_THAT(shown, Not(HasSubstr("UNCOMMITTED-EDIT-MARKER")));
+  // Said in the run's first lines, before any attempt.
+  size_t warning = out.find("uncommitted edits in kernel/dot.cpp are ignored");
+  ASSERT_NE(warning, std::string::npos) << out;
+  EXPECT_LT(warning, out.find("] dot 1.1 ")) << out;
+  EXPECT_THAT(out, HasSubstr(repo.Head().substr(0, 12)));
+  // The user's edit is untouched.
+  EXPECT_THAT(ReadAll(kernel), HasSubstr("UNCOMMITTED-EDIT-MARKER"));
+}
+
 TEST(AttemptLineTest, ShowsTheReasonOnOneLineAndMarksACut) {
   AttemptRecord a;
   a.target = "dot";
