@@ -10,6 +10,7 @@
 #include <optional>
 #include <sstream>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "harness/commands.h"
@@ -32,6 +33,12 @@ namespace {
 }
 
 using nlohmann::json;
+
+// "20 min", "90 s".
+std::string Duration(double seconds) {
+  return seconds >= 120 ? fmt::format("{:.0f} min", seconds / 60)
+                        : fmt::format("{:.0f} s", seconds);
+}
 
 struct IterateArgs {
   std::string directory = ".";
@@ -103,7 +110,9 @@ void RunIterate(IterateArgs args) {
   llm.connect_timeout_seconds = args.connect_timeout;
   llm.total_timeout_seconds = args.timeout;
   llm.max_retries = args.retries;
-  llm.cancelled = [] { return AbandonRequested(); };
+  // The first stop signal abandons a model request in flight: nothing has been received (and
+  // paid for) yet, and what has is already in the ledger.
+  llm.cancelled = [] { return StopRequested(); };
   args.loop.candidates = Pick(args.candidates, section, "n", args.loop.candidates);
   if (args.loop.candidates < 1 || args.loop.candidates > 16) {
     Fail("rlvr iterate: -n must be between 1 and 16", 2);
@@ -164,6 +173,12 @@ void RunIterate(IterateArgs args) {
   options.bench_rounds = args.bench_rounds;
   options.jobs = args.jobs;
   options.verbose = args.verbose;
+  // Test binaries run under twice their limit when shuffled, four times under the sanitizers.
+  args.loop.evaluation_limits =
+      fmt::format("each build may take up to {}, each test run {}, each benchmark run {}",
+                  Duration(options.build_timeout_seconds),
+                  Duration(options.test_timeout_seconds * (options.sanitizers ? 4 : 2)),
+                  Duration(options.bench_timeout_seconds));
   ResetStopRequests();
   InstallStopHandlers();
   LoopResult result;

@@ -14,7 +14,6 @@
 #include <thread>
 
 #include "harness/llm_replay.h"
-#include "harness/secrets.h"
 
 namespace rlvr {
 namespace {
@@ -133,8 +132,6 @@ HttpLlmClient::HttpLlmClient(LlmSettings settings, SleepFunction sleep)
   if (!settings_.api_key_env.empty()) {
     if (const char* key = std::getenv(settings_.api_key_env.c_str())) api_key_ = key;
   }
-  // Whatever the variable is called, its value is now redacted everywhere and kept from children.
-  RegisterSecret(api_key_);
 }
 
 std::string HttpLlmClient::endpoint() const {
@@ -142,7 +139,6 @@ std::string HttpLlmClient::endpoint() const {
 }
 
 std::string HttpLlmClient::Redact(std::string text) const {
-  text = RedactSecrets(text);
   if (api_key_.empty()) return text;
   for (size_t pos = text.find(api_key_); pos != std::string::npos; pos = text.find(api_key_, pos)) {
     text.replace(pos, api_key_.size(), "[redacted]");
@@ -202,7 +198,10 @@ HttpLlmClient::HttpResult HttpLlmClient::Post(const std::string& url, const std:
                                settings_.max_reply_bytes),
                    /*permanent=*/false);
   }
-  if (state.was_cancelled) throw LlmError("request to " + url + " cancelled", false);
+  if (state.was_cancelled) {
+    throw LlmError("request to " + url + " abandoned: stop requested (no reply received)", false,
+                   false, /*cancelled=*/true);
+  }
   if (rc != CURLE_OK) {
     std::string detail = curl_error[0] ? curl_error : curl_easy_strerror(rc);
     throw TransientLlmError(Redact(fmt::format("request to {} failed: {}", url, detail)),
@@ -322,9 +321,9 @@ LlmResponse HttpLlmClient::Complete(const std::string& /*target*/,
         total.completion_tokens += part.completion_tokens;
         break;
       } catch (const LlmError& e) {
-        if (e.permanent() || attempt >= settings_.max_retries) {
+        if (e.permanent() || e.cancelled() || attempt >= settings_.max_retries) {
           if (!total.replies.empty()) return total;  // keep what we already have
-          if (e.permanent()) throw;
+          if (e.permanent() || e.cancelled()) throw;
           throw LlmError(fmt::format("{} (gave up after {} tries)", e.what(), attempt + 1), false);
         }
         double backoff =
@@ -337,7 +336,10 @@ LlmResponse HttpLlmClient::Complete(const std::string& /*target*/,
           // The server said when to come back; capped so a silly value cannot stall the loop.
           delay = std::min(*t->retry_after(), settings_.backoff_max_seconds);
         }
-        if (!sleep_(delay)) throw LlmError("interrupted while waiting to retry", false);
+        if (!sleep_(delay)) {
+          throw LlmError(fmt::format("stop requested while waiting to retry after: {}", e.what()),
+                         false, false, /*cancelled=*/true);
+        }
       }
     }
   }

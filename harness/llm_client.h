@@ -30,15 +30,23 @@ struct LlmResponse {
 // away by asking again; the loop stops on them at once.
 class LlmError : public std::runtime_error {
  public:
-  LlmError(const std::string& message, bool permanent, bool exhausted = false)
-      : std::runtime_error(message), permanent_(permanent), exhausted_(exhausted) {}
+  LlmError(const std::string& message, bool permanent, bool exhausted = false,
+           bool cancelled = false)
+      : std::runtime_error(message),
+        permanent_(permanent),
+        exhausted_(exhausted),
+        cancelled_(cancelled) {}
   bool permanent() const { return permanent_; }
   // A replay source has no more replies: the normal end of a replayed run.
   bool exhausted() const { return exhausted_; }
+  // The request (or the wait before a retry) was abandoned because a stop was requested
+  // (LlmSettings::cancelled): not the endpoint's fault, never retried.
+  bool cancelled() const { return cancelled_; }
 
  private:
   bool permanent_;
   bool exhausted_;
+  bool cancelled_;
 };
 
 class LlmSource {
@@ -67,7 +75,8 @@ struct LlmSettings {
   double backoff_initial_seconds = 2;  // doubled per retry, with jitter
   double backoff_max_seconds = 120;
   size_t max_reply_bytes = size_t{8} << 20;  // the transfer is aborted past this
-  // Polled during a transfer; returning true aborts it (the loop's "abandon now" signal).
+  // Polled during a transfer (about once a second at least); returning true abandons it at once
+  // and Complete throws a cancelled() LlmError (the loop's stop request).
   std::function<bool()> cancelled;
 };
 

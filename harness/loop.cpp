@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <ctime>
 #include <fstream>
@@ -117,6 +118,17 @@ class LoopRunner {
       for (const Target& t : project_.targets) targets.push_back(&t);
     }
     if (targets.empty()) throw ConfigError("rlvr.json has no targets");
+    announced_signals_ = StopRequestCount();
+    std::atomic<bool> done{false};
+    std::thread watcher([&] { WatchStopSignals(done); });
+    struct JoinWatcher {
+      std::atomic<bool>& done;
+      std::thread& thread;
+      ~JoinWatcher() {
+        done = true;
+        thread.join();
+      }
+    } join_watcher{done, watcher};
     run_id_ = ledger_.BeginRun(llm_.model(), llm_.endpoint(), settings_json.dump(), getpid());
     Print(fmt::format("rlvr iterate: run {} with {} at {} on {} target(s)", run_id_, llm_.model(),
                       llm_.endpoint(), targets.size()));
@@ -151,6 +163,93 @@ class LoopRunner {
   }
 
  private:
+  // What the loop is doing, for the stop notices.
+  enum class Phase { kIdle, kAsking, kEvaluating, kPromoting };
+
+  // Sets the phase for its lifetime (back to idle after).
+  class ActivityScope {
+   public:
+    ActivityScope(LoopRunner* runner, Phase phase, std::string what) : runner_(runner) {
+      std::lock_guard<std::mutex> lock(runner_->activity_mu_);
+      runner_->phase_ = phase;
+      runner_->activity_ = std::move(what);
+    }
+    ~ActivityScope() {
+      std::lock_guard<std::mutex> lock(runner_->activity_mu_);
+      runner_->phase_ = Phase::kIdle;
+      runner_->activity_.clear();
+    }
+    ActivityScope(const ActivityScope&) = delete;
+    ActivityScope& operator=(const ActivityScope&) = delete;
+
+   private:
+    LoopRunner* runner_;
+  };
+
+  // What the loop does about the `count`-th stop signal, given what it is doing: said at once,
+  // whatever the main thread is blocked on.
+  std::string StopNotice(int count) {
+    std::lock_guard<std::mutex> lock(activity_mu_);
+    const std::string& what = activity_;
+    if (count == 1) {
+      switch (phase_) {
+        case Phase::kAsking:
+          return fmt::format(
+              "rlvr iterate: stop requested: abandoning the model request for {} now (no reply "
+              "has arrived, nothing is lost), then stopping",
+              what);
+        case Phase::kEvaluating:
+          return fmt::format(
+              "rlvr iterate: stop requested: finishing the evaluation of {} first, then stopping "
+              "({}); Ctrl-C again (or a second SIGTERM) abandons it now",
+              what, settings_.evaluation_limits);
+        case Phase::kPromoting:
+          return fmt::format(
+              "rlvr iterate: stop requested: finishing the promotion of {} (one git commit, "
+              "seconds), then stopping",
+              what);
+        case Phase::kIdle:
+          break;
+      }
+      return "rlvr iterate: stop requested: stopping before the next step";
+    }
+    if (count == 2) {
+      switch (phase_) {
+        case Phase::kEvaluating:
+          return fmt::format(
+              "rlvr iterate: second stop signal: abandoning the evaluation of {} now (its builds "
+              "and tests are killed; the attempt is recorded as abandoned)",
+              what);
+        case Phase::kPromoting:
+          return fmt::format(
+              "rlvr iterate: second stop signal: the promotion of {} is one git commit and "
+              "finishes in seconds, then the loop stops",
+              what);
+        default:
+          return "rlvr iterate: second stop signal: stopping now";
+      }
+    }
+    return "";
+  }
+
+  // Prints a notice for each stop signal not yet announced. Called by the watcher thread, and by
+  // the main thread before it leaves a step a signal cut short, so the notice names that step.
+  void AnnounceStopSignals() {
+    std::lock_guard<std::mutex> lock(announce_mu_);
+    for (int count = StopRequestCount(); announced_signals_ < count; ++announced_signals_) {
+      std::string notice = StopNotice(announced_signals_ + 1);
+      if (!notice.empty()) Print(notice);
+    }
+  }
+
+  // Announces each stop signal as it arrives (polled every 50 ms) until `done`.
+  void WatchStopSignals(const std::atomic<bool>& done) {
+    while (!done.load()) {
+      AnnounceStopSignals();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+
   // One line to the terminal, whole (the stop notices come from another thread).
   void Print(const std::string& line) {
     std::lock_guard<std::mutex> lock(out_mu_);
@@ -225,6 +324,9 @@ class LoopRunner {
   std::optional<LlmResponse> Ask(const Target& target, int round, int candidate, int repair,
                                  const std::vector<ChatMessage>& messages, int n) {
     Clock::time_point start = Clock::now();
+    ActivityScope activity(this, Phase::kAsking,
+                           fmt::format("{} {}.{}{}", target.name, round, candidate,
+                                       repair > 0 ? fmt::format(".{}", repair) : std::string()));
     try {
       LlmResponse response = llm_.Complete(target.name, messages, n);
       consecutive_failures_ = 0;
@@ -232,6 +334,8 @@ class LoopRunner {
       last_call_seconds_ = SecondsSince(start);
       return response;
     } catch (const LlmError& e) {
+      // The notice of the signal that cut the request short names the request.
+      if (e.cancelled()) AnnounceStopSignals();
       if (e.exhausted()) {
         // A replay that has given all its replies ends the run normally; nothing to record.
         stop_reason_ = "replay exhausted";
@@ -243,6 +347,12 @@ class LoopRunner {
       a.message = e.what();
       a.seconds = SecondsSince(start);
       Record(a);
+      if (e.cancelled()) {
+        // Our own stop request, not the endpoint's fault: no failure counted.
+        CheckBudgets();
+        if (!stop_reason_) stop_reason_ = "stop signal";
+        return std::nullopt;
+      }
       ++consecutive_failures_;
       if (e.permanent()) {
         stop_reason_ = std::string("endpoint error: ") + e.what();
@@ -298,7 +408,9 @@ class LoopRunner {
 
   // Evaluates on a worker thread so a second stop signal can abandon it: the evaluator's child
   // process groups are killed, its gates fail fast, and the attempt is recorded as abandoned.
-  Verdict EvaluateAbandonable(const Target& target, const std::string& reply, bool* abandoned) {
+  Verdict EvaluateAbandonable(const Target& target, const std::string& reply, bool* abandoned,
+                              const std::string& what) {
+    ActivityScope activity(this, Phase::kEvaluating, what);
     auto future =
         std::async(std::launch::async, [&] { return evaluator_.Evaluate(target, reply); });
     *abandoned = false;
@@ -308,6 +420,7 @@ class LoopRunner {
         KillChildProcessGroups();
       }
     }
+    AnnounceStopSignals();
     return future.get();
   }
 
@@ -346,7 +459,10 @@ class LoopRunner {
         // for are still judged when only the token budget ran out.
         if (CheckBudgets() && *stop_reason_ != "max-tokens") break;
         Clock::time_point start = Clock::now();
-        Verdict verdict = EvaluateAbandonable(target, reply, &abandoned);
+        Verdict verdict = EvaluateAbandonable(
+            target, reply, &abandoned,
+            fmt::format("{} {}.{}{}", target.name, round, candidate,
+                        repair > 0 ? fmt::format(".{}", repair) : std::string()));
         AttemptRecord a = NewAttempt(target, round, candidate, repair, conversation);
         a.id = attempt_id;
         a.reply = reply;
@@ -393,8 +509,12 @@ class LoopRunner {
     auto best = std::min_element(passing.begin(), passing.end(), [](const auto& x, const auto& y) {
       return x.verdict.primary_ratio < y.verdict.primary_ratio;
     });
-    PromoteResult promoted =
-        evaluator_.Promote(target, best->verdict, AttemptTrailer(best->attempt.id));
+    PromoteResult promoted;
+    {
+      ActivityScope activity(this, Phase::kPromoting,
+                             fmt::format("{} {}.{}", target.name, round, best->attempt.candidate));
+      promoted = evaluator_.Promote(target, best->verdict, AttemptTrailer(best->attempt.id));
+    }
     if (!promoted.promoted) {
       Print(fmt::format("[{}] {} {}.{} not promoted: {}", ClockNow(), target.name, round,
                         best->attempt.candidate, promoted.message));
@@ -415,6 +535,11 @@ class LoopRunner {
   const LoopSettings& settings_;
   std::ostream& out_;
   std::mutex out_mu_;
+  std::mutex announce_mu_;
+  int announced_signals_ = 0;  // stop signals whose notice is printed
+  std::mutex activity_mu_;
+  Phase phase_ = Phase::kIdle;
+  std::string activity_;  // "dot 3.1": the attempt being asked for, evaluated or promoted
   Clock::time_point start_;
   int64_t run_id_ = 0;
   int consecutive_failures_ = 0;

@@ -30,6 +30,9 @@ struct LoopSettings {
   int max_endpoint_failures = 3;     // consecutive model calls without a usable reply
   int history_attempts = 8;          // recent attempts shown in the prompt
   size_t prompt_max_chars = 120000;
+  // How long an evaluation may still take, said when a stop is requested during one (e.g. "each
+  // build is limited to 20 min, ..."); the evaluator's own limits.
+  std::string evaluation_limits = "its builds, tests and benchmarks each run under a time limit";
 };
 
 struct LoopResult {

@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "harness/llm_replay.h"
 #include "tests/fake_endpoint/fake_endpoint.h"
@@ -154,6 +156,66 @@ TEST_F(LlmClientTest, SlowReplyTimesOutAndIsRetried) {
   EXPECT_THAT(r.replies, ::testing::ElementsAre("on time"));
   EXPECT_LT(seconds, 2.9);  // the 1 s total timeout cut the slow reply short
   EXPECT_EQ(sleeps_.size(), 1u);
+}
+
+// A stop request abandons the request in flight at once: no retry, an error that says why.
+TEST(LlmClientCancelTest, StopRequestAbandonsTheRequestInFlightAtOnce) {
+  FakeEndpoint endpoint(json::array({{{"delay_ms", 20000}, {"content", "late"}}}));
+  endpoint.Start();
+  std::atomic<bool> stop{false};
+  LlmSettings s;
+  s.base_url = endpoint.base_url();
+  s.api_key_env = "";
+  s.total_timeout_seconds = 60;
+  s.max_retries = 3;
+  s.cancelled = [&] { return stop.load(); };
+  int sleeps = 0;
+  HttpLlmClient client(s, [&](double) {
+    ++sleeps;
+    return true;
+  });
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    stop = true;
+  });
+  auto start = std::chrono::steady_clock::now();
+  try {
+    client.Complete("gemm", {{"user", "optimise"}}, 1);
+    FAIL() << "expected LlmError";
+  } catch (const LlmError& e) {
+    EXPECT_TRUE(e.cancelled());
+    EXPECT_FALSE(e.permanent());
+    EXPECT_THAT(e.what(), HasSubstr("stop requested"));
+  }
+  stopper.join();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(seconds, 2.5);
+  EXPECT_EQ(sleeps, 0);  // not retried
+  EXPECT_EQ(endpoint.requests().size(), 1u);
+  endpoint.Stop();
+}
+
+// A stop during the wait before a retry says so, with the fault that caused the retry.
+TEST_F(LlmClientTest, StopDuringRetryWaitSaysSoWithTheFault) {
+  HttpLlmClient client = Client(json::array({{{"status", 503}, {"error", "overloaded"}}}));
+  HttpLlmClient stopped = HttpLlmClient(
+      [&] {
+        LlmSettings s;
+        s.base_url = endpoint_->base_url();
+        s.api_key_env = "";
+        s.max_retries = 3;
+        return s;
+      }(),
+      [](double) { return false; });  // the stop request cuts every wait short
+  try {
+    stopped.Complete("gemm", messages_, 1);
+    FAIL() << "expected LlmError";
+  } catch (const LlmError& e) {
+    EXPECT_TRUE(e.cancelled());
+    EXPECT_THAT(e.what(), HasSubstr("stop requested while waiting to retry"));
+    EXPECT_THAT(e.what(), HasSubstr("503"));
+    EXPECT_THAT(e.what(), HasSubstr("overloaded"));
+  }
 }
 
 TEST_F(LlmClientTest, OversizedReplyIsAbortedAtTheCap) {

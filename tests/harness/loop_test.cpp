@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -63,6 +64,16 @@ int Wait(pid_t pid) {
   int status = 0;
   waitpid(pid, &status, 0);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// Waits up to `seconds` for `text` to appear in the file at `path`.
+bool WaitForText(const std::filesystem::path& path, const std::string& text, double seconds) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  do {
+    if (ReadAll(path).find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  } while (std::chrono::steady_clock::now() < deadline);
+  return false;
 }
 
 // Process groups of the direct children of `parent` (the builds rlvr runs).
@@ -260,10 +271,15 @@ TEST(LoopEndToEnd, KilledMidEvaluationResumesCleanlyAndStopsOnSignal) {
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   kill(pid, SIGINT);
+  // Said at once: what the loop waits for, and that a second signal abandons it.
+  EXPECT_TRUE(WaitForText(log, "stop requested: finishing the evaluation of dot 2.1", 2))
+      << ReadAll(log);
   int exit_code = Wait(pid);
   std::string out = ReadAll(log);
   std::filesystem::remove(log);
   EXPECT_EQ(exit_code, 0) << out;
+  EXPECT_THAT(out, HasSubstr("each build may take up to 20 min"));
+  EXPECT_THAT(out, HasSubstr("Ctrl-C again"));
   EXPECT_THAT(out, HasSubstr("closed 1 run(s) left unfinished"));
   // Round 1 was asked and recorded before the kill, so the resumed loop goes on with round 2.
   EXPECT_THAT(out, ::testing::ContainsRegex(R"(\] dot 2\.1 promoted )")) << out;
@@ -321,6 +337,64 @@ TEST(LoopEndToEnd, PromptShowsHeadAndSaysUncommittedEditsAreIgnored) {
   EXPECT_THAT(out, HasSubstr(repo.Head().substr(0, 12)));
   // The user's edit is untouched.
   EXPECT_THAT(ReadAll(kernel), HasSubstr("UNCOMMITTED-EDIT-MARKER"));
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Waits until `endpoint` has received `count` requests (at most 60 s).
+bool WaitForRequests(const FakeEndpoint& endpoint, size_t count) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (endpoint.requests().size() < count) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+// A stop signal during a model request abandons it at once and says so; a second one changes
+// nothing about the reason recorded (it used to read "interrupted while waiting to retry").
+TEST(LoopEndToEnd, StopSignalAbandonsAModelRequestAtOnce) {
+  FixtureRepo repo = MakeFixtureRepo();
+  FakeEndpoint endpoint(json::array(
+      {{{"delay_ms", 60000}, {"content", "late"}}, {{"delay_ms", 60000}, {"content", "late"}}}));
+  endpoint.Start();
+  std::filesystem::path log =
+      repo.path().parent_path() / (repo.path().filename().string() + ".log");
+  std::vector<std::string> args = {
+      "iterate", "-C", repo.path().string(), "--base-url", endpoint.base_url(),
+      "-n",      "1",  "--no-sanitizers"};
+  for (int signals : {1, 2}) {
+    SCOPED_TRACE(signals);
+    size_t before = endpoint.requests().size();
+    pid_t pid = StartRlvr(args, log);
+    ASSERT_TRUE(WaitForRequests(endpoint, before + 1)) << ReadAll(log);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    auto start = std::chrono::steady_clock::now();
+    kill(pid, SIGINT);
+    if (signals == 2) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      kill(pid, SIGINT);
+    }
+    EXPECT_TRUE(WaitForText(log, "stop requested: abandoning the model request for dot", 2))
+        << ReadAll(log);
+    int exit_code = Wait(pid);
+    double seconds = SecondsSince(start);
+    std::string out = ReadAll(log);
+    EXPECT_EQ(exit_code, 0) << out;
+    EXPECT_LT(seconds, 3) << out;
+    EXPECT_THAT(out, HasSubstr("stopped (stop signal) after 0 round(s), 1 attempt(s)")) << out;
+    EXPECT_THAT(out, Not(HasSubstr("waiting to retry")));
+    EXPECT_EQ(endpoint.requests().size(), before + 1);  // not asked again
+    Ledger ledger(Ledger::DefaultPath(repo.path()));
+    EXPECT_EQ(ledger.LastRun()->stop_reason.value_or(""), "stop signal");
+    std::vector<AttemptRecord> rows = ledger.RunAttempts(ledger.LastRun()->id);
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].failed_gate.value_or(""), "llm");
+    EXPECT_THAT(rows[0].message, HasSubstr("abandoned: stop requested"));
+  }
+  std::filesystem::remove(log);
 }
 
 TEST(AttemptLineTest, ShowsTheReasonOnOneLineAndMarksACut) {
