@@ -141,9 +141,8 @@ void AddEvaluateCommand(CLI::App& app) {
   command->callback([args] {
     try {
       RunEvaluate(*args);
-    } catch (const CLI::RuntimeError& e) {
-      if (std::string(e.what()) != "Runtime error") std::fprintf(stderr, "%s\n", e.what());
-      throw;
+    } catch (const CLI::RuntimeError&) {
+      throw;  // its message reaches stderr once, from main
     } catch (const std::exception& e) {
       std::fprintf(stderr, "rlvr evaluate: %s\n", e.what());
       throw CLI::RuntimeError(2);

@@ -107,15 +107,8 @@ void AddReportCommand(CLI::App& app) {
   cmd->add_option("--ledger", args->ledger, "Ledger file (default: .rlvr/ledger.sqlite)");
   cmd->add_option("--rows", args->rows, "Attempts listed one per row in the HTML page")
       ->check(CLI::NonNegativeNumber);
-  cmd->callback([args] {
-    // Error messages reach stderr here; RuntimeError only carries the exit status (see main).
-    try {
-      RunReport(*args);
-    } catch (const CLI::RuntimeError& e) {
-      std::fprintf(stderr, "%s\n", e.what());
-      throw;
-    }
-  });
+  // A failure's message reaches stderr once, from main.
+  cmd->callback([args] { RunReport(*args); });
 }
 
 }  // namespace rlvr

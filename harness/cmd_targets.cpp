@@ -72,14 +72,8 @@ void AddTargetsCommand(CLI::App& app) {
   CLI::App* command = app.add_subcommand("targets", "List the optimisation targets of rlvr.json");
   command->add_flag("--json", args->json, "machine-readable output");
   command->add_option("-C", args->directory, "run as if started in this directory");
-  command->callback([args] {
-    try {
-      RunTargets(*args);
-    } catch (const CLI::RuntimeError& e) {
-      if (std::string(e.what()) != "Runtime error") std::fprintf(stderr, "%s\n", e.what());
-      throw;
-    }
-  });
+  // A failure's message reaches stderr once, from main.
+  command->callback([args] { RunTargets(*args); });
 }
 
 }  // namespace rlvr

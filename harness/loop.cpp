@@ -9,6 +9,7 @@
 #include <ctime>
 #include <fstream>
 #include <future>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -396,14 +397,30 @@ class LoopRunner {
     a.prompt_tokens = prompt_tokens;
     a.completion_tokens = completion_tokens;
     a.seconds = llm_seconds;
-    return ledger_.AddAttempt(a);
+    a.id = ledger_.AddAttempt(a);
+    // A row of the ledger is an attempt of the run, judged or not.
+    ++result_.attempts;
+    unjudged_[a.id] = a;
+    return a.id;
   }
 
-  // The verdict of a reply recorded by RecordUnjudged (a.id): stored, counted and printed.
+  // The verdict of a reply recorded by RecordUnjudged (a.id): stored and printed.
   void Judged(const AttemptRecord& a) {
     ledger_.UpdateAttempt(a);
-    ++result_.attempts;
+    unjudged_.erase(a.id);
     Print(AttemptLine(a));
+  }
+
+  // Replies of the round that will not be judged because the loop is stopping: their rows say
+  // why, and so does the terminal.
+  void ReportUnjudged() {
+    for (auto& [id, a] : unjudged_) {
+      a.message = fmt::format("not judged: the loop stopped ({}) before this reply was evaluated",
+                              stop_reason_.value_or("unknown reason"));
+      ledger_.UpdateAttempt(a);
+      Print(AttemptLine(a));
+    }
+    unjudged_.clear();
   }
 
   // Evaluates on a worker thread so a second stop signal can abandon it: the evaluator's child
@@ -475,7 +492,7 @@ class LoopRunner {
         a.seconds = llm_seconds + SecondsSince(start);
         if (abandoned) {
           a.verdict = "error";
-          a.message = "abandoned by a second stop signal: " + verdict.message;
+          a.message = "abandoned by a second stop signal: " + VerdictReason(verdict);
           if (!verdict.failed_gate.empty()) a.failed_gate = verdict.failed_gate;
           Judged(a);
           stop_reason_ = "abandoned (second stop signal)";
@@ -483,7 +500,7 @@ class LoopRunner {
         }
         a.verdict = verdict.promotable ? "passed" : "failed";
         if (!verdict.failed_gate.empty()) a.failed_gate = verdict.failed_gate;
-        a.message = verdict.message;
+        a.message = VerdictReason(verdict);
         Judged(a);
         if (verdict.promotable) {
           passing.push_back({std::move(verdict), a});
@@ -504,6 +521,7 @@ class LoopRunner {
                                     prompt_tokens, completion_tokens, llm_seconds);
       }
     }
+    ReportUnjudged();
     if (passing.empty() || abandoned) return;
     // Best = smallest primary ratio (fastest); the others stay 'passed'.
     auto best = std::min_element(passing.begin(), passing.end(), [](const auto& x, const auto& y) {
@@ -546,7 +564,8 @@ class LoopRunner {
   int64_t tokens_used_ = 0;
   double last_call_seconds_ = 0;
   std::optional<std::string> stop_reason_;
-  std::set<std::string> reported_dirty_;  // target files whose uncommitted edits were reported
+  std::map<int64_t, AttemptRecord> unjudged_;  // rows of RecordUnjudged not judged yet
+  std::set<std::string> reported_dirty_;       // target files whose uncommitted edits were reported
   LoopResult result_;
 };
 
@@ -556,6 +575,18 @@ LoopResult RunLoop(const Project& project, Evaluator& evaluator, LlmSource& llm,
                    const LoopSettings& settings, const nlohmann::json& settings_json,
                    std::ostream& out) {
   return LoopRunner(project, evaluator, llm, ledger, settings, out).Run(settings_json);
+}
+
+std::string VerdictReason(const Verdict& v) {
+  const GateResult* gate = v.FindGate(v.failed_gate);
+  // The apply gate says "patch does not apply" for every refusal; the applier's first line says
+  // which: no patch in the reply, a whole file identical to HEAD, a hunk that does not match...
+  if (!gate || gate->name != "apply" || gate->detail.empty()) return v.message;
+  std::string first = gate->detail.substr(0, gate->detail.find('\n'));
+  if (first.rfind("no patch found", 0) == 0 || first.find("changes nothing") != std::string::npos) {
+    return "apply gate failed: " + first;
+  }
+  return v.message + ": " + first;
 }
 
 std::string AttemptLine(const AttemptRecord& a, const std::string& when) {

@@ -48,6 +48,11 @@ LoopResult RunLoop(const Project& project, Evaluator& evaluator, LlmSource& llm,
                    const LoopSettings& settings, const nlohmann::json& settings_json,
                    std::ostream& out);
 
+// The one-line reason of a verdict, as recorded and printed: the evaluator's message, made
+// specific where it is generic ("no patch found ...", "... the patch changes nothing" instead of
+// "patch does not apply").
+std::string VerdictReason(const Verdict& verdict);
+
 // The attempt line printed as it happens:
 // "[16:58:03] dot 1.2.1 failed build - 12.3s" or "[16:58:40] dot 1.1 passed - 0.412 35.2s".
 // `when` replaces the clock (rlvr status shows the attempt's created_at); a promoted commit is

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "harness/git_handle.h"
 #include "harness/utc_time.h"
 
 namespace rlvr {
@@ -247,6 +248,28 @@ std::map<std::string, std::vector<Promotion>> LoadPromotions(const ReadOnlyDatab
     by_target[query.Text(2)].push_back(std::move(promotion));
   }
   return by_target;
+}
+
+// A promotion happened when its commit was made, not when the model's reply arrived (the row's
+// created_at, up to an evaluation earlier): each promotion whose commit the repository at
+// `repo_dir` holds takes the commit's time. The others keep the row's time.
+void UsePromotionCommitTimes(const std::filesystem::path& repo_dir,
+                             std::vector<Promotion>& promotions) {
+  InitLibgit2();
+  git_repository* raw = nullptr;
+  if (git_repository_open_ext(&raw, repo_dir.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr) < 0)
+    return;
+  GitOwned<git_repository, git_repository_free> repo(raw);
+  for (Promotion& promotion : promotions) {
+    git_oid oid;
+    git_commit* commit = nullptr;
+    if (git_oid_fromstr(&oid, promotion.commit.c_str()) < 0 ||
+        git_commit_lookup(&commit, repo.get(), &oid) < 0) {
+      continue;
+    }
+    GitOwned<git_commit, git_commit_free> owned(commit);
+    promotion.created_at = FormatUtcTime(static_cast<int64_t>(git_commit_time(commit)));
+  }
 }
 
 // target name -> first primary benchmark, from rlvr.json; empty when it is missing or unreadable
@@ -580,6 +603,7 @@ ReportData LoadReportData(const ReportOptions& options) {
     CheckSchema(*db);
     rows = LoadAttemptRows(*db, options.target);
     for (auto& [name, promotions] : LoadPromotions(*db, options.target)) {
+      UsePromotionCommitTimes(options.config_path.parent_path(), promotions);
       add_target(name).promotions = std::move(promotions);
     }
     data.ledger_state =

@@ -397,6 +397,58 @@ TEST(LoopEndToEnd, StopSignalAbandonsAModelRequestAtOnce) {
   std::filesystem::remove(log);
 }
 
+// Every failure says its own reason on the terminal, not the apply gate's generic one.
+TEST(LoopEndToEnd, NoPatchAndUnchangedFileSayWhy) {
+  FixtureRepo repo = MakeFixtureRepo();
+  std::string unchanged =
+      "kernel/dot.cpp\n```cpp\n" + ReadAll(repo.path() / "kernel/dot.cpp") + "```\n";
+  FakeEndpoint endpoint(
+      json::array({{{"content", "I would unroll it, but no patch."}}, {{"content", unchanged}}}));
+  endpoint.Start();
+  std::filesystem::path log =
+      repo.path().parent_path() / (repo.path().filename().string() + ".log");
+  int exit_code =
+      Wait(StartRlvr({"iterate", "-C", repo.path().string(), "--base-url", endpoint.base_url(),
+                      "-n", "1", "--max-repairs", "0", "--max-iterations", "2", "--no-sanitizers"},
+                     log));
+  std::string out = ReadAll(log);
+  std::filesystem::remove(log);
+  EXPECT_EQ(exit_code, 0) << out;
+  EXPECT_THAT(out, ::testing::ContainsRegex(R"(\] dot 1\.1 failed apply .*no patch found)")) << out;
+  EXPECT_THAT(out, ::testing::ContainsRegex(R"(\] dot 2\.1 failed apply .*changes nothing)"))
+      << out;
+  EXPECT_THAT(out, Not(HasSubstr("patch does not apply"))) << out;
+  std::vector<AttemptRecord> rows = AllAttempts(repo.path());
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_THAT(rows[0].message, HasSubstr("no patch found"));
+  EXPECT_THAT(rows[1].message, HasSubstr("changes nothing"));
+}
+
+// A reply left unjudged because the loop stopped is an attempt of the run: counted in the
+// summary, printed with the reason.
+TEST(LoopEndToEnd, UnjudgedReplyIsCountedAndSaysWhy) {
+  FixtureRepo repo = MakeFixtureRepo();
+  // The reply arrives 2 s into a 1 s budget: recorded, never judged.
+  FakeEndpoint endpoint(json::array({{{"delay_ms", 2000}, {"content", "no patch"}}}));
+  endpoint.Start();
+  std::filesystem::path log =
+      repo.path().parent_path() / (repo.path().filename().string() + ".log");
+  int exit_code =
+      Wait(StartRlvr({"iterate", "-C", repo.path().string(), "--base-url", endpoint.base_url(),
+                      "-n", "1", "--max-hours", std::to_string(1.0 / 3600), "--no-sanitizers"},
+                     log));
+  std::string out = ReadAll(log);
+  std::filesystem::remove(log);
+  EXPECT_EQ(exit_code, 0) << out;
+  EXPECT_THAT(out, ::testing::ContainsRegex(
+                       R"(\] dot 1\.1 error - .*not judged: the loop stopped \(max-hours\))"))
+      << out;
+  EXPECT_THAT(out, HasSubstr("stopped (max-hours) after 1 round(s), 1 attempt(s)")) << out;
+  std::vector<AttemptRecord> rows = AllAttempts(repo.path());
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_THAT(rows[0].message, HasSubstr("not judged: the loop stopped (max-hours)"));
+}
+
 TEST(AttemptLineTest, ShowsTheReasonOnOneLineAndMarksACut) {
   AttemptRecord a;
   a.target = "dot";

@@ -126,5 +126,29 @@ TEST_F(ReportCommandTest, OldLedgerAndBadOptionsGetClearMessages) {
   fs::remove_all(outside);
 }
 
+// How often `needle` occurs in `text`.
+int Count(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+// report, evaluate and targets each print a failure's message once (main prints it).
+TEST_F(ReportCommandTest, ErrorsArePrintedOnce) {
+  Outcome since = RunRlvr("report -C " + Quoted(repo_) + " --since yesterday");
+  EXPECT_NE(since.status, 0);
+  EXPECT_EQ(Count(since.output, "--since 'yesterday' is neither"), 1) << since.output;
+
+  fs::path outside = repo_.parent_path() / (repo_.filename().string() + "_norepo");
+  fs::create_directories(outside);
+  for (const char* command : {"report", "targets", "evaluate --target dot /dev/null"}) {
+    Outcome no_repo = RunRlvr(std::string(command) + " -C " + Quoted(outside));
+    EXPECT_EQ(no_repo.status, 2) << command;
+    EXPECT_EQ(Count(no_repo.output, "not inside a git repository"), 1) << command << ":\n"
+                                                                       << no_repo.output;
+  }
+  fs::remove_all(outside);
+}
+
 }  // namespace
 }  // namespace rlvr

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <numeric>
 
@@ -220,6 +222,44 @@ TEST_F(ReportDataTest, BadBaselineIsReportedNotFatal) {
   EXPECT_FALSE(Target(data, "gemm").has_baseline);
   EXPECT_THAT(Target(data, "gemm").baseline_problem, HasSubstr("not valid JSON"));
   EXPECT_THAT(Target(data, "rope").baseline_problem, HasSubstr("format version 9"));
+}
+
+// The "when" of a promotion is its commit's time, not the arrival of the reply it came from.
+TEST_F(ReportDataTest, PromotionTimeIsTheCommitTime) {
+  std::string git = "cd '" + dir_.string() +
+                    "' && git -c user.name=t -c user.email=t@example.com -c commit.gpgsign=false ";
+  ASSERT_EQ(std::system(("export GIT_COMMITTER_DATE='2030-01-02T03:04:05Z'; " + git +
+                         "init -q -b main && " + git + "commit -q --allow-empty -m promoted")
+                            .c_str()),
+            0);
+  std::string sha;
+  {
+    FILE* pipe = popen(("git -C '" + dir_.string() + "' rev-parse HEAD").c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    char buffer[64] = {0};
+    ASSERT_NE(fgets(buffer, sizeof buffer, pipe), nullptr);
+    pclose(pipe);
+    sha = std::string(buffer, 40);
+  }
+  Ledger ledger(options_.ledger_path);
+  int64_t run = ledger.BeginRun("model-x", "http://127.0.0.1:1/v1", "{}", 1);
+  AttemptRecord promoted;
+  promoted.run_id = run;
+  promoted.target = "gemm";
+  promoted.verdict = "passed";
+  promoted.created_at = "2026-11-23T16:00:00Z";  // when the reply arrived
+  promoted.primary_ratio = 0.8;
+  ledger.MarkPromoted(ledger.AddAttempt(promoted), sha);
+  AttemptRecord unknown = promoted;  // a commit this repository does not have keeps the row's time
+  unknown.created_at = "2026-11-23T17:00:00Z";
+  ledger.MarkPromoted(ledger.AddAttempt(unknown), "0123456789012345678901234567890123456789");
+
+  ReportData data = LoadReportData(options_);
+  ASSERT_EQ(data.targets.size(), 1u);
+  ASSERT_EQ(data.targets[0].promotions.size(), 2u);
+  EXPECT_EQ(data.targets[0].promotions[0].commit, sha);
+  EXPECT_EQ(data.targets[0].promotions[0].created_at, "2030-01-02T03:04:05Z");
+  EXPECT_EQ(data.targets[0].promotions[1].created_at, "2026-11-23T17:00:00Z");
 }
 
 }  // namespace
