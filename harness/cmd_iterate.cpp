@@ -190,10 +190,8 @@ void RunIterate(IterateArgs args) {
   } catch (const std::exception& e) {
     Fail(std::string("rlvr iterate: ") + e.what(), 2);
   }
-  if (result.stop_reason.rfind("endpoint error", 0) == 0 ||
-      result.stop_reason.find("consecutive endpoint failures") != std::string::npos) {
-    Fail("rlvr iterate: " + result.stop_reason, 1);
-  }
+  if (result.model_unusable)
+    Fail("rlvr iterate: the model could not be used: " + result.stop_reason, 1);
 }
 
 }  // namespace

@@ -139,10 +139,9 @@ class LoopRunner {
         for (const Target* target : targets) {
           if (CheckBudgets()) break;
           WarnAboutUncommittedEdits({target});
-          int attempts_before = result_.attempts;
-          RunRound(*target);
-          // A round that recorded nothing (the replay ran out) is no round.
-          if (result_.attempts > attempts_before) ++result_.rounds;
+          // A round is one usable reply judged: rounds where the model could not be used count
+          // against --max-endpoint-failures only, not the iteration budget.
+          if (RunRound(*target)) ++result_.rounds;
           if (settings_.max_iterations > 0 && result_.rounds >= settings_.max_iterations &&
               !stop_reason_) {
             stop_reason_ = "max-iterations";
@@ -357,8 +356,10 @@ class LoopRunner {
       ++consecutive_failures_;
       if (e.permanent()) {
         stop_reason_ = std::string("endpoint error: ") + e.what();
+        result_.model_unusable = true;
       } else if (consecutive_failures_ >= settings_.max_endpoint_failures) {
         stop_reason_ = fmt::format("{} consecutive endpoint failures", consecutive_failures_);
+        result_.model_unusable = true;
       }
       return std::nullopt;
     }
@@ -441,12 +442,13 @@ class LoopRunner {
     return future.get();
   }
 
-  void RunRound(const Target& target) {
+  // Returns whether the model gave a usable reply to judge (the round counts).
+  bool RunRound(const Target& target) {
     int round = ledger_.LastRound(target.name) + 1;
     std::vector<ChatMessage> messages = BuildPrompt(MakePromptInput(target));
     std::optional<LlmResponse> response =
         Ask(target, round, 1, 0, messages, std::max(1, settings_.candidates));
-    if (!response) return;
+    if (!response) return false;
     std::vector<int64_t> unjudged;
     for (size_t c = 0; c < response->replies.size(); ++c) {
       // The request's tokens and time are booked on its first candidate so sums stay right.
@@ -522,7 +524,7 @@ class LoopRunner {
       }
     }
     ReportUnjudged();
-    if (passing.empty() || abandoned) return;
+    if (passing.empty() || abandoned) return true;
     // Best = smallest primary ratio (fastest); the others stay 'passed'.
     auto best = std::min_element(passing.begin(), passing.end(), [](const auto& x, const auto& y) {
       return x.verdict.primary_ratio < y.verdict.primary_ratio;
@@ -536,7 +538,7 @@ class LoopRunner {
     if (!promoted.promoted) {
       Print(fmt::format("[{}] {} {}.{} not promoted: {}", ClockNow(), target.name, round,
                         best->attempt.candidate, promoted.message));
-      return;
+      return true;
     }
     ledger_.MarkPromoted(best->attempt.id, promoted.commit);
     ++result_.promotions;
@@ -544,6 +546,7 @@ class LoopRunner {
     shown.verdict = "promoted";
     shown.promoted_commit = promoted.commit;
     Print(AttemptLine(shown));
+    return true;
   }
 
   const Project& project_;

@@ -24,7 +24,7 @@ struct LoopSettings {
   std::vector<std::string> targets;  // empty = every target of rlvr.json, in file order
   int candidates = 2;                // replies asked for per round
   int max_repairs = 1;               // repair turns per candidate
-  int max_iterations = 0;            // rounds in total (one round = one target); 0 = no limit
+  int max_iterations = 0;            // rounds with a usable reply, one target each; 0 = no limit
   double max_hours = 0;              // 0 = no limit
   int64_t max_tokens = 0;            // prompt + completion tokens of this run; 0 = no limit
   int max_endpoint_failures = 3;     // consecutive model calls without a usable reply
@@ -37,9 +37,12 @@ struct LoopSettings {
 
 struct LoopResult {
   std::string stop_reason;
-  int rounds = 0;
-  int attempts = 0;
+  int rounds = 0;    // rounds with a usable reply (what --max-iterations counts)
+  int attempts = 0;  // rows written to the ledger, judged or not
   int promotions = 0;
+  // The loop stopped because the model could not be used (bad key or model, an unreachable or
+  // failing endpoint): `rlvr iterate` exits non-zero.
+  bool model_unusable = false;
 };
 
 // Runs the loop under a new ledger run (started and finished here). `settings_json` is stored

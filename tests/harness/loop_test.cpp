@@ -449,6 +449,39 @@ TEST(LoopEndToEnd, UnjudgedReplyIsCountedAndSaysWhy) {
   EXPECT_THAT(rows[0].message, HasSubstr("not judged: the loop stopped (max-hours)"));
 }
 
+// Rounds without a usable reply count against --max-endpoint-failures only, and a loop that
+// ends because the model could not be used exits non-zero.
+TEST(LoopEndToEnd, EndpointFailuresDoNotSpendIterationsAndExitNonZero) {
+  FixtureRepo repo = MakeFixtureRepo();
+  json failures = json::array();
+  for (int i = 0; i < 4; ++i) failures.push_back({{"status", 503}, {"error", "overloaded"}});
+  FakeEndpoint endpoint(failures);
+  endpoint.Start();
+  std::filesystem::path log =
+      repo.path().parent_path() / (repo.path().filename().string() + ".log");
+  int exit_code =
+      Wait(StartRlvr({"iterate", "-C", repo.path().string(), "--base-url", endpoint.base_url(),
+                      "-n", "1", "--retries", "0", "--max-iterations", "1",
+                      "--max-endpoint-failures", "3", "--no-sanitizers"},
+                     log));
+  std::string out = ReadAll(log);
+  EXPECT_EQ(exit_code, 1) << out;
+  EXPECT_EQ(endpoint.requests().size(), 3u) << out;
+  EXPECT_THAT(out, HasSubstr("stopped (3 consecutive endpoint failures) after 0 round(s)")) << out;
+  EXPECT_THAT(out, HasSubstr("the model could not be used"));
+
+  // Nothing listens: the same, from the network error.
+  exit_code =
+      Wait(StartRlvr({"iterate", "-C", repo.path().string(), "--base-url", "http://127.0.0.1:1/v1",
+                      "-n", "1", "--retries", "0", "--max-iterations", "1",
+                      "--max-endpoint-failures", "1", "--no-sanitizers"},
+                     log));
+  out = ReadAll(log);
+  std::filesystem::remove(log);
+  EXPECT_EQ(exit_code, 1) << out;
+  EXPECT_THAT(out, HasSubstr("stopped (1 consecutive endpoint failures)")) << out;
+}
+
 TEST(AttemptLineTest, ShowsTheReasonOnOneLineAndMarksACut) {
   AttemptRecord a;
   a.target = "dot";
