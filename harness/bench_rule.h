@@ -1,6 +1,9 @@
 // The statistical promotion rule of the benchmark gate, on an A/B comparison (see bench_run.h): is
 // the candidate significantly and materially faster on every primary benchmark, without a
-// significant regression elsewhere? Also flags implausible speed-ups for re-verification.
+// significant regression elsewhere? Also flags implausible speed-ups for re-verification. Two
+// forms: the fixed-budget rule on a finished comparison (DecideBenchGate), and the
+// group-sequential rule (DecideSequential) that looks at the samples after some rounds and stops
+// as soon as the verdict is settled at the same error rates.
 #pragma once
 
 #include <cstdint>
@@ -42,5 +45,64 @@ BenchGateDecision DecideBenchGate(const std::vector<AbBenchmark>& benchmarks,
                                   const std::vector<std::string>& primary,
                                   const std::vector<std::string>& references,
                                   const BenchGateRule& rule);
+
+// The group-sequential design: when to look and at which level. Promotion is tested only at
+// `looks` (rounds done), each at its nominal one-sided level from Lan-DeMets Pocock-type spending
+// of alpha/2 over the information fraction rounds/max_rounds, so the chance that an A/A
+// comparison crosses at ANY look is alpha/2, as with one look at the fixed budget. Why Pocock and
+// these looks: a rank test on n runs per side cannot reach a one-sided p below 1/C(2n, n)
+// (n = 4: 1/70 = 0.014 > alpha/2), so no distribution-free rule can promote before 5 rounds; the
+// first look is at 6 (6 vs 6 fully separated: exact p = 0.0011), and Pocock spending gives it
+// enough level (0.0021) to promote a clear speed-up there, where O'Brien-Fleming would not
+// before round 14. Early rejection needs no spending: stopping to reject can only lower the
+// false-promotion rate (it costs power only, and was measured not to cost it, see
+// tests/harness/sequential_test.cpp).
+struct SequentialDesign {
+  int max_rounds = kBenchRounds;
+  std::vector<int> looks;               // increasing; the last is max_rounds
+  std::vector<double> promotion_level;  // nominal one-sided level per look
+  // A primary clearly not materially faster: one-sided p of "candidate slower than
+  // (1 - min_improvement) x baseline" below this at a look rejects.
+  double futility_level = 0.01;
+  // After round 2 or later: every candidate run at least this many times slower than every
+  // baseline run, on a primary or gated benchmark, rejects (before a rank test can say anything:
+  // a 9x slower candidate needs no 20 rounds). 1.5x is far beyond run-to-run noise here (3%).
+  double gross_slowdown = 1.5;
+};
+
+// Looks after rounds 6, 10, 15, then every 1.5x, and at max_rounds (a look within 2 rounds of it
+// is dropped); a single look at max_rounds when max_rounds <= 8. `alpha` is two-sided, as in
+// BenchGateRule (one tail, alpha/2, is spent on promotion).
+SequentialDesign MakeSequentialDesign(int max_rounds, double alpha);
+
+struct SequentialDecision {
+  bool settled = false;        // stop measuring; decision.promotable says which way
+  BenchGateDecision decision;  // the verdict (meaningful when settled)
+  int round = 0;               // rounds done when decided
+  int max_rounds = 0;
+};
+
+// The sequential rule after `round` completed rounds (every benchmark holds `round` samples per
+// side). Rejects (settled) when
+//   - a primary benchmark was not measured or the target names none;
+//   - round >= 2 and a primary or gated benchmark's every candidate run is gross_slowdown x
+//     slower than its every baseline run;
+//   - at a look: a gated benchmark regresses as in DecideBenchGate (p < alpha and ratio >
+//     1 + max_regression), or a primary is clearly not materially faster (futility_level);
+//   - at the last look: anything short of promotion.
+// Promotes (settled) at look k iff every primary has exact one-sided Mann-Whitney p <=
+// promotion_level[k], interval high end < 1 and Hodges-Lehmann estimate <= 1 - min_improvement
+// (DecideBenchGate's conditions at the look's level, with the estimate of the ratio that goes with
+// the interval instead of the ratio of medians, which needs no samples but is noisier), no gated
+// benchmark regresses, and, before the last look, every gated benchmark's estimate is within
+// 1 + max_regression and its interval within 1 + 2 max_regression (an early promotion must not
+// outrun the regression check's power: with these, an 8% regression of a gated benchmark at 3%
+// noise slips through 5% of the time, against 0.4% for the fixed 20 rounds). Otherwise not
+// settled: measure more. The message ends "decided after N of M rounds".
+SequentialDecision DecideSequential(const SequentialDesign& design, int round,
+                                    const std::vector<AbBenchmark>& benchmarks,
+                                    const std::vector<std::string>& primary,
+                                    const std::vector<std::string>& references,
+                                    const BenchGateRule& rule);
 
 }  // namespace rlvr

@@ -198,6 +198,7 @@ void Summarize(AbBenchmark& benchmark) {
   RatioInterval interval = RatioConfidence(benchmark.baseline_ns, benchmark.candidate_ns);
   benchmark.ci_low = interval.low;
   benchmark.ci_high = interval.high;
+  benchmark.estimate = interval.estimate;
   benchmark.p_value = MannWhitneyTwoSidedP(benchmark.baseline_ns, benchmark.candidate_ns);
 }
 
@@ -209,6 +210,7 @@ AbResult RunInterleaved(const AbRequest& request) {
     return r;
   };
   std::map<std::string, size_t> index;  // name -> position in result.benchmarks
+  result.max_rounds = request.rounds;
   for (int round = 0; round < request.rounds; ++round) {
     bool candidate_first = round % 2 == 1;
     for (int leg = 0; leg < 2; ++leg) {
@@ -244,6 +246,12 @@ AbResult RunInterleaved(const AbRequest& request) {
         (candidate ? benchmark.candidate_ns : benchmark.baseline_ns)
             .push_back(MetricOf(sample, request.metric));
         (candidate ? benchmark.candidate_counters : benchmark.baseline_counters) = sample.counters;
+        auto& maxima =
+            candidate ? benchmark.candidate_counters_max : benchmark.baseline_counters_max;
+        for (const auto& [counter, value] : sample.counters) {
+          auto [at, inserted] = maxima.emplace(counter, value);
+          if (!inserted) at->second = std::max(at->second, value);
+        }
       }
       for (const auto& [name, position] : index) {
         if (!seen.count(name)) {
@@ -254,6 +262,13 @@ AbResult RunInterleaved(const AbRequest& request) {
       }
     }
     result.rounds = round + 1;
+    if (request.settled) {
+      for (auto& benchmark : result.benchmarks) Summarize(benchmark);
+      if (request.settled(result.rounds, result.benchmarks)) {
+        result.stopped_early = result.rounds < request.rounds;
+        break;
+      }
+    }
   }
   for (auto& benchmark : result.benchmarks) Summarize(benchmark);
   result.ok = request.rounds > 0;

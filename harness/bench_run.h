@@ -85,9 +85,15 @@ struct AbBenchmark {
   double ratio = 1;
   double ci_low = 1;  // 95% interval of the ratio (Hodges-Lehmann on log-times, see stats.h)
   double ci_high = 1;
-  double p_value = 1;                                // two-sided Mann-Whitney U
+  double estimate = 1;  // the Hodges-Lehmann estimate of the ratio (the interval's point estimate)
+  double p_value = 1;   // two-sided Mann-Whitney U
   std::map<std::string, double> baseline_counters;   // of the last run
   std::map<std::string, double> candidate_counters;  // of the last run
+  // Each counter's largest value over all runs of that side: a kernel that is only sometimes
+  // impossibly fast (GFLOPS above the machine's peak) is still impossible, and a reference's
+  // best run is the best estimate of what the machine can do.
+  std::map<std::string, double> baseline_counters_max;
+  std::map<std::string, double> candidate_counters_max;
 };
 
 // Fills medians, ratio, interval and p-value from the samples.
@@ -101,6 +107,10 @@ struct AbRequest {
   RunOptions options;  // cwd, env and limits: identical for both sides
   BenchMetric metric = BenchMetric::kRealTime;
   std::function<void(const std::string&)> progress;  // optional, one line per run
+  // Optional: called after every completed round with every benchmark Summarized on the samples
+  // so far; returning true ends the comparison there (a settled sequential verdict, see
+  // bench_rule.h). `rounds` is then the maximum.
+  std::function<bool(int rounds_done, const std::vector<AbBenchmark>& benchmarks)> settled;
 };
 
 struct AbResult {
@@ -109,12 +119,15 @@ struct AbResult {
   std::string message;
   std::vector<AbBenchmark> benchmarks;  // in the baseline's output order
   int rounds = 0;                       // rounds completed
+  int max_rounds = 0;                   // rounds requested
+  bool stopped_early = false;           // `settled` ended it before max_rounds
   double seconds = 0;
 };
 
 // Runs the two commands in ABBA order (round r: A then B for even r, B then A for odd r), so a
 // drifting machine (turbo, thermal, other load) favours neither side. Stops at the first failed
-// run. A benchmark the baseline has but the candidate lacks (or vice versa) is a failure.
+// run, or when `settled` says so. A benchmark the baseline has but the candidate lacks (or vice
+// versa) is a failure.
 AbResult RunInterleaved(const AbRequest& request);
 
 }  // namespace rlvr

@@ -51,12 +51,31 @@ Comparison CompareBenchmarks(const ComparisonRequest& request) {
   ab.settings.filter = FilterWithNames(request.filter, request.extra);
   ab.settings.min_time_seconds = request.min_time_seconds;
   ab.settings.repetitions = request.repetitions;
+  if (request.random_interleaving) {
+    ab.settings.extra_args.push_back("--benchmark_enable_random_interleaving=true");
+  }
   ab.rounds = request.rounds;
   // Same cwd, environment and limits for both sides; the candidate is untrusted code.
   ab.options.cwd = request.candidate_binary.parent_path();
+  ab.options.env = request.env;
   ab.options.limits = CandidateLimits(request.timeout_seconds, false);
+  SequentialDesign design = MakeSequentialDesign(request.rounds, request.rule.alpha);
+  BenchGateRule rule = request.rule;
+  rule.suspicious_ratio = 0;  // DecideBenchmarks judges suspicion with the caller's threshold
+  if (!request.primary.empty()) {
+    ab.settled = [&](int rounds, const std::vector<AbBenchmark>& benchmarks) {
+      std::vector<AbBenchmark> named = benchmarks;
+      for (auto& b : named) b.name = NormalizedBenchmarkName(b.name);
+      SequentialDecision decision =
+          DecideSequential(design, rounds, named, request.primary, request.extra, rule);
+      if (decision.settled) comparison.sequential = decision.decision;
+      return decision.settled;
+    };
+  }
   AbResult result = RunInterleaved(ab);
   comparison.seconds = result.seconds;
+  comparison.rounds = result.rounds;
+  comparison.max_rounds = result.max_rounds;
   if (!result.ok) {
     comparison.message =
         result.failed_side.empty() ? result.message : result.failed_side + ": " + result.message;
@@ -74,57 +93,171 @@ Comparison CompareBenchmarks(const ComparisonRequest& request) {
     figure.candidate_samples_ns = b.candidate_ns;
     figure.candidate_counters = b.candidate_counters;
     figure.reference = IsNamed(b.name, request.extra);
+    comparison.counters.push_back({figure.name, b.baseline_counters_max, b.candidate_counters_max});
     comparison.figures.push_back(std::move(figure));
   }
   comparison.ok = true;
   return comparison;
 }
 
-std::string AboveTheRoofline(const std::vector<BenchmarkFigure>& figures) {
-  double peak = 0;  // the best GFLOPS of a reference (the measured FMA peak, OpenBLAS)
-  for (const auto& f : figures) {
-    if (!f.reference) continue;
-    if (auto it = f.candidate_counters.find("GFLOPS"); it != f.candidate_counters.end())
-      peak = std::max(peak, it->second);
-  }
-  if (peak <= 0) return "";
-  for (const auto& f : figures) {
-    if (f.reference) continue;
-    auto it = f.candidate_counters.find("GFLOPS");
-    if (it != f.candidate_counters.end() && it->second > kRooflineMargin * peak) {
-      return fmt::format("{} reports {:.0f} GFLOPS, above the measured peak of {:.0f}", f.name,
-                         it->second, peak);
-    }
-  }
-  return "";
+ComparisonRequest GateComparison(const Target& target, const std::filesystem::path& baseline_binary,
+                                 const std::filesystem::path& candidate_binary) {
+  ComparisonRequest request;
+  request.baseline_binary = baseline_binary;
+  request.candidate_binary = candidate_binary;
+  request.filter = target.benchmarks;
+  request.extra = target.references;
+  request.primary = target.primary;
+  request.rule.min_improvement = target.min_improvement;
+  request.rule.max_regression = target.max_regression;
+  return request;
 }
 
-BenchmarkDecision DecideBenchmarks(const Target& target, std::vector<BenchmarkFigure>& figures,
-                                   double suspicious_speedup) {
+// The benchmarks' switch for regenerating every input on every iteration (tests/bench).
+constexpr const char* kFreshInputsVariable = "RLVR_BENCH_FRESH";
+
+ComparisonRequest FreshRegime(ComparisonRequest request) {
+  request.env.insert_or_assign(kFreshInputsVariable, std::string(1, '1'));
+  request.random_interleaving = true;
+  return request;
+}
+
+namespace {
+
+struct CounterCheck {
+  bool exceeded = false;
+  std::string message;
+};
+
+// `counter` of every gated benchmark (its candidate's best run) against the best reference (its
+// best baseline run) times margin. `limit` names what the references measure ("peak").
+CounterCheck CheckCounter(const Target& target, const std::vector<CounterMaxima>& counters,
+                          const std::string& counter, const char* limit) {
+  double peak = 0;
+  std::string peak_name;
+  for (const auto& c : counters) {
+    if (!IsNamed(c.name, target.references)) continue;
+    auto it = c.baseline.find(counter);
+    if (it != c.baseline.end() && it->second > peak) {
+      peak = it->second;
+      peak_name = c.name;
+    }
+  }
+  if (peak <= 0)
+    return {false, fmt::format("roofline not checked: no reference reports {}", counter)};
+  const double margin = target.roofline.margin;
+  double highest = 0;
+  std::string highest_name;
+  int beyond = 0;
+  for (const auto& c : counters) {
+    if (IsNamed(c.name, target.references)) continue;
+    auto it = c.candidate.find(counter);
+    if (it == c.candidate.end()) continue;
+    if (it->second > margin * peak) ++beyond;
+    if (highest_name.empty() || it->second > highest) {
+      highest = it->second;
+      highest_name = c.name;
+    }
+  }
+  if (highest_name.empty()) {
+    return {false, fmt::format("roofline: no gated benchmark reports {}", counter)};
+  }
+  std::string source = fmt::format("{}, best run of HEAD's binary in this comparison", peak_name);
+  if (beyond > 0) {
+    std::string more =
+        beyond > 1 ? fmt::format(" ({} more benchmarks beyond {:.2f}x)", beyond - 1, margin) : "";
+    return {true, fmt::format("{} reports {:.0f} {}, {:.1f}x the measured {} of {:.0f} {} ({}): "
+                              "beyond what this machine can do{}",
+                              highest_name, highest, counter, highest / peak, limit, peak, counter,
+                              source, more)};
+  }
+  return {false,
+          fmt::format("roofline: {} at {:.2f}x the measured {} of {:.0f} {} ({}; limit "
+                      "{:.2f}x)",
+                      highest_name, highest / peak, limit, peak, counter, peak_name, margin)};
+}
+
+// Counters taken from the figures alone: the candidate's last run, for both sides.
+std::vector<CounterMaxima> CountersOfFigures(const std::vector<BenchmarkFigure>& figures) {
+  std::vector<CounterMaxima> counters;
+  for (const auto& f : figures) {
+    counters.push_back(
+        {NormalizedBenchmarkName(f.name), f.candidate_counters, f.candidate_counters});
+  }
+  return counters;
+}
+
+BenchmarkDecision Decide(const Target& target, std::vector<BenchmarkFigure>& figures,
+                         const std::vector<CounterMaxima>& counters,
+                         const std::optional<BenchGateDecision>& sequential,
+                         double suspicious_speedup) {
   std::vector<AbBenchmark> benchmarks;
   for (auto& f : figures) {
     f.name = NormalizedBenchmarkName(f.name);
     f.primary = IsNamed(f.name, target.primary);
     benchmarks.push_back(ToAb(f));
   }
+  BenchmarkDecision decision;
+  RooflineCheck roofline = CheckRoofline(target, counters);
+  decision.roofline = roofline.message;
   BenchGateRule rule;
   rule.min_improvement = target.min_improvement;
   rule.max_regression = target.max_regression;
   rule.suspicious_ratio = 1.0 / suspicious_speedup;
   BenchGateDecision gate = DecideBenchGate(benchmarks, target.primary, target.references, rule);
-  BenchmarkDecision decision;
-  decision.pass = gate.promotable;
+  if (sequential) {
+    // The verdict reached while measuring; suspicion is judged here with the caller's threshold.
+    bool suspicious = gate.suspicious;
+    gate = *sequential;
+    gate.suspicious = suspicious;
+    if (suspicious) {
+      gate.message +=
+          fmt::format(" (suspicious: more than {:.0f}x faster; re-verify)", suspicious_speedup);
+    }
+  }
   decision.suspicious = gate.suspicious;
   decision.primary_ratio = gate.primary_ratio;
+  if (roofline.exceeded) {
+    // Physics first: no timing statistics can make an impossible figure true.
+    decision.beyond_roofline = true;
+    decision.message = roofline.message;
+    return decision;
+  }
+  decision.pass = gate.promotable;
   decision.message = gate.message;
-  if (!gate.promotable && gate.reasons.size() > 1) {
+  if (!sequential && !gate.promotable && gate.reasons.size() > 1) {
     for (size_t i = 1; i < gate.reasons.size(); ++i) decision.message += "; " + gate.reasons[i];
   }
-  if (std::string above = AboveTheRoofline(figures); !above.empty()) {
-    decision.suspicious = true;
-    decision.message += " (suspicious: " + above + ")";
-  }
+  decision.message += "; " + roofline.message;
   return decision;
+}
+
+}  // namespace
+
+RooflineCheck CheckRoofline(const Target& target, const std::vector<CounterMaxima>& counters) {
+  if (target.roofline.bound == "none") {
+    return {false, "roofline not checked: the target declares bound \"none\""};
+  }
+  std::vector<std::string> notes;
+  for (const auto& [counter, limit] : std::vector<std::pair<std::string, const char*>>{
+           {"GFLOPS", "peak"}, {"GB/s", "bandwidth"}}) {
+    if (counter == "GB/s" && target.roofline.bound != "memory") continue;
+    CounterCheck check = CheckCounter(target, counters, counter, limit);
+    if (check.exceeded) return {true, check.message};
+    notes.push_back(check.message);
+  }
+  return {false, fmt::format("{}", fmt::join(notes, "; "))};
+}
+
+BenchmarkDecision DecideBenchmarks(const Target& target, Comparison& comparison,
+                                   double suspicious_speedup) {
+  return Decide(target, comparison.figures, comparison.counters, comparison.sequential,
+                suspicious_speedup);
+}
+
+BenchmarkDecision DecideBenchmarks(const Target& target, std::vector<BenchmarkFigure>& figures,
+                                   double suspicious_speedup) {
+  return Decide(target, figures, CountersOfFigures(figures), std::nullopt, suspicious_speedup);
 }
 
 }  // namespace rlvr

@@ -1,15 +1,19 @@
 // The benchmark gate's side-by-side comparison: baseline binary vs candidate binary through the
 // interleaved A/B runner (bench_run.h: ABBA rounds, medians, ratio CI, Mann-Whitney p) and the
-// gate decision (bench_gate.h), adapted to the evaluator: benchmark names are normalised
+// gate decision (bench_rule.h) with the physics (roofline) check, adapted to the evaluator:
+// benchmark names are normalised
 // ("BM_Gemm/1024/real_time" -> "BM_Gemm/1024", as rlvr.json and baselines name them) and the
 // results become the verdict's figures.
 #pragma once
 
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "harness/bench_rule.h"
 #include "harness/bench_run.h"
 #include "harness/config.h"
 #include "harness/evaluate.h"
@@ -25,37 +29,91 @@ struct ComparisonRequest {
   double min_time_seconds = kBenchMinTimeSeconds;  // per benchmark per repetition
   int repetitions = kBenchRepetitions;             // per run; the fastest is kept
   double timeout_seconds = 900;                    // per run
+  // Set for both sides' processes on top of the usual environment (e.g. RLVR_BENCH_FRESH=1).
+  std::map<std::string, std::string> env;
+  // Each run times its benchmarks and repetitions in a shuffled order
+  // (--benchmark_enable_random_interleaving=true), so no benchmark always follows the same one.
+  bool random_interleaving = false;
+  // The sequential gate (bench_rule.h, DecideSequential): when `primary` is not empty the
+  // comparison stops as soon as the verdict is settled, and `rounds` is the maximum. Empty: all
+  // `rounds` are run and DecideBenchmarks applies the fixed-budget rule.
+  std::vector<std::string> primary;
+  BenchGateRule rule;  // alpha, min_improvement, max_regression of the target
+};
+
+// A benchmark's counters over the whole comparison, for the roofline check.
+struct CounterMaxima {
+  std::string name;                         // normalised, as in the figures
+  std::map<std::string, double> baseline;   // each counter's largest value over the baseline runs
+  std::map<std::string, double> candidate;  // ... over the candidate runs
 };
 
 struct Comparison {
   bool ok = false;      // both binaries ran and every benchmark produced samples
   std::string message;  // why not ok
   std::vector<BenchmarkFigure> figures;
+  std::vector<CounterMaxima> counters;  // one per figure, same order
+  int rounds = 0;      // rounds measured ("decided after `rounds` of `max_rounds` rounds")
+  int max_rounds = 0;  // rounds allowed
+  // The sequential gate's verdict at the round it settled (requests with a primary).
+  std::optional<BenchGateDecision> sequential;
   double seconds = 0;
 };
 
 Comparison CompareBenchmarks(const ComparisonRequest& request);
 
-struct BenchmarkDecision {
-  bool pass = false;
-  bool suspicious = false;
-  double primary_ratio = 0;  // geometric mean of the primary benchmarks' ratios
+// The benchmark gate's comparison of a target: its benchmarks and references, decided
+// sequentially with its thresholds (primary, min_improvement, max_regression; alpha 0.01).
+// The caller sets rounds (the maximum) and timeout_seconds if it wants other than the defaults.
+ComparisonRequest GateComparison(const Target& target, const std::filesystem::path& baseline_binary,
+                                 const std::filesystem::path& candidate_binary);
+
+// The re-verification regime of a suspiciously fast candidate: the same comparison, but every
+// benchmark iteration regenerates its inputs outside the timed region (RLVR_BENCH_FRESH=1, see
+// tests/bench) and benchmarks run in shuffled order. A kernel that is fast only because its inputs
+// stay in cache, or because it recognises repeated inputs, or because of what ran before it, loses
+// its advantage here; an honest one keeps it.
+ComparisonRequest FreshRegime(ComparisonRequest request);
+
+// The physics check: does a gated (non-reference) benchmark report more than the machine can do?
+struct RooflineCheck {
+  bool exceeded = false;  // some gated benchmark is beyond the roofline: the gate fails
+  // exceeded: "BM_Gemm/256 reports 1406 GFLOPS, 6.1x the measured peak of 231 GFLOPS
+  // (BM_PeakFma, ...): beyond what this machine can do". Otherwise what was (not) checked:
+  // "roofline: BM_Gemm/1024 at 0.93x the measured peak ...", "roofline not checked: no reference
+  // reports GFLOPS", "roofline not checked: the target declares bound \"none\"".
   std::string message;
 };
 
-// How far above the best reference's GFLOPS a kernel may report before it is suspicious (the
-// peak is measured on the same run, so only noise separates an honest kernel from it).
-inline constexpr double kRooflineMargin = 1.10;
+// Per target.roofline: "compute" compares every gated benchmark's GFLOPS counter with the best
+// GFLOPS of the target's references times margin; "memory" also compares GB/s with the references'
+// best GB/s times margin; "none" checks nothing (and says so). The candidate's figure is its
+// largest over all its runs; the peak is the references' largest over the BASELINE's runs: HEAD's
+// binary is trusted code, while the candidate's binary could misreport its own references along
+// with its kernel (e.g. a tampered clock). Never silent: a counter no reference reports is named
+// as not checked.
+RooflineCheck CheckRoofline(const Target& target, const std::vector<CounterMaxima>& counters);
 
-// "<benchmark> reports N GFLOPS, above the measured peak of M" for the first non-reference
-// figure whose candidate GFLOPS counter exceeds kRooflineMargin x the best reference's; empty if
-// none does or no reference reports GFLOPS. (Bandwidth is not checked: data that stays in cache
-// legitimately beats the memory-bandwidth reference.)
-std::string AboveTheRoofline(const std::vector<BenchmarkFigure>& figures);
+struct BenchmarkDecision {
+  bool pass = false;
+  bool suspicious = false;       // a primary speed-up beyond suspicious_speedup: re-verify
+  bool beyond_roofline = false;  // failed the physics check (pass is false)
+  double primary_ratio = 0;      // geometric mean of the primary benchmarks' ratios
+  std::string message;
+  std::string roofline;  // CheckRoofline's message, also part of `message`
+};
 
-// DecideBenchGate (bench_gate.h) on the figures with the target's thresholds; marks the primary
-// figures. suspicious: a primary speed-up beyond `suspicious_speedup` x, or a benchmark above the
-// roofline (AboveTheRoofline).
+// The benchmark gate's verdict on a comparison: a benchmark beyond the roofline fails outright
+// (with CheckRoofline's message); otherwise the sequential verdict of the comparison decides (or,
+// for a comparison run without a primary, DecideBenchGate with the target's thresholds), and the
+// roofline note is appended to the message. Marks the primary
+// figures. suspicious: a primary speed-up beyond `suspicious_speedup` x (re-verify it with
+// FreshRegime before believing it).
+BenchmarkDecision DecideBenchmarks(const Target& target, Comparison& comparison,
+                                   double suspicious_speedup);
+
+// The same from figures alone (a caller without the comparison's per-run counters): the roofline
+// is checked on the figures' candidate counters (their last run) for kernels and references alike.
 BenchmarkDecision DecideBenchmarks(const Target& target, std::vector<BenchmarkFigure>& figures,
                                    double suspicious_speedup);
 
