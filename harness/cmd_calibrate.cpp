@@ -1,10 +1,14 @@
 // `rlvr calibrate [--target NAME] [--rounds N] [--trials N] [--speedup F] [-C DIR]`: measures the
-// benchmark gate's two error rates on this machine. Each trial is a real interleaved A/A run (the
-// same binary on both sides): promoted = a false promotion. The same real noise samples, with the
-// candidate's primary times multiplied by (1 - speedup), give a known true speed-up: promoted =
-// detected. Because real trials are slow, the runs' samples are also pooled and re-drawn into many
-// resampled trials, which estimate rates near 1% with useful precision (they keep the noise
-// distribution but not the drift between rounds, which the real trials do exercise).
+// benchmark gate's error rates and speed on this machine, for the sequential gate the evaluator
+// uses (bench_rule.h: at most --rounds rounds, stopping when settled). Each trial is a real
+// interleaved A/A run (the same binary on both sides) of the full budget; the gate is replayed on
+// its first rounds as if it had stopped when settled: promoted = a false promotion. The same real
+// noise samples, with the candidate's primary times multiplied by 0.95, 0.90 (and 1 - --speedup)
+// or 2, give known true speed-ups (promoted = detected, else a false rejection) and a clear
+// slow-down; each reports the median rounds and seconds to a verdict. Because real trials are slow,
+// the runs' samples are also pooled and re-drawn into many resampled trials, which estimate rates
+// near 1% with useful precision (they keep the noise distribution but not the drift between rounds,
+// which the real trials do exercise).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -18,6 +22,7 @@
 #include "harness/bench_run.h"
 #include "harness/bench_setup.h"
 #include "harness/commands.h"
+#include "harness/stats.h"
 
 namespace rlvr {
 
@@ -69,30 +74,89 @@ std::string LowerRate(int events, int trials) {
                      100 * (1 - UpperBound95(trials - events, trials)));
 }
 
-// The same samples with the primary candidate times scaled: a known true speed-up.
-std::vector<AbBenchmark> WithSpeedup(std::vector<AbBenchmark> benchmarks, const Target& target,
-                                     double speedup) {
-  for (auto& b : benchmarks) {
-    if (std::find(target.primary.begin(), target.primary.end(), b.name) == target.primary.end()) {
-      continue;
-    }
-    for (auto& x : b.candidate_ns) x *= 1 - speedup;
-    Summarize(b);
-  }
-  return benchmarks;
+bool IsPrimary(const Target& target, const std::string& name) {
+  return std::find(target.primary.begin(), target.primary.end(), name) != target.primary.end();
 }
 
+// What the sequential gate would have decided had it measured these full-budget samples round by
+// round and stopped when settled; the primary's candidate times scaled by `scale` (a known true
+// speed-up < 1 or slow-down > 1).
+struct Outcome {
+  bool promoted = false;
+  int rounds = 0;
+};
+
+Outcome DecideOnPrefixes(const std::vector<AbBenchmark>& full, const Target& target,
+                         const SequentialDesign& design, const BenchGateRule& rule, double scale) {
+  std::vector<AbBenchmark> prefix(full.size());
+  for (size_t i = 0; i < full.size(); ++i) prefix[i].name = full[i].name;
+  for (int round = 1; round <= design.max_rounds; ++round) {
+    // Between looks only the raw samples matter (the gross-slowdown check): summarise at looks.
+    bool look = std::find(design.looks.begin(), design.looks.end(), round) != design.looks.end();
+    for (size_t i = 0; i < full.size(); ++i) {
+      if (size_t(round) > full[i].baseline_ns.size()) return {false, round - 1};
+      double factor = IsPrimary(target, full[i].name) ? scale : 1;
+      prefix[i].baseline_ns.push_back(full[i].baseline_ns[round - 1]);
+      prefix[i].candidate_ns.push_back(full[i].candidate_ns[round - 1] * factor);
+      if (look) Summarize(prefix[i]);
+    }
+    SequentialDecision decision =
+        DecideSequential(design, round, prefix, target.primary, target.references, rule);
+    if (decision.settled) return {decision.decision.promotable, round};
+  }
+  return {false, design.max_rounds};
+}
+
+// The candidates calibration simulates on real noise: no change, known speed-ups, a clear
+// slow-down.
+struct Scenario {
+  explicit Scenario(double candidate_scale) : scale(candidate_scale) {}
+  double scale;  // candidate primary time x scale
+  int promoted = 0;
+  std::vector<int> rounds;
+};
+
 struct Tally {
-  int trials = 0, false_promotions = 0, detections = 0;
-  void Add(const std::vector<AbBenchmark>& aa, const Target& target, double speedup,
+  std::vector<Scenario> scenarios;
+  int trials = 0;
+  explicit Tally(const std::vector<double>& speedups) {
+    scenarios.emplace_back(1.0);
+    for (double s : speedups) scenarios.emplace_back(1 - s);
+    scenarios.emplace_back(2.0);
+  }
+  void Add(const std::vector<AbBenchmark>& aa, const Target& target, const SequentialDesign& design,
            const BenchGateRule& rule) {
     ++trials;
-    false_promotions += DecideBenchGate(aa, target.primary, target.references, rule).promotable;
-    detections +=
-        DecideBenchGate(WithSpeedup(aa, target, speedup), target.primary, target.references, rule)
-            .promotable;
+    for (auto& scenario : scenarios) {
+      Outcome o = DecideOnPrefixes(aa, target, design, rule, scenario.scale);
+      scenario.promoted += o.promoted;
+      scenario.rounds.push_back(o.rounds);
+    }
   }
 };
+
+double Median(std::vector<int> values) {
+  return MedianOf(std::vector<double>(values.begin(), values.end()));
+}
+
+void PrintTally(const Tally& tally, double seconds_per_round) {
+  for (const auto& s : tally.scenarios) {
+    double median = Median(s.rounds);
+    std::string timing =
+        fmt::format("median {:g} rounds, {:.1f} s per verdict", median, median * seconds_per_round);
+    if (s.scale == 1) {
+      std::printf("  false-promotion rate: %s; %s\n", Rate(s.promoted, tally.trials).c_str(),
+                  timing.c_str());
+    } else if (s.scale < 1) {
+      std::printf("  detection power at %.0f%% speed-up: %s; false rejections %d/%d; %s\n",
+                  (1 - s.scale) * 100, LowerRate(s.promoted, tally.trials).c_str(),
+                  tally.trials - s.promoted, tally.trials, timing.c_str());
+    } else {
+      std::printf("  a %gx slower candidate: promoted %d/%d; %s\n", s.scale, s.promoted,
+                  tally.trials, timing.c_str());
+    }
+  }
+}
 
 void RunCalibrate(const CalibrateArgs& args) {
   if (args.rounds < 2 || args.trials < 1 || args.resamples < 0 || args.repetitions < 1) {
@@ -111,6 +175,13 @@ void RunCalibrate(const CalibrateArgs& args) {
   rule.min_improvement = target.min_improvement;
   rule.max_regression = target.max_regression;
   rule.alpha = args.alpha;
+  const SequentialDesign design = MakeSequentialDesign(args.rounds, args.alpha);
+  std::vector<double> speedups = {0.05, 0.10};
+  if (std::none_of(speedups.begin(), speedups.end(),
+                   [&](double s) { return std::abs(s - args.speedup) < 1e-9; })) {
+    speedups.push_back(args.speedup);
+    std::sort(speedups.begin(), speedups.end());
+  }
 
   AbRequest request;
   request.baseline_command = {setup.bench_binary.string()};
@@ -127,12 +198,18 @@ void RunCalibrate(const CalibrateArgs& args) {
   request.options.cwd = setup.bench_binary.parent_path();
   request.options.limits.wall_seconds = 900;
 
+  std::vector<std::string> looks;
+  for (size_t k = 0; k < design.looks.size(); ++k) {
+    looks.push_back(fmt::format("{} (p <= {:.2g})", design.looks[k], design.promotion_level[k]));
+  }
   std::printf(
-      "calibrating target %s (%s): %d rounds per trial, fastest of %d repetitions of min_time "
-      "%g s, alpha %g, min_improvement %g, max_regression %g, known speed-up %g\n",
-      target.name.c_str(), args.metric.c_str(), args.rounds, args.repetitions, args.min_time,
-      args.alpha, rule.min_improvement, rule.max_regression, args.speedup);
-  Tally real;
+      "calibrating target %s (%s): the sequential gate, at most %d rounds, looks after rounds "
+      "%s; fastest of %d repetitions of min_time %g s, alpha %g, min_improvement %g, "
+      "max_regression %g\n",
+      target.name.c_str(), args.metric.c_str(), args.rounds,
+      fmt::format("{}", fmt::join(looks, ", ")).c_str(), args.repetitions, args.min_time,
+      args.alpha, rule.min_improvement, rule.max_regression);
+  Tally real(speedups);
   std::map<std::string, std::vector<double>> pool;  // every sample of every run, per benchmark
   double seconds = 0;
   for (int trial = 0; trial < args.trials; ++trial) {
@@ -152,23 +229,23 @@ void RunCalibrate(const CalibrateArgs& args) {
       }
     }
     seconds += result.seconds;
-    real.Add(result.benchmarks, target, args.speedup, rule);
+    real.Add(result.benchmarks, target, design, rule);
     for (const auto& b : result.benchmarks) {
       auto& samples = pool[b.name];
       samples.insert(samples.end(), b.baseline_ns.begin(), b.baseline_ns.end());
       samples.insert(samples.end(), b.candidate_ns.begin(), b.candidate_ns.end());
     }
-    std::fprintf(stderr, "trial %d/%d: %.1f s, false promotions so far %d, detections %d\n",
-                 trial + 1, args.trials, result.seconds, real.false_promotions, real.detections);
+    std::fprintf(stderr, "trial %d/%d: %.1f s, false promotions so far %d\n", trial + 1,
+                 args.trials, result.seconds, real.scenarios.front().promoted);
   }
-  std::printf("real A/A trials (%.1f s each):\n", seconds / args.trials);
-  std::printf("  false-promotion rate: %s\n", Rate(real.false_promotions, real.trials).c_str());
-  std::printf("  detection power at %.0f%% speed-up: %s\n", args.speedup * 100,
-              LowerRate(real.detections, real.trials).c_str());
+  const double seconds_per_round = seconds / (double(args.trials) * args.rounds);
+  std::printf("real A/A trials (%d rounds each, %.2f s per round):\n", args.rounds,
+              seconds_per_round);
+  PrintTally(real, seconds_per_round);
 
   if (args.resamples > 0) {
     std::mt19937_64 rng(20261123);  // fixed: the same pool gives the same figures
-    Tally resampled;
+    Tally resampled(speedups);
     for (int r = 0; r < args.resamples; ++r) {
       std::vector<AbBenchmark> benchmarks;
       for (auto& [name, samples] : pool) {
@@ -178,19 +255,17 @@ void RunCalibrate(const CalibrateArgs& args) {
         size_t n = std::min<size_t>(size_t(args.rounds), samples.size() / 2);
         b.baseline_ns.assign(samples.begin(), samples.begin() + n);
         b.candidate_ns.assign(samples.begin() + n, samples.begin() + 2 * n);
-        Summarize(b);
         benchmarks.push_back(std::move(b));
       }
-      resampled.Add(benchmarks, target, args.speedup, rule);
+      resampled.Add(benchmarks, target, design, rule);
     }
     std::printf("resampled trials from the pooled %zu runs per side:\n",
                 size_t(args.trials) * args.rounds);
-    std::printf("  false-promotion rate: %s\n",
-                Rate(resampled.false_promotions, resampled.trials).c_str());
-    std::printf("  detection power at %.0f%% speed-up: %s\n", args.speedup * 100,
-                LowerRate(resampled.detections, resampled.trials).c_str());
+    PrintTally(resampled, seconds_per_round);
   }
-  std::printf("targets: false promotions <= 1%%, detection of a 10%% speed-up >= 95%%\n");
+  std::printf(
+      "targets: false promotions <= 1%%, detection of a 5%% speed-up >= 95%% within the budget, "
+      "clear verdicts (10%% faster, 2x slower) in 6 rounds or fewer\n");
 }
 
 }  // namespace
@@ -200,7 +275,7 @@ void AddCalibrateCommand(CLI::App& app) {
   CLI::App* command = app.add_subcommand(
       "calibrate", "measure the benchmark gate's false-promotion rate and detection power");
   command->add_option("--target,-t", args->target, "target name (default: the first)");
-  command->add_option("--rounds", args->rounds, "interleaved rounds per trial")
+  command->add_option("--rounds", args->rounds, "the most interleaved rounds per verdict")
       ->capture_default_str();
   command->add_option("--trials", args->trials, "real A/A trials (default 10)");
   command->add_option("--resamples", args->resamples,
@@ -211,7 +286,8 @@ void AddCalibrateCommand(CLI::App& app) {
       ->add_option("--repetitions", args->repetitions,
                    "repetitions per benchmark per run; the fastest is kept")
       ->capture_default_str();
-  command->add_option("--speedup", args->speedup, "known speed-up for the power test (0.10)");
+  command->add_option("--speedup", args->speedup,
+                      "another known speed-up for the power test (5% and 10% always)");
   command->add_option("--alpha", args->alpha, "two-sided Mann-Whitney significance level (0.01)");
   command->add_option("--metric", args->metric, "real_time (default) or cpu_time");
   command->add_option("--bench", args->bench, "use this benchmark binary instead of building HEAD");

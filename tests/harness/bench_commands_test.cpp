@@ -114,6 +114,11 @@ TEST_F(BenchCommandsTest, CalibratePrintsBothRates) {
   EXPECT_LE(false_promotions, 9) << r.out;
   EXPECT_GE(CountAfter(r.out, "detection power at 10% speed-up: ", 1), 290) << r.out;
   EXPECT_THAT(r.out, HasSubstr("/300"));
+  // The sequential gate's speed and its other errors, for each simulated candidate.
+  EXPECT_THAT(r.out, HasSubstr("detection power at 5% speed-up: "));
+  EXPECT_THAT(r.out, HasSubstr("false rejections 0/1"));
+  EXPECT_THAT(r.out, HasSubstr("a 2x slower candidate: promoted 0/1; median 2 rounds"));
+  EXPECT_THAT(r.out, HasSubstr("s per verdict"));
 }
 
 TEST_F(BenchCommandsTest, CalibrateNamesBenchmarksAsTheConfigDoes) {
