@@ -10,6 +10,7 @@ packages=(
   libgit2-dev libcurl4-openssl-dev nlohmann-json3-dev libsqlite3-dev
   libcli11-dev libfmt-dev libcpp-httplib-dev
   libopenblas-dev
+  slurm-wlm munge
   chromium
 )
 
