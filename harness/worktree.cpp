@@ -59,7 +59,16 @@ RepoPtr CreateWorktree(git_repository* main, const fs::path& path, const std::st
     git_worktree_prune_options prune = GIT_WORKTREE_PRUNE_OPTIONS_INIT;
     prune.flags =
         GIT_WORKTREE_PRUNE_VALID | GIT_WORKTREE_PRUNE_LOCKED | GIT_WORKTREE_PRUNE_WORKING_TREE;
-    CheckGit(git_worktree_prune(stale, &prune), "cannot prune stale worktree " + registered);
+    if (git_worktree_prune(stale, &prune) < 0) {
+      // A repository moved or copied with its .rlvr/ keeps registrations whose gitdir points at
+      // the old path, which libgit2 refuses to prune. The registration is rlvr's own: remove it.
+      fs::path registration = fs::path(git_repository_commondir(main)) / "worktrees" / registered;
+      std::error_code removed;
+      fs::remove_all(registration, removed);
+      if (removed)
+        throw GitError(
+            fmt::format("cannot prune stale worktree {}: {}", registered, removed.message()));
+    }
   }
   // libgit2 names a branch after the new worktree; make sure none is left from a crash.
   git_reference* leftover = nullptr;

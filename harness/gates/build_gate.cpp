@@ -87,8 +87,11 @@ GateResult CheckBuild(GateContext& c) {
   if (!unaudited.empty())
     audit += fmt::format("; not audited (no object of their own, e.g. headers): {}",
                          JoinNames(unaudited));
-  return Pass(fmt::format("built in {:.1f} s (baseline {:.1f} s); {}", candidate.seconds,
-                          base.seconds, audit));
+  std::string message = fmt::format("built in {:.1f} s (baseline {:.1f} s); {}", candidate.seconds,
+                                    base.seconds, audit);
+  if (!base.reconfigured.empty()) message += "; baseline " + base.reconfigured;
+  if (!configured.reconfigured.empty()) message += "; candidate " + configured.reconfigured;
+  return Pass(message);
 }
 
 }  // namespace
