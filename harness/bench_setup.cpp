@@ -61,11 +61,9 @@ BenchSetup PrepareBench(const std::string& command, const std::string& directory
   std::fprintf(stderr, "rlvr %s: building %s at %.12s in %s\n", command.c_str(),
                setup.project.build.bench_binary.c_str(), setup.commit.c_str(),
                setup.build_dir.c_str());
-  BuildOutcome built = ConfigureAndBuild({tree,
-                                          setup.build_dir,
-                                          setup.project.build.configure_args,
-                                          {TargetNameOf(setup.project.build.bench_binary)},
-                                          jobs});
+  BuildOutcome built = ConfigureAndBuild(ProjectBuild(
+      setup.project.build, tree, setup.build_dir, {},
+      {TargetNameOf(setup.project.build.bench_binary)}, jobs, BuildRequest().timeout_seconds));
   if (!built.ok) throw fail(fmt::format("build failed: {}\n{}", built.message, built.detail));
   setup.bench_binary = setup.build_dir / setup.project.build.bench_binary;
   return setup;

@@ -1,5 +1,7 @@
 #include "harness/build.h"
 
+#include "harness/config.h"
+
 #include <fstream>
 #include <mutex>
 #include <optional>
@@ -8,6 +10,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "harness/config.h"
 #include "harness/file_text.h"
 #include "harness/process.h"
 
@@ -279,6 +282,24 @@ BuildOutcome ConfigureAndBuild(const BuildRequest& request) {
   outcome.ok = true;
   outcome.message = outcome.reconfigured.empty() ? "built" : "built; " + outcome.reconfigured;
   return outcome;
+}
+
+BuildRequest ProjectBuild(const BuildConfig& config, const std::filesystem::path& source_dir,
+                          const std::filesystem::path& build_dir,
+                          const std::vector<std::string>& extra_args,
+                          std::vector<std::string> targets, int jobs, double timeout_seconds,
+                          bool sanitizer) {
+  BuildRequest request;
+  request.source_dir = source_dir;
+  request.build_dir = build_dir;
+  request.configure_args = config.configure_args;
+  request.configure_args.insert(request.configure_args.end(), extra_args.begin(), extra_args.end());
+  request.targets = std::move(targets);
+  request.jobs = jobs;
+  request.timeout_seconds = timeout_seconds;
+  request.sanitizer = sanitizer;
+  request.source_subdir = config.source_subdir;
+  return request;
 }
 
 }  // namespace rlvr

@@ -52,6 +52,15 @@ inline constexpr const char* kConfigureStampName = "rlvr-configure.json";
 // empty when it can, or when it has no CMakeCache.txt yet (a first configure).
 std::string StaleBuildReason(const BuildRequest& request);
 
+// The request for building `source_dir` into `build_dir` as rlvr.json's build section says
+// (configure_args, then `extra_args`; source_subdir), for `targets`.
+struct BuildConfig;
+BuildRequest ProjectBuild(const BuildConfig& config, const std::filesystem::path& source_dir,
+                          const std::filesystem::path& build_dir,
+                          const std::vector<std::string>& extra_args,
+                          std::vector<std::string> targets, int jobs, double timeout_seconds,
+                          bool sanitizer = false);
+
 // Runs cmake configure unless the build dir was already configured exactly so (see above); wipes
 // and reconfigures a stale one.
 BuildOutcome Configure(const BuildRequest& request);

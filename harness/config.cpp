@@ -89,6 +89,11 @@ BuildConfig ParseBuild(const Reader& r, const json& build) {
   out.test_binary = r.String(r.Require(build, "build", "test_binary"), "build.test_binary");
   out.bench_binary = r.String(r.Require(build, "build", "bench_binary"), "build.bench_binary");
   out.portable_args = r.OptionalStringList(build, "build", "portable_args");
+  out.source_subdir = r.OptionalString(build, "build", "source_subdir");
+  if (!out.source_subdir.empty() && !IsSafeRelativePath(out.source_subdir))
+    r.Fail("build.source_subdir",
+           fmt::format("\"{}\" must be a repository-relative directory, without \"..\"",
+                       out.source_subdir));
   out.pass_env = r.OptionalStringList(build, "build", "pass_env");
   for (const auto* binary : {&out.test_binary, &out.bench_binary}) {
     if (!IsSafeRelativePath(*binary))

@@ -18,6 +18,7 @@ class ConfigError : public std::runtime_error {
 
 struct BuildConfig {
   std::vector<std::string> configure_args;  // passed to `cmake -S tree -B build`
+  std::string source_subdir;                // where CMakeLists.txt is, relative to the root
   std::vector<std::string> sanitize_args;   // added for the sanitizer build
   std::string test_binary;                  // relative to the build dir
   std::string bench_binary;                 // relative to the build dir

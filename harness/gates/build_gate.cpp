@@ -28,13 +28,14 @@ GateResult CheckBuild(GateContext& c) {
   // The baseline (HEAD) build: compared against in the benchmark gate, and its objects tell the
   // symbol check what the unmodified sources already define.
   c.baseline_tree = PrepareWorktree(c.project.root, c.state_dir, "baseline", c.verdict.head_commit);
-  BuildOutcome base = ConfigureAndBuild({c.baseline_tree, c.baseline_build, build.configure_args,
-                                         c.BinaryTargets(), opt.jobs, opt.build_timeout_seconds});
+  BuildOutcome base =
+      ConfigureAndBuild(ProjectBuild(build, c.baseline_tree, c.baseline_build, {},
+                                     c.BinaryTargets(), opt.jobs, opt.build_timeout_seconds));
   if (!base.ok) return Fail("the baseline (HEAD) does not build: " + base.message, base.detail);
   // Compile the edited files alone first and check their symbols before anything links them:
   // a candidate overriding clock_gettime or operator new is refused with that reason.
-  BuildRequest request{c.worktree, c.candidate_build, build.configure_args,
-                       {},         opt.jobs,          opt.build_timeout_seconds};
+  BuildRequest request = ProjectBuild(build, c.worktree, c.candidate_build, {}, {}, opt.jobs,
+                                      opt.build_timeout_seconds);
   BuildOutcome configured = Configure(request);
   if (!configured.ok) return Fail(configured.message, configured.detail);
   std::vector<std::pair<std::string, fs::path>> objects;  // edited file -> its object

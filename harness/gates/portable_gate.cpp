@@ -43,14 +43,9 @@ GateResult CheckPortable(GateContext& c) {
                             "without those extensions: untestable",
                             where),
                 JoinNames(edited, "\n"));
-  std::vector<std::string> args = build.configure_args;
-  args.insert(args.end(), build.portable_args.begin(), build.portable_args.end());
-  BuildOutcome built = ConfigureAndBuild({c.worktree,
-                                          c.BuildDir("portable"),
-                                          args,
-                                          {TargetNameOf(build.test_binary)},
-                                          c.options.jobs,
-                                          c.options.build_timeout_seconds});
+  BuildOutcome built = ConfigureAndBuild(ProjectBuild(
+      build, c.worktree, c.BuildDir("portable"), build.portable_args,
+      {TargetNameOf(build.test_binary)}, c.options.jobs, c.options.build_timeout_seconds));
   if (!built.ok)
     return Fail(
         fmt::format("portable build ({}): {}", JoinNames(build.portable_args, " "), built.message),

@@ -13,16 +13,10 @@ namespace {
 GateResult CheckSanitizers(GateContext& c) {
   if (!c.options.sanitizers) return Skip("skipped (--no-sanitizers)");
   const BuildConfig& build = c.project.build;
-  std::vector<std::string> args = build.configure_args;
-  args.insert(args.end(), build.sanitize_args.begin(), build.sanitize_args.end());
   std::filesystem::path sanitize_build = c.BuildDir("sanitize");
-  BuildOutcome built = ConfigureAndBuild({c.worktree,
-                                          sanitize_build,
-                                          args,
-                                          {TargetNameOf(build.test_binary)},
-                                          c.options.jobs,
-                                          c.options.build_timeout_seconds,
-                                          /*sanitizer=*/true});
+  BuildOutcome built = ConfigureAndBuild(ProjectBuild(
+      build, c.worktree, sanitize_build, build.sanitize_args, {TargetNameOf(build.test_binary)},
+      c.options.jobs, c.options.build_timeout_seconds, /*sanitizer=*/true));
   if (!built.ok) return Fail("sanitizer build: " + built.message, built.detail);
   std::string filter = c.target.tests;
   if (!c.target.history_tests.empty()) filter += ":" + c.target.history_tests;

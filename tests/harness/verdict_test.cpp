@@ -114,7 +114,8 @@ TEST(BenchmarkDecisionTest, ThresholdsAndSuspicion) {
   EXPECT_THAT(DecideBenchmarks(t, missing, 10).message, HasSubstr("BM_A/1 was not measured"));
 }
 
-TEST(BenchmarkDecisionTest, AKernelAboveTheMeasuredPeakIsSuspicious) {
+// Physics first: a figure beyond the measured peak fails the gate, whatever its timing says.
+TEST(BenchmarkDecisionTest, AKernelAboveTheMeasuredPeakFails) {
   auto figure = [](const std::string& name, double gflops, bool reference) {
     BenchmarkFigure f;
     f.name = name;
@@ -140,13 +141,16 @@ TEST(BenchmarkDecisionTest, AKernelAboveTheMeasuredPeakIsSuspicious) {
   std::vector<BenchmarkFigure> impossible = honest;
   impossible[0].candidate_counters["GFLOPS"] = 900;
   BenchmarkDecision flagged = DecideBenchmarks(t, impossible, 10);
-  EXPECT_TRUE(flagged.suspicious);
-  EXPECT_THAT(flagged.message, HasSubstr("BM_Gemm/1024 reports 900 GFLOPS, above the measured peak "
-                                         "of 413"));
+  EXPECT_FALSE(flagged.pass);
+  EXPECT_TRUE(flagged.beyond_roofline);
+  EXPECT_THAT(flagged.message,
+              HasSubstr("BM_Gemm/1024 reports 900 GFLOPS, 2.2x the measured peak of 413 GFLOPS"));
 
-  // No reference reports GFLOPS: nothing to compare with.
+  // No reference reports GFLOPS: nothing to compare with, and the message says so.
   std::vector<BenchmarkFigure> alone = {figure("BM_Gemm/1024", 900, false)};
-  EXPECT_FALSE(DecideBenchmarks(t, alone, 10).suspicious);
+  BenchmarkDecision unchecked = DecideBenchmarks(t, alone, 10);
+  EXPECT_FALSE(unchecked.beyond_roofline);
+  EXPECT_THAT(unchecked.message, HasSubstr("roofline not checked"));
 }
 
 }  // namespace
