@@ -353,6 +353,59 @@ bool WaitForRequests(const FakeEndpoint& endpoint, size_t count) {
   return true;
 }
 
+// Whether a process whose executable is named `name` runs with `text` in its command line.
+bool ProcessRunning(const std::string& name, const std::string& text) {
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::string pid = entry.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::error_code ec;
+    std::filesystem::path exe = std::filesystem::read_symlink(entry.path() / "exe", ec);
+    if (ec || exe.filename() != name) continue;
+    if (ReadAll(entry.path() / "cmdline").find(text) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// A hung test: the first signal says at once that the evaluation is finished first and how long
+// it may take; the second abandons it at once and the attempt says so.
+TEST(LoopEndToEnd, HungTestFirstSignalExplainsSecondAbandons) {
+  FixtureRepo repo = MakeFixtureRepo();
+  FakeEndpoint endpoint(json::array({Step("hangs.txt")}));
+  endpoint.Start();
+  std::filesystem::path log =
+      repo.path().parent_path() / (repo.path().filename().string() + ".log");
+  pid_t pid = StartRlvr({"iterate", "-C", repo.path().string(), "--base-url", endpoint.base_url(),
+                         "-n", "1", "--max-repairs", "0", "--no-sanitizers"},
+                        log);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(300);
+  while (!ProcessRunning("dot_tests", repo.path().string()) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(ProcessRunning("dot_tests", repo.path().string())) << ReadAll(log);
+  kill(pid, SIGINT);
+  EXPECT_TRUE(WaitForText(log, "stop requested: finishing the evaluation of dot 1.1 first", 2))
+      << ReadAll(log);
+  EXPECT_THAT(ReadAll(log), HasSubstr("each test run 4 min"));
+  auto start = std::chrono::steady_clock::now();
+  kill(pid, SIGINT);
+  EXPECT_TRUE(WaitForText(log, "second stop signal: abandoning the evaluation of dot 1.1 now", 2))
+      << ReadAll(log);
+  int exit_code = Wait(pid);
+  double seconds = SecondsSince(start);
+  std::string out = ReadAll(log);
+  std::filesystem::remove(log);
+  EXPECT_EQ(exit_code, 0) << out;
+  EXPECT_LT(seconds, 5) << out;
+  EXPECT_THAT(out,
+              HasSubstr("stopped (abandoned (second stop signal)) after 1 round(s), 1 attempt(s)"))
+      << out;
+  std::vector<AttemptRecord> rows = AllAttempts(repo.path());
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_THAT(rows[0].message, HasSubstr("abandoned by a second stop signal"));
+  EXPECT_FALSE(ProcessRunning("dot_tests", repo.path().string()));
+}
+
 // A stop signal during a model request abandons it at once and says so; a second one changes
 // nothing about the reason recorded (it used to read "interrupted while waiting to retry").
 TEST(LoopEndToEnd, StopSignalAbandonsAModelRequestAtOnce) {
