@@ -1,0 +1,453 @@
+#include "kernels/kquant.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+
+#include "kernels/quant.h"
+#include "kernels/thread_pool.h"
+
+#if (defined(__AVX512F__) || defined(__AVX2__)) && defined(__FMA__) && defined(__F16C__)
+#include <immintrin.h>
+#endif
+
+namespace rlvr {
+
+void UnpackQ4_KScales(const uint8_t packed[12], uint8_t scale[8], uint8_t min[8]) {
+  for (int j = 0; j < 4; ++j) {
+    scale[j] = packed[j] & 63;
+    min[j] = packed[j + 4] & 63;
+    scale[j + 4] = static_cast<uint8_t>((packed[j + 8] & 0x0f) | ((packed[j] >> 6) << 4));
+    min[j + 4] = static_cast<uint8_t>((packed[j + 8] >> 4) | ((packed[j + 4] >> 6) << 4));
+  }
+}
+
+void PackQ4_KScales(const uint8_t scale[8], const uint8_t min[8], uint8_t packed[12]) {
+  for (int j = 0; j < 4; ++j) {
+    packed[j] = static_cast<uint8_t>((scale[j] & 63) | ((scale[j + 4] >> 4) << 6));
+    packed[j + 4] = static_cast<uint8_t>((min[j] & 63) | ((min[j + 4] >> 4) << 6));
+    packed[j + 8] = static_cast<uint8_t>((scale[j + 4] & 0x0f) | ((min[j + 4] & 0x0f) << 4));
+  }
+}
+
+namespace {
+
+void CheckLength(const char* what, int n) {
+  if (n < 0 || n % kSuperBlock != 0) {
+    throw std::invalid_argument(std::string(what) + ": length " + std::to_string(n) +
+                                " is not a non-negative multiple of " +
+                                std::to_string(kSuperBlock));
+  }
+}
+
+// The smallest fp16 value >= v (v >= 0): scales rounded up, so the largest sub-block scale still
+// fits its 6 or 7 bits after the super-block scale is stored in fp16.
+uint16_t HalfAtLeast(float v) {
+  uint16_t h = FloatToHalf(v);
+  if (HalfToFloat(h) < v && h < 0x7c00) ++h;
+  return h;
+}
+
+// Steps ceil(need / unit), at most `limit`; 0 when unit is 0.
+int StepsAtLeast(float need, float unit, int limit) {
+  if (!(unit > 0.0f)) return 0;
+  const float steps = std::ceil(need / unit);
+  return steps >= static_cast<float>(limit) ? limit : static_cast<int>(steps);
+}
+
+// Q4_K sub-blocks are 32 values; value i sits in qs[32 * (i / 64) + i % 32], high nibble when
+// i % 64 >= 32.
+void DequantizeBlockQ4_K(const BlockQ4_K& b, float* y) {
+  uint8_t sc[8], mn[8];
+  UnpackQ4_KScales(b.scales, sc, mn);
+  const float d = HalfToFloat(b.d), dmin = HalfToFloat(b.dmin);
+  for (int c = 0; c < 4; ++c) {
+    const float s_lo = d * sc[2 * c], m_lo = dmin * mn[2 * c];
+    const float s_hi = d * sc[2 * c + 1], m_hi = dmin * mn[2 * c + 1];
+    const uint8_t* q = b.qs + 32 * c;
+    for (int l = 0; l < 32; ++l) {
+      y[64 * c + l] = s_lo * static_cast<float>(q[l] & 0x0f) - m_lo;
+      y[64 * c + 32 + l] = s_hi * static_cast<float>(q[l] >> 4) - m_hi;
+    }
+  }
+}
+
+// Q6_K: in each half h of 128 values, value 32k + l (k 0..3, l 0..31) keeps its low 4 bits in
+// ql[64h + l + 32 (k & 1)] (high nibble when k >= 2) and its high 2 bits in qh[32h + l] at bit
+// 2k; sub-block j = value / 16.
+void DequantizeBlockQ6_K(const BlockQ6_K& b, float* y) {
+  const float d = HalfToFloat(b.d);
+  for (int h = 0; h < 2; ++h) {
+    const uint8_t* ql = b.ql + 64 * h;
+    const uint8_t* qh = b.qh + 32 * h;
+    const int8_t* sc = b.scales + 8 * h;
+    float* yh = y + 128 * h;
+    for (int l = 0; l < 32; ++l) {
+      const int q0 = ((ql[l] & 0x0f) | (((qh[l] >> 0) & 3) << 4)) - 32;
+      const int q1 = ((ql[l + 32] & 0x0f) | (((qh[l] >> 2) & 3) << 4)) - 32;
+      const int q2 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+      const int q3 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+      const int s = l / 16;
+      yh[l] = d * sc[s] * static_cast<float>(q0);
+      yh[l + 32] = d * sc[s + 2] * static_cast<float>(q1);
+      yh[l + 64] = d * sc[s + 4] * static_cast<float>(q2);
+      yh[l + 96] = d * sc[s + 6] * static_cast<float>(q3);
+    }
+  }
+}
+
+void QuantizeBlockQ4_K(const float* x, BlockQ4_K& b) {
+  // Each sub-block covers [lo, hi] with lo = min(0, min x) (GGML keeps mins non-negative, i.e.
+  // the offset only lowers). Mins first: -dmin * m[j] <= lo[j]. Then scales, so that the 16
+  // codes from -dmin * m[j] reach hi[j]. Both are rounded up, so no value clamps and every error
+  // is at most half a step.
+  float lo[8], hi[8];
+  float max_offset = 0.0f;
+  for (int j = 0; j < 8; ++j) {
+    lo[j] = 0.0f;
+    hi[j] = x[32 * j];
+    for (int l = 0; l < 32; ++l) {
+      lo[j] = std::min(lo[j], x[32 * j + l]);
+      hi[j] = std::max(hi[j], x[32 * j + l]);
+    }
+    max_offset = std::max(max_offset, -lo[j]);
+  }
+  b.dmin = HalfAtLeast(max_offset / 63.0f);
+  const float dmin = HalfToFloat(b.dmin);
+  uint8_t mn[8], sc[8];
+  float base[8], need[8];
+  float max_need = 0.0f;
+  for (int j = 0; j < 8; ++j) {
+    mn[j] = static_cast<uint8_t>(StepsAtLeast(-lo[j], dmin, 63));
+    base[j] = dmin * mn[j];
+    need[j] = std::max(0.0f, (hi[j] + base[j]) / 15.0f);
+    max_need = std::max(max_need, need[j]);
+  }
+  b.d = HalfAtLeast(max_need / 63.0f);
+  const float d = HalfToFloat(b.d);
+  uint8_t q[kSuperBlock];
+  for (int j = 0; j < 8; ++j) {
+    sc[j] = static_cast<uint8_t>(StepsAtLeast(need[j], d, 63));
+    const float step = d * sc[j];
+    const float inverse = step > 0.0f ? 1.0f / step : 0.0f;
+    for (int l = 0; l < 32; ++l) {
+      const float code = std::round((x[32 * j + l] + base[j]) * inverse);
+      q[32 * j + l] = static_cast<uint8_t>(std::clamp(code, 0.0f, 15.0f));
+    }
+  }
+  PackQ4_KScales(sc, mn, b.scales);
+  for (int c = 0; c < 4; ++c) {
+    for (int l = 0; l < 32; ++l) {
+      b.qs[32 * c + l] = static_cast<uint8_t>(q[64 * c + l] | (q[64 * c + 32 + l] << 4));
+    }
+  }
+}
+
+void QuantizeBlockQ6_K(const float* x, BlockQ6_K& b) {
+  // Codes run -32..31: the side of larger magnitude takes -32 (the scale's sign says which),
+  // the other side must fit in 31 steps.
+  float scale[16];
+  float max_scale = 0.0f;
+  for (int j = 0; j < 16; ++j) {
+    float lo = 0.0f, hi = 0.0f;
+    for (int l = 0; l < 16; ++l) {
+      lo = std::min(lo, x[16 * j + l]);
+      hi = std::max(hi, x[16 * j + l]);
+    }
+    scale[j] = -lo >= hi ? std::max(-lo / 32.0f, hi / 31.0f) : -std::max(hi / 32.0f, -lo / 31.0f);
+    max_scale = std::max(max_scale, std::fabs(scale[j]));
+  }
+  b.d = HalfAtLeast(max_scale / 127.0f);
+  const float d = HalfToFloat(b.d);
+  uint8_t q[kSuperBlock];
+  for (int j = 0; j < 16; ++j) {
+    const int magnitude = StepsAtLeast(std::fabs(scale[j]), d, 127);
+    b.scales[j] = static_cast<int8_t>(scale[j] < 0.0f ? -magnitude : magnitude);
+    const float step = d * b.scales[j];
+    const float inverse = step != 0.0f ? 1.0f / step : 0.0f;
+    for (int l = 0; l < 16; ++l) {
+      const float code = std::round(x[16 * j + l] * inverse);
+      q[16 * j + l] = static_cast<uint8_t>(std::clamp(code, -32.0f, 31.0f) + 32.0f);
+    }
+  }
+  for (int h = 0; h < 2; ++h) {
+    const uint8_t* qv = q + 128 * h;
+    for (int l = 0; l < 32; ++l) {
+      b.ql[64 * h + l] = static_cast<uint8_t>((qv[l] & 0x0f) | ((qv[l + 64] & 0x0f) << 4));
+      b.ql[64 * h + l + 32] =
+          static_cast<uint8_t>((qv[l + 32] & 0x0f) | ((qv[l + 96] & 0x0f) << 4));
+      b.qh[32 * h + l] = static_cast<uint8_t>((qv[l] >> 4) | ((qv[l + 32] >> 4) << 2) |
+                                              ((qv[l + 64] >> 4) << 4) | ((qv[l + 96] >> 4) << 6));
+    }
+  }
+}
+
+}  // namespace
+
+void QuantizeQ4_K(const float* x, BlockQ4_K* y, int n) {
+  CheckLength("QuantizeQ4_K", n);
+  for (int b = 0; b < n / kSuperBlock; ++b) QuantizeBlockQ4_K(x + b * kSuperBlock, y[b]);
+}
+
+void DequantizeQ4_K(const BlockQ4_K* x, float* y, int n) {
+  CheckLength("DequantizeQ4_K", n);
+  for (int b = 0; b < n / kSuperBlock; ++b) DequantizeBlockQ4_K(x[b], y + b * kSuperBlock);
+}
+
+void QuantizeQ6_K(const float* x, BlockQ6_K* y, int n) {
+  CheckLength("QuantizeQ6_K", n);
+  for (int b = 0; b < n / kSuperBlock; ++b) QuantizeBlockQ6_K(x + b * kSuperBlock, y[b]);
+}
+
+void DequantizeQ6_K(const BlockQ6_K* x, float* y, int n) {
+  CheckLength("DequantizeQ6_K", n);
+  for (int b = 0; b < n / kSuperBlock; ++b) DequantizeBlockQ6_K(x[b], y + b * kSuperBlock);
+}
+
+namespace {
+
+// Row dot products: the weights are decoded to float in registers and multiplied with x as it
+// is (no rounding of x). Each path sums in a fixed order, so results depend on the inputs only.
+
+#if defined(__AVX512F__) && defined(__FMA__) && defined(__F16C__)
+
+// GCC 12 reports the intentionally undefined pass-through vectors inside its own AVX-512 intrinsic
+// headers (_mm512_cvtepu8_epi32, shifts) as "maybe uninitialized": a false positive.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+// Sum of the 16 lanes in a fixed order (GCC 12's _mm512_reduce_add_ps warns spuriously).
+inline float HorizontalSum(__m512 v) {
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, v);
+  float half[8];
+  for (int i = 0; i < 8; ++i) half[i] = lanes[i] + lanes[i + 8];
+  return ((half[0] + half[4]) + (half[2] + half[6])) + ((half[1] + half[5]) + (half[3] + half[7]));
+}
+
+inline float DotRow(const BlockQ4_K* w, const float* x, int blocks) {
+  const __m512i nibble = _mm512_set1_epi32(0x0f);
+  __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                   _mm512_setzero_ps()};
+  for (int b = 0; b < blocks; ++b) {
+    uint8_t sc[8], mn[8];
+    UnpackQ4_KScales(w[b].scales, sc, mn);
+    const float d = _cvtsh_ss(w[b].d), dmin = _cvtsh_ss(w[b].dmin);
+    const float* xb = x + static_cast<size_t>(b) * kSuperBlock;
+    for (int c = 0; c < 4; ++c) {
+      const uint8_t* q = w[b].qs + 32 * c;
+      const __m512i q0 = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q)));
+      const __m512i q1 =
+          _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 16)));
+      const __m512 s_lo = _mm512_set1_ps(d * sc[2 * c]), m_lo = _mm512_set1_ps(dmin * mn[2 * c]);
+      const __m512 s_hi = _mm512_set1_ps(d * sc[2 * c + 1]);
+      const __m512 m_hi = _mm512_set1_ps(dmin * mn[2 * c + 1]);
+      const float* xc = xb + 64 * c;
+      const __m512 w0 =
+          _mm512_fmsub_ps(_mm512_cvtepi32_ps(_mm512_and_si512(q0, nibble)), s_lo, m_lo);
+      const __m512 w1 =
+          _mm512_fmsub_ps(_mm512_cvtepi32_ps(_mm512_and_si512(q1, nibble)), s_lo, m_lo);
+      const __m512 w2 = _mm512_fmsub_ps(_mm512_cvtepi32_ps(_mm512_srli_epi32(q0, 4)), s_hi, m_hi);
+      const __m512 w3 = _mm512_fmsub_ps(_mm512_cvtepi32_ps(_mm512_srli_epi32(q1, 4)), s_hi, m_hi);
+      acc[0] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(xc), acc[0]);
+      acc[1] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(xc + 16), acc[1]);
+      acc[2] = _mm512_fmadd_ps(w2, _mm512_loadu_ps(xc + 32), acc[2]);
+      acc[3] = _mm512_fmadd_ps(w3, _mm512_loadu_ps(xc + 48), acc[3]);
+    }
+  }
+  return HorizontalSum(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
+}
+
+inline float DotRow(const BlockQ6_K* w, const float* x, int blocks) {
+  const __m512i low4 = _mm512_set1_epi32(0x0f), offset = _mm512_set1_epi32(32);
+  const __m512i two_bits = _mm512_set1_epi32(3);
+  __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                   _mm512_setzero_ps()};
+  for (int b = 0; b < blocks; ++b) {
+    const float d = _cvtsh_ss(w[b].d);
+    for (int h = 0; h < 2; ++h) {
+      const uint8_t* ql = w[b].ql + 64 * h;
+      const uint8_t* qh = w[b].qh + 32 * h;
+      const int8_t* sc = w[b].scales + 8 * h;
+      const float* xh = x + static_cast<size_t>(b) * kSuperBlock + 128 * h;
+      for (int l0 = 0; l0 < 32; l0 += 16) {
+        const __m512i lo_a =
+            _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ql + l0)));
+        const __m512i lo_b =
+            _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ql + 32 + l0)));
+        const __m512i high =
+            _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qh + l0)));
+        const int s = l0 / 16;
+        for (int k = 0; k < 4; ++k) {
+          const __m512i low_byte = (k & 1) ? lo_b : lo_a;
+          const __m512i low =
+              k < 2 ? _mm512_and_si512(low_byte, low4) : _mm512_srli_epi32(low_byte, 4);
+          const __m512i top = _mm512_and_si512(_mm512_srli_epi32(high, 2 * k), two_bits);
+          const __m512i q = _mm512_or_si512(low, _mm512_slli_epi32(top, 4));
+          const __m512 value = _mm512_cvtepi32_ps(_mm512_sub_epi32(q, offset));
+          const __m512 weight = _mm512_mul_ps(value, _mm512_set1_ps(d * sc[s + 2 * k]));
+          acc[k] = _mm512_fmadd_ps(weight, _mm512_loadu_ps(xh + 32 * k + l0), acc[k]);
+        }
+      }
+    }
+  }
+  return HorizontalSum(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+#elif defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+
+inline __m256i Load8Bytes(const uint8_t* p) {
+  return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+}
+
+inline float HorizontalSum(__m256 v) {
+  __m128 sum = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  sum = _mm_add_ps(sum, _mm_movehl_ps(sum, sum));
+  sum = _mm_add_ss(sum, _mm_movehdup_ps(sum));
+  return _mm_cvtss_f32(sum);
+}
+
+inline float DotRow(const BlockQ4_K* w, const float* x, int blocks) {
+  const __m256i nibble = _mm256_set1_epi32(0x0f);
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                   _mm256_setzero_ps()};
+  for (int b = 0; b < blocks; ++b) {
+    uint8_t sc[8], mn[8];
+    UnpackQ4_KScales(w[b].scales, sc, mn);
+    const float d = _cvtsh_ss(w[b].d), dmin = _cvtsh_ss(w[b].dmin);
+    const float* xb = x + static_cast<size_t>(b) * kSuperBlock;
+    for (int c = 0; c < 4; ++c) {
+      const __m256 s_lo = _mm256_set1_ps(d * sc[2 * c]), m_lo = _mm256_set1_ps(dmin * mn[2 * c]);
+      const __m256 s_hi = _mm256_set1_ps(d * sc[2 * c + 1]);
+      const __m256 m_hi = _mm256_set1_ps(dmin * mn[2 * c + 1]);
+      const float* xc = xb + 64 * c;
+      for (int part = 0; part < 4; ++part) {
+        const __m256i q = Load8Bytes(w[b].qs + 32 * c + 8 * part);
+        const __m256 w_lo =
+            _mm256_fmsub_ps(_mm256_cvtepi32_ps(_mm256_and_si256(q, nibble)), s_lo, m_lo);
+        const __m256 w_hi =
+            _mm256_fmsub_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(q, 4)), s_hi, m_hi);
+        acc[part] = _mm256_fmadd_ps(w_lo, _mm256_loadu_ps(xc + 8 * part), acc[part]);
+        acc[part] = _mm256_fmadd_ps(w_hi, _mm256_loadu_ps(xc + 32 + 8 * part), acc[part]);
+      }
+    }
+  }
+  return HorizontalSum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
+}
+
+inline float DotRow(const BlockQ6_K* w, const float* x, int blocks) {
+  const __m256i low4 = _mm256_set1_epi32(0x0f), offset = _mm256_set1_epi32(32);
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                   _mm256_setzero_ps()};
+  for (int b = 0; b < blocks; ++b) {
+    const float d = _cvtsh_ss(w[b].d);
+    for (int h = 0; h < 2; ++h) {
+      const uint8_t* ql = w[b].ql + 64 * h;
+      const uint8_t* qh = w[b].qh + 32 * h;
+      const int8_t* sc = w[b].scales + 8 * h;
+      const float* xh = x + static_cast<size_t>(b) * kSuperBlock + 128 * h;
+      for (int l0 = 0; l0 < 32; l0 += 8) {
+        const __m256i lo_a = Load8Bytes(ql + l0), lo_b = Load8Bytes(ql + 32 + l0);
+        const __m256i high = Load8Bytes(qh + l0);
+        const __m256i q[4] = {
+            _mm256_or_si256(_mm256_and_si256(lo_a, low4),
+                            _mm256_slli_epi32(_mm256_and_si256(high, _mm256_set1_epi32(3)), 4)),
+            _mm256_or_si256(_mm256_and_si256(lo_b, low4),
+                            _mm256_slli_epi32(_mm256_and_si256(high, _mm256_set1_epi32(12)), 2)),
+            _mm256_or_si256(_mm256_srli_epi32(lo_a, 4),
+                            _mm256_and_si256(high, _mm256_set1_epi32(48))),
+            _mm256_or_si256(_mm256_srli_epi32(lo_b, 4),
+                            _mm256_srli_epi32(_mm256_and_si256(high, _mm256_set1_epi32(192)), 2))};
+        const int s = l0 / 16;
+        for (int k = 0; k < 4; ++k) {
+          const __m256 value = _mm256_cvtepi32_ps(_mm256_sub_epi32(q[k], offset));
+          const __m256 weight = _mm256_mul_ps(value, _mm256_set1_ps(d * sc[s + 2 * k]));
+          acc[k] = _mm256_fmadd_ps(weight, _mm256_loadu_ps(xh + 32 * k + l0), acc[k]);
+        }
+      }
+    }
+  }
+  return HorizontalSum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
+}
+
+#else
+
+// Portable path: decode a block into a stack buffer and take the dot product with 8 partial sums,
+// which compilers vectorize.
+template <typename Block>
+float DotRow(const Block* w, const float* x, int blocks) {
+  float partial[8] = {};
+  float values[kSuperBlock];
+  for (int b = 0; b < blocks; ++b) {
+    if constexpr (std::is_same_v<Block, BlockQ4_K>) {
+      DequantizeBlockQ4_K(w[b], values);
+    } else {
+      DequantizeBlockQ6_K(w[b], values);
+    }
+    const float* xb = x + static_cast<size_t>(b) * kSuperBlock;
+    for (int i = 0; i < kSuperBlock; i += 8) {
+      for (int j = 0; j < 8; ++j) partial[j] += values[i + j] * xb[i + j];
+    }
+  }
+  return ((partial[0] + partial[1]) + (partial[2] + partial[3])) +
+         ((partial[4] + partial[5]) + (partial[6] + partial[7]));
+}
+
+#endif
+
+template <typename Block>
+struct MatVecJob {
+  const Block* W;
+  const float* x;
+  float* y;
+  int N;
+  int blocks;  // per row
+  int tasks;
+};
+
+template <typename Block>
+void MatVecRows(void* ctx, int task) {
+  const auto& job = *static_cast<const MatVecJob<Block>*>(ctx);
+  const int begin = static_cast<int>(static_cast<long long>(job.N) * task / job.tasks);
+  const int end = static_cast<int>(static_cast<long long>(job.N) * (task + 1) / job.tasks);
+  for (int row = begin; row < end; ++row) {
+    job.y[row] = DotRow(job.W + static_cast<size_t>(row) * job.blocks, job.x, job.blocks);
+  }
+}
+
+template <typename Block>
+void MatVec(const char* what, const Block* W, const float* x, float* y, int N, int K) {
+  CheckLength(what, K);
+  if (N < 0) throw std::invalid_argument(std::string(what) + ": negative N");
+  MatVecJob<Block> job{W, x, y, N, K / kSuperBlock, 1};
+  // Small products are not worth waking the pool for.
+  if (static_cast<long long>(N) * K >= (1 << 18)) {
+    ThreadPool& pool = DefaultPool();
+    job.tasks = pool.threads() < N ? pool.threads() : N;
+    if (job.tasks > 1) {
+      pool.Run(job.tasks, MatVecRows<Block>, &job);
+      return;
+    }
+  }
+  MatVecRows<Block>(&job, 0);
+}
+
+}  // namespace
+
+void MatVecQ4_K(const BlockQ4_K* W, const float* x, float* y, int N, int K) {
+  MatVec("MatVecQ4_K", W, x, y, N, K);
+}
+
+void MatVecQ6_K(const BlockQ6_K* W, const float* x, float* y, int N, int K) {
+  MatVec("MatVecQ6_K", W, x, y, N, K);
+}
+
+}  // namespace rlvr
