@@ -1,0 +1,693 @@
+#include "kernels/tokenizer.h"
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "kernels/tokenizer_unicode.h"
+
+namespace rlvr {
+namespace {
+
+// ---- Rank file ------------------------------------------------------------------------------
+
+int Base64Value(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+
+// Strict standard base64 with '=' padding to a multiple of 4 characters. False if malformed.
+bool DecodeBase64(std::string_view text, std::string* out) {
+  out->clear();
+  if (text.empty() || text.size() % 4 != 0) return false;
+  size_t padding = 0;
+  if (text.back() == '=') padding = text[text.size() - 2] == '=' ? 2 : 1;
+  for (size_t i = 0; i < text.size(); i += 4) {
+    bool last = i + 4 == text.size();
+    uint32_t group = 0;
+    for (size_t j = 0; j < 4; ++j) {
+      char c = text[i + j];
+      int value;
+      if (c == '=' && last && j >= 4 - padding) {
+        value = 0;
+      } else {
+        value = Base64Value(c);
+        if (value < 0) return false;
+      }
+      group = group << 6 | static_cast<uint32_t>(value);
+    }
+    out->push_back(static_cast<char>(group >> 16));
+    if (!last || padding < 2) out->push_back(static_cast<char>(group >> 8 & 0xff));
+    if (!last || padding < 1) out->push_back(static_cast<char>(group & 0xff));
+  }
+  return true;
+}
+
+std::string Printable(std::string_view text) {
+  std::string out;
+  for (char c : text.substr(0, 40)) {
+    if (c >= 0x20 && c < 0x7f) {
+      out.push_back(c);
+    } else {
+      char buffer[8];
+      std::snprintf(buffer, sizeof buffer, "\\x%02x", static_cast<unsigned char>(c));
+      out += buffer;
+    }
+  }
+  if (text.size() > 40) out += "...";
+  return out;
+}
+
+[[noreturn]] void FileError(std::string_view source, size_t line, const std::string& message) {
+  std::ostringstream text;
+  text << source << ":" << line << ": " << message;
+  throw TokenizerFileError(text.str());
+}
+
+constexpr uint32_t kMaxRank = (1u << 24) - 1;
+
+// ---- Hashing --------------------------------------------------------------------------------
+
+inline uint64_t Mix(uint64_t h) {
+  h ^= h >> 32;
+  h *= 0xd6e8feb86659fd93ULL;
+  h ^= h >> 32;
+  return h;
+}
+
+inline uint64_t HashBytes(const uint8_t* p, size_t n) {
+  uint64_t h = 0x9e3779b97f4a7c15ULL * (n + 1);
+  while (n >= 8) {
+    uint64_t word;
+    std::memcpy(&word, p, 8);
+    h = Mix(h ^ word) + 0x9e3779b97f4a7c15ULL;
+    p += 8;
+    n -= 8;
+  }
+  if (n > 0) {
+    uint64_t word = 0;
+    std::memcpy(&word, p, n);
+    h = Mix(h ^ word);
+  }
+  return Mix(h);
+}
+
+// ---- Characters -----------------------------------------------------------------------------
+
+constexpr uint32_t kInvalidCodePoint = 0x110000;  // a byte that is not well-formed UTF-8
+
+// Two-level class table over all code points: block_[cp >> 8] picks a 256-entry row.
+class ClassTable {
+ public:
+  ClassTable() {
+    std::vector<uint8_t> all(0x110000, static_cast<uint8_t>(CodePointClass::kOther));
+    for (const CodePointRange& range : CodePointClassRanges()) {
+      for (uint32_t cp = range.first; cp <= range.last; ++cp)
+        all[cp] = static_cast<uint8_t>(range.cls);
+    }
+    for (uint32_t block = 0; block < 0x1100; ++block) {
+      const uint8_t* row = all.data() + block * 256;
+      size_t found = rows_.size() / 256;
+      for (size_t r = 0; r < rows_.size() / 256; ++r) {
+        if (std::memcmp(rows_.data() + r * 256, row, 256) == 0) {
+          found = r;
+          break;
+        }
+      }
+      if (found == rows_.size() / 256) rows_.insert(rows_.end(), row, row + 256);
+      block_[block] = static_cast<uint16_t>(found);
+    }
+  }
+  CodePointClass operator()(uint32_t cp) const {
+    if (cp >= 0x110000) return CodePointClass::kOther;
+    return static_cast<CodePointClass>(
+        rows_[static_cast<size_t>(block_[cp >> 8]) * 256 + (cp & 0xff)]);
+  }
+
+ private:
+  uint16_t block_[0x1100];
+  std::vector<uint8_t> rows_;
+};
+
+const ClassTable& Classes() {
+  static const ClassTable table;
+  return table;
+}
+
+// ASCII classes, the common case.
+struct AsciiClasses {
+  CodePointClass cls[128];
+  constexpr AsciiClasses() : cls() {
+    for (int c = 0; c < 128; ++c) {
+      if (c == ' ' || (c >= 9 && c <= 13))
+        cls[c] = CodePointClass::kWhiteSpace;
+      else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+        cls[c] = CodePointClass::kLetter;
+      else if (c >= '0' && c <= '9')
+        cls[c] = CodePointClass::kNumber;
+      else
+        cls[c] = CodePointClass::kOther;
+    }
+  }
+};
+constexpr AsciiClasses kAscii;
+
+struct Char {
+  uint32_t cp;  // kInvalidCodePoint for a stray byte
+  uint32_t len;
+  CodePointClass cls;
+};
+
+// The character at s[0] (avail >= 1 bytes readable): a well-formed UTF-8 sequence (Unicode
+// Table 3-7), or one byte of class kOther.
+inline Char ReadChar(const uint8_t* s, size_t avail, const ClassTable& classes) {
+  uint32_t b0 = s[0];
+  if (b0 < 0x80) return {b0, 1, kAscii.cls[b0]};
+  auto cont = [&](size_t i, uint32_t lo = 0x80, uint32_t hi = 0xbf) {
+    return i < avail && s[i] >= lo && s[i] <= hi;
+  };
+  uint32_t cp;
+  uint32_t len;
+  if (b0 >= 0xc2 && b0 <= 0xdf && cont(1)) {
+    cp = (b0 & 0x1f) << 6 | (s[1] & 0x3f);
+    len = 2;
+  } else if (b0 >= 0xe0 && b0 <= 0xef &&
+             cont(1, b0 == 0xe0 ? 0xa0 : 0x80, b0 == 0xed ? 0x9f : 0xbf) && cont(2)) {
+    cp = (b0 & 0x0f) << 12 | (s[1] & 0x3f) << 6 | (s[2] & 0x3f);
+    len = 3;
+  } else if (b0 >= 0xf0 && b0 <= 0xf4 &&
+             cont(1, b0 == 0xf0 ? 0x90 : 0x80, b0 == 0xf4 ? 0x8f : 0xbf) && cont(2) && cont(3)) {
+    cp = (b0 & 0x07) << 18 | (s[1] & 0x3f) << 12 | (s[2] & 0x3f) << 6 | (s[3] & 0x3f);
+    len = 4;
+  } else {
+    return {kInvalidCodePoint, 1, CodePointClass::kOther};
+  }
+  return {cp, len, classes(cp)};
+}
+
+inline bool IsCrLf(uint32_t cp) {
+  return cp == '\r' || cp == '\n';
+}
+
+// Lower-case ASCII letter that `cp` matches case-insensitively as Rust's regex does (simple case
+// folding): 'S', 's' and U+017F LATIN SMALL LETTER LONG S all match 's'.
+inline uint32_t FoldContractionLetter(uint32_t cp) {
+  if (cp >= 'A' && cp <= 'Z') return cp + 32;
+  if (cp == 0x17f) return 's';
+  return cp;
+}
+
+// End of the piece starting at text[pos] (pos < size), by the cl100k_base pattern
+//   (?i:'s|'t|'re|'ve|'m|'ll|'d) | [^\r\n\p{L}\p{N}]?\p{L}+ | \p{N}{1,3} |
+//    ?[^\s\p{L}\p{N}]+[\r\n]* | \s*[\r\n]+ | \s+(?!\S) | \s+
+// with leftmost-first alternation and backtracking as in tiktoken's regex.
+size_t PieceEnd(const uint8_t* text, size_t pos, size_t size, const ClassTable& classes) {
+  auto at = [&](size_t p) { return ReadChar(text + p, size - p, classes); };
+  auto letters_end = [&](size_t p) {
+    while (p < size) {
+      if (text[p] < 0x80) {
+        if (kAscii.cls[text[p]] != CodePointClass::kLetter) break;
+        ++p;
+        continue;
+      }
+      Char c = at(p);
+      if (c.cls != CodePointClass::kLetter) break;
+      p += c.len;
+    }
+    return p;
+  };
+  Char c = at(pos);
+  size_t next = pos + c.len;
+
+  // (?i:'s|'t|'re|'ve|'m|'ll|'d)
+  if (c.cp == '\'' && next < size) {
+    Char d = at(next);
+    uint32_t letter = FoldContractionLetter(d.cp);
+    size_t after = next + d.len;
+    if (letter == 's' || letter == 't' || letter == 'm' || letter == 'd') return after;
+    if (after < size && (letter == 'r' || letter == 'v' || letter == 'l')) {
+      uint32_t second = FoldContractionLetter(text[after]);
+      if ((letter == 'l' && second == 'l') || (letter != 'l' && second == 'e')) return after + 1;
+    }
+  }
+  // [^\r\n\p{L}\p{N}]?\p{L}+
+  if (c.cls == CodePointClass::kLetter) return letters_end(next);
+  if (c.cls != CodePointClass::kNumber && !IsCrLf(c.cp) && next < size &&
+      at(next).cls == CodePointClass::kLetter) {
+    return letters_end(next);
+  }
+  // \p{N}{1,3}
+  if (c.cls == CodePointClass::kNumber) {
+    size_t end = next;
+    for (int count = 1; count < 3 && end < size; ++count) {
+      Char d = at(end);
+      if (d.cls != CodePointClass::kNumber) break;
+      end += d.len;
+    }
+    return end;
+  }
+  //  ?[^\s\p{L}\p{N}]+[\r\n]*
+  size_t start = pos;
+  if (c.cp == ' ' && next < size && at(next).cls == CodePointClass::kOther) start = next;
+  if (start != pos || c.cls == CodePointClass::kOther) {
+    size_t end = start;
+    while (end < size) {
+      Char d = at(end);
+      if (d.cls != CodePointClass::kOther) break;
+      end += d.len;
+    }
+    while (end < size && (text[end] == '\r' || text[end] == '\n')) ++end;
+    return end;
+  }
+  // Here c is white space. The run of white space [pos, run_end), its last character starting
+  // at last_start, and the end of its last \r or \n (0 if none).
+  size_t run_end = pos;
+  size_t last_start = pos;
+  size_t crlf_end = 0;
+  while (run_end < size) {
+    Char d = at(run_end);
+    if (d.cls != CodePointClass::kWhiteSpace) break;
+    last_start = run_end;
+    run_end += d.len;
+    if (IsCrLf(d.cp)) crlf_end = run_end;
+  }
+  // \s*[\r\n]+ : the greedy \s* gives back characters until one of \r\n follows it.
+  if (crlf_end != 0) return crlf_end;
+  // \s+(?!\S) : the whole run at the end of the text, else all but its last character.
+  if (run_end == size) return run_end;
+  if (last_start > pos) return last_start;
+  // \s+
+  return run_end;
+}
+
+}  // namespace
+
+// ---- Rank file ------------------------------------------------------------------------------
+
+std::vector<TokenEntry> ParseTiktokenRanks(std::string_view contents,
+                                           std::string_view source_name) {
+  std::vector<TokenEntry> entries;
+  std::vector<size_t> entry_line;
+  size_t line_number = 0;
+  size_t pos = 0;
+  std::string bytes;
+  while (pos < contents.size()) {
+    size_t end = contents.find('\n', pos);
+    if (end == std::string_view::npos) end = contents.size();
+    std::string_view line = contents.substr(pos, end - pos);
+    pos = end + 1;
+    ++line_number;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) continue;
+    size_t space = line.find(' ');
+    if (space == std::string_view::npos || line.find(' ', space + 1) != std::string_view::npos) {
+      FileError(source_name, line_number,
+                "expected 'base64 rank' (two fields separated by one space), got '" +
+                    Printable(line) + "'");
+    }
+    std::string_view token = line.substr(0, space);
+    std::string_view rank_text = line.substr(space + 1);
+    if (!DecodeBase64(token, &bytes)) {
+      FileError(source_name, line_number, "invalid base64 token '" + Printable(token) + "'");
+    }
+    if (bytes.empty()) FileError(source_name, line_number, "empty token");
+    if (rank_text.empty() || rank_text.size() > 8 ||
+        !std::all_of(rank_text.begin(), rank_text.end(),
+                     [](char ch) { return ch >= '0' && ch <= '9'; })) {
+      FileError(source_name, line_number,
+                "rank '" + Printable(rank_text) + "' is not a decimal integer");
+    }
+    uint32_t rank = static_cast<uint32_t>(std::stoul(std::string(rank_text)));
+    if (rank > kMaxRank) {
+      FileError(source_name, line_number,
+                "rank " + std::to_string(rank) + " is above the limit " + std::to_string(kMaxRank));
+    }
+    entries.push_back({bytes, rank});
+    entry_line.push_back(line_number);
+  }
+  // Duplicates, reported at the later line.
+  std::vector<size_t> order(entries.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  auto report = [&](size_t first, size_t second, const std::string& what) {
+    if (entry_line[first] > entry_line[second]) std::swap(first, second);
+    FileError(source_name, entry_line[second],
+              what + " (also on line " + std::to_string(entry_line[first]) + ")");
+  };
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return entries[a].rank < entries[b].rank; });
+  for (size_t i = 1; i < order.size(); ++i) {
+    if (entries[order[i]].rank == entries[order[i - 1]].rank) {
+      report(order[i - 1], order[i], "duplicate rank " + std::to_string(entries[order[i]].rank));
+    }
+  }
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return entries[a].bytes < entries[b].bytes; });
+  for (size_t i = 1; i < order.size(); ++i) {
+    if (entries[order[i]].bytes == entries[order[i - 1]].bytes) {
+      report(order[i - 1], order[i],
+             "duplicate token '" + Printable(entries[order[i]].bytes) + "'");
+    }
+  }
+  return entries;
+}
+
+std::vector<TokenEntry> LoadTiktokenRanks(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) throw TokenizerFileError(path + ": cannot open the rank file");
+  std::ostringstream contents;
+  contents << file.rdbuf();
+  if (file.bad()) throw TokenizerFileError(path + ": read error");
+  return ParseTiktokenRanks(contents.str(), path);
+}
+
+std::vector<TokenEntry> Cl100kSpecialTokens() {
+  return {{"<|endoftext|>", 100257},
+          {"<|fim_prefix|>", 100258},
+          {"<|fim_middle|>", 100259},
+          {"<|fim_suffix|>", 100260},
+          {"<|endofprompt|>", 100276}};
+}
+
+DisallowedSpecialTokenError::DisallowedSpecialTokenError(std::string token, size_t offset)
+    : std::runtime_error("the text contains special token '" + token + "' (at byte " +
+                         std::to_string(offset) + "), which this call does not allow"),
+      token_(std::move(token)),
+      offset_(offset) {}
+
+// ---- Tokenizer ------------------------------------------------------------------------------
+
+Tokenizer::Tokenizer(const std::vector<TokenEntry>& ranks,
+                     const std::vector<TokenEntry>& special_tokens) {
+  if (special_tokens.size() > 64) throw std::invalid_argument("more than 64 special tokens");
+  TokenId max_id = 0;
+  size_t total_bytes = 0;
+  for (const TokenEntry& e : ranks) {
+    if (e.bytes.empty()) throw std::invalid_argument("a rank entry has no bytes");
+    if (e.rank > kMaxRank)
+      throw std::invalid_argument("rank " + std::to_string(e.rank) + " too large");
+    max_id = std::max(max_id, e.rank);
+    total_bytes += e.bytes.size();
+  }
+  for (const TokenEntry& e : special_tokens) {
+    if (e.bytes.empty()) throw std::invalid_argument("a special token has no text");
+    if (e.rank > kMaxRank) throw std::invalid_argument("special token id too large");
+    max_id = std::max(max_id, e.rank);
+    total_bytes += e.bytes.size();
+  }
+  token_offset_.assign(static_cast<size_t>(max_id) + 1, kNoRank);
+  token_len_.assign(static_cast<size_t>(max_id) + 1, 0);
+  arena_.reserve(total_bytes);
+  size_t capacity = 16;
+  while (capacity < ranks.size() * 2) capacity *= 2;
+  slots_.assign(capacity, Slot{0, 0, 0, 0});
+  for (const TokenEntry& e : ranks) {
+    if (token_offset_[e.rank] != kNoRank)
+      throw std::invalid_argument("duplicate rank " + std::to_string(e.rank));
+    const uint8_t* bytes = reinterpret_cast<const uint8_t*>(e.bytes.data());
+    if (Rank(bytes, e.bytes.size()) != kNoRank)
+      throw std::invalid_argument("duplicate token bytes in ranks");
+    uint32_t offset = static_cast<uint32_t>(arena_.size());
+    arena_ += e.bytes;
+    token_offset_[e.rank] = offset;
+    token_len_[e.rank] = static_cast<uint32_t>(e.bytes.size());
+    uint64_t hash = HashBytes(bytes, e.bytes.size());
+    size_t mask = slots_.size() - 1;
+    size_t i = hash & mask;
+    while (slots_[i].len != 0) i = (i + 1) & mask;
+    slots_[i] = Slot{static_cast<uint32_t>(hash >> 32), offset,
+                     static_cast<uint32_t>(e.bytes.size()), e.rank};
+  }
+  for (int b = 0; b < 256; ++b) {
+    uint8_t byte = static_cast<uint8_t>(b);
+    byte_rank_[b] = Rank(&byte, 1);
+    if (byte_rank_[b] == kNoRank) {
+      throw std::invalid_argument("the ranks lack the single byte " + std::to_string(b) +
+                                  ", so not every text can be encoded");
+    }
+  }
+  for (const TokenEntry& e : special_tokens) {
+    if (token_offset_[e.rank] != kNoRank) {
+      throw std::invalid_argument("special token '" + e.bytes + "' has id " +
+                                  std::to_string(e.rank) + ", already used");
+    }
+    for (const Special& s : specials_) {
+      if (s.text == e.bytes)
+        throw std::invalid_argument("special token '" + e.bytes + "' listed twice");
+    }
+    token_offset_[e.rank] = static_cast<uint32_t>(arena_.size());
+    token_len_[e.rank] = static_cast<uint32_t>(e.bytes.size());
+    arena_ += e.bytes;
+    first_byte_specials_[static_cast<uint8_t>(e.bytes[0])] |= 1ULL << specials_.size();
+    specials_.push_back({e.bytes, e.rank});
+  }
+  Classes();  // build the class table now rather than inside the first Encode
+}
+
+Tokenizer Tokenizer::LoadCl100k(const std::string& path) {
+  return Tokenizer(LoadTiktokenRanks(path), Cl100kSpecialTokens());
+}
+
+TokenId Tokenizer::Rank(const uint8_t* bytes, size_t len) const {
+  uint64_t hash = HashBytes(bytes, len);
+  uint32_t tag = static_cast<uint32_t>(hash >> 32);
+  size_t mask = slots_.size() - 1;
+  const char* arena = arena_.data();
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const Slot& slot = slots_[i];
+    if (slot.len == 0) return kNoRank;
+    if (slot.hash == tag && slot.len == len && std::memcmp(arena + slot.offset, bytes, len) == 0) {
+      return slot.rank;
+    }
+  }
+}
+
+TokenId Tokenizer::SpecialTokenId(std::string_view name) const {
+  for (const Special& s : specials_) {
+    if (s.text == name) return s.id;
+  }
+  throw std::invalid_argument("'" + std::string(name) +
+                              "' is not a special token of this tokenizer");
+}
+
+uint64_t Tokenizer::Resolve(const SpecialTokenSet& set) const {
+  if (set.all()) return specials_.size() == 64 ? ~0ULL : (1ULL << specials_.size()) - 1;
+  uint64_t mask = 0;
+  for (const std::string& name : set.names()) {
+    size_t i = 0;
+    while (i < specials_.size() && specials_[i].text != name) ++i;
+    if (i == specials_.size()) {
+      throw std::invalid_argument("'" + name + "' is not a special token of this tokenizer");
+    }
+    mask |= 1ULL << i;
+  }
+  return mask;
+}
+
+size_t Tokenizer::FindSpecial(std::string_view text, size_t from, uint64_t mask, int* which) const {
+  if (mask == 0) return text.size();
+  for (size_t pos = from; pos < text.size(); ++pos) {
+    if ((first_byte_specials_[static_cast<uint8_t>(text[pos])] & mask) == 0) continue;
+    int best = -1;
+    for (size_t i = 0; i < specials_.size(); ++i) {
+      if (!(mask >> i & 1)) continue;
+      const std::string& s = specials_[i].text;
+      if (text.compare(pos, s.size(), s) == 0 &&
+          (best < 0 || s.size() > specials_[static_cast<size_t>(best)].text.size())) {
+        best = static_cast<int>(i);
+      }
+    }
+    if (best >= 0) {
+      *which = best;
+      return pos;
+    }
+  }
+  return text.size();
+}
+
+void Tokenizer::Encode(std::string_view text, std::vector<TokenId>* out,
+                       const SpecialTokenSet& allowed, const SpecialTokenSet& disallowed) const {
+  uint64_t allowed_mask = Resolve(allowed);
+  uint64_t disallowed_mask =
+      disallowed.all() ? Resolve(disallowed) & ~allowed_mask : Resolve(disallowed);
+  int which = -1;
+  if (disallowed_mask != 0) {
+    size_t at = FindSpecial(text, 0, disallowed_mask, &which);
+    if (at != text.size())
+      throw DisallowedSpecialTokenError(specials_[static_cast<size_t>(which)].text, at);
+  }
+  const uint8_t* bytes = reinterpret_cast<const uint8_t*>(text.data());
+  size_t pos = 0;
+  while (true) {
+    size_t at = FindSpecial(text, pos, allowed_mask, &which);
+    EncodeSegment(bytes + pos, at - pos, out);
+    if (at == text.size()) break;
+    const Special& special = specials_[static_cast<size_t>(which)];
+    out->push_back(special.id);
+    pos = at + special.text.size();
+  }
+}
+
+std::vector<TokenId> Tokenizer::Encode(std::string_view text, const SpecialTokenSet& allowed,
+                                       const SpecialTokenSet& disallowed) const {
+  std::vector<TokenId> out;
+  Encode(text, &out, allowed, disallowed);
+  return out;
+}
+
+void Tokenizer::EncodeOrdinary(std::string_view text, std::vector<TokenId>* out) const {
+  EncodeSegment(reinterpret_cast<const uint8_t*>(text.data()), text.size(), out);
+}
+
+std::vector<TokenId> Tokenizer::EncodeOrdinary(std::string_view text) const {
+  std::vector<TokenId> out;
+  EncodeOrdinary(text, &out);
+  return out;
+}
+
+std::vector<std::string_view> Tokenizer::Split(std::string_view text) const {
+  std::vector<std::string_view> pieces;
+  const uint8_t* bytes = reinterpret_cast<const uint8_t*>(text.data());
+  const ClassTable& classes = Classes();
+  for (size_t pos = 0; pos < text.size();) {
+    size_t end = PieceEnd(bytes, pos, text.size(), classes);
+    pieces.push_back(text.substr(pos, end - pos));
+    pos = end;
+  }
+  return pieces;
+}
+
+void Tokenizer::EncodeSegment(const uint8_t* text, size_t size, std::vector<TokenId>* out) const {
+  const ClassTable& classes = Classes();
+  for (size_t pos = 0; pos < size;) {
+    size_t end = PieceEnd(text, pos, size, classes);
+    EncodePiece(text + pos, end - pos, out);
+    pos = end;
+  }
+}
+
+// tiktoken's byte_pair_encode: a piece that is itself a token is that token; otherwise merge
+// the adjacent pair of lowest rank (the leftmost of equal ones) until no pair is a token.
+void Tokenizer::EncodePiece(const uint8_t* piece, size_t len, std::vector<TokenId>* out) const {
+  if (len == 1) {
+    out->push_back(byte_rank_[piece[0]]);
+    return;
+  }
+  TokenId whole = Rank(piece, len);
+  if (whole != kNoRank) {
+    out->push_back(whole);
+    return;
+  }
+  constexpr size_t kMaxShort = 256;
+  if (len > kMaxShort) {
+    MergeLongPiece(piece, len, out);
+    return;
+  }
+  // parts[i].start: where part i begins; parts[i].rank: rank of parts i and i+1 joined.
+  struct Part {
+    uint32_t start;
+    TokenId rank;
+  };
+  Part parts[kMaxShort + 1];
+  size_t count = len + 1;
+  for (size_t i = 0; i + 1 < len; ++i) parts[i] = {static_cast<uint32_t>(i), Rank(piece + i, 2)};
+  parts[len - 1] = {static_cast<uint32_t>(len - 1), kNoRank};
+  parts[len] = {static_cast<uint32_t>(len), kNoRank};
+  auto joined_rank = [&](size_t i) {  // rank of parts i, i+1, i+2 joined (before a removal)
+    if (i + 3 < count) return Rank(piece + parts[i].start, parts[i + 3].start - parts[i].start);
+    return kNoRank;
+  };
+  while (true) {
+    TokenId best = kNoRank;
+    size_t at = 0;
+    for (size_t i = 0; i + 1 < count; ++i) {
+      if (parts[i].rank < best) {
+        best = parts[i].rank;
+        at = i;
+      }
+    }
+    if (best == kNoRank) break;
+    if (at > 0) parts[at - 1].rank = joined_rank(at - 1);
+    parts[at].rank = joined_rank(at);
+    std::memmove(parts + at + 1, parts + at + 2, (count - at - 2) * sizeof(Part));
+    --count;
+  }
+  for (size_t i = 0; i + 1 < count; ++i) {
+    out->push_back(Rank(piece + parts[i].start, parts[i + 1].start - parts[i].start));
+  }
+}
+
+// The same merge order for long pieces in O(n log n): parts in a linked list, candidate pairs in
+// a min-heap keyed by (rank, start), entries checked against the current list when popped.
+void Tokenizer::MergeLongPiece(const uint8_t* piece, size_t len, std::vector<TokenId>* out) const {
+  struct Workspace {
+    std::vector<uint32_t> next, prev;
+    std::vector<TokenId> rank;
+    std::vector<uint64_t> heap;  // rank << 32 | start, as a min-heap
+  };
+  thread_local Workspace w;
+  w.next.resize(len + 1);
+  w.prev.resize(len + 1);
+  w.rank.resize(len + 1);
+  w.heap.clear();
+  constexpr uint32_t kDead = 0xffffffffu;
+  auto pair_rank = [&](uint32_t start) {  // rank of the part at start joined with its successor
+    uint32_t second = w.next[start];
+    if (second >= len) return kNoRank;
+    return Rank(piece + start, w.next[second] - start);
+  };
+  for (uint32_t i = 0; i <= len; ++i) {
+    w.next[i] = i + 1;
+    w.prev[i] = i == 0 ? kDead : i - 1;
+  }
+  auto greater = [](uint64_t a, uint64_t b) { return a > b; };
+  auto push = [&](uint32_t start) {
+    w.rank[start] = pair_rank(start);
+    if (w.rank[start] != kNoRank) {
+      w.heap.push_back(static_cast<uint64_t>(w.rank[start]) << 32 | start);
+      std::push_heap(w.heap.begin(), w.heap.end(), greater);
+    }
+  };
+  for (uint32_t i = 0; i < len; ++i) push(i);
+  while (!w.heap.empty()) {
+    std::pop_heap(w.heap.begin(), w.heap.end(), greater);
+    uint64_t top = w.heap.back();
+    w.heap.pop_back();
+    uint32_t start = static_cast<uint32_t>(top);
+    TokenId rank = static_cast<TokenId>(top >> 32);
+    if (w.prev[start] == kDead && start != 0) continue;  // merged into its predecessor
+    if (w.rank[start] != rank) continue;                 // stale
+    uint32_t second = w.next[start];
+    uint32_t third = w.next[second];
+    w.next[start] = third;
+    if (third <= len) w.prev[third] = start;
+    w.prev[second] = kDead;
+    w.rank[second] = kNoRank;
+    push(start);
+    if (start != 0) push(w.prev[start]);
+  }
+  for (uint32_t start = 0; start < len; start = w.next[start]) {
+    out->push_back(Rank(piece + start, w.next[start] - start));
+  }
+}
+
+void Tokenizer::DecodeTo(std::span<const TokenId> ids, std::string* out) const {
+  for (TokenId id : ids) {
+    if (id >= token_offset_.size() || token_offset_[id] == kNoRank) {
+      throw std::out_of_range("token id " + std::to_string(id) + " is not in the vocabulary");
+    }
+    out->append(arena_, token_offset_[id], token_len_[id]);
+  }
+}
+
+std::string Tokenizer::Decode(std::span<const TokenId> ids) const {
+  std::string out;
+  DecodeTo(ids, &out);
+  return out;
+}
+
+}  // namespace rlvr
