@@ -80,21 +80,48 @@ inline uint64_t Mix(uint64_t h) {
   return h;
 }
 
+inline uint64_t Load64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+inline uint32_t Load32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// Hash of n >= 1 bytes with fixed-size (overlapping) loads only: tokens are short, and a
+// variable-length memcpy for the tail costs more than the hashing itself.
 inline uint64_t HashBytes(const uint8_t* p, size_t n) {
   uint64_t h = 0x9e3779b97f4a7c15ULL * (n + 1);
-  while (n >= 8) {
-    uint64_t word;
-    std::memcpy(&word, p, 8);
-    h = Mix(h ^ word) + 0x9e3779b97f4a7c15ULL;
-    p += 8;
-    n -= 8;
-  }
-  if (n > 0) {
-    uint64_t word = 0;
-    std::memcpy(&word, p, n);
-    h = Mix(h ^ word);
+  if (n >= 8) {
+    size_t i = 0;
+    for (; i + 8 < n; i += 8) h = Mix(h ^ Load64(p + i)) + 0x9e3779b97f4a7c15ULL;
+    h ^= Load64(p + n - 8);
+  } else if (n >= 4) {
+    h ^= static_cast<uint64_t>(Load32(p)) << 32 | Load32(p + n - 4);
+  } else {
+    h ^= static_cast<uint64_t>(p[0]) << 16 | static_cast<uint64_t>(p[n >> 1]) << 8 | p[n - 1];
   }
   return Mix(h);
+}
+
+// The hash's high bits and the length (capped at 255), so most mismatches need no byte compare.
+inline uint32_t SlotTag(uint64_t hash, size_t len) {
+  return static_cast<uint32_t>(hash >> 40) << 8 | static_cast<uint32_t>(len < 255 ? len : 255);
+}
+
+// a[0, n) == b[0, n) for n >= 1, with the same overlapping loads.
+inline bool BytesEqual(const uint8_t* a, const uint8_t* b, size_t n) {
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 < n; i += 8) {
+      if (Load64(a + i) != Load64(b + i)) return false;
+    }
+    return Load64(a + n - 8) == Load64(b + n - 8);
+  }
+  if (n >= 4) return Load32(a) == Load32(b) && Load32(a + n - 4) == Load32(b + n - 4);
+  return a[0] == b[0] && a[n >> 1] == b[n >> 1] && a[n - 1] == b[n - 1];
 }
 
 // ---- Characters -----------------------------------------------------------------------------
@@ -404,12 +431,12 @@ Tokenizer::Tokenizer(const std::vector<TokenEntry>& ranks,
   arena_.reserve(total_bytes);
   size_t capacity = 16;
   while (capacity < ranks.size() * 2) capacity *= 2;
-  slots_.assign(capacity, Slot{0, 0, 0, 0});
+  slots_.assign(capacity, Slot{0, kNoRank, 0});
   for (const TokenEntry& e : ranks) {
     if (token_offset_[e.rank] != kNoRank)
       throw std::invalid_argument("duplicate rank " + std::to_string(e.rank));
     const uint8_t* bytes = reinterpret_cast<const uint8_t*>(e.bytes.data());
-    if (Rank(bytes, e.bytes.size()) != kNoRank)
+    if (HashRank(bytes, e.bytes.size()) != kNoRank)
       throw std::invalid_argument("duplicate token bytes in ranks");
     uint32_t offset = static_cast<uint32_t>(arena_.size());
     arena_ += e.bytes;
@@ -418,9 +445,14 @@ Tokenizer::Tokenizer(const std::vector<TokenEntry>& ranks,
     uint64_t hash = HashBytes(bytes, e.bytes.size());
     size_t mask = slots_.size() - 1;
     size_t i = hash & mask;
-    while (slots_[i].len != 0) i = (i + 1) & mask;
-    slots_[i] = Slot{static_cast<uint32_t>(hash >> 32), offset,
-                     static_cast<uint32_t>(e.bytes.size()), e.rank};
+    while (slots_[i].rank != kNoRank) i = (i + 1) & mask;
+    slots_[i] = Slot{SlotTag(hash, e.bytes.size()), e.rank, offset};
+  }
+  pair_rank_.assign(65536, kNoRank);
+  for (const TokenEntry& e : ranks) {
+    if (e.bytes.size() == 2) {
+      pair_rank_[static_cast<uint8_t>(e.bytes[0]) << 8 | static_cast<uint8_t>(e.bytes[1])] = e.rank;
+    }
   }
   for (int b = 0; b < 256; ++b) {
     uint8_t byte = static_cast<uint8_t>(b);
@@ -452,15 +484,16 @@ Tokenizer Tokenizer::LoadCl100k(const std::string& path) {
   return Tokenizer(LoadTiktokenRanks(path), Cl100kSpecialTokens());
 }
 
-TokenId Tokenizer::Rank(const uint8_t* bytes, size_t len) const {
+TokenId Tokenizer::HashRank(const uint8_t* bytes, size_t len) const {
   uint64_t hash = HashBytes(bytes, len);
-  uint32_t tag = static_cast<uint32_t>(hash >> 32);
+  uint32_t tag = SlotTag(hash, len);
   size_t mask = slots_.size() - 1;
-  const char* arena = arena_.data();
+  const uint8_t* arena = reinterpret_cast<const uint8_t*>(arena_.data());
   for (size_t i = hash & mask;; i = (i + 1) & mask) {
     const Slot& slot = slots_[i];
-    if (slot.len == 0) return kNoRank;
-    if (slot.hash == tag && slot.len == len && std::memcmp(arena + slot.offset, bytes, len) == 0) {
+    if (slot.rank == kNoRank) return kNoRank;
+    if (slot.tag == tag && (len < 255 || token_len_[slot.rank] == len) &&
+        BytesEqual(arena + slot.offset, bytes, len)) {
       return slot.rank;
     }
   }

@@ -121,18 +121,21 @@ class Tokenizer {
 
  private:
   static constexpr TokenId kNoRank = 0xffffffffu;
-  struct Slot {  // open-addressing hash table entry; len == 0 means empty
-    uint32_t hash;
-    uint32_t offset;  // into arena_
-    uint32_t len;
+  struct Slot {    // open-addressing hash table entry; rank == kNoRank means empty
+    uint32_t tag;  // SlotTag(hash, len): compared before the bytes are
     TokenId rank;
+    uint32_t offset;  // of the bytes in arena_ (their length is in the tag, or token_len_)
   };
   struct Special {
     std::string text;
     TokenId id;
   };
 
-  TokenId Rank(const uint8_t* bytes, size_t len) const;
+  // The rank of bytes[0, len) (len >= 1), or kNoRank.
+  TokenId Rank(const uint8_t* bytes, size_t len) const {
+    return len == 2 ? pair_rank_[bytes[0] << 8 | bytes[1]] : HashRank(bytes, len);
+  }
+  TokenId HashRank(const uint8_t* bytes, size_t len) const;  // through the hash table
   uint64_t Resolve(const SpecialTokenSet& set) const;
   // Leftmost occurrence at or after `from` of a special token in `mask`; returns text.size() if
   // none, and its index in specials_ through *which.
@@ -146,6 +149,7 @@ class Tokenizer {
   std::vector<uint32_t> token_offset_;  // by id: offset into arena_, kNoRank for unused ids
   std::vector<uint32_t> token_len_;
   TokenId byte_rank_[256];
+  std::vector<TokenId> pair_rank_;          // rank of every 2-byte string, by (first << 8 | second)
   uint64_t first_byte_specials_[256] = {};  // by byte: the specials that start with it
   std::vector<Special> specials_;
 };

@@ -414,11 +414,13 @@ TEST(TokenizerRandom, SplitAgreesOnEveryCodePoint) {
   const Cl100k& t = Cl100kTokenizers();
   std::string text;
   size_t chunks = 0;
-  for (uint32_t cp = 0; cp < 0x110000; ++cp) {
+  // Every code point up to the last assigned letter or number (CJK extension H ends at U+323AF),
+  // then a sample of the unassigned and private-use planes.
+  for (uint32_t cp = 0; cp < 0x110000; cp += cp < 0x32400 ? 1 : 61) {
     if (cp >= 0xd800 && cp <= 0xdfff) continue;
     std::string c = CodePointUtf8(cp);
     text += "a" + c + "1" + c + c + " " + c + "\n";
-    if (text.size() > 60000 || cp == 0x10ffff) {
+    if (text.size() > 60000 || cp + 61 >= 0x110000) {
       std::vector<std::string_view> fast = t.fast->Split(text);
       std::vector<std::string> ref = t.ref->Split(text);
       ASSERT_EQ(fast.size(), ref.size()) << "around U+" << std::hex << cp;
@@ -428,7 +430,7 @@ TEST(TokenizerRandom, SplitAgreesOnEveryCodePoint) {
       ++chunks;
     }
   }
-  EXPECT_GT(chunks, 100u);
+  EXPECT_GT(chunks, 60u);
 }
 
 TEST(TokenizerUnicode, ClassesOfKnownCodePoints) {
