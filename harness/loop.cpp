@@ -320,7 +320,8 @@ class LoopRunner {
     if (fresh.empty()) return;
     Print(fmt::format(
         "rlvr iterate: uncommitted edits in {} are ignored: the model is shown, and its patches "
-        "are applied to, the committed version at HEAD ({}); commit them to include them",
+        "are applied to, the committed version at HEAD ({}); a candidate changing such a file "
+        "is not promoted while they stay uncommitted: commit or stash them",
         fresh, head.commit().substr(0, 12)));
   }
 
