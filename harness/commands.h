@@ -15,5 +15,7 @@ void AddCalibrateCommand(CLI::App& app);  // A/A and known-difference runs of th
 void AddIterateCommand(CLI::App& app);    // the model-driven optimisation loop
 void AddStatusCommand(CLI::App& app);     // show a running or finished loop from the ledger
 void AddReportCommand(CLI::App& app);     // benchmark history reports (HTML + Markdown)
+void AddInitCommand(CLI::App& app);       // write a starting rlvr.json for a repository
+void AddCheckCommand(CLI::App& app);      // verify rlvr.json, build, binaries, filters; mutants
 
 }  // namespace rlvr

@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
   rlvr::AddIterateCommand(app);
   rlvr::AddStatusCommand(app);
   rlvr::AddReportCommand(app);
+  rlvr::AddInitCommand(app);
+  rlvr::AddCheckCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::RuntimeError& e) {

@@ -1,0 +1,82 @@
+// What `rlvr init` learns from a kernel repository before any rlvr.json exists: its build system
+// (CMake at the root or in a subdirectory, or a Makefile), the programs its build makes (test
+// programs: GoogleTest or add_test; benchmark programs: Google Benchmark), the library sources a
+// candidate would edit, the benchmarks its benchmark sources register, and the facts the gates
+// depend on (.clang-format, compile_commands.json, a sanitizer option). Then a starting
+// rlvr.json made from those findings, with a "_comment" string in each section (JSON has no
+// comments; rlvr ignores fields starting with '_') and "TODO" wherever a guess needs a human.
+//
+// Static reading only: nothing is configured or built (that is `rlvr check`). The CMake reader
+// understands the common commands (project, add_subdirectory, set, option, file(GLOB),
+// add_library, add_executable, target_sources, target_link_libraries, add_test,
+// gtest_discover_tests, gtest_add_tests) with ${VAR} expansion; anything cleverer is missed, and
+// the starting config says what to check.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace rlvr {
+
+// A program the build makes.
+struct BuildProgram {
+  std::string name;                  // CMake target (or Makefile program) name
+  std::string output_path;           // where the build puts it, relative to the build dir
+  std::vector<std::string> sources;  // repository-relative
+  bool googletest = false;           // links GoogleTest or is registered by gtest_discover_tests
+  bool benchmark = false;            // links Google Benchmark
+  bool ctest = false;                // run by add_test
+  std::string defined_in;            // repository-relative CMakeLists.txt or Makefile
+};
+
+// A benchmark a benchmark source registers: BENCHMARK(BM_X)->Arg(64)->Arg(4096) gives name
+// "BM_X" and the last argument "4096" (the largest size, usually the one worth optimising).
+struct RegisteredBenchmark {
+  std::string name;
+  std::string last_argument;  // empty when none; "4096", "8/64" (Args), or unevaluated text
+  std::string source;         // repository-relative file
+
+  // "BM_X/4096", or "BM_X" without arguments.
+  std::string FullName() const;
+};
+
+struct RepoInspection {
+  std::filesystem::path root;
+  std::string build_system;  // "cmake", "make" or "" (none found)
+  std::string cmake_dir;     // directory of the top CMakeLists.txt, repository-relative ("" root)
+  std::vector<BuildProgram> test_programs;
+  std::vector<BuildProgram> bench_programs;
+  std::vector<std::string> library_sources;  // non-test C/C++ sources of the libraries
+  bool header_only = false;                  // no library sources: library_sources are headers
+  std::vector<RegisteredBenchmark> benchmarks;
+  std::string sanitize_option;            // a CMake option(... SANITIZE ...) name, or empty
+  bool exports_compile_commands = false;  // CMAKE_EXPORT_COMPILE_COMMANDS set in the CMake files
+  bool has_clang_format = false;
+  bool c_sources = false;             // some library source is C
+  std::vector<std::string> findings;  // one line per fact found, for the user
+};
+
+// Reads the repository at `root` (its git-tracked files when it is a git repository, else every
+// file below it but build trees).
+RepoInspection InspectRepository(const std::filesystem::path& root);
+
+struct StarterConfig {
+  nlohmann::ordered_json config;   // the rlvr.json to write
+  std::vector<std::string> todos;  // what the user must check or fill in, one line each
+};
+
+// A starting rlvr.json: the build (configure_args with CMAKE_EXPORT_COMPILE_COMMANDS, a sanitizer
+// build, the test and benchmark binaries), and one target per library source that a registered
+// benchmark names (else per library source, at most a few): editable = that source, context =
+// its header and tests, tests = "*", benchmarks = the matching ones (or "."), primary = a guess.
+StarterConfig MakeStarterConfig(const RepoInspection& inspection);
+
+// Whether a repository path is test, benchmark, example or third-party code rather than the
+// library (a directory such as tests/, bench/, examples/, third_party/, or a file name with
+// "test" or "bench" in it).
+bool IsTestOrToolPath(const std::string& path);
+
+}  // namespace rlvr
