@@ -1,5 +1,6 @@
 // The ledger: every loop run and every attempt (model reply + verdict) in SQLite at
-// .rlvr/ledger.sqlite, with the schema fixed by DESIGN.md (schema_version 1). WAL mode and one
+// .rlvr/ledger.sqlite, with the schema fixed by DESIGN.md (schema_version 1). A rollback journal
+// (not WAL, whose memory-mapped index turns a read-only or full disk into SIGBUS) and one
 // transaction per write, so a killed process leaves a valid file and loses at most the attempt
 // being written. Other parts (the report) read the same file directly.
 #pragma once
