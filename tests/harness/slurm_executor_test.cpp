@@ -1,0 +1,350 @@
+// The Slurm executor against a real single-node cluster (tests/slurm/start_cluster.sh: munged,
+// slurmctld and slurmd on 127.0.0.1, everything under a temporary folder; needs root and the
+// Debian packages slurm-wlm and munge from cmake/setup.sh). Candidates of the fixture repository
+// are judged as parallel batch jobs and their failed gates compared with the local executor's;
+// a job cancelled by someone else mid-run is retried; a second executor adopts the jobs of one
+// that went away; Ctrl-C's CancelAll leaves no job. If the cluster cannot start, every test
+// fails with the daemons' own log lines: this suite does not skip.
+//
+// One process runs the whole suite (ctest entry SlurmExecutorTest.All), so the cluster starts
+// once; each test still stands alone.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "harness/local_executor.h"
+#include "harness/process.h"
+#include "harness/slurm_executor.h"
+#include "tests/harness/fixture_repo.h"
+
+namespace rlvr {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+EvaluationSettings QuickSettings() {
+  EvaluationSettings settings;
+  settings.sanitizers = false;  // the suite's time budget; the gate order is the same
+  settings.benchmark = false;
+  settings.test_timeout_seconds = 60;
+  return settings;
+}
+
+class SlurmExecutorTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    std::string pattern = (fs::temp_directory_path() / "rlvr-slurm-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) {
+      start_error_ = new std::string("mkdtemp failed");
+      return;
+    }
+    cluster_dir_ = new fs::path(pattern);
+    if (geteuid() != 0) {
+      start_error_ = new std::string(
+          "the single-node Slurm cluster needs root (slurmd starts jobs as their submitter)");
+      return;
+    }
+    RunOptions run;
+    run.limits.wall_seconds = 90;
+    ProcessResult started = RunProcess(
+        {std::string(RLVR_SOURCE_DIR) + "/tests/slurm/start_cluster.sh", cluster_dir_->string()},
+        run);
+    if (!started.ok()) {
+      start_error_ = new std::string("the Slurm cluster did not start (" + started.Describe() +
+                                     "):\n" + started.out + started.err);
+      return;
+    }
+    environment_ = new std::map<std::string, std::string>{
+        {"SLURM_CONF", (*cluster_dir_ / "etc" / "slurm.conf").string()}};
+    repo_ = new FixtureRepo(MakeFixtureRepo());
+  }
+
+  static void TearDownTestSuite() {
+    if (cluster_dir_ != nullptr) {
+      if (environment_ != nullptr) {
+        std::string left = ActiveJobs();
+        if (!left.empty()) ADD_FAILURE() << "jobs left in the queue:\n" << left;
+      }
+      ProcessResult stopped = RunProcess(
+          {std::string(RLVR_SOURCE_DIR) + "/tests/slurm/stop_cluster.sh", cluster_dir_->string()});
+      EXPECT_TRUE(stopped.ok()) << stopped.Describe() << "\n" << stopped.err;
+      std::error_code ignored;
+      fs::remove_all(*cluster_dir_, ignored);
+    }
+    delete repo_;
+    delete environment_;
+    delete cluster_dir_;
+    delete start_error_;
+    delete local_gates_;
+    repo_ = nullptr;
+    environment_ = nullptr;
+    cluster_dir_ = nullptr;
+    start_error_ = nullptr;
+    local_gates_ = nullptr;
+  }
+
+  void SetUp() override {
+    if (start_error_ != nullptr) FAIL() << *start_error_;
+  }
+
+  static ProcessResult Slurm(const std::vector<std::string>& argv) {
+    RunOptions run;
+    run.env = *environment_;
+    run.limits.wall_seconds = 60;
+    return RunProcess(argv, run);
+  }
+
+  // `squeue -h`: the jobs still pending or running, one line each; empty when none.
+  static std::string ActiveJobs() {
+    ProcessResult queue = Slurm({"squeue", "-h", "-o", "%i %j %T %k"});
+    if (!queue.ok()) return "squeue " + queue.Describe() + ": " + queue.err;
+    return queue.out;
+  }
+
+  static SlurmExecutorOptions Options() {
+    SlurmExecutorOptions options;
+    options.rlvr_binary = RLVR_BINARY;
+    options.partition = "checks";
+    options.run_tag = "test";
+    options.environment = *environment_;
+    options.poll_seconds = 0.5;
+    return options;
+  }
+
+  static EvaluationRequest Request(const std::string& key, const std::string& candidate) {
+    return {key, repo_->path(), "dot", ReadCandidate(candidate), QuickSettings()};
+  }
+
+  // The failed gate ("" when none) the local executor gives each candidate: `rlvr evaluate` on a
+  // repository of its own, one after the other, computed once per process.
+  static std::string LocalFailedGate(const std::string& candidate) {
+    if (local_gates_ == nullptr) local_gates_ = new std::map<std::string, std::string>;
+    auto found = local_gates_->find(candidate);
+    if (found != local_gates_->end()) return found->second;
+    static FixtureRepo* local_repo = new FixtureRepo(MakeFixtureRepo());
+    LocalExecutor local({.rlvr_binary = RLVR_BINARY});
+    std::string key = "local-" + candidate.substr(0, candidate.find('.'));
+    local.Submit({key, local_repo->path(), "dot", ReadCandidate(candidate), QuickSettings()});
+    std::vector<EvaluationOutcome> outcomes = CollectAll(local, 600);
+    EXPECT_EQ(outcomes.size(), 1u);
+    if (outcomes.empty()) return "<no outcome>";
+    EXPECT_TRUE(outcomes[0].has_verdict) << outcomes[0].error;
+    std::string gate = outcomes[0].has_verdict ? outcomes[0].verdict().failed_gate : "<error>";
+    local.Acknowledge(key);
+    (*local_gates_)[candidate] = gate;
+    return gate;
+  }
+
+  // Collects until `executor` has nothing in flight (bounded), failing on a stray outcome.
+  static std::map<std::string, EvaluationOutcome> CollectByKey(Executor& executor,
+                                                               double timeout_seconds = 300) {
+    std::map<std::string, EvaluationOutcome> by_key;
+    for (EvaluationOutcome& outcome : CollectAll(executor, timeout_seconds)) {
+      EXPECT_FALSE(by_key.count(outcome.key)) << "returned twice: " << outcome.key;
+      by_key[outcome.key] = std::move(outcome);
+    }
+    EXPECT_TRUE(executor.InFlight().empty()) << "still in flight after " << timeout_seconds << " s";
+    return by_key;
+  }
+
+  // Waits until the job of `key` runs and its script has started; returns the job id.
+  static std::string WaitUntilRunning(SlurmExecutor& executor, const std::string& key) {
+    fs::path folder = EvaluationFolder(repo_->path(), key);
+    for (int i = 0; i < 240; ++i) {
+      executor.Collect(0);  // refreshes the scheduler's state
+      for (const InFlightEvaluation& job : executor.InFlight())
+        if (job.key == key && job.state == "RUNNING" &&
+            fs::exists(folder / ("start." + job.job_id)))
+          return job.job_id;
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    ADD_FAILURE() << key << " never started running; queue:\n" << ActiveJobs();
+    return "";
+  }
+
+  static fs::path* cluster_dir_;
+  static std::string* start_error_;
+  static std::map<std::string, std::string>* environment_;
+  static FixtureRepo* repo_;
+  static std::map<std::string, std::string>* local_gates_;
+};
+
+fs::path* SlurmExecutorTest::cluster_dir_ = nullptr;
+std::string* SlurmExecutorTest::start_error_ = nullptr;
+std::map<std::string, std::string>* SlurmExecutorTest::environment_ = nullptr;
+FixtureRepo* SlurmExecutorTest::repo_ = nullptr;
+std::map<std::string, std::string>* SlurmExecutorTest::local_gates_ = nullptr;
+
+TEST_F(SlurmExecutorTest, ParallelJobsGiveTheLocalVerdicts) {
+  const std::vector<std::string> candidates = {"speedup.txt", "crashes.txt", "edits_test.txt"};
+  SlurmExecutor executor(Options());
+  auto submitted_at = std::chrono::steady_clock::now();
+  for (const std::string& candidate : candidates)
+    executor.Submit(Request("par-" + candidate.substr(0, candidate.find('.')), candidate));
+  ASSERT_EQ(executor.InFlight().size(), candidates.size());
+  // All submitted at once: the controller holds every job (none waits in the executor).
+  for (const InFlightEvaluation& job : executor.InFlight()) EXPECT_FALSE(job.job_id.empty());
+
+  std::map<std::string, EvaluationOutcome> outcomes = CollectByKey(executor);
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - submitted_at).count();
+  std::fprintf(stderr, "%zu evaluations on the cluster in %.1f s\n", candidates.size(), seconds);
+  ASSERT_EQ(outcomes.size(), candidates.size());
+  std::set<std::string> job_ids;
+  for (const std::string& candidate : candidates) {
+    std::string key = "par-" + candidate.substr(0, candidate.find('.'));
+    ASSERT_TRUE(outcomes.count(key)) << key;
+    const EvaluationOutcome& outcome = outcomes[key];
+    ASSERT_TRUE(outcome.has_verdict) << key << ": " << outcome.error;
+    EXPECT_EQ(outcome.tries, 1);
+    EXPECT_TRUE(outcome.infrastructure_events.empty());
+    EXPECT_FALSE(outcome.node.empty());
+    EXPECT_GT(outcome.run_seconds, 0);
+    job_ids.insert(outcome.job_id);
+    Verdict verdict = outcome.verdict();
+    std::fprintf(stderr, "%s: job %s on %s, queued %.1f s, ran %.1f s, failed gate '%s'\n",
+                 key.c_str(), outcome.job_id.c_str(), outcome.node.c_str(), outcome.queued_seconds,
+                 outcome.run_seconds, verdict.failed_gate.c_str());
+    EXPECT_EQ(verdict.target, "dot");
+    EXPECT_EQ(verdict.head_commit, repo_->Head());
+    EXPECT_EQ(verdict.failed_gate, LocalFailedGate(candidate)) << candidate;
+    executor.Acknowledge(key);
+    EXPECT_FALSE(fs::exists(EvaluationFolder(repo_->path(), key)));
+  }
+  EXPECT_EQ(job_ids.size(), candidates.size());
+  // The candidates really differ: the comparison above is not between equal answers.
+  EXPECT_EQ(LocalFailedGate("crashes.txt"), "tests");
+  EXPECT_EQ(LocalFailedGate("edits_test.txt"), "scope");
+  EXPECT_EQ(LocalFailedGate("speedup.txt"), "");
+  // The user's branch and working tree are untouched by the jobs.
+  EXPECT_EQ(repo_->Git("status --porcelain --untracked-files=no"), "");
+}
+
+TEST_F(SlurmExecutorTest, JobCancelledByOthersIsRetried) {
+  SlurmExecutor executor(Options());
+  executor.Submit(Request("cancelled", "crashes.txt"));
+  std::string first_job = WaitUntilRunning(executor, "cancelled");
+  ASSERT_FALSE(first_job.empty());
+  ProcessResult cancel = Slurm({"scancel", first_job});
+  ASSERT_TRUE(cancel.ok()) << cancel.err;
+
+  std::map<std::string, EvaluationOutcome> outcomes = CollectByKey(executor);
+  ASSERT_EQ(outcomes.count("cancelled"), 1u);
+  const EvaluationOutcome& outcome = outcomes["cancelled"];
+  ASSERT_TRUE(outcome.has_verdict) << outcome.error;
+  EXPECT_EQ(outcome.tries, 2);
+  EXPECT_NE(outcome.job_id, first_job);
+  ASSERT_EQ(outcome.infrastructure_events.size(), 1u);
+  EXPECT_THAT(outcome.infrastructure_events[0], HasSubstr("job " + first_job + " CANCELLED"));
+  EXPECT_THAT(outcome.infrastructure_events[0], HasSubstr("try 2 of 3"));
+  EXPECT_EQ(outcome.verdict().failed_gate, LocalFailedGate("crashes.txt"));
+  executor.Acknowledge("cancelled");
+}
+
+TEST_F(SlurmExecutorTest, RestartedExecutorAdoptsTheJobs) {
+  std::map<std::string, std::string> job_of_key;
+  {
+    SlurmExecutor first(Options());
+    first.Submit(Request("adopt-crashes", "crashes.txt"));
+    first.Submit(Request("adopt-edits", "edits_test.txt"));
+    for (const InFlightEvaluation& job : first.InFlight()) job_of_key[job.key] = job.job_id;
+    // `first` goes away as a killed loop would: no cancel, no acknowledgement.
+  }
+  ASSERT_EQ(job_of_key.size(), 2u);
+  // A job of this repository that no evaluation owns (its folder is gone): cancelled by Adopt.
+  ProcessResult ghost =
+      Slurm({"sbatch", "--parsable", "--job-name=rlvr-ghost",
+             "--comment=rlvr repo=" + fs::weakly_canonical(repo_->path()).string() +
+                 " key=ghost try=1 run=test",
+             "--output=/dev/null", "--wrap=sleep 300"});
+  ASSERT_TRUE(ghost.ok()) << ghost.err;
+  std::string ghost_id = ghost.out.substr(0, ghost.out.find_first_of(";\n"));
+
+  SlurmExecutor second(Options());
+  std::vector<std::string> adopted = second.Adopt(repo_->path());
+  EXPECT_THAT(adopted, ::testing::UnorderedElementsAre("adopt-crashes", "adopt-edits"));
+  for (const InFlightEvaluation& job : second.InFlight())
+    EXPECT_EQ(job.job_id, job_of_key[job.key]) << "adopted, not resubmitted: " << job.key;
+  EXPECT_EQ(second.Adopt(repo_->path()).size(), 0u) << "adopting twice takes nothing new";
+
+  std::map<std::string, EvaluationOutcome> outcomes = CollectByKey(second);
+  ASSERT_EQ(outcomes.size(), 2u);
+  ASSERT_TRUE(outcomes["adopt-crashes"].has_verdict) << outcomes["adopt-crashes"].error;
+  ASSERT_TRUE(outcomes["adopt-edits"].has_verdict) << outcomes["adopt-edits"].error;
+  EXPECT_EQ(outcomes["adopt-crashes"].tries, 1);
+  EXPECT_EQ(outcomes["adopt-crashes"].verdict().failed_gate, LocalFailedGate("crashes.txt"));
+  EXPECT_EQ(outcomes["adopt-edits"].verdict().failed_gate, LocalFailedGate("edits_test.txt"));
+
+  // Not acknowledged yet: a third process would get the verdicts again (none is lost).
+  {
+    SlurmExecutor third(Options());
+    EXPECT_EQ(third.Adopt(repo_->path()).size(), 2u);
+    std::map<std::string, EvaluationOutcome> again = CollectByKey(third, 30);
+    EXPECT_EQ(again.size(), 2u);
+    EXPECT_TRUE(again["adopt-edits"].has_verdict);
+  }
+  second.Acknowledge("adopt-crashes");
+  second.Acknowledge("adopt-edits");
+  SlurmExecutor fourth(Options());
+  EXPECT_TRUE(fourth.Adopt(repo_->path()).empty());
+
+  ProcessResult ghost_state = Slurm({"squeue", "-h", "-t", "all", "-j", ghost_id, "-o", "%T"});
+  EXPECT_THAT(ghost_state.out, HasSubstr("CANCEL")) << "the orphan job was not cancelled";
+}
+
+TEST_F(SlurmExecutorTest, CancelAllLeavesNoJob) {
+  SlurmExecutor executor(Options());
+  executor.Submit(Request("stop-speedup", "speedup.txt"));
+  executor.Submit(Request("stop-crashes", "crashes.txt"));
+  ASSERT_FALSE(WaitUntilRunning(executor, "stop-speedup").empty());
+  executor.CancelAll();  // what Ctrl-C does
+  EXPECT_TRUE(executor.InFlight().empty());
+  EXPECT_FALSE(fs::exists(EvaluationFolder(repo_->path(), "stop-speedup")));
+  std::string left;
+  for (int i = 0; i < 40; ++i) {
+    left = ActiveJobs();
+    if (left.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  EXPECT_EQ(left, "") << "jobs still queued or running after CancelAll";
+  SlurmExecutor restarted(Options());
+  EXPECT_TRUE(restarted.Adopt(repo_->path()).empty()) << "cancelled evaluations are not adopted";
+}
+
+TEST_F(SlurmExecutorTest, RefusesWhatItCannotRun) {
+  SlurmExecutor executor(Options());
+  EvaluationRequest bad_key = Request("../escape", "speedup.txt");
+  EXPECT_THROW(executor.Submit(bad_key), ExecutorError);
+  EvaluationRequest with_benchmark = Request("bench", "speedup.txt");
+  with_benchmark.settings.benchmark = true;
+  EXPECT_THROW(executor.Submit(with_benchmark), ExecutorError);
+  SlurmExecutorOptions options = Options();
+  options.partition = "no-such-partition";
+  SlurmExecutor wrong_partition(options);
+  try {
+    wrong_partition.Submit(Request("nopart", "speedup.txt"));
+    ADD_FAILURE() << "sbatch accepted an unknown partition";
+  } catch (const ExecutorError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("sbatch"));
+  }
+  EXPECT_FALSE(fs::exists(EvaluationFolder(repo_->path(), "nopart")));
+  EXPECT_TRUE(executor.InFlight().empty());
+}
+
+TEST_F(SlurmExecutorTest, NoJobLeftBehind) {
+  EXPECT_EQ(ActiveJobs(), "");
+}
+
+}  // namespace
+}  // namespace rlvr
