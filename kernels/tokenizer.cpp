@@ -70,6 +70,7 @@ std::string Printable(std::string_view text) {
 }
 
 constexpr uint32_t kMaxRank = (1u << 24) - 1;
+constexpr size_t kPresentBits = size_t{1} << 20;  // 128 KB; ~10% false positives for cl100k
 
 // ---- Hashing --------------------------------------------------------------------------------
 
@@ -192,7 +193,8 @@ struct Char {
 
 // The character at s[0] (avail >= 1 bytes readable): a well-formed UTF-8 sequence (Unicode
 // Table 3-7), or one byte of class kOther.
-inline Char ReadChar(const uint8_t* s, size_t avail, const ClassTable& classes) {
+[[gnu::always_inline]] inline Char ReadChar(const uint8_t* s, size_t avail,
+                                            const ClassTable& classes) {
   uint32_t b0 = s[0];
   if (b0 < 0x80) return {b0, 1, kAscii.cls[b0]};
   auto cont = [&](size_t i, uint32_t lo = 0x80, uint32_t hi = 0xbf) {
@@ -429,9 +431,25 @@ Tokenizer::Tokenizer(const std::vector<TokenEntry>& ranks,
   token_offset_.assign(static_cast<size_t>(max_id) + 1, kNoRank);
   token_len_.assign(static_cast<size_t>(max_id) + 1, 0);
   arena_.reserve(total_bytes);
-  size_t capacity = 16;
-  while (capacity < ranks.size() * 2) capacity *= 2;
-  slots_.assign(capacity, Slot{0, kNoRank, 0});
+  // Hot: the kHotTokens lowest ranks; sized to stay in L2 (16384 slots of 12 bytes).
+  constexpr size_t kHotTokens = 8192;
+  TokenId hot_limit = 0;
+  if (!ranks.empty()) {
+    std::vector<TokenId> sorted;
+    sorted.reserve(ranks.size());
+    for (const TokenEntry& e : ranks) sorted.push_back(e.rank);
+    size_t nth = std::min(kHotTokens, sorted.size()) - 1;
+    std::nth_element(sorted.begin(), sorted.begin() + static_cast<long>(nth), sorted.end());
+    hot_limit = sorted[nth];
+  }
+  auto table_size = [](size_t entries) {
+    size_t capacity = 16;
+    while (capacity < entries * 2) capacity *= 2;
+    return capacity;
+  };
+  hot_slots_.assign(table_size(std::min(kHotTokens, ranks.size())), Slot{0, kNoRank, 0});
+  slots_.assign(table_size(ranks.size()), Slot{0, kNoRank, 0});
+  present_bits_.assign(kPresentBits / 64, 0);
   for (const TokenEntry& e : ranks) {
     if (token_offset_[e.rank] != kNoRank)
       throw std::invalid_argument("duplicate rank " + std::to_string(e.rank));
@@ -443,10 +461,12 @@ Tokenizer::Tokenizer(const std::vector<TokenEntry>& ranks,
     token_offset_[e.rank] = offset;
     token_len_[e.rank] = static_cast<uint32_t>(e.bytes.size());
     uint64_t hash = HashBytes(bytes, e.bytes.size());
-    size_t mask = slots_.size() - 1;
+    present_bits_[(hash >> 20) % kPresentBits / 64] |= 1ULL << ((hash >> 20) % 64);
+    std::vector<Slot>& table = e.rank <= hot_limit ? hot_slots_ : slots_;
+    size_t mask = table.size() - 1;
     size_t i = hash & mask;
-    while (slots_[i].rank != kNoRank) i = (i + 1) & mask;
-    slots_[i] = Slot{SlotTag(hash, e.bytes.size()), e.rank, offset};
+    while (table[i].rank != kNoRank) i = (i + 1) & mask;
+    table[i] = Slot{SlotTag(hash, e.bytes.size()), e.rank, offset};
   }
   pair_rank_.assign(65536, kNoRank);
   for (const TokenEntry& e : ranks) {
@@ -486,11 +506,20 @@ Tokenizer Tokenizer::LoadCl100k(const std::string& path) {
 
 TokenId Tokenizer::HashRank(const uint8_t* bytes, size_t len) const {
   uint64_t hash = HashBytes(bytes, len);
+  if ((present_bits_[(hash >> 20) % kPresentBits / 64] >> ((hash >> 20) % 64) & 1) == 0) {
+    return kNoRank;
+  }
+  TokenId rank = FindInTable(hot_slots_, hash, bytes, len);
+  return rank != kNoRank ? rank : FindInTable(slots_, hash, bytes, len);
+}
+
+TokenId Tokenizer::FindInTable(const std::vector<Slot>& table, uint64_t hash, const uint8_t* bytes,
+                               size_t len) const {
   uint32_t tag = SlotTag(hash, len);
-  size_t mask = slots_.size() - 1;
+  size_t mask = table.size() - 1;
   const uint8_t* arena = reinterpret_cast<const uint8_t*>(arena_.data());
   for (size_t i = hash & mask;; i = (i + 1) & mask) {
-    const Slot& slot = slots_[i];
+    const Slot& slot = table[i];
     if (slot.rank == kNoRank) return kNoRank;
     if (slot.tag == tag && (len < 255 || token_len_[slot.rank] == len) &&
         BytesEqual(arena + slot.offset, bytes, len)) {

@@ -135,7 +135,9 @@ class Tokenizer {
   TokenId Rank(const uint8_t* bytes, size_t len) const {
     return len == 2 ? pair_rank_[bytes[0] << 8 | bytes[1]] : HashRank(bytes, len);
   }
-  TokenId HashRank(const uint8_t* bytes, size_t len) const;  // through the hash table
+  TokenId HashRank(const uint8_t* bytes, size_t len) const;  // through the hash tables
+  TokenId FindInTable(const std::vector<Slot>& table, uint64_t hash, const uint8_t* bytes,
+                      size_t len) const;
   uint64_t Resolve(const SpecialTokenSet& set) const;
   // Leftmost occurrence at or after `from` of a special token in `mask`; returns text.size() if
   // none, and its index in specials_ through *which.
@@ -144,8 +146,14 @@ class Tokenizer {
   void EncodePiece(const uint8_t* piece, size_t len, std::vector<TokenId>* out) const;
   void MergeLongPiece(const uint8_t* piece, size_t len, std::vector<TokenId>* out) const;
 
-  std::string arena_;                   // every token's bytes, back to back
-  std::vector<Slot> slots_;             // power-of-two size, at most half full
+  std::string arena_;  // every token's bytes, back to back
+  // Two open-addressing tables, power-of-two sized and at most half full: the lowest ranks
+  // (BPE's most frequent tokens) in a small one that stays in cache, the rest in a big one.
+  std::vector<Slot> hot_slots_;
+  std::vector<Slot> slots_;
+  // One bit per hash value (low bits) of every token: a clear bit means "not a token" without
+  // touching the big table, which is what most lookups during merging are.
+  std::vector<uint64_t> present_bits_;
   std::vector<uint32_t> token_offset_;  // by id: offset into arena_, kNoRank for unused ids
   std::vector<uint32_t> token_len_;
   TokenId byte_rank_[256];
