@@ -1,0 +1,186 @@
+// What `rlvr init` reads from a repository (harness/repo_inspect.h) on the fixture repositories
+// of the shapes users have, and the starting rlvr.json it makes from that.
+#include "harness/repo_inspect.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "harness/config.h"
+
+namespace rlvr {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::ElementsAre;
+using testing::HasSubstr;
+
+fs::path Fixture(const char* name) {
+  return fs::path(RLVR_FIXTURES_DIR) / name;
+}
+
+const BuildProgram* FindProgram(const std::vector<BuildProgram>& programs,
+                                const std::string& name) {
+  for (const auto& p : programs)
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
+std::string FullNames(const RepoInspection& in) {
+  std::string out;
+  for (const auto& b : in.benchmarks) out += b.FullName() + " ";
+  return out;
+}
+
+TEST(RepoInspect, TinyRepoCMakeGoogleTestGoogleBenchmark) {
+  RepoInspection in = InspectRepository(Fixture("tiny_repo"));
+  EXPECT_EQ(in.build_system, "cmake");
+  EXPECT_EQ(in.cmake_dir, "");
+  const BuildProgram* test = FindProgram(in.test_programs, "dot_tests");
+  ASSERT_NE(test, nullptr);
+  EXPECT_TRUE(test->googletest);
+  EXPECT_EQ(test->output_path, "dot_tests");
+  EXPECT_THAT(test->sources, ElementsAre("tests/dot_test.cpp", "tests/alloc_test.cpp"));
+  const BuildProgram* bench = FindProgram(in.bench_programs, "dot_bench");
+  ASSERT_NE(bench, nullptr);
+  EXPECT_TRUE(bench->benchmark);
+  EXPECT_EQ(FindProgram(in.test_programs, "dot_bench"), nullptr);
+  // The reference implementation and the test support library are not kernel sources.
+  EXPECT_THAT(in.library_sources, ElementsAre("kernel/dot.cpp"));
+  EXPECT_EQ(FullNames(in), "BM_Dot/4096 ");
+  EXPECT_EQ(in.sanitize_option, "RLVR_SANITIZE");
+  EXPECT_TRUE(in.has_clang_format);
+  EXPECT_TRUE(in.exports_compile_commands);
+  EXPECT_FALSE(in.c_sources);
+}
+
+TEST(RepoInspect, CLibraryBuiltTwiceIsOneSource) {
+  RepoInspection in = InspectRepository(Fixture("c_cmake_repo"));
+  EXPECT_EQ(in.build_system, "cmake");
+  EXPECT_THAT(in.library_sources, ElementsAre("c_kernels/adler.c"));
+  EXPECT_TRUE(in.c_sources);
+  EXPECT_FALSE(in.has_clang_format);
+  ASSERT_NE(FindProgram(in.test_programs, "adler_tests"), nullptr);
+  EXPECT_TRUE(FindProgram(in.test_programs, "adler_tests")->googletest);
+  ASSERT_NE(FindProgram(in.bench_programs, "adler_bench"), nullptr);
+  EXPECT_EQ(FullNames(in), "BM_Adler32/65536 ");
+  EXPECT_EQ(in.sanitize_option, "CK_SANITIZE");
+}
+
+TEST(RepoInspect, CMakeProjectInASubdirectoryWithCtestPrograms) {
+  RepoInspection in = InspectRepository(Fixture("ctest_repo"));
+  EXPECT_EQ(in.build_system, "cmake");
+  EXPECT_EQ(in.cmake_dir, "build/cmake");
+  EXPECT_THAT(in.library_sources, ElementsAre("src/histogram.cpp", "src/scan.cpp"));
+  const BuildProgram* scan = FindProgram(in.test_programs, "scan_test");
+  ASSERT_NE(scan, nullptr);
+  EXPECT_FALSE(scan->googletest);
+  EXPECT_TRUE(scan->ctest);
+  EXPECT_THAT(scan->sources, ElementsAre("tests/scan_test.cpp"));
+  EXPECT_EQ(scan->output_path, "scan_test");
+  // "1 << 16" is evaluated, as Google Benchmark names the benchmark.
+  EXPECT_EQ(FullNames(in), "BM_InclusiveScan/65536 BM_ByteHistogram/65536 ");
+}
+
+TEST(RepoInspect, MakefileHeaderOnlyLibrary) {
+  RepoInspection in = InspectRepository(Fixture("make_header_repo"));
+  EXPECT_EQ(in.build_system, "make");
+  EXPECT_TRUE(in.header_only);
+  EXPECT_THAT(in.library_sources, ElementsAre("include/vsum.h"));
+  ASSERT_NE(FindProgram(in.test_programs, "test_vsum"), nullptr);
+  ASSERT_NE(FindProgram(in.bench_programs, "bench_vsum"), nullptr);
+  EXPECT_EQ(FindProgram(in.bench_programs, "bench-json"), nullptr)
+      << ".PHONY targets are no programs";
+}
+
+TEST(RepoInspect, SubdirectoriesGlobsAndOutputDirectory) {
+  fs::path root = fs::temp_directory_path() / "rlvr-inspect-subdirs";
+  fs::remove_all(root);
+  fs::create_directories(root / "lib");
+  fs::create_directories(root / "unit");
+  auto write = [&](const char* path, const char* text) { std::ofstream(root / path) << text; };
+  write("CMakeLists.txt",
+        "project(p C)\n# add_executable(commented_out x.c)\n"
+        "set(CMAKE_RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)\n"
+        "add_subdirectory(lib)\nadd_subdirectory(unit)\n");
+  write("lib/CMakeLists.txt",
+        "file(GLOB KERNEL_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.c)\n"
+        "add_library(kern STATIC ${KERNEL_SOURCES})\n");
+  write("lib/blur.c", "int blur(void) { return 1; }\n");
+  write("lib/sharpen.c", "int sharpen(void) { return 2; }\n");
+  write("unit/CMakeLists.txt",
+        "add_executable(kern_unit main.cpp)\n"
+        "target_link_libraries(kern_unit PRIVATE kern GTest::gtest_main)\n"
+        "add_executable(kern_perf perf.cpp)\ntarget_link_libraries(kern_perf kern "
+        "benchmark::benchmark)\n");
+  write("unit/main.cpp", "");
+  write("unit/perf.cpp", "BENCHMARK(BM_Blur)->Range(8, 8 << 10);\nBENCHMARK(BM_Sharpen);\n");
+  RepoInspection in = InspectRepository(root);
+  EXPECT_THAT(in.library_sources, ElementsAre("lib/blur.c", "lib/sharpen.c"));
+  ASSERT_EQ(in.test_programs.size(), 1u);
+  EXPECT_EQ(in.test_programs[0].output_path, "bin/kern_unit");
+  EXPECT_TRUE(in.test_programs[0].googletest);
+  ASSERT_EQ(in.bench_programs.size(), 1u);
+  EXPECT_EQ(in.bench_programs[0].output_path, "bin/kern_perf");
+  EXPECT_EQ(FullNames(in), "BM_Blur/8192 BM_Sharpen ");
+  StarterConfig starter = MakeStarterConfig(in);
+  ASSERT_EQ(starter.config["targets"].size(), 2u);
+  EXPECT_EQ(starter.config["targets"][0]["primary"][0], "BM_Blur/8192");
+  EXPECT_EQ(starter.config["targets"][1]["benchmarks"], "^(BM_Sharpen)(/|$)");
+  fs::remove_all(root);
+}
+
+TEST(RepoInspect, StarterConfigParsesAndSaysWhatToCheck) {
+  RepoInspection in = InspectRepository(Fixture("tiny_repo"));
+  StarterConfig starter = MakeStarterConfig(in);
+  Project project = ParseProject(starter.config.dump(), "/repo", "starter");
+  EXPECT_EQ(project.build.test_binary, "dot_tests");
+  EXPECT_EQ(project.build.bench_binary, "dot_bench");
+  EXPECT_THAT(project.build.configure_args,
+              testing::Contains("-DCMAKE_EXPORT_COMPILE_COMMANDS=ON"));
+  EXPECT_THAT(project.build.sanitize_args, ElementsAre("-DRLVR_SANITIZE=ON"));
+  ASSERT_EQ(project.targets.size(), 1u);
+  const Target& dot = project.targets[0];
+  EXPECT_EQ(dot.name, "dot");
+  EXPECT_THAT(dot.editable, ElementsAre("kernel/dot.cpp"));
+  EXPECT_THAT(dot.context, ElementsAre("kernel/dot.h", "tests/dot_test.cpp"));
+  EXPECT_EQ(dot.tests, "*");
+  EXPECT_THAT(dot.primary, ElementsAre("BM_Dot/4096"));
+  EXPECT_THAT(dot.description, HasSubstr("TODO"));
+  EXPECT_TRUE(starter.config.contains("_comment"));
+  EXPECT_TRUE(starter.config["build"].contains("_comment"));
+  EXPECT_TRUE(starter.config["targets"][0].contains("_comment"));
+  EXPECT_FALSE(starter.todos.empty());
+}
+
+TEST(RepoInspect, StarterConfigForSubdirectoryAndPlainTests) {
+  StarterConfig starter = MakeStarterConfig(InspectRepository(Fixture("ctest_repo")));
+  EXPECT_EQ(starter.config["build"]["source_subdir"], "build/cmake");
+  EXPECT_EQ(starter.config["targets"].size(), 2u);
+  std::string todos;
+  for (const auto& todo : starter.todos) todos += todo + "\n";
+  EXPECT_THAT(todos, HasSubstr("is not a GoogleTest program"));
+  StarterConfig make = MakeStarterConfig(InspectRepository(Fixture("make_header_repo")));
+  todos.clear();
+  for (const auto& todo : make.todos) todos += todo + "\n";
+  EXPECT_THAT(todos, HasSubstr("builds with make"));
+  EXPECT_EQ(make.config["targets"][0]["editable"][0], "include/vsum.h");
+}
+
+TEST(RepoInspect, TestAndToolPaths) {
+  EXPECT_TRUE(IsTestOrToolPath("tests/dot_test.cpp"));
+  EXPECT_TRUE(IsTestOrToolPath("src/dot_test.cpp"));
+  EXPECT_TRUE(IsTestOrToolPath("bench/x.cpp"));
+  EXPECT_TRUE(IsTestOrToolPath("third_party/zlib/adler32.c"));
+  EXPECT_TRUE(IsTestOrToolPath("reference/dot_ref.cpp"));
+  EXPECT_FALSE(IsTestOrToolPath("src/dot.cpp"));
+  EXPECT_FALSE(IsTestOrToolPath("lib/adler32.c"));
+}
+
+}  // namespace
+}  // namespace rlvr
