@@ -179,6 +179,10 @@ ProcessResult RunScheduler(const std::vector<std::string>& argv,
   RunOptions run;
   run.env = environment;
   run.limits.wall_seconds = 120;
+  // No address-space or file-size limit: sbatch would hand it on to the job, whose sanitizer runs
+  // need terabytes of address space (and the job is submitted with --propagate=NONE anyway).
+  run.limits.memory_bytes = 0;
+  run.limits.file_size_bytes = 0;
   return RunProcess(argv, run);
 }
 
@@ -243,12 +247,12 @@ void SlurmExecutor::SubmitTry(Evaluation& evaluation) {
   int attempt = static_cast<int>(evaluation.tries.size()) + 1;
   std::string comment = "rlvr repo=" + request.repo.string() + " key=" + request.key +
                         " try=" + std::to_string(attempt) + " run=" + options_.run_tag;
-  std::vector<std::string> argv = {"sbatch",
-                                   "--parsable",
-                                   "--job-name=rlvr-" + request.key,
+  std::vector<std::string> argv = {"sbatch", "--parsable", "--job-name=rlvr-" + request.key,
                                    "--comment=" + comment,
                                    "--output=" + (evaluation.folder / "slurm-%j.out").string(),
-                                   "--chdir=" + evaluation.folder.string()};
+                                   "--chdir=" + evaluation.folder.string(),
+                                   // The node's resource limits, not those of the loop's shell.
+                                   "--propagate=NONE"};
   if (!options_.partition.empty()) argv.push_back("--partition=" + options_.partition);
   argv.insert(argv.end(), options_.sbatch_args.begin(), options_.sbatch_args.end());
   argv.push_back((evaluation.folder / "job.sh").string());

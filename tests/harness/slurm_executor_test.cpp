@@ -57,6 +57,8 @@ class SlurmExecutorTest : public ::testing::Test {
     }
     RunOptions run;
     run.limits.wall_seconds = 90;
+    run.limits.memory_bytes = 0;  // the daemons (and the jobs) keep no limit of this process
+    run.limits.file_size_bytes = 0;
     ProcessResult started = RunProcess(
         {std::string(RLVR_SOURCE_DIR) + "/tests/slurm/start_cluster.sh", cluster_dir_->string()},
         run);
@@ -79,8 +81,13 @@ class SlurmExecutorTest : public ::testing::Test {
       ProcessResult stopped = RunProcess(
           {std::string(RLVR_SOURCE_DIR) + "/tests/slurm/stop_cluster.sh", cluster_dir_->string()});
       EXPECT_TRUE(stopped.ok()) << stopped.Describe() << "\n" << stopped.err;
-      std::error_code ignored;
-      fs::remove_all(*cluster_dir_, ignored);
+      if (::testing::UnitTest::GetInstance()->failed_test_count() == 0) {
+        std::error_code ignored;
+        fs::remove_all(*cluster_dir_, ignored);
+      } else {
+        std::fprintf(stderr, "the cluster's configuration and logs are kept in %s\n",
+                     cluster_dir_->c_str());
+      }
     }
     delete repo_;
     delete environment_;
