@@ -410,8 +410,59 @@ DisallowedSpecialTokenError::DisallowedSpecialTokenError(std::string token, size
 
 // ---- Tokenizer ------------------------------------------------------------------------------
 
-Tokenizer::Tokenizer(const std::vector<TokenEntry>& ranks,
-                     const std::vector<TokenEntry>& special_tokens) {
+struct Tokenizer::Impl {
+  Impl(const std::vector<TokenEntry>& ranks, const std::vector<TokenEntry>& special_tokens);
+
+  void Encode(std::string_view text, std::vector<TokenId>* out, const SpecialTokenSet& allowed,
+              const SpecialTokenSet& disallowed) const;
+  std::vector<std::string_view> Split(std::string_view text) const;
+  void DecodeTo(std::span<const TokenId> ids, std::string* out) const;
+  TokenId SpecialTokenId(std::string_view name) const;
+
+  static constexpr TokenId kNoRank = 0xffffffffu;
+  struct Slot {    // open-addressing hash table entry; rank == kNoRank means empty
+    uint32_t tag;  // SlotTag(hash, len): compared before the bytes are
+    TokenId rank;
+    uint32_t offset;  // of the bytes in arena_ (their length is in the tag, or token_len_)
+  };
+  struct Special {
+    std::string text;
+    TokenId id;
+  };
+
+  // The rank of bytes[0, len) (len >= 1), or kNoRank.
+  TokenId Rank(const uint8_t* bytes, size_t len) const {
+    return len == 2 ? pair_rank_[bytes[0] << 8 | bytes[1]] : HashRank(bytes, len);
+  }
+  TokenId HashRank(const uint8_t* bytes, size_t len) const;  // through the hash tables
+  TokenId FindInTable(const std::vector<Slot>& table, uint64_t hash, const uint8_t* bytes,
+                      size_t len) const;
+  uint64_t Resolve(const SpecialTokenSet& set) const;
+  // Leftmost occurrence at or after `from` of a special token in `mask`; returns text.size() if
+  // none, and its index in specials_ through *which.
+  size_t FindSpecial(std::string_view text, size_t from, uint64_t mask, int* which) const;
+  void EncodeSegment(const uint8_t* text, size_t size, std::vector<TokenId>* out) const;
+  void EncodePiece(const uint8_t* piece, size_t len, std::vector<TokenId>* out) const;
+  void MergeLongPiece(const uint8_t* piece, size_t len, std::vector<TokenId>* out) const;
+
+  std::string arena_;  // every token's bytes, back to back
+  // Two open-addressing tables, power-of-two sized and at most half full: the lowest ranks
+  // (BPE's most frequent tokens) in a small one that stays in cache, the rest in a big one.
+  std::vector<Slot> hot_slots_;
+  std::vector<Slot> slots_;
+  // A bit per token, picked by its hash (kPresentBits of them): a clear bit means "not a token"
+  // without touching the big table, and most lookups while merging are of non-tokens.
+  std::vector<uint64_t> present_bits_;
+  std::vector<uint32_t> token_offset_;  // by id: offset into arena_, kNoRank for unused ids
+  std::vector<uint32_t> token_len_;
+  TokenId byte_rank_[256];
+  std::vector<TokenId> pair_rank_;          // rank of every 2-byte string, by (first << 8 | second)
+  uint64_t first_byte_specials_[256] = {};  // by byte: the specials that start with it
+  std::vector<Special> specials_;
+};
+
+Tokenizer::Impl::Impl(const std::vector<TokenEntry>& ranks,
+                      const std::vector<TokenEntry>& special_tokens) {
   if (special_tokens.size() > 64) throw std::invalid_argument("more than 64 special tokens");
   TokenId max_id = 0;
   size_t total_bytes = 0;
@@ -500,11 +551,42 @@ Tokenizer::Tokenizer(const std::vector<TokenEntry>& ranks,
   Classes();  // build the class table now rather than inside the first Encode
 }
 
+// ---- Tokenizer: the public face of Impl -------------------------------------------------------
+
+Tokenizer::Tokenizer(const std::vector<TokenEntry>& ranks,
+                     const std::vector<TokenEntry>& special_tokens)
+    : impl_(std::make_shared<const Impl>(ranks, special_tokens)) {}
+
+void Tokenizer::Encode(std::string_view text, std::vector<TokenId>* out,
+                       const SpecialTokenSet& allowed, const SpecialTokenSet& disallowed) const {
+  impl_->Encode(text, out, allowed, disallowed);
+}
+
+void Tokenizer::EncodeOrdinary(std::string_view text, std::vector<TokenId>* out) const {
+  impl_->EncodeSegment(reinterpret_cast<const uint8_t*>(text.data()), text.size(), out);
+}
+
+std::vector<std::string_view> Tokenizer::Split(std::string_view text) const {
+  return impl_->Split(text);
+}
+
+void Tokenizer::DecodeTo(std::span<const TokenId> ids, std::string* out) const {
+  impl_->DecodeTo(ids, out);
+}
+
+TokenId Tokenizer::SpecialTokenId(std::string_view name) const {
+  return impl_->SpecialTokenId(name);
+}
+
+size_t Tokenizer::vocab_size() const {
+  return impl_->token_offset_.size();
+}
+
 Tokenizer Tokenizer::LoadCl100k(const std::string& path) {
   return Tokenizer(LoadTiktokenRanks(path), Cl100kSpecialTokens());
 }
 
-TokenId Tokenizer::HashRank(const uint8_t* bytes, size_t len) const {
+TokenId Tokenizer::Impl::HashRank(const uint8_t* bytes, size_t len) const {
   uint64_t hash = HashBytes(bytes, len);
   if ((present_bits_[(hash >> 20) % kPresentBits / 64] >> ((hash >> 20) % 64) & 1) == 0) {
     return kNoRank;
@@ -513,8 +595,8 @@ TokenId Tokenizer::HashRank(const uint8_t* bytes, size_t len) const {
   return rank != kNoRank ? rank : FindInTable(slots_, hash, bytes, len);
 }
 
-TokenId Tokenizer::FindInTable(const std::vector<Slot>& table, uint64_t hash, const uint8_t* bytes,
-                               size_t len) const {
+TokenId Tokenizer::Impl::FindInTable(const std::vector<Slot>& table, uint64_t hash,
+                                     const uint8_t* bytes, size_t len) const {
   uint32_t tag = SlotTag(hash, len);
   size_t mask = table.size() - 1;
   const uint8_t* arena = reinterpret_cast<const uint8_t*>(arena_.data());
@@ -528,7 +610,7 @@ TokenId Tokenizer::FindInTable(const std::vector<Slot>& table, uint64_t hash, co
   }
 }
 
-TokenId Tokenizer::SpecialTokenId(std::string_view name) const {
+TokenId Tokenizer::Impl::SpecialTokenId(std::string_view name) const {
   for (const Special& s : specials_) {
     if (s.text == name) return s.id;
   }
@@ -536,7 +618,7 @@ TokenId Tokenizer::SpecialTokenId(std::string_view name) const {
                               "' is not a special token of this tokenizer");
 }
 
-uint64_t Tokenizer::Resolve(const SpecialTokenSet& set) const {
+uint64_t Tokenizer::Impl::Resolve(const SpecialTokenSet& set) const {
   if (set.all()) return specials_.size() == 64 ? ~0ULL : (1ULL << specials_.size()) - 1;
   uint64_t mask = 0;
   for (const std::string& name : set.names()) {
@@ -550,7 +632,8 @@ uint64_t Tokenizer::Resolve(const SpecialTokenSet& set) const {
   return mask;
 }
 
-size_t Tokenizer::FindSpecial(std::string_view text, size_t from, uint64_t mask, int* which) const {
+size_t Tokenizer::Impl::FindSpecial(std::string_view text, size_t from, uint64_t mask,
+                                    int* which) const {
   if (mask == 0) return text.size();
   for (size_t pos = from; pos < text.size(); ++pos) {
     if ((first_byte_specials_[static_cast<uint8_t>(text[pos])] & mask) == 0) continue;
@@ -571,8 +654,9 @@ size_t Tokenizer::FindSpecial(std::string_view text, size_t from, uint64_t mask,
   return text.size();
 }
 
-void Tokenizer::Encode(std::string_view text, std::vector<TokenId>* out,
-                       const SpecialTokenSet& allowed, const SpecialTokenSet& disallowed) const {
+void Tokenizer::Impl::Encode(std::string_view text, std::vector<TokenId>* out,
+                             const SpecialTokenSet& allowed,
+                             const SpecialTokenSet& disallowed) const {
   uint64_t allowed_mask = Resolve(allowed);
   uint64_t disallowed_mask =
       disallowed.all() ? Resolve(disallowed) & ~allowed_mask : Resolve(disallowed);
@@ -601,17 +685,13 @@ std::vector<TokenId> Tokenizer::Encode(std::string_view text, const SpecialToken
   return out;
 }
 
-void Tokenizer::EncodeOrdinary(std::string_view text, std::vector<TokenId>* out) const {
-  EncodeSegment(reinterpret_cast<const uint8_t*>(text.data()), text.size(), out);
-}
-
 std::vector<TokenId> Tokenizer::EncodeOrdinary(std::string_view text) const {
   std::vector<TokenId> out;
   EncodeOrdinary(text, &out);
   return out;
 }
 
-std::vector<std::string_view> Tokenizer::Split(std::string_view text) const {
+std::vector<std::string_view> Tokenizer::Impl::Split(std::string_view text) const {
   std::vector<std::string_view> pieces;
   const uint8_t* bytes = reinterpret_cast<const uint8_t*>(text.data());
   const ClassTable& classes = Classes();
@@ -623,7 +703,8 @@ std::vector<std::string_view> Tokenizer::Split(std::string_view text) const {
   return pieces;
 }
 
-void Tokenizer::EncodeSegment(const uint8_t* text, size_t size, std::vector<TokenId>* out) const {
+void Tokenizer::Impl::EncodeSegment(const uint8_t* text, size_t size,
+                                    std::vector<TokenId>* out) const {
   const ClassTable& classes = Classes();
   for (size_t pos = 0; pos < size;) {
     size_t end = PieceEnd(text, pos, size, classes);
@@ -634,7 +715,8 @@ void Tokenizer::EncodeSegment(const uint8_t* text, size_t size, std::vector<Toke
 
 // tiktoken's byte_pair_encode: a piece that is itself a token is that token; otherwise merge
 // the adjacent pair of lowest rank (the leftmost of equal ones) until no pair is a token.
-void Tokenizer::EncodePiece(const uint8_t* piece, size_t len, std::vector<TokenId>* out) const {
+void Tokenizer::Impl::EncodePiece(const uint8_t* piece, size_t len,
+                                  std::vector<TokenId>* out) const {
   if (len == 1) {
     out->push_back(byte_rank_[piece[0]]);
     return;
@@ -685,7 +767,8 @@ void Tokenizer::EncodePiece(const uint8_t* piece, size_t len, std::vector<TokenI
 
 // The same merge order for long pieces in O(n log n): parts in a linked list, candidate pairs in
 // a min-heap keyed by (rank, start), entries checked against the current list when popped.
-void Tokenizer::MergeLongPiece(const uint8_t* piece, size_t len, std::vector<TokenId>* out) const {
+void Tokenizer::Impl::MergeLongPiece(const uint8_t* piece, size_t len,
+                                     std::vector<TokenId>* out) const {
   struct Workspace {
     std::vector<uint32_t> next, prev;
     std::vector<TokenId> rank;
@@ -737,7 +820,7 @@ void Tokenizer::MergeLongPiece(const uint8_t* piece, size_t len, std::vector<Tok
   }
 }
 
-void Tokenizer::DecodeTo(std::span<const TokenId> ids, std::string* out) const {
+void Tokenizer::Impl::DecodeTo(std::span<const TokenId> ids, std::string* out) const {
   for (TokenId id : ids) {
     if (id >= token_offset_.size() || token_offset_[id] == kNoRank) {
       throw std::out_of_range("token id " + std::to_string(id) + " is not in the vocabulary");

@@ -7,10 +7,14 @@
 // well-formed UTF-8 sequence (tiktoken only ever sees valid UTF-8) is taken as one character of
 // class "other" (like punctuation), so every byte string still encodes and decodes back to
 // itself.
+//
+// A Tokenizer is immutable once built: its calls are safe from several threads at once, and
+// copies share its tables.
 #pragma once
 
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -115,51 +119,15 @@ class Tokenizer {
   std::vector<std::string_view> Split(std::string_view text) const;
 
   // One past the largest id (ranks and special tokens).
-  size_t vocab_size() const { return token_offset_.size(); }
+  size_t vocab_size() const;
   // The id of special token `name`, or throws std::invalid_argument.
   TokenId SpecialTokenId(std::string_view name) const;
 
  private:
-  static constexpr TokenId kNoRank = 0xffffffffu;
-  struct Slot {    // open-addressing hash table entry; rank == kNoRank means empty
-    uint32_t tag;  // SlotTag(hash, len): compared before the bytes are
-    TokenId rank;
-    uint32_t offset;  // of the bytes in arena_ (their length is in the tag, or token_len_)
-  };
-  struct Special {
-    std::string text;
-    TokenId id;
-  };
-
-  // The rank of bytes[0, len) (len >= 1), or kNoRank.
-  TokenId Rank(const uint8_t* bytes, size_t len) const {
-    return len == 2 ? pair_rank_[bytes[0] << 8 | bytes[1]] : HashRank(bytes, len);
-  }
-  TokenId HashRank(const uint8_t* bytes, size_t len) const;  // through the hash tables
-  TokenId FindInTable(const std::vector<Slot>& table, uint64_t hash, const uint8_t* bytes,
-                      size_t len) const;
-  uint64_t Resolve(const SpecialTokenSet& set) const;
-  // Leftmost occurrence at or after `from` of a special token in `mask`; returns text.size() if
-  // none, and its index in specials_ through *which.
-  size_t FindSpecial(std::string_view text, size_t from, uint64_t mask, int* which) const;
-  void EncodeSegment(const uint8_t* text, size_t size, std::vector<TokenId>* out) const;
-  void EncodePiece(const uint8_t* piece, size_t len, std::vector<TokenId>* out) const;
-  void MergeLongPiece(const uint8_t* piece, size_t len, std::vector<TokenId>* out) const;
-
-  std::string arena_;  // every token's bytes, back to back
-  // Two open-addressing tables, power-of-two sized and at most half full: the lowest ranks
-  // (BPE's most frequent tokens) in a small one that stays in cache, the rest in a big one.
-  std::vector<Slot> hot_slots_;
-  std::vector<Slot> slots_;
-  // One bit per hash value (low bits) of every token: a clear bit means "not a token" without
-  // touching the big table, which is what most lookups during merging are.
-  std::vector<uint64_t> present_bits_;
-  std::vector<uint32_t> token_offset_;  // by id: offset into arena_, kNoRank for unused ids
-  std::vector<uint32_t> token_len_;
-  TokenId byte_rank_[256];
-  std::vector<TokenId> pair_rank_;          // rank of every 2-byte string, by (first << 8 | second)
-  uint64_t first_byte_specials_[256] = {};  // by byte: the specials that start with it
-  std::vector<Special> specials_;
+  // Everything else (tables, special tokens, the merge) lives in tokenizer.cpp, so the data
+  // structures can change without touching this header.
+  struct Impl;
+  std::shared_ptr<const Impl> impl_;
 };
 
 }  // namespace rlvr
