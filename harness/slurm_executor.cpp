@@ -211,6 +211,11 @@ void SlurmExecutor::Submit(const EvaluationRequest& request) {
   evaluation->head = Trimmed(head.out);
 
   evaluation->folder = EvaluationFolder(repo, request.key);
+  // An earlier process's evaluation of that key, never acknowledged: its job may still write there.
+  if (fs::exists(evaluation->folder / "job.json", error))
+    throw ExecutorError("slurm executor: evaluation " + request.key +
+                        " was submitted by an earlier process (" + evaluation->folder.string() +
+                        "); Adopt it or choose another key");
   fs::create_directories(evaluation->folder, error);
   if (error)
     throw ExecutorError("slurm executor: cannot create " + evaluation->folder.string() + ": " +

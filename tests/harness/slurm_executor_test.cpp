@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <set>
@@ -346,6 +347,13 @@ TEST_F(SlurmExecutorTest, RefusesWhatItCannotRun) {
     EXPECT_THAT(e.what(), HasSubstr("sbatch"));
   }
   EXPECT_FALSE(fs::exists(EvaluationFolder(repo_->path(), "nopart")));
+  // A key an earlier process submitted and nobody acknowledged is adopted, not submitted again.
+  fs::path earlier = EvaluationFolder(repo_->path(), "earlier");
+  fs::create_directories(earlier);
+  { std::ofstream(earlier / "job.json") << "{}"; }
+  EXPECT_THROW(executor.Submit(Request("earlier", "speedup.txt")), ExecutorError);
+  EXPECT_TRUE(fs::exists(earlier / "job.json"));
+  fs::remove_all(earlier);
   EXPECT_TRUE(executor.InFlight().empty());
 }
 
