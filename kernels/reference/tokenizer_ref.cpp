@@ -12,8 +12,8 @@ namespace {
 // One character of the input: a code point and the bytes it came from. Bytes that are not
 // well-formed UTF-8 become one character each, with no code point (class "other").
 struct Character {
-  long cp;  // -1 for a stray byte
-  std::string bytes;
+  long cp;               // -1 for a stray byte
+  size_t start, length;  // its bytes in the text
 };
 
 std::vector<Character> DecodeCharacters(std::string_view text) {
@@ -43,7 +43,7 @@ std::vector<Character> DecodeCharacters(std::string_view text) {
       if (ok && !overlong && !surrogate && value <= 0x10ffff) cp = value;
     }
     if (cp < 0) length = 1;
-    chars.push_back({cp, std::string(text.substr(i, length))});
+    chars.push_back({cp, i, length});
     i += length;
   }
   return chars;
@@ -140,9 +140,9 @@ std::vector<std::string> TokenizerRef::Split(std::string_view text) const {
   std::vector<std::string> pieces;
   for (size_t i = 0; i < chars.size();) {
     size_t length = MatchAt(chars, i);
-    std::string piece;
-    for (size_t k = i; k < i + length; ++k) piece += chars[k].bytes;
-    pieces.push_back(piece);
+    const Character& last = chars[i + length - 1];
+    pieces.push_back(
+        std::string(text.substr(chars[i].start, last.start + last.length - chars[i].start)));
     i += length;
   }
   return pieces;

@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "kernels/tokenizer.h"
@@ -31,7 +32,7 @@ class TokenizerRef {
   std::vector<TokenId> BytePairEncode(const std::string& piece) const;
 
  private:
-  std::map<std::string, TokenId> ranks_;
+  std::unordered_map<std::string, TokenId> ranks_;
   std::map<TokenId, std::string> bytes_of_;  // ranks and special tokens
   std::vector<std::string> special_names_;   // in the order given
   std::map<std::string, TokenId> special_ids_;
