@@ -318,11 +318,18 @@ BuiltBinaries BuildAndProbe(const Project& project, const fs::path& root, int jo
   BuildOutcome built = ConfigureAndBuild(request);
   if (!built.ok) {
     std::string hint;
-    if (built.message.find("configure") != std::string::npos && request.source_subdir.empty() &&
-        !fs::exists(tree / "CMakeLists.txt"))
+    bool no_cmake = built.message.find("configure") != std::string::npos &&
+                    request.source_subdir.empty() && !fs::exists(tree / "CMakeLists.txt");
+    if (no_cmake && fs::exists(tree / "Makefile")) {
+      hint =
+          " (this repository builds with make and has no CMakeLists.txt at the root: rlvr "
+          "builds CMake projects; wrap the Makefile in a small CMakeLists.txt or describe the "
+          "build as a command once build.command is supported)";
+    } else if (no_cmake) {
       hint =
           " (no CMakeLists.txt at the root: set build.source_subdir to the directory that "
           "holds it)";
+    }
     report.Fail("build", fmt::format("HEAD does not build with rlvr.json's configure_args: "
                                      "{}{}; the first error lines:\n{}",
                                      built.message, hint, built.detail));
@@ -614,7 +621,24 @@ void RunCheck(const CheckArgs& args) {
   }
   for (const auto* target : targets) CheckFiles(project, *target, *head, report);
   CheckTools(project, *root, report);
-  BuiltBinaries built = BuildAndProbe(project, *root, args.jobs, report);
+  // Placeholders `rlvr init` left for the user.
+  bool placeholders = false;
+  for (const auto& [field, value] :
+       {std::pair{"build.test_binary", &project.build.test_binary},
+        std::pair{"build.bench_binary", &project.build.bench_binary}}) {
+    if (!value->starts_with("TODO")) continue;
+    placeholders = true;
+    report.Fail(field, fmt::format("still the placeholder {}: name the program, relative to the "
+                                   "build dir",
+                                   Quote(*value)));
+  }
+  for (const auto* target : targets) {
+    if (target->description.starts_with("TODO"))
+      report.Warning(target->name + ".description",
+                     "still TODO: say what the kernel computes (the model reads it)");
+  }
+  BuiltBinaries built;
+  if (!placeholders) built = BuildAndProbe(project, *root, args.jobs, report);
   if (built.built) {
     for (const auto* target : targets) CheckFilters(project, *target, built, report);
   } else {
