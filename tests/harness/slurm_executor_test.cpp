@@ -95,7 +95,9 @@ class SlurmExecutorTest : public ::testing::Test {
     delete cluster_dir_;
     delete start_error_;
     delete local_gates_;
+    delete local_repo_;
     repo_ = nullptr;
+    local_repo_ = nullptr;
     environment_ = nullptr;
     cluster_dir_ = nullptr;
     start_error_ = nullptr;
@@ -140,10 +142,10 @@ class SlurmExecutorTest : public ::testing::Test {
     if (local_gates_ == nullptr) local_gates_ = new std::map<std::string, std::string>;
     auto found = local_gates_->find(candidate);
     if (found != local_gates_->end()) return found->second;
-    static FixtureRepo* local_repo = new FixtureRepo(MakeFixtureRepo());
+    if (local_repo_ == nullptr) local_repo_ = new FixtureRepo(MakeFixtureRepo());
     LocalExecutor local({.rlvr_binary = RLVR_BINARY});
     std::string key = "local-" + candidate.substr(0, candidate.find('.'));
-    local.Submit({key, local_repo->path(), "dot", ReadCandidate(candidate), QuickSettings()});
+    local.Submit({key, local_repo_->path(), "dot", ReadCandidate(candidate), QuickSettings()});
     std::vector<EvaluationOutcome> outcomes = CollectAll(local, 600);
     EXPECT_EQ(outcomes.size(), 1u);
     if (outcomes.empty()) return "<no outcome>";
@@ -185,6 +187,7 @@ class SlurmExecutorTest : public ::testing::Test {
   static std::string* start_error_;
   static std::map<std::string, std::string>* environment_;
   static FixtureRepo* repo_;
+  static FixtureRepo* local_repo_;  // the local executor's own copy
   static std::map<std::string, std::string>* local_gates_;
 };
 
@@ -192,6 +195,7 @@ fs::path* SlurmExecutorTest::cluster_dir_ = nullptr;
 std::string* SlurmExecutorTest::start_error_ = nullptr;
 std::map<std::string, std::string>* SlurmExecutorTest::environment_ = nullptr;
 FixtureRepo* SlurmExecutorTest::repo_ = nullptr;
+FixtureRepo* SlurmExecutorTest::local_repo_ = nullptr;
 std::map<std::string, std::string>* SlurmExecutorTest::local_gates_ = nullptr;
 
 TEST_F(SlurmExecutorTest, ParallelJobsGiveTheLocalVerdicts) {
