@@ -10,6 +10,7 @@
 #include "harness/report_html.h"
 #include "harness/report_markdown.h"
 #include "harness/report_summary.h"
+#include "harness/secrets.h"
 #include "harness/utc_time.h"
 
 namespace rlvr {
@@ -86,10 +87,11 @@ void RunReport(const ReportArgs& args) {
   }
   fs::path html = out_dir / "index.html";
   fs::path markdown = out_dir / "report.md";
-  WriteFile(html, RenderHtml(data));
-  WriteFile(markdown, RenderMarkdown(data));
+  // A ledger written before redaction existed may hold a key: reports never show one.
+  WriteFile(html, RedactSecrets(RenderHtml(data)));
+  WriteFile(markdown, RedactSecrets(RenderMarkdown(data)));
   std::printf("wrote %s\nwrote %s\n\n%s\n", html.c_str(), markdown.c_str(),
-              SummaryParagraph(data).c_str());
+              RedactSecrets(SummaryParagraph(data)).c_str());
 }
 
 }  // namespace

@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "harness/child_env.h"
+
 namespace rlvr {
 
 namespace {
@@ -191,6 +193,13 @@ Project ParseProject(std::string_view json_text, const std::filesystem::path& ro
 }
 
 Project LoadProject(const std::filesystem::path& repo_root) {
+  Project project = ReadProject(repo_root);
+  // Every process rlvr starts for this repository sees the variables the user passes on purpose.
+  SetPassThroughEnvironment(project.build.pass_env);
+  return project;
+}
+
+Project ReadProject(const std::filesystem::path& repo_root) {
   std::filesystem::path path = repo_root / "rlvr.json";
   std::ifstream in(path, std::ios::binary);
   if (!in)

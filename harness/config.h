@@ -27,7 +27,8 @@ struct BuildConfig {
   // are refused as untestable.
   std::vector<std::string> portable_args;
   // Environment variables the user passes on purpose to every build and candidate process (all
-  // others but a small allowlist are withheld, see child_env.h).
+  // others but a small allowlist are withheld, see child_env.h): exact names, or prefixes ending
+  // in '*' (which never match secret-looking names).
   std::vector<std::string> pass_env;
 };
 
@@ -77,8 +78,11 @@ struct Project {
 Project ParseProject(std::string_view json_text, const std::filesystem::path& root,
                      std::string_view source = "rlvr.json");
 
-// Reads <repo_root>/rlvr.json.
+// Reads <repo_root>/rlvr.json and makes its build.pass_env the process-wide pass-through list of
+// child processes (child_env.h).
 Project LoadProject(const std::filesystem::path& repo_root);
+// Reads <repo_root>/rlvr.json only.
+Project ReadProject(const std::filesystem::path& repo_root);
 
 // True when `path` (repository-relative, '/' separated) matches `glob` ('*' within a segment,
 // '**' across segments, '?' one character).

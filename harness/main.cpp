@@ -1,4 +1,6 @@
 // Entry point of the rlvr program: dispatches to the subcommands declared in commands.h.
+#include <sys/prctl.h>
+
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -9,6 +11,9 @@
 int main(int argc, char** argv) {
   // Before anything runs, prints or stores: every secret-looking variable's value is redacted.
   rlvr::RegisterSecretsFromEnvironment();
+  // Candidate processes run as our user: without this they could read our environment (the API
+  // key) from /proc/<our pid>/environ or our memory. (Root bypasses it; see README.)
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   CLI::App app{"rlvr: let a language model optimise performance kernels, safely"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "rlvr 0.1");

@@ -1,8 +1,10 @@
 #include "harness/prompt.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
-#include <algorithm>
+#include "harness/secrets.h"
 
 namespace rlvr {
 namespace {
@@ -136,11 +138,11 @@ std::string RepairRequest(const std::string& failed_gate, const std::string& err
   std::string shown = error.size() > max_error_chars
                           ? error.substr(0, max_error_chars) + "\n[... truncated]"
                           : error;
-  return fmt::format(
+  return RedactSecrets(fmt::format(
       "Your change failed the '{}' gate:\n```\n{}\n```\n"
       "Reply with a corrected change in the same format, against the ORIGINAL files shown "
       "above (your failed change was not applied).",
-      failed_gate, shown);
+      failed_gate, shown));
 }
 
 std::vector<ChatMessage> BuildPrompt(const PromptInput& in) {
@@ -206,7 +208,8 @@ std::vector<ChatMessage> BuildPrompt(const PromptInput& in) {
     user += "\n";
   }
   user += tail;
-  return {{"system", std::move(system)}, {"user", std::move(user)}};
+  // Nothing a candidate printed (failure excerpts of earlier attempts) may carry a key back out.
+  return {{"system", RedactSecrets(system)}, {"user", RedactSecrets(user)}};
 }
 
 std::string FlattenConversation(const std::vector<ChatMessage>& messages) {
