@@ -5,6 +5,7 @@
 #include <cstring>
 #include <system_error>
 
+#include "harness/secrets.h"
 #include "harness/utc_time.h"
 
 namespace rlvr {
@@ -67,8 +68,12 @@ class Statement {
 
   void Bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
   void Bind(int i, double v) { sqlite3_bind_double(stmt_, i, v); }
+  // Every text the ledger stores passes here: no registered secret (the API key, a token a
+  // candidate printed in a failing test) ever reaches the file. Redacting the parameters of
+  // lookups too keeps them matching what was stored.
   void Bind(int i, const std::string& v) {
-    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    std::string text = RedactSecrets(v);
+    sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
   }
   void Bind(int i, const std::optional<std::string>& v) {
     if (v) {

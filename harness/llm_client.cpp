@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "harness/llm_replay.h"
+#include "harness/secrets.h"
 
 namespace rlvr {
 namespace {
@@ -132,6 +133,8 @@ HttpLlmClient::HttpLlmClient(LlmSettings settings, SleepFunction sleep)
   if (!settings_.api_key_env.empty()) {
     if (const char* key = std::getenv(settings_.api_key_env.c_str())) api_key_ = key;
   }
+  // Whatever the variable is called, its value is now redacted everywhere and kept from children.
+  RegisterSecret(api_key_);
 }
 
 std::string HttpLlmClient::endpoint() const {
@@ -139,6 +142,7 @@ std::string HttpLlmClient::endpoint() const {
 }
 
 std::string HttpLlmClient::Redact(std::string text) const {
+  text = RedactSecrets(text);
   if (api_key_.empty()) return text;
   for (size_t pos = text.find(api_key_); pos != std::string::npos; pos = text.find(api_key_, pos)) {
     text.replace(pos, api_key_.size(), "[redacted]");

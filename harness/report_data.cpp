@@ -22,9 +22,9 @@ using json = nlohmann::json;
 
 // Gates in the order DESIGN.md runs them, plus `llm` for replies that never arrived.
 const std::vector<std::string>& GateOrder() {
-  static const std::vector<std::string> gates = {"scope",       "apply",     "format",
-                                                 "build",       "tests",     "sanitizers",
-                                                 "allocations", "benchmark", "llm"};
+  static const std::vector<std::string> gates = {
+      "scope",    "apply",      "format",      "build",     "tests", "history",
+      "portable", "sanitizers", "allocations", "benchmark", "llm"};
   return gates;
 }
 
