@@ -334,6 +334,32 @@ TEST_F(SlurmExecutorTest, CancelAllLeavesNoJob) {
   EXPECT_TRUE(restarted.Adopt(repo_->path()).empty()) << "cancelled evaluations are not adopted";
 }
 
+TEST_F(SlurmExecutorTest, JobStuckInTheQueueIsRetriedThenGivenUp) {
+  SlurmExecutorOptions options = Options();
+  options.sbatch_args = {"--hold"};  // every try waits in the queue for ever
+  options.max_queue_seconds = 2;
+  options.max_tries = 2;
+  SlurmExecutor executor(options);
+  executor.Submit(Request("held", "edits_test.txt"));
+  std::map<std::string, EvaluationOutcome> outcomes = CollectByKey(executor, 60);
+  ASSERT_EQ(outcomes.count("held"), 1u);
+  const EvaluationOutcome& outcome = outcomes["held"];
+  EXPECT_FALSE(outcome.has_verdict);  // not judged: never a failed gate
+  EXPECT_THAT(outcome.error, HasSubstr("no verdict after 2 tries"));
+  EXPECT_THAT(outcome.error, HasSubstr("infrastructure"));
+  EXPECT_EQ(outcome.tries, 2);
+  ASSERT_EQ(outcome.infrastructure_events.size(), 2u);
+  EXPECT_THAT(outcome.infrastructure_events[0], HasSubstr("waited in the queue"));
+  EXPECT_THAT(outcome.infrastructure_events[0], HasSubstr("resubmitted as try 2 of 2"));
+  EXPECT_THAT(outcome.infrastructure_events[1], HasSubstr("no tries left"));
+  executor.Acknowledge("held");
+  EXPECT_FALSE(fs::exists(EvaluationFolder(repo_->path(), "held")));
+  std::string left;
+  for (int i = 0; i < 20 && !(left = ActiveJobs()).empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  EXPECT_EQ(left, "") << "the held tries were not cancelled";
+}
+
 TEST_F(SlurmExecutorTest, RefusesWhatItCannotRun) {
   SlurmExecutor executor(Options());
   EvaluationRequest bad_key = Request("../escape", "speedup.txt");
