@@ -106,13 +106,14 @@ void RedactVerdict(Verdict& v) {
 
 }  // namespace
 
-Verdict Evaluator::Evaluate(const Target& target, std::string_view reply) {
+Verdict Evaluator::Evaluate(const Target& target, std::string_view reply,
+                            std::string_view base_commit) {
   State& s = *state_;
   double start = Now();
   Verdict v;
   v.target = target.name;
   v.seed = s.options.seed ? s.options.seed : FreshSeed();
-  v.head_commit = HeadCommit(s.project.root);
+  v.head_commit = base_commit.empty() ? HeadCommit(s.project.root) : std::string(base_commit);
   GateContext context{s.project, target, s.options, reply, v, s.state_dir};
   context.candidate_build = s.BuildDir("candidate");
   context.baseline_build = s.BuildDir("baseline");

@@ -115,8 +115,9 @@ class Evaluator {
   Evaluator& operator=(const Evaluator&) = delete;
 
   // Never throws for a bad candidate: every failure is a gate result. Throws only when the
-  // harness itself cannot work (no git repository, cannot create .rlvr/).
-  Verdict Evaluate(const Target& target, std::string_view reply);
+  // harness itself cannot work (no git repository, cannot create .rlvr/). `base_commit` is the
+  // commit the candidate is applied to (the one its prompt showed); empty = HEAD now.
+  Verdict Evaluate(const Target& target, std::string_view reply, std::string_view base_commit = {});
 
   // Commits the candidate's edit and baselines/<target>.json (the candidate's figures) on the
   // current branch in one commit. Refuses (promoted=false, message says why) when the verdict is

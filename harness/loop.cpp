@@ -279,6 +279,7 @@ class LoopRunner {
   // evaluator patches HEAD in a scratch worktree), never the user's uncommitted edits.
   PromptInput MakePromptInput(const Target& target) {
     HeadFiles head(project_.root);
+    prompt_commit_ = head.commit();  // candidates are applied to exactly what the prompt shows
     PromptInput in;
     in.target = target.name;
     in.description = target.description;
@@ -434,8 +435,8 @@ class LoopRunner {
   Verdict EvaluateAbandonable(const Target& target, const std::string& reply, bool* abandoned,
                               const std::string& what) {
     ActivityScope activity(this, Phase::kEvaluating, what);
-    auto future =
-        std::async(std::launch::async, [&] { return evaluator_.Evaluate(target, reply); });
+    auto future = std::async(std::launch::async,
+                             [&] { return evaluator_.Evaluate(target, reply, prompt_commit_); });
     *abandoned = false;
     while (future.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
       if (AbandonRequested()) {
@@ -572,6 +573,7 @@ class LoopRunner {
   int64_t tokens_used_ = 0;
   double last_call_seconds_ = 0;
   std::optional<std::string> stop_reason_;
+  std::string prompt_commit_;  // the commit the last prompt showed; candidates apply to it
   std::map<int64_t, AttemptRecord> unjudged_;  // rows of RecordUnjudged not judged yet
   std::set<std::string> reported_dirty_;       // target files whose uncommitted edits were reported
   LoopResult result_;
