@@ -86,10 +86,32 @@ bool IsSafeRelativePath(std::string_view path) {
 BuildConfig ParseBuild(const Reader& r, const json& build) {
   if (!build.is_object()) r.Fail("build", "expected an object");
   BuildConfig out;
+  out.command = r.OptionalStringList(build, "build", "command");
+  out.sanitize_command = r.OptionalStringList(build, "build", "sanitize_command");
+  out.artifacts = r.OptionalStringList(build, "build", "artifacts");
+  if (build.contains("command") && out.command.empty())
+    r.Fail("build.command", "the build command must not be empty");
+  if (out.UsesBuildCommand()) {
+    for (const char* cmake_only :
+         {"configure_args", "sanitize_args", "source_subdir", "portable_args"}) {
+      if (build.contains(cmake_only))
+        r.Fail(fmt::format("build.{}", cmake_only),
+               "is for CMake builds; this build section gives a \"command\" instead (use one "
+               "or the other)");
+    }
+  } else if (!out.sanitize_command.empty() || !out.artifacts.empty()) {
+    r.Fail("build", "\"sanitize_command\" and \"artifacts\" need a build \"command\"");
+  }
+  for (const auto& artifact : out.artifacts) {
+    if (!IsSafeRelativePath(artifact))
+      r.Fail("build.artifacts",
+             fmt::format("\"{}\" must be relative to the build dir, without \"..\"", artifact));
+  }
   out.configure_args = r.OptionalStringList(build, "build", "configure_args");
   out.sanitize_args = r.OptionalStringList(build, "build", "sanitize_args");
-  out.test_binary = r.String(r.Require(build, "build", "test_binary"), "build.test_binary");
-  out.bench_binary = r.String(r.Require(build, "build", "bench_binary"), "build.bench_binary");
+  // Required only by targets that use them (checked in ParseProject).
+  out.test_binary = r.OptionalString(build, "build", "test_binary");
+  out.bench_binary = r.OptionalString(build, "build", "bench_binary");
   out.portable_args = r.OptionalStringList(build, "build", "portable_args");
   out.source_subdir = r.OptionalString(build, "build", "source_subdir");
   if (!out.source_subdir.empty() && !IsSafeRelativePath(out.source_subdir))
@@ -98,11 +120,52 @@ BuildConfig ParseBuild(const Reader& r, const json& build) {
                        out.source_subdir));
   out.pass_env = r.OptionalStringList(build, "build", "pass_env");
   for (const auto* binary : {&out.test_binary, &out.bench_binary}) {
-    if (!IsSafeRelativePath(*binary))
+    if (!binary->empty() && !IsSafeRelativePath(*binary))
       r.Fail("build", fmt::format("binary path \"{}\" must be relative to the build dir, without "
                                   "\"..\"",
                                   *binary));
   }
+  return out;
+}
+
+std::vector<TestCommand> ParseTestCommands(const Reader& r, const json& object,
+                                           const std::string& named) {
+  std::vector<TestCommand> out;
+  auto it = object.find("test_commands");
+  if (it == object.end() || it->is_null()) return out;
+  const std::string where = named + ".test_commands";
+  if (!it->is_array() || it->empty())
+    r.Fail(where, "expected a non-empty array of {\"name\", \"command\", \"kind\"}");
+  for (size_t i = 0; i < it->size(); ++i) {
+    const std::string item = fmt::format("{}[{}]", where, i);
+    const json& entry = (*it)[i];
+    if (!entry.is_object()) r.Fail(item, "expected an object {\"name\", \"command\", \"kind\"}");
+    TestCommand test;
+    test.command = r.StringList(r.Require(entry, item, "command"), item + ".command");
+    if (test.command.empty()) r.Fail(item + ".command", "the command must not be empty");
+    test.name = r.OptionalString(entry, item, "name", test.command.front());
+    test.kind = r.OptionalString(entry, item, "kind", "exit_status");
+    if (test.kind != "exit_status" && test.kind != "ctest" && test.kind != "gtest")
+      r.Fail(item + ".kind",
+             fmt::format("\"{}\": expected \"exit_status\", \"ctest\" or \"gtest\"", test.kind));
+    out.push_back(std::move(test));
+  }
+  return out;
+}
+
+BenchCommand ParseBenchCommand(const Reader& r, const json& object, const std::string& named) {
+  BenchCommand out;
+  auto it = object.find("bench_command");
+  if (it == object.end() || it->is_null()) return out;
+  const std::string where = named + ".bench_command";
+  if (!it->is_object()) r.Fail(where, "expected an object {\"command\", \"format\"}");
+  out.command = r.StringList(r.Require(*it, where, "command"), where + ".command");
+  if (out.command.empty()) r.Fail(where + ".command", "the command must not be empty");
+  out.format = r.OptionalString(*it, where, "format", "google_benchmark_json");
+  if (out.format != "google_benchmark_json")
+    r.Fail(where + ".format", fmt::format("\"{}\": expected \"google_benchmark_json\" (convert "
+                                          "other output with a small script)",
+                                          out.format));
   return out;
 }
 
@@ -122,8 +185,17 @@ Target ParseTarget(const Reader& r, const json& object, const std::string& where
       r.Fail(named + ".editable", fmt::format("\"{}\" is not a repository-relative path", glob));
   }
   t.context = r.OptionalStringList(object, named, "context");
-  t.tests = r.String(r.Require(object, named, "tests"), named + ".tests");
-  if (t.tests.empty()) r.Fail(named + ".tests", "the test filter must not be empty");
+  t.test_commands = ParseTestCommands(r, object, named);
+  t.tests = r.OptionalString(object, named, "tests");
+  if (object.contains("tests") && t.tests.empty())
+    r.Fail(named + ".tests", "the test filter must not be empty");
+  if (t.tests.empty() && t.test_commands.empty())
+    r.Fail(named,
+           "a target needs either \"tests\" (a GoogleTest filter on build.test_binary) or "
+           "\"test_commands\" (test programs whose exit status decides)");
+  if (!t.tests.empty() && !t.test_commands.empty())
+    r.Fail(named, "give either \"tests\" (GoogleTest) or \"test_commands\", not both");
+  t.bench_command = ParseBenchCommand(r, object, named);
   t.alloc_tests = r.OptionalString(object, named, "alloc_tests");
   t.benchmarks = r.String(r.Require(object, named, "benchmarks"), named + ".benchmarks");
   t.primary = r.StringList(r.Require(object, named, "primary"), named + ".primary");
@@ -189,6 +261,20 @@ Project ParseProject(std::string_view json_text, const std::filesystem::path& ro
       r.Fail(fmt::format("targets[{}]", i), fmt::format("duplicate target name \"{}\"", t.name));
     project.targets.push_back(std::move(t));
   }
+  for (const auto& t : project.targets) {
+    const std::string named = fmt::format("target \"{}\"", t.name);
+    if (t.UsesGoogleTest() && project.build.test_binary.empty())
+      r.Fail("build", fmt::format("missing \"test_binary\": {} gives a GoogleTest filter "
+                                  "(\"tests\"); or give it \"test_commands\" instead",
+                                  named));
+    if (!t.UsesGoogleTest() && (!t.alloc_tests.empty() || !t.history_tests.empty()) &&
+        project.build.test_binary.empty())
+      r.Fail("build", fmt::format("missing \"test_binary\": {} gives GoogleTest filters "
+                                  "(\"alloc_tests\"/\"history_tests\")",
+                                  named));
+    if (!t.UsesBenchCommand() && project.build.bench_binary.empty())
+      r.Fail("build", fmt::format("missing \"bench_binary\": {} has no \"bench_command\"", named));
+  }
   return project;
 }
 
@@ -208,6 +294,23 @@ Project ReadProject(const std::filesystem::path& repo_root) {
   std::ostringstream text;
   text << in.rdbuf();
   return ParseProject(text.str(), repo_root, path.string());
+}
+
+std::vector<std::string> ExpandCommand(const std::vector<std::string>& command,
+                                       const std::filesystem::path& source_dir,
+                                       const std::filesystem::path& build_dir) {
+  std::vector<std::string> out;
+  for (std::string word : command) {
+    for (const auto& [key, value] :
+         {std::pair<std::string, std::string>{"{build_dir}", build_dir.string()},
+          std::pair<std::string, std::string>{"{source_dir}", source_dir.string()}}) {
+      for (size_t at = word.find(key); at != std::string::npos;
+           at = word.find(key, at + value.size()))
+        word.replace(at, key.size(), value);
+    }
+    out.push_back(std::move(word));
+  }
+  return out;
 }
 
 bool GlobMatches(std::string_view glob, std::string_view path) {

@@ -17,11 +17,20 @@ class ConfigError : public std::runtime_error {
 };
 
 struct BuildConfig {
+  // A build command instead of CMake (e.g. ["make", "BUILD={build_dir}", "all"]): run in the tree
+  // being judged with {build_dir} and {source_dir} substituted (ExpandCommand). Empty: CMake.
+  // The candidate cannot change it: rlvr.json and build files are never editable.
+  std::vector<std::string> command;
+  // The build command of the sanitizer build (into its own build dir); empty: no sanitizer run
+  // for a command-built repository (the sanitizers gate says so).
+  std::vector<std::string> sanitize_command;
+  // What the build command produces, relative to the build dir (reported; checked to exist).
+  std::vector<std::string> artifacts;
   std::vector<std::string> configure_args;  // passed to `cmake -S tree -B build`
   std::string source_subdir;                // where CMakeLists.txt is, relative to the root
   std::vector<std::string> sanitize_args;   // added for the sanitizer build
-  std::string test_binary;                  // relative to the build dir
-  std::string bench_binary;                 // relative to the build dir
+  std::string test_binary;   // relative to the build dir; only needed for GoogleTest targets
+  std::string bench_binary;  // relative to the build dir; only needed without bench_command
   // Added to configure_args for a second build without the machine's instruction-set extensions
   // (the "portable" gate), e.g. ["-DRLVR_NATIVE=OFF"]. Empty: edits inside ISA-conditional code
   // are refused as untestable.
@@ -30,6 +39,25 @@ struct BuildConfig {
   // others but a small allowlist are withheld, see child_env.h): exact names, or prefixes ending
   // in '*' (which never match secret-looking names).
   std::vector<std::string> pass_env;
+
+  bool UsesBuildCommand() const { return !command.empty(); }
+};
+
+// One test program of a target, run as a command: its exit status decides (0 = passed). `kind`
+// only shapes the failure excerpt: "exit_status" (the output's last lines), "ctest" (the failed
+// tests' output), "gtest" (the [  FAILED  ] lines and their output).
+struct TestCommand {
+  std::string name;
+  std::vector<std::string> command;  // {build_dir} and {source_dir} substituted; cwd = the tree
+  std::string kind = "exit_status";
+};
+
+// A target's benchmark program run as a command: each invocation is one run and prints a report
+// in `format` (only "google_benchmark_json") on stdout. rlvr appends no flags; it selects the
+// target's benchmarks by name itself and keeps the fastest of any repetitions.
+struct BenchCommand {
+  std::vector<std::string> command;
+  std::string format = "google_benchmark_json";
 };
 
 // How far a benchmark may go beyond the hardware (the benchmark gate's physics check).
@@ -44,13 +72,15 @@ struct Roofline {
 struct Target {
   std::string name;
   std::string description;
-  std::vector<std::string> editable;    // globs (repository-relative) a candidate may change
-  std::vector<std::string> context;     // files shown to the model, never editable
-  std::string tests;                    // GoogleTest filter
-  std::string alloc_tests;              // GoogleTest filter; empty = none
-  std::string history_tests;            // GoogleTest filter of history-independence tests
-  std::string benchmarks;               // --benchmark_filter regex
-  std::vector<std::string> primary;     // benchmarks whose ratio decides
+  std::vector<std::string> editable;       // globs (repository-relative) a candidate may change
+  std::vector<std::string> context;        // files shown to the model, never editable
+  std::string tests;                       // GoogleTest filter; empty when test_commands are given
+  std::vector<TestCommand> test_commands;  // used instead of test_binary + tests when not empty
+  BenchCommand bench_command;        // used instead of bench_binary when its command is not empty
+  std::string alloc_tests;           // GoogleTest filter; empty = none
+  std::string history_tests;         // GoogleTest filter of history-independence tests
+  std::string benchmarks;            // --benchmark_filter regex
+  std::vector<std::string> primary;  // benchmarks whose ratio decides
   std::vector<std::string> references;  // roofline / library references (reported, not gated)
   double min_improvement = 0.03;        // primary must be at least this much faster
   double max_regression = 0.05;         // no benchmark may be this much slower
@@ -60,6 +90,11 @@ struct Target {
   // pure-function allowlist and the repository's own library.
   std::vector<std::string> allowed_state;
   std::vector<std::string> allowed_calls;
+
+  // True when the tests are a GoogleTest filter on build.test_binary (history, allocation tests
+  // and the sanitizer run of the CMake path need that binary).
+  bool UsesGoogleTest() const { return test_commands.empty(); }
+  bool UsesBenchCommand() const { return !bench_command.command.empty(); }
 };
 
 struct Project {
@@ -83,6 +118,11 @@ Project ParseProject(std::string_view json_text, const std::filesystem::path& ro
 Project LoadProject(const std::filesystem::path& repo_root);
 // Reads <repo_root>/rlvr.json only.
 Project ReadProject(const std::filesystem::path& repo_root);
+
+// `command` with every "{build_dir}" and "{source_dir}" replaced by those paths.
+std::vector<std::string> ExpandCommand(const std::vector<std::string>& command,
+                                       const std::filesystem::path& source_dir,
+                                       const std::filesystem::path& build_dir);
 
 // True when `path` (repository-relative, '/' separated) matches `glob` ('*' within a segment,
 // '**' across segments, '?' one character).

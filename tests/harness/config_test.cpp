@@ -70,7 +70,7 @@ TEST(ConfigTest, ErrorsNameTheField) {
   std::string no_tests = text;
   no_tests.replace(no_tests.find("\"tests\": \"Gemm*\","), 17, "");
   EXPECT_THAT(ErrorOf(no_tests),
-              HasSubstr("targets[0] (\"gemm\"): missing required field \"tests\""));
+              HasSubstr("targets[0] (\"gemm\"): a target needs either \"tests\""));
   std::string bad_threshold = text;
   bad_threshold.replace(bad_threshold.find("0.05"), 4, "1.5");
   EXPECT_THAT(ErrorOf(bad_threshold), HasSubstr("min_improvement: must be in [0, 1)"));
@@ -83,6 +83,78 @@ TEST(ConfigTest, ErrorsNameTheField) {
   std::string bad_type = text;
   bad_type.replace(bad_type.find("[\"BM_Gemm/1024\"]"), 16, "42");
   EXPECT_THAT(ErrorOf(bad_type), HasSubstr("primary: expected an array of strings"));
+}
+
+// The make_header_repo fixture's shape: a build command and test and benchmark commands.
+const char* kCommands = R"({
+  "build": {"command": ["make", "BUILD={build_dir}", "all"],
+            "sanitize_command": ["make", "BUILD={build_dir}", "CFLAGS=-fsanitize=address", "all"],
+            "artifacts": ["test_vsum", "bench_vsum"]},
+  "targets": [
+    {"name": "vsum", "editable": ["include/vsum.h"],
+     "test_commands": [{"name": "unit", "command": ["{build_dir}/test_vsum"], "kind": "exit_status"},
+                       {"command": ["ctest", "--test-dir", "{build_dir}"], "kind": "ctest"}],
+     "bench_command": {"command": ["sh", "x.sh", "{build_dir}/bench_vsum"],
+                       "format": "google_benchmark_json"},
+     "benchmarks": "^vs_dot_f32/", "primary": ["vs_dot_f32/65536"]}
+  ]
+})";
+
+TEST(ConfigTest, ParsesBuildTestAndBenchCommands) {
+  Project p = ParseProject(kCommands, "/repo");
+  EXPECT_TRUE(p.build.UsesBuildCommand());
+  EXPECT_EQ(p.build.command, (std::vector<std::string>{"make", "BUILD={build_dir}", "all"}));
+  EXPECT_EQ(p.build.sanitize_command.size(), 4u);
+  EXPECT_EQ(p.build.artifacts, (std::vector<std::string>{"test_vsum", "bench_vsum"}));
+  EXPECT_TRUE(p.build.test_binary.empty());
+  const Target& t = p.GetTarget("vsum");
+  EXPECT_FALSE(t.UsesGoogleTest());
+  EXPECT_TRUE(t.UsesBenchCommand());
+  ASSERT_EQ(t.test_commands.size(), 2u);
+  EXPECT_EQ(t.test_commands[0].name, "unit");
+  EXPECT_EQ(t.test_commands[0].kind, "exit_status");
+  EXPECT_EQ(t.test_commands[1].name, "ctest");  // defaults to the program's name
+  EXPECT_EQ(t.test_commands[1].kind, "ctest");
+  EXPECT_EQ(t.bench_command.format, "google_benchmark_json");
+  EXPECT_EQ(ExpandCommand(t.bench_command.command, "/src", "/b"),
+            (std::vector<std::string>{"sh", "x.sh", "/b/bench_vsum"}));
+  EXPECT_EQ(ExpandCommand({"{source_dir}:{build_dir}/{build_dir}"}, "/s", "/b"),
+            (std::vector<std::string>{"/s:/b//b"}));
+  // The CMake path is unchanged.
+  Project cmake = ParseProject(kValid, "/repo");
+  EXPECT_FALSE(cmake.build.UsesBuildCommand());
+  EXPECT_TRUE(cmake.targets[0].UsesGoogleTest());
+  EXPECT_FALSE(cmake.targets[0].UsesBenchCommand());
+}
+
+TEST(ConfigTest, CommandErrorsNameTheField) {
+  std::string text = kCommands;
+  auto replaced = [&](const std::string& from, const std::string& to) {
+    std::string out = text;
+    size_t at = out.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return out.replace(at, from.size(), to);
+  };
+  EXPECT_THAT(ErrorOf(replaced("\"kind\": \"ctest\"", "\"kind\": \"junit\"")),
+              HasSubstr("test_commands[1].kind: \"junit\": expected"));
+  EXPECT_THAT(ErrorOf(replaced("\"google_benchmark_json\"", "\"csv\"")),
+              HasSubstr("bench_command.format: \"csv\""));
+  EXPECT_THAT(ErrorOf(replaced("[\"make\", \"BUILD={build_dir}\", \"all\"]", "[]")),
+              HasSubstr("build.command: the build command must not be empty"));
+  EXPECT_THAT(ErrorOf(replaced("\"artifacts\"", "\"configure_args\": [], \"artifacts\"")),
+              HasSubstr("build.configure_args: is for CMake builds"));
+  EXPECT_THAT(ErrorOf(replaced("\"test_commands\"", "\"tests\": \"*\", \"test_commands\"")),
+              HasSubstr("not both"));
+  // Without bench_command a target needs the CMake path's bench_binary.
+  std::string no_bench = text;
+  no_bench.erase(no_bench.find("\"bench_command\""),
+                 no_bench.find("\"benchmarks\"") - no_bench.find("\"bench_command\""));
+  EXPECT_THAT(ErrorOf(no_bench), HasSubstr("missing \"bench_binary\": target \"vsum\""));
+  // A GoogleTest filter needs the test binary.
+  std::string gtest = text;
+  size_t from = gtest.find("\"test_commands\"");
+  gtest.replace(from, gtest.find("\"bench_command\"") - from, "\"tests\": \"Vsum*\", ");
+  EXPECT_THAT(ErrorOf(gtest), HasSubstr("missing \"test_binary\""));
 }
 
 TEST(ConfigTest, MissingFileIsAClearError) {
