@@ -138,8 +138,53 @@ void KeepFastestRepetition(BenchmarkOutput& output) {
   output.benchmarks = std::move(merged);
 }
 
+namespace {
+
+// A repository's own benchmark command: run as given; rlvr selects the benchmarks itself.
+BenchmarkOutput RunBenchmarkCommandOnce(const std::vector<std::string>& command,
+                                        const std::string& filter, const RunOptions& options) {
+  ProcessResult process = RunProcess(command, options);
+  BenchmarkOutput output = ParseBenchmarkJson(process.out);
+  KeepFastestRepetition(output);
+  if (!process.ok()) {
+    std::string why = output.message.rfind("benchmark error", 0) == 0 ? output.message + "; " : "";
+    output.ok = false;
+    output.message =
+        fmt::format("{}benchmark command {} ({})", why, process.Describe(), Tail(process.err, 400));
+    return output;
+  }
+  if (!output.ok) return output;
+  std::regex selected;
+  try {
+    selected = std::regex(filter);
+  } catch (const std::regex_error& e) {
+    output.ok = false;
+    output.message =
+        fmt::format("benchmark filter \"{}\" is not a valid regex: {}", filter, e.what());
+    return output;
+  }
+  std::vector<BenchmarkSample> kept;
+  std::string seen;
+  for (auto& sample : output.benchmarks) {
+    if (std::regex_search(sample.name, selected))
+      kept.push_back(std::move(sample));
+    else if (seen.size() < 300)
+      seen += (seen.empty() ? "" : ", ") + sample.name;
+  }
+  if (kept.empty()) {
+    output.ok = false;
+    output.message = fmt::format("no benchmark in the command's output matches \"{}\" (it has: {})",
+                                 filter, seen.empty() ? "none" : seen);
+  }
+  output.benchmarks = std::move(kept);
+  return output;
+}
+
+}  // namespace
+
 BenchmarkOutput RunBenchmarkOnce(const std::vector<std::string>& command,
                                  const BenchRunSettings& settings, const RunOptions& options) {
+  if (!settings.append_flags) return RunBenchmarkCommandOnce(command, settings.filter, options);
   std::vector<std::string> argv = command;
   argv.push_back("--benchmark_filter=" + settings.filter);
   argv.push_back("--benchmark_format=json");

@@ -48,6 +48,11 @@ Comparison CompareBenchmarks(const ComparisonRequest& request) {
   AbRequest ab;
   ab.baseline_command = {request.baseline_binary.string()};
   ab.candidate_command = {request.candidate_binary.string()};
+  if (!request.baseline_command.empty() || !request.candidate_command.empty()) {
+    ab.baseline_command = request.baseline_command;
+    ab.candidate_command = request.candidate_command;
+    ab.settings.append_flags = false;
+  }
   ab.settings.filter = FilterWithNames(request.filter, request.extra);
   ab.settings.min_time_seconds = request.min_time_seconds;
   ab.settings.repetitions = request.repetitions;
@@ -56,7 +61,7 @@ Comparison CompareBenchmarks(const ComparisonRequest& request) {
   }
   ab.rounds = request.rounds;
   // Same cwd, environment and limits for both sides; the candidate is untrusted code.
-  ab.options.cwd = request.candidate_binary.parent_path();
+  ab.options.cwd = request.cwd.empty() ? request.candidate_binary.parent_path() : request.cwd;
   ab.options.env = request.env;
   ab.options.limits = CandidateLimits(request.timeout_seconds, false);
   SequentialDesign design = MakeSequentialDesign(request.rounds, request.rule.alpha);

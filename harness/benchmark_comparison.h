@@ -23,6 +23,13 @@ namespace rlvr {
 struct ComparisonRequest {
   std::filesystem::path baseline_binary;
   std::filesystem::path candidate_binary;
+  // A repository's own benchmark commands (rlvr.json "bench_command", expanded for each side):
+  // when set, they replace the binaries and are run as they are, one invocation per run, with no
+  // Google Benchmark flag appended (min_time_seconds, repetitions and random_interleaving are
+  // unused); rlvr selects the benchmarks matching `filter` and `extra` from their JSON itself.
+  std::vector<std::string> baseline_command;
+  std::vector<std::string> candidate_command;
+  std::filesystem::path cwd;       // both sides' working dir; empty: the candidate binary's dir
   std::string filter;              // benchmarks regex of the target
   std::vector<std::string> extra;  // benchmark names outside the filter to include (references)
   int rounds = kBenchRounds;

@@ -284,6 +284,71 @@ BuildOutcome ConfigureAndBuild(const BuildRequest& request) {
   return outcome;
 }
 
+BuildOutcome RunBuildCommand(const BuildRequest& request, const std::vector<std::string>& command,
+                             const std::vector<std::string>& artifacts) {
+  BuildOutcome outcome;
+  std::error_code ec;
+  const std::vector<std::string> argv =
+      ExpandCommand(command, CanonicalPath(request.source_dir), CanonicalPath(request.build_dir));
+  const std::string wanted = nlohmann::json(argv).dump();
+  const fs::path stamp = request.build_dir / kCommandStampName;
+  if (fs::exists(stamp)) {
+    if (ReadFileText(stamp) != wanted) {
+      outcome.reconfigured = "rebuilt from scratch: the build command or the tree's path changed";
+      fs::remove_all(request.build_dir, ec);
+      if (ec) {
+        outcome.message = fmt::format("the stale build dir {} cannot be removed: {}",
+                                      request.build_dir.string(), ec.message());
+        return outcome;
+      }
+    }
+  } else if (fs::exists(request.build_dir) && !fs::is_empty(request.build_dir, ec)) {
+    // Left by an unknown command: its objects must not count as built by this one.
+    outcome.reconfigured = "rebuilt from scratch: the build dir had no record of its command";
+    fs::remove_all(request.build_dir, ec);
+  }
+  fs::create_directories(request.build_dir, ec);
+  fs::remove(stamp, ec);
+  RunOptions options = BuildRunOptions(request);
+  options.env["MAKEFLAGS"] = fmt::format("-j{}", request.jobs);
+  ProcessResult build = RunProcess(argv, options);
+  outcome.seconds = build.wall_seconds;
+  if (!build.ok()) {
+    outcome.message =
+        fmt::format("build command `{}` failed: {}", JoinArgs(argv), build.Describe());
+    outcome.detail = FirstErrorLines(build.out + build.err);
+    for (const auto& line : SplitLines(outcome.detail)) {
+      size_t at = line.find(": error:");
+      if (at != std::string::npos) {
+        outcome.message = "compile error: " + line.substr(0, 240);
+        break;
+      }
+    }
+    if (!outcome.reconfigured.empty()) outcome.message += "; " + outcome.reconfigured;
+    return outcome;
+  }
+  std::vector<std::string> missing;
+  for (const auto& artifact : artifacts) {
+    if (!fs::exists(request.build_dir / artifact)) missing.push_back(artifact);
+  }
+  if (!missing.empty()) {
+    std::string names;
+    for (const auto& name : missing) names += (names.empty() ? "" : ", ") + name;
+    outcome.message = fmt::format("the build command succeeded but did not produce {} in {}", names,
+                                  request.build_dir.string());
+    return outcome;
+  }
+  std::ofstream stamp_out(stamp, std::ios::binary | std::ios::trunc);
+  stamp_out << wanted;
+  if (!stamp_out.flush()) {
+    outcome.message = "cannot write " + stamp.string();
+    return outcome;
+  }
+  outcome.ok = true;
+  outcome.message = outcome.reconfigured.empty() ? "built" : "built; " + outcome.reconfigured;
+  return outcome;
+}
+
 BuildRequest ProjectBuild(const BuildConfig& config, const std::filesystem::path& source_dir,
                           const std::filesystem::path& build_dir,
                           const std::vector<std::string>& extra_args,

@@ -69,6 +69,17 @@ BuildOutcome Configure(const BuildRequest& request);
 // dir, which Ninja accepts as targets).
 BuildOutcome ConfigureAndBuild(const BuildRequest& request);
 
+// Name of the file in a command build's dir recording the command it was built with.
+inline constexpr const char* kCommandStampName = "rlvr-build-command.json";
+
+// A build command instead of CMake (rlvr.json build.command): runs `command` with {build_dir}
+// and {source_dir} substituted (ExpandCommand), in source_dir, under the same limits as a CMake
+// build, then requires every artifact (relative to build_dir) to exist. The build dir remembers
+// the expanded command; when it changes (rlvr.json edited, repository moved) the dir is wiped
+// first and the outcome says why. `request.configure_args` and `targets` are ignored.
+BuildOutcome RunBuildCommand(const BuildRequest& request, const std::vector<std::string>& command,
+                             const std::vector<std::string>& artifacts);
+
 // The first `max_lines` lines of a build log starting at its first "error" line (compiler,
 // linker or CMake), or the last lines when no such line exists.
 std::string FirstErrorLines(const std::string& log, int max_lines = 20);

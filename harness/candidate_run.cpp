@@ -136,6 +136,81 @@ TestRunResult RunGoogleTests(const fs::path& binary, const std::string& filter,
   return result;
 }
 
+namespace {
+
+// The last `max_lines` lines of a log.
+std::string LastLines(const std::string& log, int max_lines) {
+  std::vector<std::string> lines = Lines(log);
+  size_t start = lines.size() > size_t(max_lines) ? lines.size() - max_lines : 0;
+  std::string out;
+  for (size_t i = start; i < lines.size(); ++i) out += lines[i].substr(0, 300) + "\n";
+  return out;
+}
+
+// ctest's failures: its "The following tests FAILED" list and the output of the first failed
+// test (--output-on-failure prints it before the summary), else the last lines.
+std::string CtestFailureLines(const std::string& log, int max_lines) {
+  std::vector<std::string> lines = Lines(log);
+  std::string failed_list, first_output;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i].find("The following tests FAILED") != std::string::npos) {
+      for (size_t j = i; j < lines.size() && j < i + 6; ++j) failed_list += lines[j] + "\n";
+      break;
+    }
+  }
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i].find("***Failed") != std::string::npos ||
+        lines[i].find("***Exception") != std::string::npos ||
+        lines[i].find("***Timeout") != std::string::npos) {
+      for (size_t j = i; j < lines.size() && j < i + size_t(max_lines); ++j)
+        first_output += lines[j].substr(0, 300) + "\n";
+      break;
+    }
+  }
+  if (failed_list.empty() && first_output.empty()) return LastLines(log, max_lines);
+  return first_output + failed_list;
+}
+
+}  // namespace
+
+TestRunResult RunTestCommand(const TestCommand& test, const fs::path& source_dir,
+                             const fs::path& build_dir, std::optional<uint64_t> seed,
+                             double timeout_seconds, bool sanitizer) {
+  TestRunResult result;
+  RunOptions options;
+  options.cwd = source_dir;
+  options.limits = CandidateLimits(timeout_seconds, sanitizer);
+  if (seed)
+    options.env["RLVR_TEST_SEED"] = std::to_string(*seed);
+  else
+    options.unset_env.push_back("RLVR_TEST_SEED");
+  options.unset_env.push_back("GTEST_FILTER");
+  if (sanitizer) {
+    options.env["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0:halt_on_error=1";
+    options.env["UBSAN_OPTIONS"] = "halt_on_error=1:print_stacktrace=1";
+  }
+  options.env["GTEST_COLOR"] = "no";
+  options.env["CLICOLOR"] = "0";
+  ProcessResult run = RunProcess(ExpandCommand(test.command, source_dir, build_dir), options);
+  result.seconds = run.wall_seconds;
+  const std::string log = run.out + run.err;
+  if (run.ok()) {
+    result.ok = true;
+    result.passed = 1;
+    result.message = fmt::format("{} passed", test.name);
+    return result;
+  }
+  result.failed = 1;
+  result.message = fmt::format("test command \"{}\" failed: {}", test.name, run.Describe());
+  if (test.kind == "gtest")
+    result.detail = FirstFailureLines(log, 15);
+  else if (test.kind == "ctest")
+    result.detail = CtestFailureLines(log, 20);
+  else
+    result.detail = LastLines(log, 20);
+  return result;
+}
+
 std::vector<BenchEntry> ParseBenchmarkJson(const std::string& json_text) {
   nlohmann::json doc;
   try {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/config.h"
 #include "harness/process.h"
 
 namespace rlvr {
@@ -39,6 +40,15 @@ struct TestOrder {
 TestRunResult RunGoogleTests(const std::filesystem::path& binary, const std::string& filter,
                              std::optional<uint64_t> seed, double timeout_seconds, bool sanitizer,
                              const TestOrder& order = {});
+
+// Runs one of a target's test commands (rlvr.json "test_commands"): `test.command` with
+// {build_dir} and {source_dir} substituted, in source_dir, under candidate limits; exit status 0
+// passes. `seed` sets RLVR_TEST_SEED (nullopt: unset), which programs may read or ignore. On
+// failure, `message` names the command and how it ended, and `detail` is an excerpt of its output
+// chosen by test.kind: the gtest failure lines, ctest's failed tests, or the output's last lines.
+TestRunResult RunTestCommand(const TestCommand& test, const std::filesystem::path& source_dir,
+                             const std::filesystem::path& build_dir, std::optional<uint64_t> seed,
+                             double timeout_seconds, bool sanitizer);
 
 // One benchmark of a Google Benchmark JSON report (iteration runs only; aggregates skipped).
 struct BenchEntry {

@@ -12,6 +12,19 @@ namespace {
 GateResult CheckAllocations(GateContext& c) {
   const BuildConfig& build = c.project.build;
   const EvaluateOptions& opt = c.options;
+  if (c.target.UsesBenchCommand()) {
+    // A benchmark command's output is not read for allocation counters; only alloc_tests count.
+    if (c.target.alloc_tests.empty())
+      return Skip(
+          "not checked: no allocation tests or counters (rlvr.json gives no \"alloc_tests\", and "
+          "a bench_command's output is not checked for allocations)");
+    TestRunResult alloc = RunGoogleTests(c.CandidateBinary(build.test_binary), c.target.alloc_tests,
+                                         std::nullopt, opt.test_timeout_seconds, false);
+    if (!alloc.ok) return Fail("allocation tests: " + alloc.message, alloc.detail);
+    return Pass(fmt::format(
+        "{} allocation tests passed; benchmark loop allocations not checked (bench_command)",
+        alloc.passed));
+  }
   std::string summary = "no allocation tests configured (rlvr.json \"alloc_tests\")";
   if (!c.target.alloc_tests.empty()) {
     TestRunResult alloc = RunGoogleTests(c.CandidateBinary(build.test_binary), c.target.alloc_tests,

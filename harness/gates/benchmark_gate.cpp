@@ -19,6 +19,15 @@ GateResult CheckBenchmark(GateContext& c) {
   const std::string& bench_binary = c.project.build.bench_binary;
   ComparisonRequest request =
       GateComparison(c.target, c.baseline_build / bench_binary, c.CandidateBinary(bench_binary));
+  if (c.target.UsesBenchCommand()) {
+    // The repository's own benchmark command, each side's expanded for its tree and build dir.
+    // Both run in the candidate's tree: the scripts a command names are not editable, so they are
+    // HEAD's there too.
+    const auto& command = c.target.bench_command.command;
+    request.baseline_command = ExpandCommand(command, c.baseline_tree, c.baseline_build);
+    request.candidate_command = ExpandCommand(command, c.worktree, c.candidate_build);
+    request.cwd = c.worktree;
+  }
   if (opt.bench_rounds > 0) request.rounds = opt.bench_rounds;  // the maximum
   request.timeout_seconds = opt.bench_timeout_seconds;
   Comparison comparison = CompareBenchmarks(request);
@@ -36,10 +45,19 @@ GateResult CheckBenchmark(GateContext& c) {
   for (int i = 0; i < opt.suspicious_extra_seeds; ++i) {
     uint64_t seed = FreshSeed();
     v.extra_seeds.push_back(seed);
-    TestRunResult run =
-        RunGoogleTests(test_binary, c.target.tests, seed, opt.test_timeout_seconds, false);
-    if (!run.ok)
-      return Fail("suspicious speed-up failed re-verification: " + run.message, run.detail);
+    std::vector<TestRunResult> runs;
+    if (c.target.UsesGoogleTest()) {
+      runs.push_back(
+          RunGoogleTests(test_binary, c.target.tests, seed, opt.test_timeout_seconds, false));
+    } else {
+      for (const auto& test : c.target.test_commands)
+        runs.push_back(RunTestCommand(test, c.worktree, c.candidate_build, seed,
+                                      opt.test_timeout_seconds, false));
+    }
+    for (const auto& run : runs) {
+      if (!run.ok)
+        return Fail("suspicious speed-up failed re-verification: " + run.message, run.detail);
+    }
   }
   Comparison again = CompareBenchmarks(FreshRegime(request));
   if (!again.ok) return Fail("suspicious speed-up, fresh-input run: " + again.message);

@@ -19,12 +19,49 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// A repository built by its own command (rlvr.json build.command, e.g. make): HEAD and the
+// candidate each built by it into their build dirs. Without a compile database the objects of the
+// edited files are unknown, so the symbol check and object audit cannot run; the message says so.
+GateResult CheckCommandBuild(GateContext& c) {
+  const BuildConfig& build = c.project.build;
+  const EvaluateOptions& opt = c.options;
+  c.baseline_tree = PrepareWorktree(c.project.root, c.state_dir, "baseline", c.verdict.head_commit);
+  BuildRequest request;
+  request.jobs = opt.jobs;
+  request.timeout_seconds = opt.build_timeout_seconds;
+  request.source_dir = c.baseline_tree;
+  request.build_dir = c.baseline_build;
+  BuildOutcome base = RunBuildCommand(request, build.command, build.artifacts);
+  if (!base.ok) return Fail("the baseline (HEAD) does not build: " + base.message, base.detail);
+  request.source_dir = c.worktree;
+  request.build_dir = c.candidate_build;
+  BuildOutcome candidate = RunBuildCommand(request, build.command, build.artifacts);
+  if (!candidate.ok) return Fail(candidate.message, candidate.detail);
+  std::vector<std::string> edited;
+  for (const auto& file : c.verdict.changed_files) {
+    if (IsCxxSource(file)) edited.push_back(file);
+  }
+  std::string message = fmt::format("built by the build command in {:.1f} s (baseline {:.1f} s)",
+                                    candidate.seconds, base.seconds);
+  if (!build.artifacts.empty())
+    message += fmt::format("; artifacts present: {}", JoinNames(build.artifacts));
+  message +=
+      "; symbol check and object audit not run: no compile database (rlvr.json builds "
+      "with a command, so the objects of the edited files are unknown)";
+  if (!edited.empty())
+    message += fmt::format("; {} checked by the source check only", JoinNames(edited));
+  if (!base.reconfigured.empty()) message += "; baseline " + base.reconfigured;
+  if (!candidate.reconfigured.empty()) message += "; candidate " + candidate.reconfigured;
+  return Pass(message);
+}
+
 GateResult CheckBuild(GateContext& c) {
   const BuildConfig& build = c.project.build;
   const EvaluateOptions& opt = c.options;
   std::vector<std::string> problems = CheckAddedSource(c.verdict.patch, c.worktree);
   if (!problems.empty())
     return Fail(fmt::format("source check: {}", problems.front()), JoinNames(problems, "\n"));
+  if (build.UsesBuildCommand()) return CheckCommandBuild(c);
   // The baseline (HEAD) build: compared against in the benchmark gate, and its objects tell the
   // symbol check what the unmodified sources already define.
   c.baseline_tree = PrepareWorktree(c.project.root, c.state_dir, "baseline", c.verdict.head_commit);

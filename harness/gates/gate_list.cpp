@@ -26,6 +26,8 @@ const std::vector<const Gate*>& VerifierGates() {
 }
 
 std::vector<std::string> GateContext::BinaryTargets() const {
+  // Test or benchmark commands (ctest, scripts) may need any program of the build: build all.
+  if (!target.UsesGoogleTest() || target.UsesBenchCommand()) return {};
   return {TargetNameOf(project.build.test_binary), TargetNameOf(project.build.bench_binary)};
 }
 

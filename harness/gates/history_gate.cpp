@@ -14,6 +14,11 @@ namespace rlvr {
 namespace {
 
 GateResult CheckHistory(GateContext& c) {
+  if (c.target.history_tests.empty() && !c.target.UsesGoogleTest())
+    return Skip(
+        "history_tests need a GoogleTest binary; not checked: this target's tests are commands "
+        "(rlvr.json \"test_commands\"), so a stateful kernel that passes them goes unnoticed "
+        "here");
   if (c.target.history_tests.empty())
     return Skip(
         "not checked: rlvr.json gives this target no \"history_tests\" (a stateful kernel that "

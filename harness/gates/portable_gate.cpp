@@ -38,18 +38,36 @@ GateResult CheckPortable(GateContext& c) {
       (edited.size() > 1 ? fmt::format(" and {} more line(s)", edited.size() - 1) : std::string());
   const BuildConfig& build = c.project.build;
   if (build.portable_args.empty())
-    return Fail(fmt::format("edits code inside an instruction-set #if ({}) that this build never "
-                            "compiles, and rlvr.json has no build.portable_args to build it "
-                            "without those extensions: untestable",
-                            where),
-                JoinNames(edited, "\n"));
-  BuildOutcome built = ConfigureAndBuild(ProjectBuild(
-      build, c.worktree, c.BuildDir("portable"), build.portable_args,
-      {TargetNameOf(build.test_binary)}, c.options.jobs, c.options.build_timeout_seconds));
+    return Fail(
+        fmt::format("edits code inside an instruction-set #if ({}) that this build never "
+                    "compiles, and rlvr.json has no build.portable_args to build it "
+                    "without those extensions{}: untestable",
+                    where,
+                    build.UsesBuildCommand() ? " (a build command has no portable build)" : ""),
+        JoinNames(edited, "\n"));
+  std::vector<std::string> targets;
+  if (c.target.UsesGoogleTest()) targets.push_back(TargetNameOf(build.test_binary));
+  BuildOutcome built =
+      ConfigureAndBuild(ProjectBuild(build, c.worktree, c.BuildDir("portable"), build.portable_args,
+                                     targets, c.options.jobs, c.options.build_timeout_seconds));
   if (!built.ok)
     return Fail(
         fmt::format("portable build ({}): {}", JoinNames(build.portable_args, " "), built.message),
         built.detail);
+  if (!c.target.UsesGoogleTest()) {
+    for (const auto& test : c.target.test_commands) {
+      TestRunResult run = RunTestCommand(test, c.worktree, c.BuildDir("portable"), c.verdict.seed,
+                                         c.options.test_timeout_seconds * 2, false);
+      if (!run.ok)
+        return Fail(fmt::format("without the ISA extensions ({}): {}",
+                                JoinNames(build.portable_args, " "), run.message),
+                    run.detail);
+    }
+    return Pass(
+        fmt::format("edits ISA-conditional code ({}): rebuilt with {} and {} test "
+                    "command(s) passed",
+                    where, JoinNames(build.portable_args, " "), c.target.test_commands.size()));
+  }
   std::string filter = c.target.tests;
   if (!c.target.history_tests.empty()) filter += ":" + c.target.history_tests;
   TestRunResult run = RunGoogleTests(c.BuildDir("portable") / build.test_binary, filter,

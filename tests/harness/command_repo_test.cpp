@@ -1,0 +1,164 @@
+// End-to-end tests of the evaluator on a repository without CMake, GoogleTest or Google
+// Benchmark: a copy of tests/fixtures/make_header_repo (a Makefile-built header-only C library
+// with its own test program and a benchmark whose output a script turns into Google Benchmark
+// JSON), configured with a build command, a test command and a benchmark command. One fixture
+// repository and one Evaluator serve the suite, so later evaluations build incrementally.
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "harness/config.h"
+#include "harness/evaluate.h"
+#include "tests/harness/fixture_repo.h"
+
+namespace rlvr {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// The fixture's draft config made real: the draft marker goes, and the benchmark command runs
+// only the primary kernel, briefly (the suite measures whether the gate runs, not speed).
+std::string CommandRepoConfig() {
+  std::ifstream in(fs::path(RLVR_FIXTURES_DIR) / "make_header_repo" / "rlvr.json.draft");
+  nlohmann::json config = nlohmann::json::parse(in);
+  config.erase("_draft");
+  config["targets"][0]["bench_command"]["command"] = {
+      "sh", "scripts/bench_to_json.sh", "{build_dir}/bench_vsum", "-f", "vs_dot_f32", "-t", "0.02"};
+  return config.dump(2);
+}
+
+FixtureRepo MakeCommandRepo() {
+  std::string pattern = (fs::temp_directory_path() / "rlvr-make-fixture-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  FixtureRepo repo{fs::path(pattern)};
+  fs::copy(fs::path(RLVR_FIXTURES_DIR) / "make_header_repo", repo.path(),
+           fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  fs::remove(repo.path() / "rlvr.json.draft");
+  std::ofstream(repo.path() / "rlvr.json") << CommandRepoConfig();
+  repo.Git("init -q -b main");
+  repo.Git("add -A");
+  repo.Git("commit -q -m initial");
+  return repo;
+}
+
+// A model-style reply: one diff of `path` replacing the line `before` by `after`.
+std::string Reply(const std::string& path, const std::string& context_before,
+                  const std::string& before, const std::string& after) {
+  std::ostringstream out;
+  out << "A change.\n\n```diff\n--- a/" << path << "\n+++ b/" << path << "\n@@\n " << context_before
+      << "\n-" << before << "\n+" << after << "\n```\n";
+  return out.str();
+}
+
+class CommandRepoTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    repo_ = new FixtureRepo(MakeCommandRepo());
+    project_ = new Project(LoadProject(repo_->path()));
+    EvaluateOptions options;
+    options.test_timeout_seconds = 30;
+    options.bench_rounds = 2;
+    options.verbose = true;
+    evaluator_ = new Evaluator(*project_, options);
+  }
+  static void TearDownTestSuite() {
+    delete evaluator_;
+    delete project_;
+    delete repo_;
+  }
+
+  static Verdict Evaluate(const std::string& reply) {
+    const std::string head = repo_->Head();
+    Verdict v = evaluator_->Evaluate(project_->GetTarget("vsum"), reply);
+    std::fprintf(stderr, "%s", v.Render().c_str());
+    EXPECT_EQ(repo_->Head(), head);
+    EXPECT_EQ(repo_->Git("status --porcelain"), "");
+    return v;
+  }
+
+  static const GateResult& GateOf(const Verdict& v, const std::string& name) {
+    const GateResult* gate = v.FindGate(name);
+    if (gate == nullptr) throw std::runtime_error("no gate " + name);
+    return *gate;
+  }
+
+  static FixtureRepo* repo_;
+  static Project* project_;
+  static Evaluator* evaluator_;
+};
+
+FixtureRepo* CommandRepoTest::repo_ = nullptr;
+Project* CommandRepoTest::project_ = nullptr;
+Evaluator* CommandRepoTest::evaluator_ = nullptr;
+
+TEST_F(CommandRepoTest, TheConfigUsesCommands) {
+  const Target& target = project_->GetTarget("vsum");
+  EXPECT_TRUE(project_->build.UsesBuildCommand());
+  EXPECT_FALSE(target.UsesGoogleTest());
+  EXPECT_TRUE(target.UsesBenchCommand());
+}
+
+TEST_F(CommandRepoTest, BrokenKernelFailsTestsWithTheProgramsOutput) {
+  Verdict v = Evaluate(Reply("include/vsum.h", "    acc0 += x[i] * y[i];",
+                             "    acc1 += x[i + 1] * y[i + 1];", "    acc1 += x[i + 1] * y[i];"));
+  EXPECT_FALSE(v.promotable);
+  EXPECT_EQ(v.failed_gate, "tests");
+  const GateResult& build = GateOf(v, "build");
+  EXPECT_EQ(build.status, GateStatus::kPass);
+  EXPECT_THAT(build.message, HasSubstr("object audit not run: no compile database"));
+  const GateResult& tests = GateOf(v, "tests");
+  EXPECT_EQ(tests.status, GateStatus::kFail);
+  EXPECT_THAT(tests.message, HasSubstr("test_vsum"));
+  // The test program's own report of what failed.
+  EXPECT_THAT(tests.detail, HasSubstr("FAIL vs_dot_f32"));
+  EXPECT_THAT(tests.detail, HasSubstr("failed"));
+}
+
+TEST_F(CommandRepoTest, HonestEditPassesTheGatesAndReachesTheBenchmark) {
+  Verdict v = Evaluate(Reply("include/vsum.h",
+                             "static inline void vs_axpy_f32(float a, const "
+                             "float *x, float *y, size_t n) {",
+                             "  size_t i;", "  size_t i = 0;"));
+  for (const char* passed : {"scope", "apply", "build", "tests", "portable", "sanitizers"}) {
+    EXPECT_EQ(GateOf(v, passed).status, GateStatus::kPass)
+        << passed << ": " << GateOf(v, passed).message << "\n"
+        << GateOf(v, passed).detail;
+  }
+  EXPECT_THAT(GateOf(v, "tests").message, HasSubstr("test_vsum"));
+  EXPECT_THAT(GateOf(v, "sanitizers").message, HasSubstr("sanitizer build"));
+  // Checks that cannot run here say so.
+  EXPECT_EQ(GateOf(v, "history").status, GateStatus::kSkipped);
+  EXPECT_THAT(GateOf(v, "history").message,
+              HasSubstr("history_tests need a GoogleTest binary; not checked"));
+  EXPECT_EQ(GateOf(v, "allocations").status, GateStatus::kSkipped);
+  EXPECT_THAT(GateOf(v, "allocations").message,
+              HasSubstr("not checked: no allocation tests or counters"));
+  // The benchmark gate compared the two builds' benchmark commands (an edit that changes no
+  // speed is not promotable, but its figures are there).
+  const GateResult& benchmark = GateOf(v, "benchmark");
+  EXPECT_NE(benchmark.status, GateStatus::kSkipped) << benchmark.message;
+  EXPECT_THAT(benchmark.message, Not(HasSubstr("no benchmark")));
+  bool primary_measured = false;
+  for (const auto& figure : v.figures) {
+    if (figure.name == "vs_dot_f32/65536") primary_measured = figure.baseline_ns > 0;
+    EXPECT_THAT(figure.name, HasSubstr("vs_dot_f32/"));  // the target's regex selects
+  }
+  EXPECT_TRUE(primary_measured);
+}
+
+TEST_F(CommandRepoTest, EditingTheMakefileFailsScope) {
+  Verdict v = Evaluate(Reply("Makefile", "CC ?= cc", "CFLAGS ?= -O2 -std=c99 -Wall -Wextra",
+                             "CFLAGS ?= -O3 -ffast-math -std=c99 -Wall -Wextra"));
+  EXPECT_FALSE(v.promotable);
+  EXPECT_EQ(v.failed_gate, "scope");
+  EXPECT_THAT(GateOf(v, "scope").message, HasSubstr("Makefile"));
+}
+
+}  // namespace
+}  // namespace rlvr
