@@ -11,6 +11,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "harness/bench_run.h"
+#include "harness/build.h"
+#include "harness/candidate_run.h"
 #include "harness/config.h"
 #include "harness/evaluate.h"
 #include "tests/harness/fixture_repo.h"
@@ -158,6 +161,97 @@ TEST_F(CommandRepoTest, EditingTheMakefileFailsScope) {
   EXPECT_FALSE(v.promotable);
   EXPECT_EQ(v.failed_gate, "scope");
   EXPECT_THAT(GateOf(v, "scope").message, HasSubstr("Makefile"));
+}
+
+// The layers under the gates, on the same repository.
+
+TEST_F(CommandRepoTest, BuildCommandRebuildsWhenItChangesAndRequiresItsArtifacts) {
+  const fs::path build_dir =
+      repo_->path().parent_path() / (repo_->path().filename().string() + "-b");
+  struct Cleanup {
+    fs::path dir;
+    ~Cleanup() { fs::remove_all(dir); }
+  } cleanup{build_dir};
+  BuildRequest request;
+  request.source_dir = repo_->path();
+  request.build_dir = build_dir;
+  const std::vector<std::string> make = {"make", "BUILD={build_dir}", "all"};
+  BuildOutcome first = RunBuildCommand(request, make, {"test_vsum", "bench_vsum"});
+  ASSERT_TRUE(first.ok) << first.message << "\n" << first.detail;
+  EXPECT_TRUE(fs::exists(build_dir / "test_vsum"));
+  EXPECT_EQ(first.reconfigured, "");
+  BuildOutcome again = RunBuildCommand(request, make, {"test_vsum"});
+  ASSERT_TRUE(again.ok) << again.message;
+  EXPECT_EQ(again.reconfigured, "");
+  // Other flags: nothing built with the old ones may survive.
+  BuildOutcome changed =
+      RunBuildCommand(request, {"make", "BUILD={build_dir}", "CFLAGS=-O1 -std=c99", "all"}, {});
+  ASSERT_TRUE(changed.ok) << changed.message;
+  EXPECT_THAT(changed.reconfigured, HasSubstr("rebuilt from scratch"));
+  BuildOutcome missing = RunBuildCommand(request, make, {"test_vsum", "libvsum.a"});
+  EXPECT_FALSE(missing.ok);
+  EXPECT_THAT(missing.message, HasSubstr("did not produce libvsum.a"));
+  BuildOutcome failed = RunBuildCommand(request, {"make", "BUILD={build_dir}", "no-such-rule"}, {});
+  EXPECT_FALSE(failed.ok);
+  EXPECT_THAT(failed.message, HasSubstr("failed"));
+  EXPECT_THAT(failed.detail, HasSubstr("no-such-rule"));
+}
+
+TEST_F(CommandRepoTest, TestCommandsPassOnExitStatusAndExcerptTheirOutput) {
+  const fs::path tree = repo_->path();
+  TestCommand seeded{"seeded",
+                     {"sh", "-c", "test \"$RLVR_TEST_SEED\" = 42 && test -d {source_dir}"}};
+  EXPECT_TRUE(RunTestCommand(seeded, tree, "/nonexistent", 42, 10, false).ok);
+  TestRunResult unseeded = RunTestCommand(seeded, tree, "/nonexistent", std::nullopt, 10, false);
+  EXPECT_FALSE(unseeded.ok);
+  EXPECT_THAT(unseeded.message, HasSubstr("test command \"seeded\" failed: exit status 1"));
+  TestCommand noisy{"noisy",
+                    {"sh", "-c",
+                     "echo early; i=0; while [ $i -lt 30 ]; do i=$((i+1)); echo line$i; "
+                     "done; exit 3"}};
+  TestRunResult tail = RunTestCommand(noisy, tree, "/b", std::nullopt, 10, false);
+  EXPECT_FALSE(tail.ok);
+  EXPECT_THAT(tail.message, HasSubstr("exit status 3"));
+  EXPECT_THAT(tail.detail, HasSubstr("line30"));
+  EXPECT_THAT(tail.detail, Not(HasSubstr("early")));
+  TestCommand ctest{"ctest",
+                    {"sh", "-c",
+                     "echo '1/2 Test #1: scan ...   Passed'; echo '2/2 Test #2: hist ***Failed'; "
+                     "echo 'hist: bin 3 is 7, want 8'; i=0; while [ $i -lt 30 ]; do "
+                     "i=$((i+1)); echo pad$i; done; echo 'The following tests FAILED:'; "
+                     "echo '  2 - hist (Failed)'; exit 8"},
+                    "ctest"};
+  TestRunResult failed = RunTestCommand(ctest, tree, "/b", std::nullopt, 10, false);
+  EXPECT_FALSE(failed.ok);
+  EXPECT_THAT(failed.detail, HasSubstr("hist: bin 3 is 7, want 8"));
+  EXPECT_THAT(failed.detail, HasSubstr("2 - hist (Failed)"));
+}
+
+TEST_F(CommandRepoTest, BenchmarkCommandsRunAsGivenAndAreFilteredByRlvr) {
+  RunOptions options;
+  options.cwd = repo_->path();
+  BenchRunSettings settings;
+  settings.append_flags = false;
+  // Two repetitions of one benchmark and another benchmark: the fastest repetition is kept, and
+  // only the names the filter finds. A Google Benchmark flag would make `sh -c` fail here.
+  const std::string json =
+      R"({"benchmarks": [)"
+      R"({"name": "k/8", "run_type": "iteration", "real_time": 30, "cpu_time": 30, "time_unit": "ns", "iterations": 5},)"
+      R"({"name": "k/8", "run_type": "iteration", "real_time": 20, "cpu_time": 25, "time_unit": "ns", "iterations": 5},)"
+      R"({"name": "other/8", "run_type": "iteration", "real_time": 9, "cpu_time": 9, "time_unit": "ns", "iterations": 5}]})";
+  const std::vector<std::string> command = {"sh", "-c",
+                                            "test $# -eq 0 && printf '%s' '" + json + "'"};
+  settings.filter = "^k/";
+  BenchmarkOutput out = RunBenchmarkOnce(command, settings, options);
+  ASSERT_TRUE(out.ok) << out.message;
+  ASSERT_EQ(out.benchmarks.size(), 1u);
+  EXPECT_EQ(out.benchmarks[0].name, "k/8");
+  EXPECT_DOUBLE_EQ(out.benchmarks[0].real_time_ns, 20);
+  settings.filter = "^vs_";
+  BenchmarkOutput none = RunBenchmarkOnce(command, settings, options);
+  EXPECT_FALSE(none.ok);
+  EXPECT_THAT(none.message, HasSubstr("no benchmark in the command's output matches"));
+  EXPECT_THAT(none.message, HasSubstr("k/8"));
 }
 
 }  // namespace

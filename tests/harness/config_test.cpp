@@ -1,5 +1,8 @@
 #include "harness/config.h"
 
+#include <fstream>
+#include <sstream>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -155,6 +158,33 @@ TEST(ConfigTest, CommandErrorsNameTheField) {
   size_t from = gtest.find("\"test_commands\"");
   gtest.replace(from, gtest.find("\"bench_command\"") - from, "\"tests\": \"Vsum*\", ");
   EXPECT_THAT(ErrorOf(gtest), HasSubstr("missing \"test_binary\""));
+}
+
+// The fixtures' draft configs for repositories without GoogleTest tests parse as drafted.
+TEST(ConfigTest, FixtureDraftsParse) {
+  auto draft = [](const char* fixture) {
+    std::filesystem::path path =
+        std::filesystem::path(RLVR_FIXTURES_DIR) / fixture / "rlvr.json.draft";
+    std::ifstream in(path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return ParseProject(text.str(), path.parent_path(), path.string());
+  };
+  Project make = draft("make_header_repo");
+  EXPECT_TRUE(make.build.UsesBuildCommand());
+  EXPECT_EQ(make.build.artifacts, (std::vector<std::string>{"test_vsum", "bench_vsum"}));
+  EXPECT_EQ(make.GetTarget("vsum").test_commands.at(0).kind, "exit_status");
+  EXPECT_TRUE(make.GetTarget("vsum").UsesBenchCommand());
+  Project ctest = draft("ctest_repo");
+  EXPECT_FALSE(ctest.build.UsesBuildCommand());
+  EXPECT_EQ(ctest.build.source_subdir, "build/cmake");
+  EXPECT_EQ(ctest.build.bench_binary, "kern_bench");
+  ASSERT_EQ(ctest.targets.size(), 2u);
+  for (const auto& target : ctest.targets) {
+    EXPECT_FALSE(target.UsesGoogleTest()) << target.name;
+    EXPECT_FALSE(target.UsesBenchCommand()) << target.name;
+    EXPECT_EQ(target.test_commands.at(0).kind, "ctest");
+  }
 }
 
 TEST(ConfigTest, MissingFileIsAClearError) {
