@@ -20,6 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class EvaluateIntegrationTest : public ::testing::Test {
  protected:
@@ -127,7 +128,8 @@ TEST_F(EvaluateIntegrationTest, SlowerCandidateFailsTheBenchmark) {
   Verdict v = Evaluate("slower.txt");
   // Sequential: a candidate slower in every run is rejected after the first rounds.
   ExpectRejectedAt(v, "benchmark", "slower than every baseline run");
-  EXPECT_THAT(v.FindGate("benchmark")->message, HasSubstr("decided after 2 of 20 rounds"));
+  EXPECT_THAT(v.FindGate("benchmark")->message, HasSubstr("decided after"));
+  EXPECT_THAT(v.FindGate("benchmark")->message, Not(HasSubstr("after 20 of 20")));
   EXPECT_GT(v.primary_ratio, 1.1);
 }
 
