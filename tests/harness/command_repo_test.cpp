@@ -163,6 +163,40 @@ TEST_F(CommandRepoTest, EditingTheMakefileFailsScope) {
   EXPECT_THAT(GateOf(v, "scope").message, HasSubstr("Makefile"));
 }
 
+// The other shape of issue 12: a CMake project in a subdirectory whose tests run under ctest
+// (tests/fixtures/ctest_repo with its draft config made real).
+TEST_F(CommandRepoTest, CtestRepositoryFailsTestsWithCtestsOutput) {
+  std::string pattern = (fs::temp_directory_path() / "rlvr-ctest-fixture-XXXXXX").string();
+  ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+  FixtureRepo repo{fs::path(pattern)};
+  fs::copy(fs::path(RLVR_FIXTURES_DIR) / "ctest_repo", repo.path(),
+           fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  std::ifstream in(repo.path() / "rlvr.json.draft");
+  nlohmann::json config = nlohmann::json::parse(in);
+  config.erase("_draft");
+  fs::remove(repo.path() / "rlvr.json.draft");
+  std::ofstream(repo.path() / "rlvr.json") << config.dump(2);
+  repo.Git("init -q -b main");
+  repo.Git("add -A");
+  repo.Git("commit -q -m initial");
+  Project project = LoadProject(repo.path());
+  EvaluateOptions options;
+  options.sanitizers = false;
+  options.benchmark = false;
+  options.test_timeout_seconds = 60;
+  Evaluator evaluator(project, options);
+  Verdict v =
+      evaluator.Evaluate(project.GetTarget("scan"),
+                         Reply("src/scan.cpp", "    for (size_t i = 0; i < n; ++i) {",
+                               "        running += in[i];", "        running += in[i] & 0xffff;"));
+  std::fprintf(stderr, "%s", v.Render().c_str());
+  EXPECT_EQ(v.failed_gate, "tests");
+  EXPECT_EQ(GateOf(v, "build").status, GateStatus::kPass) << GateOf(v, "build").message;
+  EXPECT_THAT(GateOf(v, "tests").message, HasSubstr("ctest scan"));
+  EXPECT_THAT(GateOf(v, "tests").detail, HasSubstr("***Failed"));
+  EXPECT_THAT(GateOf(v, "tests").detail, HasSubstr("wrong sums"));
+}
+
 // The layers under the gates, on the same repository.
 
 TEST_F(CommandRepoTest, BuildCommandRebuildsWhenItChangesAndRequiresItsArtifacts) {
