@@ -21,6 +21,8 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <system_error>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -137,8 +139,16 @@ class RedTeam : public ::testing::TestWithParam<RedTeamCase> {
     evaluators_.clear();
     delete project_;
     project_ = nullptr;
+    const fs::path copy = repo_->path();
     delete repo_;
     repo_ = nullptr;
+    // Builds leave hundreds of MB; a removal that raced with a process still finishing is retried.
+    for (int attempt = 0; attempt < 5 && fs::exists(copy); ++attempt) {
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      std::error_code ignored;
+      fs::remove_all(copy, ignored);
+    }
+    if (fs::exists(copy)) std::fprintf(stderr, "[redteam] could not remove %s\n", copy.c_str());
     if (previous_key_) {
       setenv("OPENAI_API_KEY", previous_key_->c_str(), 1);
     } else {
