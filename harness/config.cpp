@@ -296,14 +296,25 @@ Project ReadProject(const std::filesystem::path& repo_root) {
   return ParseProject(text.str(), repo_root, path.string());
 }
 
+namespace {
+
+// Commands run in the tree being judged, so a relative path would name the wrong directory.
+std::string Absolute(const std::filesystem::path& path) {
+  std::error_code ec;
+  std::filesystem::path absolute = std::filesystem::absolute(path, ec);
+  return (ec ? path : absolute.lexically_normal()).string();
+}
+
+}  // namespace
+
 std::vector<std::string> ExpandCommand(const std::vector<std::string>& command,
                                        const std::filesystem::path& source_dir,
                                        const std::filesystem::path& build_dir) {
   std::vector<std::string> out;
   for (std::string word : command) {
     for (const auto& [key, value] :
-         {std::pair<std::string, std::string>{"{build_dir}", build_dir.string()},
-          std::pair<std::string, std::string>{"{source_dir}", source_dir.string()}}) {
+         {std::pair<std::string, std::string>{"{build_dir}", Absolute(build_dir)},
+          std::pair<std::string, std::string>{"{source_dir}", Absolute(source_dir)}}) {
       for (size_t at = word.find(key); at != std::string::npos;
            at = word.find(key, at + value.size()))
         word.replace(at, key.size(), value);

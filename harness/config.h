@@ -119,7 +119,8 @@ Project LoadProject(const std::filesystem::path& repo_root);
 // Reads <repo_root>/rlvr.json only.
 Project ReadProject(const std::filesystem::path& repo_root);
 
-// `command` with every "{build_dir}" and "{source_dir}" replaced by those paths.
+// `command` with every "{build_dir}" and "{source_dir}" replaced by those paths, made absolute
+// (commands run in the tree being judged, not where rlvr was started).
 std::vector<std::string> ExpandCommand(const std::vector<std::string>& command,
                                        const std::filesystem::path& source_dir,
                                        const std::filesystem::path& build_dir);

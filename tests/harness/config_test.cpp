@@ -123,6 +123,9 @@ TEST(ConfigTest, ParsesBuildTestAndBenchCommands) {
             (std::vector<std::string>{"sh", "x.sh", "/b/bench_vsum"}));
   EXPECT_EQ(ExpandCommand({"{source_dir}:{build_dir}/{build_dir}"}, "/s", "/b"),
             (std::vector<std::string>{"/s:/b//b"}));
+  // Commands run in the judged tree: relative paths are made absolute first.
+  EXPECT_EQ(ExpandCommand({"{build_dir}"}, "s", "rel/b").at(0),
+            (std::filesystem::current_path() / "rel/b").string());
   // The CMake path is unchanged.
   Project cmake = ParseProject(kValid, "/repo");
   EXPECT_FALSE(cmake.build.UsesBuildCommand());
