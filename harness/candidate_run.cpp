@@ -64,12 +64,12 @@ ResourceLimits CandidateLimits(double wall_seconds, bool sanitizer) {
   return limits;
 }
 
-TestRunResult RunGoogleTests(const fs::path& binary, const std::string& filter,
-                             std::optional<uint64_t> seed, double timeout_seconds, bool sanitizer,
-                             const TestOrder& order) {
-  TestRunResult result;
-  RunOptions options;
-  options.cwd = binary.parent_path();
+namespace {
+
+// What every test run of a candidate gets: its limits, the seed (or none: the tests' default),
+// no inherited GoogleTest filter, and sanitizer options that stop at the first error.
+void SetUpTestRun(RunOptions& options, std::optional<uint64_t> seed, double timeout_seconds,
+                  bool sanitizer) {
   options.limits = CandidateLimits(timeout_seconds, sanitizer);
   if (seed)
     options.env["RLVR_TEST_SEED"] = std::to_string(*seed);
@@ -80,6 +80,17 @@ TestRunResult RunGoogleTests(const fs::path& binary, const std::string& filter,
     options.env["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0:halt_on_error=1";
     options.env["UBSAN_OPTIONS"] = "halt_on_error=1:print_stacktrace=1";
   }
+}
+
+}  // namespace
+
+TestRunResult RunGoogleTests(const fs::path& binary, const std::string& filter,
+                             std::optional<uint64_t> seed, double timeout_seconds, bool sanitizer,
+                             const TestOrder& order) {
+  TestRunResult result;
+  RunOptions options;
+  options.cwd = binary.parent_path();
+  SetUpTestRun(options, seed, timeout_seconds, sanitizer);
   std::vector<std::string> argv = {binary.string(), "--gtest_filter=" + filter, "--gtest_color=no",
                                    "--gtest_brief=1"};
   std::string order_note;
@@ -179,16 +190,7 @@ TestRunResult RunTestCommand(const TestCommand& test, const fs::path& source_dir
   TestRunResult result;
   RunOptions options;
   options.cwd = source_dir;
-  options.limits = CandidateLimits(timeout_seconds, sanitizer);
-  if (seed)
-    options.env["RLVR_TEST_SEED"] = std::to_string(*seed);
-  else
-    options.unset_env.push_back("RLVR_TEST_SEED");
-  options.unset_env.push_back("GTEST_FILTER");
-  if (sanitizer) {
-    options.env["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0:halt_on_error=1";
-    options.env["UBSAN_OPTIONS"] = "halt_on_error=1:print_stacktrace=1";
-  }
+  SetUpTestRun(options, seed, timeout_seconds, sanitizer);
   options.env["GTEST_COLOR"] = "no";
   options.env["CLICOLOR"] = "0";
   ProcessResult run = RunProcess(ExpandCommand(test.command, source_dir, build_dir), options);
