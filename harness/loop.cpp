@@ -16,6 +16,7 @@
 #include <sstream>
 #include <thread>
 
+#include "harness/gates/gate.h"
 #include "harness/head_files.h"
 #include "harness/prompt.h"
 #include "harness/reconcile.h"
@@ -296,6 +297,21 @@ class LoopRunner {
       if (in.baseline.is_discarded()) in.baseline = nullptr;
     }
     in.history = ledger_.RecentAttempts(target.name, settings_.history_attempts);
+    // What the model is told comes from the repository and rlvr.json, not from our own kernels.
+    std::vector<std::string> editable_paths;
+    for (const PromptFile& file : in.editable) editable_paths.push_back(file.path);
+    in.language = LanguageOf(editable_paths);
+    for (const Gate* gate : VerifierGates()) {
+      std::string line = std::string(gate->name) + ": " + gate->checks;
+      if (std::string_view(gate->name) == "history" && target.history_tests.empty())
+        line += " (not configured for this target)";
+      if (std::string_view(gate->name) == "allocations" && target.alloc_tests.empty())
+        line += " (no allocation tests configured; benchmark loop counts where reported)";
+      in.checks.push_back(std::move(line));
+    }
+    in.formatting = head.Text(".clang-format")
+                        ? "the changed lines must follow the repository's .clang-format"
+                        : "the repository has no .clang-format: keep the file's existing style";
     return in;
   }
 

@@ -54,42 +54,59 @@ std::string FormatEntries(const json& entries, const std::vector<std::string>& p
   return out;
 }
 
-std::string FileBlock(const PromptFile& file) {
-  return fmt::format("--- {} ---\n```cpp\n{}{}```\n\n", file.path, file.content,
+// The fence is labelled by the file's own language (a C kernel may have C++ tests).
+std::string FileBlock(const PromptFile& file, const std::string& language) {
+  bool c = file.path.ends_with(".c") || (file.path.ends_with(".h") && language == "C");
+  return fmt::format("--- {} ---\n```{}\n{}{}```\n\n", file.path, c ? "c" : "cpp", file.content,
                      file.content.empty() || file.content.back() == '\n' ? "" : "\n");
 }
 
 std::string SystemInstructions(const PromptInput& in) {
   std::string files;
   for (const PromptFile& f : in.editable) files += "  " + f.path + "\n";
+  std::string checks;
+  for (const std::string& line : in.checks) checks += "  - " + line + "\n";
+  if (checks.empty()) checks = "  - the repository's tests, then a side-by-side benchmark\n";
   return fmt::format(
-      "You are optimising the performance of a C++20 kernel (target '{}').\n"
+      "You are optimising the performance of a {} kernel (target '{}').\n"
       "Goal: make the primary benchmark faster while keeping results identical within the "
       "tests' tolerances.\n"
       "Constraints:\n"
       "- You may edit ONLY these files:\n{}"
       "- Keep the public interface (headers, function signatures) unchanged.\n"
-      "- No heap allocation in the hot path (an allocation-counting test checks it).\n"
-      "- Portable C++20 with compiler intrinsics allowed; the build uses -O3 -march=native on "
-      "x86-64 with AVX-512. No new dependencies, no inline assembly files.\n"
-      "- The candidate must pass clang-format (Google style, 100 columns), build without "
-      "errors, pass the unit tests against the reference implementation (also under "
-      "sanitizers), and be measurably faster than the baseline.\n"
+      "- A kernel computes on its arguments only: its output must depend only on its inputs (no "
+      "state kept between calls, no caching of results), and it may not read the environment, "
+      "files or clocks, start processes or threads, or use inline assembly. Compiler "
+      "intrinsics are fine. No new dependencies.\n"
+      "- Formatting: {}\n"
+      "- Your change is judged by these gates, in order; any failure rejects it:\n{}"
       "Reply format: a short explanation, then the change as either\n"
       "(a) a unified diff (```diff fenced, paths relative to the repository root, a/ b/ "
       "prefixes allowed), or\n"
       "(b) one or more SEARCH/REPLACE blocks:\n"
-      "path/to/file.cpp\n"
+      "path/to/file\n"
       "<<<<<<< SEARCH\n"
       "exact existing lines\n"
       "=======\n"
       "replacement lines\n"
       ">>>>>>> REPLACE\n"
       "The SEARCH text must match the current file exactly, once.\n",
-      in.target, files);
+      in.language, in.target, files,
+      in.formatting.empty() ? "keep the file's existing style" : in.formatting, checks);
 }
 
 }  // namespace
+
+std::string LanguageOf(const std::vector<std::string>& editable_paths) {
+  bool c = false, cxx = false;
+  for (const std::string& path : editable_paths) {
+    if (path.ends_with(".c"))
+      c = true;
+    else if (!path.ends_with(".h"))
+      cxx = true;
+  }
+  return c && !cxx ? "C" : "C++";
+}
 
 std::string FormatBaselineFigures(const json& baseline, const std::vector<std::string>& primary) {
   if (!baseline.is_object()) return "(no baseline recorded yet)\n";
@@ -150,7 +167,7 @@ std::vector<ChatMessage> BuildPrompt(const PromptInput& in) {
   std::string head = fmt::format("Target: {}\n{}\n\n", in.target, in.description);
   std::string editable =
       "Editable files (as committed at HEAD: your change is applied to exactly this):\n\n";
-  for (const PromptFile& f : in.editable) editable += FileBlock(f);
+  for (const PromptFile& f : in.editable) editable += FileBlock(f, in.language);
   std::string figures = FormatBaselineFigures(in.baseline, in.primary) + "\n";
   std::string tail =
       "Propose ONE focused optimisation of the editable files. Explain briefly, then give the "
@@ -164,7 +181,7 @@ std::vector<ChatMessage> BuildPrompt(const PromptInput& in) {
   std::vector<std::string> history_lines;
   for (const AttemptRecord& a : in.history) history_lines.push_back("- " + SummarizeAttempt(a));
   std::vector<std::string> context_blocks;
-  for (const PromptFile& f : in.context) context_blocks.push_back(FileBlock(f));
+  for (const PromptFile& f : in.context) context_blocks.push_back(FileBlock(f, in.language));
 
   size_t context_total = 0;
   for (const auto& b : context_blocks) context_total += b.size();

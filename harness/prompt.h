@@ -30,7 +30,16 @@ struct PromptInput {
   nlohmann::json baseline;             // baselines/<target>.json; null if none recorded
   std::vector<AttemptRecord> history;  // recent attempts on this target, most recent first
   size_t max_chars = 120000;           // bound on the whole prompt (~30k tokens)
+  // From the repository and rlvr.json, not assumed: "C" or "C++" (from the editable files), the
+  // gates that will judge the candidate (one line each, as configured for this target), and how
+  // formatting is checked.
+  std::string language = "C++";
+  std::vector<std::string> checks;
+  std::string formatting;
 };
+
+// "C" when every editable file is C (.c, or .h beside no C++ source), else "C++".
+std::string LanguageOf(const std::vector<std::string>& editable_paths);
 
 std::vector<ChatMessage> BuildPrompt(const PromptInput& input);
 

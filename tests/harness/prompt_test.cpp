@@ -67,6 +67,28 @@ TEST(PromptTest, CarriesInstructionsFilesFiguresAndHistory) {
   EXPECT_THAT(user, HasSubstr("round 10.1 promoted (primary ratio 0.800)"));
 }
 
+// Nothing about our own kernels is assumed: language, gates and formatting come from the input.
+TEST(PromptTest, DescribesTheRepositoryItIsGiven) {
+  EXPECT_EQ(LanguageOf({"c_kernels/adler.c", "c_kernels/adler.h"}), "C");
+  EXPECT_EQ(LanguageOf({"include/vsum.h"}), "C++");
+  EXPECT_EQ(LanguageOf({"kernels/gemm.cpp"}), "C++");
+  PromptInput in = Input();
+  in.language = "C";
+  in.editable = {{"c_kernels/adler.c", "uint32_t Adler32(void) { return 1; }\n"}};
+  in.checks = {"tests: the target's tests pass", "history: outputs depend only on inputs"};
+  in.formatting = "the repository has no .clang-format: keep the file's existing style";
+  auto messages = BuildPrompt(in);
+  const std::string& system = messages[0].content;
+  EXPECT_THAT(system, HasSubstr("a C kernel"));
+  EXPECT_THAT(system, Not(HasSubstr("C++20")));
+  EXPECT_THAT(system, Not(HasSubstr("AVX-512")));
+  EXPECT_THAT(system, Not(HasSubstr("Google style")));
+  EXPECT_THAT(system, HasSubstr("  - history: outputs depend only on inputs\n"));
+  EXPECT_THAT(system, HasSubstr("no .clang-format: keep the file's existing style"));
+  EXPECT_THAT(messages[1].content, HasSubstr("--- c_kernels/adler.c ---\n```c\n"));
+  EXPECT_THAT(messages[1].content, HasSubstr("--- kernels/gemm.h ---\n```c\n"));
+}
+
 TEST(PromptTest, BoundDropsOldestHistoryFirst) {
   PromptInput in = Input();
   size_t full = FlattenConversation(BuildPrompt(in)).size();
