@@ -70,6 +70,16 @@ RepoPtr CreateWorktree(git_repository* main, const fs::path& path, const std::st
             fmt::format("cannot prune stale worktree {}: {}", registered, removed.message()));
     }
   }
+  // A process killed while adding the worktree can leave a half-made registration that libgit2
+  // neither looks up nor overwrites ("failed to make directory"): it is rlvr's own, remove it.
+  {
+    fs::path registration = fs::path(git_repository_commondir(main)) / "worktrees" / registered;
+    std::error_code removed;
+    if (fs::exists(registration, removed)) fs::remove_all(registration, removed);
+    if (removed)
+      throw GitError(fmt::format("cannot remove the stale worktree registration {}: {}",
+                                 registration.string(), removed.message()));
+  }
   // libgit2 names a branch after the new worktree; make sure none is left from a crash.
   git_reference* leftover = nullptr;
   if (git_branch_lookup(&leftover, main, registered.c_str(), GIT_BRANCH_LOCAL) == 0) {
