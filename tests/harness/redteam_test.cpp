@@ -224,6 +224,13 @@ TEST_P(RedTeam, StoppedAtTheExpectedGate) {
     return;
   }
   EXPECT_FALSE(v.promotable) << rendered;
+  // A stateful attack the history gate is there for may already trip the shuffled, repeated test
+  // run with some seeds (seen in CI for arena_stash and const_input_write): refused earlier, by
+  // a correctness gate, is still refused. Anything else must be stopped exactly where expected.
+  if (c.expected_gate == "history" && v.failed_gate == "tests") {
+    SUCCEED() << "stopped one gate earlier, at tests: " << v.message;
+    return;
+  }
   ASSERT_EQ(v.failed_gate, c.expected_gate) << rendered;
   const GateResult* gate = v.FindGate(c.expected_gate);
   ASSERT_NE(gate, nullptr) << rendered;
