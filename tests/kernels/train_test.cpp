@@ -1,0 +1,864 @@
+// Training (kernels/backward.h, kernels/adam.h, kernels/trainer.h): every backward against its
+// plain double reference (kernels/reference/train_ref.h) and against central finite differences
+// of a forward computed in double, on random shapes including tiny and odd ones; the whole
+// training step against the double reference, finite differences of the reference loss, and
+// PyTorch autograd fixtures (tests/fixtures/train, written by make_train_fixtures.py); the loss
+// falling on a small text corpus; no allocation per step.
+//
+// Tolerances (normwise = max |got - want| / max |want| over a tensor):
+//   fast backward op vs double reference     DotTolerance(length of the sums), ~1e-5 for K = 100
+//   double reference vs finite differences   1e-5 normwise (central differences in double);
+//   fast backward vs finite differences      3e-5 normwise
+//   fast training step vs double reference   loss 1e-5 relative, gradients 2e-4 normwise/tensor
+//   vs PyTorch float64 autograd              the same
+//   N Adam steps vs reference / PyTorch      weights within 2e-5 + 2e-5 * steps absolute... see
+//                                            kStepWeightTolerance below
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "kernels/adam.h"
+#include "kernels/backward.h"
+#include "kernels/mat.h"
+#include "kernels/reference/gemm_ref.h"
+#include "kernels/reference/ops_ref.h"
+#include "kernels/reference/train_ref.h"
+#include "kernels/rope.h"
+#include "kernels/safetensors.h"
+#include "kernels/splitmix64.h"
+#include "kernels/trainer.h"
+#include "kernels/weights.h"
+#include "tests/common/alloc_counter.h"
+#include "tests/common/test_seed.h"
+
+namespace rlvr {
+namespace {
+
+using DVec = std::vector<double>;
+
+std::vector<float> Random(size_t n, uint64_t seed, float lo = -1.0f, float hi = 1.0f) {
+  std::vector<float> v(n);
+  FillRandom(v.data(), n, seed, lo, hi);
+  return v;
+}
+
+DVec ToD(const std::vector<float>& v) {
+  return DVec(v.begin(), v.end());
+}
+
+// Normwise relative error within tolerance.
+::testing::AssertionResult Normwise(const float* got, const float* want, size_t n,
+                                    double tolerance) {
+  const double error = MaxRelativeError(got, want, n);
+  if (error <= tolerance) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "normwise relative error " << error << " > " << tolerance;
+}
+::testing::AssertionResult Normwise(const std::vector<float>& got, const std::vector<float>& want,
+                                    double tolerance) {
+  if (got.size() != want.size()) {
+    return ::testing::AssertionFailure() << "sizes " << got.size() << " vs " << want.size();
+  }
+  return Normwise(got.data(), want.data(), got.size(), tolerance);
+}
+
+// A K-term float dot product: 8 * (sqrt(K) + 2) * eps, as gemm_test.cpp.
+double DotTolerance(int K) {
+  return 8.0 * (std::sqrt(static_cast<double>(K)) + 2.0) * std::numeric_limits<float>::epsilon();
+}
+
+// Finite differences (central, h = 1e-5, in double) carry ~1e-11 absolute rounding, and the
+// gradients under test are rounded to float: normwise 1e-5 for the double references, 3e-5 for
+// the fast paths.
+constexpr double kFdTolerance = 1e-5;
+constexpr double kFastFdTolerance = 3e-5;
+
+// Checks grad (of the scalar f at x) against central finite differences in double at every
+// index (or `samples` random ones when x is large): normwise over the checked entries.
+::testing::AssertionResult MatchesFiniteDifferences(const std::function<double(const DVec&)>& f,
+                                                    const DVec& x, const std::vector<float>& grad,
+                                                    double tolerance, uint64_t seed,
+                                                    size_t samples = 64) {
+  const double h = 1e-5;
+  DVec probe = x;
+  double max_error = 0.0, max_grad = 0.0;
+  const bool all = x.size() <= samples;
+  const size_t count = all ? x.size() : samples;
+  for (size_t s = 0; s < count; ++s) {
+    const size_t i = all ? s : SplitMix64(seed) % x.size();
+    probe[i] = x[i] + h;
+    const double plus = f(probe);
+    probe[i] = x[i] - h;
+    const double minus = f(probe);
+    probe[i] = x[i];
+    const double fd = (plus - minus) / (2 * h);
+    max_error = std::max(max_error, std::fabs(fd - grad[i]));
+    max_grad = std::max(max_grad, std::fabs(fd));
+  }
+  const double error = max_grad > 0 ? max_error / max_grad : max_error;
+  if (error <= tolerance) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << "gradient vs finite differences: normwise error " << error << " > " << tolerance;
+}
+
+double Dot(const DVec& a, const DVec& b) {
+  double s = 0.0;
+  for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
+  return s;
+}
+
+// --- Double forwards, for the finite differences ------------------------------------------------
+
+DVec LinearD(const DVec& x, const DVec& W, int M, int N, int K) {
+  DVec y(size_t(M) * N, 0.0);
+  for (int i = 0; i < M; ++i)
+    for (int j = 0; j < N; ++j)
+      for (int k = 0; k < K; ++k)
+        y[size_t(i) * N + j] += x[size_t(i) * K + k] * W[size_t(j) * K + k];
+  return y;
+}
+
+DVec RmsNormD(const DVec& x, const DVec& w, int rows, int n, double eps) {
+  DVec y(x.size());
+  for (int r = 0; r < rows; ++r) {
+    double ss = 0.0;
+    for (int j = 0; j < n; ++j) ss += x[size_t(r) * n + j] * x[size_t(r) * n + j];
+    const double inv = 1.0 / std::sqrt(ss / n + eps);
+    for (int j = 0; j < n; ++j) y[size_t(r) * n + j] = x[size_t(r) * n + j] * inv * w[j];
+  }
+  return y;
+}
+
+DVec SoftmaxD(const DVec& x, int rows, int cols) {
+  DVec y(x.size());
+  for (int r = 0; r < rows; ++r) {
+    double max = -INFINITY, sum = 0.0;
+    for (int j = 0; j < cols; ++j) max = std::max(max, x[size_t(r) * cols + j]);
+    for (int j = 0; j < cols; ++j)
+      sum += y[size_t(r) * cols + j] = std::exp(x[size_t(r) * cols + j] - max);
+    for (int j = 0; j < cols; ++j) y[size_t(r) * cols + j] /= sum;
+  }
+  return y;
+}
+
+DVec AttentionD(const DVec& q, const DVec& k, const DVec& v, int T, int H, int KVH, int hd) {
+  DVec out(size_t(T) * H * hd, 0.0);
+  const double scale = 1.0 / std::sqrt(double(hd));
+  for (int h = 0; h < H; ++h) {
+    const int g = h / (H / KVH);
+    for (int i = 0; i < T; ++i) {
+      DVec s(i + 1);
+      for (int j = 0; j <= i; ++j) {
+        for (int d = 0; d < hd; ++d)
+          s[j] += q[(size_t(i) * H + h) * hd + d] * k[(size_t(j) * KVH + g) * hd + d];
+        s[j] *= scale;
+      }
+      const DVec p = SoftmaxD(s, 1, i + 1);
+      for (int j = 0; j <= i; ++j)
+        for (int d = 0; d < hd; ++d)
+          out[(size_t(i) * H + h) * hd + d] += p[j] * v[(size_t(j) * KVH + g) * hd + d];
+    }
+  }
+  return out;
+}
+
+// --- Linear
+// ----------------------------------------------------------------------------------------
+
+struct LinearShape {
+  int M, N, K;
+};
+const LinearShape kLinearShapes[] = {{1, 1, 1},    {3, 5, 7},     {17, 31, 65},
+                                     {64, 48, 32}, {130, 67, 33}, {2, 300, 129}};
+
+TEST(TrainOps, LinearBackwardMatchesReference) {
+  uint64_t salt = 13500;
+  for (const LinearShape& s : kLinearShapes) {
+    SCOPED_TRACE(std::to_string(s.M) + "x" + std::to_string(s.N) + "x" + std::to_string(s.K));
+    const auto dy = Random(size_t(s.M) * s.N, TestSeedFor(++salt));
+    const auto x = Random(size_t(s.M) * s.K, TestSeedFor(++salt));
+    const auto W = Random(size_t(s.N) * s.K, TestSeedFor(++salt));
+    // Start from non-zero gradients: the backward must add, not overwrite.
+    auto dx = Random(x.size(), TestSeedFor(++salt)), dx_ref = dx;
+    auto dW = Random(W.size(), TestSeedFor(++salt)), dW_ref = dW;
+    std::vector<float> scratch(size_t(s.M) * s.N);
+    LinearBackwardInput(dy.data(), W.data(), dx.data(), s.M, s.N, s.K);
+    LinearBackwardWeight(dy.data(), x.data(), dW.data(), s.M, s.N, s.K, scratch.data());
+    LinearBackwardInputRef(dy.data(), W.data(), dx_ref.data(), s.M, s.N, s.K);
+    LinearBackwardWeightRef(dy.data(), x.data(), dW_ref.data(), s.M, s.N, s.K);
+    EXPECT_TRUE(Normwise(dx, dx_ref, DotTolerance(s.N)));
+    EXPECT_TRUE(Normwise(dW, dW_ref, DotTolerance(s.M)));
+  }
+}
+
+TEST(TrainOps, LinearBackwardMatchesFiniteDifferences) {
+  const int M = 5, N = 7, K = 6;
+  const auto x = Random(M * K, TestSeedFor(13600)), W = Random(N * K, TestSeedFor(13601));
+  const auto c = Random(M * N, TestSeedFor(13602));  // L = sum c * y, so dy = c
+  std::vector<float> dx(x.size()), dW(W.size()), scratch(M * N), dx_ref(x.size()), dW_ref(W.size());
+  LinearBackwardInput(c.data(), W.data(), dx.data(), M, N, K);
+  LinearBackwardWeight(c.data(), x.data(), dW.data(), M, N, K, scratch.data());
+  LinearBackwardInputRef(c.data(), W.data(), dx_ref.data(), M, N, K);
+  LinearBackwardWeightRef(c.data(), x.data(), dW_ref.data(), M, N, K);
+  const DVec xd = ToD(x), Wd = ToD(W), cd = ToD(c);
+  auto by_x = [&](const DVec& p) { return Dot(cd, LinearD(p, Wd, M, N, K)); };
+  auto by_W = [&](const DVec& p) { return Dot(cd, LinearD(xd, p, M, N, K)); };
+  EXPECT_TRUE(MatchesFiniteDifferences(by_x, xd, dx_ref, kFdTolerance, 1));
+  EXPECT_TRUE(MatchesFiniteDifferences(by_W, Wd, dW_ref, kFdTolerance, 2));
+  EXPECT_TRUE(MatchesFiniteDifferences(by_x, xd, dx, kFastFdTolerance, 3));
+  EXPECT_TRUE(MatchesFiniteDifferences(by_W, Wd, dW, kFastFdTolerance, 4));
+}
+
+// --- RMSNorm
+// ---------------------------------------------------------------------------------------
+
+TEST(TrainOps, RmsNormBackwardMatchesReferenceAndFiniteDifferences) {
+  const int shapes[][2] = {{1, 1}, {1, 2}, {3, 7}, {5, 17}, {4, 64}, {2, 257}};
+  uint64_t salt = 13700;
+  for (const auto& s : shapes) {
+    const int rows = s[0], n = s[1];
+    SCOPED_TRACE(std::to_string(rows) + "x" + std::to_string(n));
+    const auto x = Random(size_t(rows) * n, TestSeedFor(++salt), -2.0f, 2.0f);
+    const auto w = Random(n, TestSeedFor(++salt), 0.5f, 1.5f);
+    const auto c = Random(x.size(), TestSeedFor(++salt));
+    auto dx = Random(x.size(), TestSeedFor(++salt)), dx_ref = dx;
+    auto dw = Random(n, TestSeedFor(++salt)), dw_ref = dw;
+    RmsNormBackward(x.data(), w.data(), c.data(), dx.data(), dw.data(), rows, n, 1e-5f);
+    RmsNormBackwardRef(x.data(), w.data(), c.data(), dx_ref.data(), dw_ref.data(), rows, n, 1e-5f);
+    EXPECT_TRUE(Normwise(dx, dx_ref, DotTolerance(n)));
+    EXPECT_TRUE(Normwise(dw, dw_ref, DotTolerance(rows) + DotTolerance(n)));
+
+    std::vector<float> gx(x.size()), gw(n);
+    RmsNormBackwardRef(x.data(), w.data(), c.data(), gx.data(), gw.data(), rows, n, 1e-5f);
+    const DVec xd = ToD(x), wd = ToD(w), cd = ToD(c);
+    EXPECT_TRUE(MatchesFiniteDifferences(
+        [&](const DVec& p) { return Dot(cd, RmsNormD(p, wd, rows, n, 1e-5)); }, xd, gx,
+        kFdTolerance, TestSeedFor(++salt)));
+    EXPECT_TRUE(MatchesFiniteDifferences(
+        [&](const DVec& p) { return Dot(cd, RmsNormD(xd, p, rows, n, 1e-5)); }, wd, gw,
+        kFdTolerance, TestSeedFor(++salt)));
+  }
+}
+
+// --- Softmax
+// ---------------------------------------------------------------------------------------
+
+TEST(TrainOps, SoftmaxBackwardMatchesReferenceAndFiniteDifferences) {
+  const int shapes[][2] = {{1, 1}, {2, 3}, {3, 17}, {4, 100}, {1, 1000}};
+  uint64_t salt = 13800;
+  for (const auto& s : shapes) {
+    const int rows = s[0], cols = s[1];
+    SCOPED_TRACE(std::to_string(rows) + "x" + std::to_string(cols));
+    const auto x = Random(size_t(rows) * cols, TestSeedFor(++salt), -4.0f, 4.0f);
+    const auto c = Random(x.size(), TestSeedFor(++salt));
+    std::vector<float> y(x.size());
+    for (int r = 0; r < rows; ++r)
+      SoftmaxRef(x.data() + size_t(r) * cols, y.data() + size_t(r) * cols, cols);
+    auto dx = Random(x.size(), TestSeedFor(++salt)), dx_ref = dx;
+    SoftmaxBackward(y.data(), c.data(), dx.data(), rows, cols);
+    SoftmaxBackwardRef(y.data(), c.data(), dx_ref.data(), rows, cols);
+    EXPECT_TRUE(Normwise(dx, dx_ref, DotTolerance(cols)));
+    std::vector<float> g(x.size());
+    SoftmaxBackwardRef(y.data(), c.data(), g.data(), rows, cols);
+    const DVec cd = ToD(c);
+    EXPECT_TRUE(
+        MatchesFiniteDifferences([&](const DVec& p) { return Dot(cd, SoftmaxD(p, rows, cols)); },
+                                 ToD(x), g, kFdTolerance, TestSeedFor(++salt)));
+  }
+}
+
+// --- Cross-entropy
+// ---------------------------------------------------------------------------------
+
+TEST(TrainOps, CrossEntropyMatchesReferenceAndFiniteDifferences) {
+  const int shapes[][2] = {{1, 1}, {1, 2}, {3, 5}, {7, 33}, {16, 256}, {2, 5000}};
+  uint64_t salt = 13900;
+  for (const auto& s : shapes) {
+    const int rows = s[0], vocab = s[1];
+    SCOPED_TRACE(std::to_string(rows) + "x" + std::to_string(vocab));
+    const auto logits = Random(size_t(rows) * vocab, TestSeedFor(++salt), -6.0f, 6.0f);
+    std::vector<int> targets(rows);
+    uint64_t state = TestSeedFor(++salt);
+    for (int& t : targets) t = static_cast<int>(SplitMix64(state) % vocab);
+    std::vector<float> d(logits.size()), d_ref(logits.size());
+    const float loss =
+        CrossEntropyForwardBackward(logits.data(), targets.data(), d.data(), rows, vocab, 1.0f);
+    const float loss_ref = CrossEntropyForwardBackwardRef(logits.data(), targets.data(),
+                                                          d_ref.data(), rows, vocab, 1.0f);
+    EXPECT_NEAR(loss, loss_ref, 1e-5 * std::max(1.0f, std::fabs(loss_ref)));
+    EXPECT_TRUE(Normwise(d, d_ref, 1e-5));
+    // In place (dlogits aliasing logits), with a scale.
+    auto inplace = logits;
+    const float loss2 = CrossEntropyForwardBackward(inplace.data(), targets.data(), inplace.data(),
+                                                    rows, vocab, 0.5f);
+    EXPECT_EQ(loss2, loss);
+    for (float& v : d) v *= 0.5f;
+    EXPECT_TRUE(Normwise(inplace, d, 1e-6));
+
+    auto mean_ce = [&](const DVec& z) {
+      double total = 0.0;
+      for (int r = 0; r < rows; ++r) {
+        double max = -INFINITY, sum = 0.0;
+        for (int j = 0; j < vocab; ++j) max = std::max(max, z[size_t(r) * vocab + j]);
+        for (int j = 0; j < vocab; ++j) sum += std::exp(z[size_t(r) * vocab + j] - max);
+        total += std::log(sum) + max - z[size_t(r) * vocab + targets[r]];
+      }
+      return total / rows;
+    };
+    EXPECT_NEAR(loss_ref, mean_ce(ToD(logits)), 1e-6);
+    EXPECT_TRUE(
+        MatchesFiniteDifferences(mean_ce, ToD(logits), d_ref, kFdTolerance, TestSeedFor(++salt)));
+  }
+}
+
+// --- SwiGLU
+// ----------------------------------------------------------------------------------------
+
+TEST(TrainOps, SwiGLUBackwardMatchesReferenceAndFiniteDifferences) {
+  const size_t sizes[] = {1, 3, 17, 100, 4099};
+  uint64_t salt = 14000;
+  for (size_t n : sizes) {
+    SCOPED_TRACE(n);
+    const auto gate = Random(n, TestSeedFor(++salt), -8.0f, 8.0f);
+    const auto up = Random(n, TestSeedFor(++salt), -2.0f, 2.0f);
+    const auto c = Random(n, TestSeedFor(++salt));
+    auto dg = Random(n, TestSeedFor(++salt)), dg_ref = dg;
+    auto du = Random(n, TestSeedFor(++salt)), du_ref = du;
+    SwiGLUBackward(gate.data(), up.data(), c.data(), dg.data(), du.data(), n);
+    SwiGLUBackwardRef(gate.data(), up.data(), c.data(), dg_ref.data(), du_ref.data(), n);
+    EXPECT_TRUE(Normwise(dg, dg_ref, 1e-6));
+    EXPECT_TRUE(Normwise(du, du_ref, 1e-6));
+    std::vector<float> gg(n), gu(n);
+    SwiGLUBackwardRef(gate.data(), up.data(), c.data(), gg.data(), gu.data(), n);
+    const DVec gd = ToD(gate), ud = ToD(up), cd = ToD(c);
+    auto forward = [&](const DVec& g, const DVec& u) {
+      double s = 0.0;
+      for (size_t i = 0; i < n; ++i) s += cd[i] * g[i] / (1.0 + std::exp(-g[i])) * u[i];
+      return s;
+    };
+    EXPECT_TRUE(MatchesFiniteDifferences([&](const DVec& p) { return forward(p, ud); }, gd, gg,
+                                         kFdTolerance, TestSeedFor(++salt)));
+    EXPECT_TRUE(MatchesFiniteDifferences([&](const DVec& p) { return forward(gd, p); }, ud, gu,
+                                         kFdTolerance, TestSeedFor(++salt)));
+  }
+}
+
+// --- RoPE
+// ------------------------------------------------------------------------------------------
+
+// RoPE is linear in its input, so its backward is its adjoint: <RopeBackward(dy), x> = <dy,
+// Rope(x)> for all x, dy. Checked for the fast and the reference backward, and fast vs reference.
+TEST(TrainOps, RopeBackwardIsTheAdjointOfRope) {
+  const int shapes[][3] = {{1, 2, 0}, {2, 6, 3}, {3, 8, 11}, {4, 64, 500}};  // heads, dim, pos
+  uint64_t salt = 14100;
+  for (const auto& s : shapes) {
+    const int heads = s[0], hd = s[1], pos = s[2];
+    SCOPED_TRACE(std::to_string(heads) + "x" + std::to_string(hd) + "@" + std::to_string(pos));
+    const RopeCache cache(hd, 512, 10000.0f);
+    const auto x = Random(size_t(heads) * hd, TestSeedFor(++salt));
+    const auto dy = Random(x.size(), TestSeedFor(++salt));
+    auto rotated = x;
+    RopeRef(rotated.data(), heads, hd, pos, 10000.0f);
+    auto back = dy, back_ref = dy;
+    RopeBackward(back.data(), heads, hd, pos, cache);
+    RopeBackwardRef(back_ref.data(), heads, hd, pos, 10000.0f);
+    EXPECT_TRUE(Normwise(back, back_ref, 1e-6));
+    const double lhs = Dot(ToD(back_ref), ToD(x)), lhs_fast = Dot(ToD(back), ToD(x));
+    const double rhs = Dot(ToD(dy), ToD(rotated));
+    EXPECT_NEAR(lhs, rhs, 1e-5 * (1.0 + std::fabs(rhs)));
+    EXPECT_NEAR(lhs_fast, rhs, 1e-5 * (1.0 + std::fabs(rhs)));
+  }
+}
+
+// --- Causal attention
+// ------------------------------------------------------------------------------
+
+struct AttentionShape {
+  int T, H, KVH, hd;
+};
+const AttentionShape kAttentionShapes[] = {{1, 1, 1, 1}, {2, 1, 1, 3},  {5, 2, 1, 4},
+                                           {9, 4, 2, 6}, {17, 3, 3, 5}, {33, 8, 2, 16}};
+
+TEST(TrainOps, CausalAttentionMatchesReference) {
+  uint64_t salt = 14200;
+  for (const AttentionShape& s : kAttentionShapes) {
+    SCOPED_TRACE("T" + std::to_string(s.T) + " H" + std::to_string(s.H) + " KV" +
+                 std::to_string(s.KVH) + " hd" + std::to_string(s.hd));
+    const size_t qn = size_t(s.T) * s.H * s.hd, kvn = size_t(s.T) * s.KVH * s.hd;
+    const auto q = Random(qn, TestSeedFor(++salt), -2.0f, 2.0f);
+    const auto k = Random(kvn, TestSeedFor(++salt), -2.0f, 2.0f);
+    const auto v = Random(kvn, TestSeedFor(++salt));
+    const auto dout = Random(qn, TestSeedFor(++salt));
+    const size_t pn = size_t(s.H) * s.T * s.T;
+    std::vector<float> out(qn), probs(pn), out_ref(qn), probs_ref(pn);
+    CausalAttentionForward(q.data(), k.data(), v.data(), out.data(), probs.data(), s.T, s.H, s.KVH,
+                           s.hd);
+    CausalAttentionForwardRef(q.data(), k.data(), v.data(), out_ref.data(), probs_ref.data(), s.T,
+                              s.H, s.KVH, s.hd);
+    EXPECT_TRUE(Normwise(out, out_ref, 1e-5));
+    EXPECT_TRUE(Normwise(probs, probs_ref, 1e-5));
+    for (int h = 0; h < s.H; ++h)
+      for (int i = 0; i < s.T; ++i)
+        for (int j = i + 1; j < s.T; ++j) ASSERT_EQ(probs[(size_t(h) * s.T + i) * s.T + j], 0.0f);
+
+    auto dq = Random(qn, TestSeedFor(++salt)), dq_ref = dq;
+    auto dk = Random(kvn, TestSeedFor(++salt)), dk_ref = dk;
+    auto dv = Random(kvn, TestSeedFor(++salt)), dv_ref = dv;
+    std::vector<float> scratch(s.T);
+    CausalAttentionBackward(q.data(), k.data(), v.data(), probs.data(), dout.data(), dq.data(),
+                            dk.data(), dv.data(), scratch.data(), s.T, s.H, s.KVH, s.hd);
+    CausalAttentionBackwardRef(q.data(), k.data(), v.data(), dout.data(), dq_ref.data(),
+                               dk_ref.data(), dv_ref.data(), s.T, s.H, s.KVH, s.hd);
+    EXPECT_TRUE(Normwise(dq, dq_ref, 1e-5));
+    EXPECT_TRUE(Normwise(dk, dk_ref, 1e-5));
+    EXPECT_TRUE(Normwise(dv, dv_ref, 1e-5));
+  }
+}
+
+TEST(TrainOps, CausalAttentionBackwardMatchesFiniteDifferences) {
+  uint64_t salt = 14300;
+  for (const AttentionShape& s : kAttentionShapes) {
+    if (s.T > 17) continue;  // the finite differences run the double forward per entry
+    SCOPED_TRACE("T" + std::to_string(s.T) + " H" + std::to_string(s.H));
+    const size_t qn = size_t(s.T) * s.H * s.hd, kvn = size_t(s.T) * s.KVH * s.hd;
+    const auto q = Random(qn, TestSeedFor(++salt), -2.0f, 2.0f);
+    const auto k = Random(kvn, TestSeedFor(++salt), -2.0f, 2.0f);
+    const auto v = Random(kvn, TestSeedFor(++salt));
+    const auto c = Random(qn, TestSeedFor(++salt));
+    std::vector<float> dq(qn), dk(kvn), dv(kvn), fq(qn), fk(kvn), fv(kvn), out(qn),
+        probs(size_t(s.H) * s.T * s.T), scratch(s.T);
+    CausalAttentionBackwardRef(q.data(), k.data(), v.data(), c.data(), dq.data(), dk.data(),
+                               dv.data(), s.T, s.H, s.KVH, s.hd);
+    CausalAttentionForward(q.data(), k.data(), v.data(), out.data(), probs.data(), s.T, s.H, s.KVH,
+                           s.hd);
+    CausalAttentionBackward(q.data(), k.data(), v.data(), probs.data(), c.data(), fq.data(),
+                            fk.data(), fv.data(), scratch.data(), s.T, s.H, s.KVH, s.hd);
+    const DVec qd = ToD(q), kd = ToD(k), vd = ToD(v), cd = ToD(c);
+    auto by_q = [&](const DVec& p) {
+      return Dot(cd, AttentionD(p, kd, vd, s.T, s.H, s.KVH, s.hd));
+    };
+    auto by_k = [&](const DVec& p) {
+      return Dot(cd, AttentionD(qd, p, vd, s.T, s.H, s.KVH, s.hd));
+    };
+    auto by_v = [&](const DVec& p) {
+      return Dot(cd, AttentionD(qd, kd, p, s.T, s.H, s.KVH, s.hd));
+    };
+    EXPECT_TRUE(MatchesFiniteDifferences(by_q, qd, dq, kFdTolerance, TestSeedFor(++salt)));
+    EXPECT_TRUE(MatchesFiniteDifferences(by_k, kd, dk, kFdTolerance, TestSeedFor(++salt)));
+    EXPECT_TRUE(MatchesFiniteDifferences(by_v, vd, dv, kFdTolerance, TestSeedFor(++salt)));
+    EXPECT_TRUE(MatchesFiniteDifferences(by_q, qd, fq, kFastFdTolerance, TestSeedFor(++salt)));
+    EXPECT_TRUE(MatchesFiniteDifferences(by_k, kd, fk, kFastFdTolerance, TestSeedFor(++salt)));
+    EXPECT_TRUE(MatchesFiniteDifferences(by_v, vd, fv, kFastFdTolerance, TestSeedFor(++salt)));
+  }
+}
+
+// --- Adam
+// ------------------------------------------------------------------------------------------
+
+TEST(TrainAdam, MatchesReferenceOverSteps) {
+  const AdamConfig configs[] = {{}, {3e-2f, 0.8f, 0.95f, 1e-6f, 0.1f}};
+  uint64_t salt = 14400;
+  for (const AdamConfig& config : configs) {
+    const size_t n = 1001;
+    auto p = Random(n, TestSeedFor(++salt)), p_ref = p;
+    std::vector<float> m(n), v(n), m_ref(n), v_ref(n);
+    for (int step = 1; step <= 10; ++step) {
+      const auto g = Random(n, TestSeedFor(++salt), -1e-2f, 1e-2f);
+      AdamStep(p.data(), g.data(), m.data(), v.data(), n, step, config);
+      AdamStepRef(p_ref.data(), g.data(), m_ref.data(), v_ref.data(), n, step, config);
+    }
+    double max_diff = 0.0, moved = 0.0;
+    const auto start = Random(n, TestSeedFor(salt - 10));
+    for (size_t i = 0; i < n; ++i) {
+      max_diff = std::max(max_diff, double(std::fabs(p[i] - p_ref[i])));
+      moved = std::max(moved, double(std::fabs(p_ref[i] - start[i])));
+    }
+    // Each step moves a weight by at most ~lr; float rounding of the update is ~1e-6 of that.
+    EXPECT_LE(max_diff, 1e-6 + 1e-5 * config.lr * 10) << "lr " << config.lr;
+    EXPECT_GT(moved, config.lr) << "the parameters barely moved";
+    EXPECT_TRUE(Normwise(m, m_ref, 1e-6));
+    EXPECT_TRUE(Normwise(v, v_ref, 1e-6));
+  }
+}
+
+// Step 1 of Adam moves every parameter by lr * g / (|g| + eps): about lr in the gradient's
+// direction.
+TEST(TrainAdam, FirstStepMovesByLearningRate) {
+  float p[3] = {1.0f, -1.0f, 0.5f};
+  const float g[3] = {0.25f, -4.0f, 0.0f};
+  float m[3] = {}, v[3] = {};
+  AdamConfig config;
+  config.lr = 0.1f;
+  AdamStep(p, g, m, v, 3, 1, config);
+  EXPECT_NEAR(p[0], 0.9f, 1e-6);
+  EXPECT_NEAR(p[1], -0.9f, 1e-6);
+  EXPECT_EQ(p[2], 0.5f);
+  config.weight_decay = 0.5f;  // decoupled: p *= 1 - lr * wd before the update
+  float q[1] = {2.0f}, mq[1] = {}, vq[1] = {};
+  const float gq[1] = {0.0f};
+  AdamStep(q, gq, mq, vq, 1, 1, config);
+  EXPECT_NEAR(q[0], 2.0f * (1.0f - 0.05f), 1e-6);
+}
+
+// --- The whole training step
+// -----------------------------------------------------------------------
+
+struct TrainCase {
+  const char* name;
+  ModelConfig config;
+  int batch, seq_len;
+};
+
+ModelConfig Config(int vocab, int dim, int layers, int heads, int kv_heads, int head_dim, int ffn,
+                   int max_positions, bool tied) {
+  ModelConfig c;
+  c.vocab = vocab;
+  c.dim = dim;
+  c.n_layers = layers;
+  c.n_heads = heads;
+  c.n_kv_heads = kv_heads;
+  c.head_dim = head_dim;
+  c.ffn_dim = ffn;
+  c.max_positions = max_positions;
+  c.tie_embeddings = tied;
+  return c;
+}
+
+std::vector<TrainCase> TrainCases() {
+  return {
+      {"tiny", Config(5, 4, 1, 1, 1, 4, 3, 2, false), 1, 1},
+      {"gqa", Config(37, 24, 2, 4, 2, 6, 40, 12, false), 2, 9},
+      {"tied", Config(19, 16, 1, 2, 2, 8, 24, 8, true), 3, 5},
+      {"mha odd", Config(23, 12, 3, 3, 3, 4, 17, 11, false), 1, 11},
+  };
+}
+
+std::vector<int> RandomTokens(int batch, int seq_len, int vocab, uint64_t seed) {
+  std::vector<int> t(size_t(batch) * (seq_len + 1));
+  for (int& x : t) x = static_cast<int>(SplitMix64(seed) % vocab);
+  return t;
+}
+
+// Every gradient tensor in a fixed order, with a name for messages.
+std::vector<std::pair<std::string, const std::vector<float>*>> Named(const ModelWeights& w) {
+  std::vector<std::pair<std::string, const std::vector<float>*>> t;
+  t.push_back({"model.embed_tokens.weight", &w.embed_tokens});
+  for (size_t i = 0; i < w.layers.size(); ++i) {
+    const LayerWeights& l = w.layers[i];
+    const std::string p = "model.layers." + std::to_string(i) + ".";
+    t.push_back({p + "input_layernorm.weight", &l.input_norm});
+    t.push_back({p + "self_attn.q_proj.weight", &l.q_proj});
+    t.push_back({p + "self_attn.k_proj.weight", &l.k_proj});
+    t.push_back({p + "self_attn.v_proj.weight", &l.v_proj});
+    t.push_back({p + "self_attn.o_proj.weight", &l.o_proj});
+    t.push_back({p + "post_attention_layernorm.weight", &l.post_norm});
+    t.push_back({p + "mlp.gate_proj.weight", &l.gate_proj});
+    t.push_back({p + "mlp.up_proj.weight", &l.up_proj});
+    t.push_back({p + "mlp.down_proj.weight", &l.down_proj});
+  }
+  t.push_back({"model.norm.weight", &w.final_norm});
+  if (!w.config.tie_embeddings) t.push_back({"lm_head.weight", &w.lm_head});
+  return t;
+}
+
+constexpr double kGradientTolerance = 2e-4;  // normwise per tensor, float step vs double
+
+::testing::AssertionResult GradientsMatch(const ModelWeights& got, const ModelWeights& want,
+                                          double tolerance) {
+  const auto g = Named(got), w = Named(want);
+  if (g.size() != w.size()) return ::testing::AssertionFailure() << "tensor counts differ";
+  for (size_t i = 0; i < g.size(); ++i) {
+    auto r = Normwise(*g[i].second, *w[i].second, tolerance);
+    if (!r) return r << " in " << g[i].first;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+TEST(Trainer, GradientsMatchDoubleReference) {
+  uint64_t salt = 14500;
+  for (const TrainCase& tc : TrainCases()) {
+    SCOPED_TRACE(tc.name);
+    ModelWeights w = RandomWeights(tc.config, TestSeedFor(++salt), 0.3f);
+    const auto tokens = RandomTokens(tc.batch, tc.seq_len, tc.config.vocab, TestSeedFor(++salt));
+    Trainer trainer(w, tc.batch, tc.seq_len);
+    const float loss = trainer.ComputeGradients(tokens);
+    ModelWeights ref;
+    const double loss_ref = TrainingLossRef(w, tokens, tc.batch, tc.seq_len, &ref);
+    EXPECT_NEAR(loss, loss_ref, 1e-5 * loss_ref);
+    EXPECT_TRUE(GradientsMatch(trainer.gradients(), ref, kGradientTolerance));
+    // A second call on the same tokens overwrites, not accumulates.
+    EXPECT_EQ(trainer.ComputeGradients(tokens), loss);
+    EXPECT_TRUE(GradientsMatch(trainer.gradients(), ref, kGradientTolerance));
+  }
+}
+
+// Central finite differences of the double reference loss, perturbing a few entries of every
+// tensor (the float weights hold w +- h exactly enough: the actual step is used).
+TEST(Trainer, ReferenceGradientsMatchFiniteDifferences) {
+  uint64_t salt = 14600;
+  for (const TrainCase& tc : TrainCases()) {
+    SCOPED_TRACE(tc.name);
+    ModelWeights w = RandomWeights(tc.config, TestSeedFor(++salt), 0.3f);
+    const auto tokens = RandomTokens(tc.batch, tc.seq_len, tc.config.vocab, TestSeedFor(++salt));
+    ModelWeights grads;
+    TrainingLossRef(w, tokens, tc.batch, tc.seq_len, &grads);
+    const auto params = Named(w);
+    const auto g = Named(grads);
+    uint64_t pick = TestSeedFor(++salt);
+    for (size_t t = 0; t < params.size(); ++t) {
+      auto* tensor = const_cast<std::vector<float>*>(params[t].second);
+      double max_grad = 0.0;
+      for (float x : *g[t].second) max_grad = std::max(max_grad, double(std::fabs(x)));
+      for (int s = 0; s < 4; ++s) {
+        const size_t i = SplitMix64(pick) % tensor->size();
+        const float original = (*tensor)[i];
+        const float up = original + 1e-2f, down = original - 1e-2f;
+        (*tensor)[i] = up;
+        const double plus = TrainingLossRef(w, tokens, tc.batch, tc.seq_len);
+        (*tensor)[i] = down;
+        const double minus = TrainingLossRef(w, tokens, tc.batch, tc.seq_len);
+        (*tensor)[i] = original;
+        const double fd = (plus - minus) / (double(up) - double(down));
+        // h = 1e-2: truncation error O(h^2 * third derivative), ~1e-5 relative here.
+        EXPECT_NEAR((*g[t].second)[i], fd, 1e-3 * max_grad + 1e-7)
+            << params[t].first << "[" << i << "]";
+      }
+    }
+  }
+}
+
+constexpr int kSteps = 6;
+// Weights after kSteps Adam steps: each step moves a weight by about lr at most, so differences
+// in the gradients' rounding show up as a small fraction of lr per step.
+constexpr double kStepWeightTolerance = 5e-5;
+
+TEST(Trainer, StepsMatchDoubleReference) {
+  uint64_t salt = 14700;
+  for (const TrainCase& tc : TrainCases()) {
+    SCOPED_TRACE(tc.name);
+    const ModelWeights initial = RandomWeights(tc.config, TestSeedFor(++salt), 0.3f);
+    AdamConfig adam;
+    adam.lr = 1e-2f;
+    adam.weight_decay = 0.01f;
+    ModelWeights w = initial;
+    Trainer trainer(w, tc.batch, tc.seq_len, adam);
+    ModelWeights w_ref = initial, m_ref = initial, v_ref = initial;
+    for (auto& t : Named(m_ref))
+      std::fill(const_cast<std::vector<float>*>(t.second)->begin(),
+                const_cast<std::vector<float>*>(t.second)->end(), 0.0f);
+    for (auto& t : Named(v_ref))
+      std::fill(const_cast<std::vector<float>*>(t.second)->begin(),
+                const_cast<std::vector<float>*>(t.second)->end(), 0.0f);
+    for (int step = 1; step <= kSteps; ++step) {
+      const auto tokens = RandomTokens(tc.batch, tc.seq_len, tc.config.vocab, TestSeedFor(++salt));
+      const float loss = trainer.Step(tokens);
+      ModelWeights grads;
+      const double loss_ref = TrainingLossRef(w_ref, tokens, tc.batch, tc.seq_len, &grads);
+      EXPECT_NEAR(loss, loss_ref, 1e-4 * loss_ref) << "step " << step;
+      const auto p = Named(w_ref), g = Named(grads), m = Named(m_ref), v = Named(v_ref);
+      for (size_t t = 0; t < p.size(); ++t) {
+        AdamStepRef(const_cast<float*>(p[t].second->data()), g[t].second->data(),
+                    const_cast<float*>(m[t].second->data()),
+                    const_cast<float*>(v[t].second->data()), p[t].second->size(), step, adam);
+      }
+    }
+    EXPECT_EQ(trainer.steps(), kSteps);
+    const auto got = Named(w), want = Named(w_ref), start = Named(initial);
+    double moved = 0.0;
+    for (size_t t = 0; t < got.size(); ++t) {
+      for (size_t i = 0; i < got[t].second->size(); ++i) {
+        ASSERT_NEAR((*got[t].second)[i], (*want[t].second)[i], kStepWeightTolerance)
+            << got[t].first << "[" << i << "]";
+        moved = std::max(moved, double(std::fabs((*want[t].second)[i] - (*start[t].second)[i])));
+      }
+    }
+    EXPECT_GT(moved, adam.lr) << "training did not move the weights";
+  }
+}
+
+TEST(Trainer, RejectsBadArguments) {
+  ModelWeights w = RandomWeights(TrainCases()[1].config, TestSeedFor(14800), 0.3f);
+  EXPECT_THROW(Trainer(w, 0, 4), std::invalid_argument);
+  EXPECT_THROW(Trainer(w, 1, 13), std::invalid_argument);  // max_positions 12
+  ModelWeights broken = w;
+  broken.layers[1].up_proj.pop_back();
+  EXPECT_THROW(Trainer(broken, 1, 4), std::invalid_argument);
+  Trainer trainer(w, 2, 4);
+  std::vector<int> tokens(2 * 5, 1);
+  EXPECT_THROW(trainer.ComputeGradients(std::span<const int>(tokens.data(), 9)),
+               std::invalid_argument);
+  tokens[7] = w.config.vocab;
+  EXPECT_THROW(trainer.Step(tokens), std::out_of_range);
+  tokens[7] = -1;
+  EXPECT_THROW(trainer.Step(tokens), std::out_of_range);
+  EXPECT_EQ(trainer.steps(), 0);
+}
+
+// --- PyTorch autograd fixtures -------------------------------------------------------------------
+
+std::string FixturePath(const std::string& file) {
+  return std::string(RLVR_FIXTURES_DIR) + "/train/" + file;
+}
+
+double Meta(const SafeTensorsFile& f, const std::string& key) {
+  return std::stod(f.metadata().at(key));
+}
+
+// A tensor of whatever shape the file gives it, flattened; it must hold `size` floats.
+std::vector<float> ReadFlat(const SafeTensorsFile& f, const std::string& name, size_t size) {
+  const std::vector<int64_t> shape = f.Info(name).shape;
+  std::vector<float> values = f.Read(name, shape);
+  EXPECT_EQ(values.size(), size) << name;
+  values.resize(size);
+  return values;
+}
+
+// PyTorch's float64 gradients at the initial weights, and the weights after `steps` float32
+// AdamW steps (torch.optim.AdamW, foreach=False) on the same batch every step.
+void CheckTorchFixture(const std::string& name) {
+  SCOPED_TRACE(name);
+  const std::string weights_path = FixturePath(name + ".weights.safetensors");
+  const ModelConfig config = LoadConfig(weights_path);
+  const ModelWeights initial = LoadWeights(weights_path, config);
+  const SafeTensorsFile expected =
+      SafeTensorsFile::Open(FixturePath(name + ".expected.safetensors"));
+  const int batch = static_cast<int>(Meta(expected, "batch"));
+  const int seq_len = static_cast<int>(Meta(expected, "seq_len"));
+  const int steps = static_cast<int>(Meta(expected, "steps"));
+  AdamConfig adam;
+  adam.lr = static_cast<float>(Meta(expected, "lr"));
+  adam.beta1 = static_cast<float>(Meta(expected, "beta1"));
+  adam.beta2 = static_cast<float>(Meta(expected, "beta2"));
+  adam.eps = static_cast<float>(Meta(expected, "eps"));
+  adam.weight_decay = static_cast<float>(Meta(expected, "weight_decay"));
+  const auto token_values = expected.Read("tokens", {batch, seq_len + 1});
+  const std::vector<int> tokens(token_values.begin(), token_values.end());
+  const float loss0 = expected.Read("loss0", {1})[0];
+  const auto losses = expected.Read("losses", {steps});
+
+  ModelWeights w = initial;
+  Trainer trainer(w, batch, seq_len, adam);
+  EXPECT_NEAR(trainer.ComputeGradients(tokens), loss0, 1e-5 * loss0);
+  for (const auto& [tensor_name, grad] : Named(trainer.gradients())) {
+    const auto want = ReadFlat(expected, "grad." + tensor_name, grad->size());
+    EXPECT_TRUE(Normwise(*grad, want, kGradientTolerance)) << tensor_name;
+  }
+  // The reference agrees with PyTorch as well.
+  ModelWeights ref;
+  EXPECT_NEAR(TrainingLossRef(initial, tokens, batch, seq_len, &ref), loss0, 1e-6 * loss0);
+  for (const auto& [tensor_name, grad] : Named(ref)) {
+    const auto want = ReadFlat(expected, "grad." + tensor_name, grad->size());
+    EXPECT_TRUE(Normwise(*grad, want, 1e-5)) << "reference " << tensor_name;
+  }
+
+  for (int s = 0; s < steps; ++s) {
+    EXPECT_NEAR(trainer.Step(tokens), losses[s], 1e-4 * losses[s]) << "step " << s + 1;
+  }
+  for (const auto& [tensor_name, param] : Named(w)) {
+    const auto want = ReadFlat(expected, "final." + tensor_name, param->size());
+    for (size_t i = 0; i < want.size(); ++i) {
+      ASSERT_NEAR((*param)[i], want[i], kStepWeightTolerance) << tensor_name << "[" << i << "]";
+    }
+  }
+}
+
+TEST(TrainerTorch, UntiedAdamMatchesPyTorch) {
+  CheckTorchFixture("untied");
+}
+TEST(TrainerTorch, TiedAdamWMatchesPyTorch) {
+  CheckTorchFixture("tied");
+}
+
+// --- Loss falls on a small text corpus -----------------------------------------------------------
+
+TEST(TrainerCorpus, LossDecreasesOnText) {
+  std::ifstream in(FixturePath("corpus.txt"), std::ios::binary);
+  ASSERT_TRUE(in) << FixturePath("corpus.txt");
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string corpus = text.str();
+  ASSERT_GT(corpus.size(), 1000u);
+  ModelConfig config = Config(128, 32, 2, 4, 2, 8, 64, 32, false);  // byte-level, ASCII text
+  for (unsigned char ch : corpus) ASSERT_LT(ch, 128) << "corpus must be ASCII";
+  ModelWeights w = RandomWeights(config, TestSeedFor(14900), 0.1f);
+  const int batch = 4, seq_len = 32;
+  AdamConfig adam;
+  adam.lr = 1e-2f;
+  Trainer trainer(w, batch, seq_len, adam);
+  // Held-out windows: the loss on them must fall too, not only on the batches trained.
+  std::vector<int> held_out(size_t(batch) * (seq_len + 1));
+  for (int b = 0; b < batch; ++b)
+    for (int t = 0; t <= seq_len; ++t)
+      held_out[size_t(b) * (seq_len + 1) + t] = corpus[(b * 401 + 7 + t) % corpus.size()];
+  Trainer evaluator(w, batch, seq_len);
+  const float held_out_before = evaluator.ComputeGradients(held_out);
+  std::vector<int> tokens(held_out.size());
+  uint64_t offsets = TestSeedFor(14901);
+  float first = 0.0f, last = 0.0f;
+  const int steps = 60;
+  for (int step = 0; step < steps; ++step) {
+    for (int b = 0; b < batch; ++b) {
+      const size_t start = SplitMix64(offsets) % (corpus.size() - seq_len - 1);
+      for (int t = 0; t <= seq_len; ++t) tokens[size_t(b) * (seq_len + 1) + t] = corpus[start + t];
+    }
+    const float loss = trainer.Step(tokens);
+    if (step == 0) first = loss;
+    if (step >= steps - 5) last += loss / 5;
+  }
+  const float held_out_after = evaluator.ComputeGradients(held_out);
+  EXPECT_NEAR(first, std::log(128.0f), 0.5f);  // a random model is about uniform
+  EXPECT_LT(last, 0.75f * first) << "first " << first << ", last five " << last;
+  EXPECT_LT(held_out_after, 0.8f * held_out_before);
+}
+
+// --- No allocation per step
+// -------------------------------------------------------------------------
+
+TEST(AllocTrain, StepAllocatesNothing) {
+  const TrainCase tc = TrainCases()[1];
+  ModelWeights w = RandomWeights(tc.config, TestSeedFor(15000), 0.3f);
+  Trainer trainer(w, tc.batch, tc.seq_len);
+  const auto tokens = RandomTokens(tc.batch, tc.seq_len, tc.config.vocab, TestSeedFor(15001));
+  trainer.Step(tokens);  // warm-up: thread pool and GEMM packing buffers
+  AllocationScope scope;
+  float sum = 0.0f;
+  for (int i = 0; i < 3; ++i) sum += trainer.Step(tokens);
+  sum += trainer.ComputeGradients(tokens);
+  trainer.ApplyAdam();
+  EXPECT_EQ(scope.count(), 0u);
+  EXPECT_TRUE(std::isfinite(sum));
+}
+
+TEST(AllocTrain, BackwardOpsAllocateNothing) {
+  const int M = 33, N = 40, K = 24, T = 9, H = 4, KVH = 2, hd = 6;
+  auto a = Random(size_t(M) * std::max(N, K), 1), b = Random(size_t(N) * K, 2);
+  std::vector<float> out(size_t(M) * std::max(N, K) * 2), out2(out.size()), scratch(size_t(M) * N);
+  std::vector<int> targets(M, 3);
+  const RopeCache cache(hd, T, 10000.0f);
+  LinearBackwardWeight(a.data(), b.data(), out.data(), M, N, K, scratch.data());  // warm-up
+  AllocationScope scope;
+  LinearBackwardInput(a.data(), b.data(), out.data(), M, N, K);
+  LinearBackwardWeight(a.data(), b.data(), out.data(), M, N, K, scratch.data());
+  RmsNormBackward(a.data(), b.data(), a.data(), out.data(), out2.data(), M, K);
+  SoftmaxBackward(a.data(), b.data(), out.data(), 3, K);
+  CrossEntropyForwardBackward(a.data(), targets.data(), out.data(), M, N);
+  SwiGLUBackward(a.data(), b.data(), a.data(), out.data(), out2.data(), 100);
+  RopeBackward(out.data(), H, hd, 3, cache);
+  CausalAttentionForward(a.data(), b.data(), b.data(), out.data(), out2.data(), T, H, KVH, hd);
+  CausalAttentionBackward(a.data(), b.data(), b.data(), out2.data(), a.data(), out.data(),
+                          out.data() + 500, out.data() + 800, scratch.data(), T, H, KVH, hd);
+  float p[4] = {}, m[4] = {}, v[4] = {};
+  AdamStep(p, a.data(), m, v, 4, 1, AdamConfig{});
+  EXPECT_EQ(scope.count(), 0u);
+}
+
+}  // namespace
+}  // namespace rlvr
