@@ -11,8 +11,8 @@
 //   fast backward vs finite differences      3e-5 normwise
 //   fast training step vs double reference   loss 1e-5 relative, gradients 2e-4 normwise/tensor
 //   vs PyTorch float64 autograd              the same
-//   N Adam steps vs reference / PyTorch      weights within 2e-5 + 2e-5 * steps absolute... see
-//                                            kStepWeightTolerance below
+//   N Adam steps vs reference / PyTorch      weights within 5e-5 absolute, but for at most
+//                                            1 + 1/1000 of them (within lr): StepWeightsMatch
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -233,9 +233,24 @@ TEST(TrainOps, RmsNormBackwardMatchesReferenceAndFiniteDifferences) {
     auto dw = Random(n, TestSeedFor(++salt)), dw_ref = dw;
     RmsNormBackward(x.data(), w.data(), c.data(), dx.data(), dw.data(), rows, n, 1e-5f);
     RmsNormBackwardRef(x.data(), w.data(), c.data(), dx_ref.data(), dw_ref.data(), rows, n, 1e-5f);
-    EXPECT_TRUE(Normwise(dx, dx_ref, DotTolerance(n)));
+    // dx = inv * dy * w - inv^3 / n * x * sum(dy w x) cancels (almost fully for n = 1, where the
+    // exact result is inv * dy * w * eps / (x^2 + eps)): the error is relative to the terms.
+    double terms = 0.0;
+    for (int r = 0; r < rows; ++r) {
+      double ss = 0.0;
+      for (int j = 0; j < n; ++j) ss += double(x[size_t(r) * n + j]) * x[size_t(r) * n + j];
+      const double inv = 1.0 / std::sqrt(ss / n + 1e-5);
+      for (int j = 0; j < n; ++j) {
+        terms = std::max(terms, inv * std::fabs(double(c[size_t(r) * n + j]) * w[j]));
+      }
+    }
+    for (size_t i = 0; i < dx.size(); ++i) {
+      ASSERT_NEAR(dx[i], dx_ref[i], DotTolerance(n) * (terms + 1.0)) << "dx[" << i << "]";
+    }
     EXPECT_TRUE(Normwise(dw, dw_ref, DotTolerance(rows) + DotTolerance(n)));
 
+    // For n = 1 the exact dx is ~eps / x^2 of its terms, below what differences resolve.
+    if (n == 1) continue;
     std::vector<float> gx(x.size()), gw(n);
     RmsNormBackwardRef(x.data(), w.data(), c.data(), gx.data(), gw.data(), rows, n, 1e-5f);
     const DVec xd = ToD(x), wd = ToD(w), cd = ToD(c);
@@ -294,7 +309,11 @@ TEST(TrainOps, CrossEntropyMatchesReferenceAndFiniteDifferences) {
     const float loss_ref = CrossEntropyForwardBackwardRef(logits.data(), targets.data(),
                                                           d_ref.data(), rows, vocab, 1.0f);
     EXPECT_NEAR(loss, loss_ref, 1e-5 * std::max(1.0f, std::fabs(loss_ref)));
-    EXPECT_TRUE(Normwise(d, d_ref, 1e-5));
+    // dlogits[target] = p - 1 cancels when p is near 1: the error is a few float ulps of the
+    // per-row scale 1 / rows, not of the (possibly tiny) result.
+    for (size_t i = 0; i < d.size(); ++i) {
+      ASSERT_NEAR(d[i], d_ref[i], 1e-6 / rows) << "dlogits[" << i << "]";
+    }
     // In place (dlogits aliasing logits), with a scale.
     auto inplace = logits;
     const float loss2 = CrossEntropyForwardBackward(inplace.data(), targets.data(), inplace.data(),
@@ -334,8 +353,9 @@ TEST(TrainOps, SwiGLUBackwardMatchesReferenceAndFiniteDifferences) {
     auto du = Random(n, TestSeedFor(++salt)), du_ref = du;
     SwiGLUBackward(gate.data(), up.data(), c.data(), dg.data(), du.data(), n);
     SwiGLUBackwardRef(gate.data(), up.data(), c.data(), dg_ref.data(), du_ref.data(), n);
-    EXPECT_TRUE(Normwise(dg, dg_ref, 1e-6));
-    EXPECT_TRUE(Normwise(du, du_ref, 1e-6));
+    // silu'(g) = s (1 + g (1 - s)) cancels near its zero at g ~ -1.28: 1e-5 normwise.
+    EXPECT_TRUE(Normwise(dg, dg_ref, 1e-5));
+    EXPECT_TRUE(Normwise(du, du_ref, 1e-5));
     std::vector<float> gg(n), gu(n);
     SwiGLUBackwardRef(gate.data(), up.data(), c.data(), gg.data(), gu.data(), n);
     const DVec gd = ToD(gate), ud = ToD(up), cd = ToD(c);
@@ -620,15 +640,15 @@ TEST(Trainer, ReferenceGradientsMatchFiniteDifferences) {
       for (int s = 0; s < 4; ++s) {
         const size_t i = SplitMix64(pick) % tensor->size();
         const float original = (*tensor)[i];
-        const float up = original + 1e-2f, down = original - 1e-2f;
+        const float up = original + 1e-3f, down = original - 1e-3f;
         (*tensor)[i] = up;
         const double plus = TrainingLossRef(w, tokens, tc.batch, tc.seq_len);
         (*tensor)[i] = down;
         const double minus = TrainingLossRef(w, tokens, tc.batch, tc.seq_len);
         (*tensor)[i] = original;
         const double fd = (plus - minus) / (double(up) - double(down));
-        // h = 1e-2: truncation error O(h^2 * third derivative), ~1e-5 relative here.
-        EXPECT_NEAR((*g[t].second)[i], fd, 1e-3 * max_grad + 1e-7)
+        // h = 1e-3: truncation error O(h^2 * third derivative), ~1e-5 relative here.
+        EXPECT_NEAR((*g[t].second)[i], fd, 2e-4 * max_grad + 1e-7)
             << params[t].first << "[" << i << "]";
       }
     }
@@ -639,6 +659,33 @@ constexpr int kSteps = 6;
 // Weights after kSteps Adam steps: each step moves a weight by about lr at most, so differences
 // in the gradients' rounding show up as a small fraction of lr per step.
 constexpr double kStepWeightTolerance = 5e-5;
+
+// Weights after Adam steps, compared with an awareness of Adam's conditioning: its update
+// m / (sqrt(v) + eps) is about sign(gradient) * lr, so an entry whose gradient is at the
+// rounding level of its tensor may legitimately step the other way. Demands: every weight
+// within kStepWeightTolerance except at most 1 + 1/1000 of them, and those within lr.
+::testing::AssertionResult StepWeightsMatch(
+    const std::vector<std::pair<std::string, const std::vector<float>*>>& got,
+    const std::vector<std::pair<std::string, const std::vector<float>*>>& want, double lr) {
+  size_t total = 0, outliers = 0;
+  for (size_t t = 0; t < got.size(); ++t) {
+    const std::vector<float>& a = *got[t].second;
+    const std::vector<float>& b = *want[t].second;
+    if (a.size() != b.size()) return ::testing::AssertionFailure() << got[t].first << " sizes";
+    for (size_t i = 0; i < a.size(); ++i) {
+      const double diff = std::fabs(double(a[i]) - b[i]);
+      if (!(diff <= lr)) {
+        return ::testing::AssertionFailure() << got[t].first << "[" << i << "]: " << a[i] << " vs "
+                                             << b[i] << ", more than lr apart";
+      }
+      if (diff > kStepWeightTolerance) ++outliers;
+    }
+    total += a.size();
+  }
+  if (outliers <= 1 + total / 1000) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << outliers << " of " << total << " weights differ by more than " << kStepWeightTolerance;
+}
 
 TEST(Trainer, StepsMatchDoubleReference) {
   uint64_t salt = 14700;
@@ -673,10 +720,9 @@ TEST(Trainer, StepsMatchDoubleReference) {
     EXPECT_EQ(trainer.steps(), kSteps);
     const auto got = Named(w), want = Named(w_ref), start = Named(initial);
     double moved = 0.0;
+    EXPECT_TRUE(StepWeightsMatch(got, want, adam.lr));
     for (size_t t = 0; t < got.size(); ++t) {
       for (size_t i = 0; i < got[t].second->size(); ++i) {
-        ASSERT_NEAR((*got[t].second)[i], (*want[t].second)[i], kStepWeightTolerance)
-            << got[t].first << "[" << i << "]";
         moved = std::max(moved, double(std::fabs((*want[t].second)[i] - (*start[t].second)[i])));
       }
     }
@@ -762,12 +808,14 @@ void CheckTorchFixture(const std::string& name) {
   for (int s = 0; s < steps; ++s) {
     EXPECT_NEAR(trainer.Step(tokens), losses[s], 1e-4 * losses[s]) << "step " << s + 1;
   }
-  for (const auto& [tensor_name, param] : Named(w)) {
-    const auto want = ReadFlat(expected, "final." + tensor_name, param->size());
-    for (size_t i = 0; i < want.size(); ++i) {
-      ASSERT_NEAR((*param)[i], want[i], kStepWeightTolerance) << tensor_name << "[" << i << "]";
-    }
+  std::vector<std::vector<float>> finals;
+  const auto got = Named(w);
+  for (const auto& [tensor_name, param] : got) {
+    finals.push_back(ReadFlat(expected, "final." + tensor_name, param->size()));
   }
+  std::vector<std::pair<std::string, const std::vector<float>*>> want;
+  for (size_t t = 0; t < got.size(); ++t) want.push_back({got[t].first, &finals[t]});
+  EXPECT_TRUE(StepWeightsMatch(got, want, adam.lr));
 }
 
 TEST(TrainerTorch, UntiedAdamMatchesPyTorch) {
