@@ -201,5 +201,69 @@ TEST(History, TrainCrossEntropy) {
   }
 }
 
+// The backward products of a linear layer add into their output, so its prior contents are an
+// input (`initial`): Run copies them into the output, then calls the kernel.
+struct LinearBackwardCase {
+  int M, N, K;
+  bool weight;  // LinearBackwardWeight (dW[N,K]) or LinearBackwardInput (dx[M,K])
+  mutable std::vector<float> scratch = std::vector<float>(size_t(M) * N);
+  struct Inputs {
+    Buffer<float> dy, other, initial;  // other: W for the input gradient, x for the weight's
+  };
+  size_t OutputSize() const { return weight ? size_t(N) * K : size_t(M) * K; }
+  Inputs Make(uint64_t seed) const {
+    return {RandomFloats(size_t(M) * N, seed),
+            RandomFloats(weight ? size_t(M) * K : size_t(N) * K, ~seed),
+            RandomFloats(OutputSize(), seed ^ 0x77)};
+  }
+  std::vector<Bytes> Buffers(Inputs& in) const {
+    return {{in.dy.data(), in.dy.size() * sizeof(float)},
+            {in.other.data(), in.other.size() * sizeof(float)},
+            {in.initial.data(), in.initial.size() * sizeof(float)}};
+  }
+  void Run(Inputs& in, float* out) const {
+    std::copy(in.initial.begin(), in.initial.end(), out);
+    if (weight) {
+      LinearBackwardWeight(in.dy.data(), in.other.data(), out, M, N, K, scratch.data());
+    } else {
+      LinearBackwardInput(in.dy.data(), in.other.data(), out, M, N, K);
+    }
+  }
+  ::testing::AssertionResult MatchesReference(const Inputs& in, const float* out) const {
+    std::vector<float> want(in.initial.begin(), in.initial.end());
+    if (weight) {
+      LinearBackwardWeightRef(in.dy.data(), in.other.data(), want.data(), M, N, K);
+    } else {
+      LinearBackwardInputRef(in.dy.data(), in.other.data(), want.data(), M, N, K);
+    }
+    const int terms = weight ? M : N;
+    const double tolerance = 8.0 * (std::sqrt(double(terms)) + 2.0) * 1.1920929e-7;
+    const double error = MaxRelativeError(out, want.data(), want.size());
+    if (error <= tolerance) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "normwise error " << error << " > " << tolerance;
+  }
+  void PerturbElement(Inputs& in, uint64_t seed) const {
+    in.dy[SplitMix64(seed) % in.dy.size()] = history::RandomFloat(seed, -1.0f, 1.0f);
+  }
+  // A row of dy: every entry of dW changes (for dx, one row).
+  void PerturbRow(Inputs& in, uint64_t seed) const {
+    const size_t row = SplitMix64(seed) % M;
+    for (int n = 0; n < N; ++n) in.dy[row * N + n] = history::RandomFloat(seed, -1.0f, 1.0f);
+  }
+};
+
+TEST(History, TrainLinearBackward) {
+  const int shapes[][3] = {{1, 1, 1}, {3, 5, 7}, {17, 31, 65}, {256, 384, 128}, {256, 128, 384}};
+  uint64_t salt = 17200;
+  for (const auto& s : shapes) {
+    for (bool weight : {false, true}) {
+      CheckHistory(LinearBackwardCase{s[0], s[1], s[2], weight}, TestSeedFor(++salt),
+                   std::string(weight ? "LinearBackwardWeight " : "LinearBackwardInput ") +
+                       std::to_string(s[0]) + "x" + std::to_string(s[1]) + "x" +
+                       std::to_string(s[2]));
+    }
+  }
+}
+
 }  // namespace
 }  // namespace rlvr
