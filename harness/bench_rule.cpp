@@ -20,7 +20,38 @@ std::string Figure(const AbBenchmark& b) {
                      b.ci_high, b.p_value);
 }
 
+std::string RegressionReason(const AbBenchmark& b, const BenchGateRule& rule) {
+  return fmt::format("{}: regression beyond {:.0f}% (Holm-corrected)", Figure(b),
+                     rule.max_regression * 100);
+}
+
+bool Gated(const std::string& name, const std::vector<std::string>& primary,
+           const std::vector<std::string>& references, const BenchGateRule& rule) {
+  return !Contains(primary, name) && !Contains(references, name) &&
+         !Contains(rule.regression_exempt, name);
+}
+
 }  // namespace
+
+std::vector<const AbBenchmark*> GatedRegressions(const std::vector<AbBenchmark>& benchmarks,
+                                                 const std::vector<std::string>& primary,
+                                                 const std::vector<std::string>& references,
+                                                 const BenchGateRule& rule, double level) {
+  std::vector<const AbBenchmark*> gated;
+  for (const auto& b : benchmarks) {
+    if (Gated(b.name, primary, references, rule)) gated.push_back(&b);
+  }
+  std::stable_sort(gated.begin(), gated.end(), [](const AbBenchmark* a, const AbBenchmark* b) {
+    return a->p_value < b->p_value;
+  });
+  std::vector<const AbBenchmark*> regressed;
+  const size_t m = gated.size();
+  for (size_t k = 0; k < m; ++k) {
+    if (gated[k]->p_value >= level / double(m - k)) break;  // step-down: stop at the first kept
+    if (gated[k]->ratio > 1 + rule.max_regression) regressed.push_back(gated[k]);
+  }
+  return regressed;
+}
 
 BenchGateDecision DecideBenchGate(const std::vector<AbBenchmark>& benchmarks,
                                   const std::vector<std::string>& primary,
@@ -54,12 +85,9 @@ BenchGateDecision DecideBenchGate(const std::vector<AbBenchmark>& benchmarks,
     }
   }
   if (primary.empty()) decision.reasons.push_back("the target names no primary benchmark");
-  for (const auto& b : benchmarks) {
-    if (Contains(primary, b.name) || Contains(references, b.name)) continue;
-    if (b.p_value < rule.alpha && b.ratio > 1 + rule.max_regression) {
-      decision.reasons.push_back(
-          fmt::format("{}: regression beyond {:.0f}%", Figure(b), rule.max_regression * 100));
-    }
+  for (const AbBenchmark* b : GatedRegressions(benchmarks, primary, references, rule, rule.alpha)) {
+    decision.reasons.push_back(RegressionReason(*b, rule));
+    decision.regressed.push_back(b->name);
   }
   decision.primary_ratio = measured > 0 ? std::exp(log_sum / measured) : 0;
   decision.promotable = decision.reasons.empty();
@@ -157,7 +185,9 @@ SequentialDecision DecideSequential(const SequentialDesign& design, int round,
   // Clear slowdowns, before the rank tests can resolve anything.
   if (round >= 2) {
     for (const auto& b : benchmarks) {
-      if (Contains(references, b.name) || !GrosslySlower(b, design.gross_slowdown)) continue;
+      if (Contains(references, b.name) || Contains(rule.regression_exempt, b.name) ||
+          !GrosslySlower(b, design.gross_slowdown))
+        continue;
       decision.reasons.push_back(
           fmt::format("{}: every candidate run at least {:.1f}x slower than every baseline run",
                       Figure(b), design.gross_slowdown));
@@ -171,12 +201,9 @@ SequentialDecision DecideSequential(const SequentialDesign& design, int round,
   const bool last = k + 1 == design.looks.size();
   const double level = design.promotion_level[k];
 
-  for (const auto& b : benchmarks) {
-    if (Contains(primary, b.name) || Contains(references, b.name)) continue;
-    if (b.p_value < rule.alpha && b.ratio > 1 + rule.max_regression) {
-      decision.reasons.push_back(
-          fmt::format("{}: regression beyond {:.0f}%", Figure(b), rule.max_regression * 100));
-    }
+  for (const AbBenchmark* b : GatedRegressions(benchmarks, primary, references, rule, rule.alpha)) {
+    decision.reasons.push_back(RegressionReason(*b, rule));
+    decision.regressed.push_back(b->name);
   }
   if (!decision.reasons.empty()) return settle(false);
 
@@ -213,7 +240,7 @@ SequentialDecision DecideSequential(const SequentialDesign& design, int round,
   if (short_of.empty()) {
     std::vector<std::string> slower;
     for (const auto& b : benchmarks) {
-      if (Contains(primary, b.name) || Contains(references, b.name)) continue;
+      if (!Gated(b.name, primary, references, rule)) continue;
       if (b.estimate > 1 + rule.max_regression || b.ci_high > 1 + 2 * rule.max_regression) {
         slower.push_back(Figure(b));
       }

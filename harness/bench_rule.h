@@ -20,6 +20,9 @@ struct BenchGateRule {
   double max_regression = 0.05;   // no gated benchmark may be this much slower
   double alpha = 0.01;            // two-sided Mann-Whitney level (one tail: 0.5%)
   double suspicious_ratio = 0.1;  // a primary ratio below this (>10x faster) is suspicious
+  // Gated benchmarks not judged for regression: their suspected regression was measured again
+  // under other code layouts and did not reproduce (benchmark gate, relayout.h).
+  std::vector<std::string> regression_exempt;
 };
 
 struct BenchGateDecision {
@@ -28,12 +31,28 @@ struct BenchGateDecision {
   double primary_ratio = 0;          // geometric mean of the primary ratios; 0 if none measured
   std::string message;               // one line: the deciding figure or the first reason to refuse
   std::vector<std::string> reasons;  // every reason to refuse
+  // The gated benchmarks refused for a regression (significant and beyond max_regression), so a
+  // caller can measure them again before believing it.
+  std::vector<std::string> regressed;
 };
+
+// The gated benchmarks (neither primary, nor reference, nor exempt) that regress: slower than
+// 1 + max_regression by the ratio of medians, and significantly so after Holm's step-down
+// correction for the number m of gated benchmarks (the k-th smallest two-sided p is compared with
+// level / (m - k + 1)). Why Holm: a target with 30 small benchmarks would otherwise see a
+// regression "significant at 1%" by chance in a quarter of A/A comparisons; Holm keeps the chance
+// of any false regression at `level` whatever m is, and is uniformly more powerful than
+// Bonferroni.
+std::vector<const AbBenchmark*> GatedRegressions(const std::vector<AbBenchmark>& benchmarks,
+                                                 const std::vector<std::string>& primary,
+                                                 const std::vector<std::string>& references,
+                                                 const BenchGateRule& rule, double level);
 
 // The rule, per benchmark b with ratio r = candidate/baseline median, 95% interval [lo, hi] and
 // two-sided Mann-Whitney p:
 //   primary b improves   iff p < alpha  and  hi < 1  and  r <= 1 - min_improvement
-//   gated b regresses    iff p < alpha  and  r > 1 + max_regression
+//   gated b regresses    iff Holm-corrected p < alpha  and  r > 1 + max_regression
+//                        (GatedRegressions; exempt benchmarks are not judged)
 // promotable iff every primary improves and no non-primary, non-reference benchmark regresses.
 // Why: an A/A run can only promote when noise is significant in the faster direction, which
 // happens with probability alpha/2 (one tail), and the material-size condition cuts it further;

@@ -63,6 +63,58 @@ TEST(BenchRuleTest, RegressionElsewhereBlocksUnlessReference) {
   EXPECT_TRUE(DecideBenchGate(bs, {"BM_P"}, {}, {}).promotable);
 }
 
+AbBenchmark WithFigures(const std::string& name, double ratio, double p_value) {
+  AbBenchmark b;
+  b.name = name;
+  b.ratio = ratio;
+  b.p_value = p_value;
+  return b;
+}
+
+TEST(BenchRuleTest, RegressionsAreCorrectedForTheNumberOfBenchmarks) {
+  // Ten gated benchmarks each 6% slower at p = 0.005: each alone is "significant at 1%", but
+  // Holm compares the smallest p with 0.01 / 10 = 0.001, so none is a regression.
+  std::vector<AbBenchmark> bs;
+  for (int i = 0; i < 10; ++i) bs.push_back(WithFigures("BM_G" + std::to_string(i), 1.06, 0.005));
+  EXPECT_TRUE(GatedRegressions(bs, {}, {}, BenchGateRule{}, 0.01).empty());
+  // One of them clearly significant: its p = 1e-5 < 0.001 passes the first step, the next
+  // (0.005 against 0.01 / 9) stops the procedure.
+  bs[3].p_value = 1e-5;
+  auto regressed = GatedRegressions(bs, {}, {}, BenchGateRule{}, 0.01);
+  ASSERT_EQ(regressed.size(), 1u);
+  EXPECT_EQ(regressed[0]->name, "BM_G3");
+  // Step-down: with two benchmarks at p = 0.004 the second is compared with 0.01 / 1 and kept.
+  std::vector<AbBenchmark> two = {WithFigures("BM_A", 1.2, 0.004), WithFigures("BM_B", 1.2, 0.004)};
+  EXPECT_EQ(GatedRegressions(two, {}, {}, BenchGateRule{}, 0.01).size(), 2u);
+  // Significant but within max_regression: not a regression.
+  two[1].ratio = 1.03;
+  EXPECT_EQ(GatedRegressions(two, {}, {}, BenchGateRule{}, 0.01).size(), 1u);
+  // Primary, reference and exempt benchmarks are not judged (and do not count in m).
+  BenchGateRule exempt;
+  exempt.regression_exempt = {"BM_B"};
+  EXPECT_EQ(GatedRegressions(two, {"BM_A"}, {}, exempt, 0.01).size(), 0u);
+  EXPECT_EQ(GatedRegressions(two, {}, {"BM_B"}, BenchGateRule{}, 0.01).size(), 1u);
+}
+
+TEST(BenchRuleTest, TheDecisionNamesTheRegressedBenchmarks) {
+  std::vector<AbBenchmark> bs = {Compare("BM_P", 0.8, 0.01, 10, 5),
+                                 Compare("BM_Other", 1.2, 0.01, 10, 6)};
+  BenchGateDecision blocked = DecideBenchGate(bs, {"BM_P"}, {}, {});
+  EXPECT_EQ(blocked.regressed, std::vector<std::string>{"BM_Other"});
+  BenchGateRule rule;
+  rule.regression_exempt = {"BM_Other"};
+  BenchGateDecision exempted = DecideBenchGate(bs, {"BM_P"}, {}, rule);
+  EXPECT_TRUE(exempted.promotable) << exempted.message;
+  EXPECT_TRUE(exempted.regressed.empty());
+  SequentialDecision s =
+      DecideSequential(MakeSequentialDesign(10, 0.01), 10, bs, {"BM_P"}, {}, BenchGateRule{});
+  ASSERT_TRUE(s.settled);
+  EXPECT_FALSE(s.decision.promotable);
+  EXPECT_EQ(s.decision.regressed, std::vector<std::string>{"BM_Other"});
+  s = DecideSequential(MakeSequentialDesign(10, 0.01), 10, bs, {"BM_P"}, {}, rule);
+  EXPECT_TRUE(s.settled && s.decision.promotable) << s.decision.message;
+}
+
 TEST(BenchRuleTest, EveryPrimaryMustImprove) {
   std::vector<AbBenchmark> bs = {Compare("BM_A", 0.8, 0.01, 10, 8),
                                  Compare("BM_B", 1.0, 0.01, 10, 9)};
