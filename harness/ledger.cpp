@@ -32,15 +32,30 @@ CREATE TABLE attempts(
   primary_ratio REAL,
   prompt_tokens INTEGER, completion_tokens INTEGER,
   seconds REAL,
-  promoted_commit TEXT);
+  promoted_commit TEXT,
+  job_id TEXT, node TEXT, queued_seconds REAL, run_seconds REAL, tries INTEGER,
+  infrastructure_events TEXT);
 CREATE INDEX attempts_target_time ON attempts(target, created_at);
-INSERT INTO meta(key, value) VALUES ('schema_version', '1');
+INSERT INTO meta(key, value) VALUES ('schema_version', '2');
+)sql";
+
+// Version 1 -> 2: the executor columns, NULL in the rows already there.
+constexpr const char* kMigrationFrom1 = R"sql(
+ALTER TABLE attempts ADD COLUMN job_id TEXT;
+ALTER TABLE attempts ADD COLUMN node TEXT;
+ALTER TABLE attempts ADD COLUMN queued_seconds REAL;
+ALTER TABLE attempts ADD COLUMN run_seconds REAL;
+ALTER TABLE attempts ADD COLUMN tries INTEGER;
+ALTER TABLE attempts ADD COLUMN infrastructure_events TEXT;
+UPDATE meta SET value = '2' WHERE key = 'schema_version';
 )sql";
 
 constexpr const char* kAttemptColumns =
     "id, run_id, created_at, target, model, round, candidate, repair, prompt, reply, patch, "
     "verdict, failed_gate, message, gates_json, figures_json, primary_ratio, prompt_tokens, "
-    "completion_tokens, seconds, promoted_commit";
+    "completion_tokens, seconds, promoted_commit, job_id, node, queued_seconds, run_seconds, "
+    "tries, "
+    "infrastructure_events";
 
 // SQLite's last error on `db`, naming the file and, when there is one, the system's reason
 // ("disk I/O error (Operation not permitted)").
@@ -136,6 +151,12 @@ AttemptRecord ReadAttempt(const Statement& s) {
   a.completion_tokens = s.Int(18);
   a.seconds = s.Real(19);
   a.promoted_commit = s.OptText(20);
+  a.job_id = s.OptText(21);
+  a.node = s.OptText(22);
+  if (!s.IsNull(23)) a.queued_seconds = s.Real(23);
+  if (!s.IsNull(24)) a.run_seconds = s.Real(24);
+  a.tries = static_cast<int>(s.Int(25));
+  a.infrastructure_events = s.Text(26);
   return a;
 }
 
@@ -238,6 +259,12 @@ void Ledger::CreateOrCheckSchema() {
     } else {
       Statement s(db_, "SELECT value FROM meta WHERE key='schema_version'");
       std::string version = s.Step() ? s.Text(0) : "";
+      if (version == "1") {
+        // A ledger of an rlvr from before the executors: its rows stay, with the new columns
+        // empty; the whole migration is one transaction (this one).
+        MigrateFromVersion1();
+        version = std::to_string(kLedgerSchemaVersion);
+      }
       if (version != std::to_string(kLedgerSchemaVersion)) {
         throw LedgerError("ledger " + path_.string() + ": schema_version '" + version +
                           "' is not supported by this rlvr (it knows version " +
@@ -250,6 +277,10 @@ void Ledger::CreateOrCheckSchema() {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     throw;
   }
+}
+
+void Ledger::MigrateFromVersion1() {
+  Exec(kMigrationFrom1);
 }
 
 int64_t Ledger::BeginRun(const std::string& model, const std::string& endpoint,
@@ -286,7 +317,8 @@ namespace {
 
 // Binds an attempt's outcome columns, in the order patch, verdict, failed_gate, message,
 // gates_json, figures_json, primary_ratio, prompt_tokens, completion_tokens, seconds,
-// promoted_commit, from parameter `first` on (the INSERT and the UPDATE list them alike).
+// promoted_commit, job_id, node, queued_seconds, run_seconds, tries, infrastructure_events, from
+// parameter `first` on (the INSERT and the UPDATE list them alike).
 void BindOutcome(Statement& s, int first, const AttemptRecord& a) {
   s.Bind(first, a.patch);
   s.Bind(first + 1, a.verdict);
@@ -299,6 +331,12 @@ void BindOutcome(Statement& s, int first, const AttemptRecord& a) {
   s.Bind(first + 8, a.completion_tokens);
   s.Bind(first + 9, a.seconds);
   s.Bind(first + 10, a.promoted_commit);
+  s.Bind(first + 11, a.job_id);
+  s.Bind(first + 12, a.node);
+  s.Bind(first + 13, a.queued_seconds);
+  s.Bind(first + 14, a.run_seconds);
+  s.Bind(first + 15, int64_t{a.tries});
+  s.Bind(first + 16, a.infrastructure_events);
 }
 
 }  // namespace
@@ -309,8 +347,9 @@ int64_t Ledger::AddAttempt(AttemptRecord a) {
   Statement s(db_,
               "INSERT INTO attempts(run_id, created_at, target, model, round, candidate, repair, "
               "prompt, reply, patch, verdict, failed_gate, message, gates_json, figures_json, "
-              "primary_ratio, prompt_tokens, completion_tokens, seconds, promoted_commit) "
-              "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+              "primary_ratio, prompt_tokens, completion_tokens, seconds, promoted_commit, job_id, "
+              "node, queued_seconds, run_seconds, tries, infrastructure_events) "
+              "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   s.Bind(1, a.run_id);
   s.Bind(2, a.created_at);
   s.Bind(3, a.target);
@@ -329,9 +368,11 @@ void Ledger::UpdateAttempt(const AttemptRecord& a) {
   Statement s(db_,
               "UPDATE attempts SET patch = ?, verdict = ?, failed_gate = ?, message = ?, "
               "gates_json = ?, figures_json = ?, primary_ratio = ?, prompt_tokens = ?, "
-              "completion_tokens = ?, seconds = ?, promoted_commit = ? WHERE id = ?");
+              "completion_tokens = ?, seconds = ?, promoted_commit = ?, job_id = ?, node = ?, "
+              "queued_seconds = ?, run_seconds = ?, tries = ?, infrastructure_events = ? "
+              "WHERE id = ?");
   BindOutcome(s, 1, a);
-  s.Bind(12, a.id);
+  s.Bind(18, a.id);
   s.Step();
   if (sqlite3_changes(db_) != 1) {
     throw LedgerError("ledger: no attempt " + std::to_string(a.id) + " to update");

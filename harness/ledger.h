@@ -1,5 +1,6 @@
 // The ledger: every loop run and every attempt (model reply + verdict) in SQLite at
-// .rlvr/ledger.sqlite, with the schema fixed by DESIGN.md (schema_version 1). A rollback journal
+// .rlvr/ledger.sqlite, with the schema fixed by DESIGN.md (schema_version 2; a version-1 ledger is
+// migrated in place when opened for writing: the executor columns are added). A rollback journal
 // (not WAL, whose memory-mapped index turns a read-only or full disk into SIGBUS) and one
 // transaction per write, so a killed process leaves a valid file and loses at most the attempt
 // being written. Other parts (the report) read the same file directly.
@@ -22,7 +23,7 @@ class LedgerError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-inline constexpr int kLedgerSchemaVersion = 1;
+inline constexpr int kLedgerSchemaVersion = 2;
 
 struct RunRecord {
   int64_t id = 0;
@@ -57,6 +58,17 @@ struct AttemptRecord {
   int64_t completion_tokens = 0;
   double seconds = 0;
   std::optional<std::string> promoted_commit;
+  // Where the evaluation ran (schema version 2; NULL/0 in rows of version-1 ledgers and in rows
+  // never evaluated): the executor's job id ("local" on this machine, the Slurm job id of the try
+  // that produced the verdict), the node, seconds queued and running, how many times it was
+  // started, and the infrastructure faults met on the way, one per line (retries of cancelled or
+  // preempted jobs: never a fault of the candidate).
+  std::optional<std::string> job_id;
+  std::optional<std::string> node;
+  std::optional<double> queued_seconds;
+  std::optional<double> run_seconds;
+  int tries = 0;
+  std::string infrastructure_events;
 };
 
 class Ledger {
@@ -99,6 +111,7 @@ class Ledger {
  private:
   void Exec(const char* sql);
   void CreateOrCheckSchema();
+  void MigrateFromVersion1();
 
   std::filesystem::path path_;
   sqlite3* db_ = nullptr;

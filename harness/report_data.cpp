@@ -113,20 +113,24 @@ void CheckSchema(const ReadOnlyDatabase& db) {
   if (!has_meta) {
     throw ReportError(fmt::format(
         "ledger at {} has no schema version (no meta table): it was written by an older rlvr or "
-        "is not an rlvr ledger; this rlvr reads version {}",
-        where, kReportLedgerSchemaVersion));
+        "is not an rlvr ledger; this rlvr reads version {} or {}",
+        where, kReportLedgerSchemaVersion, kReportNewestLedgerSchemaVersion));
   }
   Query version(db, "SELECT value FROM meta WHERE key = 'schema_version'");
   if (!version.Step()) {
     throw ReportError(
         fmt::format("ledger at {} has no schema_version in its meta table; this rlvr "
-                    "reads version {}",
-                    where, kReportLedgerSchemaVersion));
+                    "reads version {} or {}",
+                    where, kReportLedgerSchemaVersion, kReportNewestLedgerSchemaVersion));
   }
   std::string found = version.Text(0);
-  if (found != std::to_string(kReportLedgerSchemaVersion)) {
-    throw ReportError(fmt::format("ledger at {} has schema version {}; this rlvr reads version {}",
-                                  where, found, kReportLedgerSchemaVersion));
+  bool known = false;
+  for (int v = kReportLedgerSchemaVersion; v <= kReportNewestLedgerSchemaVersion; ++v)
+    known = known || found == std::to_string(v);
+  if (!known) {
+    throw ReportError(
+        fmt::format("ledger at {} has schema version {}; this rlvr reads version {} or {}", where,
+                    found, kReportLedgerSchemaVersion, kReportNewestLedgerSchemaVersion));
   }
   std::set<std::string> columns;
   Query info(db, "PRAGMA table_info(attempts)");

@@ -21,6 +21,9 @@ class ReportError : public std::runtime_error {
 };
 
 inline constexpr int kReportLedgerSchemaVersion = 1;
+// Version 2 only adds the executor columns (job id, node, queue/run times, tries, infrastructure
+// events), which the report does not need: it reads versions 1 to this one.
+inline constexpr int kReportNewestLedgerSchemaVersion = 2;
 
 struct ReportOptions {
   std::filesystem::path ledger_path;    // need not exist: the report then says there is nothing

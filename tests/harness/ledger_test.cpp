@@ -72,11 +72,11 @@ TEST_F(LedgerTest, CreatesSchemaWithRollbackJournalAndVersion) {
     sqlite3_finalize(s);
     return out;
   };
-  EXPECT_EQ(scalar("SELECT value FROM meta WHERE key='schema_version'"), "1");
+  EXPECT_EQ(scalar("SELECT value FROM meta WHERE key='schema_version'"), "2");
   // A rollback journal: WAL's memory-mapped index turns a read-only or full disk into SIGBUS.
   EXPECT_EQ(scalar("PRAGMA journal_mode"), "delete");
   // The report reads these columns directly.
-  EXPECT_EQ(scalar("SELECT count(*) FROM pragma_table_info('attempts')"), "21");
+  EXPECT_EQ(scalar("SELECT count(*) FROM pragma_table_info('attempts')"), "27");
   EXPECT_EQ(scalar("SELECT count(*) FROM pragma_table_info('runs')"), "8");
   EXPECT_EQ(scalar("SELECT count(*) FROM sqlite_master WHERE name='attempts_target_time'"), "1");
   sqlite3_close(db);
@@ -168,6 +168,86 @@ TEST_F(LedgerTest, ReplaysRepliesOfALedgerPerTarget) {
               ::testing::ElementsAre("reply 1.1", "reply 1.2"));
   EXPECT_THAT(replay.Complete("softmax", {}, 2).replies, ::testing::ElementsAre("reply 1.1"));
   EXPECT_THROW(replay.Complete("gemm", {}, 1), LlmError);
+}
+
+TEST_F(LedgerTest, ExecutorColumnsRoundTrip) {
+  Ledger ledger(Path());
+  int64_t run = ledger.BeginRun("m", "e", "{}", 1);
+  AttemptRecord a = Attempt(run, "dot", 1, 1, "error");
+  int64_t id = ledger.AddAttempt(a);
+  EXPECT_FALSE(ledger.FindAttempt(id)->job_id.has_value());
+  a.id = id;
+  a.verdict = "passed";
+  a.job_id = "41";
+  a.node = "node7";
+  a.queued_seconds = 2.5;
+  a.run_seconds = 30.25;
+  a.tries = 2;
+  a.infrastructure_events = "job 40 CANCELLED on node7 (not by rlvr); resubmitted as try 2 of 3";
+  ledger.UpdateAttempt(a);
+  AttemptRecord back = *ledger.FindAttempt(id);
+  EXPECT_EQ(back.job_id, "41");
+  EXPECT_EQ(back.node, "node7");
+  EXPECT_EQ(back.queued_seconds, 2.5);
+  EXPECT_EQ(back.run_seconds, 30.25);
+  EXPECT_EQ(back.tries, 2);
+  EXPECT_EQ(back.infrastructure_events, a.infrastructure_events);
+}
+
+// A ledger written by an rlvr of schema version 1 (the exact version-1 DDL) is migrated when
+// opened: its rows stay as they were, the executor columns are added empty, and it is version 2.
+TEST_F(LedgerTest, MigratesAVersion1Ledger) {
+  std::filesystem::create_directories(Path().parent_path());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(Path().c_str(), &db), SQLITE_OK);
+  const char* v1 = R"sql(
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE runs(
+  id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT, model TEXT, endpoint TEXT,
+  settings_json TEXT, stop_reason TEXT, pid INTEGER);
+CREATE TABLE attempts(
+  id INTEGER PRIMARY KEY, run_id INTEGER REFERENCES runs(id), created_at TEXT NOT NULL,
+  target TEXT NOT NULL, model TEXT, round INTEGER, candidate INTEGER,
+  repair INTEGER NOT NULL DEFAULT 0, prompt TEXT, reply TEXT, patch TEXT, verdict TEXT NOT NULL,
+  failed_gate TEXT, message TEXT, gates_json TEXT, figures_json TEXT, primary_ratio REAL,
+  prompt_tokens INTEGER, completion_tokens INTEGER, seconds REAL, promoted_commit TEXT);
+CREATE INDEX attempts_target_time ON attempts(target, created_at);
+INSERT INTO meta(key, value) VALUES ('schema_version', '1');
+INSERT INTO runs VALUES (1, '2026-11-01T00:00:00Z', '2026-11-01T01:00:00Z', 'm', 'e', '{}',
+  'max-iterations', 5);
+INSERT INTO attempts VALUES (1, 1, '2026-11-01T00:10:00Z', 'dot', 'm', 1, 1, 0, 'p', 'r', 'd',
+  'promoted', NULL, 'ok', '[]', '', 0.8, 10, 5, 12.5, 'abc123');
+)sql";
+  ASSERT_EQ(sqlite3_exec(db, v1, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_close(db);
+
+  {
+    Ledger ledger(Path());
+    std::optional<AttemptRecord> old = ledger.FindAttempt(1);
+    ASSERT_TRUE(old.has_value());
+    EXPECT_EQ(old->verdict, "promoted");
+    EXPECT_EQ(old->promoted_commit, "abc123");
+    EXPECT_EQ(old->primary_ratio, 0.8);
+    EXPECT_FALSE(old->job_id.has_value());
+    EXPECT_FALSE(old->queued_seconds.has_value());
+    EXPECT_EQ(old->tries, 0);
+    AttemptRecord fresh = Attempt(1, "dot", 2, 1, "passed");
+    fresh.job_id = "local";
+    int64_t id = ledger.AddAttempt(fresh);
+    EXPECT_EQ(ledger.FindAttempt(id)->job_id, "local");
+  }
+  ASSERT_EQ(sqlite3_open(Path().c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  ASSERT_EQ(
+      sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key='schema_version'", -1, &s, nullptr),
+      SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)), "2");
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  // Opening again (already version 2) changes nothing.
+  Ledger again(Path());
+  EXPECT_EQ(again.FindAttempt(1)->promoted_commit, "abc123");
 }
 
 TEST_F(LedgerTest, RefusesNewerSchemaVersion) {

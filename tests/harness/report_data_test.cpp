@@ -189,12 +189,12 @@ TEST_F(ReportDataTest, MissingAndEmptyLedgersAreNotErrors) {
 }
 
 TEST_F(ReportDataTest, OtherSchemaVersionsGetAClearMessage) {
-  WriteLedgerWithVersion(options_.ledger_path, "2");
+  WriteLedgerWithVersion(options_.ledger_path, "3");
   try {
     LoadReportData(options_);
     FAIL() << "expected ReportError";
   } catch (const ReportError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("has schema version 2; this rlvr reads version 1"));
+    EXPECT_THAT(e.what(), HasSubstr("has schema version 3; this rlvr reads version 1 or 2"));
     EXPECT_THAT(e.what(), HasSubstr(options_.ledger_path.string()));
   }
   WriteLedgerWithoutMeta(options_.ledger_path);
