@@ -16,6 +16,7 @@
 #include "harness/commands.h"
 #include "harness/config.h"
 #include "harness/evaluate.h"
+#include "harness/executor_config.h"
 #include "harness/ledger.h"
 #include "harness/llm_client.h"
 #include "harness/loop.h"
@@ -23,6 +24,7 @@
 #include "harness/repo.h"
 #include "harness/run_lock.h"
 #include "harness/signals.h"
+#include "harness/slurm_executor.h"
 
 namespace rlvr {
 namespace {
@@ -53,7 +55,13 @@ struct IterateArgs {
   int retries = 5;
   LoopSettings loop;
   bool no_sanitizers = false;
+  bool no_benchmark = false;
   int bench_rounds = 0;
+  // Executor: flags override rlvr.json's "executor" section (executor_config.h).
+  std::optional<std::string> executor, partition, bench_partition, bench_constraint, rlvr_binary;
+  std::vector<std::string> sbatch_args;
+  std::optional<int> max_jobs, max_tries, candidates_per_round;
+  std::optional<double> max_queue_seconds;
   int jobs = 2;
   bool verbose = false;
 };
@@ -113,9 +121,31 @@ void RunIterate(IterateArgs args) {
   // The first stop signal abandons a model request in flight: nothing has been received (and
   // paid for) yet, and what has is already in the ledger.
   llm.cancelled = [] { return StopRequested(); };
-  args.loop.candidates = Pick(args.candidates, section, "n", args.loop.candidates);
-  if (args.loop.candidates < 1 || args.loop.candidates > 16) {
-    Fail("rlvr iterate: -n must be between 1 and 16", 2);
+  ExecutorConfig executor_config;
+  try {
+    std::ifstream in(*root / "rlvr.json");
+    executor_config = ExecutorConfigFromJson(json::parse(in, nullptr, false));
+    if (args.executor) executor_config.kind = *args.executor;
+    if (args.partition) executor_config.partition = *args.partition;
+    if (args.bench_partition) executor_config.bench_partition = *args.bench_partition;
+    if (args.bench_constraint) executor_config.bench_constraint = *args.bench_constraint;
+    if (args.rlvr_binary) executor_config.rlvr_binary = *args.rlvr_binary;
+    if (!args.sbatch_args.empty()) executor_config.sbatch_args = args.sbatch_args;
+    if (args.max_jobs) executor_config.max_jobs = *args.max_jobs;
+    if (args.max_tries) executor_config.max_tries = *args.max_tries;
+    if (args.max_queue_seconds) executor_config.max_queue_seconds = *args.max_queue_seconds;
+    ValidateExecutorConfig(executor_config);
+  } catch (const std::invalid_argument& e) {
+    Fail(std::string("rlvr iterate: ") + e.what(), 2);
+  }
+  bool slurm = executor_config.kind == "slurm";
+  if (args.candidates_per_round) args.candidates = args.candidates_per_round;
+  // On a cluster a round fills the jobs it may have in flight, unless told otherwise.
+  args.loop.candidates =
+      Pick(args.candidates, section, "n", slurm ? executor_config.max_jobs : args.loop.candidates);
+  int most = slurm ? 256 : 16;
+  if (args.loop.candidates < 1 || args.loop.candidates > most) {
+    Fail(fmt::format("rlvr iterate: -n/--candidates-per-round must be between 1 and {}", most), 2);
   }
   args.loop.targets = args.targets;
 
@@ -170,10 +200,20 @@ void RunIterate(IterateArgs args) {
                    {"max_endpoint_failures", args.loop.max_endpoint_failures},
                    {"targets", args.targets},
                    {"sanitizers", !args.no_sanitizers},
-                   {"bench_rounds", args.bench_rounds}};
+                   {"benchmark", !args.no_benchmark},
+                   {"bench_rounds", args.bench_rounds},
+                   {"executor",
+                    {{"kind", executor_config.kind},
+                     {"partition", executor_config.partition},
+                     {"bench_partition", executor_config.bench_partition},
+                     {"bench_constraint", executor_config.bench_constraint},
+                     {"sbatch_args", executor_config.sbatch_args},
+                     {"max_jobs", executor_config.max_jobs},
+                     {"max_tries", executor_config.max_tries}}}};
 
   EvaluateOptions options;
   options.sanitizers = !args.no_sanitizers;
+  options.benchmark = !args.no_benchmark;
   options.bench_rounds = args.bench_rounds;
   options.jobs = args.jobs;
   options.verbose = args.verbose;
@@ -183,6 +223,46 @@ void RunIterate(IterateArgs args) {
                   Duration(options.build_timeout_seconds),
                   Duration(options.test_timeout_seconds * (options.sanitizers ? 4 : 2)),
                   Duration(options.bench_timeout_seconds));
+  std::unique_ptr<Executor> executor;
+  if (slurm) {
+    SlurmExecutorOptions slurm_options;
+    std::error_code error;
+    slurm_options.rlvr_binary = executor_config.rlvr_binary.empty()
+                                    ? std::filesystem::read_symlink("/proc/self/exe", error)
+                                    : std::filesystem::path(executor_config.rlvr_binary);
+    slurm_options.partition = executor_config.partition;
+    slurm_options.bench_partition = executor_config.bench_partition;
+    slurm_options.bench_constraint = executor_config.bench_constraint;
+    slurm_options.sbatch_args = executor_config.sbatch_args;
+    slurm_options.run_tag = std::to_string(getpid());
+    slurm_options.max_in_flight = executor_config.max_jobs;
+    slurm_options.max_tries = executor_config.max_tries;
+    slurm_options.max_queue_seconds = executor_config.max_queue_seconds;
+    try {
+      executor = std::make_unique<SlurmExecutor>(slurm_options);
+    } catch (const ExecutorError& e) {
+      Fail(std::string("rlvr iterate: ") + e.what(), 2);
+    }
+    args.loop.executor = executor.get();
+    args.loop.evaluation.sanitizers = options.sanitizers;
+    args.loop.evaluation.benchmark = options.benchmark;
+    args.loop.evaluation.test_timeout_seconds = options.test_timeout_seconds;
+    std::cout << fmt::format(
+        "rlvr iterate: Slurm executor: up to {} job(s) in flight, {} candidate(s) per round, "
+        "checks on partition {}, {}\n",
+        executor_config.max_jobs, args.loop.candidates,
+        executor_config.partition.empty() ? "(default)" : executor_config.partition,
+        options.benchmark
+            ? fmt::format("benchmarks --exclusive on partition {}{}",
+                          executor_config.bench_partition.empty()
+                              ? (executor_config.partition.empty() ? "(default)"
+                                                                   : executor_config.partition)
+                              : executor_config.bench_partition,
+                          executor_config.bench_constraint.empty()
+                              ? ""
+                              : " with constraint " + executor_config.bench_constraint)
+            : std::string("no benchmark stage"));
+  }
   ResetStopRequests();
   InstallStopHandlers();
   LoopResult result;
@@ -242,6 +322,27 @@ void AddIterateCommand(CLI::App& app) {
   cmd->add_option("--prompt-chars", args->loop.prompt_max_chars, "Bound on the prompt size")
       ->capture_default_str();
   cmd->add_flag("--no-sanitizers", args->no_sanitizers, "Skip the sanitizer gate (faster)");
+  cmd->add_flag("--no-benchmark", args->no_benchmark,
+                "Skip the benchmark stage (checks only; nothing can be promoted)");
+  cmd->add_option("--executor", args->executor,
+                  "Where candidates are judged: 'local' (this machine, one at a time; default) or "
+                  "'slurm' (one batch job per candidate, in parallel); rlvr.json executor.kind");
+  cmd->add_option("--candidates-per-round", args->candidates_per_round,
+                  "Replies asked for per round (same as -n); with slurm default --max-jobs");
+  cmd->add_option("--partition", args->partition, "Slurm partition of the checks-only jobs");
+  cmd->add_option("--bench-partition", args->bench_partition,
+                  "Slurm partition of the jobs with the benchmark stage (run --exclusive)");
+  cmd->add_option("--bench-constraint", args->bench_constraint,
+                  "Slurm --constraint of the jobs with the benchmark stage");
+  cmd->add_option("--sbatch-arg", args->sbatch_args,
+                  "Extra sbatch argument (repeatable), e.g. --sbatch-arg=--time=60");
+  cmd->add_option("--max-jobs", args->max_jobs, "Slurm jobs in flight at once (default 4)");
+  cmd->add_option("--max-tries", args->max_tries,
+                  "Submissions per evaluation when the cluster cancels/preempts (default 3)");
+  cmd->add_option("--max-queue-seconds", args->max_queue_seconds,
+                  "A job pending longer is resubmitted (0 = no limit)");
+  cmd->add_option("--rlvr-binary", args->rlvr_binary,
+                  "rlvr on the nodes (same path on the shared filesystem; default this rlvr)");
   cmd->add_option("--bench-rounds", args->bench_rounds, "Benchmark rounds; 0 = default");
   cmd->add_option("-j,--jobs", args->jobs, "Build parallelism")->capture_default_str();
   cmd->add_flag("-v,--verbose", args->verbose, "Gate progress on stderr");

@@ -39,7 +39,10 @@ class ExecutorError : public std::runtime_error {
 // What `rlvr evaluate` is told for one candidate (its flags of the same names).
 struct EvaluationSettings {
   bool sanitizers = true;
-  bool benchmark = true;  // SlurmExecutor: must be false for now (no exclusive benchmark node yet)
+  // SlurmExecutor: a job with the benchmark stage is submitted --exclusive to the benchmark
+  // partition/constraint (HEAD and candidate interleaved on that one node); without, it may
+  // share a node of the checks partition.
+  bool benchmark = true;
   bool check_format_only = false;
   uint64_t seed = 0;  // RLVR_TEST_SEED; 0 = fresh random
   double test_timeout_seconds = 120;

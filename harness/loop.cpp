@@ -21,6 +21,7 @@
 #include "harness/prompt.h"
 #include "harness/reconcile.h"
 #include "harness/signals.h"
+#include "harness/verdict.h"
 #include "harness/worktree.h"
 
 namespace rlvr {
@@ -135,6 +136,8 @@ class LoopRunner {
     Print(fmt::format("rlvr iterate: run {} with {} at {} on {} target(s)", run_id_, llm_.model(),
                       llm_.endpoint(), targets.size()));
     try {
+      // Verdicts of evaluations a killed loop left on the cluster are recorded before anything new.
+      if (settings_.executor) RecoverAdopted();
       WarnAboutUncommittedEdits(targets);
       while (!stop_reason_) {
         for (const Target* target : targets) {
@@ -142,7 +145,8 @@ class LoopRunner {
           WarnAboutUncommittedEdits({target});
           // A round is one usable reply judged: rounds where the model could not be used count
           // against --max-endpoint-failures only, not the iteration budget.
-          if (RunRound(*target)) ++result_.rounds;
+          if (settings_.executor ? RunRoundOnExecutor(*target) : RunRound(*target))
+            ++result_.rounds;
           if (settings_.max_iterations > 0 && result_.rounds >= settings_.max_iterations &&
               !stop_reason_) {
             stop_reason_ = "max-iterations";
@@ -169,7 +173,7 @@ class LoopRunner {
 
  private:
   // What the loop is doing, for the stop notices.
-  enum class Phase { kIdle, kAsking, kEvaluating, kPromoting };
+  enum class Phase { kIdle, kAsking, kEvaluating, kEvaluatingJobs, kPromoting };
 
   // Sets the phase for its lifetime (back to idle after).
   class ActivityScope {
@@ -208,6 +212,11 @@ class LoopRunner {
               "rlvr iterate: stop requested: finishing the evaluation of {} first, then stopping "
               "({}); Ctrl-C again (or a second SIGTERM) abandons it now",
               what, settings_.evaluation_limits);
+        case Phase::kEvaluatingJobs:
+          return fmt::format(
+              "rlvr iterate: stop requested: cancelling the {} evaluations of {} now, then "
+              "stopping (replies not judged yet stay in the ledger as not judged)",
+              settings_.executor ? settings_.executor->name() : std::string("executor"), what);
         case Phase::kPromoting:
           return fmt::format(
               "rlvr iterate: stop requested: finishing the promotion of {} (one git commit, "
@@ -464,6 +473,272 @@ class LoopRunner {
     return future.get();
   }
 
+  // ---- Rounds judged by an executor (settings_.executor): every reply at once, in parallel ----
+
+  // One evaluation handed to the executor and not yet recorded.
+  struct Submitted {
+    const Target* target = nullptr;
+    AttemptRecord attempt;  // the row as recorded before judgement (id, conversation, reply)
+    std::vector<ChatMessage> conversation;
+    double llm_seconds = 0;
+    Clock::time_point submitted_at;
+  };
+
+  // A candidate that passed every gate, waiting for the round's single promotion.
+  struct PassingCandidate {
+    const Target* target = nullptr;
+    Verdict verdict;
+    AttemptRecord attempt;
+  };
+
+  void SubmitEvaluation(const Target& target, const AttemptRecord& attempt,
+                        std::vector<ChatMessage> conversation, double llm_seconds) {
+    EvaluationRequest request;
+    request.key = EvaluationKey(attempt.id);
+    request.repo = project_.root;
+    request.target = target.name;
+    request.reply = attempt.reply;
+    request.settings = settings_.evaluation;
+    settings_.executor->Submit(request);
+    submitted_[request.key] = {&target, attempt, std::move(conversation), llm_seconds,
+                               Clock::now()};
+  }
+
+  // Writes an executor's outcome into the attempt's row and prints it: the verdict, or 'error'
+  // when the infrastructure gave none (never 'failed': the candidate was not judged); where and
+  // how it ran, and the infrastructure faults met on the way. Sets *verdict when there is one.
+  AttemptRecord RecordOutcome(AttemptRecord a, const EvaluationOutcome& outcome, double seconds,
+                              std::optional<Verdict>* verdict) {
+    a.job_id = outcome.job_id;
+    a.node = outcome.node;
+    a.queued_seconds = outcome.queued_seconds;
+    a.run_seconds = outcome.run_seconds;
+    a.tries = outcome.tries;
+    a.infrastructure_events.clear();
+    for (const std::string& event : outcome.infrastructure_events)
+      a.infrastructure_events += (a.infrastructure_events.empty() ? "" : "\n") + event;
+    a.seconds = seconds;
+    if (!outcome.has_verdict) {
+      a.verdict = "error";
+      a.failed_gate.reset();
+      a.message = "not judged (infrastructure, not the candidate): " + outcome.error;
+    } else {
+      Verdict v = outcome.verdict();
+      a.patch = v.patch;
+      a.gates_json = GatesJson(v);
+      a.figures_json = FiguresJson(v);
+      if (v.primary_ratio > 0) a.primary_ratio = v.primary_ratio;
+      a.verdict = v.promotable ? "passed" : "failed";
+      if (!v.failed_gate.empty()) a.failed_gate = v.failed_gate;
+      a.message = VerdictReason(v);
+      *verdict = std::move(v);
+    }
+    ledger_.UpdateAttempt(a);
+    unjudged_.erase(a.id);
+    std::string where = fmt::format("  [job {} on {}, queued {:.1f}s, ran {:.1f}s", outcome.job_id,
+                                    outcome.node.empty() ? "?" : outcome.node,
+                                    outcome.queued_seconds, outcome.run_seconds);
+    if (outcome.tries > 1) where += fmt::format(", try {}", outcome.tries);
+    if (!outcome.infrastructure_events.empty())
+      where += fmt::format(", {} infrastructure event(s): {}", outcome.infrastructure_events.size(),
+                           outcome.infrastructure_events.back());
+    Print(AttemptLine(a) + where + "]");
+    return a;
+  }
+
+  // Cancels every evaluation in flight (a stop signal): says which, so nobody wonders about jobs.
+  void CancelInFlight() {
+    Executor& executor = *settings_.executor;
+    std::vector<InFlightEvaluation> left = executor.InFlight();
+    std::string which;
+    for (const InFlightEvaluation& e : left) {
+      which += (which.empty() ? "" : ", ") + e.key;
+      if (!e.job_id.empty()) which += " (job " + e.job_id + ")";
+    }
+    executor.CancelAll();
+    submitted_.clear();
+    if (!left.empty())
+      Print(fmt::format("rlvr iterate: cancelled {} {} evaluation(s) in flight: {}", left.size(),
+                        executor.name(), which));
+    CheckBudgets();
+    if (!stop_reason_) stop_reason_ = "stop signal";
+  }
+
+  // Collects the submitted evaluations until none is in flight, recording each as it comes back
+  // (then acknowledging it: a restarted loop would get it again otherwise). Failed candidates get
+  // their repair turn, submitted at once, when `repairs`. A stop signal cancels what is left.
+  void CollectSubmitted(const std::string& what, bool repairs,
+                        std::vector<PassingCandidate>* passing) {
+    Executor& executor = *settings_.executor;
+    while (!executor.InFlight().empty()) {
+      if (StopRequested()) {
+        AnnounceStopSignals();
+        CancelInFlight();
+        return;
+      }
+      std::vector<EvaluationOutcome> outcomes;
+      {
+        ActivityScope activity(this, Phase::kEvaluatingJobs, what);
+        outcomes = executor.Collect(1.0);
+      }
+      for (EvaluationOutcome& outcome : outcomes) {
+        auto it = submitted_.find(outcome.key);
+        if (it == submitted_.end()) {
+          executor.Acknowledge(outcome.key);
+          continue;
+        }
+        Submitted s = std::move(it->second);
+        submitted_.erase(it);
+        std::optional<Verdict> verdict;
+        AttemptRecord a = RecordOutcome(s.attempt, outcome,
+                                        s.llm_seconds + SecondsSince(s.submitted_at), &verdict);
+        executor.Acknowledge(outcome.key);
+        if (!verdict) continue;
+        if (verdict->promotable) {
+          passing->push_back({s.target, std::move(*verdict), a});
+          continue;
+        }
+        if (!repairs || !Repairable(*verdict) || a.repair >= settings_.max_repairs ||
+            CheckBudgets())
+          continue;
+        // Repair turn: same conversation, the model sees its reply and the exact error.
+        std::vector<ChatMessage> conversation = s.conversation;
+        conversation.push_back({"assistant", a.reply});
+        conversation.push_back(
+            {"user", RepairRequest(verdict->failed_gate, FailureText(*verdict))});
+        std::optional<LlmResponse> fixed =
+            Ask(*s.target, a.round, a.candidate, a.repair + 1, conversation, 1);
+        if (!fixed) continue;
+        int64_t id = RecordUnjudged(*s.target, a.round, a.candidate, a.repair + 1, conversation,
+                                    fixed->replies.front(), fixed->prompt_tokens,
+                                    fixed->completion_tokens, last_call_seconds_);
+        SubmitEvaluation(*s.target, unjudged_[id], conversation, last_call_seconds_);
+      }
+    }
+  }
+
+  // Promotes at most one of `passing` (one target): the fastest whose base commit is still HEAD.
+  // The others keep 'passed' and say why they were not promoted.
+  void PromoteBest(const Target& target, std::vector<PassingCandidate> passing) {
+    std::stable_sort(passing.begin(), passing.end(), [](const auto& x, const auto& y) {
+      return x.verdict.primary_ratio < y.verdict.primary_ratio;
+    });
+    std::string head = HeadCommit(project_.root);
+    std::optional<int64_t> promoted_id;
+    std::string refusal;
+    for (PassingCandidate& p : passing) {
+      AttemptRecord& a = p.attempt;
+      std::string why;
+      if (promoted_id) {
+        why = fmt::format("passed; superseded: attempt {} was promoted (HEAD moved to {})",
+                          *promoted_id, head.substr(0, 12));
+      } else if (!refusal.empty()) {
+        why = "passed; not promoted: " + refusal;
+      } else if (p.verdict.head_commit != head) {
+        why = fmt::format(
+            "passed; superseded: HEAD moved from {} to {} since this candidate was evaluated",
+            p.verdict.head_commit.substr(0, 12), head.substr(0, 12));
+      }
+      if (why.empty()) {
+        PromoteResult promoted;
+        {
+          ActivityScope activity(this, Phase::kPromoting,
+                                 fmt::format("{} {}.{}", target.name, a.round, a.candidate));
+          promoted = evaluator_.Promote(target, p.verdict, AttemptTrailer(a.id));
+        }
+        if (promoted.promoted) {
+          ledger_.MarkPromoted(a.id, promoted.commit);
+          ++result_.promotions;
+          promoted_id = a.id;
+          head = promoted.commit;
+          AttemptRecord shown = a;
+          shown.verdict = "promoted";
+          shown.promoted_commit = promoted.commit;
+          Print(AttemptLine(shown));
+          continue;
+        }
+        refusal = promoted.message;
+        why = "passed; not promoted: " + refusal;
+      }
+      a.message = why;
+      ledger_.UpdateAttempt(a);
+      Print(fmt::format("[{}] {} {}.{}{} {}", ClockNow(), target.name, a.round, a.candidate,
+                        a.repair > 0 ? fmt::format(".{}", a.repair) : std::string(), why));
+    }
+  }
+
+  // A round on the executor: one request for N replies, all submitted at once, repairs as their
+  // verdicts come back, then at most one promotion. Returns whether the model gave usable replies.
+  bool RunRoundOnExecutor(const Target& target) {
+    int round = ledger_.LastRound(target.name) + 1;
+    std::vector<ChatMessage> messages = BuildPrompt(MakePromptInput(target));
+    std::optional<LlmResponse> response =
+        Ask(target, round, 1, 0, messages, std::max(1, settings_.candidates));
+    if (!response) return false;
+    std::vector<int64_t> ids;
+    for (size_t c = 0; c < response->replies.size(); ++c) {
+      // The request's tokens and time are booked on its first candidate so sums stay right.
+      ids.push_back(RecordUnjudged(target, round, static_cast<int>(c) + 1, 0, messages,
+                                   response->replies[c], c == 0 ? response->prompt_tokens : 0,
+                                   c == 0 ? response->completion_tokens : 0,
+                                   c == 0 ? last_call_seconds_ : 0));
+    }
+    std::vector<PassingCandidate> passing;
+    // A stop or the clock ends the round before its evaluations; replies already paid for are
+    // still judged when only the token budget ran out.
+    if (!(CheckBudgets() && *stop_reason_ != "max-tokens")) {
+      for (size_t c = 0; c < ids.size(); ++c)
+        SubmitEvaluation(target, unjudged_[ids[c]], messages, c == 0 ? last_call_seconds_ : 0);
+      Print(fmt::format("[{}] {} {}: {} candidate(s) submitted to the {} executor", ClockNow(),
+                        target.name, round, ids.size(), settings_.executor->name()));
+      CollectSubmitted(fmt::format("{} round {}", target.name, round), true, &passing);
+    }
+    ReportUnjudged();
+    if (!passing.empty()) PromoteBest(target, std::move(passing));
+    return true;
+  }
+
+  // The evaluations a killed loop submitted and never recorded: adopted, collected, recorded in
+  // their rows (of the earlier run), and the best passing one per target promoted if its base is
+  // still HEAD. No repair turns for them: their conversation belongs to the dead loop.
+  void RecoverAdopted() {
+    Executor& executor = *settings_.executor;
+    std::vector<std::string> keys = executor.Adopt(project_.root);
+    if (keys.empty()) return;
+    std::string which;
+    for (const InFlightEvaluation& e : executor.InFlight()) {
+      which += (which.empty() ? "" : ", ") + e.key;
+      if (!e.job_id.empty()) which += " (job " + e.job_id + ")";
+    }
+    Print(fmt::format(
+        "rlvr iterate: adopted {} evaluation(s) a killed loop left on the {} executor: {}; "
+        "recording their verdicts first",
+        keys.size(), executor.name(), which));
+    for (const std::string& key : keys) {
+      int64_t id = AttemptIdOfKey(key);
+      std::optional<AttemptRecord> row = id > 0 ? ledger_.FindAttempt(id) : std::nullopt;
+      const Target* target = nullptr;
+      if (row) {
+        for (const Target& t : project_.targets)
+          if (t.name == row->target) target = &t;
+      }
+      if (!row || !target) {
+        Print(
+            fmt::format("rlvr iterate: evaluation {} names no attempt of this ledger's "
+                        "targets: cancelled",
+                        key));
+        executor.Cancel(key);
+        continue;
+      }
+      submitted_[key] = {target, *row, {}, row->seconds, Clock::now()};
+    }
+    std::vector<PassingCandidate> passing;
+    CollectSubmitted("the adopted evaluations", false, &passing);
+    std::map<const Target*, std::vector<PassingCandidate>> by_target;
+    for (PassingCandidate& p : passing) by_target[p.target].push_back(std::move(p));
+    for (auto& [target, list] : by_target) PromoteBest(*target, std::move(list));
+  }
+
   // Returns whether the model gave a usable reply to judge (the round counts).
   bool RunRound(const Target& target) {
     int round = ledger_.LastRound(target.name) + 1;
@@ -590,8 +865,9 @@ class LoopRunner {
   double last_call_seconds_ = 0;
   std::optional<std::string> stop_reason_;
   std::string prompt_commit_;  // the commit the last prompt showed; candidates apply to it
-  std::map<int64_t, AttemptRecord> unjudged_;  // rows of RecordUnjudged not judged yet
-  std::set<std::string> reported_dirty_;       // target files whose uncommitted edits were reported
+  std::map<int64_t, AttemptRecord> unjudged_;   // rows of RecordUnjudged not judged yet
+  std::map<std::string, Submitted> submitted_;  // evaluations in the executor, by key
+  std::set<std::string> reported_dirty_;  // target files whose uncommitted edits were reported
   LoopResult result_;
 };
 
@@ -601,6 +877,17 @@ LoopResult RunLoop(const Project& project, Evaluator& evaluator, LlmSource& llm,
                    const LoopSettings& settings, const nlohmann::json& settings_json,
                    std::ostream& out) {
   return LoopRunner(project, evaluator, llm, ledger, settings, out).Run(settings_json);
+}
+
+std::string EvaluationKey(int64_t attempt_id) {
+  return "a" + std::to_string(attempt_id);
+}
+
+int64_t AttemptIdOfKey(const std::string& key) {
+  if (key.size() < 2 || key[0] != 'a' || key.size() > 19 ||
+      key.find_first_not_of("0123456789", 1) != std::string::npos)
+    return 0;
+  return std::stoll(key.substr(1));
 }
 
 std::string VerdictReason(const Verdict& v) {

@@ -15,6 +15,7 @@
 
 #include "harness/config.h"
 #include "harness/evaluate.h"
+#include "harness/executor.h"
 #include "harness/ledger.h"
 #include "harness/llm_client.h"
 
@@ -33,6 +34,16 @@ struct LoopSettings {
   // How long an evaluation may still take, said when a stop is requested during one (e.g. "each
   // build is limited to 20 min, ..."); the evaluator's own limits.
   std::string evaluation_limits = "its builds, tests and benchmarks each run under a time limit";
+  // Where candidates are judged. nullptr: in-process by the loop's Evaluator, one after the other
+  // (today's behaviour, `--executor local`). Otherwise (a SlurmExecutor) every reply of a round
+  // is submitted at once as an evaluation keyed "a<attempt id>" and judged in parallel; repair
+  // turns are submitted as their verdicts come back. The loop alone still writes the ledger, the
+  // branch and the baselines: at most one candidate per round is promoted (the fastest passing
+  // one whose base commit is still HEAD), the others are recorded with their verdicts. At start
+  // the loop adopts the evaluations a killed loop left (Adopt) and records their verdicts; the
+  // first stop signal cancels the round's jobs (CancelAll).
+  Executor* executor = nullptr;
+  EvaluationSettings evaluation;  // what the executor's evaluations are told
 };
 
 struct LoopResult {
@@ -50,6 +61,10 @@ struct LoopResult {
 LoopResult RunLoop(const Project& project, Evaluator& evaluator, LlmSource& llm, Ledger& ledger,
                    const LoopSettings& settings, const nlohmann::json& settings_json,
                    std::ostream& out);
+
+// The ledger key of an evaluation ("a17") and back (0 when `key` is not one).
+std::string EvaluationKey(int64_t attempt_id);
+int64_t AttemptIdOfKey(const std::string& key);
 
 // The one-line reason of a verdict, as recorded and printed: the evaluator's message, made
 // specific where it is generic ("no patch found ...", "... the patch changes nothing" instead of

@@ -191,10 +191,6 @@ ProcessResult RunScheduler(const std::vector<std::string>& argv,
 void SlurmExecutor::Submit(const EvaluationRequest& request) {
   if (!IsValidEvaluationKey(request.key))
     throw ExecutorError("slurm executor: invalid evaluation key '" + request.key + "'");
-  if (request.settings.benchmark)
-    throw ExecutorError(
-        "slurm executor: the benchmark stage does not run on the cluster yet (set "
-        "settings.benchmark = false)");
   if (evaluations_.count(request.key) || collected_.count(request.key))
     throw ExecutorError("slurm executor: evaluation " + request.key + " is already in flight");
 
@@ -258,7 +254,18 @@ void SlurmExecutor::SubmitTry(Evaluation& evaluation) {
                                    "--chdir=" + evaluation.folder.string(),
                                    // The node's resource limits, not those of the loop's shell.
                                    "--propagate=NONE"};
-  if (!options_.partition.empty()) argv.push_back("--partition=" + options_.partition);
+  if (request.settings.benchmark) {
+    // The A/B benchmark needs the node to itself: nothing else runs there while HEAD and the
+    // candidate are timed side by side.
+    argv.push_back("--exclusive");
+    const std::string& partition =
+        options_.bench_partition.empty() ? options_.partition : options_.bench_partition;
+    if (!partition.empty()) argv.push_back("--partition=" + partition);
+    if (!options_.bench_constraint.empty())
+      argv.push_back("--constraint=" + options_.bench_constraint);
+  } else if (!options_.partition.empty()) {
+    argv.push_back("--partition=" + options_.partition);
+  }
   argv.insert(argv.end(), options_.sbatch_args.begin(), options_.sbatch_args.end());
   argv.push_back((evaluation.folder / "job.sh").string());
   double submitted_at = Now();

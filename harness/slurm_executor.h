@@ -3,10 +3,13 @@
 // reads the repository through the shared filesystem every Slurm cluster has (the repository and
 // the rlvr binary must be at the same paths on the nodes), clones it at the commit the candidate
 // is judged against into node-local scratch space, runs
-//   rlvr evaluate <reply> --target T --json --no-benchmark -C <clone>
+//   rlvr evaluate <reply> --target T --json [--no-benchmark] -C <clone>
 // and writes verdict.json into the evaluation's folder <repo>/.rlvr/jobs/<key>/, where the
-// executor reads it. (The benchmark stage, which needs one quiet node of the baseline's
-// hardware, is not run in these jobs yet.)
+// executor reads it. An evaluation with the benchmark stage (settings.benchmark) needs a quiet
+// node: its job is submitted with --exclusive to the benchmark partition (and constraint), so
+// `rlvr evaluate` runs HEAD's and the candidate's benchmark binaries interleaved on that one node,
+// alone; absolute times from different nodes are never compared. Checks-only jobs share nodes of
+// the checks partition.
 //
 // Identity that survives a restart: the folder holds job.json (request, commit, every try's job
 // id) and every job carries the name "rlvr-<key>" and the comment
@@ -35,7 +38,11 @@ namespace rlvr {
 struct SlurmExecutorOptions {
   // rlvr on the nodes: the same path must hold the same program there (shared filesystem).
   std::filesystem::path rlvr_binary;
-  std::string partition;                 // for the checks; empty = the cluster's default
+  std::string partition;  // for the checks; empty = the cluster's default
+  // For evaluations with the benchmark stage (submitted --exclusive): the partition (empty = the
+  // checks partition) and a node feature constraint (--constraint; empty = none).
+  std::string bench_partition;
+  std::string bench_constraint;
   std::vector<std::string> sbatch_args;  // extra, e.g. {"--time=60", "--cpus-per-task=4"}
   std::string run_tag;                   // names the rlvr run in the jobs' comment ("12")
   int max_in_flight = 0;                 // jobs submitted at once; 0 = no limit

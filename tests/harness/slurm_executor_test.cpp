@@ -364,9 +364,15 @@ TEST_F(SlurmExecutorTest, RefusesWhatItCannotRun) {
   SlurmExecutor executor(Options());
   EvaluationRequest bad_key = Request("../escape", "speedup.txt");
   EXPECT_THROW(executor.Submit(bad_key), ExecutorError);
+  // A benchmark job goes --exclusive to the benchmark partition: an unknown one is refused by
+  // sbatch, and nothing is left behind.
+  SlurmExecutorOptions bench_options = Options();
+  bench_options.bench_partition = "no-such-bench-partition";
+  SlurmExecutor bench_executor(bench_options);
   EvaluationRequest with_benchmark = Request("bench", "speedup.txt");
   with_benchmark.settings.benchmark = true;
-  EXPECT_THROW(executor.Submit(with_benchmark), ExecutorError);
+  EXPECT_THROW(bench_executor.Submit(with_benchmark), ExecutorError);
+  EXPECT_FALSE(fs::exists(EvaluationFolder(repo_->path(), "bench")));
   SlurmExecutorOptions options = Options();
   options.partition = "no-such-partition";
   SlurmExecutor wrong_partition(options);
