@@ -11,7 +11,7 @@
 //                                            and cross-entropy's dlogits relative to the terms
 //                                            that cancel (see there); Adam 1e-6 + 1e-5 lr steps
 //   double reference vs finite differences   1e-5 normwise (central differences in double);
-//   fast backward vs finite differences      3e-5 normwise
+//   fast backward vs finite differences      1e-4 normwise
 //   fast training step vs double reference   loss 1e-5 relative, gradients 2e-4 normwise/tensor
 //   vs PyTorch float64 autograd              the same
 //   N Adam steps vs reference / PyTorch      weights within 5e-5 absolute, but for at most
@@ -73,16 +73,32 @@ DVec ToD(const std::vector<float>& v) {
   return Normwise(got.data(), want.data(), got.size(), tolerance);
 }
 
+// Gradients are added into what the buffer held: the error of an accumulated result is relative
+// to the larger of the result and the prior contents (they may cancel), normwise.
+::testing::AssertionResult Accumulated(const std::vector<float>& got,
+                                       const std::vector<float>& want,
+                                       const std::vector<float>& initial, double tolerance) {
+  double error = 0.0, scale = 0.0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    const double e = std::fabs(double(got[i]) - want[i]);
+    error = std::isnan(got[i]) ? INFINITY : std::max(error, e);
+    scale = std::max({scale, double(std::fabs(want[i])), double(std::fabs(initial[i]))});
+  }
+  if (scale > 0) error /= scale;
+  if (error <= tolerance) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "relative error " << error << " > " << tolerance;
+}
+
 // A K-term float dot product: 8 * (sqrt(K) + 2) * eps, as gemm_test.cpp.
 double DotTolerance(int K) {
   return 8.0 * (std::sqrt(static_cast<double>(K)) + 2.0) * std::numeric_limits<float>::epsilon();
 }
 
 // Finite differences (central, h = 1e-5, in double) carry ~1e-11 absolute rounding, and the
-// gradients under test are rounded to float: normwise 1e-5 for the double references, 3e-5 for
-// the fast paths.
+// gradients under test are rounded to float: normwise 1e-5 for the double references, 1e-4 for
+// the fast paths (whose forwards, e.g. attention's probabilities, are float too).
 constexpr double kFdTolerance = 1e-5;
-constexpr double kFastFdTolerance = 3e-5;
+constexpr double kFastFdTolerance = 1e-4;
 
 // Checks grad (of the scalar f at x) against central finite differences in double at every
 // index (or `samples` random ones when x is large): normwise over the checked entries.
@@ -191,14 +207,16 @@ TEST(TrainOps, LinearBackwardMatchesReference) {
     const auto W = Random(size_t(s.N) * s.K, TestSeedFor(++salt));
     // Start from non-zero gradients: the backward must add, not overwrite.
     auto dx = Random(x.size(), TestSeedFor(++salt)), dx_ref = dx;
+    const auto dx0 = dx;
     auto dW = Random(W.size(), TestSeedFor(++salt)), dW_ref = dW;
+    const auto dW0 = dW;
     std::vector<float> scratch(size_t(s.M) * s.N);
     LinearBackwardInput(dy.data(), W.data(), dx.data(), s.M, s.N, s.K);
     LinearBackwardWeight(dy.data(), x.data(), dW.data(), s.M, s.N, s.K, scratch.data());
     LinearBackwardInputRef(dy.data(), W.data(), dx_ref.data(), s.M, s.N, s.K);
     LinearBackwardWeightRef(dy.data(), x.data(), dW_ref.data(), s.M, s.N, s.K);
-    EXPECT_TRUE(Normwise(dx, dx_ref, DotTolerance(s.N)));
-    EXPECT_TRUE(Normwise(dW, dW_ref, DotTolerance(s.M)));
+    EXPECT_TRUE(Accumulated(dx, dx_ref, dx0, DotTolerance(s.N)));
+    EXPECT_TRUE(Accumulated(dW, dW_ref, dW0, DotTolerance(s.M)));
   }
 }
 
@@ -233,7 +251,9 @@ TEST(TrainOps, RmsNormBackwardMatchesReferenceAndFiniteDifferences) {
     const auto w = Random(n, TestSeedFor(++salt), 0.5f, 1.5f);
     const auto c = Random(x.size(), TestSeedFor(++salt));
     auto dx = Random(x.size(), TestSeedFor(++salt)), dx_ref = dx;
+    const auto dx0 = dx;
     auto dw = Random(n, TestSeedFor(++salt)), dw_ref = dw;
+    const auto dw0 = dw;
     RmsNormBackward(x.data(), w.data(), c.data(), dx.data(), dw.data(), rows, n, 1e-5f);
     RmsNormBackwardRef(x.data(), w.data(), c.data(), dx_ref.data(), dw_ref.data(), rows, n, 1e-5f);
     // dx = inv * dy * w - inv^3 / n * x * sum(dy w x) cancels (almost fully for n = 1, where the
@@ -250,7 +270,7 @@ TEST(TrainOps, RmsNormBackwardMatchesReferenceAndFiniteDifferences) {
     for (size_t i = 0; i < dx.size(); ++i) {
       ASSERT_NEAR(dx[i], dx_ref[i], DotTolerance(n) * (terms + 1.0)) << "dx[" << i << "]";
     }
-    EXPECT_TRUE(Normwise(dw, dw_ref, DotTolerance(rows) + DotTolerance(n)));
+    EXPECT_TRUE(Accumulated(dw, dw_ref, dw0, DotTolerance(rows) + DotTolerance(n)));
 
     // For n = 1 the exact dx is ~eps / x^2 of its terms, below what differences resolve.
     if (n == 1) continue;
@@ -281,9 +301,10 @@ TEST(TrainOps, SoftmaxBackwardMatchesReferenceAndFiniteDifferences) {
     for (int r = 0; r < rows; ++r)
       SoftmaxRef(x.data() + size_t(r) * cols, y.data() + size_t(r) * cols, cols);
     auto dx = Random(x.size(), TestSeedFor(++salt)), dx_ref = dx;
+    const auto dx0 = dx;
     SoftmaxBackward(y.data(), c.data(), dx.data(), rows, cols);
     SoftmaxBackwardRef(y.data(), c.data(), dx_ref.data(), rows, cols);
-    EXPECT_TRUE(Normwise(dx, dx_ref, DotTolerance(cols)));
+    EXPECT_TRUE(Accumulated(dx, dx_ref, dx0, DotTolerance(cols)));
     std::vector<float> g(x.size());
     SoftmaxBackwardRef(y.data(), c.data(), g.data(), rows, cols);
     const DVec cd = ToD(c);
@@ -353,12 +374,14 @@ TEST(TrainOps, SwiGLUBackwardMatchesReferenceAndFiniteDifferences) {
     const auto up = Random(n, TestSeedFor(++salt), -2.0f, 2.0f);
     const auto c = Random(n, TestSeedFor(++salt));
     auto dg = Random(n, TestSeedFor(++salt)), dg_ref = dg;
+    const auto dg0 = dg;
     auto du = Random(n, TestSeedFor(++salt)), du_ref = du;
+    const auto du0 = du;
     SwiGLUBackward(gate.data(), up.data(), c.data(), dg.data(), du.data(), n);
     SwiGLUBackwardRef(gate.data(), up.data(), c.data(), dg_ref.data(), du_ref.data(), n);
     // silu'(g) = s (1 + g (1 - s)) cancels near its zero at g ~ -1.28: 1e-5 normwise.
-    EXPECT_TRUE(Normwise(dg, dg_ref, 1e-5));
-    EXPECT_TRUE(Normwise(du, du_ref, 1e-5));
+    EXPECT_TRUE(Accumulated(dg, dg_ref, dg0, 1e-5));
+    EXPECT_TRUE(Accumulated(du, du_ref, du0, 1e-5));
     std::vector<float> gg(n), gu(n);
     SwiGLUBackwardRef(gate.data(), up.data(), c.data(), gg.data(), gu.data(), n);
     const DVec gd = ToD(gate), ud = ToD(up), cd = ToD(c);
@@ -433,16 +456,20 @@ TEST(TrainOps, CausalAttentionMatchesReference) {
         for (int j = i + 1; j < s.T; ++j) ASSERT_EQ(probs[(size_t(h) * s.T + i) * s.T + j], 0.0f);
 
     auto dq = Random(qn, TestSeedFor(++salt)), dq_ref = dq;
+
+    const auto dq0 = dq;
     auto dk = Random(kvn, TestSeedFor(++salt)), dk_ref = dk;
+    const auto dk0 = dk;
     auto dv = Random(kvn, TestSeedFor(++salt)), dv_ref = dv;
+    const auto dv0 = dv;
     std::vector<float> scratch(s.T);
     CausalAttentionBackward(q.data(), k.data(), v.data(), probs.data(), dout.data(), dq.data(),
                             dk.data(), dv.data(), scratch.data(), s.T, s.H, s.KVH, s.hd);
     CausalAttentionBackwardRef(q.data(), k.data(), v.data(), dout.data(), dq_ref.data(),
                                dk_ref.data(), dv_ref.data(), s.T, s.H, s.KVH, s.hd);
-    EXPECT_TRUE(Normwise(dq, dq_ref, 1e-5));
-    EXPECT_TRUE(Normwise(dk, dk_ref, 1e-5));
-    EXPECT_TRUE(Normwise(dv, dv_ref, 1e-5));
+    EXPECT_TRUE(Accumulated(dq, dq_ref, dq0, 1e-5));
+    EXPECT_TRUE(Accumulated(dk, dk_ref, dk0, 1e-5));
+    EXPECT_TRUE(Accumulated(dv, dv_ref, dv0, 1e-5));
   }
 }
 
@@ -643,15 +670,16 @@ TEST(Trainer, ReferenceGradientsMatchFiniteDifferences) {
       for (int s = 0; s < 4; ++s) {
         const size_t i = SplitMix64(pick) % tensor->size();
         const float original = (*tensor)[i];
-        const float up = original + 1e-3f, down = original - 1e-3f;
+        const float up = original + 1e-4f, down = original - 1e-4f;
         (*tensor)[i] = up;
         const double plus = TrainingLossRef(w, tokens, tc.batch, tc.seq_len);
         (*tensor)[i] = down;
         const double minus = TrainingLossRef(w, tokens, tc.batch, tc.seq_len);
         (*tensor)[i] = original;
         const double fd = (plus - minus) / (double(up) - double(down));
-        // h = 1e-3: truncation error O(h^2 * third derivative), ~1e-5 relative here.
-        EXPECT_NEAR((*g[t].second)[i], fd, 2e-4 * max_grad + 1e-7)
+        // h = 1e-4: truncation error O(h^2 * third derivative), ~1e-6 relative here; the
+        // double loss's rounding adds ~1e-12.
+        EXPECT_NEAR((*g[t].second)[i], fd, 5e-5 * max_grad + 1e-8)
             << params[t].first << "[" << i << "]";
       }
     }
@@ -690,6 +718,10 @@ constexpr double kStepWeightTolerance = 5e-5;
          << outliers << " of " << total << " weights differ by more than " << kStepWeightTolerance;
 }
 
+// kSteps steps, each checked from the state the trainer reached: its gradients against the
+// double reference at its current weights, and its update against AdamStepRef applied with those
+// gradients to moments kept beside it. (Whole trajectories are compared with PyTorch's below;
+// over several steps Adam amplifies rounding-level gradient differences, see StepWeightsMatch.)
 TEST(Trainer, StepsMatchDoubleReference) {
   uint64_t salt = 14700;
   for (const TrainCase& tc : TrainCases()) {
@@ -700,33 +732,41 @@ TEST(Trainer, StepsMatchDoubleReference) {
     adam.weight_decay = 0.01f;
     ModelWeights w = initial;
     Trainer trainer(w, tc.batch, tc.seq_len, adam);
-    ModelWeights w_ref = initial, m_ref = initial, v_ref = initial;
-    for (auto& t : Named(m_ref))
-      std::fill(const_cast<std::vector<float>*>(t.second)->begin(),
-                const_cast<std::vector<float>*>(t.second)->end(), 0.0f);
-    for (auto& t : Named(v_ref))
-      std::fill(const_cast<std::vector<float>*>(t.second)->begin(),
-                const_cast<std::vector<float>*>(t.second)->end(), 0.0f);
+    ModelWeights m_ref = initial, v_ref = initial;
+    for (ModelWeights* z : {&m_ref, &v_ref}) {
+      for (auto& t : Named(*z)) {
+        auto* data = const_cast<std::vector<float>*>(t.second);
+        std::fill(data->begin(), data->end(), 0.0f);
+      }
+    }
     for (int step = 1; step <= kSteps; ++step) {
+      SCOPED_TRACE("step " + std::to_string(step));
       const auto tokens = RandomTokens(tc.batch, tc.seq_len, tc.config.vocab, TestSeedFor(++salt));
+      ModelWeights before = w;
       const float loss = trainer.Step(tokens);
       ModelWeights grads;
-      const double loss_ref = TrainingLossRef(w_ref, tokens, tc.batch, tc.seq_len, &grads);
-      EXPECT_NEAR(loss, loss_ref, 1e-4 * loss_ref) << "step " << step;
-      const auto p = Named(w_ref), g = Named(grads), m = Named(m_ref), v = Named(v_ref);
+      const double loss_ref = TrainingLossRef(before, tokens, tc.batch, tc.seq_len, &grads);
+      EXPECT_NEAR(loss, loss_ref, 1e-5 * loss_ref);
+      EXPECT_TRUE(GradientsMatch(trainer.gradients(), grads, kGradientTolerance));
+      const auto p = Named(before), g = Named(trainer.gradients()), m = Named(m_ref),
+                 v = Named(v_ref), got = Named(w);
       for (size_t t = 0; t < p.size(); ++t) {
         AdamStepRef(const_cast<float*>(p[t].second->data()), g[t].second->data(),
                     const_cast<float*>(m[t].second->data()),
                     const_cast<float*>(v[t].second->data()), p[t].second->size(), step, adam);
+        for (size_t i = 0; i < p[t].second->size(); ++i) {
+          // As TrainAdam.MatchesReferenceOverSteps: float rounding of one update.
+          ASSERT_NEAR((*got[t].second)[i], (*p[t].second)[i], 1e-6 + 1e-5 * adam.lr)
+              << got[t].first << "[" << i << "]";
+        }
       }
     }
     EXPECT_EQ(trainer.steps(), kSteps);
-    const auto got = Named(w), want = Named(w_ref), start = Named(initial);
     double moved = 0.0;
-    EXPECT_TRUE(StepWeightsMatch(got, want, adam.lr));
-    for (size_t t = 0; t < got.size(); ++t) {
-      for (size_t i = 0; i < got[t].second->size(); ++i) {
-        moved = std::max(moved, double(std::fabs((*want[t].second)[i] - (*start[t].second)[i])));
+    const auto end = Named(w), start = Named(initial);
+    for (size_t t = 0; t < end.size(); ++t) {
+      for (size_t i = 0; i < end[t].second->size(); ++i) {
+        moved = std::max(moved, double(std::fabs((*end[t].second)[i] - (*start[t].second)[i])));
       }
     }
     EXPECT_GT(moved, adam.lr) << "training did not move the weights";
@@ -865,7 +905,7 @@ TEST(TrainerCorpus, LossDecreasesOnText) {
     if (step >= steps - 5) last += loss / 5;
   }
   const float held_out_after = evaluator.ComputeGradients(held_out);
-  EXPECT_NEAR(first, std::log(128.0f), 0.5f);  // a random model is about uniform
+  EXPECT_NEAR(first, std::log(128.0f), 1.0f);  // a random model is about uniform
   EXPECT_LT(last, 0.75f * first) << "first " << first << ", last five " << last;
   EXPECT_LT(held_out_after, 0.8f * held_out_before);
 }
