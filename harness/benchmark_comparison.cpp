@@ -230,6 +230,7 @@ BenchmarkDecision Decide(const Target& target, std::vector<BenchmarkFigure>& fig
   }
   decision.pass = gate.promotable;
   decision.message = gate.message;
+  decision.regressed = gate.regressed;
   if (!sequential && !gate.promotable && gate.reasons.size() > 1) {
     for (size_t i = 1; i < gate.reasons.size(); ++i) decision.message += "; " + gate.reasons[i];
   }

@@ -108,6 +108,9 @@ struct BenchmarkDecision {
   double primary_ratio = 0;      // geometric mean of the primary benchmarks' ratios
   std::string message;
   std::string roofline;  // CheckRoofline's message, also part of `message`
+  // Gated benchmarks refused for a regression (BenchGateDecision::regressed), when that is why
+  // the gate fails.
+  std::vector<std::string> regressed;
 };
 
 // The benchmark gate's verdict on a comparison: a benchmark beyond the roofline fails outright

@@ -1,16 +1,150 @@
 // benchmark: HEAD and the candidate side by side in interleaved rounds (benchmark_comparison.h);
 // the primary must be significantly and materially faster, nothing significantly slower, and no
 // figure beyond what the hardware can do. A suspiciously large speed-up is measured again in
-// another regime (fresh inputs on every call) and its tests re-run with fresh seeds.
+// another regime (fresh inputs on every call) and its tests re-run with fresh seeds. A suspected
+// regression of a gated benchmark is measured again with both sides' code laid out differently
+// (relayout.h) before it refuses a candidate: moving code alone shifts small benchmarks by several
+// percent, and only a regression that survives other layouts is the candidate's doing.
+#include <algorithm>
+#include <filesystem>
+#include <random>
+
 #include <fmt/format.h>
 
 #include "harness/benchmark_comparison.h"
+#include "harness/build.h"
 #include "harness/candidate_run.h"
 #include "harness/gates/gate.h"
+#include "harness/relayout.h"
+#include "harness/worktree.h"
 
 namespace rlvr {
 
 namespace {
+
+namespace fs = std::filesystem;
+
+// How many other layouts a suspected regression must survive.
+constexpr int kRelayouts = 2;
+
+struct RelayoutOutcome {
+  bool ok = false;                     // every re-layout built and measured
+  std::string message;                 // why not ok
+  std::vector<std::string> confirmed;  // regressed in every layout
+  std::vector<std::string> dismissed;  // not regressed in some layout: layout noise
+  std::vector<std::string> notes;      // per benchmark and layout: "BM_X 1.004x [..] under ..."
+};
+
+// Builds `tree` into `build_dir` as the project builds its benchmarks.
+BuildOutcome BuildBenchmarks(const GateContext& c, const fs::path& tree,
+                             const fs::path& build_dir) {
+  const BuildConfig& build = c.project.build;
+  if (build.UsesBuildCommand()) {
+    BuildRequest request;
+    request.source_dir = tree;
+    request.build_dir = build_dir;
+    request.jobs = c.options.jobs;
+    request.timeout_seconds = c.options.build_timeout_seconds;
+    return RunBuildCommand(request, build.command, build.artifacts);
+  }
+  return ConfigureAndBuild(ProjectBuild(build, tree, build_dir, {},
+                                        {TargetNameOf(build.bench_binary)}, c.options.jobs,
+                                        c.options.build_timeout_seconds));
+}
+
+// Measures the `regressed` benchmarks again, kRelayouts times, each time with HEAD and the
+// candidate rebuilt with independent random code-layout paddings in the files the candidate
+// edited (in scratch worktrees of their own, so the gate's trees and builds stay as they are).
+// A benchmark is confirmed when it regresses (ratio beyond max_regression, 95% interval above 1)
+// in every layout; one layout in which it does not is enough to call it layout noise.
+RelayoutOutcome RemeasureUnderOtherLayouts(GateContext& c, const ComparisonRequest& original,
+                                           const std::vector<std::string>& regressed) {
+  RelayoutOutcome outcome;
+  std::vector<std::string> files;
+  for (const auto& file : c.verdict.changed_files) {
+    if (IsCxxSource(file)) files.push_back(file);
+  }
+  if (files.empty()) {
+    outcome.ok = true;
+    outcome.confirmed = regressed;
+    outcome.notes.push_back("not re-measured: the candidate edits no C or C++ file to re-lay-out");
+    return outcome;
+  }
+  const fs::path base_tree =
+      PrepareWorktree(c.project.root, c.state_dir, "relayout-baseline", c.verdict.head_commit);
+  const fs::path candidate_tree =
+      PrepareWorktree(c.project.root, c.state_dir, "relayout-candidate", c.verdict.head_commit);
+  for (const auto& file : c.verdict.changed_files) {
+    fs::path from = c.worktree / file, to = candidate_tree / file;
+    if (fs::exists(from)) {
+      fs::create_directories(to.parent_path());
+      fs::copy_file(from, to, fs::copy_options::overwrite_existing);
+    } else {
+      fs::remove(to);
+    }
+  }
+  std::mt19937_64 rng(FreshSeed());
+  std::vector<std::string> open = regressed;  // not yet dismissed
+  for (int layout = 1; layout <= kRelayouts && !open.empty(); ++layout) {
+    // Each round starts from the unpadded files: reset HEAD's tree, re-copy the candidate's.
+    PrepareWorktree(c.project.root, c.state_dir, "relayout-baseline", c.verdict.head_commit);
+    for (const auto& file : files) {
+      if (fs::exists(c.worktree / file))
+        fs::copy_file(c.worktree / file, candidate_tree / file,
+                      fs::copy_options::overwrite_existing);
+    }
+    auto base_padding = RandomLayoutPaddings(files, rng);
+    auto candidate_padding = RandomLayoutPaddings(files, rng);
+    ApplyLayoutPaddings(base_tree, base_padding);
+    ApplyLayoutPaddings(candidate_tree, candidate_padding);
+    const fs::path base_build = c.BuildDir("relayout-baseline");
+    const fs::path candidate_build = c.BuildDir("relayout-candidate");
+    BuildOutcome built = BuildBenchmarks(c, base_tree, base_build);
+    if (built.ok) built = BuildBenchmarks(c, candidate_tree, candidate_build);
+    if (!built.ok) {
+      outcome.message = fmt::format("re-laid-out build failed: {}", built.message);
+      return outcome;
+    }
+    ComparisonRequest request = original;
+    request.baseline_binary = base_build / c.project.build.bench_binary;
+    request.candidate_binary = candidate_build / c.project.build.bench_binary;
+    if (c.target.UsesBenchCommand()) {
+      const auto& command = c.target.bench_command.command;
+      request.baseline_command = ExpandCommand(command, base_tree, base_build);
+      request.candidate_command = ExpandCommand(command, candidate_tree, candidate_build);
+      request.cwd = candidate_tree;
+    }
+    request.filter = "^$";  // only the suspects, by name
+    request.extra = open;
+    request.primary.clear();  // all rounds: a confirmation needs its full power
+    Comparison again = CompareBenchmarks(request);
+    if (!again.ok) {
+      outcome.message = "re-laid-out comparison failed: " + again.message;
+      return outcome;
+    }
+    std::vector<std::string> still;
+    for (const auto& name : open) {
+      auto it = std::find_if(again.figures.begin(), again.figures.end(),
+                             [&](const BenchmarkFigure& f) { return f.name == name; });
+      if (it == again.figures.end()) {
+        outcome.message = fmt::format("{} was not measured in the re-laid-out run", name);
+        return outcome;
+      }
+      // Confirming a regression already found asks less than finding one among many: slower
+      // beyond max_regression with the 95% interval above 1.
+      bool regresses = it->ci_low > 1 && it->ratio > 1 + original.rule.max_regression;
+      outcome.notes.push_back(
+          fmt::format("{} {:.3f}x [{:.3f}, {:.3f}] p={:.2g} in layout {} (HEAD {}; candidate {})",
+                      name, it->ratio, it->ci_low, it->ci_high, it->p_value, layout,
+                      DescribePaddings(base_padding), DescribePaddings(candidate_padding)));
+      (regresses ? still : outcome.dismissed).push_back(name);
+    }
+    open = still;
+  }
+  outcome.ok = true;
+  outcome.confirmed = open;
+  return outcome;
+}
 
 GateResult CheckBenchmark(GateContext& c) {
   Verdict& v = c.verdict;
@@ -34,6 +168,32 @@ GateResult CheckBenchmark(GateContext& c) {
   if (!comparison.ok) return Fail(comparison.message);
   // Physics first (nothing beyond the measured roofline), then the sequential timing verdict.
   BenchmarkDecision decision = DecideBenchmarks(c.target, comparison, opt.suspicious_speedup);
+  std::string layout_note;
+  if (!decision.pass && !decision.regressed.empty() && decision.primary_ratio > 0 &&
+      decision.primary_ratio < 1) {
+    // A suspected regression while the primary is not slower: is it the code or its layout?
+    c.Log("benchmark: re-measuring " + JoinNames(decision.regressed) + " under other layouts");
+    RelayoutOutcome relayout = RemeasureUnderOtherLayouts(c, request, decision.regressed);
+    std::string details = JoinNames(relayout.notes, "\n");
+    if (!relayout.ok)
+      return Fail(decision.message +
+                      "; could not measure it again under another code layout: " + relayout.message,
+                  details);
+    if (!relayout.confirmed.empty())
+      return Fail(fmt::format("{}; reproduced under {} other code layouts: {}", decision.message,
+                              kRelayouts, JoinNames(relayout.confirmed)),
+                  details);
+    // Layout noise: judge the candidate again without those benchmarks' regression check.
+    layout_note = fmt::format(
+        "; the regression of {} did not reproduce under another code layout (layout noise, not "
+        "judged): {}",
+        JoinNames(relayout.dismissed), JoinNames(relayout.notes, "; "));
+    request.rule.regression_exempt = relayout.dismissed;
+    comparison = CompareBenchmarks(request);
+    if (!comparison.ok) return Fail(comparison.message);
+    decision = DecideBenchmarks(c.target, comparison, opt.suspicious_speedup);
+  }
+  decision.message += layout_note;
   v.figures = comparison.figures;
   v.primary_ratio = decision.primary_ratio;
   if (!decision.pass) return Fail(decision.message);
