@@ -444,7 +444,8 @@ TEST(TrainOps, CausalAttentionMatchesReference) {
     const auto v = Random(kvn, TestSeedFor(++salt));
     const auto dout = Random(qn, TestSeedFor(++salt));
     const size_t pn = size_t(s.H) * s.T * s.T;
-    std::vector<float> out(qn), probs(pn), out_ref(qn), probs_ref(pn);
+    // Garbage before the call: the forward must write every output, zeros above the diagonal.
+    std::vector<float> out(qn, NAN), probs(pn, 7.0f), out_ref(qn), probs_ref(pn);
     CausalAttentionForward(q.data(), k.data(), v.data(), out.data(), probs.data(), s.T, s.H, s.KVH,
                            s.hd);
     CausalAttentionForwardRef(q.data(), k.data(), v.data(), out_ref.data(), probs_ref.data(), s.T,
