@@ -205,7 +205,8 @@ TEST(ConfigTest, ShippedConfigsLoad) {
   for (const auto& t : repo.targets) names.push_back(t.name);
   EXPECT_EQ(names,
             (std::vector<std::string>{"gemm", "softmax", "rmsnorm", "rope", "swiglu", "attention",
-                                      "sampler", "quant", "decoder", "kquant", "tokenizer"}));
+                                      "sampler", "quant", "decoder", "kquant", "tokenizer",
+                                      "linear_backward", "train_step"}));
   for (const auto& t : repo.targets) {
     for (const auto& file : t.editable)
       EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(RLVR_SOURCE_DIR) / file)) << file;
@@ -215,6 +216,22 @@ TEST(ConfigTest, ShippedConfigsLoad) {
   Project fixture = LoadProject(std::filesystem::path(RLVR_FIXTURES_DIR) / "tiny_repo");
   ASSERT_EQ(fixture.targets.size(), 1u);
   EXPECT_EQ(fixture.targets[0].name, "dot");
+}
+
+TEST(ConfigTest, SymbolRulesDefaultToNamespaceRlvrAndAreConfigurable) {
+  Project p = ParseProject(kValid, "/repo");
+  EXPECT_EQ(p.GetTarget("gemm").symbols.namespace_name, "rlvr");
+  EXPECT_EQ(p.GetTarget("gemm").symbols.prefix, "");
+  const std::string key = R"("tests": "Rope*")";
+  std::string text = kValid;
+  text.replace(text.find(key), key.size(),
+               key + R"(, "symbols": {"namespace": "", "prefix": "XXH_"})");
+  Project q = ParseProject(text, "/repo");
+  EXPECT_EQ(q.GetTarget("rope").symbols.namespace_name, "");
+  EXPECT_EQ(q.GetTarget("rope").symbols.prefix, "XXH_");
+  std::string bad = kValid;
+  bad.replace(bad.find(key), key.size(), key + R"(, "symbols": {"prefx": "a"})");
+  EXPECT_THAT(ErrorOf(bad), HasSubstr("symbols.prefx: unknown field"));
 }
 
 TEST(ConfigTest, GlobMatching) {
