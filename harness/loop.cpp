@@ -40,6 +40,12 @@ std::string ClockNow() {
   return buf;
 }
 
+std::string HostName() {
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0) return "localhost";
+  return name;
+}
+
 double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
@@ -789,6 +795,12 @@ class LoopRunner {
         a.prompt_tokens = prompt_tokens;
         a.completion_tokens = completion_tokens;
         a.seconds = llm_seconds + SecondsSince(start);
+        // Judged here, in this process: the ledger's executor columns say so.
+        a.job_id = "local";
+        a.node = HostName();
+        a.queued_seconds = 0.0;
+        a.run_seconds = SecondsSince(start);
+        a.tries = 1;
         if (abandoned) {
           a.verdict = "error";
           a.message = "abandoned by a second stop signal: " + VerdictReason(verdict);

@@ -4,11 +4,11 @@
 //   - a round of 4 candidates judged as 4 parallel jobs, one of them cancelled with scancel while
 //     it runs (retried, recorded as an infrastructure event, never as a failed candidate), and
 //     the verdicts equal to those `rlvr iterate --executor local` gives the same 4 candidates;
-//   - the loop SIGKILLed mid-round and restarted: the jobs are adopted, every verdict is recorded
-//     in the killed run's rows, no job is left in the queue;
+//   - with the benchmark stage (jobs --exclusive on the "bench" partition, one at a time): the
+//     loop SIGKILLed mid-round and restarted: the jobs are adopted, every verdict is recorded in
+//     the killed run's rows, the speed-up is promoted, no job is left in the queue;
 //   - Ctrl-C cancels the round's jobs and says so.
-// The benchmark stage is off (checks only) to keep the suite short on a 2-core machine; the
-// benchmark jobs' --exclusive submission is covered by SlurmExecutorTest.
+// The other rounds are checks only (--no-benchmark), to keep the suite short on a 2-core machine.
 //
 // One process runs the whole suite (ctest entry LoopSlurmTest.All), so the cluster starts once. If
 // it cannot start, every test fails with the daemons' own log lines: this suite does not skip.
@@ -199,30 +199,36 @@ class LoopSlurmTest : public ::testing::Test {
   }
 
   static std::vector<std::string> IterateArgs(const FixtureRepo& repo, const FakeEndpoint& endpoint,
-                                              const std::string& executor, int candidates) {
-    return {"iterate",
-            "-C",
-            repo.path(),
-            "--base-url",
-            endpoint.base_url(),
-            "--model",
-            "fake-model",
-            "--executor",
-            executor,
-            "--partition",
-            "checks",
-            "--candidates-per-round",
-            std::to_string(candidates),
-            "--max-jobs",
-            "4",
-            "--max-repairs",
-            "0",
-            "--max-iterations",
-            "1",
-            "--no-sanitizers",
-            "--no-benchmark",
-            "--retries",
-            "0"};
+                                              const std::string& executor, int candidates,
+                                              bool benchmark = false) {
+    std::vector<std::string> args = {"iterate",
+                                     "-C",
+                                     repo.path(),
+                                     "--base-url",
+                                     endpoint.base_url(),
+                                     "--model",
+                                     "fake-model",
+                                     "--executor",
+                                     executor,
+                                     "--partition",
+                                     "checks",
+                                     "--candidates-per-round",
+                                     std::to_string(candidates),
+                                     "--max-jobs",
+                                     "4",
+                                     "--max-repairs",
+                                     "0",
+                                     "--max-iterations",
+                                     "1",
+                                     "--no-sanitizers",
+                                     "--no-benchmark",
+                                     "--retries",
+                                     "0"};
+    if (benchmark) {
+      args.erase(std::find(args.begin(), args.end(), "--no-benchmark"));
+      args.insert(args.end(), {"--bench-partition", "bench"});
+    }
+    return args;
   }
 
   static fs::path* cluster_dir_;
@@ -315,25 +321,42 @@ TEST_F(LoopSlurmTest, RoundOfFourInParallelWithACancelledJobGivesTheLocalVerdict
   EXPECT_EQ(local[4].second, "tests");  // wrong result
   EXPECT_EQ(local[1].second, "");       // speedup: every check passed (no benchmark stage)
   for (const AttemptRecord& a : local_ledger.RunAttempts(local_ledger.LastRun()->id))
-    EXPECT_EQ(a.job_id, std::nullopt) << "the local path records no job";
+    EXPECT_EQ(a.job_id.value_or(""), "local") << "judged in the loop's own process";
   fs::remove(log);
   fs::remove(local_log);
 }
 
+// With the benchmark stage on: each job goes --exclusive to the "bench" partition, so the single
+// node runs one at a time. The loop is killed while the first runs and the second waits; the
+// restarted loop adopts both, records both verdicts in the killed run's rows and promotes the
+// speed-up (its base is still HEAD), from its job's figures.
 TEST_F(LoopSlurmTest, KilledMidRoundRestartsAdoptsTheJobsAndLosesNoVerdict) {
   FixtureRepo repo = MakeFixtureRepo();
-  json contents = json::array({Candidate("crashes.txt"), Candidate("edits_test.txt")});
+  std::string initial = repo.Head();
+  json contents = json::array({Candidate("crashes.txt"), Candidate("speedup.txt")});
   FakeEndpoint endpoint(json::array({{{"contents", contents}},
                                      // the restarted loop's own round: the model is unusable
                                      {{"status", 401}, {"error", "Incorrect API key provided"}}}));
   endpoint.Start();
   fs::path log = repo.path().parent_path() / (repo.path().filename().string() + ".killed.log");
-  std::vector<std::string> args = IterateArgs(repo, endpoint, "slurm", 2);
+  std::vector<std::string> args = IterateArgs(repo, endpoint, "slurm", 2, /*benchmark=*/true);
   pid_t pid = StartRlvr(args, log);
-  std::map<std::string, std::string> running = WaitForRunningJobs(2, 60);
-  ASSERT_EQ(running.size(), 2u) << ActiveJobs() << ReadAll(log);
+  std::map<std::string, std::string> running = WaitForRunningJobs(1, 60);
+  ASSERT_EQ(running.size(), 1u) << ActiveJobs() << ReadAll(log);
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  // Exclusive: the node has CPUs for two, yet the second benchmark job waits.
+  EXPECT_EQ(RunningJobs().size(), 1u) << ActiveJobs();
+  EXPECT_EQ(QueuedOrRunning(), 2u) << ActiveJobs();
+  std::string queue = ActiveJobs();
   kill(-pid, SIGKILL);  // the loop and anything of its group; the jobs belong to slurmd
   EXPECT_EQ(Wait(pid), 128 + SIGKILL);
+  std::vector<std::string> job_ids;
+  {
+    std::istringstream in(queue);
+    for (std::string line; std::getline(in, line);)
+      job_ids.push_back(line.substr(0, line.find(' ')));
+  }
+  ASSERT_EQ(job_ids.size(), 2u) << queue;
   {
     Ledger ledger(Ledger::DefaultPath(repo.path()));
     std::vector<AttemptRecord> killed = ledger.RunAttempts(ledger.LastRun()->id);
@@ -346,24 +369,29 @@ TEST_F(LoopSlurmTest, KilledMidRoundRestartsAdoptsTheJobsAndLosesNoVerdict) {
   std::string out = ReadAll(restarted_log);
   EXPECT_EQ(status, 1) << out;  // it stopped on the endpoint's 401, after the adopted verdicts
   EXPECT_THAT(out, HasSubstr("adopted 2 evaluation(s) a killed loop left")) << out;
-  for (const auto& [job, name] : running) EXPECT_THAT(out, HasSubstr("(job " + job + ")")) << out;
+  for (const std::string& job : job_ids) EXPECT_THAT(out, HasSubstr("(job " + job + ")")) << out;
   EXPECT_TRUE(QueueEmptyWithin(10)) << ActiveJobs();
 
   Ledger ledger(Ledger::DefaultPath(repo.path()));
   std::vector<AttemptRecord> first_run = ledger.RunAttempts(1);
   ASSERT_EQ(first_run.size(), 2u);
-  std::map<std::string, std::string> gates;
   for (const AttemptRecord& a : first_run) {
-    EXPECT_EQ(a.verdict, "failed") << a.message;
-    gates[a.reply == Candidate("crashes.txt") ? "crashes" : "edits"] = a.failed_gate.value_or("");
-    ASSERT_TRUE(a.job_id.has_value());
-    // The job that ran when the loop died, adopted, not submitted again.
-    EXPECT_EQ(running.count(*a.job_id), 1u) << *a.job_id;
+    ASSERT_TRUE(a.job_id.has_value()) << a.message;
+    // The jobs of the killed loop, adopted, not submitted again.
+    EXPECT_THAT(job_ids, ::testing::Contains(*a.job_id));
     EXPECT_EQ(a.tries, 1);
+    EXPECT_THAT(a.message, ::testing::Not(HasSubstr("not judged")));
   }
-  EXPECT_EQ(gates["crashes"], "tests");
-  EXPECT_EQ(gates["edits"], "scope");
-  EXPECT_THAT(ledger.FindAttempt(1)->message, ::testing::Not(HasSubstr("not judged")));
+  EXPECT_EQ(first_run[0].verdict, "failed");
+  EXPECT_EQ(first_run[0].failed_gate.value_or(""), "tests");
+  EXPECT_EQ(first_run[1].verdict, "promoted") << first_run[1].message << "\n" << out;
+  EXPECT_LT(first_run[1].primary_ratio.value_or(9), 1.0);
+  EXPECT_EQ(first_run[1].promoted_commit.value_or(""), repo.Head());
+  EXPECT_EQ(repo.Git("rev-list --count HEAD"), "2\n");
+  EXPECT_THAT(repo.Git("log -1 --format=%B"),
+              HasSubstr("Rlvr-Attempt: " + std::to_string(first_run[1].id)));
+  EXPECT_THAT(repo.Git("show HEAD --stat"), HasSubstr("baselines/dot.json"));
+  EXPECT_NE(repo.Head(), initial);
   EXPECT_TRUE(!fs::exists(repo.path() / ".rlvr" / "jobs") ||
               fs::is_empty(repo.path() / ".rlvr" / "jobs"));
   fs::remove(log);
