@@ -219,6 +219,36 @@ Target ParseTarget(const Reader& r, const json& object, const std::string& where
   }
   t.allowed_state = r.OptionalStringList(object, named, "allowed_state");
   t.allowed_calls = r.OptionalStringList(object, named, "allowed_calls");
+  if (auto it = object.find("oracle"); it != object.end() && !it->is_null()) {
+    const std::string where_oracle = named + ".oracle";
+    if (!it->is_object())
+      r.Fail(where_oracle, "expected an object {\"command\", \"tolerance\", \"seeds\"}");
+    t.oracle.command =
+        r.StringList(r.Require(*it, where_oracle, "command"), where_oracle + ".command");
+    if (t.oracle.command.empty())
+      r.Fail(where_oracle + ".command", "the command must not be empty");
+    if (auto tol = it->find("tolerance"); tol != it->end() && !tol->is_null()) {
+      if (!tol->is_number() || !(tol->get<double>() >= 0.0 && tol->get<double>() < 1.0))
+        r.Fail(where_oracle + ".tolerance", "expected a relative tolerance in [0, 1) (0 = exact)");
+      t.oracle.tolerance = tol->get<double>();
+    }
+    if (auto seeds = it->find("seeds"); seeds != it->end() && !seeds->is_null()) {
+      if (!seeds->is_number_integer() || seeds->get<int>() < 1 || seeds->get<int>() > 1000)
+        r.Fail(where_oracle + ".seeds", "expected a whole number in [1, 1000]");
+      t.oracle.seeds = seeds->get<int>();
+    }
+  }
+  if (auto it = object.find("symbols"); it != object.end() && !it->is_null()) {
+    const std::string where_symbols = named + ".symbols";
+    if (!it->is_object())
+      r.Fail(where_symbols, "expected an object {\"namespace\": \"...\", \"prefix\": \"...\"}");
+    t.symbols.namespace_name = r.OptionalString(*it, where_symbols, "namespace", "rlvr");
+    t.symbols.prefix = r.OptionalString(*it, where_symbols, "prefix");
+    for (const auto& [key, value] : it->items()) {
+      if (key != "namespace" && key != "prefix")
+        r.Fail(where_symbols + "." + key, "unknown field (expected \"namespace\" or \"prefix\")");
+    }
+  }
   return t;
 }
 

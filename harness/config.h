@@ -69,6 +69,29 @@ struct Roofline {
   double margin = 1.10;
 };
 
+// The names a candidate's new global symbols may have (symbol check and binary audit, build
+// gate): C++ names inside `namespace_name` ("rlvr", or nested "lib::detail"; empty = none), and
+// names starting with `prefix` (e.g. "xxh_" for a C library; empty = none). rlvr.json target key
+// "symbols": {"namespace": ..., "prefix": ...}. Symbols with internal linkage are always fine.
+struct SymbolRules {
+  std::string namespace_name = "rlvr";
+  std::string prefix;
+};
+
+// A differential oracle (optional per target, rlvr.json "oracle"): a program of the repository
+// that prints a kernel's outputs for seeded random inputs, run on HEAD's build and on the
+// candidate's with the same seeds; the outputs must agree (oracle.h). Catches wrong results the
+// repository's own tests miss.
+struct OracleConfig {
+  // {build_dir}, {source_dir} and {seed} substituted; also given RLVR_ORACLE_SEED; cwd = the tree.
+  std::vector<std::string> command;
+  // 0: outputs equal token by token; else numbers may differ by this relative amount.
+  double tolerance = 0;
+  int seeds = 4;  // how many seeds (derived from the verdict's seed)
+
+  bool enabled() const { return !command.empty(); }
+};
+
 struct Target {
   std::string name;
   std::string description;
@@ -90,6 +113,8 @@ struct Target {
   // pure-function allowlist and the repository's own library.
   std::vector<std::string> allowed_state;
   std::vector<std::string> allowed_calls;
+  SymbolRules symbols;  // which new global symbols the candidate may define
+  OracleConfig oracle;  // the differential oracle; disabled when its command is empty
 
   // True when the tests are a GoogleTest filter on build.test_binary (history, allocation tests
   // and the sanitizer run of the CMake path need that binary).

@@ -10,15 +10,18 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <string_view>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "harness/process.h"
+#include "harness/symbol_check.h"
 
 namespace rlvr {
 
@@ -60,6 +63,8 @@ struct ElfRelocation {
 
 struct ElfObject {
   uint16_t machine = 0;
+  // A linked binary (executable or shared library) without .symtab: only its dynamic symbols.
+  bool dynamic_symbols_only = false;
   std::vector<ElfSection> sections;
   std::vector<ElfSymbol> symbols;  // index 0 is the null symbol
   std::vector<ElfRelocation> relocations;
@@ -67,8 +72,10 @@ struct ElfObject {
 
 class ElfReader {
  public:
-  ElfReader(std::string bytes, std::string path)
-      : bytes_(std::move(bytes)), path_(std::move(path)) {}
+  // `linked`: an executable or shared library (ET_EXEC/ET_DYN) instead of a .o; its relocations
+  // are the dynamic loader's, not read.
+  ElfReader(std::string bytes, std::string path, bool linked = false)
+      : bytes_(std::move(bytes)), path_(std::move(path)), linked_(linked) {}
 
   ElfObject Read() {
     Elf64_Ehdr header;
@@ -77,7 +84,9 @@ class ElfReader {
     if (header.e_ident[EI_CLASS] != ELFCLASS64) Fail("not a 64-bit ELF object");
     if (header.e_ident[EI_DATA] != ELFDATA2LSB || std::endian::native != std::endian::little)
       Fail("not a little-endian ELF object");
-    if (header.e_type != ET_REL) Fail("not a relocatable object (.o)");
+    if (!linked_ && header.e_type != ET_REL) Fail("not a relocatable object (.o)");
+    if (linked_ && header.e_type != ET_EXEC && header.e_type != ET_DYN)
+      Fail("not a linked executable or shared library");
     if (header.e_shentsize != sizeof(Elf64_Shdr)) Fail("unexpected section header size");
     ElfObject object;
     object.machine = header.e_machine;
@@ -109,8 +118,12 @@ class ElfReader {
       if (section.type != SHT_NOBITS) CheckRange(section.offset, section.size, "section");
       object.sections.push_back(std::move(section));
     }
-    ReadSymbols(headers, &object);
-    ReadRelocations(headers, &object);
+    ReadSymbols(headers, SHT_SYMTAB, &object);
+    if (linked_ && object.symbols.empty()) {
+      ReadSymbols(headers, SHT_DYNSYM, &object);  // stripped: the dynamic symbols are left
+      object.dynamic_symbols_only = true;
+    }
+    if (!linked_) ReadRelocations(headers, &object);
     return object;
   }
 
@@ -140,10 +153,11 @@ class ElfReader {
     return std::string(rest.substr(0, end));
   }
 
-  void ReadSymbols(const std::vector<Elf64_Shdr>& headers, ElfObject* object) const {
+  void ReadSymbols(const std::vector<Elf64_Shdr>& headers, uint32_t table_type,
+                   ElfObject* object) const {
     size_t symtab = headers.size();
     for (size_t i = 0; i < headers.size(); ++i) {
-      if (headers[i].sh_type != SHT_SYMTAB) continue;
+      if (headers[i].sh_type != table_type) continue;
       if (symtab != headers.size()) Fail("more than one symbol table");
       symtab = i;
     }
@@ -212,14 +226,15 @@ class ElfReader {
 
   std::string bytes_;
   std::string path_;
+  bool linked_ = false;
 };
 
-ElfObject ReadElfObject(const fs::path& path) {
+ElfObject ReadElfObject(const fs::path& path, bool linked = false) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(fmt::format("{}: cannot open object file", path.string()));
   std::ostringstream bytes;
   bytes << in.rdbuf();
-  return ElfReader(bytes.str(), path.string()).Read();
+  return ElfReader(bytes.str(), path.string(), linked).Read();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -747,6 +762,13 @@ std::string FormatAuditFinding(const std::string& source, const AuditFinding& fi
           "{}: {} `{}` — not a pure function; kernels compute on their arguments "
           "only",
           source, finding.detail, name);
+    case AuditRule::kDefinedSymbol:
+      return fmt::format(
+          "{}: defines a new global symbol `{}` ({}) that HEAD's build does not — it could "
+          "replace a library function (clock_gettime, malloc...); give it internal linkage "
+          "(`static`, an anonymous namespace) or the target's namespace/prefix (rlvr.json "
+          "\"symbols\")",
+          source, name, finding.detail);
   }
   return source + ": " + name;
 }
@@ -788,6 +810,174 @@ std::set<std::string> LibraryDefinedSymbols(const fs::path& build_dir, const fs:
     }
   }
   return symbols;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Binary audit: linked executables and shared libraries, HEAD's against the candidate's.
+
+namespace {
+
+// The name a linked binary's symbol is compared by: without the symbol version a dynamic
+// reference carries ("clock_gettime@GLIBC_2.17") and without the numbering GCC and LTO give local
+// statics and clones ("cache.0", "cache.lto_priv.1", "f.constprop.0"), which shift when any other
+// static of the same file is added or removed.
+std::string ComparableName(const std::string& name) {
+  std::string out = name.substr(0, name.find('@'));
+  static const std::regex suffix_re(R"((\.(lto_priv|constprop|isra|part|cold|llvm)?\.?[0-9]*)+$)");
+  if (out.find('.') != std::string::npos && !StartsWith(out, "DW.ref."))
+    out = std::regex_replace(out, suffix_re, "");
+  return out.empty() ? name : out;
+}
+
+struct BinaryFacts {
+  std::map<std::string, int> storage;  // comparable name -> count
+  std::map<std::string, std::string> storage_section;
+  std::map<std::string, std::string> storage_demangled;
+  std::map<std::string, std::string> load_time;  // name -> where
+  std::set<std::string> references;              // comparable names
+  std::map<std::string, DefinedSymbol> defined;  // comparable name -> symbol (global/weak)
+  std::set<std::pair<std::string, std::string>> instructions;  // (comparable function, mnemonic)
+  bool dynamic_only = false;
+};
+
+BinaryFacts CollectBinaryFacts(const fs::path& path, bool scan_instructions) {
+  ElfObject object = ReadElfObject(path, /*linked=*/true);
+  ObjectFacts facts = CollectFacts(object);
+  BinaryFacts out;
+  out.dynamic_only = object.dynamic_symbols_only;
+  for (const auto& s : facts.storage) {
+    std::string key = ComparableName(s.mangled);
+    ++out.storage[key];
+    out.storage_section[key] = s.section;
+    out.storage_demangled[key] = DemangleSymbol(key);
+  }
+  for (const auto& section : facts.unnamed_storage)
+    ++out.storage["(unnamed data in " + section + ")"];
+  for (const auto& [name, where] : facts.load_time) out.load_time[ComparableName(name)] = where;
+  for (const auto& [name, how] : facts.references) out.references.insert(ComparableName(name));
+  for (const auto& symbol : object.symbols) {
+    if (symbol.name.empty() || symbol.section == SHN_UNDEF || symbol.bind == STB_LOCAL) continue;
+    if (symbol.type == STT_SECTION || symbol.type == STT_FILE) continue;
+    bool object_like = symbol.type == STT_OBJECT || symbol.type == STT_TLS;
+    char letter = symbol.bind == STB_GNU_UNIQUE ? 'u'
+                  : symbol.bind == STB_WEAK     ? (object_like ? 'V' : 'W')
+                                                : (object_like ? 'D' : 'T');
+    std::string key = ComparableName(symbol.name);
+    out.defined[key] = DefinedSymbol{key, DemangleSymbol(key), letter};
+  }
+  if (scan_instructions) {
+    for (const auto& [function, mnemonic] : ForbiddenInstructions(path))
+      out.instructions.emplace(ComparableName(function), mnemonic);
+  }
+  return out;
+}
+
+// HEAD's binaries stay the same across the evaluations of one loop: their facts are read once
+// per (path, size, modification time).
+BinaryFacts CachedBinaryFacts(const fs::path& path, bool scan_instructions) {
+  static std::mutex mutex;
+  static std::map<std::tuple<std::string, uintmax_t, int64_t, bool>, BinaryFacts> cache;
+  std::error_code ec;
+  auto key = std::make_tuple(
+      fs::absolute(path, ec).string(), fs::file_size(path, ec),
+      static_cast<int64_t>(fs::last_write_time(path, ec).time_since_epoch().count()),
+      scan_instructions);
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+  }
+  BinaryFacts facts = CollectBinaryFacts(path, scan_instructions);
+  std::lock_guard<std::mutex> lock(mutex);
+  if (cache.size() > 16) cache.clear();
+  cache[key] = facts;
+  return facts;
+}
+
+}  // namespace
+
+std::vector<AuditFinding> AuditLinkedBinary(const fs::path& candidate_binary,
+                                            const fs::path& baseline_binary,
+                                            const ObjectAuditPolicy& policy,
+                                            const SymbolRules& rules, bool scan_instructions,
+                                            bool* dynamic_symbols_only) {
+  BinaryFacts candidate = CollectBinaryFacts(candidate_binary, scan_instructions);
+  BinaryFacts baseline = CachedBinaryFacts(baseline_binary, scan_instructions);
+  if (dynamic_symbols_only) *dynamic_symbols_only = candidate.dynamic_only || baseline.dynamic_only;
+  std::vector<AuditFinding> findings;
+  for (const auto& [key, count] : candidate.storage) {
+    auto known = baseline.storage.find(key);
+    if (known != baseline.storage.end() && known->second >= count) continue;
+    std::string demangled = DemangleSymbol(key);
+    if (MatchesAny(policy.allowed_state, key, demangled)) continue;
+    auto section = candidate.storage_section.find(key);
+    findings.push_back({AuditRule::kWritableState, demangled, key,
+                        section == candidate.storage_section.end() ? "" : section->second});
+  }
+  for (const auto& [name, where] : candidate.load_time) {
+    if (baseline.load_time.count(name)) continue;
+    findings.push_back({AuditRule::kLoadTimeCode, DemangleSymbol(name), name, where});
+  }
+  for (const auto& name : candidate.references) {
+    if (baseline.references.count(name) || policy.library_symbols.count(name)) continue;
+    if (IsPureReference(name)) continue;
+    std::string demangled = DemangleSymbol(name);
+    if (MatchesAny(policy.allowed_references, name, demangled)) continue;
+    findings.push_back({AuditRule::kExternalReference, demangled, name, "references"});
+  }
+  for (const auto& [name, symbol] : candidate.defined) {
+    if (baseline.defined.count(name) || IsAllowedSymbol(symbol, rules)) continue;
+    // Pure functions linked in statically (libm's expf) replace nothing that could fake a result.
+    if (IsPureReference(name)) continue;
+    findings.push_back({AuditRule::kDefinedSymbol, symbol.demangled, name,
+                        fmt::format("nm type {}", symbol.type)});
+  }
+  for (const auto& [function, mnemonic] : candidate.instructions) {
+    if (baseline.instructions.count({function, mnemonic})) continue;
+    findings.push_back({AuditRule::kInstruction, DemangleSymbol(function), function, mnemonic});
+  }
+  std::sort(findings.begin(), findings.end(), [](const AuditFinding& a, const AuditFinding& b) {
+    return std::tie(a.rule, a.symbol, a.detail) < std::tie(b.rule, b.symbol, b.detail);
+  });
+  findings.erase(std::unique(findings.begin(), findings.end()), findings.end());
+  return findings;
+}
+
+bool IsLinkedElf(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  unsigned char header[EI_NIDENT + 2] = {};
+  if (!in.read(reinterpret_cast<char*>(header), sizeof(header))) return false;
+  if (std::memcmp(header, ELFMAG, SELFMAG) != 0 || header[EI_CLASS] != ELFCLASS64) return false;
+  uint16_t type = static_cast<uint16_t>(header[EI_NIDENT] | (header[EI_NIDENT + 1] << 8));
+  return type == ET_EXEC || type == ET_DYN;
+}
+
+std::vector<std::string> LinkedBinariesUnder(const fs::path& dir) {
+  std::vector<std::string> found;
+  std::error_code ec;
+  fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    const fs::path& path = it->path();
+    std::string name = path.filename().string();
+    // CMake's compiler probes and rlvr's own state are not the repository's programs.
+    if (it->is_directory(ec) && (name == "CMakeFiles" || name == ".rlvr" || name == ".git")) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (!it->is_regular_file(ec) || it->is_symlink(ec)) continue;
+    if (IsLinkedElf(path)) found.push_back(path.lexically_relative(dir).generic_string());
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+std::set<std::string> DefinedGlobalSymbols(const fs::path& binary) {
+  std::set<std::string> names;
+  for (const auto& symbol : ReadElfObject(binary, /*linked=*/true).symbols) {
+    if (symbol.name.empty() || symbol.section == SHN_UNDEF || symbol.bind == STB_LOCAL) continue;
+    if (symbol.type == STT_SECTION || symbol.type == STT_FILE) continue;
+    names.insert(ComparableName(symbol.name));
+  }
+  return names;
 }
 
 }  // namespace rlvr

@@ -44,6 +44,8 @@
 #include <string>
 #include <vector>
 
+#include "harness/config.h"
+
 namespace rlvr {
 
 enum class AuditRule {
@@ -51,6 +53,7 @@ enum class AuditRule {
   kLoadTimeCode,       // rule 2
   kExternalReference,  // rule 3
   kInstruction,        // rule 4
+  kDefinedSymbol,      // binary audit only: a new global definition outside the symbol rules
 };
 
 struct AuditFinding {
@@ -103,6 +106,36 @@ bool IsPureReference(const std::string& mangled);
 std::set<std::string> LibraryDefinedSymbols(const std::filesystem::path& build_dir,
                                             const std::filesystem::path& source_root,
                                             const std::vector<std::string>& excluded_dirs);
+
+// Binary audit, part of the `build` gate after the candidate is linked: the same rules applied
+// to a whole linked executable or shared library (its .symtab, or .dynsym when stripped), HEAD's
+// build of it against the candidate's, so every edit is covered — kernels in headers, LTO, a
+// source compiled twice (shared and static), builds without compile_commands.json, repositories
+// built by a command. Findings: writable data symbols the candidate's binary has more of (names
+// compared without symbol versions and GCC/LTO numbering: "cache.0" = "cache.3"), new load-time
+// code (_GLOBAL__sub_I_*, a bigger .init_array, IFUNCs), new undefined references that are not
+// pure (IsPureReference), in `policy.library_symbols` or allowed by the target, new global
+// definitions outside `rules` (a header defining clock_gettime; kDefinedSymbol), and, with
+// `scan_instructions`, forbidden instructions (rule 4) in functions whose HEAD version has none.
+// `*dynamic_symbols_only` (may be null) is set when either binary is stripped (only the dynamic
+// symbols could be compared: local statics are invisible). Throws std::runtime_error when either
+// file cannot be read or is not a 64-bit little-endian linked ELF file.
+std::vector<AuditFinding> AuditLinkedBinary(const std::filesystem::path& candidate_binary,
+                                            const std::filesystem::path& baseline_binary,
+                                            const ObjectAuditPolicy& policy,
+                                            const SymbolRules& rules, bool scan_instructions,
+                                            bool* dynamic_symbols_only = nullptr);
+
+// Whether `path` is a 64-bit ELF executable or shared library.
+bool IsLinkedElf(const std::filesystem::path& path);
+
+// The linked ELF files under `dir` (relative, '/' separated, sorted), not looking into CMakeFiles,
+// .rlvr or .git directories.
+std::vector<std::string> LinkedBinariesUnder(const std::filesystem::path& dir);
+
+// The global and weak symbols a linked binary defines (names without symbol versions): what a
+// build's shared libraries give the binaries that reference them.
+std::set<std::string> DefinedGlobalSymbols(const std::filesystem::path& binary);
 
 // The demangled form of a symbol name (the name itself when it is not a C++ mangled name).
 std::string DemangleSymbol(const std::string& mangled);

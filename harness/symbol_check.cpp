@@ -5,6 +5,7 @@
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -18,14 +19,19 @@ namespace {
 namespace fs = std::filesystem;
 
 // Standard headers without extension (<vector>, <cmath>, <bit>...) are the C++ library; these
-// are the extension-bearing ones a kernel may need.
+// are the extension-bearing ones a kernel may need: intrinsics and the C library's purely
+// computational headers (types, limits, math, memory and string functions on the caller's
+// buffers).
 const std::set<std::string>& AllowedDotHHeaders() {
   static const std::set<std::string> headers = {
       "immintrin.h",  "x86intrin.h",     "xmmintrin.h", "emmintrin.h",  "pmmintrin.h",
       "tmmintrin.h",  "smmintrin.h",     "nmmintrin.h", "wmmintrin.h",  "avxintrin.h",
       "avx2intrin.h", "avx512fintrin.h", "fmaintrin.h", "f16cintrin.h", "arm_neon.h",
-      "arm_sve.h",    "arm_fp16.h",      "math.h",      "stdint.h",     "stddef.h",
-      "string.h",     "float.h",         "limits.h",    "assert.h",     "stdlib.h"};
+      "arm_sve.h",    "arm_fp16.h",      "arm_acle.h",  "math.h",       "stdint.h",
+      "stddef.h",     "string.h",        "float.h",     "limits.h",     "assert.h",
+      "stdlib.h",     "stdbool.h",       "stdalign.h",  "stdarg.h",     "inttypes.h",
+      "iso646.h",     "stdnoreturn.h",   "complex.h",   "tgmath.h",     "errno.h",
+      "ctype.h",      "stdatomic.h",     "uchar.h",     "stdbit.h",     "stdckdint.h"};
   return headers;
 }
 
@@ -33,6 +39,16 @@ const std::set<std::string>& AllowedDotHHeaders() {
 const std::set<std::string>& ForbiddenStdHeaders() {
   static const std::set<std::string> headers = {"thread", "future", "fstream", "filesystem",
                                                 "csignal"};
+  return headers;
+}
+
+// C headers for time, I/O, threads, signals, non-local jumps, locale or floating-point
+// environment state, and the POSIX interface (system calls): refused with that reason.
+const std::set<std::string>& ForbiddenCHeaders() {
+  static const std::set<std::string> headers = {
+      "stdio.h",  "time.h",  "threads.h", "pthread.h", "signal.h",    "setjmp.h",
+      "locale.h", "wchar.h", "fenv.h",    "unistd.h",  "fcntl.h",     "dlfcn.h",
+      "sched.h",  "spawn.h", "dirent.h",  "syscall.h", "stdio_ext.h", "wctype.h"};
   return headers;
 }
 
@@ -98,10 +114,19 @@ std::string CheckInclude(const std::string& line, const std::string& file,
   if (m[1] == "<") {
     if (ForbiddenStdHeaders().count(name))
       return fmt::format("#include <{}>: kernels may not do I/O, threads or signals", name);
+    if (ForbiddenCHeaders().count(name) || name.rfind("sys/", 0) == 0)
+      return fmt::format(
+          "#include <{}>: kernels may not do I/O, read clocks, start threads or make system "
+          "calls (only the C and C++ standard library's computational headers and intrinsics "
+          "headers are allowed)",
+          name);
     bool plain = name.find('/') == std::string::npos && name.find('.') == std::string::npos;
     if (plain || AllowedDotHHeaders().count(name)) return "";
     return fmt::format(
-        "#include <{}>: only the C++ standard library and intrinsics headers are allowed", name);
+        "#include <{}>: only the C and C++ standard library's computational headers (e.g. "
+        "<stdint.h>, <stdbool.h>, <string.h>, <math.h>, <vector>) and intrinsics headers are "
+        "allowed",
+        name);
   }
   if (name.find("..") != std::string::npos || (!name.empty() && name.front() == '/'))
     return fmt::format("#include \"{}\": must name a file inside the repository", name);
@@ -187,15 +212,57 @@ std::vector<DefinedSymbol> DefinedSymbols(const fs::path& object_file) {
   return symbols;
 }
 
-bool IsAllowedSymbol(const DefinedSymbol& symbol) {
+namespace {
+
+// "rlvr" -> "4rlvr", "xxh::detail" -> "3xxh6detail": the namespace as it appears in a mangled name.
+std::string MangledNamespace(const std::string& name) {
+  std::string out;
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t end = name.find("::", start);
+    if (end == std::string::npos) end = name.size();
+    std::string part = name.substr(start, end - start);
+    if (!part.empty()) out += std::to_string(part.size()) + part;
+    start = end + 2;
+  }
+  return out;
+}
+
+std::string RegexEscape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+bool IsInNamespace(const std::string& mangled, const std::string& namespace_name) {
+  std::string encoded = MangledNamespace(namespace_name);
+  if (encoded.empty()) return false;
+  // Functions and data _ZN<ns>..., const members _ZNK, local statics _ZZN, guards, vtables,
+  // typeinfo and TLS wrappers of the namespace's entities.
+  // Compiled once per namespace (the binary audit asks for thousands of symbols).
+  thread_local std::string cached_namespace;
+  thread_local std::regex cached_re;
+  if (cached_namespace != encoded) {
+    cached_re = std::regex("^_Z(?:TV|TI|TS|TH|TW|GV|GR\\d*_?)?Z?N?[KVR]*" + RegexEscape(encoded));
+    cached_namespace = encoded;
+  }
+  return std::regex_search(mangled, cached_re);
+}
+
+}  // namespace
+
+bool IsAllowedSymbol(const DefinedSymbol& symbol, const SymbolRules& rules) {
   char t = symbol.type;
   // Local symbols (lowercase, except the weak kinds) are invisible to the linker.
   if (t >= 'a' && t <= 'z' && t != 'v' && t != 'w' && t != 'u' && t != 'i') return true;
   const std::string& name = symbol.mangled;
-  // Namespace rlvr: _ZN4rlvr..., const members _ZNK4rlvr, local statics _ZZN4rlvr, guards,
-  // vtables, typeinfo and TLS wrappers of rlvr entities.
-  static const std::regex rlvr_re(R"(^_Z(?:TV|TI|TS|TH|TW|GV|GR\d*_?)?Z?N?[KVR]*4rlvr)");
-  if (std::regex_search(name, rlvr_re)) return true;
+  if (IsInNamespace(name, rules.namespace_name)) return true;
+  if (!rules.prefix.empty() &&
+      (name.rfind(rules.prefix, 0) == 0 || symbol.demangled.rfind(rules.prefix, 0) == 0))
+    return true;
   // Anonymous namespace symbols are local; GCC mangles them "_GLOBAL__N_1".
   if (name.find("_GLOBAL__N_") != std::string::npos && name.rfind("_Z", 0) == 0 &&
       (t == 't' || t == 'd' || t == 'b' || t == 'r'))
@@ -206,6 +273,38 @@ bool IsAllowedSymbol(const DefinedSymbol& symbol) {
   static const std::regex std_re(R"(^_Z(?:TV|TI|TS|GV)?N?K?(?:St|Sa|Sb|Ss|Si|So|Sd|9__gnu_cxx))");
   if (weak && std::regex_search(name, std_re)) return true;
   return false;
+}
+
+std::string DescribeSymbolRules(const SymbolRules& rules) {
+  std::vector<std::string> parts;
+  if (!rules.namespace_name.empty()) parts.push_back("namespace " + rules.namespace_name);
+  if (!rules.prefix.empty()) parts.push_back(fmt::format("the prefix \"{}\"", rules.prefix));
+  if (parts.empty()) return "internal linkage only";
+  return parts.size() == 1 ? parts[0] : parts[0] + " or " + parts[1];
+}
+
+std::string SymbolAdvice(const std::string& source, const std::string& mangled,
+                         const SymbolRules& rules) {
+  std::string extension = fs::path(source).extension().string();
+  bool c_source = extension == ".c" || (mangled.rfind("_Z", 0) != 0 && extension != ".cpp" &&
+                                        extension != ".cc" && extension != ".cxx");
+  std::string fix;
+  if (c_source) {
+    fix = "make it `static` (internal linkage: a helper of this file)";
+    if (!rules.prefix.empty())
+      fix += fmt::format(", or name it with the prefix \"{}\" if it is part of the library's API",
+                         rules.prefix);
+  } else {
+    fix = "put it in an anonymous namespace or make it `static` (a helper of this file)";
+    if (!rules.namespace_name.empty())
+      fix += fmt::format(", or in namespace {}", rules.namespace_name);
+    if (!rules.prefix.empty())
+      fix += fmt::format(", or name it with the prefix \"{}\"", rules.prefix);
+  }
+  return fix + fmt::format(
+                   "; new global names must match {} (rlvr.json target \"symbols\": "
+                   "{{\"namespace\": ..., \"prefix\": ...}})",
+                   DescribeSymbolRules(rules));
 }
 
 fs::path FindObjectFile(const fs::path& build_dir, const fs::path& source) {
@@ -240,15 +339,16 @@ fs::path FindObjectFile(const fs::path& build_dir, const fs::path& source) {
 }
 
 std::vector<std::string> ForbiddenSymbols(const fs::path& candidate_object,
-                                          const fs::path& baseline_object) {
+                                          const fs::path& baseline_object,
+                                          const SymbolRules& rules) {
   std::set<std::string> known;
   if (!baseline_object.empty() && fs::exists(baseline_object)) {
     for (const auto& symbol : DefinedSymbols(baseline_object)) known.insert(symbol.mangled);
   }
   std::vector<std::string> forbidden;
   for (const auto& symbol : DefinedSymbols(candidate_object)) {
-    if (IsAllowedSymbol(symbol) || known.count(symbol.mangled)) continue;
-    forbidden.push_back(fmt::format("{} (nm type {})", symbol.demangled, symbol.type));
+    if (IsAllowedSymbol(symbol, rules) || known.count(symbol.mangled)) continue;
+    forbidden.push_back(fmt::format("`{}` (nm type {})", symbol.demangled, symbol.type));
   }
   return forbidden;
 }

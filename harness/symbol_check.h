@@ -12,15 +12,18 @@
 //   * weak-symbol attributes, which could override library functions at link time.
 //
 // Symbol check (on the compiled object of each edited file, via `nm --defined-only`): every
-// global symbol the object defines must be in namespace rlvr, or a weak instantiation of a
-// standard library template. A candidate defining clock_gettime, malloc, operator new,
-// benchmark:: or testing:: symbols (to fake timing or allocation counts) fails. Symbols the
-// baseline's object already defines are accepted.
+// global symbol the object defines must have internal linkage, be in the target's namespace or
+// carry its prefix (rlvr.json "symbols", SymbolRules; default namespace rlvr), or be a weak
+// instantiation of a standard library template. A candidate defining clock_gettime, malloc,
+// operator new, benchmark:: or testing:: symbols (to fake timing or allocation counts) fails.
+// Symbols the baseline's object already defines are accepted.
 #pragma once
 
 #include <filesystem>
 #include <string>
 #include <vector>
+
+#include "harness/config.h"
 
 namespace rlvr {
 
@@ -39,7 +42,17 @@ struct DefinedSymbol {
 std::vector<DefinedSymbol> DefinedSymbols(const std::filesystem::path& object_file);
 
 // Whether a candidate object may define this symbol (see the header comment).
-bool IsAllowedSymbol(const DefinedSymbol& symbol);
+bool IsAllowedSymbol(const DefinedSymbol& symbol, const SymbolRules& rules = {});
+
+// What new global names `rules` allow, e.g. "namespace rlvr" or "namespace xxh or the prefix
+// \"xxh_\"".
+std::string DescribeSymbolRules(const SymbolRules& rules);
+
+// How to fix a new global symbol defined by `source` (repository path): for C (a .c file or an
+// unmangled name) that `static` (internal linkage) is the fix; for C++ the namespace or an
+// anonymous namespace; and the rlvr.json "symbols" key when the name is the library's own.
+std::string SymbolAdvice(const std::string& source, const std::string& mangled,
+                         const SymbolRules& rules);
 
 // The object file compiled from `source` (absolute) in `build_dir`, found through
 // compile_commands.json; empty when not found.
@@ -49,6 +62,7 @@ std::filesystem::path FindObjectFile(const std::filesystem::path& build_dir,
 // Symbols of `candidate_object` that are not allowed and that `baseline_object` (may be empty =
 // none) does not define either, formatted "name (nm type X)".
 std::vector<std::string> ForbiddenSymbols(const std::filesystem::path& candidate_object,
-                                          const std::filesystem::path& baseline_object);
+                                          const std::filesystem::path& baseline_object,
+                                          const SymbolRules& rules = {});
 
 }  // namespace rlvr

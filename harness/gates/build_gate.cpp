@@ -2,7 +2,9 @@
 // pass the source check (a fast first filter with clear messages), and the object of each edited
 // file passes the symbol check (symbol_check.h: no definitions of clock_gettime, malloc, ...) and
 // the object audit (object_audit.h: no new writable static storage, load-time code or impure
-// external references), which is the authority.
+// external references). After linking, the binary audit (AuditLinkedBinary) compares the test and
+// benchmark programs (or every program of the build, or a build command's artifacts) with HEAD's:
+// it covers what no single object shows — kernels in headers, LTO, a missing compile database.
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -18,6 +20,64 @@ namespace rlvr {
 namespace {
 
 namespace fs = std::filesystem;
+
+// The binary audit (object_audit.h, AuditLinkedBinary) of `binaries` (relative to both build
+// dirs): HEAD's build of each against the candidate's. Fills `findings` (formatted, prefixed
+// with the binary's path) and returns what was audited, for the verdict: never a silent skip.
+// `scan_instructions`: also disassemble (slow on big programs; needed when some edited file had no
+// object of its own for the object audit to disassemble).
+std::string AuditBinaries(GateContext& c, const std::vector<std::string>& binaries,
+                          bool scan_instructions, std::vector<std::string>* findings) {
+  std::vector<std::string> audited, missing, stripped;
+  ObjectAuditPolicy policy;
+  policy.allowed_state = c.target.allowed_state;
+  policy.allowed_references = c.target.allowed_calls;
+  // What the build's own shared libraries define may be referenced by its programs.
+  for (const auto& binary : binaries) {
+    fs::path path = c.candidate_build / binary;
+    if (!IsLinkedElf(path)) continue;
+    for (auto& name : DefinedGlobalSymbols(path)) policy.library_symbols.insert(std::move(name));
+  }
+  for (const auto& binary : binaries) {
+    fs::path candidate = c.candidate_build / binary;
+    fs::path baseline = c.baseline_build / binary;
+    if (!IsLinkedElf(candidate) || !IsLinkedElf(baseline)) {
+      missing.push_back(binary);
+      continue;
+    }
+    bool dynamic_only = false;
+    for (auto& line : FormatAuditFindings(
+             binary, AuditLinkedBinary(candidate, baseline, policy, c.target.symbols,
+                                       scan_instructions, &dynamic_only)))
+      findings->push_back(std::move(line));
+    audited.push_back(binary);
+    if (dynamic_only) stripped.push_back(binary);
+  }
+  std::string message;
+  if (audited.empty())
+    message = "binary audit: no linked program or library to compare";
+  else
+    message = fmt::format("binary audit of {} against HEAD's build{}", JoinNames(audited),
+                          scan_instructions ? " (symbols and instructions)" : " (symbols)");
+  if (!missing.empty())
+    message +=
+        fmt::format(" (not audited, not a linked ELF file in both builds: {})", JoinNames(missing));
+  if (!stripped.empty())
+    message += fmt::format(" (stripped, dynamic symbols only: {})", JoinNames(stripped));
+  return message;
+}
+
+// The linked programs and libraries a build produced that the binary audit compares: the test
+// and benchmark binaries when only they were built, else every linked ELF file of the build dir.
+std::vector<std::string> BinariesToAudit(const GateContext& c) {
+  const BuildConfig& build = c.project.build;
+  if (build.UsesBuildCommand()) {
+    if (build.artifacts.empty()) return LinkedBinariesUnder(c.candidate_build);
+    return build.artifacts;
+  }
+  if (!c.BinaryTargets().empty()) return {build.test_binary, build.bench_binary};
+  return LinkedBinariesUnder(c.candidate_build);
+}
 
 // A repository built by its own command (rlvr.json build.command, e.g. make): HEAD and the
 // candidate each built by it into their build dirs. Without a compile database the objects of the
@@ -37,19 +97,17 @@ GateResult CheckCommandBuild(GateContext& c) {
   request.build_dir = c.candidate_build;
   BuildOutcome candidate = RunBuildCommand(request, build.command, build.artifacts);
   if (!candidate.ok) return Fail(candidate.message, candidate.detail);
-  std::vector<std::string> edited;
-  for (const auto& file : c.verdict.changed_files) {
-    if (IsCxxSource(file)) edited.push_back(file);
-  }
+  std::vector<std::string> findings;
+  std::string audit = AuditBinaries(c, BinariesToAudit(c), /*scan_instructions=*/true, &findings);
+  if (!findings.empty())
+    return Fail("binary audit: " + findings.front(), JoinNames(findings, "\n"));
   std::string message = fmt::format("built by the build command in {:.1f} s (baseline {:.1f} s)",
                                     candidate.seconds, base.seconds);
   if (!build.artifacts.empty())
     message += fmt::format("; artifacts present: {}", JoinNames(build.artifacts));
-  message +=
-      "; symbol check and object audit not run: no compile database (rlvr.json builds "
-      "with a command, so the objects of the edited files are unknown)";
-  if (!edited.empty())
-    message += fmt::format("; {} checked by the source check only", JoinNames(edited));
+  message += "; " + audit +
+             "; per-file symbol check and object audit not run: no compile database (rlvr.json "
+             "builds with a command, so the objects of the edited files are unknown)";
   if (!base.reconfigured.empty()) message += "; baseline " + base.reconfigured;
   if (!candidate.reconfigured.empty()) message += "; candidate " + candidate.reconfigured;
   return Pass(message);
@@ -89,15 +147,17 @@ GateResult CheckBuild(GateContext& c) {
     if (!compiled.ok) return Fail(compiled.message, compiled.detail);
   }
   std::vector<std::string> forbidden;
+  std::string advice;
   for (const auto& [file, object] : objects) {
     fs::path base_object = FindObjectFile(c.baseline_build, c.baseline_tree / file);
-    for (auto& symbol : ForbiddenSymbols(object, base_object))
+    for (auto& symbol : ForbiddenSymbols(object, base_object, c.target.symbols))
       forbidden.push_back(file + ": " + symbol);
+    if (!forbidden.empty() && advice.empty()) advice = SymbolAdvice(file, "", c.target.symbols);
   }
   if (!forbidden.empty())
-    return Fail(
-        fmt::format("symbol check: defines symbols outside namespace rlvr: {}", forbidden.front()),
-        JoinNames(forbidden, "\n"));
+    return Fail(fmt::format("symbol check: {} defines a new global symbol outside {} — {}",
+                            forbidden.front(), DescribeSymbolRules(c.target.symbols), advice),
+                JoinNames(forbidden, "\n"));
   std::vector<std::string> findings;
   std::vector<std::string> unaudited;  // edited files with no object of their own
   if (!objects.empty()) {
@@ -121,10 +181,16 @@ GateResult CheckBuild(GateContext& c) {
   request.targets = c.BinaryTargets();
   BuildOutcome candidate = ConfigureAndBuild(request);
   if (!candidate.ok) return Fail(candidate.message, candidate.detail);
+  std::vector<std::string> binary_findings;
+  std::string binary_audit =
+      AuditBinaries(c, BinariesToAudit(c), !unaudited.empty(), &binary_findings);
+  if (!binary_findings.empty())
+    return Fail("binary audit: " + binary_findings.front(), JoinNames(binary_findings, "\n"));
   std::string audit = fmt::format("{} object(s) audited", objects.size());
   if (!unaudited.empty())
-    audit += fmt::format("; not audited (no object of their own, e.g. headers): {}",
+    audit += fmt::format(" ({} covered by the binary audit only: no object of their own)",
                          JoinNames(unaudited));
+  audit += "; " + binary_audit;
   std::string message = fmt::format("built in {:.1f} s (baseline {:.1f} s); {}", candidate.seconds,
                                     base.seconds, audit);
   if (!base.reconfigured.empty()) message += "; baseline " + base.reconfigured;

@@ -27,7 +27,8 @@ const std::vector<const Gate*>& VerifierGates() {
 
 std::vector<std::string> GateContext::BinaryTargets() const {
   // Test or benchmark commands (ctest, scripts) may need any program of the build: build all.
-  if (!target.UsesGoogleTest() || target.UsesBenchCommand()) return {};
+  // So may a differential oracle program.
+  if (!target.UsesGoogleTest() || target.UsesBenchCommand() || target.oracle.enabled()) return {};
   return {TargetNameOf(project.build.test_binary), TargetNameOf(project.build.bench_binary)};
 }
 

@@ -1,10 +1,12 @@
 // tests: the target's tests pass with the default seed, then with a fresh RLVR_TEST_SEED in a
 // shuffled order, twice over in one process (a result that depends on call order or on earlier
-// calls shows there).
+// calls shows there). Then, when the target has one, the differential oracle (oracle.h) compares
+// the candidate's outputs with HEAD's on seeded inputs.
 #include <fmt/format.h>
 
 #include "harness/candidate_run.h"
 #include "harness/gates/gate.h"
+#include "harness/oracle.h"
 
 namespace rlvr {
 
@@ -30,7 +32,22 @@ GateResult CheckTestCommands(GateContext& c) {
                           names.size(), JoinNames(names), c.verdict.seed));
 }
 
-GateResult CheckTests(GateContext& c) {
+// The repository's tests passed with `passed`; the oracle, if any, must agree too. The message
+// always says whether an oracle ran.
+GateResult WithOracle(GateContext& c, GateResult passed) {
+  if (!c.target.oracle.enabled()) {
+    passed.message += "; no differential oracle configured (rlvr.json target \"oracle\")";
+    return passed;
+  }
+  OracleRun oracle =
+      RunDifferentialOracle(c.target.oracle, c.baseline_tree, c.baseline_build, c.worktree,
+                            c.candidate_build, c.verdict.seed, c.options.test_timeout_seconds);
+  if (!oracle.ok) return Fail(oracle.message, oracle.detail);
+  passed.message += "; " + oracle.message;
+  return passed;
+}
+
+GateResult CheckRepositoryTests(GateContext& c) {
   if (!c.target.UsesGoogleTest()) return CheckTestCommands(c);
   const std::filesystem::path binary = c.CandidateBinary(c.project.build.test_binary);
   const double timeout = c.options.test_timeout_seconds;
@@ -43,6 +60,12 @@ GateResult CheckTests(GateContext& c) {
   return Pass(fmt::format(
       "{} tests passed with the default seed, then shuffled and repeated with RLVR_TEST_SEED={}",
       fixed.passed, c.verdict.seed));
+}
+
+GateResult CheckTests(GateContext& c) {
+  GateResult result = CheckRepositoryTests(c);
+  if (result.status != GateStatus::kPass) return result;
+  return WithOracle(c, std::move(result));
 }
 
 }  // namespace

@@ -44,9 +44,13 @@ TEST(SourceCheckTest, RejectsEachForbiddenConstruct) {
     const char* reason;
   };
   for (const Case& c : {
-           Case{"#include <unistd.h>", "only the C++ standard library"},
-           Case{"#include <sys/mman.h>", "only the C++ standard library"},
-           Case{"#include <benchmark/benchmark.h>", "only the C++ standard library"},
+           Case{"#include <unistd.h>", "make system calls"},
+           Case{"#include <sys/mman.h>", "make system calls"},
+           Case{"#include <stdio.h>", "may not do I/O"},
+           Case{"#include <time.h>", "read clocks"},
+           Case{"#include <pthread.h>", "start threads"},
+           Case{"#include <threads.h>", "start threads"},
+           Case{"#include <benchmark/benchmark.h>", "only the C and C++ standard library"},
            Case{"#include <thread>", "may not do I/O, threads"},
            Case{"#include \"../../etc/passwd\"", "inside the repository"},
            Case{"#include \"/etc/passwd\"", "inside the repository"},
@@ -64,6 +68,15 @@ TEST(SourceCheckTest, RejectsEachForbiddenConstruct) {
     EXPECT_THAT(problems[0], HasSubstr(c.reason)) << c.line;
     EXPECT_THAT(problems[0], HasSubstr("kernel/dot.cpp:2:")) << c.line;
   }
+}
+
+// C kernels include the C library's computational headers (issue 12: <stdbool.h> was refused).
+TEST(SourceCheckTest, AcceptsTheComputationalCHeaders) {
+  EXPECT_THAT(Check("#include <stdbool.h>\n#include <stdint.h>\n#include <stddef.h>\n"
+                    "#include <string.h>\n#include <math.h>\n#include <limits.h>\n"
+                    "#include <inttypes.h>\n#include <float.h>\n#include <stdalign.h>\n"
+                    "#include <stdlib.h>\n#include <assert.h>\n"),
+              IsEmpty());
 }
 
 TEST(SourceCheckTest, OnlyAddedLinesCount) {
@@ -97,6 +110,38 @@ TEST(SymbolCheckTest, RejectsTamperingSymbols) {
       {"_ZNSt6chrono3_V212steady_clock3nowEv", "std::chrono::_V2::steady_clock::now()", 'T'}));
   // "rlvr" must be the namespace, not a prefix of another one.
   EXPECT_FALSE(IsAllowedSymbol({"_ZN5rlvrx3DotEv", "rlvrx::Dot()", 'T'}));
+}
+
+TEST(SymbolCheckTest, TheNamespaceAndPrefixAreConfigurable) {
+  SymbolRules xxh;
+  xxh.namespace_name = "xxh::detail";
+  xxh.prefix = "XXH_";
+  EXPECT_TRUE(IsAllowedSymbol({"_ZN3xxh6detail5roundEjj", "xxh::detail::round(...)", 'T'}, xxh));
+  EXPECT_TRUE(IsAllowedSymbol({"XXH_round", "XXH_round", 'T'}, xxh));
+  EXPECT_TRUE(IsAllowedSymbol({"_Z9XXH_roundj", "XXH_round(unsigned int)", 'T'}, xxh));
+  EXPECT_FALSE(IsAllowedSymbol({"_ZN3xxh5roundEj", "xxh::round(unsigned int)", 'T'}, xxh));
+  EXPECT_FALSE(IsAllowedSymbol({"_ZN4rlvr3DotEv", "rlvr::Dot()", 'T'}, xxh));
+  EXPECT_FALSE(IsAllowedSymbol({"round_helper", "round_helper", 'T'}, xxh));
+  EXPECT_FALSE(IsAllowedSymbol({"clock_gettime", "clock_gettime", 'T'}, xxh));
+  // Internal linkage is always fine, whatever the rules.
+  EXPECT_TRUE(IsAllowedSymbol({"round_helper", "round_helper", 't'}, xxh));
+  SymbolRules none;
+  none.namespace_name = "";
+  EXPECT_FALSE(IsAllowedSymbol({"_ZN4rlvr3DotEv", "rlvr::Dot()", 'T'}, none));
+  EXPECT_EQ(DescribeSymbolRules(xxh), "namespace xxh::detail or the prefix \"XXH_\"");
+  EXPECT_EQ(DescribeSymbolRules(SymbolRules{}), "namespace rlvr");
+}
+
+TEST(SymbolCheckTest, CGetsAdviceAboutStatic) {
+  SymbolRules rules;
+  std::string c_advice = SymbolAdvice("c_kernels/adler.c", "adler_helper", rules);
+  EXPECT_THAT(c_advice, HasSubstr("make it `static` (internal linkage"));
+  EXPECT_THAT(c_advice, ::testing::Not(HasSubstr("anonymous namespace")));
+  rules.prefix = "adler_";
+  EXPECT_THAT(SymbolAdvice("c_kernels/adler.c", "helper", rules), HasSubstr("prefix \"adler_\""));
+  std::string cxx_advice = SymbolAdvice("kernels/dot.cpp", "_Z6helperv", SymbolRules{});
+  EXPECT_THAT(cxx_advice, HasSubstr("anonymous namespace"));
+  EXPECT_THAT(cxx_advice, HasSubstr("namespace rlvr"));
 }
 
 }  // namespace
