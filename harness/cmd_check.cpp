@@ -1,12 +1,15 @@
 // `rlvr check [-C DIR] [--target T]...`: verifies everything a verdict needs, one line per check
 // ("ok", "warning" or "FAIL" followed by what to fix): rlvr.json parses; each target's editable
-// and context files exist at HEAD; the tools are there (cmake, ninja, clang-format and whether a
-// .clang-format exists); HEAD configures and builds (into .rlvr/build/baseline, the evaluator's
-// own baseline build, so a later `rlvr evaluate` starts warm); compile_commands.json exists (the
-// object audit reads it); the test and benchmark binaries exist and answer --gtest_list_tests /
-// --benchmark_list_tests; every filter (tests, alloc_tests, history_tests) selects a test; the
-// benchmarks regex selects benchmarks; every primary and reference benchmark exists; an editable
-// file with instruction-set #if blocks has build.portable_args. Exit status 0 when nothing FAILs.
+// and context files exist at HEAD; the tools are there (cmake and ninja, or the build command's
+// program; clang-format and whether a .clang-format exists); HEAD builds (into
+// .rlvr/build/baseline, the evaluator's own baseline build, so a later `rlvr evaluate` starts
+// warm) with CMake or build.command; compile_commands.json exists (the object audit reads it) or,
+// for a build command, which programs the binary audit compares; the test and benchmark binaries
+// exist and answer --gtest_list_tests / --benchmark_list_tests; every filter (tests, alloc_tests,
+// history_tests) selects a test; each test command passes on HEAD; the benchmark command prints
+// Google Benchmark JSON; the benchmarks regex selects benchmarks; every primary and reference
+// benchmark exists; the oracle repeats its output for a seed; an editable file with
+// instruction-set #if blocks has build.portable_args. Exit status 0 when nothing FAILs.
 //
 // `rlvr check --mutants [--max N] [--seed S]`: after those checks pass, how strong the gate is:
 // a seeded sample of single-point mutants (mutants.h) of each target's editable files, each
@@ -20,15 +23,19 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <optional>
+#include <regex>
 #include <set>
 #include <sstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "harness/baseline.h"
 #include "harness/bench_setup.h"
 #include "harness/build.h"
+#include "harness/candidate_run.h"
 #include "harness/commands.h"
 #include "harness/config.h"
 #include "harness/evaluate.h"
@@ -36,6 +43,8 @@
 #include "harness/head_files.h"
 #include "harness/isa_regions.h"
 #include "harness/mutants.h"
+#include "harness/object_audit.h"
+#include "harness/oracle.h"
 #include "harness/patch_diff.h"
 #include "harness/process.h"
 #include "harness/repo.h"
@@ -197,6 +206,8 @@ std::string SourceSubdir(const fs::path& root) {
 
 struct BuiltBinaries {
   bool built = false;
+  fs::path tree;       // HEAD's worktree
+  fs::path build_dir;  // HEAD's build dir (the evaluator's baseline build)
   fs::path test_binary;
   fs::path bench_binary;
   std::vector<std::string> tests;       // every test of the test binary ("Suite.Name")
@@ -253,7 +264,15 @@ void CheckFiles(const Project& project, const Target& target, const HeadFiles& h
 }
 
 void CheckTools(const Project& project, const fs::path& root, CheckReport& report) {
-  if (OnPath("cmake")) {
+  if (project.build.UsesBuildCommand()) {
+    const std::string& program = project.build.command.front();
+    if (program.find('/') != std::string::npos || OnPath(program))
+      report.Ok("tools", fmt::format("build command {} found", Quote(program)));
+    else
+      report.Fail("tools", fmt::format("the build command's program {} is not on PATH: install it "
+                                       "or fix build.command",
+                                       Quote(program)));
+  } else if (OnPath("cmake")) {
     report.Ok("tools", "cmake found");
   } else {
     report.Fail("tools", "cmake not found on PATH: install it (Debian: apt-get install cmake)");
@@ -284,6 +303,9 @@ void CheckTools(const Project& project, const fs::path& root, CheckReport& repor
   }
 }
 
+void ProbeBinaries(const Project& project, const fs::path& root, const fs::path& build_dir,
+                   BuiltBinaries& out, CheckReport& report);
+
 BuiltBinaries BuildAndProbe(const Project& project, const fs::path& root, int jobs,
                             CheckReport& report) {
   BuiltBinaries out;
@@ -305,16 +327,59 @@ BuiltBinaries BuildAndProbe(const Project& project, const fs::path& root, int jo
     return out;
   }
   fs::path build_dir = state_dir / "build" / "baseline";
+  out.tree = tree;
+  out.build_dir = build_dir;
   BuildRequest request;
   request.source_dir = tree;
   request.build_dir = build_dir;
   request.configure_args = project.build.configure_args;
-  request.targets = {TargetNameOf(project.build.test_binary),
-                     TargetNameOf(project.build.bench_binary)};
+  // Test and benchmark commands (ctest, scripts) may need any program of the build: build all.
+  bool build_all = project.build.test_binary.empty() || project.build.bench_binary.empty();
+  for (const auto& target : project.targets)
+    build_all = build_all || !target.UsesGoogleTest() || target.UsesBenchCommand() ||
+                target.oracle.enabled();
+  if (!build_all)
+    request.targets = {TargetNameOf(project.build.test_binary),
+                       TargetNameOf(project.build.bench_binary)};
   request.jobs = jobs;
   request.source_subdir = SourceSubdir(root);
   std::fprintf(stderr, "rlvr check: building HEAD (%.12s) in %s\n", commit.c_str(),
                build_dir.c_str());
+  if (project.build.UsesBuildCommand()) {
+    BuildOutcome built = RunBuildCommand(request, project.build.command, project.build.artifacts);
+    if (!built.ok) {
+      report.Fail("build",
+                  fmt::format("HEAD does not build with build.command ({}): {}; the first "
+                              "error lines:\n{}",
+                              JoinList(project.build.command), built.message, built.detail));
+      return out;
+    }
+    out.built = true;
+    report.Ok("build",
+              fmt::format("HEAD builds with the build command ({:.1f} s{}) in {}{}", built.seconds,
+                          built.reconfigured.empty() ? "" : "; " + built.reconfigured,
+                          fs::relative(build_dir, root).string(),
+                          project.build.artifacts.empty()
+                              ? ""
+                              : "; artifacts present: " + JoinList(project.build.artifacts)));
+    std::vector<std::string> programs = project.build.artifacts;
+    if (programs.empty()) programs = LinkedBinariesUnder(build_dir);
+    std::vector<std::string> linked;
+    for (const auto& program : programs)
+      if (IsLinkedElf(build_dir / program)) linked.push_back(program);
+    if (linked.empty())
+      report.Warning("binary_audit",
+                     "the build made no linked ELF program the binary audit could compare with "
+                     "HEAD's (declare the test and benchmark programs in build.artifacts)");
+    else
+      report.Ok("binary_audit",
+                fmt::format("the build gate compares {} with HEAD's build (the per-file object "
+                            "audit needs a compile database, which a build command lacks)",
+                            JoinList(linked)));
+    if (!project.build.test_binary.empty() || !project.build.bench_binary.empty())
+      ProbeBinaries(project, root, build_dir, out, report);
+    return out;
+  }
   BuildOutcome built = ConfigureAndBuild(request);
   if (!built.ok) {
     std::string hint;
@@ -343,10 +408,19 @@ BuiltBinaries BuildAndProbe(const Project& project, const fs::path& root, int jo
     report.Ok("compile_commands", "compile_commands.json present (the object audit reads it)");
   } else {
     report.Warning("compile_commands",
-                   "no compile_commands.json in the build dir: the object audit cannot find the "
-                   "edited files' objects; add \"-DCMAKE_EXPORT_COMPILE_COMMANDS=ON\" to "
+                   "no compile_commands.json in the build dir: the per-file object audit cannot "
+                   "find the edited files' objects (the binary audit of the linked programs "
+                   "still runs); add \"-DCMAKE_EXPORT_COMPILE_COMMANDS=ON\" to "
                    "build.configure_args");
   }
+  ProbeBinaries(project, root, build_dir, out, report);
+  return out;
+}
+
+// The GoogleTest and Google Benchmark binaries of build, when rlvr.json names them: they exist
+// and list their tests / benchmarks.
+void ProbeBinaries(const Project& project, const fs::path& root, const fs::path& build_dir,
+                   BuiltBinaries& out, CheckReport& report) {
   std::vector<std::string> programs;
   auto missing = [&](const char* field, const std::string& value) {
     if (programs.empty()) programs = BuiltPrograms(build_dir);
@@ -357,7 +431,9 @@ BuiltBinaries BuildAndProbe(const Project& project, const fs::path& root, int jo
   };
   out.test_binary = build_dir / project.build.test_binary;
   out.bench_binary = build_dir / project.build.bench_binary;
-  if (!fs::exists(out.test_binary)) {
+  if (project.build.test_binary.empty()) {
+    report.Ok("build.test_binary", "none: the targets' tests are commands (test_commands)");
+  } else if (!fs::exists(out.test_binary)) {
     missing("build.test_binary", project.build.test_binary);
   } else {
     ProcessResult listed = RunListing(out.test_binary, {"--gtest_list_tests"});
@@ -375,7 +451,9 @@ BuiltBinaries BuildAndProbe(const Project& project, const fs::path& root, int jo
                               listed.ok() ? ", no tests listed" : ""));
     }
   }
-  if (!fs::exists(out.bench_binary)) {
+  if (project.build.bench_binary.empty()) {
+    report.Ok("build.bench_binary", "none: the targets' benchmarks are commands (bench_command)");
+  } else if (!fs::exists(out.bench_binary)) {
     missing("build.bench_binary", project.build.bench_binary);
   } else {
     ProcessResult listed = RunListing(out.bench_binary, {"--benchmark_list_tests"});
@@ -394,7 +472,108 @@ BuiltBinaries BuildAndProbe(const Project& project, const fs::path& root, int jo
                               listed.ok() ? ", no benchmarks listed" : ""));
     }
   }
-  return out;
+}
+
+// Each test command of `target` passes on HEAD's build (as the tests gate runs it, without
+// RLVR_TEST_SEED).
+void CheckTestCommands(const Target& target, const BuiltBinaries& built, double timeout,
+                       CheckReport& report) {
+  for (const auto& test : target.test_commands) {
+    const std::string subject = fmt::format("{}.test_commands[{}]", target.name, test.name);
+    TestRunResult run =
+        RunTestCommand(test, built.tree, built.build_dir, std::nullopt, timeout, false);
+    if (run.ok)
+      report.Ok(subject, fmt::format("`{}` passes on HEAD ({:.1f} s)", fmt::join(test.command, " "),
+                                     run.seconds));
+    else
+      report.Fail(subject, fmt::format("fails on HEAD, so every candidate would fail: {}; fix the "
+                                       "command (it runs in the tree with {{build_dir}} = {}):\n{}",
+                                       run.message, built.build_dir.string(), run.detail));
+  }
+}
+
+// The benchmark command runs on HEAD's build, prints Google Benchmark JSON, the target's regex
+// selects some of its benchmarks and every primary among them.
+void CheckBenchCommand(const Target& target, const BuiltBinaries& built, CheckReport& report) {
+  const std::string subject = target.name + ".bench_command";
+  RunOptions options;
+  options.cwd = built.tree;
+  options.limits.wall_seconds = 600;
+  options.max_output_bytes = size_t{64} << 20;
+  ProcessResult run =
+      RunProcess(ExpandCommand(target.bench_command.command, built.tree, built.build_dir), options);
+  if (!run.ok()) {
+    report.Fail(subject, fmt::format("fails on HEAD: {}; the first lines of its output:\n{}",
+                                     run.Describe(), (run.out + run.err).substr(0, 1500)));
+    return;
+  }
+  std::vector<std::string> names;
+  std::string parse_error;
+  try {
+    for (const auto& entry : ParseBenchmarkJson(run.out)) names.push_back(entry.name);
+  } catch (const std::exception& e) {
+    parse_error = e.what();
+  }
+  if (names.empty()) {
+    report.Fail(subject, fmt::format("printed no Google Benchmark JSON benchmarks ({}): it must "
+                                     "print {{\"benchmarks\": [{{\"name\", \"real_time\", "
+                                     "\"time_unit\"...}}]}} on stdout",
+                                     parse_error.empty() ? "an empty list" : parse_error));
+    return;
+  }
+  report.Ok(subject, fmt::format("runs on HEAD and reports {} benchmark(s)", names.size()));
+  std::vector<std::string> selected;
+  try {
+    std::regex filter(target.benchmarks);
+    for (const auto& name : names)
+      if (std::regex_search(name, filter)) selected.push_back(name);
+  } catch (const std::regex_error& e) {
+    report.Fail(target.name + ".benchmarks",
+                fmt::format("{} is not a valid regex: {}", Quote(target.benchmarks), e.what()));
+    return;
+  }
+  if (selected.empty())
+    report.Fail(target.name + ".benchmarks",
+                fmt::format("regex {} selects none of the command's benchmarks: {}",
+                            Quote(target.benchmarks), JoinList(names)));
+  else
+    report.Ok(target.name + ".benchmarks",
+              fmt::format("regex {} selects {} benchmark(s): {}", Quote(target.benchmarks),
+                          selected.size(), JoinList(selected, 6)));
+  for (const auto& primary : target.primary) {
+    if (Contains(selected, primary))
+      report.Ok(target.name + ".primary", fmt::format("{} exists", primary));
+    else
+      report.Fail(
+          target.name + ".primary",
+          fmt::format("the bench command reports no {}{}; choose one of: {}", Quote(primary),
+                      Contains(names, primary) ? " selected by the benchmarks regex" : "",
+                      JoinList(selected.empty() ? names : selected)));
+  }
+}
+
+// The oracle runs on HEAD and prints the same for the same seed twice (else every candidate
+// would differ from HEAD).
+void CheckOracle(const Target& target, const BuiltBinaries& built, double timeout,
+                 CheckReport& report) {
+  const std::string subject = target.name + ".oracle";
+  if (!target.oracle.enabled()) {
+    report.Ok(subject,
+              "none (optional: a program printing the kernel's outputs for seeded "
+              "inputs catches bugs the tests miss)");
+    return;
+  }
+  OracleConfig once = target.oracle;
+  once.seeds = 1;
+  OracleRun run = RunDifferentialOracle(once, built.tree, built.build_dir, built.tree,
+                                        built.build_dir, 1, timeout);
+  if (run.ok)
+    report.Ok(subject, fmt::format("`{}` runs on HEAD and repeats its output for a seed",
+                                   fmt::join(target.oracle.command, " ")));
+  else
+    report.Fail(subject, fmt::format("{} — two runs of HEAD with the same seed must print the "
+                                     "same values (within the tolerance)\n{}",
+                                     run.message, run.detail.substr(0, 1500)));
 }
 
 void CheckFilters(const Project& project, const Target& target, const BuiltBinaries& built,
@@ -406,7 +585,9 @@ void CheckFilters(const Project& project, const Target& target, const BuiltBinar
   for (const auto& [field, filter] : filters) {
     std::string subject = target.name + "." + field;
     if (filter->empty()) {
-      if (std::string(field) != "tests")
+      if (std::string(field) == "tests" && !target.UsesGoogleTest())
+        report.Ok(subject, fmt::format("{} test command(s) (below)", target.test_commands.size()));
+      else if (std::string(field) != "tests")
         report.Ok(subject, "none (the gate that uses it says it has nothing to run)");
       continue;
     }
@@ -429,6 +610,10 @@ void CheckFilters(const Project& project, const Target& target, const BuiltBinar
       report.Ok(subject, fmt::format("filter {} selects {} test(s): {}", Quote(*filter),
                                      matched.size(), JoinList(matched, 4)));
     }
+  }
+  if (target.UsesBenchCommand()) {
+    CheckBenchCommand(target, built, report);
+    return;
   }
   const std::string subject = target.name + ".benchmarks";
   if (!built.benchmarks_answer) {
@@ -640,7 +825,11 @@ void RunCheck(const CheckArgs& args) {
   BuiltBinaries built;
   if (!placeholders) built = BuildAndProbe(project, *root, args.jobs, report);
   if (built.built) {
-    for (const auto* target : targets) CheckFilters(project, *target, built, report);
+    for (const auto* target : targets) {
+      CheckFilters(project, *target, built, report);
+      CheckTestCommands(*target, built, args.test_timeout, report);
+      CheckOracle(*target, built, args.test_timeout, report);
+    }
   } else {
     report.Warning("targets", "filters, benchmarks and primaries not checked: HEAD did not build");
   }

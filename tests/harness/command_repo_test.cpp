@@ -5,6 +5,7 @@
 // repository and one Evaluator serve the suite, so later evaluations build incrementally.
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include <gmock/gmock.h>
@@ -16,6 +17,7 @@
 #include "harness/candidate_run.h"
 #include "harness/config.h"
 #include "harness/evaluate.h"
+#include "harness/process.h"
 #include "tests/harness/fixture_repo.h"
 
 namespace rlvr {
@@ -266,6 +268,68 @@ TEST_F(CommandRepoTest, CtestRepositoryFailsTestsWithCtestsOutput) {
   EXPECT_THAT(GateOf(v, "tests").message, HasSubstr("ctest scan"));
   EXPECT_THAT(GateOf(v, "tests").detail, HasSubstr("***Failed"));
   EXPECT_THAT(GateOf(v, "tests").detail, HasSubstr("wrong sums"));
+}
+
+// `rlvr check` and `rlvr targets` on the command-built repository (issue 12: check failed on a
+// Makefile repository and targets hid how a target is judged).
+ProcessResult Rlvr(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {RLVR_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  RunOptions options;
+  options.limits.wall_seconds = 300;
+  return RunProcess(argv, options);
+}
+
+TEST_F(CommandRepoTest, CheckUnderstandsBuildTestBenchAndOracleCommands) {
+  ProcessResult ok = Rlvr({"check", "-C", repo_->path().string()});
+  EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  for (const char* line :
+       {"ok      tools: build command \"make\" found",
+        "ok      build: HEAD builds with the build command",
+        "ok      binary_audit: the build gate compares test_vsum, bench_vsum",
+        "ok      vsum.test_commands[test_vsum]: `{build_dir}/test_vsum` passes on HEAD",
+        "ok      vsum.bench_command: runs on HEAD and reports 3 benchmark(s)",
+        "ok      vsum.primary: vs_dot_f32/65536 exists",
+        "ok      vsum.oracle: `{build_dir}/oracle_vsum {seed}` runs on HEAD", ", 0 FAIL"})
+    EXPECT_THAT(ok.out, HasSubstr(line)) << ok.out;
+
+  // A test command that fails on HEAD, a primary the command does not report, an oracle that
+  // prints something else on every run: each a FAIL line saying what to fix.
+  const fs::path config = repo_->path() / "rlvr.json";
+  std::string original;
+  {
+    std::ifstream in(config);
+    original.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  nlohmann::json broken = nlohmann::json::parse(original);
+  broken["targets"][0]["test_commands"].push_back(
+      {{"name", "always_fails"}, {"command", {"false"}}});
+  broken["targets"][0]["primary"] = {"vs_dot_f32/123"};
+  broken["targets"][0]["oracle"] = {{"command", {"sh", "-c", "od -An -N4 -tu4 /dev/urandom"}}};
+  std::ofstream(config, std::ios::trunc) << broken.dump(2);
+  ProcessResult failed = Rlvr({"check", "-C", repo_->path().string()});
+  std::ofstream(config, std::ios::trunc) << original;
+  EXPECT_EQ(failed.exit_code, 1) << failed.out;
+  EXPECT_THAT(failed.out, HasSubstr("FAIL    vsum.test_commands[always_fails]: fails on HEAD"));
+  EXPECT_THAT(failed.out, HasSubstr("FAIL    vsum.primary: the bench command reports no "
+                                    "\"vs_dot_f32/123\"; choose one of: vs_dot_f32/256"));
+  EXPECT_THAT(failed.out, HasSubstr("FAIL    vsum.oracle: oracle: the candidate's outputs differ"));
+  EXPECT_THAT(failed.out, HasSubstr(", 3 FAIL"));
+}
+
+TEST_F(CommandRepoTest, TargetsShowsHowEachTargetIsJudged) {
+  ProcessResult listed = Rlvr({"targets", "-C", repo_->path().string()});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_THAT(listed.out, HasSubstr("tests:      commands: test_vsum ({build_dir}/test_vsum; "
+                                    "exit_status)"));
+  EXPECT_THAT(listed.out, HasSubstr("benchmarks: command sh scripts/bench_to_json.sh"));
+  EXPECT_THAT(listed.out, HasSubstr("oracle:     {build_dir}/oracle_vsum {seed} (3 seeds"));
+  EXPECT_THAT(listed.out, HasSubstr("built by: make BUILD={build_dir} all"));
+  ProcessResult json = Rlvr({"targets", "--json", "-C", repo_->path().string()});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  nlohmann::json parsed = nlohmann::json::parse(json.out);
+  EXPECT_EQ(parsed[0]["test_commands"][0]["name"], "test_vsum");
+  EXPECT_EQ(parsed[0]["oracle"][0], "{build_dir}/oracle_vsum");
 }
 
 // The layers under the gates, on the same repository.
