@@ -317,6 +317,26 @@ TEST_F(CommandRepoTest, CheckUnderstandsBuildTestBenchAndOracleCommands) {
   EXPECT_THAT(failed.out, HasSubstr(", 3 FAIL"));
 }
 
+TEST_F(CommandRepoTest, BaselineMeasuresTheBenchCommandOfHead) {
+  ProcessResult measured = Rlvr({"baseline", "--rounds", "2", "-C", repo_->path().string()});
+  const fs::path written = repo_->path() / "baselines" / "vsum.json";
+  std::string text;
+  {
+    std::ifstream in(written);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  fs::remove_all(repo_->path() / "baselines");  // later evaluations expect a clean tree
+  ASSERT_EQ(measured.exit_code, 0) << measured.out << measured.err;
+  EXPECT_THAT(measured.out, HasSubstr("wrote baselines/vsum.json"));
+  nlohmann::json baseline = nlohmann::json::parse(text);
+  // The bench command's benchmarks as rlvr selected them: only the target's regex, both rounds.
+  ASSERT_TRUE(baseline["benchmarks"].contains("vs_dot_f32/65536")) << text;
+  EXPECT_EQ(baseline["benchmarks"]["vs_dot_f32/65536"]["samples_ns"].size(), 2u);
+  EXPECT_GT(baseline["benchmarks"]["vs_dot_f32/65536"]["median_ns"].get<double>(), 0.0);
+  for (const auto& [name, entry] : baseline["benchmarks"].items())
+    EXPECT_THAT(name, HasSubstr("vs_dot_f32/"));
+}
+
 TEST_F(CommandRepoTest, TargetsShowsHowEachTargetIsJudged) {
   ProcessResult listed = Rlvr({"targets", "-C", repo_->path().string()});
   ASSERT_EQ(listed.exit_code, 0) << listed.err;
