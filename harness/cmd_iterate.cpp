@@ -247,6 +247,7 @@ void RunIterate(IterateArgs args) {
     args.loop.evaluation.sanitizers = options.sanitizers;
     args.loop.evaluation.benchmark = options.benchmark;
     args.loop.evaluation.test_timeout_seconds = options.test_timeout_seconds;
+    args.loop.evaluation.bench_rounds = options.bench_rounds;
     std::cout << fmt::format(
         "rlvr iterate: Slurm executor: up to {} job(s) in flight, {} candidate(s) per round, "
         "checks on partition {}, {}\n",

@@ -46,6 +46,7 @@ struct EvaluationSettings {
   bool check_format_only = false;
   uint64_t seed = 0;  // RLVR_TEST_SEED; 0 = fresh random
   double test_timeout_seconds = 120;
+  int bench_rounds = 0;  // interleaved benchmark rounds (`rlvr evaluate --rounds`); 0 = default
 };
 
 struct EvaluationRequest {

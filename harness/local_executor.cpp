@@ -120,6 +120,8 @@ EvaluationOutcome LocalExecutor::RunChild(const EvaluationRequest& request) {
   if (settings.check_format_only) argv.push_back("--check-format");
   if (settings.seed != 0) argv.insert(argv.end(), {"--seed", std::to_string(settings.seed)});
   argv.insert(argv.end(), {"--test-timeout", std::to_string(settings.test_timeout_seconds)});
+  if (settings.bench_rounds > 0)
+    argv.insert(argv.end(), {"--rounds", std::to_string(settings.bench_rounds)});
 
   RunOptions run;
   run.limits.wall_seconds = options_.timeout_seconds;

@@ -126,6 +126,7 @@ std::string JobScript(const fs::path& folder, const fs::path& repo, const std::s
   if (settings.check_format_only) flags += " --check-format";
   if (settings.seed != 0) flags += " --seed " + std::to_string(settings.seed);
   flags += " --test-timeout " + std::to_string(settings.test_timeout_seconds);
+  if (settings.bench_rounds > 0) flags += " --rounds " + std::to_string(settings.bench_rounds);
   std::ostringstream s;
   s << "#!/bin/sh\n"
     << "# rlvr evaluation " << request.key << " of target " << request.target
@@ -295,7 +296,8 @@ void SlurmExecutor::Save(const Evaluation& evaluation) const {
                            {"benchmark", request.settings.benchmark},
                            {"check_format_only", request.settings.check_format_only},
                            {"seed", request.settings.seed},
-                           {"test_timeout_seconds", request.settings.test_timeout_seconds}}},
+                           {"test_timeout_seconds", request.settings.test_timeout_seconds},
+                           {"bench_rounds", request.settings.bench_rounds}}},
                          {"tries", tries},
                          {"waiting", evaluation.waiting},
                          {"events", evaluation.events}};
@@ -540,6 +542,7 @@ std::vector<std::string> SlurmExecutor::Adopt(const fs::path& repo_path) {
     request.settings.check_format_only = settings.value("check_format_only", false);
     request.settings.seed = settings.value("seed", uint64_t{0});
     request.settings.test_timeout_seconds = settings.value("test_timeout_seconds", 120.0);
+    request.settings.bench_rounds = settings.value("bench_rounds", 0);
     evaluation->folder = entry.path();
     evaluation->head = json.value("head", "");
     for (const nlohmann::json& t : json.value("tries", nlohmann::json::array()))
