@@ -9,6 +9,12 @@
 // the runs' samples are also pooled and re-drawn into many resampled trials, which estimate rates
 // near 1% with useful precision (they keep the noise distribution but not the drift between rounds,
 // which the real trials do exercise).
+//
+// With --null-patches the candidate side is not HEAD's binary but HEAD rebuilt with a random
+// code-layout padding in every editable file of the target (relayout.h), a new layout each trial:
+// what real candidates that change nothing a benchmark runs look like. Then the A/A rates include
+// layout noise, a rejection for a regression of a gated benchmark is a false rejection, and each
+// benchmark's layout spread is reported.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -21,8 +27,12 @@
 #include "harness/bench_rule.h"
 #include "harness/bench_run.h"
 #include "harness/bench_setup.h"
+#include "harness/build.h"
 #include "harness/commands.h"
+#include "harness/gates/gate.h"
+#include "harness/relayout.h"
 #include "harness/stats.h"
+#include "harness/worktree.h"
 
 namespace rlvr {
 
@@ -41,6 +51,7 @@ struct CalibrateArgs {
   std::string bench;
   int jobs = 2;
   std::string directory = ".";
+  bool null_patches = false;
 };
 
 // Exact (Clopper-Pearson) one-sided 95% upper bound of a rate after `events` of `trials`.
@@ -83,6 +94,7 @@ bool IsPrimary(const Target& target, const std::string& name) {
 // speed-up < 1 or slow-down > 1).
 struct Outcome {
   bool promoted = false;
+  bool regression = false;  // refused for a regression of a gated benchmark
   int rounds = 0;
 };
 
@@ -102,9 +114,10 @@ Outcome DecideOnPrefixes(const std::vector<AbBenchmark>& full, const Target& tar
     }
     SequentialDecision decision =
         DecideSequential(design, round, prefix, target.primary, target.references, rule);
-    if (decision.settled) return {decision.decision.promotable, round};
+    if (decision.settled)
+      return {decision.decision.promotable, !decision.decision.regressed.empty(), round};
   }
-  return {false, design.max_rounds};
+  return {false, false, design.max_rounds};
 }
 
 // The candidates calibration simulates on real noise: no change, known speed-ups, a clear
@@ -113,6 +126,7 @@ struct Scenario {
   explicit Scenario(double candidate_scale) : scale(candidate_scale) {}
   double scale;  // candidate primary time x scale
   int promoted = 0;
+  int regressions = 0;  // refused for a regression of a gated benchmark
   std::vector<int> rounds;
 };
 
@@ -130,6 +144,7 @@ struct Tally {
     for (auto& scenario : scenarios) {
       Outcome o = DecideOnPrefixes(aa, target, design, rule, scenario.scale);
       scenario.promoted += o.promoted;
+      scenario.regressions += o.regression;
       scenario.rounds.push_back(o.rounds);
     }
   }
@@ -147,6 +162,10 @@ void PrintTally(const Tally& tally, double seconds_per_round) {
     if (s.scale == 1) {
       std::printf("  false-promotion rate: %s; %s\n", Rate(s.promoted, tally.trials).c_str(),
                   timing.c_str());
+      std::printf(
+          "  false rejections (refused for a regression of a gated benchmark, before the gate's "
+          "re-measurement under other layouts): %s\n",
+          Rate(s.regressions, tally.trials).c_str());
     } else if (s.scale < 1) {
       std::printf("  detection power at %.0f%% speed-up: %s; false rejections %d/%d; %s\n",
                   (1 - s.scale) * 100, LowerRate(s.promoted, tally.trials).c_str(),
@@ -155,6 +174,59 @@ void PrintTally(const Tally& tally, double seconds_per_round) {
       std::printf("  a %gx slower candidate: promoted %d/%d; %s\n", s.scale, s.promoted,
                   tally.trials, timing.c_str());
     }
+  }
+}
+
+// HEAD with a fresh random code layout: every editable C/C++ file of the target padded
+// (relayout.h) in a scratch worktree, its benchmark binary built. Returns the binary.
+std::filesystem::path BuildReLaidOutHead(const BenchSetup& setup, const Target& target,
+                                         std::mt19937_64& rng, int jobs, std::string& described) {
+  std::filesystem::path state_dir = setup.project.root / ".rlvr";
+  std::filesystem::path tree =
+      PrepareWorktree(setup.project.root, state_dir, "calibrate-null", setup.commit);
+  std::vector<std::string> files;
+  for (const auto& file : target.editable) {
+    if (IsCxxSource(file)) files.push_back(file);
+  }
+  if (files.empty())
+    throw CLI::RuntimeError(
+        fmt::format("rlvr calibrate: --null-patches: target {} has no editable C or C++ file to "
+                    "re-lay-out",
+                    target.name),
+        2);
+  auto paddings = RandomLayoutPaddings(files, rng);
+  ApplyLayoutPaddings(tree, paddings);
+  described = DescribePaddings(paddings);
+  std::filesystem::path build_dir = state_dir / "build" / "calibrate-null";
+  const BuildConfig& build = setup.project.build;
+  BuildOutcome built =
+      build.UsesBuildCommand()
+          ? RunBuildCommand({.source_dir = tree, .build_dir = build_dir, .jobs = jobs},
+                            build.command, build.artifacts)
+          : ConfigureAndBuild(ProjectBuild(build, tree, build_dir, {},
+                                           {TargetNameOf(build.bench_binary)}, jobs,
+                                           BuildRequest().timeout_seconds));
+  if (!built.ok)
+    throw CLI::RuntimeError(fmt::format("rlvr calibrate: the re-laid-out HEAD ({}) does not "
+                                        "build: {}\n{}",
+                                        described, built.message, built.detail),
+                            1);
+  return build_dir / build.bench_binary;
+}
+
+// Per benchmark over the null-patch trials: how far layout alone moved it.
+void PrintLayoutSpread(const std::map<std::string, std::vector<double>>& estimates,
+                       const Target& target) {
+  std::printf("layout noise per benchmark (Hodges-Lehmann ratio, re-laid-out HEAD / HEAD):\n");
+  for (const auto& [name, values] : estimates) {
+    std::vector<double> change;
+    for (double v : values) change.push_back(std::abs(v - 1));
+    double largest = *std::max_element(change.begin(), change.end());
+    int beyond = int(std::count_if(values.begin(), values.end(),
+                                   [&](double v) { return v > 1 + target.max_regression; }));
+    std::printf("  %-40s median |change| %.1f%%, largest %.1f%%, slower than %.0f%% in %d/%zu\n",
+                name.c_str(), 100 * MedianOf(change), 100 * largest, 100 * target.max_regression,
+                beyond, values.size());
   }
 }
 
@@ -209,10 +281,24 @@ void RunCalibrate(const CalibrateArgs& args) {
       target.name.c_str(), args.metric.c_str(), args.rounds,
       fmt::format("{}", fmt::join(looks, ", ")).c_str(), args.repetitions, args.min_time,
       args.alpha, rule.min_improvement, rule.max_regression);
+  if (args.null_patches && setup.build_dir.empty())
+    throw CLI::RuntimeError("rlvr calibrate: --null-patches builds HEAD itself; drop --bench", 2);
+  if (args.null_patches)
+    std::printf(
+        "null patches: each trial compares HEAD with HEAD re-laid-out (random padding "
+        "of 1..%d bytes in each editable file)\n",
+        kMaxLayoutPaddingBytes);
   Tally real(speedups);
   std::map<std::string, std::vector<double>> pool;  // every sample of every run, per benchmark
+  std::map<std::string, std::vector<double>> layout_estimates;
+  std::mt19937_64 layout_rng(std::random_device{}());
   double seconds = 0;
   for (int trial = 0; trial < args.trials; ++trial) {
+    std::string layout;
+    if (args.null_patches) {
+      request.candidate_command = {
+          BuildReLaidOutHead(setup, target, layout_rng, args.jobs, layout).string()};
+    }
     AbResult result = RunInterleaved(request);
     if (!result.ok) {
       throw CLI::RuntimeError(
@@ -231,17 +317,21 @@ void RunCalibrate(const CalibrateArgs& args) {
     seconds += result.seconds;
     real.Add(result.benchmarks, target, design, rule);
     for (const auto& b : result.benchmarks) {
+      if (args.null_patches) layout_estimates[b.name].push_back(b.estimate);
       auto& samples = pool[b.name];
       samples.insert(samples.end(), b.baseline_ns.begin(), b.baseline_ns.end());
       samples.insert(samples.end(), b.candidate_ns.begin(), b.candidate_ns.end());
     }
-    std::fprintf(stderr, "trial %d/%d: %.1f s, false promotions so far %d\n", trial + 1,
-                 args.trials, result.seconds, real.scenarios.front().promoted);
+    std::fprintf(stderr, "trial %d/%d: %.1f s, false promotions so far %d, false rejections %d%s\n",
+                 trial + 1, args.trials, result.seconds, real.scenarios.front().promoted,
+                 real.scenarios.front().regressions,
+                 layout.empty() ? "" : (" (layout: " + layout + ")").c_str());
   }
   const double seconds_per_round = seconds / (double(args.trials) * args.rounds);
-  std::printf("real A/A trials (%d rounds each, %.2f s per round):\n", args.rounds,
-              seconds_per_round);
+  std::printf("real %s trials (%d rounds each, %.2f s per round):\n",
+              args.null_patches ? "null-patch" : "A/A", args.rounds, seconds_per_round);
   PrintTally(real, seconds_per_round);
+  if (args.null_patches) PrintLayoutSpread(layout_estimates, target);
 
   if (args.resamples > 0) {
     std::mt19937_64 rng(20261123);  // fixed: the same pool gives the same figures
@@ -259,8 +349,11 @@ void RunCalibrate(const CalibrateArgs& args) {
       }
       resampled.Add(benchmarks, target, design, rule);
     }
-    std::printf("resampled trials from the pooled %zu runs per side:\n",
-                size_t(args.trials) * args.rounds);
+    // Pooling mixes the layouts of every trial into both sides: the resampled figures show the
+    // run-to-run noise only (the real trials above carry the layout effect).
+    std::printf("resampled trials from the pooled %zu runs per side%s:\n",
+                size_t(args.trials) * args.rounds,
+                args.null_patches ? " (run-to-run noise only: layouts are pooled away)" : "");
     PrintTally(resampled, seconds_per_round);
   }
   std::printf(
@@ -293,6 +386,10 @@ void AddCalibrateCommand(CLI::App& app) {
   command->add_option("--bench", args->bench, "use this benchmark binary instead of building HEAD");
   command->add_option("--jobs,-j", args->jobs, "build parallelism");
   command->add_option("-C", args->directory, "run in this directory's repository");
+  command->add_flag("--null-patches", args->null_patches,
+                    "compare HEAD with HEAD re-laid-out (random code padding in the editable "
+                    "files, a new layout per trial): the error rates real candidates that change "
+                    "nothing a benchmark runs see");
   command->callback([args] { ReportFailures([&] { RunCalibrate(*args); }); });
 }
 

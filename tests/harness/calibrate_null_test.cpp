@@ -1,0 +1,49 @@
+// `rlvr calibrate --null-patches` end to end on the fixture repository (tests/fixtures/tiny_repo):
+// every trial compares HEAD with HEAD rebuilt under a new random code layout, and the report
+// gives the null-patch error rates and each benchmark's layout noise.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "harness/file_text.h"
+#include "harness/process.h"
+#include "tests/harness/fixture_repo.h"
+
+namespace rlvr {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+TEST(CalibrateNullPatchTest, ComparesHeadWithReLaidOutHead) {
+  FixtureRepo repo = MakeFixtureRepo();
+  RunOptions options;
+  options.cwd = repo.path();
+  options.limits.wall_seconds = 600;
+  ProcessResult r = RunProcess({RLVR_BINARY, "calibrate", "--null-patches", "--trials", "2",
+                                "--rounds", "6", "--resamples", "0"},
+                               options);
+  ASSERT_TRUE(r.ok()) << r.Describe() << "\n" << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("null patches: each trial compares HEAD with HEAD re-laid-out"));
+  EXPECT_THAT(r.out, HasSubstr("real null-patch trials (6 rounds each"));
+  EXPECT_THAT(r.out, HasSubstr("false-promotion rate: "));
+  EXPECT_THAT(r.out, HasSubstr("false rejections (refused for a regression"));
+  EXPECT_THAT(r.out, HasSubstr("layout noise per benchmark"));
+  EXPECT_THAT(r.out, HasSubstr("BM_Dot/256"));
+  EXPECT_THAT(r.out, HasSubstr("BM_Dot/4096"));
+  // Each trial names its layout: a padding of the editable file.
+  EXPECT_THAT(r.err, HasSubstr("trial 1/2"));
+  EXPECT_THAT(r.err, HasSubstr("(layout: kernel/dot.cpp +"));
+  // The user's tree is untouched: the padding lives in a scratch worktree.
+  EXPECT_EQ(repo.Git("status --porcelain"), "");
+  EXPECT_THAT(ReadFileText(repo.path() / "kernel/dot.cpp"), Not(HasSubstr("code-layout padding")));
+
+  // --bench cannot be re-laid-out: refused with the reason.
+  ProcessResult refused = RunProcess(
+      {RLVR_BINARY, "calibrate", "--null-patches", "--bench", "/bin/true", "--trials", "1"},
+      options);
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_THAT(refused.err, HasSubstr("--null-patches builds HEAD itself"));
+}
+
+}  // namespace
+}  // namespace rlvr
