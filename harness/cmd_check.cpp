@@ -515,10 +515,14 @@ void CheckBenchCommand(const Target& target, const BuiltBinaries& built, CheckRe
     parse_error = e.what();
   }
   if (names.empty()) {
-    report.Fail(subject, fmt::format("printed no Google Benchmark JSON benchmarks ({}): it must "
-                                     "print {{\"benchmarks\": [{{\"name\", \"real_time\", "
-                                     "\"time_unit\"...}}]}} on stdout",
-                                     parse_error.empty() ? "an empty list" : parse_error));
+    report.Fail(subject,
+                fmt::format("printed no Google Benchmark JSON benchmarks ({}): it must "
+                            "print {{\"benchmarks\": [{{\"name\", \"real_time\", "
+                            "\"time_unit\"...}}]}} on stdout (convert the "
+                            "program's own format with a small script); its output "
+                            "begins: {}",
+                            parse_error.empty() ? "an empty list" : parse_error,
+                            Quote(run.out.substr(0, std::min(run.out.find('\n'), size_t{160})))));
     return;
   }
   report.Ok(subject, fmt::format("runs on HEAD and reports {} benchmark(s)", names.size()));

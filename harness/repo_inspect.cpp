@@ -440,6 +440,26 @@ void ReadMakefile(const fs::path& root, RepoInspection& out) {
       while (names >> name) phony.insert(name);
     }
   }
+  // "BUILD ?= build", "O := out": a variable naming where the programs go, when the rules use it.
+  static const std::regex kAssignment(R"(^\s*([A-Za-z_][A-Za-z0-9_]*)\s*[?:+]?=\s*(.*)$)");
+  {
+    std::istringstream scan(text);
+    while (std::getline(scan, line)) {
+      std::smatch match;
+      if (std::regex_search(line, match, kAssignment)) {
+        std::string name = match[1].str();
+        if (name == "CFLAGS" && out.make_cflags.empty()) out.make_cflags = match[2].str();
+        static const std::set<std::string> kOutputVariables = {
+            "BUILD",  "BUILD_DIR", "BUILDDIR", "BUILD_PATH", "OUT",     "OUT_DIR",
+            "OUTDIR", "O",         "OBJDIR",   "BIN",        "BIN_DIR", "BINDIR"};
+        if (out.make_build_variable.empty() && kOutputVariables.contains(name) &&
+            (text.find("$(" + name + ")/") != std::string::npos ||
+             text.find("${" + name + "}/") != std::string::npos))
+          out.make_build_variable = name;
+      }
+      if (line.rfind("all:", 0) == 0 || line.rfind("all :", 0) == 0) out.make_has_all = true;
+    }
+  }
   while (std::getline(lines, line)) {
     std::smatch match;
     if (!std::regex_search(line, match, kRule)) continue;
@@ -700,38 +720,111 @@ StarterConfig MakeStarterConfig(const RepoInspection& in) {
                                 "-DCMAKE_SHARED_LINKER_FLAGS=-fsanitize=address,undefined"};
     }
   } else if (in.build_system == "make") {
-    build["configure_args"] = nlohmann::json::array();
-    todos.push_back(
-        "build: this repository builds with make; rlvr builds CMake projects only until "
-        "build.command lands (issue 12 item 3). Write the build command and artifacts by hand.");
+    build["_comment"] =
+        "How rlvr builds HEAD and each candidate: the command runs in the tree being judged, "
+        "{build_dir} is that tree's build directory under .rlvr/build/ (artifacts are relative to "
+        "it). sanitize_command builds the ASan+UBSan variant into its own build dir.";
+    std::vector<std::string> artifacts;
+    for (const auto* programs : {&in.test_programs, &in.bench_programs})
+      for (const auto& p : *programs) artifacts.push_back(p.output_path);
+    std::vector<std::string> command = {"make"};
+    if (!in.make_build_variable.empty()) {
+      command.push_back(in.make_build_variable + "={build_dir}");
+      if (in.make_has_all) command.push_back("all");
+    } else {
+      // The Makefile builds in the tree: build there, then copy the programs to the build dir.
+      std::string copy;
+      for (const auto& artifact : artifacts) copy += " " + artifact;
+      command = {"sh", "-c",
+                 std::string("make") + (in.make_has_all ? " all" : "") +
+                     " && mkdir -p {build_dir} && cp" + (copy.empty() ? " TODO" : copy) +
+                     " {build_dir}/"};
+      todos.push_back(
+          "build.command: the Makefile has no output-directory variable (BUILD, O, OUT_DIR...), "
+          "so the command builds in the tree and copies the programs to {build_dir}; check it");
+    }
+    build["command"] = command;
+    std::vector<std::string> sanitize = command;
+    const std::string flags = "-fsanitize=address,undefined -fno-sanitize-recover=all -g";
+    if (!in.make_build_variable.empty()) {
+      sanitize.insert(
+          sanitize.begin() + 2,
+          "CFLAGS=" + (in.make_cflags.empty() ? std::string("-O1") : in.make_cflags) + " " + flags);
+      sanitize.insert(sanitize.begin() + 3, "LDFLAGS=-fsanitize=address,undefined");
+      build["sanitize_command"] = sanitize;
+    } else {
+      todos.push_back(
+          "build.sanitize_command: not written (the build copies programs); add one that builds "
+          "with -fsanitize=address,undefined, or the sanitizers gate says it has nothing to run");
+    }
+    build["artifacts"] = artifacts;
   } else {
     todos.push_back("build: no CMakeLists.txt or Makefile found; describe the build by hand");
   }
-  if (test != nullptr) {
+  // Plain test programs (no GoogleTest) run as test_commands: by ctest when it knows them, else
+  // each program by its exit status.
+  nlohmann::ordered_json test_commands = nlohmann::ordered_json::array();
+  if (test != nullptr && !test->googletest) {
+    bool ctest =
+        in.build_system == "cmake" && std::any_of(in.test_programs.begin(), in.test_programs.end(),
+                                                  [](const BuildProgram& p) { return p.ctest; });
+    if (ctest) {
+      test_commands.push_back(
+          {{"name", "ctest"},
+           {"command",
+            {"ctest", "--test-dir", "{build_dir}", "--output-on-failure", "--no-tests=error"}},
+           {"kind", "ctest"}});
+      todos.push_back(
+          "test_commands: ctest runs every test for every target; narrow each target's with "
+          "\"-R\", \"<regex>\" or \"-L\", \"<label>\" so each evaluation is quick");
+    } else {
+      for (const auto& p : in.test_programs) {
+        if (p.googletest) continue;
+        test_commands.push_back({{"name", p.name},
+                                 {"command", {"{build_dir}/" + p.output_path}},
+                                 {"kind", "exit_status"}});
+      }
+      todos.push_back(
+          "test_commands: each test program runs for every target and passes by its exit status; "
+          "keep the ones that test the target's kernel");
+    }
+  }
+  if (test != nullptr && test->googletest) {
     build["test_binary"] = test->output_path;
-    if (!test->googletest)
-      todos.push_back(fmt::format(
-          "build.test_binary: {} is not a GoogleTest program (its exit status decides); the tests "
-          "gate runs GoogleTest binaries: wrap it or use test_commands when they land",
-          test->name));
+  } else if (test != nullptr) {
+    // Tests are commands (test_commands in each target).
+  } else if (in.build_system == "make") {
+    todos.push_back("test_commands: no test program found in the Makefile; add one by hand");
   } else {
     build["test_binary"] = "TODO: test program, relative to the build dir";
     todos.push_back("build.test_binary: no test program found in the build files");
   }
-  if (in.test_programs.size() > 1) {
+  if (in.test_programs.size() > 1 && test != nullptr && test->googletest) {
     std::string others;
     for (const auto& p : in.test_programs)
       if (&p != test) others += (others.empty() ? "" : ", ") + p.name;
     todos.push_back(
         fmt::format("build.test_binary: chose {}; other test programs: {}", test->name, others));
   }
-  if (bench != nullptr) {
+  nlohmann::ordered_json bench_command;
+  if (bench != nullptr && !bench->benchmark) {
+    // A benchmark program of its own output format: run as a command that must print Google
+    // Benchmark JSON.
+    bench_command = {{"command", {"{build_dir}/" + bench->output_path}},
+                     {"format", "google_benchmark_json"}};
+    todos.push_back(fmt::format(
+        "bench_command: {} prints its own format; the benchmark gate reads Google Benchmark JSON "
+        "({{\"benchmarks\": [{{\"name\", \"real_time\", \"time_unit\"}}]}}): put a small "
+        "script converting its output in bench_command (see the README), then set benchmarks "
+        "and primary",
+        bench->name));
+  } else if (bench != nullptr) {
     build["bench_binary"] = bench->output_path;
   } else {
     build["bench_binary"] = "TODO: Google Benchmark program, relative to the build dir";
     todos.push_back("build.bench_binary: no program linking Google Benchmark found");
   }
-  build["portable_args"] = nlohmann::json::array();
+  if (in.build_system != "make") build["portable_args"] = nlohmann::json::array();
   config["build"] = build;
 
   // Targets: the library sources a registered benchmark names, else the first few sources.
@@ -784,7 +877,11 @@ StarterConfig MakeStarterConfig(const RepoInspection& in) {
         context.push_back(file);
     }
     t["context"] = context;
-    t["tests"] = "*";
+    if (test_commands.empty())
+      t["tests"] = "*";
+    else
+      t["test_commands"] = test_commands;
+    if (!bench_command.is_null()) t["bench_command"] = bench_command;
     std::vector<const RegisteredBenchmark*> matching;
     for (const auto& b : in.benchmarks) {
       if (Alnum(b.name).find(Alnum(stem)) != std::string::npos) matching.push_back(&b);
@@ -811,10 +908,12 @@ StarterConfig MakeStarterConfig(const RepoInspection& in) {
     t["max_regression"] = 0.05;
     targets.push_back(t);
   }
-  if (!chosen.empty()) {
+  if (!chosen.empty() && test_commands.empty()) {
     todos.push_back(
         "targets: tests = \"*\" runs every test for every target; narrow it to the target's "
         "tests (a GoogleTest filter such as \"Adler32*\") so each evaluation is quick");
+  }
+  if (!chosen.empty()) {
     todos.push_back("targets: write each description (the model reads it)");
     todos.push_back(
         "targets: primary is a guess (the last size a BENCHMARK registration names); `rlvr check` "

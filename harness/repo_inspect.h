@@ -55,7 +55,12 @@ struct RepoInspection {
   std::string sanitize_option;            // a CMake option(... SANITIZE ...) name, or empty
   bool exports_compile_commands = false;  // CMAKE_EXPORT_COMPILE_COMMANDS set in the CMake files
   bool has_clang_format = false;
-  bool c_sources = false;             // some library source is C
+  bool c_sources = false;  // some library source is C
+  // Makefiles: the variable naming the output directory (BUILD ?= build, O, OUT_DIR...; empty when
+  // the programs are made in the tree), whether an `all` rule exists, CFLAGS' default value.
+  std::string make_build_variable;
+  bool make_has_all = false;
+  std::string make_cflags;
   std::vector<std::string> findings;  // one line per fact found, for the user
 };
 
@@ -68,10 +73,13 @@ struct StarterConfig {
   std::vector<std::string> todos;  // what the user must check or fill in, one line each
 };
 
-// A starting rlvr.json: the build (configure_args with CMAKE_EXPORT_COMPILE_COMMANDS, a sanitizer
-// build, the test and benchmark binaries), and one target per library source that a registered
-// benchmark names (else per library source, at most a few): editable = that source, context =
-// its header and tests, tests = "*", benchmarks = the matching ones (or "."), primary = a guess.
+// A starting rlvr.json: the build (CMake: configure_args with CMAKE_EXPORT_COMPILE_COMMANDS, a
+// sanitizer build; a Makefile: build.command into the build dir, artifacts, a sanitizer command),
+// the GoogleTest and Google Benchmark binaries, and one target per library source that a
+// registered benchmark names (else per library source, at most a few): editable = that source,
+// context = its header and tests, tests = "*" (GoogleTest) or test_commands (ctest, or the test
+// programs by exit status), a bench_command for a benchmark program of its own format,
+// benchmarks = the matching ones (or "."), primary = a guess.
 StarterConfig MakeStarterConfig(const RepoInspection& inspection);
 
 // Whether a repository path is test, benchmark, example or third-party code rather than the

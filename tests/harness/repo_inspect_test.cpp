@@ -164,12 +164,37 @@ TEST(RepoInspect, StarterConfigForSubdirectoryAndPlainTests) {
   EXPECT_EQ(starter.config["targets"].size(), 2u);
   std::string todos;
   for (const auto& todo : starter.todos) todos += todo + "\n";
-  EXPECT_THAT(todos, HasSubstr("is not a GoogleTest program"));
-  StarterConfig make = MakeStarterConfig(InspectRepository(Fixture("make_header_repo")));
-  todos.clear();
+  // Plain tests registered with add_test run under ctest; the benchmark binary stays.
+  Project ctest = ParseProject(starter.config.dump(), "/repo", "starter");
+  EXPECT_EQ(ctest.build.test_binary, "");
+  EXPECT_EQ(ctest.build.bench_binary, "kern_bench");
+  ASSERT_EQ(ctest.targets[0].test_commands.size(), 1u);
+  EXPECT_EQ(ctest.targets[0].test_commands[0].kind, "ctest");
+  EXPECT_THAT(ctest.targets[0].test_commands[0].command, testing::Contains("--no-tests=error"));
+  EXPECT_THAT(todos, HasSubstr("narrow each target's with"));
+}
+
+TEST(RepoInspect, StarterConfigForAMakefileUsesCommands) {
+  RepoInspection in = InspectRepository(Fixture("make_header_repo"));
+  EXPECT_EQ(in.make_build_variable, "BUILD");
+  EXPECT_TRUE(in.make_has_all);
+  EXPECT_EQ(in.make_cflags, "-O2 -std=c99 -Wall -Wextra");
+  StarterConfig make = MakeStarterConfig(in);
+  Project project = ParseProject(make.config.dump(), "/repo", "starter");
+  EXPECT_THAT(project.build.command, ElementsAre("make", "BUILD={build_dir}", "all"));
+  EXPECT_THAT(project.build.artifacts, ElementsAre("test_vsum", "bench_vsum"));
+  EXPECT_THAT(project.build.sanitize_command,
+              testing::Contains(HasSubstr("-O2 -std=c99 -Wall -Wextra -fsanitize=address")));
+  ASSERT_EQ(project.targets.size(), 1u);
+  const Target& vsum = project.targets[0];
+  EXPECT_THAT(vsum.editable, ElementsAre("include/vsum.h"));
+  ASSERT_EQ(vsum.test_commands.size(), 1u);
+  EXPECT_THAT(vsum.test_commands[0].command, ElementsAre("{build_dir}/test_vsum"));
+  EXPECT_EQ(vsum.test_commands[0].kind, "exit_status");
+  EXPECT_THAT(vsum.bench_command.command, ElementsAre("{build_dir}/bench_vsum"));
+  std::string todos;
   for (const auto& todo : make.todos) todos += todo + "\n";
-  EXPECT_THAT(todos, HasSubstr("builds with make"));
-  EXPECT_EQ(make.config["targets"][0]["editable"][0], "include/vsum.h");
+  EXPECT_THAT(todos, HasSubstr("bench_vsum prints its own format"));
 }
 
 TEST(RepoInspect, TestAndToolPaths) {
