@@ -1,5 +1,8 @@
 #include "harness/candidate_run.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include <map>
 #include <random>
 #include <regex>
@@ -290,13 +293,42 @@ std::vector<std::string> AllocationIncreases(const std::vector<BenchEntry>& base
     }
     if (!e.allocs_per_iter) continue;
     double reference = b && b->allocs_per_iter ? *b->allocs_per_iter : 0.0;
+    if (b && b->allocs_per_iter && MemoryRunLength(*b) == MemoryRunLength(e)) {
+      const int64_t length = MemoryRunLength(e);
+      const auto count = [&](const BenchEntry& x) {
+        return std::llround(*x.allocs_per_iter * double(length));
+      };
+      if (count(e) > count(*b))
+        problems.push_back(fmt::format(
+            "{}: {} allocations in Google Benchmark's {}-iteration memory run (baseline {}; "
+            "exact counts, set-up included)",
+            e.name, count(e), length, count(*b)));
+      continue;
+    }
     if (*e.allocs_per_iter >= reference + 1.0)
       problems.push_back(fmt::format(
-          "{}: {:.2f} allocations per iteration (baseline {:.2f}; approximate: the benchmark has "
-          "no allocs_per_iter_loop counter, so set-up is included)",
+          "{}: {:.2f} allocations per iteration (baseline {:.2f}; approximate: memory runs of "
+          "different lengths and no allocs_per_iter_loop counter, so set-up is included)",
           e.name, *e.allocs_per_iter, reference));
   }
   return problems;
+}
+
+int64_t MemoryRunLength(const BenchEntry& entry) {
+  return std::clamp<int64_t>(entry.iterations, 1, 16);
+}
+
+std::vector<std::string> UnequalMemoryRuns(const std::vector<BenchEntry>& baseline,
+                                           const std::vector<BenchEntry>& candidate) {
+  std::map<std::string, const BenchEntry*> base;
+  for (const auto& e : baseline) base[e.name] = &e;
+  std::vector<std::string> names;
+  for (const auto& e : candidate) {
+    if (e.loop_allocs_per_iter || !e.allocs_per_iter || !base.count(e.name)) continue;
+    const BenchEntry& b = *base[e.name];
+    if (b.allocs_per_iter && MemoryRunLength(b) != MemoryRunLength(e)) names.push_back(e.name);
+  }
+  return names;
 }
 
 uint64_t FreshSeed() {

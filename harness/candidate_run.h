@@ -79,13 +79,25 @@ struct BenchRunResult {
 BenchRunResult RunBenchmarksOnce(const std::filesystem::path& binary, const std::string& filter,
                                  double min_time_seconds, double timeout_seconds);
 
-// Benchmarks that allocate more per iteration than the baseline, one message each. Where a
-// benchmark counts its timed loop itself (loop_allocs_per_iter), any allocation there beyond the
-// baseline's fails: the count is exact. Otherwise Google Benchmark's allocs_per_iter is used,
-// which includes set-up divided by a run-dependent iteration count, so only an increase of at
-// least one allocation per iteration counts, and the message says the figure is approximate.
+// Google Benchmark (1.7) measures allocations in a separate run of min(16, iterations)
+// iterations, set-up included, and reports allocs_per_iter = allocations / that length. So
+// allocs_per_iter x MemoryRunLength is the exact integer count of one fixed-length run.
+int64_t MemoryRunLength(const BenchEntry& entry);
+
+// Benchmarks that allocate more than the baseline, one message each. Where a benchmark counts its
+// timed loop itself (loop_allocs_per_iter), any allocation there beyond the baseline's fails.
+// Otherwise, when both memory runs have the same length (MemoryRunLength), the exact allocation
+// counts of those runs are compared: any increase fails (the set-up is HEAD's on both sides, so
+// the difference is the kernel's). Only when the lengths differ is the comparison approximate (an
+// increase of at least one allocation per iteration), and the message says so; the allocations
+// gate first re-runs such benchmarks long enough to make the lengths equal.
 std::vector<std::string> AllocationIncreases(const std::vector<BenchEntry>& baseline,
                                              const std::vector<BenchEntry>& candidate);
+
+// The benchmarks compared only approximately by AllocationIncreases (no loop counter, memory runs
+// of different lengths), by name.
+std::vector<std::string> UnequalMemoryRuns(const std::vector<BenchEntry>& baseline,
+                                           const std::vector<BenchEntry>& candidate);
 
 // Fresh random seed (never 0) for RLVR_TEST_SEED.
 uint64_t FreshSeed();
