@@ -65,6 +65,7 @@ struct ElfObject {
   uint16_t machine = 0;
   // A linked binary (executable or shared library) without .symtab: only its dynamic symbols.
   bool dynamic_symbols_only = false;
+  std::vector<std::string> needed;  // a linked binary's DT_NEEDED shared libraries
   std::vector<ElfSection> sections;
   std::vector<ElfSymbol> symbols;  // index 0 is the null symbol
   std::vector<ElfRelocation> relocations;
@@ -124,6 +125,7 @@ class ElfReader {
       object.dynamic_symbols_only = true;
     }
     if (!linked_) ReadRelocations(headers, &object);
+    if (linked_) ReadNeeded(headers, &object);
     return object;
   }
 
@@ -191,6 +193,21 @@ class ElfReader {
       symbol.value = raw.st_value;
       symbol.size = raw.st_size;
       object->symbols.push_back(std::move(symbol));
+    }
+  }
+
+  void ReadNeeded(const std::vector<Elf64_Shdr>& headers, ElfObject* object) const {
+    for (const auto& h : headers) {
+      if (h.sh_type != SHT_DYNAMIC) continue;
+      if (h.sh_link >= headers.size()) Fail("bad dynamic string table index");
+      CheckRange(h.sh_offset, h.sh_size, "dynamic section");
+      for (uint64_t at = 0; at + sizeof(Elf64_Dyn) <= h.sh_size; at += sizeof(Elf64_Dyn)) {
+        Elf64_Dyn entry;
+        Copy(h.sh_offset + at, &entry);
+        if (entry.d_tag == DT_NULL) break;
+        if (entry.d_tag == DT_NEEDED)
+          object->needed.push_back(String(headers[h.sh_link], entry.d_un.d_val));
+      }
     }
   }
 
@@ -968,6 +985,10 @@ std::vector<std::string> LinkedBinariesUnder(const fs::path& dir) {
   }
   std::sort(found.begin(), found.end());
   return found;
+}
+
+std::vector<std::string> NeededLibraries(const fs::path& binary) {
+  return ReadElfObject(binary, /*linked=*/true).needed;
 }
 
 std::set<std::string> DefinedGlobalSymbols(const fs::path& binary) {

@@ -133,6 +133,10 @@ bool IsLinkedElf(const std::filesystem::path& path);
 // .rlvr or .git directories.
 std::vector<std::string> LinkedBinariesUnder(const std::filesystem::path& dir);
 
+// The shared libraries a linked binary needs (its DT_NEEDED entries, e.g. "libxxhash.so.0").
+// Throws std::runtime_error like AuditLinkedBinary.
+std::vector<std::string> NeededLibraries(const std::filesystem::path& binary);
+
 // The global and weak symbols a linked binary defines (names without symbol versions): what a
 // build's shared libraries give the binaries that reference them.
 std::set<std::string> DefinedGlobalSymbols(const std::filesystem::path& binary);

@@ -301,10 +301,9 @@ std::string SymbolAdvice(const std::string& source, const std::string& mangled,
     if (!rules.prefix.empty())
       fix += fmt::format(", or name it with the prefix \"{}\"", rules.prefix);
   }
-  return fix + fmt::format(
-                   "; new global names must match {} (rlvr.json target \"symbols\": "
-                   "{{\"namespace\": ..., \"prefix\": ...}})",
-                   DescribeSymbolRules(rules));
+  return fix +
+         " (the allowed names are set by rlvr.json's target key \"symbols\": {\"namespace\": "
+         "..., \"prefix\": ...})";
 }
 
 fs::path FindObjectFile(const fs::path& build_dir, const fs::path& source) {

@@ -5,7 +5,9 @@
 // external references). After linking, the binary audit (AuditLinkedBinary) compares the test and
 // benchmark programs (or every program of the build, or a build command's artifacts) with HEAD's:
 // it covers what no single object shows — kernels in headers, LTO, a missing compile database.
+#include <algorithm>
 #include <filesystem>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -75,8 +77,35 @@ std::vector<std::string> BinariesToAudit(const GateContext& c) {
     if (build.artifacts.empty()) return LinkedBinariesUnder(c.candidate_build);
     return build.artifacts;
   }
-  if (!c.BinaryTargets().empty()) return {build.test_binary, build.bench_binary};
-  return LinkedBinariesUnder(c.candidate_build);
+  if (c.BinaryTargets().empty()) return LinkedBinariesUnder(c.candidate_build);
+  // Only the test and benchmark binaries were built (other programs of the build dir may be left
+  // from earlier candidates), with the build's own shared libraries they load: the kernel may
+  // live in one.
+  std::vector<std::string> binaries = {build.test_binary, build.bench_binary};
+  std::set<std::string> needed;
+  for (const auto& binary : {build.test_binary, build.bench_binary}) {
+    if (!IsLinkedElf(c.candidate_build / binary)) continue;
+    for (auto& library : NeededLibraries(c.candidate_build / binary)) needed.insert(library);
+  }
+  if (needed.empty()) return binaries;
+  // "libkern.so.1" is usually a symlink to the file itself: resolve it inside the build dir.
+  std::error_code ec;
+  const fs::path build_dir = fs::weakly_canonical(c.candidate_build, ec);
+  fs::recursive_directory_iterator it(build_dir, fs::directory_options::skip_permission_denied, ec),
+      end;
+  for (; !ec && it != end; it.increment(ec)) {
+    if (it->path().filename() == "CMakeFiles") {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (!needed.count(it->path().filename().string())) continue;
+    fs::path target = fs::weakly_canonical(it->path(), ec);
+    std::string relative = target.lexically_relative(build_dir).generic_string();
+    if (relative.empty() || relative.rfind("..", 0) == 0 || !IsLinkedElf(target)) continue;
+    if (std::find(binaries.begin(), binaries.end(), relative) == binaries.end())
+      binaries.push_back(relative);
+  }
+  return binaries;
 }
 
 // A repository built by its own command (rlvr.json build.command, e.g. make): HEAD and the

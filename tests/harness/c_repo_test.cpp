@@ -1,0 +1,122 @@
+// End-to-end tests of the build gate on a C library (tests/fixtures/c_cmake_repo: Adler-32 in
+// C99, built as a static and a shared library, with GoogleTest tests and Google Benchmark
+// benches): C code gets C advice, the allowed names are configurable, the C library's
+// computational headers are accepted, and the binary audit runs on the test and bench programs.
+// One repository for the suite; sanitizers and benchmarks are off (the gates before them are
+// what is tested).
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "harness/config.h"
+#include "harness/evaluate.h"
+#include "tests/harness/fixture_repo.h"
+
+namespace rlvr {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// A reply adding `added` (lines, each ending in '\n') after the line `after` of c_kernels/adler.c.
+std::string Adding(const std::string& after, const std::string& added) {
+  std::ostringstream out;
+  out << "A change.\n\n```diff\n--- a/c_kernels/adler.c\n+++ b/c_kernels/adler.c\n@@\n " << after
+      << "\n";
+  std::istringstream lines(added);
+  for (std::string line; std::getline(lines, line);) out << "+" << line << "\n";
+  out << "```\n";
+  return out.str();
+}
+
+class CRepoTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    std::string pattern = (fs::temp_directory_path() / "rlvr-c-fixture-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    repo_ = new FixtureRepo(fs::path(pattern));
+    fs::copy(fs::path(RLVR_FIXTURES_DIR) / "c_cmake_repo", repo_->path(),
+             fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+    repo_->Git("init -q -b main");
+    repo_->Git("add -A");
+    repo_->Git("commit -q -m initial");
+    project_ = new Project(LoadProject(repo_->path()));
+    options_.sanitizers = false;
+    options_.benchmark = false;
+    options_.test_timeout_seconds = 60;
+  }
+  static void TearDownTestSuite() {
+    delete project_;
+    delete repo_;
+  }
+
+  static Verdict Evaluate(const Project& project, const std::string& reply) {
+    Evaluator evaluator(project, options_);
+    Verdict v = evaluator.Evaluate(project.GetTarget("adler32"), reply);
+    std::fprintf(stderr, "%s", v.Render().c_str());
+    return v;
+  }
+
+  static const GateResult& Build(const Verdict& v) {
+    const GateResult* gate = v.FindGate("build");
+    if (gate == nullptr) throw std::runtime_error("no build gate");
+    return *gate;
+  }
+
+  static FixtureRepo* repo_;
+  static Project* project_;
+  static EvaluateOptions options_;
+};
+
+FixtureRepo* CRepoTest::repo_ = nullptr;
+Project* CRepoTest::project_ = nullptr;
+EvaluateOptions CRepoTest::options_;
+
+const char* kHelper = "\nuint32_t ck_fold(uint32_t s) { return s % CK_BASE; }\n";
+
+TEST_F(CRepoTest, ANewNonStaticCFunctionIsToldThatStaticIsTheFix) {
+  Verdict v = Evaluate(*project_, Adding("#define CK_NMAX 5552", kHelper));
+  EXPECT_EQ(v.failed_gate, "build");
+  const std::string& message = Build(v).message;
+  EXPECT_THAT(message, HasSubstr("symbol check: c_kernels/adler.c: `ck_fold`"));
+  EXPECT_THAT(message, HasSubstr("make it `static` (internal linkage"));
+  EXPECT_THAT(message, Not(HasSubstr("anonymous namespace")));
+  // A static helper is the fix, and passes.
+  Verdict fixed = Evaluate(*project_, Adding("#define CK_NMAX 5552",
+                                             "\nstatic uint32_t ck_fold(uint32_t s) { return s % "
+                                             "CK_BASE; }\n"));
+  // (unused: -Wall warns, which is no error)
+  EXPECT_EQ(Build(fixed).status, GateStatus::kPass) << Build(fixed).message << Build(fixed).detail;
+}
+
+TEST_F(CRepoTest, TheLibrarysPrefixIsAllowedWhenConfigured) {
+  Project prefixed = *project_;
+  prefixed.targets[0].symbols.prefix = "ck_";
+  Verdict v = Evaluate(prefixed, Adding("#define CK_NMAX 5552", kHelper));
+  EXPECT_EQ(Build(v).status, GateStatus::kPass) << Build(v).message << "\n" << Build(v).detail;
+  // The binary audit compared the linked programs too, and said so.
+  EXPECT_THAT(Build(v).message, HasSubstr("binary audit of adler_tests, adler_bench"));
+  // Other names are still refused, naming the rule.
+  Verdict other = Evaluate(
+      prefixed,
+      Adding("#define CK_NMAX 5552", "\nuint32_t fold(uint32_t s) { return s % CK_BASE; }\n"));
+  EXPECT_EQ(other.failed_gate, "build");
+  EXPECT_THAT(Build(other).message, HasSubstr("outside namespace rlvr or the prefix \"ck_\""));
+}
+
+TEST_F(CRepoTest, CStandardHeadersThatComputeAreAccepted) {
+  Verdict v = Evaluate(*project_, Adding("#include \"c_kernels/adler.h\"",
+                                         "#include <stdbool.h>\n#include <stdint.h>\n"));
+  EXPECT_EQ(Build(v).status, GateStatus::kPass) << Build(v).message;
+  Verdict io =
+      Evaluate(*project_, Adding("#include \"c_kernels/adler.h\"", "#include <stdio.h>\n"));
+  EXPECT_EQ(io.failed_gate, "build");
+  EXPECT_THAT(Build(io).message, HasSubstr("#include <stdio.h>: kernels may not do I/O"));
+}
+
+}  // namespace
+}  // namespace rlvr
