@@ -19,6 +19,7 @@
 #include "harness/executor_config.h"
 #include "harness/ledger.h"
 #include "harness/llm_client.h"
+#include "harness/local_pool_executor.h"
 #include "harness/loop.h"
 #include "harness/reconcile.h"
 #include "harness/repo.h"
@@ -62,7 +63,8 @@ struct IterateArgs {
   std::vector<std::string> sbatch_args;
   std::optional<int> max_jobs, max_tries, candidates_per_round;
   std::optional<double> max_queue_seconds;
-  int jobs = 2;
+  int jobs = 1;        // candidates judged at once by the local executor
+  int build_jobs = 2;  // build parallelism of each evaluation
   bool verbose = false;
 };
 
@@ -139,10 +141,15 @@ void RunIterate(IterateArgs args) {
     Fail(std::string("rlvr iterate: ") + e.what(), 2);
   }
   bool slurm = executor_config.kind == "slurm";
+  if (args.jobs < 1 || args.jobs > 64) Fail("rlvr iterate: --jobs must be between 1 and 64", 2);
+  if (slurm && args.jobs > 1)
+    Fail("rlvr iterate: --jobs N is for the local executor; with slurm use --max-jobs", 2);
   if (args.candidates_per_round) args.candidates = args.candidates_per_round;
-  // On a cluster a round fills the jobs it may have in flight, unless told otherwise.
+  // On a cluster (or with --jobs) a round fills the evaluations it may have at once, unless told
+  // otherwise.
   args.loop.candidates =
-      Pick(args.candidates, section, "n", slurm ? executor_config.max_jobs : args.loop.candidates);
+      Pick(args.candidates, section, "n",
+           slurm ? executor_config.max_jobs : (args.jobs > 1 ? args.jobs : args.loop.candidates));
   int most = slurm ? 256 : 16;
   if (args.loop.candidates < 1 || args.loop.candidates > most) {
     Fail(fmt::format("rlvr iterate: -n/--candidates-per-round must be between 1 and {}", most), 2);
@@ -202,6 +209,7 @@ void RunIterate(IterateArgs args) {
                    {"sanitizers", !args.no_sanitizers},
                    {"benchmark", !args.no_benchmark},
                    {"bench_rounds", args.bench_rounds},
+                   {"jobs", args.jobs},
                    {"executor",
                     {{"kind", executor_config.kind},
                      {"partition", executor_config.partition},
@@ -215,7 +223,7 @@ void RunIterate(IterateArgs args) {
   options.sanitizers = !args.no_sanitizers;
   options.benchmark = !args.no_benchmark;
   options.bench_rounds = args.bench_rounds;
-  options.jobs = args.jobs;
+  options.jobs = args.build_jobs;
   options.verbose = args.verbose;
   // Test binaries run under twice their limit when shuffled, four times under the sanitizers.
   args.loop.evaluation_limits =
@@ -263,6 +271,22 @@ void RunIterate(IterateArgs args) {
                               ? ""
                               : " with constraint " + executor_config.bench_constraint)
             : std::string("no benchmark stage"));
+  }
+  if (!slurm && args.jobs > 1) {
+    LocalPoolOptions pool;
+    std::error_code error;
+    pool.rlvr_binary = std::filesystem::read_symlink("/proc/self/exe", error);
+    pool.parallel = args.jobs;
+    executor = std::make_unique<LocalPoolExecutor>(pool);
+    args.loop.executor = executor.get();
+    args.loop.evaluation.sanitizers = options.sanitizers;
+    args.loop.evaluation.benchmark = options.benchmark;
+    args.loop.evaluation.test_timeout_seconds = options.test_timeout_seconds;
+    args.loop.evaluation.bench_rounds = options.bench_rounds;
+    std::cout << fmt::format(
+        "rlvr iterate: {} candidate(s) judged at once on this machine, {} per round; "
+        "benchmarks one at a time with no check running\n",
+        args.jobs, args.loop.candidates);
   }
   ResetStopRequests();
   InstallStopHandlers();
@@ -345,7 +369,12 @@ void AddIterateCommand(CLI::App& app) {
   cmd->add_option("--rlvr-binary", args->rlvr_binary,
                   "rlvr on the nodes (same path on the shared filesystem; default this rlvr)");
   cmd->add_option("--bench-rounds", args->bench_rounds, "Benchmark rounds; 0 = default");
-  cmd->add_option("-j,--jobs", args->jobs, "Build parallelism")->capture_default_str();
+  cmd->add_option("-j,--jobs", args->jobs,
+                  "Local executor: candidates judged at once (their builds and tests overlap, "
+                  "benchmarks stay one at a time); default 1")
+      ->capture_default_str();
+  cmd->add_option("--build-jobs", args->build_jobs, "Build parallelism of each evaluation")
+      ->capture_default_str();
   cmd->add_flag("-v,--verbose", args->verbose, "Gate progress on stderr");
   cmd->callback([args] { RunIterate(*args); });
 }
