@@ -174,6 +174,24 @@ GateResult CheckBuild(GateContext& c) {
       compile.targets.push_back(fs::relative(object, c.candidate_build).string());
     BuildOutcome compiled = ConfigureAndBuild(compile);
     if (!compiled.ok) return Fail(compiled.message, compiled.detail);
+    // HEAD's object of the same compile command: when a source is compiled twice (a shared and a
+    // static library), the one found may not be what the test and benchmark programs needed, so
+    // HEAD's build may not have made it; compared against nothing, every symbol HEAD already
+    // defines would look new.
+    BuildRequest head_objects = ProjectBuild(build, c.baseline_tree, c.baseline_build, {}, {},
+                                             opt.jobs, opt.build_timeout_seconds);
+    for (const auto& [file, object] : objects) {
+      fs::path base_object = FindObjectFile(c.baseline_build, c.baseline_tree / file);
+      std::error_code ec;
+      if (!base_object.empty() && !fs::exists(base_object, ec))
+        head_objects.targets.push_back(fs::relative(base_object, c.baseline_build).string());
+    }
+    if (!head_objects.targets.empty()) {
+      BuildOutcome head_compiled = ConfigureAndBuild(head_objects);
+      if (!head_compiled.ok)
+        return Fail("the baseline (HEAD) does not compile: " + head_compiled.message,
+                    head_compiled.detail);
+    }
   }
   std::vector<std::string> forbidden;
   std::string advice;

@@ -71,7 +71,9 @@ GateResult CheckTests(GateContext& c) {
 }  // namespace
 
 extern const Gate kTestsGate{
-    "tests", "the target's tests pass: default seed, then a fresh seed shuffled and repeated",
+    "tests",
+    "the target's tests pass: default seed, then a fresh seed shuffled and repeated; a "
+    "differential oracle, if configured, agrees with HEAD",
     CheckTests};
 
 }  // namespace rlvr

@@ -6,6 +6,8 @@
 // what is tested).
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include <gmock/gmock.h>
@@ -116,6 +118,53 @@ TEST_F(CRepoTest, CStandardHeadersThatComputeAreAccepted) {
       Evaluate(*project_, Adding("#include \"c_kernels/adler.h\"", "#include <stdio.h>\n"));
   EXPECT_EQ(io.failed_gate, "build");
   EXPECT_THAT(Build(io).message, HasSubstr("#include <stdio.h>: kernels may not do I/O"));
+}
+
+// Issue 12: where a source is compiled twice (shared and static library), the symbol check took
+// the first compile command's object, which HEAD's build (only the test and bench programs) had
+// never made, and reported symbols HEAD already defines. Here the shared library comes first.
+TEST(CRepoCompiledTwiceTest, HeadsObjectOfTheSameCommandIsCompared) {
+  std::string pattern = (fs::temp_directory_path() / "rlvr-c-twice-XXXXXX").string();
+  ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+  FixtureRepo repo{fs::path(pattern)};
+  fs::copy(fs::path(RLVR_FIXTURES_DIR) / "c_cmake_repo", repo.path(),
+           fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  const fs::path cmake = repo.path() / "CMakeLists.txt";
+  std::string text;
+  {
+    std::ifstream in(cmake);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const std::string static_block =
+      "add_library(ckernels STATIC c_kernels/adler.c)\n"
+      "target_include_directories(ckernels PUBLIC ${PROJECT_SOURCE_DIR})\n"
+      "target_compile_options(ckernels PRIVATE -Wall -Wextra -O3)\n\n";
+  size_t at = text.find(static_block);
+  ASSERT_NE(at, std::string::npos);
+  text.erase(at, static_block.size());
+  size_t after_shared = text.find("set_target_properties(ckernels_shared");
+  ASSERT_NE(after_shared, std::string::npos);
+  after_shared = text.find('\n', after_shared) + 1;
+  text.insert(after_shared, "\n" + static_block);
+  std::ofstream(cmake, std::ios::trunc) << text;
+  repo.Git("init -q -b main");
+  repo.Git("add -A");
+  repo.Git("commit -q -m initial");
+  Project project = LoadProject(repo.path());
+  EvaluateOptions options;
+  options.sanitizers = false;
+  options.benchmark = false;
+  Evaluator evaluator(project, options);
+  Verdict v = evaluator.Evaluate(
+      project.GetTarget("adler32"),
+      "Equivalent.\n\n```diff\n--- a/c_kernels/adler.c\n+++ b/c_kernels/adler.c\n@@\n   while "
+      "(len > 0) {\n-    size_t block = len < CK_NMAX ? len : CK_NMAX;\n+    size_t block = len "
+      "> CK_NMAX ? CK_NMAX : len;\n```\n");
+  std::fprintf(stderr, "%s", v.Render().c_str());
+  const GateResult* build = v.FindGate("build");
+  ASSERT_NE(build, nullptr);
+  EXPECT_EQ(build->status, GateStatus::kPass) << build->message << "\n" << build->detail;
+  EXPECT_THAT(build->message, HasSubstr("1 object(s) audited"));
 }
 
 }  // namespace
