@@ -576,17 +576,30 @@ class LoopRunner {
   void CollectSubmitted(const std::string& what, bool repairs,
                         std::vector<PassingCandidate>* passing) {
     Executor& executor = *settings_.executor;
+    // The whole collection is one phase for the stop notices (a repair request, which has its
+    // own, sets it again after).
+    struct CollectingPhase {
+      LoopRunner* runner;
+      std::string what;
+      void Set() {
+        std::lock_guard<std::mutex> lock(runner->activity_mu_);
+        runner->phase_ = Phase::kEvaluatingJobs;
+        runner->activity_ = what;
+      }
+      ~CollectingPhase() {
+        std::lock_guard<std::mutex> lock(runner->activity_mu_);
+        runner->phase_ = Phase::kIdle;
+        runner->activity_.clear();
+      }
+    } phase{this, what};
+    phase.Set();
     while (!executor.InFlight().empty()) {
       if (StopRequested()) {
         AnnounceStopSignals();
         CancelInFlight();
         return;
       }
-      std::vector<EvaluationOutcome> outcomes;
-      {
-        ActivityScope activity(this, Phase::kEvaluatingJobs, what);
-        outcomes = executor.Collect(1.0);
-      }
+      std::vector<EvaluationOutcome> outcomes = executor.Collect(1.0);
       for (EvaluationOutcome& outcome : outcomes) {
         auto it = submitted_.find(outcome.key);
         if (it == submitted_.end()) {
@@ -614,6 +627,7 @@ class LoopRunner {
             {"user", RepairRequest(verdict->failed_gate, FailureText(*verdict))});
         std::optional<LlmResponse> fixed =
             Ask(*s.target, a.round, a.candidate, a.repair + 1, conversation, 1);
+        phase.Set();
         if (!fixed) continue;
         int64_t id = RecordUnjudged(*s.target, a.round, a.candidate, a.repair + 1, conversation,
                                     fixed->replies.front(), fixed->prompt_tokens,
