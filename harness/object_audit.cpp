@@ -854,6 +854,7 @@ struct BinaryFacts {
   std::set<std::string> references;              // comparable names
   std::map<std::string, DefinedSymbol> defined;  // comparable name -> symbol (global/weak)
   std::set<std::pair<std::string, std::string>> instructions;  // (comparable function, mnemonic)
+  std::string instructions_error;  // why the disassembly failed (a program too big for objdump)
   bool dynamic_only = false;
 };
 
@@ -883,8 +884,12 @@ BinaryFacts CollectBinaryFacts(const fs::path& path, bool scan_instructions) {
     out.defined[key] = DefinedSymbol{key, DemangleSymbol(key), letter};
   }
   if (scan_instructions) {
-    for (const auto& [function, mnemonic] : ForbiddenInstructions(path))
-      out.instructions.emplace(ComparableName(function), mnemonic);
+    try {
+      for (const auto& [function, mnemonic] : ForbiddenInstructions(path))
+        out.instructions.emplace(ComparableName(function), mnemonic);
+    } catch (const std::runtime_error& e) {
+      out.instructions_error = e.what();
+    }
   }
   return out;
 }
@@ -916,7 +921,8 @@ std::vector<AuditFinding> AuditLinkedBinary(const fs::path& candidate_binary,
                                             const fs::path& baseline_binary,
                                             const ObjectAuditPolicy& policy,
                                             const SymbolRules& rules, bool scan_instructions,
-                                            bool* dynamic_symbols_only) {
+                                            bool* dynamic_symbols_only,
+                                            std::string* instructions_not_scanned) {
   BinaryFacts candidate = CollectBinaryFacts(candidate_binary, scan_instructions);
   BinaryFacts baseline = CachedBinaryFacts(baseline_binary, scan_instructions);
   if (dynamic_symbols_only) *dynamic_symbols_only = candidate.dynamic_only || baseline.dynamic_only;
@@ -948,7 +954,15 @@ std::vector<AuditFinding> AuditLinkedBinary(const fs::path& candidate_binary,
     findings.push_back({AuditRule::kDefinedSymbol, symbol.demangled, name,
                         fmt::format("nm type {}", symbol.type)});
   }
+  // HEAD's program disassembles but the candidate's does not: fail closed (a candidate must not
+  // escape the scan by bloating the program). Both failing is a property of the repository.
+  if (!candidate.instructions_error.empty() && baseline.instructions_error.empty())
+    throw std::runtime_error(
+        fmt::format("{} (HEAD's build of it could be disassembled)", candidate.instructions_error));
+  std::string instructions_error = baseline.instructions_error;
+  if (instructions_not_scanned) *instructions_not_scanned = instructions_error;
   for (const auto& [function, mnemonic] : candidate.instructions) {
+    if (!instructions_error.empty()) break;  // one side unknown: no comparison
     if (baseline.instructions.count({function, mnemonic})) continue;
     findings.push_back({AuditRule::kInstruction, DemangleSymbol(function), function, mnemonic});
   }

@@ -118,13 +118,16 @@ std::set<std::string> LibraryDefinedSymbols(const std::filesystem::path& build_d
 // definitions outside `rules` (a header defining clock_gettime; kDefinedSymbol), and, with
 // `scan_instructions`, forbidden instructions (rule 4) in functions whose HEAD version has none.
 // `*dynamic_symbols_only` (may be null) is set when either binary is stripped (only the dynamic
-// symbols could be compared: local statics are invisible). Throws std::runtime_error when either
-// file cannot be read or is not a 64-bit little-endian linked ELF file.
+// symbols could be compared: local statics are invisible); `*instructions_not_scanned` (may be
+// null) to why the disassembly of HEAD's binary failed, if it did (then no instruction findings;
+// the symbol rules still apply; the candidate's failing alone throws). Throws std::runtime_error
+// when either file cannot be read or is not a 64-bit little-endian linked ELF file.
 std::vector<AuditFinding> AuditLinkedBinary(const std::filesystem::path& candidate_binary,
                                             const std::filesystem::path& baseline_binary,
                                             const ObjectAuditPolicy& policy,
                                             const SymbolRules& rules, bool scan_instructions,
-                                            bool* dynamic_symbols_only = nullptr);
+                                            bool* dynamic_symbols_only = nullptr,
+                                            std::string* instructions_not_scanned = nullptr);
 
 // Whether `path` is a 64-bit ELF executable or shared library.
 bool IsLinkedElf(const std::filesystem::path& path);

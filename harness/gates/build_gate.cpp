@@ -30,7 +30,7 @@ namespace fs = std::filesystem;
 // object of its own for the object audit to disassemble).
 std::string AuditBinaries(GateContext& c, const std::vector<std::string>& binaries,
                           bool scan_instructions, std::vector<std::string>* findings) {
-  std::vector<std::string> audited, missing, stripped;
+  std::vector<std::string> audited, missing, stripped, unscanned;
   ObjectAuditPolicy policy;
   policy.allowed_state = c.target.allowed_state;
   policy.allowed_references = c.target.allowed_calls;
@@ -48,12 +48,14 @@ std::string AuditBinaries(GateContext& c, const std::vector<std::string>& binari
       continue;
     }
     bool dynamic_only = false;
+    std::string not_scanned;
     for (auto& line : FormatAuditFindings(
              binary, AuditLinkedBinary(candidate, baseline, policy, c.target.symbols,
-                                       scan_instructions, &dynamic_only)))
+                                       scan_instructions, &dynamic_only, &not_scanned)))
       findings->push_back(std::move(line));
     audited.push_back(binary);
     if (dynamic_only) stripped.push_back(binary);
+    if (!not_scanned.empty()) unscanned.push_back(fmt::format("{} ({})", binary, not_scanned));
   }
   std::string message;
   if (audited.empty())
@@ -66,6 +68,8 @@ std::string AuditBinaries(GateContext& c, const std::vector<std::string>& binari
         fmt::format(" (not audited, not a linked ELF file in both builds: {})", JoinNames(missing));
   if (!stripped.empty())
     message += fmt::format(" (stripped, dynamic symbols only: {})", JoinNames(stripped));
+  if (!unscanned.empty())
+    message += fmt::format(" (instructions not scanned: {})", JoinNames(unscanned));
   return message;
 }
 
@@ -110,7 +114,8 @@ std::vector<std::string> BinariesToAudit(const GateContext& c) {
 
 // A repository built by its own command (rlvr.json build.command, e.g. make): HEAD and the
 // candidate each built by it into their build dirs. Without a compile database the objects of the
-// edited files are unknown, so the symbol check and object audit cannot run; the message says so.
+// edited files are unknown, so the per-file symbol check and object audit cannot run (the message
+// says so); the binary audit of the artifacts (or of every linked program made) covers them.
 GateResult CheckCommandBuild(GateContext& c) {
   const BuildConfig& build = c.project.build;
   const EvaluateOptions& opt = c.options;
