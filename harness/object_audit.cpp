@@ -1001,6 +1001,20 @@ std::vector<std::string> LinkedBinariesUnder(const fs::path& dir) {
   return found;
 }
 
+bool IsSlimLtoObject(const fs::path& object_file) {
+  ElfObject object = ReadElfObject(object_file);
+  bool lto_sections = false, code = false;
+  for (const auto& section : object.sections) {
+    if (StartsWith(section.name, ".gnu.lto_") || StartsWith(section.name, ".llvm.lto") ||
+        section.name == ".llvmbc")
+      lto_sections = true;
+    if (IsSectionOrSub(section.name, ".text") && section.size > 0) code = true;
+  }
+  for (const auto& symbol : object.symbols)
+    if (symbol.name == "__gnu_lto_slim") return true;
+  return lto_sections && !code;
+}
+
 std::vector<std::string> NeededLibraries(const fs::path& binary) {
   return ReadElfObject(binary, /*linked=*/true).needed;
 }

@@ -136,6 +136,11 @@ bool IsLinkedElf(const std::filesystem::path& path);
 // .rlvr or .git directories.
 std::vector<std::string> LinkedBinariesUnder(const std::filesystem::path& dir);
 
+// Whether a .o holds only link-time-optimisation bytecode (GCC's -flto without
+// -ffat-lto-objects): no machine code or final symbols for AuditObject to judge; the binary audit
+// of the linked programs covers it. Throws like AuditObject.
+bool IsSlimLtoObject(const std::filesystem::path& object_file);
+
 // The shared libraries a linked binary needs (its DT_NEEDED entries, e.g. "libxxhash.so.0").
 // Throws std::runtime_error like AuditLinkedBinary.
 std::vector<std::string> NeededLibraries(const std::filesystem::path& binary);

@@ -184,6 +184,18 @@ int main(void) { float x[3] = {1, 2, 3}; return getenv("X") ? 0 : (int)k_sum(x, 
   EXPECT_TRUE(dynamic_only);
 }
 
+TEST_F(BinaryAuditTest, SlimLtoObjectsAreRecognised) {
+  std::ofstream(dir_ / "k.c") << kSum;
+  ProcessResult lto = RunProcess(
+      {"cc", "-O2", "-flto", "-c", (dir_ / "k.c").string(), "-o", (dir_ / "lto.o").string()});
+  ASSERT_TRUE(lto.ok()) << lto.err;
+  ProcessResult plain =
+      RunProcess({"cc", "-O2", "-c", (dir_ / "k.c").string(), "-o", (dir_ / "plain.o").string()});
+  ASSERT_TRUE(plain.ok()) << plain.err;
+  EXPECT_TRUE(IsSlimLtoObject(dir_ / "lto.o"));
+  EXPECT_FALSE(IsSlimLtoObject(dir_ / "plain.o"));
+}
+
 TEST_F(BinaryAuditTest, NotALinkedBinaryThrows) {
   fs::create_directories(dir_ / "a");
   std::ofstream(dir_ / "a" / "prog") << "#!/bin/sh\necho hi\n";

@@ -167,5 +167,47 @@ TEST(CRepoCompiledTwiceTest, HeadsObjectOfTheSameCommandIsCompared) {
   EXPECT_THAT(build->message, HasSubstr("1 object(s) audited"));
 }
 
+// With link-time optimisation the edited file's object is GCC bytecode: no code or final symbols
+// for the per-file object audit. The binary audit of the linked programs still sees a cache.
+TEST(CRepoLtoTest, ACacheUnderLtoIsFoundInTheLinkedPrograms) {
+  std::string pattern = (fs::temp_directory_path() / "rlvr-c-lto-XXXXXX").string();
+  ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+  FixtureRepo repo{fs::path(pattern)};
+  fs::copy(fs::path(RLVR_FIXTURES_DIR) / "c_cmake_repo", repo.path(),
+           fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  repo.Git("init -q -b main");
+  repo.Git("add -A");
+  repo.Git("commit -q -m initial");
+  Project project = LoadProject(repo.path());
+  project.build.configure_args.push_back("-DCMAKE_INTERPROCEDURAL_OPTIMIZATION=ON");
+  EvaluateOptions options;
+  options.sanitizers = false;
+  options.benchmark = false;
+  Evaluator evaluator(project, options);
+  Verdict v = evaluator.Evaluate(
+      project.GetTarget("adler32"),
+      Adding("uint32_t ck_adler32(uint32_t adler, const unsigned char *buf, size_t len) {",
+             "  static const unsigned char *last_buf;\n  static size_t last_len;\n"
+             "  if (buf == last_buf && len == last_len && len > 100000000) return 1;\n"
+             "  last_buf = buf;\n  last_len = len;\n"));
+  std::fprintf(stderr, "%s", v.Render().c_str());
+  EXPECT_EQ(v.failed_gate, "build");
+  const GateResult* build = v.FindGate("build");
+  ASSERT_NE(build, nullptr);
+  EXPECT_THAT(build->message, HasSubstr("binary audit: "));
+  EXPECT_THAT(build->message, HasSubstr("writable static storage `last_"));
+  // An honest edit under LTO passes, and the verdict says how it was audited.
+  Verdict honest = evaluator.Evaluate(
+      project.GetTarget("adler32"),
+      "Equivalent.\n\n```diff\n--- a/c_kernels/adler.c\n+++ b/c_kernels/adler.c\n@@\n   while "
+      "(len > 0) {\n-    size_t block = len < CK_NMAX ? len : CK_NMAX;\n+    size_t block = len "
+      "> CK_NMAX ? CK_NMAX : len;\n```\n");
+  const GateResult* honest_build = honest.FindGate("build");
+  ASSERT_NE(honest_build, nullptr);
+  EXPECT_EQ(honest_build->status, GateStatus::kPass) << honest_build->message << "\n"
+                                                     << honest_build->detail;
+  EXPECT_THAT(honest_build->message, HasSubstr("compiled to LTO bytecode only"));
+}
+
 }  // namespace
 }  // namespace rlvr
