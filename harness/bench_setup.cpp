@@ -59,13 +59,20 @@ BenchSetup PrepareBench(const std::string& command, const std::string& directory
   }
   setup.build_dir = state_dir / "build" / "baseline";
   std::fprintf(stderr, "rlvr %s: building %s at %.12s in %s\n", command.c_str(),
-               setup.project.build.bench_binary.c_str(), setup.commit.c_str(),
-               setup.build_dir.c_str());
-  BuildOutcome built = ConfigureAndBuild(ProjectBuild(
-      setup.project.build, tree, setup.build_dir, {},
-      {TargetNameOf(setup.project.build.bench_binary)}, jobs, BuildRequest().timeout_seconds));
+               setup.project.build.bench_binary.empty() ? "the repository"
+                                                        : setup.project.build.bench_binary.c_str(),
+               setup.commit.c_str(), setup.build_dir.c_str());
+  const BuildConfig& build = setup.project.build;
+  std::vector<std::string> targets;
+  if (!build.bench_binary.empty()) targets.push_back(TargetNameOf(build.bench_binary));
+  BuildRequest request =
+      ProjectBuild(build, tree, setup.build_dir, {}, targets, jobs, BuildRequest().timeout_seconds);
+  BuildOutcome built = build.UsesBuildCommand()
+                           ? RunBuildCommand(request, build.command, build.artifacts)
+                           : ConfigureAndBuild(request);
   if (!built.ok) throw fail(fmt::format("build failed: {}\n{}", built.message, built.detail));
-  setup.bench_binary = setup.build_dir / setup.project.build.bench_binary;
+  setup.tree = tree;
+  setup.bench_binary = setup.build_dir / build.bench_binary;
   return setup;
 }
 

@@ -181,10 +181,21 @@ void PrintTally(const Tally& tally, double seconds_per_round) {
   }
 }
 
+// The command that runs the target's benchmarks of the build in `build_dir` from `tree`: the
+// benchmark binary, or the target's bench_command expanded for them.
+std::vector<std::string> BenchCommandOf(const BenchSetup& setup, const Target& target,
+                                        const std::filesystem::path& tree,
+                                        const std::filesystem::path& build_dir) {
+  if (target.UsesBenchCommand())
+    return ExpandCommand(target.bench_command.command, tree, build_dir);
+  return {(build_dir / setup.project.build.bench_binary).string()};
+}
+
 // HEAD with a fresh random code layout: every editable C/C++ file of the target padded
-// (relayout.h) in a scratch worktree, its benchmark binary built. Returns the binary.
-std::filesystem::path BuildReLaidOutHead(const BenchSetup& setup, const Target& target,
-                                         std::mt19937_64& rng, int jobs, std::string& described) {
+// (relayout.h) in a scratch worktree, its benchmarks built. Returns the command that runs them.
+std::vector<std::string> BuildReLaidOutHead(const BenchSetup& setup, const Target& target,
+                                            std::mt19937_64& rng, int jobs,
+                                            std::string& described) {
   std::filesystem::path state_dir = setup.project.root / ".rlvr";
   std::filesystem::path tree =
       PrepareWorktree(setup.project.root, state_dir, "calibrate-null", setup.commit);
@@ -203,19 +214,19 @@ std::filesystem::path BuildReLaidOutHead(const BenchSetup& setup, const Target& 
   described = DescribePaddings(paddings);
   std::filesystem::path build_dir = state_dir / "build" / "calibrate-null";
   const BuildConfig& build = setup.project.build;
-  BuildOutcome built =
-      build.UsesBuildCommand()
-          ? RunBuildCommand({.source_dir = tree, .build_dir = build_dir, .jobs = jobs},
-                            build.command, build.artifacts)
-          : ConfigureAndBuild(ProjectBuild(build, tree, build_dir, {},
-                                           {TargetNameOf(build.bench_binary)}, jobs,
-                                           BuildRequest().timeout_seconds));
+  std::vector<std::string> targets;
+  if (!build.bench_binary.empty()) targets.push_back(TargetNameOf(build.bench_binary));
+  BuildRequest request =
+      ProjectBuild(build, tree, build_dir, {}, targets, jobs, BuildRequest().timeout_seconds);
+  BuildOutcome built = build.UsesBuildCommand()
+                           ? RunBuildCommand(request, build.command, build.artifacts)
+                           : ConfigureAndBuild(request);
   if (!built.ok)
     throw CLI::RuntimeError(fmt::format("rlvr calibrate: the re-laid-out HEAD ({}) does not "
                                         "build: {}\n{}",
                                         described, built.message, built.detail),
                             1);
-  return build_dir / build.bench_binary;
+  return BenchCommandOf(setup, target, tree, build_dir);
 }
 
 // What the benchmark gate's re-measurement would leave of the null-patch refusals. The gate
@@ -281,6 +292,19 @@ void RunCalibrate(const CalibrateArgs& args) {
 
   AbRequest request;
   request.baseline_command = {setup.bench_binary.string()};
+  request.options.cwd = setup.bench_binary.parent_path();
+  if (target.UsesBenchCommand()) {
+    if (setup.tree.empty())
+      throw CLI::RuntimeError(
+          fmt::format("rlvr calibrate: target {} is measured by its bench_command; --bench does "
+                      "not apply",
+                      target.name),
+          2);
+    // As the benchmark gate runs it: as given, from HEAD's tree, rlvr selecting the benchmarks.
+    request.baseline_command = BenchCommandOf(setup, target, setup.tree, setup.build_dir);
+    request.settings.append_flags = false;
+    request.options.cwd = setup.tree;
+  }
   request.candidate_command = request.baseline_command;
   request.settings.filter = target.benchmarks;
   request.settings.min_time_seconds = args.min_time;
@@ -291,7 +315,6 @@ void RunCalibrate(const CalibrateArgs& args) {
   } catch (const std::exception& e) {
     throw CLI::RuntimeError(std::string("rlvr calibrate: ") + e.what(), 2);
   }
-  request.options.cwd = setup.bench_binary.parent_path();
   request.options.limits.wall_seconds = 900;
 
   std::vector<std::string> looks;
@@ -327,8 +350,7 @@ void RunCalibrate(const CalibrateArgs& args) {
   for (int trial = 0; trial < args.trials; ++trial) {
     std::string layout;
     if (args.null_patches) {
-      request.candidate_command = {
-          BuildReLaidOutHead(setup, target, layout_rng, args.jobs, layout).string()};
+      request.candidate_command = BuildReLaidOutHead(setup, target, layout_rng, args.jobs, layout);
     }
     AbResult result = RunInterleaved(request);
     if (!result.ok) {
