@@ -47,5 +47,22 @@ TEST(CalibrateNullPatchTest, ComparesHeadWithReLaidOutHead) {
   EXPECT_THAT(refused.err, HasSubstr("--null-patches builds HEAD itself"));
 }
 
+// A Makefile-built, header-only repository measured by its own benchmark command: HEAD and the
+// re-laid-out HEAD are built by build.command and measured by the bench_command.
+TEST(CalibrateNullPatchTest, WorksOnACommandBuiltRepository) {
+  FixtureRepo repo = MakeCommandRepo();
+  RunOptions options;
+  options.cwd = repo.path();
+  options.limits.wall_seconds = 600;
+  ProcessResult r = RunProcess({RLVR_BINARY, "calibrate", "--null-patches", "--trials", "1",
+                                "--rounds", "4", "--resamples", "0"},
+                               options);
+  ASSERT_TRUE(r.ok()) << r.Describe() << "\n" << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("building the repository at"));
+  EXPECT_THAT(r.err, HasSubstr("(layout: include/vsum.h +"));
+  EXPECT_THAT(r.out, HasSubstr("vs_dot_f32/65536"));
+  EXPECT_EQ(repo.Git("status --porcelain"), "");
+}
+
 }  // namespace
 }  // namespace rlvr

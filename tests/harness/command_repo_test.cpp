@@ -27,31 +27,6 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// The fixture's draft config made real: the draft marker goes, and the benchmark command runs
-// only the primary kernel, briefly (the suite measures whether the gate runs, not speed).
-std::string CommandRepoConfig() {
-  std::ifstream in(fs::path(RLVR_FIXTURES_DIR) / "make_header_repo" / "rlvr.json.draft");
-  nlohmann::json config = nlohmann::json::parse(in);
-  config.erase("_draft");
-  config["targets"][0]["bench_command"]["command"] = {
-      "sh", "scripts/bench_to_json.sh", "{build_dir}/bench_vsum", "-f", "vs_dot_f32", "-t", "0.02"};
-  return config.dump(2);
-}
-
-FixtureRepo MakeCommandRepo() {
-  std::string pattern = (fs::temp_directory_path() / "rlvr-make-fixture-XXXXXX").string();
-  if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  FixtureRepo repo{fs::path(pattern)};
-  fs::copy(fs::path(RLVR_FIXTURES_DIR) / "make_header_repo", repo.path(),
-           fs::copy_options::recursive | fs::copy_options::overwrite_existing);
-  fs::remove(repo.path() / "rlvr.json.draft");
-  std::ofstream(repo.path() / "rlvr.json") << CommandRepoConfig();
-  repo.Git("init -q -b main");
-  repo.Git("add -A");
-  repo.Git("commit -q -m initial");
-  return repo;
-}
-
 // A model-style reply: one diff of `path` replacing the line `before` by `after`.
 std::string Reply(const std::string& path, const std::string& context_before,
                   const std::string& before, const std::string& after) {

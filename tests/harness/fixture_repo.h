@@ -17,6 +17,8 @@
 
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 namespace rlvr {
 
 namespace fixture_detail {
@@ -94,6 +96,34 @@ inline FixtureRepo MakeFixtureRepo() {
   FixtureRepo repo{fs::path(pattern)};
   fs::copy(fs::path(RLVR_FIXTURES_DIR) / "tiny_repo", repo.path(),
            fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  repo.Git("init -q -b main");
+  repo.Git("add -A");
+  repo.Git("commit -q -m initial");
+  return repo;
+}
+
+// The Makefile fixture (tests/fixtures/make_header_repo, built and measured by commands) with its
+// draft config made real: the draft marker goes, and the benchmark command runs
+// only the primary kernel, briefly (the suite measures whether the gate runs, not speed).
+inline std::string CommandRepoConfig() {
+  namespace fs = std::filesystem;
+  std::ifstream in(fs::path(RLVR_FIXTURES_DIR) / "make_header_repo" / "rlvr.json.draft");
+  nlohmann::json config = nlohmann::json::parse(in);
+  config.erase("_draft");
+  config["targets"][0]["bench_command"]["command"] = {
+      "sh", "scripts/bench_to_json.sh", "{build_dir}/bench_vsum", "-f", "vs_dot_f32", "-t", "0.02"};
+  return config.dump(2);
+}
+
+inline FixtureRepo MakeCommandRepo() {
+  namespace fs = std::filesystem;
+  std::string pattern = (fs::temp_directory_path() / "rlvr-make-fixture-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  FixtureRepo repo{fs::path(pattern)};
+  fs::copy(fs::path(RLVR_FIXTURES_DIR) / "make_header_repo", repo.path(),
+           fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  fs::remove(repo.path() / "rlvr.json.draft");
+  std::ofstream(repo.path() / "rlvr.json") << CommandRepoConfig();
   repo.Git("init -q -b main");
   repo.Git("add -A");
   repo.Git("commit -q -m initial");
