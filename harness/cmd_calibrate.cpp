@@ -306,7 +306,9 @@ void RunCalibrate(const CalibrateArgs& args) {
     request.options.cwd = setup.tree;
   }
   request.candidate_command = request.baseline_command;
-  request.settings.filter = target.benchmarks;
+  // The gate's runs include the references (the roofline's peak); so do these, so rounds take
+  // as long as the gate's and the references interleave as they do there.
+  request.settings.filter = FilterWithNames(target.benchmarks, target.references);
   request.settings.min_time_seconds = args.min_time;
   request.settings.repetitions = args.repetitions;
   request.rounds = args.rounds;

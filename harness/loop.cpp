@@ -324,6 +324,7 @@ class LoopRunner {
         line += " (no allocation tests configured; benchmark loop counts where reported)";
       in.checks.push_back(std::move(line));
     }
+    in.naming = NamingRule(in.language, target.symbols.namespace_name, target.symbols.prefix);
     in.formatting = head.Text(".clang-format")
                         ? "the changed lines must follow the repository's .clang-format"
                         : "the repository has no .clang-format: keep the file's existing style";

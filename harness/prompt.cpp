@@ -79,6 +79,7 @@ std::string SystemInstructions(const PromptInput& in) {
       "files or clocks, start processes or threads, or use inline assembly. Compiler "
       "intrinsics are fine. No new dependencies.\n"
       "- Formatting: {}\n"
+      "{}"
       "- Your change is judged by these gates, in order; any failure rejects it:\n{}"
       "Reply format: a short explanation, then the change as either\n"
       "(a) a unified diff (```diff fenced, paths relative to the repository root, a/ b/ "
@@ -92,10 +93,24 @@ std::string SystemInstructions(const PromptInput& in) {
       ">>>>>>> REPLACE\n"
       "The SEARCH text must match the current file exactly, once.\n",
       in.language, in.target, files,
-      in.formatting.empty() ? "keep the file's existing style" : in.formatting, checks);
+      in.formatting.empty() ? "keep the file's existing style" : in.formatting,
+      in.naming.empty() ? std::string() : "- Names: " + in.naming + "\n", checks);
 }
 
 }  // namespace
+
+std::string NamingRule(const std::string& language, const std::string& namespace_name,
+                       const std::string& prefix) {
+  std::string local = language == "C" ? "make new helper functions and variables `static`"
+                                      : "put new helpers in an anonymous namespace or make "
+                                        "them `static`";
+  std::vector<std::string> allowed;
+  if (!namespace_name.empty() && language != "C")
+    allowed.push_back(fmt::format("inside namespace {}", namespace_name));
+  if (!prefix.empty()) allowed.push_back(fmt::format("starting with {}", prefix));
+  if (allowed.empty()) return local + "; no new global symbols";
+  return fmt::format("{}; a new global symbol must be named {}", local, fmt::join(allowed, " or "));
+}
 
 std::string LanguageOf(const std::vector<std::string>& editable_paths) {
   bool c = false, cxx = false;

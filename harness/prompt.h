@@ -36,7 +36,14 @@ struct PromptInput {
   std::string language = "C++";
   std::vector<std::string> checks;
   std::string formatting;
+  // Which new global names the build gate accepts (rlvr.json "symbols"), e.g. "new helpers must
+  // be static; a new global name must start with xxh_". Empty: not mentioned.
+  std::string naming;
 };
+
+// The naming rule for the prompt, from the target's symbol rules and the language.
+std::string NamingRule(const std::string& language, const std::string& namespace_name,
+                       const std::string& prefix);
 
 // "C" when every editable file is C (.c, or .h beside no C++ source), else "C++".
 std::string LanguageOf(const std::vector<std::string>& editable_paths);

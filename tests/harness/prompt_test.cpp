@@ -87,6 +87,23 @@ TEST(PromptTest, DescribesTheRepositoryItIsGiven) {
   EXPECT_THAT(system, HasSubstr("no .clang-format: keep the file's existing style"));
   EXPECT_THAT(messages[1].content, HasSubstr("--- c_kernels/adler.c ---\n```c\n"));
   EXPECT_THAT(messages[1].content, HasSubstr("--- kernels/gemm.h ---\n```c\n"));
+  // No naming rule given: none is stated.
+  EXPECT_THAT(system, Not(HasSubstr("- Names:")));
+  in.naming = NamingRule("C", "rlvr", "ck_");
+  EXPECT_THAT(BuildPrompt(in)[0].content,
+              HasSubstr("- Names: make new helper functions and variables `static`; a new global "
+                        "symbol must be named starting with ck_\n"));
+}
+
+TEST(PromptTest, NamingRuleFollowsTheSymbolRulesAndLanguage) {
+  EXPECT_EQ(NamingRule("C++", "rlvr", ""),
+            "put new helpers in an anonymous namespace or make them `static`; a new global symbol "
+            "must be named inside namespace rlvr");
+  EXPECT_EQ(NamingRule("C", "rlvr", ""),
+            "make new helper functions and variables `static`; no new global symbols");
+  EXPECT_EQ(NamingRule("C++", "xxh", "XXH_"),
+            "put new helpers in an anonymous namespace or make them `static`; a new global symbol "
+            "must be named inside namespace xxh or starting with XXH_");
 }
 
 TEST(PromptTest, BoundDropsOldestHistoryFirst) {
