@@ -32,6 +32,12 @@ struct ComparisonRequest {
   std::filesystem::path cwd;       // both sides' working dir; empty: the candidate binary's dir
   std::string filter;              // benchmarks regex of the target
   std::vector<std::string> extra;  // benchmark names outside the filter to include (references)
+  // Measure `extra` in two rounds of their own before the comparison instead of in every round.
+  // The references are there for the roofline's peak (the best of their runs): running them in
+  // every round (a 10 ms bandwidth stream, 10 repetitions) made softmax's rounds 4x longer and
+  // cost power on the kernel's timing (rlvr calibrate --null-patches: a true 5% speed-up promoted
+  // 15/20 against 19/20 without them).
+  bool extra_once = false;
   int rounds = kBenchRounds;
   double min_time_seconds = kBenchMinTimeSeconds;  // per benchmark per repetition
   int repetitions = kBenchRepetitions;             // per run; the fastest is kept

@@ -306,9 +306,9 @@ void RunCalibrate(const CalibrateArgs& args) {
     request.options.cwd = setup.tree;
   }
   request.candidate_command = request.baseline_command;
-  // The gate's runs include the references (the roofline's peak); so do these, so rounds take
-  // as long as the gate's and the references interleave as they do there.
-  request.settings.filter = FilterWithNames(target.benchmarks, target.references);
+  // As the gate's rounds: the target's benchmarks (the gate measures the references, for the
+  // roofline, in one round of their own before them).
+  request.settings.filter = target.benchmarks;
   request.settings.min_time_seconds = args.min_time;
   request.settings.repetitions = args.repetitions;
   request.rounds = args.rounds;

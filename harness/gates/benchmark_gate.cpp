@@ -126,7 +126,8 @@ RelayoutOutcome MeasureUnderOtherLayouts(
     }
     request.filter = "^$";  // only these benchmarks, by name
     request.extra = open;
-    request.primary.clear();  // all rounds: a re-measurement needs its full power
+    request.extra_once = false;  // these are the point: every round
+    request.primary.clear();     // all rounds: a re-measurement needs its full power
     Comparison again = CompareBenchmarks(request);
     if (!again.ok) {
       outcome.message = "re-laid-out comparison failed: " + again.message;
