@@ -1,5 +1,6 @@
 #include "harness/bench_setup.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include <fmt/format.h>
@@ -58,18 +59,16 @@ BenchSetup PrepareBench(const std::string& command, const std::string& directory
     throw fail(fmt::format("cannot prepare a worktree of HEAD: {}", e.what()));
   }
   setup.build_dir = state_dir / "build" / "baseline";
-  std::fprintf(stderr, "rlvr %s: building %s at %.12s in %s\n", command.c_str(),
-               setup.project.build.bench_binary.empty() ? "the repository"
-                                                        : setup.project.build.bench_binary.c_str(),
-               setup.commit.c_str(), setup.build_dir.c_str());
   const BuildConfig& build = setup.project.build;
-  std::vector<std::string> targets;
-  if (!build.bench_binary.empty()) targets.push_back(TargetNameOf(build.bench_binary));
-  BuildRequest request =
-      ProjectBuild(build, tree, setup.build_dir, {}, targets, jobs, BuildRequest().timeout_seconds);
-  BuildOutcome built = build.UsesBuildCommand()
-                           ? RunBuildCommand(request, build.command, build.artifacts)
-                           : ConfigureAndBuild(request);
+  // A bench command may run any program of the build: then build everything.
+  bool commands = std::any_of(setup.targets.begin(), setup.targets.end(),
+                              [](const Target* t) { return t->UsesBenchCommand(); });
+  if (!commands) setup.build_targets = BenchBinaryTarget(build);
+  std::fprintf(stderr, "rlvr %s: building %s at %.12s in %s\n", command.c_str(),
+               setup.build_targets.empty() ? "the repository" : build.bench_binary.c_str(),
+               setup.commit.c_str(), setup.build_dir.c_str());
+  BuildOutcome built = BuildProject(build, tree, setup.build_dir, setup.build_targets, jobs,
+                                    BuildRequest().timeout_seconds);
   if (!built.ok) throw fail(fmt::format("build failed: {}\n{}", built.message, built.detail));
   setup.tree = tree;
   setup.bench_binary = setup.build_dir / build.bench_binary;

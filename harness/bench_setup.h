@@ -20,13 +20,15 @@ struct BenchSetup {
   std::filesystem::path bench_binary;
   std::filesystem::path build_dir;  // empty when the binary was given
   std::filesystem::path tree;       // HEAD's worktree (bench commands run there); empty likewise
-  std::string commit;               // HEAD sha, empty when unknown
-  std::unique_ptr<RunLock> lock;    // held for the whole command: no loop measures meanwhile
+  std::vector<std::string> build_targets;  // what was built (build.h BuildProject; {} = all)
+  std::string commit;                      // HEAD sha, empty when unknown
+  std::unique_ptr<RunLock> lock;           // held for the whole command: no loop measures meanwhile
 };
 
 // Throws CLI::RuntimeError (exit status 2) with a clear message on any problem. `command` names
 // the subcommand in messages. With a non-empty `given_bench`, nothing is built. A repository built
-// by its own command (rlvr.json build.command) is built by it, as the evaluator builds it.
+// by its own command (rlvr.json build.command) is built by it, as the evaluator builds it; when a
+// requested target is measured by a bench_command, everything is built (it may run any program).
 BenchSetup PrepareBench(const std::string& command, const std::string& directory,
                         const std::vector<std::string>& target_names,
                         const std::string& given_bench, int jobs);

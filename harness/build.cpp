@@ -367,4 +367,18 @@ BuildRequest ProjectBuild(const BuildConfig& config, const std::filesystem::path
   return request;
 }
 
+BuildOutcome BuildProject(const BuildConfig& config, const std::filesystem::path& source_dir,
+                          const std::filesystem::path& build_dir, std::vector<std::string> targets,
+                          int jobs, double timeout_seconds) {
+  BuildRequest request =
+      ProjectBuild(config, source_dir, build_dir, {}, std::move(targets), jobs, timeout_seconds);
+  return config.UsesBuildCommand() ? RunBuildCommand(request, config.command, config.artifacts)
+                                   : ConfigureAndBuild(request);
+}
+
+std::vector<std::string> BenchBinaryTarget(const BuildConfig& config) {
+  if (config.bench_binary.empty()) return {};
+  return {TargetNameOf(config.bench_binary)};
+}
+
 }  // namespace rlvr

@@ -61,6 +61,17 @@ BuildRequest ProjectBuild(const BuildConfig& config, const std::filesystem::path
                           std::vector<std::string> targets, int jobs, double timeout_seconds,
                           bool sanitizer = false);
 
+// Builds `source_dir` into `build_dir` as rlvr.json's build section says: its build command
+// (RunBuildCommand, which builds whatever the command builds) or CMake for `targets` (empty:
+// everything).
+BuildOutcome BuildProject(const BuildConfig& config, const std::filesystem::path& source_dir,
+                          const std::filesystem::path& build_dir, std::vector<std::string> targets,
+                          int jobs, double timeout_seconds);
+
+// The CMake target of the benchmark binary, {TargetNameOf(bench_binary)}, or {} (everything) when
+// rlvr.json names none.
+std::vector<std::string> BenchBinaryTarget(const BuildConfig& config);
+
 // Runs cmake configure unless the build dir was already configured exactly so (see above); wipes
 // and reconfigures a stale one.
 BuildOutcome Configure(const BuildRequest& request);

@@ -4,21 +4,15 @@
 // Repositories built by a command (rlvr.json build.command) or benchmarked by a command
 // (bench_command) are built the same way the evaluator builds them (into .rlvr/build/baseline) and
 // measured by running the target's bench command as it is, rlvr selecting the benchmarks.
-#include <algorithm>
 #include <cstdio>
-#include <memory>
 
 #include <fmt/format.h>
 
 #include "harness/baseline.h"
 #include "harness/bench_setup.h"
-#include "harness/build.h"
 #include "harness/commands.h"
 #include "harness/process.h"
-#include "harness/repo.h"
-#include "harness/run_lock.h"
 #include "harness/utc_time.h"
-#include "harness/worktree.h"
 
 namespace rlvr {
 
@@ -56,65 +50,6 @@ void CommitBaselines(const std::filesystem::path& root, const std::vector<std::s
   }
 }
 
-// Whether the benchmarks run as commands rather than as build.bench_binary (then PrepareBench,
-// which builds and runs that binary, does not apply).
-bool UsesCommands(const Project& project, const std::vector<std::string>& names) {
-  if (project.build.UsesBuildCommand()) return true;
-  for (const auto& target : project.targets) {
-    bool requested =
-        names.empty() || std::find(names.begin(), names.end(), target.name) != names.end();
-    if (requested && target.UsesBenchCommand()) return true;
-  }
-  return false;
-}
-
-// PrepareBench for command builds and bench commands: the same lock, worktree of HEAD and build
-// dir, built by build.command or by CMake (everything: bench commands may run any program).
-// `tree` receives HEAD's worktree (bench commands run there).
-BenchSetup PrepareCommandBench(const std::string& directory, const std::vector<std::string>& names,
-                               int jobs, std::filesystem::path* tree) {
-  auto fail = [](const std::string& message) {
-    return CLI::RuntimeError("rlvr baseline: " + message, 2);
-  };
-  BenchSetup setup;
-  auto root = FindRepoRoot(std::filesystem::absolute(directory));
-  if (!root) throw fail(directory + " is not inside a git repository");
-  try {
-    setup.lock = std::make_unique<RunLock>(*root, "rlvr baseline");
-  } catch (const RunLockError& e) {
-    throw fail(e.what());
-  }
-  try {
-    setup.project = LoadProject(*root);
-    for (const auto& target : setup.project.targets)
-      if (names.empty()) setup.targets.push_back(&target);
-    for (const auto& name : names) setup.targets.push_back(&setup.project.GetTarget(name));
-    setup.commit = HeadCommit(*root);
-  } catch (const std::exception& e) {
-    throw fail(e.what());
-  }
-  if (setup.targets.empty()) throw fail("rlvr.json has no targets");
-  std::filesystem::path state_dir = *root / ".rlvr";
-  try {
-    EnsureStateDir(state_dir);
-    *tree = PrepareWorktree(*root, state_dir, "baseline", setup.commit);
-  } catch (const std::exception& e) {
-    throw fail(fmt::format("cannot prepare a worktree of HEAD: {}", e.what()));
-  }
-  setup.build_dir = state_dir / "build" / "baseline";
-  std::fprintf(stderr, "rlvr baseline: building %.12s in %s\n", setup.commit.c_str(),
-               setup.build_dir.c_str());
-  const BuildConfig& build = setup.project.build;
-  BuildRequest request =
-      ProjectBuild(build, *tree, setup.build_dir, {}, {}, jobs, BuildRequest().timeout_seconds);
-  BuildOutcome built = build.UsesBuildCommand()
-                           ? RunBuildCommand(request, build.command, build.artifacts)
-                           : ConfigureAndBuild(request);
-  if (!built.ok) throw fail(fmt::format("build failed: {}\n{}", built.message, built.detail));
-  setup.bench_binary = setup.build_dir / build.bench_binary;
-  return setup;
-}
-
 void RunBaseline(const BaselineArgs& args) {
   if (args.rounds < 1) throw CLI::RuntimeError("rlvr baseline: --rounds must be at least 1", 2);
   BenchMetric metric;
@@ -123,19 +58,8 @@ void RunBaseline(const BaselineArgs& args) {
   } catch (const std::exception& e) {
     throw CLI::RuntimeError(std::string("rlvr baseline: ") + e.what(), 2);
   }
-  std::filesystem::path tree;  // HEAD's worktree, for bench commands
-  bool commands = false;
-  if (args.bench.empty()) {
-    auto root = FindRepoRoot(std::filesystem::absolute(args.directory));
-    try {
-      commands = root && UsesCommands(ReadProject(*root), args.targets);
-    } catch (const ConfigError&) {
-      // PrepareBench reports it.
-    }
-  }
-  BenchSetup setup =
-      commands ? PrepareCommandBench(args.directory, args.targets, args.jobs, &tree)
-               : PrepareBench("baseline", args.directory, args.targets, args.bench, args.jobs);
+  BenchSetup setup = PrepareBench("baseline", args.directory, args.targets, args.bench, args.jobs);
+  const std::filesystem::path& tree = setup.tree;  // HEAD's worktree, for bench commands
   HostFacts host = CurrentHostFacts(setup.build_dir);
   RunOptions options;
   options.cwd = setup.bench_binary.parent_path();

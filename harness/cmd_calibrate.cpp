@@ -213,14 +213,9 @@ std::vector<std::string> BuildReLaidOutHead(const BenchSetup& setup, const Targe
   ApplyLayoutPaddings(tree, paddings);
   described = DescribePaddings(paddings);
   std::filesystem::path build_dir = state_dir / "build" / "calibrate-null";
-  const BuildConfig& build = setup.project.build;
-  std::vector<std::string> targets;
-  if (!build.bench_binary.empty()) targets.push_back(TargetNameOf(build.bench_binary));
-  BuildRequest request =
-      ProjectBuild(build, tree, build_dir, {}, targets, jobs, BuildRequest().timeout_seconds);
-  BuildOutcome built = build.UsesBuildCommand()
-                           ? RunBuildCommand(request, build.command, build.artifacts)
-                           : ConfigureAndBuild(request);
+  // What PrepareBench built for HEAD, built here for the re-laid-out HEAD.
+  BuildOutcome built = BuildProject(setup.project.build, tree, build_dir, setup.build_targets, jobs,
+                                    BuildRequest().timeout_seconds);
   if (!built.ok)
     throw CLI::RuntimeError(fmt::format("rlvr calibrate: the re-laid-out HEAD ({}) does not "
                                         "build: {}\n{}",

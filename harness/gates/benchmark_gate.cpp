@@ -46,17 +46,8 @@ struct RelayoutOutcome {
 BuildOutcome BuildBenchmarks(const GateContext& c, const fs::path& tree,
                              const fs::path& build_dir) {
   const BuildConfig& build = c.project.build;
-  if (build.UsesBuildCommand()) {
-    BuildRequest request;
-    request.source_dir = tree;
-    request.build_dir = build_dir;
-    request.jobs = c.options.jobs;
-    request.timeout_seconds = c.options.build_timeout_seconds;
-    return RunBuildCommand(request, build.command, build.artifacts);
-  }
-  return ConfigureAndBuild(ProjectBuild(build, tree, build_dir, {},
-                                        {TargetNameOf(build.bench_binary)}, c.options.jobs,
-                                        c.options.build_timeout_seconds));
+  return BuildProject(build, tree, build_dir, BenchBinaryTarget(build), c.options.jobs,
+                      c.options.build_timeout_seconds);
 }
 
 // Measures `names` again under up to `layouts` other code layouts: each time HEAD and the
