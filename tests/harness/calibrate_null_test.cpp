@@ -14,14 +14,19 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-TEST(CalibrateNullPatchTest, ComparesHeadWithReLaidOutHead) {
-  FixtureRepo repo = MakeFixtureRepo();
+// `rlvr calibrate --null-patches` with `args` in `repo`.
+ProcessResult CalibrateNullPatches(const FixtureRepo& repo, std::vector<std::string> args) {
   RunOptions options;
   options.cwd = repo.path();
   options.limits.wall_seconds = 600;
-  ProcessResult r = RunProcess({RLVR_BINARY, "calibrate", "--null-patches", "--trials", "2",
-                                "--rounds", "6", "--resamples", "0"},
-                               options);
+  args.insert(args.begin(), {RLVR_BINARY, "calibrate", "--null-patches"});
+  return RunProcess(args, options);
+}
+
+TEST(CalibrateNullPatchTest, ComparesHeadWithReLaidOutHead) {
+  FixtureRepo repo = MakeFixtureRepo();
+  ProcessResult r =
+      CalibrateNullPatches(repo, {"--trials", "2", "--rounds", "6", "--resamples", "0"});
   ASSERT_TRUE(r.ok()) << r.Describe() << "\n" << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("null patches: each trial compares HEAD with HEAD re-laid-out"));
   EXPECT_THAT(r.out, HasSubstr("real null-patch trials (6 rounds each"));
@@ -40,9 +45,7 @@ TEST(CalibrateNullPatchTest, ComparesHeadWithReLaidOutHead) {
   EXPECT_THAT(ReadFileText(repo.path() / "kernel/dot.cpp"), Not(HasSubstr("code-layout padding")));
 
   // --bench cannot be re-laid-out: refused with the reason.
-  ProcessResult refused = RunProcess(
-      {RLVR_BINARY, "calibrate", "--null-patches", "--bench", "/bin/true", "--trials", "1"},
-      options);
+  ProcessResult refused = CalibrateNullPatches(repo, {"--bench", "/bin/true", "--trials", "1"});
   EXPECT_EQ(refused.exit_code, 2);
   EXPECT_THAT(refused.err, HasSubstr("--null-patches builds HEAD itself"));
 }
@@ -51,12 +54,8 @@ TEST(CalibrateNullPatchTest, ComparesHeadWithReLaidOutHead) {
 // re-laid-out HEAD are built by build.command and measured by the bench_command.
 TEST(CalibrateNullPatchTest, WorksOnACommandBuiltRepository) {
   FixtureRepo repo = MakeCommandRepo();
-  RunOptions options;
-  options.cwd = repo.path();
-  options.limits.wall_seconds = 600;
-  ProcessResult r = RunProcess({RLVR_BINARY, "calibrate", "--null-patches", "--trials", "1",
-                                "--rounds", "4", "--resamples", "0"},
-                               options);
+  ProcessResult r =
+      CalibrateNullPatches(repo, {"--trials", "1", "--rounds", "4", "--resamples", "0"});
   ASSERT_TRUE(r.ok()) << r.Describe() << "\n" << r.out << r.err;
   EXPECT_THAT(r.err, HasSubstr("building the repository at"));
   EXPECT_THAT(r.err, HasSubstr("(layout: include/vsum.h +"));
