@@ -69,31 +69,27 @@ RelayoutOutcome MeasureUnderOtherLayouts(
     outcome.notes.push_back("not re-measured: the candidate edits no C or C++ file to re-lay-out");
     return outcome;
   }
-  const fs::path base_tree =
-      PrepareWorktree(c.project.root, c.state_dir, "relayout-baseline", c.verdict.head_commit);
-  const fs::path candidate_tree =
-      PrepareWorktree(c.project.root, c.state_dir, "relayout-candidate", c.verdict.head_commit);
-  for (const auto& file : c.verdict.changed_files) {
-    fs::path from = c.worktree / file, to = candidate_tree / file;
-    if (fs::exists(from)) {
-      fs::create_directories(to.parent_path());
-      fs::copy_file(from, to, fs::copy_options::overwrite_existing);
-    } else {
-      fs::remove(to);
+  // HEAD's tree, and HEAD with the candidate's files: fresh (unpadded) for every layout.
+  fs::path base_tree, candidate_tree;
+  auto prepare_trees = [&] {
+    base_tree =
+        PrepareWorktree(c.project.root, c.state_dir, "relayout-baseline", c.verdict.head_commit);
+    candidate_tree =
+        PrepareWorktree(c.project.root, c.state_dir, "relayout-candidate", c.verdict.head_commit);
+    for (const auto& file : c.verdict.changed_files) {
+      fs::path from = c.worktree / file, to = candidate_tree / file;
+      if (fs::exists(from)) {
+        fs::create_directories(to.parent_path());
+        fs::copy_file(from, to, fs::copy_options::overwrite_existing);
+      } else {
+        fs::remove(to);
+      }
     }
-  }
+  };
   std::mt19937_64 rng(FreshSeed());
   std::vector<std::string> open = names;
   for (int layout = 1; layout <= layouts && !open.empty(); ++layout) {
-    // Each round starts from the unpadded files: reset HEAD's tree, re-copy the candidate's.
-    if (layout > 1) {
-      PrepareWorktree(c.project.root, c.state_dir, "relayout-baseline", c.verdict.head_commit);
-      for (const auto& file : files) {
-        if (fs::exists(c.worktree / file))
-          fs::copy_file(c.worktree / file, candidate_tree / file,
-                        fs::copy_options::overwrite_existing);
-      }
-    }
+    prepare_trees();
     auto base_padding = RandomLayoutPaddings(files, rng);
     auto candidate_padding = RandomLayoutPaddings(files, rng);
     ApplyLayoutPaddings(base_tree, base_padding);
