@@ -103,6 +103,14 @@ BenchGateDecision DecideBenchGate(const std::vector<AbBenchmark>& benchmarks,
   return decision;
 }
 
+bool RegressionDismissedByLayout(double ci_high, const BenchGateRule& rule) {
+  return ci_high < 1 + rule.max_regression;
+}
+
+bool SpeedupHoldsUnderLayout(double ratio, double ci_high, const BenchGateRule& rule) {
+  return ci_high < 1 && ratio <= 1 - rule.min_improvement / 2;
+}
+
 SequentialDesign MakeSequentialDesign(int max_rounds, double alpha) {
   SequentialDesign design;
   design.max_rounds = std::max(max_rounds, 1);

@@ -65,6 +65,15 @@ BenchGateDecision DecideBenchGate(const std::vector<AbBenchmark>& benchmarks,
                                   const std::vector<std::string>& references,
                                   const BenchGateRule& rule);
 
+// The benchmark gate's tests of one re-measurement under another code layout (relayout.h), also
+// used by `rlvr calibrate --null-patches` to estimate their effect. A suspected regression is
+// layout noise when the re-laid-out 95% interval lies within max_regression (dismissing needs
+// evidence of no regression: a measurement too noisy to tell keeps the suspicion). A small
+// speed-up holds when the interval is below 1 and the ratio at least half of min_improvement
+// faster.
+bool RegressionDismissedByLayout(double ci_high, const BenchGateRule& rule);
+bool SpeedupHoldsUnderLayout(double ratio, double ci_high, const BenchGateRule& rule);
+
 // The group-sequential design: when to look and at which level. Promotion is tested only at
 // `looks` (rounds done), each at its nominal one-sided level from Lan-DeMets Pocock-type spending
 // of alpha/2 over the information fraction rounds/max_rounds, so the chance that an A/A

@@ -370,9 +370,9 @@ void RunCalibrate(const CalibrateArgs& args) {
     for (const auto& b : result.benchmarks) {
       if (args.null_patches) {
         layout_estimates[b.name].push_back(b.estimate);
-        if (IsPrimary(target, b.name) && b.ci_high < 1 && b.ratio <= 1 - rule.min_improvement / 2)
+        if (IsPrimary(target, b.name) && SpeedupHoldsUnderLayout(b.ratio, b.ci_high, rule))
           primaries_confirmed += 1;
-        if (!(b.ci_high < 1 + rule.max_regression)) not_within[b.name] += 1.0 / args.trials;
+        if (!RegressionDismissedByLayout(b.ci_high, rule)) not_within[b.name] += 1.0 / args.trials;
       }
       auto& samples = pool[b.name];
       samples.insert(samples.end(), b.baseline_ns.begin(), b.baseline_ns.end());

@@ -169,13 +169,10 @@ GateResult CheckBenchmark(GateContext& c) {
     // A suspected regression: is it the code or its layout? (A refusal for a regression that is
     // layout noise would also tell the model the wrong reason.)
     c.Log("benchmark: re-measuring " + JoinNames(decision.regressed) + " under other layouts");
-    // Dismissing needs evidence of no regression: the whole 95% interval within max_regression.
-    // A measurement too noisy to tell keeps the suspicion, so noise never waves a regression
-    // through.
-    const double limit = 1 + c.target.max_regression;
-    RelayoutOutcome relayout =
-        MeasureUnderOtherLayouts(c, request, decision.regressed, kRegressionRelayouts,
-                                 [&](const BenchmarkFigure& f) { return f.ci_high < limit; });
+    RelayoutOutcome relayout = MeasureUnderOtherLayouts(
+        c, request, decision.regressed, kRegressionRelayouts, [&](const BenchmarkFigure& f) {
+          return RegressionDismissedByLayout(f.ci_high, request.rule);
+        });
     std::string details = JoinNames(relayout.notes, "\n");
     if (!relayout.ok)
       return Fail(decision.message +
@@ -201,12 +198,11 @@ GateResult CheckBenchmark(GateContext& c) {
   v.primary_ratio = decision.primary_ratio;
   if (!decision.pass) return Fail(decision.message);
   if (decision.primary_ratio > 1 - kMarginalPromotion * c.target.min_improvement) {
-    // A small speed-up must hold under another code layout too: faster with the whole 95%
-    // interval below 1 and by at least half of min_improvement.
+    // A small speed-up must hold under another code layout too (SpeedupHoldsUnderLayout).
     c.Log("benchmark: confirming the speed-up under another layout");
     RelayoutOutcome relayout =
         MeasureUnderOtherLayouts(c, request, c.target.primary, 1, [&](const BenchmarkFigure& f) {
-          return f.ci_high < 1 && f.ratio <= 1 - c.target.min_improvement / 2;
+          return SpeedupHoldsUnderLayout(f.ratio, f.ci_high, request.rule);
         });
     std::string details = JoinNames(relayout.notes, "\n");
     if (!relayout.ok)

@@ -115,6 +115,16 @@ TEST(BenchRuleTest, TheDecisionNamesTheRegressedBenchmarks) {
   EXPECT_TRUE(s.settled && s.decision.promotable) << s.decision.message;
 }
 
+TEST(BenchRuleTest, LayoutReMeasurementTests) {
+  BenchGateRule rule;  // min_improvement 3%, max_regression 5%
+  EXPECT_TRUE(RegressionDismissedByLayout(1.049, rule));
+  EXPECT_FALSE(RegressionDismissedByLayout(1.05, rule));  // the whole interval must be within
+  EXPECT_FALSE(RegressionDismissedByLayout(1.30, rule));
+  EXPECT_TRUE(SpeedupHoldsUnderLayout(0.985, 0.999, rule));
+  EXPECT_FALSE(SpeedupHoldsUnderLayout(0.986, 0.99, rule));  // less than half of 3% faster
+  EXPECT_FALSE(SpeedupHoldsUnderLayout(0.90, 1.0, rule));    // interval reaches 1
+}
+
 TEST(BenchRuleTest, EveryPrimaryMustImprove) {
   std::vector<AbBenchmark> bs = {Compare("BM_A", 0.8, 0.01, 10, 8),
                                  Compare("BM_B", 1.0, 0.01, 10, 9)};
