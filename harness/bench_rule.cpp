@@ -250,13 +250,15 @@ SequentialDecision DecideSequential(const SequentialDesign& design, int round,
     for (const auto& b : benchmarks) {
       if (!Gated(b.name, primary, references, rule)) continue;
       if (b.estimate > 1 + rule.max_regression || b.ci_high > 1 + 2 * rule.max_regression) {
-        slower.push_back(Figure(b));
+        slower.push_back(b.name);
       }
     }
     if (slower.empty() || last) {
       decision.message = fmt::format("faster: {}", fmt::join(improvements, "; "));
       return settle(true);
     }
+    result.held_back = std::move(slower);
+    return result;
   }
   if (!last) return result;  // not settled either way: measure on
   decision.reasons = short_of;

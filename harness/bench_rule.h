@@ -108,6 +108,10 @@ struct SequentialDecision {
   BenchGateDecision decision;  // the verdict (meaningful when settled)
   int round = 0;               // rounds done when decided
   int max_rounds = 0;
+  // Not settled only because these gated benchmarks look slower (the early-promotion guard
+  // below): every primary already improves at this look's level. A caller can measure them under
+  // another code layout at once rather than wait for the last look (benchmark_comparison.h).
+  std::vector<std::string> held_back;
 };
 
 // The sequential rule after `round` completed rounds (every benchmark holds `round` samples per
@@ -125,8 +129,9 @@ struct SequentialDecision {
 // benchmark regresses, and, before the last look, every gated benchmark's estimate is within
 // 1 + max_regression and its interval within 1 + 2 max_regression (an early promotion must not
 // outrun the regression check's power: with these, an 8% regression of a gated benchmark at 3%
-// noise slips through 5% of the time, against 0.4% for the fixed 20 rounds). Otherwise not
-// settled: measure more. The message ends "decided after N of M rounds".
+// noise slips through 5% of the time, against 0.4% for the fixed 20 rounds; the benchmarks that
+// fail it are named in held_back). Otherwise not settled: measure more. The message ends "decided
+// after N of M rounds".
 SequentialDecision DecideSequential(const SequentialDesign& design, int round,
                                     const std::vector<AbBenchmark>& benchmarks,
                                     const std::vector<std::string>& primary,

@@ -341,5 +341,49 @@ TEST(SequentialGateTest, TheComparisonStopsWhenSettled) {
   EXPECT_FALSE(all.sequential.has_value());
 }
 
+// A clear speed-up whose gated benchmark spreads too widely to rule out a regression early (from
+// 20% faster to 30% slower, as code layout moves small benchmarks between builds): the comparison
+// offers that benchmark to check_held_back at the first look instead of measuring on to the last
+// one, and promotes there if it is dismissed; otherwise it measures on.
+TEST(SequentialGateTest, AHeldBackPromotionIsOfferedForALayoutCheckOnce) {
+  const auto counter =
+      std::filesystem::temp_directory_path() / ("rlvr_held_back_" + std::to_string(getpid()));
+  std::filesystem::remove(counter);
+  ScaledFake faster(
+      "BM_Fast=0.7' FAKE_BENCH_CYCLE='BM_Slow/64=0.8:1.3:0.9:1.25:1.0:1.2' "
+      "FAKE_BENCH_COUNTER='" +
+      counter.string());
+  ComparisonRequest request =
+      GateComparison(FakeTarget(), RLVR_FIXTURES_DIR "/bench_fake/fake_bench.py", faster.path());
+  request.env["FAKE_BENCH_NOISE"] = "0.01";
+  request.min_time_seconds = 0.01;
+  request.repetitions = 2;
+  std::vector<std::vector<std::string>> offered;
+  request.check_held_back = [&](const std::vector<std::string>& names) {
+    offered.push_back(names);
+    return names;  // layout noise
+  };
+  Comparison dismissed = CompareBenchmarks(request);
+  ASSERT_TRUE(dismissed.ok) << dismissed.message;
+  EXPECT_EQ(dismissed.rounds, 6);
+  ASSERT_TRUE(dismissed.sequential.has_value());
+  EXPECT_TRUE(dismissed.sequential->promotable) << dismissed.sequential->message;
+  EXPECT_THAT(offered, ElementsAre(ElementsAre("BM_Slow/64")));
+  EXPECT_THAT(dismissed.layout_exempt, ElementsAre("BM_Slow/64"));
+
+  // Not dismissed: offered once, and measured on past the first look.
+  offered.clear();
+  request.check_held_back = [&](const std::vector<std::string>& names) {
+    offered.push_back(names);
+    return std::vector<std::string>{};
+  };
+  Comparison kept = CompareBenchmarks(request);
+  ASSERT_TRUE(kept.ok) << kept.message;
+  EXPECT_GT(kept.rounds, 6);
+  EXPECT_THAT(offered, ElementsAre(ElementsAre("BM_Slow/64")));
+  EXPECT_TRUE(kept.layout_exempt.empty());
+  std::filesystem::remove(counter);
+}
+
 }  // namespace
 }  // namespace rlvr
