@@ -265,4 +265,27 @@ SequentialDecision DecideSequential(const SequentialDesign& design, int round,
   return settle(false);
 }
 
+SequentialDecision DecideSequentialCheckingHeldBack(const SequentialDesign& design, int round,
+                                                    const std::vector<AbBenchmark>& benchmarks,
+                                                    const std::vector<std::string>& primary,
+                                                    const std::vector<std::string>& references,
+                                                    BenchGateRule& rule,
+                                                    std::vector<std::string>& offered,
+                                                    const HeldBackCheck& check, bool* checked) {
+  SequentialDecision decision =
+      DecideSequential(design, round, benchmarks, primary, references, rule);
+  if (decision.settled || !check) return decision;
+  std::vector<std::string> unoffered;
+  for (const auto& name : decision.held_back) {
+    if (!Contains(offered, name)) unoffered.push_back(name);
+  }
+  if (unoffered.empty()) return decision;
+  offered.insert(offered.end(), unoffered.begin(), unoffered.end());
+  if (checked != nullptr) *checked = true;
+  std::vector<std::string> dismissed = check(unoffered);
+  if (dismissed.empty()) return decision;
+  rule.regression_exempt.insert(rule.regression_exempt.end(), dismissed.begin(), dismissed.end());
+  return DecideSequential(design, round, benchmarks, primary, references, rule);
+}
+
 }  // namespace rlvr

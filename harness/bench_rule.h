@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -137,5 +138,24 @@ SequentialDecision DecideSequential(const SequentialDesign& design, int round,
                                     const std::vector<std::string>& primary,
                                     const std::vector<std::string>& references,
                                     const BenchGateRule& rule);
+
+// The benchmark gate's check of gated benchmarks that hold back an early promotion
+// (SequentialDecision::held_back): returns those of them measured within max_regression under
+// another code layout (ComparisonRequest::check_held_back).
+using HeldBackCheck =
+    std::function<std::vector<std::string>(const std::vector<std::string>& held_back)>;
+
+// DecideSequential, and when gated benchmarks hold a promotion back, offers those not offered
+// before (`offered`, kept by the caller across the looks of one comparison) to `check`: the ones it
+// dismisses join rule.regression_exempt for the rest of the comparison and the look is decided
+// again. Sets *checked when `check` was called. The comparison and `rlvr calibrate` (which
+// replays it on recorded rounds) decide through this one function.
+SequentialDecision DecideSequentialCheckingHeldBack(const SequentialDesign& design, int round,
+                                                    const std::vector<AbBenchmark>& benchmarks,
+                                                    const std::vector<std::string>& primary,
+                                                    const std::vector<std::string>& references,
+                                                    BenchGateRule& rule,
+                                                    std::vector<std::string>& offered,
+                                                    const HeldBackCheck& check, bool* checked);
 
 }  // namespace rlvr

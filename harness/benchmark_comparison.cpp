@@ -75,23 +75,11 @@ Comparison CompareBenchmarks(const ComparisonRequest& request) {
       std::vector<AbBenchmark> named = benchmarks;
       for (auto& b : named) b.name = NormalizedBenchmarkName(b.name);
       SequentialDecision decision =
-          DecideSequential(design, rounds, named, request.primary, request.extra, rule);
-      std::vector<std::string> unoffered;
-      for (const auto& name : decision.held_back) {
-        if (std::find(offered.begin(), offered.end(), name) == offered.end())
-          unoffered.push_back(name);
-      }
-      if (!decision.settled && !unoffered.empty() && request.check_held_back) {
-        offered.insert(offered.end(), unoffered.begin(), unoffered.end());
-        std::vector<std::string> dismissed = request.check_held_back(unoffered);
-        if (!dismissed.empty()) {
-          rule.regression_exempt.insert(rule.regression_exempt.end(), dismissed.begin(),
-                                        dismissed.end());
-          comparison.layout_exempt.insert(comparison.layout_exempt.end(), dismissed.begin(),
-                                          dismissed.end());
-          decision = DecideSequential(design, rounds, named, request.primary, request.extra, rule);
-        }
-      }
+          DecideSequentialCheckingHeldBack(design, rounds, named, request.primary, request.extra,
+                                           rule, offered, request.check_held_back, nullptr);
+      comparison.layout_exempt.assign(
+          rule.regression_exempt.begin() + request.rule.regression_exempt.size(),
+          rule.regression_exempt.end());
       if (decision.settled) comparison.sequential = decision.decision;
       return decision.settled;
     };

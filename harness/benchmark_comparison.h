@@ -53,15 +53,13 @@ struct ComparisonRequest {
   // `rounds` are run and DecideBenchmarks applies the fixed-budget rule.
   std::vector<std::string> primary;
   BenchGateRule rule;  // alpha, min_improvement, max_regression of the target
-  // Called when the sequential gate's early promotion is held back only by gated benchmarks that
-  // look slower (SequentialDecision::held_back), with those not offered before; returns the ones
-  // it measured again under another code layout and found within max_regression there. They are
-  // exempt from the regression checks for the rest of the comparison and the look is decided
-  // again. Why: a benchmark that moves by layout alone stays "slower" however long the same two
-  // builds are measured, so without this a clear speed-up waited for the last look. Unset: the
-  // comparison measures on.
-  std::function<std::vector<std::string>(const std::vector<std::string>& held_back)>
-      check_held_back;
+  // Called when the sequential gate's early promotion is held back by gated benchmarks that look
+  // slower (DecideSequentialCheckingHeldBack): with those not offered before, returning the ones
+  // measured within max_regression under another code layout, which are then exempt from the
+  // regression checks for the rest of the comparison. Why: a benchmark that moves by layout alone
+  // stays "slower" however long the same two builds are measured, so without this a clear
+  // speed-up waited for the last look. Unset: the comparison measures on.
+  HeldBackCheck check_held_back;
 };
 
 // A benchmark's counters over the whole comparison, for the roofline check.
@@ -80,7 +78,8 @@ struct Comparison {
   int max_rounds = 0;  // rounds allowed
   // The sequential gate's verdict at the round it settled (requests with a primary).
   std::optional<BenchGateDecision> sequential;
-  std::vector<std::string> layout_exempt;  // what check_held_back dismissed
+  std::vector<std::string>
+      layout_exempt;  // rule.regression_exempt plus what check_held_back dismissed
   double seconds = 0;
 };
 

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -97,29 +98,42 @@ struct Outcome {
   bool regression = false;  // refused for a regression of a gated benchmark
   std::vector<std::string> regressed;
   int rounds = 0;
+  bool layout_check = false;  // a held-back promotion was checked under another layout
 };
 
 Outcome DecideOnPrefixes(const std::vector<AbBenchmark>& full, const Target& target,
-                         const SequentialDesign& design, const BenchGateRule& rule, double scale) {
+                         const SequentialDesign& design, BenchGateRule rule, double scale,
+                         const HeldBackCheck& check) {
   std::vector<AbBenchmark> prefix(full.size());
   for (size_t i = 0; i < full.size(); ++i) prefix[i].name = full[i].name;
+  Outcome outcome;
+  std::vector<std::string> offered;
   for (int round = 1; round <= design.max_rounds; ++round) {
     // Between looks only the raw samples matter (the gross-slowdown check): summarise at looks.
     bool look = std::find(design.looks.begin(), design.looks.end(), round) != design.looks.end();
     for (size_t i = 0; i < full.size(); ++i) {
-      if (size_t(round) > full[i].baseline_ns.size()) return {false, round - 1};
+      if (size_t(round) > full[i].baseline_ns.size()) {
+        outcome.rounds = round - 1;
+        return outcome;
+      }
       double factor = IsPrimary(target, full[i].name) ? scale : 1;
       prefix[i].baseline_ns.push_back(full[i].baseline_ns[round - 1]);
       prefix[i].candidate_ns.push_back(full[i].candidate_ns[round - 1] * factor);
       if (look) Summarize(prefix[i]);
     }
     SequentialDecision decision =
-        DecideSequential(design, round, prefix, target.primary, target.references, rule);
-    if (decision.settled)
-      return {decision.decision.promotable, !decision.decision.regressed.empty(),
-              decision.decision.regressed, round};
+        DecideSequentialCheckingHeldBack(design, round, prefix, target.primary, target.references,
+                                         rule, offered, check, &outcome.layout_check);
+    if (decision.settled) {
+      outcome.promoted = decision.decision.promotable;
+      outcome.regression = !decision.decision.regressed.empty();
+      outcome.regressed = decision.decision.regressed;
+      outcome.rounds = round;
+      return outcome;
+    }
   }
-  return {false, false, {}, design.max_rounds};
+  outcome.rounds = design.max_rounds;
+  return outcome;
 }
 
 // The candidates calibration simulates on real noise: no change, known speed-ups, a clear
@@ -131,6 +145,7 @@ struct Scenario {
   int regressions = 0;                              // refused for a regression of a gated benchmark
   std::vector<std::vector<std::string>> regressed;  // per refused trial, the benchmarks
   std::vector<int> rounds;
+  int layout_checks = 0;  // verdicts that checked held-back benchmarks under another layout
 };
 
 struct Tally {
@@ -142,17 +157,34 @@ struct Tally {
     scenarios.emplace_back(2.0);
   }
   void Add(const std::vector<AbBenchmark>& aa, const Target& target, const SequentialDesign& design,
-           const BenchGateRule& rule) {
+           const BenchGateRule& rule, const HeldBackCheck& check) {
     ++trials;
     for (auto& scenario : scenarios) {
-      Outcome o = DecideOnPrefixes(aa, target, design, rule, scenario.scale);
+      Outcome o = DecideOnPrefixes(aa, target, design, rule, scenario.scale, check);
       scenario.promoted += o.promoted;
       scenario.regressions += o.regression;
       if (o.regression) scenario.regressed.push_back(o.regressed);
       scenario.rounds.push_back(o.rounds);
+      scenario.layout_checks += o.layout_check;
     }
   }
 };
+
+// The gate's layout check simulated with another trial's measurement (another random layout of
+// both sides, as the gate draws): a benchmark is dismissed when that trial's 95% interval of it
+// lies within max_regression (RegressionDismissedByLayout).
+HeldBackCheck CheckWithTrial(const std::vector<AbBenchmark>& other, const BenchGateRule& rule) {
+  return [&other, rule](const std::vector<std::string>& names) {
+    std::vector<std::string> dismissed;
+    for (const auto& name : names) {
+      for (const auto& b : other) {
+        if (b.name == name && RegressionDismissedByLayout(b.ci_high, rule))
+          dismissed.push_back(name);
+      }
+    }
+    return dismissed;
+  };
+}
 
 double Median(std::vector<int> values) {
   return MedianOf(std::vector<double>(values.begin(), values.end()));
@@ -163,6 +195,12 @@ void PrintTally(const Tally& tally, double seconds_per_round) {
     double median = Median(s.rounds);
     std::string timing =
         fmt::format("median {:g} rounds, {:.1f} s per verdict", median, median * seconds_per_round);
+    if (s.layout_checks > 0) {
+      timing += fmt::format(
+          " (plus, in {}/{}, a check of held-back benchmarks under another "
+          "layout: a build of both sides and their own rounds)",
+          s.layout_checks, tally.trials);
+    }
     if (s.scale == 1) {
       std::printf("  false-promotion rate: %s; %s\n", Rate(s.promoted, tally.trials).c_str(),
                   timing.c_str());
@@ -344,6 +382,7 @@ void RunCalibrate(const CalibrateArgs& args) {
   double layout_confirms = 0;
   std::mt19937_64 layout_rng(std::random_device{}());
   double seconds = 0;
+  std::vector<std::vector<AbBenchmark>> measured;  // per trial
   for (int trial = 0; trial < args.trials; ++trial) {
     std::string layout;
     if (args.null_patches) {
@@ -365,7 +404,6 @@ void RunCalibrate(const CalibrateArgs& args) {
       }
     }
     seconds += result.seconds;
-    real.Add(result.benchmarks, target, design, rule);
     int primaries_confirmed = 0;
     for (const auto& b : result.benchmarks) {
       if (args.null_patches) {
@@ -379,10 +417,20 @@ void RunCalibrate(const CalibrateArgs& args) {
       samples.insert(samples.end(), b.candidate_ns.begin(), b.candidate_ns.end());
     }
     if (primaries_confirmed == int(target.primary.size())) layout_confirms += 1.0 / args.trials;
-    std::fprintf(stderr, "trial %d/%d: %.1f s, false promotions so far %d, false rejections %d%s\n",
-                 trial + 1, args.trials, result.seconds, real.scenarios.front().promoted,
-                 real.scenarios.front().regressions,
-                 layout.empty() ? "" : (" (layout: " + layout + ")").c_str());
+    Outcome null_patch = DecideOnPrefixes(result.benchmarks, target, design, rule, 1, nullptr);
+    std::fprintf(stderr, "trial %d/%d: %.1f s, %s after %d rounds%s\n", trial + 1, args.trials,
+                 result.seconds,
+                 null_patch.promoted     ? "promoted"
+                 : null_patch.regression ? "refused for a regression"
+                                         : "refused",
+                 null_patch.rounds, layout.empty() ? "" : (" (layout: " + layout + ")").c_str());
+    measured.push_back(std::move(result.benchmarks));
+  }
+  // Each trial's held-back benchmarks are checked with the next trial's measurement of them.
+  for (size_t i = 0; i < measured.size(); ++i) {
+    HeldBackCheck check;
+    if (measured.size() > 1) check = CheckWithTrial(measured[(i + 1) % measured.size()], rule);
+    real.Add(measured[i], target, design, rule, check);
   }
   const double seconds_per_round = seconds / (double(args.trials) * args.rounds);
   std::printf("real %s trials (%d rounds each, %.2f s per round):\n",
@@ -415,7 +463,10 @@ void RunCalibrate(const CalibrateArgs& args) {
         b.candidate_ns.assign(samples.begin() + n, samples.begin() + 2 * n);
         benchmarks.push_back(std::move(b));
       }
-      resampled.Add(benchmarks, target, design, rule);
+      // Held-back benchmarks are checked with a real trial's measurement (its layout).
+      HeldBackCheck check;
+      if (!measured.empty()) check = CheckWithTrial(measured[rng() % measured.size()], rule);
+      resampled.Add(benchmarks, target, design, rule, check);
     }
     // Pooling mixes the layouts of every trial into both sides: the resampled figures show the
     // run-to-run noise only (the real trials above carry the layout effect).

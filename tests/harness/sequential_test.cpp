@@ -267,6 +267,51 @@ TEST(SequentialGateTest, MissingPrimaryRejectsAtOnce) {
   EXPECT_THAT(d.decision.message, HasSubstr("BM_P was not measured"));
 }
 
+// The benchmarks that keep a settled promotion back are named, and the check that dismisses them
+// is offered each of them once and lets the look promote.
+TEST(SequentialGateTest, HeldBackBenchmarksAreNamedAndCheckedOnce) {
+  std::vector<AbBenchmark> bs(2);
+  bs[0].name = "BM_P";
+  bs[1].name = "BM_G";
+  const double spread[] = {0.8, 1.3, 0.9, 1.25, 1.0, 1.2};
+  for (int round = 0; round < 6; ++round) {
+    bs[0].baseline_ns.push_back(1000 + round);
+    bs[0].candidate_ns.push_back(700 + round);
+    bs[1].baseline_ns.push_back(1000 + round);
+    bs[1].candidate_ns.push_back(1000 * spread[round]);
+  }
+  for (auto& b : bs) Summarize(b);
+  const SequentialDesign design = MakeSequentialDesign(20, 0.01);
+  SequentialDecision held = DecideSequential(design, 6, bs, {"BM_P"}, {}, BenchGateRule{});
+  EXPECT_FALSE(held.settled);
+  EXPECT_THAT(held.held_back, ElementsAre("BM_G"));
+
+  BenchGateRule rule;
+  std::vector<std::string> offered;
+  int calls = 0;
+  HeldBackCheck keep = [&](const std::vector<std::string>&) {
+    ++calls;
+    return std::vector<std::string>{};
+  };
+  bool checked = false;
+  SequentialDecision kept =
+      DecideSequentialCheckingHeldBack(design, 6, bs, {"BM_P"}, {}, rule, offered, keep, &checked);
+  EXPECT_FALSE(kept.settled);
+  EXPECT_TRUE(checked);
+  checked = false;
+  DecideSequentialCheckingHeldBack(design, 6, bs, {"BM_P"}, {}, rule, offered, keep, &checked);
+  EXPECT_FALSE(checked);  // BM_G was offered already
+  EXPECT_EQ(calls, 1);
+
+  offered.clear();
+  HeldBackCheck dismiss = [](const std::vector<std::string>& names) { return names; };
+  SequentialDecision promoted = DecideSequentialCheckingHeldBack(design, 6, bs, {"BM_P"}, {}, rule,
+                                                                 offered, dismiss, nullptr);
+  EXPECT_TRUE(promoted.settled);
+  EXPECT_TRUE(promoted.decision.promotable) << promoted.decision.message;
+  EXPECT_THAT(rule.regression_exempt, ElementsAre("BM_G"));
+}
+
 // A candidate binary: the fake benchmark with some benchmarks' times scaled.
 class ScaledFake {
  public:
