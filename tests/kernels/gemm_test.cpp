@@ -19,11 +19,34 @@ namespace {
 
 constexpr double kEps = std::numeric_limits<float>::epsilon();
 
-// Normwise relative error allowed for a K-term float dot product: rounding errors of random sign
-// grow like sqrt(K) * eps; the factor 8 and the +2 (alpha, beta and the final rounding) leave
-// margin without admitting a real bug (those give errors of order 1).
+// Error allowed for a K-term float dot product, relative to the magnitude of its terms
+// (ErrorAgainstMagnitude): rounding errors of random sign grow like sqrt(K) * eps; the factor 8 and
+// the +2 (alpha, beta and the final rounding) leave margin without admitting a real bug (dropping
+// or corrupting even one term gives errors near 1/K of the magnitude, thousands of times more).
 double Tolerance(int K) {
   return 8.0 * (std::sqrt(static_cast<double>(K)) + 2.0) * kEps;
+}
+
+std::vector<float> Abs(std::vector<float> v) {
+  for (float& x : v) x = std::fabs(x);
+  return v;
+}
+
+// max_i |got[i] - want[i]| over max_i magnitude[i], where magnitude is the same product computed
+// on the absolute values (sum_k |a_ik| |b_kj|, the scale of a dot product's rounding error).
+// Why not the error relative to |want|: with one or a few outputs (N = 1, M = 1) the sum of random
+// terms can cancel to near zero, and an honest kernel's rounding error then looked 4x over the
+// tolerance for about 6% of random seeds, failing honest candidates.
+double ErrorAgainstMagnitude(const float* got, const float* want, const float* magnitude,
+                             size_t n) {
+  double max_error = 0.0, max_magnitude = 0.0;
+  for (size_t i = 0; i < n; ++i) {
+    if (!std::isfinite(got[i]) && std::isfinite(want[i]))
+      return std::numeric_limits<double>::infinity();
+    max_error = std::fmax(max_error, std::fabs(double(got[i]) - double(want[i])));
+    max_magnitude = std::fmax(max_magnitude, double(magnitude[i]));
+  }
+  return max_magnitude > 0.0 ? max_error / max_magnitude : max_error;
 }
 
 const int kSizes[] = {1, 3, 17, 31, 64, 65, 127, 200};
@@ -42,10 +65,13 @@ void ExpectGemmMatchesReference(Shape s, float alpha, float beta, ThreadPool* po
   std::vector<float> A = Random(size_t(s.M) * s.K, salt);
   std::vector<float> B = Random(size_t(s.K) * s.N, salt + 1);
   std::vector<float> C = Random(size_t(s.M) * s.N, salt + 2);
-  std::vector<float> want = C;
+  std::vector<float> want = C, magnitude = Abs(C);
   GemmRef(A.data(), B.data(), want.data(), s.M, s.N, s.K, alpha, beta);
+  GemmRef(Abs(A).data(), Abs(B).data(), magnitude.data(), s.M, s.N, s.K, std::fabs(alpha),
+          std::fabs(beta));
   Gemm(A.data(), B.data(), C.data(), s.M, s.N, s.K, alpha, beta, pool);
-  EXPECT_LE(MaxRelativeError(C.data(), want.data(), C.size()), Tolerance(s.K))
+  EXPECT_LE(ErrorAgainstMagnitude(C.data(), want.data(), magnitude.data(), C.size()),
+            Tolerance(s.K))
       << "M=" << s.M << " N=" << s.N << " K=" << s.K << " alpha=" << alpha << " beta=" << beta
       << " threads=" << (pool ? pool->threads() : DefaultPool().threads());
 }
@@ -106,13 +132,16 @@ TEST(Gemm, BetaZeroIgnoresNaNInC) {
     for (float alpha : {1.0f, 0.0f, -0.5f}) {
       std::vector<float> A = Random(size_t(s.M) * s.K, salt += 2);
       std::vector<float> B = Random(size_t(s.K) * s.N, salt + 1);
-      std::vector<float> C(size_t(s.M) * s.N, nan), want(C.size(), nan);
+      std::vector<float> C(size_t(s.M) * s.N, nan), want(C.size(), nan), magnitude(C.size());
       GemmRef(A.data(), B.data(), want.data(), s.M, s.N, s.K, alpha, 0.0f);
+      GemmRef(Abs(A).data(), Abs(B).data(), magnitude.data(), s.M, s.N, s.K, std::fabs(alpha),
+              0.0f);
       Gemm(A.data(), B.data(), C.data(), s.M, s.N, s.K, alpha, 0.0f, &pool);
       for (size_t i = 0; i < C.size(); ++i) {
         ASSERT_FALSE(std::isnan(C[i])) << "entry " << i << " M=" << s.M << " N=" << s.N;
       }
-      EXPECT_LE(MaxRelativeError(C.data(), want.data(), C.size()), Tolerance(s.K));
+      EXPECT_LE(ErrorAgainstMagnitude(C.data(), want.data(), magnitude.data(), C.size()),
+                Tolerance(s.K));
     }
   }
 }
@@ -148,10 +177,12 @@ void ExpectLinearMatchesReference(Shape s, ThreadPool* pool, uint64_t salt) {
   std::vector<float> x = Random(size_t(s.M) * s.K, salt);
   std::vector<float> W = Random(size_t(s.N) * s.K, salt + 1);
   std::vector<float> y(size_t(s.M) * s.N, std::numeric_limits<float>::quiet_NaN());
-  std::vector<float> want(y.size());
+  std::vector<float> want(y.size()), magnitude(y.size());
   LinearRef(x.data(), W.data(), want.data(), s.M, s.N, s.K);
+  LinearRef(Abs(x).data(), Abs(W).data(), magnitude.data(), s.M, s.N, s.K);
   Linear(x.data(), W.data(), y.data(), s.M, s.N, s.K, pool);
-  EXPECT_LE(MaxRelativeError(y.data(), want.data(), y.size()), Tolerance(s.K))
+  EXPECT_LE(ErrorAgainstMagnitude(y.data(), want.data(), magnitude.data(), y.size()),
+            Tolerance(s.K))
       << "M=" << s.M << " N=" << s.N << " K=" << s.K;
 }
 
@@ -189,10 +220,12 @@ TEST(Linear, MatchesGemmWithTransposedWeights) {
 
 void ExpectMatVecMatchesReference(int N, int K, ThreadPool* pool, uint64_t salt) {
   std::vector<float> W = Random(size_t(N) * K, salt), x = Random(K, salt + 1);
-  std::vector<float> y(N, std::numeric_limits<float>::quiet_NaN()), want(N);
+  std::vector<float> y(N, std::numeric_limits<float>::quiet_NaN()), want(N), magnitude(N);
   MatVecRef(W.data(), x.data(), want.data(), N, K);
+  MatVecRef(Abs(W).data(), Abs(x).data(), magnitude.data(), N, K);
   MatVec(W.data(), x.data(), y.data(), N, K, pool);
-  EXPECT_LE(MaxRelativeError(y.data(), want.data(), N), Tolerance(K)) << "N=" << N << " K=" << K;
+  EXPECT_LE(ErrorAgainstMagnitude(y.data(), want.data(), magnitude.data(), N), Tolerance(K))
+      << "N=" << N << " K=" << K;
 }
 
 TEST(MatVec, EdgeSizes) {
