@@ -149,6 +149,10 @@ std::vector<double> Scaled(std::vector<double> values, double factor) {
 
 }  // namespace
 
+bool WithinEarlyPromotionGuard(double estimate, double ci_high, const BenchGateRule& rule) {
+  return estimate <= 1 + rule.max_regression && ci_high <= 1 + 2 * rule.max_regression;
+}
+
 SequentialDecision DecideSequential(const SequentialDesign& design, int round,
                                     const std::vector<AbBenchmark>& benchmarks,
                                     const std::vector<std::string>& primary,
@@ -249,9 +253,7 @@ SequentialDecision DecideSequential(const SequentialDesign& design, int round,
     std::vector<std::string> slower;
     for (const auto& b : benchmarks) {
       if (!Gated(b.name, primary, references, rule)) continue;
-      if (b.estimate > 1 + rule.max_regression || b.ci_high > 1 + 2 * rule.max_regression) {
-        slower.push_back(b.name);
-      }
+      if (!WithinEarlyPromotionGuard(b.estimate, b.ci_high, rule)) slower.push_back(b.name);
     }
     if (slower.empty() || last) {
       decision.message = fmt::format("faster: {}", fmt::join(improvements, "; "));

@@ -73,6 +73,11 @@ BenchGateDecision DecideBenchGate(const std::vector<AbBenchmark>& benchmarks,
 // speed-up holds when the interval is below 1 and the ratio at least half of min_improvement
 // faster.
 bool RegressionDismissedByLayout(double ci_high, const BenchGateRule& rule);
+// The sequential rule's early-promotion guard on a gated benchmark (DecideSequential): estimate
+// within 1 + max_regression and interval within 1 + 2 max_regression. A benchmark that held back
+// an early promotion is layout noise when it passes the guard measured under another layout for
+// the full rounds (the benchmark gate's check of held-back benchmarks).
+bool WithinEarlyPromotionGuard(double estimate, double ci_high, const BenchGateRule& rule);
 bool SpeedupHoldsUnderLayout(double ratio, double ci_high, const BenchGateRule& rule);
 
 // The group-sequential design: when to look and at which level. Promotion is tested only at

@@ -125,6 +125,7 @@ Comparison CompareBenchmarks(const ComparisonRequest& request) {
     figure.ratio = b.ratio;
     figure.ci_low = b.ci_low;
     figure.ci_high = b.ci_high;
+    figure.estimate = b.estimate;
     figure.p_value = b.p_value;
     figure.candidate_samples_ns = b.candidate_ns;
     figure.candidate_counters = b.candidate_counters;

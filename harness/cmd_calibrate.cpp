@@ -171,14 +171,14 @@ struct Tally {
 };
 
 // The gate's layout check simulated with another trial's measurement (another random layout of
-// both sides, as the gate draws): a benchmark is dismissed when that trial's 95% interval of it
-// lies within max_regression (RegressionDismissedByLayout).
+// both sides, as the gate draws): a benchmark is dismissed when it passes the early-promotion guard
+// in that trial (WithinEarlyPromotionGuard).
 HeldBackCheck CheckWithTrial(const std::vector<AbBenchmark>& other, const BenchGateRule& rule) {
   return [&other, rule](const std::vector<std::string>& names) {
     std::vector<std::string> dismissed;
     for (const auto& name : names) {
       for (const auto& b : other) {
-        if (b.name == name && RegressionDismissedByLayout(b.ci_high, rule))
+        if (b.name == name && WithinEarlyPromotionGuard(b.estimate, b.ci_high, rule))
           dismissed.push_back(name);
       }
     }

@@ -51,6 +51,7 @@ struct BenchmarkFigure {
   bool reference = false;  // a reference benchmark (reported, not gated)
   std::vector<double> candidate_samples_ns;
   std::map<std::string, double> candidate_counters;  // of the candidate's last run (GFLOPS, ...)
+  double estimate = 1;  // Hodges-Lehmann estimate of the ratio (the interval's point estimate)
 };
 
 struct Verdict {

@@ -123,6 +123,11 @@ TEST(BenchRuleTest, LayoutReMeasurementTests) {
   EXPECT_TRUE(SpeedupHoldsUnderLayout(0.985, 0.999, rule));
   EXPECT_FALSE(SpeedupHoldsUnderLayout(0.986, 0.99, rule));  // less than half of 3% faster
   EXPECT_FALSE(SpeedupHoldsUnderLayout(0.90, 1.0, rule));    // interval reaches 1
+  // A held-back benchmark measured again passes the early-promotion guard: estimate within 5%,
+  // interval within 10%.
+  EXPECT_TRUE(WithinEarlyPromotionGuard(1.05, 1.10, rule));
+  EXPECT_FALSE(WithinEarlyPromotionGuard(1.051, 1.06, rule));
+  EXPECT_FALSE(WithinEarlyPromotionGuard(1.0, 1.101, rule));
 }
 
 TEST(BenchRuleTest, EveryPrimaryMustImprove) {
