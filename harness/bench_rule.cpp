@@ -259,6 +259,9 @@ SequentialDecision DecideSequential(const SequentialDesign& design, int round,
       decision.message = fmt::format("faster: {}", fmt::join(improvements, "; "));
       return settle(true);
     }
+    // Promotable at this look once the held-back benchmarks are cleared (DecideHeldBack).
+    decision.promotable = true;
+    decision.message = fmt::format("faster: {}", fmt::join(improvements, "; "));
     result.held_back = std::move(slower);
     return result;
   }
@@ -267,27 +270,33 @@ SequentialDecision DecideSequential(const SequentialDesign& design, int round,
   return settle(false);
 }
 
-SequentialDecision DecideSequentialCheckingHeldBack(const SequentialDesign& design, int round,
-                                                    const std::vector<AbBenchmark>& benchmarks,
-                                                    const std::vector<std::string>& primary,
-                                                    const std::vector<std::string>& references,
-                                                    BenchGateRule& rule,
-                                                    std::vector<std::string>& offered,
-                                                    const HeldBackCheck& check, bool* checked) {
-  SequentialDecision decision =
-      DecideSequential(design, round, benchmarks, primary, references, rule);
-  if (decision.settled || !check) return decision;
-  std::vector<std::string> unoffered;
-  for (const auto& name : decision.held_back) {
-    if (!Contains(offered, name)) unoffered.push_back(name);
+SequentialDecision DecideHeldBack(const SequentialDecision& at_look,
+                                  const std::vector<AbBenchmark>& benchmarks,
+                                  const std::vector<std::string>& primary,
+                                  const std::vector<std::string>& references,
+                                  const BenchGateRule& rule) {
+  SequentialDecision result = at_look;
+  result.settled = true;
+  BenchGateDecision& decision = result.decision;
+  for (const AbBenchmark* b : GatedRegressions(benchmarks, primary, references, rule, rule.alpha)) {
+    decision.reasons.push_back(RegressionReason(*b, rule));
+    decision.regressed.push_back(b->name);
   }
-  if (unoffered.empty()) return decision;
-  offered.insert(offered.end(), unoffered.begin(), unoffered.end());
-  if (checked != nullptr) *checked = true;
-  std::vector<std::string> dismissed = check(unoffered);
-  if (dismissed.empty()) return decision;
-  rule.regression_exempt.insert(rule.regression_exempt.end(), dismissed.begin(), dismissed.end());
-  return DecideSequential(design, round, benchmarks, primary, references, rule);
+  std::string alone = fmt::format("{} measured alone to {} rounds",
+                                  fmt::join(at_look.held_back, ", "), at_look.max_rounds);
+  if (!decision.reasons.empty()) {
+    decision.promotable = false;
+    decision.message = fmt::format("{}", fmt::join(decision.reasons, "; "));
+  } else {
+    alone += ", no regression";
+  }
+  decision.message +=
+      fmt::format("; decided after {} of {} rounds ({})", at_look.round, at_look.max_rounds, alone);
+  if (decision.suspicious) {
+    decision.message += fmt::format(" (suspicious: more than {:.0f}x faster; re-verify)",
+                                    1 / rule.suspicious_ratio);
+  }
+  return result;
 }
 
 }  // namespace rlvr

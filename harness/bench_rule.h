@@ -7,7 +7,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -74,9 +73,7 @@ BenchGateDecision DecideBenchGate(const std::vector<AbBenchmark>& benchmarks,
 // faster.
 bool RegressionDismissedByLayout(double ci_high, const BenchGateRule& rule);
 // The sequential rule's early-promotion guard on a gated benchmark (DecideSequential): estimate
-// within 1 + max_regression and interval within 1 + 2 max_regression. A benchmark that held back
-// an early promotion is layout noise when it passes the guard measured under another layout for
-// the full rounds (the benchmark gate's check of held-back benchmarks).
+// within 1 + max_regression and interval within 1 + 2 max_regression.
 bool WithinEarlyPromotionGuard(double estimate, double ci_high, const BenchGateRule& rule);
 bool SpeedupHoldsUnderLayout(double ratio, double ci_high, const BenchGateRule& rule);
 
@@ -114,9 +111,10 @@ struct SequentialDecision {
   BenchGateDecision decision;  // the verdict (meaningful when settled)
   int round = 0;               // rounds done when decided
   int max_rounds = 0;
-  // Not settled only because these gated benchmarks look slower (the early-promotion guard
-  // below): every primary already improves at this look's level. A caller can measure them under
-  // another code layout at once rather than wait for the last look (benchmark_comparison.h).
+  // Not settled only because these gated benchmarks are not yet clear of a regression (the
+  // early-promotion guard below), while every primary already improves at this look's level:
+  // decision holds that promotion (promotable, its message). A caller may measure just these on
+  // to max_rounds and settle with DecideHeldBack instead of measuring everything on.
   std::vector<std::string> held_back;
 };
 
@@ -144,23 +142,18 @@ SequentialDecision DecideSequential(const SequentialDesign& design, int round,
                                     const std::vector<std::string>& references,
                                     const BenchGateRule& rule);
 
-// The benchmark gate's check of gated benchmarks that hold back an early promotion
-// (SequentialDecision::held_back): returns those of them measured within max_regression under
-// another code layout (ComparisonRequest::check_held_back).
-using HeldBackCheck =
-    std::function<std::vector<std::string>(const std::vector<std::string>& held_back)>;
-
-// DecideSequential, and when gated benchmarks hold a promotion back, offers those not offered
-// before (`offered`, kept by the caller across the looks of one comparison) to `check`: the ones it
-// dismisses join rule.regression_exempt for the rest of the comparison and the look is decided
-// again. Sets *checked when `check` was called. The comparison and `rlvr calibrate` (which
-// replays it on recorded rounds) decide through this one function.
-SequentialDecision DecideSequentialCheckingHeldBack(const SequentialDesign& design, int round,
-                                                    const std::vector<AbBenchmark>& benchmarks,
-                                                    const std::vector<std::string>& primary,
-                                                    const std::vector<std::string>& references,
-                                                    BenchGateRule& rule,
-                                                    std::vector<std::string>& offered,
-                                                    const HeldBackCheck& check, bool* checked);
+// Settles a promotion held back at a look (SequentialDecision::held_back) once the held-back
+// benchmarks hold max_rounds samples per side (the others keep those of the look): it stands
+// unless a gated benchmark regresses as at the last look (GatedRegressions; `regressed` names
+// them). Why this is sound: the primary's promotion was decided at its look's level, and the
+// held-back benchmarks get the fixed budget's regression test. Why it is fast: a benchmark that
+// moves by code layout alone stays outside the guard however long it is measured, so a clear
+// speed-up used to wait for the last look measuring everything; measuring only the held-back
+// benchmarks costs a fraction of a round (for GEMM the small Linear and MatVec ones).
+SequentialDecision DecideHeldBack(const SequentialDecision& at_look,
+                                  const std::vector<AbBenchmark>& benchmarks,
+                                  const std::vector<std::string>& primary,
+                                  const std::vector<std::string>& references,
+                                  const BenchGateRule& rule);
 
 }  // namespace rlvr

@@ -1,6 +1,7 @@
 #include "harness/benchmark_comparison.h"
 
 #include <algorithm>
+#include <optional>
 #include <regex>
 
 #include <fmt/format.h>
@@ -69,19 +70,16 @@ Comparison CompareBenchmarks(const ComparisonRequest& request) {
   SequentialDesign design = MakeSequentialDesign(request.rounds, request.rule.alpha);
   BenchGateRule rule = request.rule;
   rule.suspicious_ratio = 0;  // DecideBenchmarks judges suspicion with the caller's threshold
-  std::vector<std::string> offered;  // held-back benchmarks already given to check_held_back
+  std::optional<SequentialDecision> held;  // a promotion held back at a look
   if (!request.primary.empty()) {
     ab.settled = [&](int rounds, const std::vector<AbBenchmark>& benchmarks) {
       std::vector<AbBenchmark> named = benchmarks;
       for (auto& b : named) b.name = NormalizedBenchmarkName(b.name);
       SequentialDecision decision =
-          DecideSequentialCheckingHeldBack(design, rounds, named, request.primary, request.extra,
-                                           rule, offered, request.check_held_back, nullptr);
-      comparison.layout_exempt.assign(
-          rule.regression_exempt.begin() + request.rule.regression_exempt.size(),
-          rule.regression_exempt.end());
+          DecideSequential(design, rounds, named, request.primary, request.extra, rule);
       if (decision.settled) comparison.sequential = decision.decision;
-      return decision.settled;
+      if (!decision.settled && !decision.held_back.empty()) held = decision;
+      return decision.settled || held.has_value();
     };
   }
   AbResult once;  // the references' own round (extra_once)
@@ -116,6 +114,42 @@ Comparison CompareBenchmarks(const ComparisonRequest& request) {
     comparison.message =
         result.failed_side.empty() ? result.message : result.failed_side + ": " + result.message;
     return comparison;
+  }
+  if (held) {
+    // The held-back benchmarks alone, on to the full budget; then the fixed rule's regression test.
+    AbRequest rest = ab;
+    rest.settings.filter = FilterWithNames("^$", held->held_back);
+    rest.rounds = result.max_rounds - result.rounds;
+    rest.settled = nullptr;
+    AbResult more = RunInterleaved(rest);
+    comparison.seconds += more.seconds;
+    comparison.held_back_seconds = more.seconds;
+    if (!more.ok) {
+      comparison.message =
+          "held-back benchmarks measured on: " +
+          (more.failed_side.empty() ? more.message : more.failed_side + ": " + more.message);
+      return comparison;
+    }
+    for (auto& extra : more.benchmarks) {
+      auto it = std::find_if(result.benchmarks.begin(), result.benchmarks.end(),
+                             [&](const AbBenchmark& b) { return b.name == extra.name; });
+      if (it == result.benchmarks.end()) continue;
+      it->baseline_ns.insert(it->baseline_ns.end(), extra.baseline_ns.begin(),
+                             extra.baseline_ns.end());
+      it->candidate_ns.insert(it->candidate_ns.end(), extra.candidate_ns.begin(),
+                              extra.candidate_ns.end());
+      for (const auto& [counter, value] : extra.baseline_counters_max)
+        it->baseline_counters_max[counter] = std::max(it->baseline_counters_max[counter], value);
+      for (const auto& [counter, value] : extra.candidate_counters_max)
+        it->candidate_counters_max[counter] = std::max(it->candidate_counters_max[counter], value);
+      it->candidate_counters = extra.candidate_counters;
+      Summarize(*it);
+    }
+    std::vector<AbBenchmark> named = result.benchmarks;
+    for (auto& b : named) b.name = NormalizedBenchmarkName(b.name);
+    comparison.sequential =
+        DecideHeldBack(*held, named, request.primary, request.extra, rule).decision;
+    comparison.held_back = held->held_back;
   }
   for (const auto& b : result.benchmarks) {
     BenchmarkFigure figure;

@@ -7,7 +7,6 @@
 #pragma once
 
 #include <filesystem>
-#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -49,17 +48,12 @@ struct ComparisonRequest {
   // (--benchmark_enable_random_interleaving=true), so no benchmark always follows the same one.
   bool random_interleaving = false;
   // The sequential gate (bench_rule.h, DecideSequential): when `primary` is not empty the
-  // comparison stops as soon as the verdict is settled, and `rounds` is the maximum. Empty: all
-  // `rounds` are run and DecideBenchmarks applies the fixed-budget rule.
+  // comparison stops as soon as the verdict is settled, and `rounds` is the maximum. A promotion
+  // held back at a look by gated benchmarks not yet clear of a regression stops the comparison
+  // too; those benchmarks alone are then measured on to `rounds` and DecideHeldBack settles it.
+  // Empty: all `rounds` are run and DecideBenchmarks applies the fixed-budget rule.
   std::vector<std::string> primary;
   BenchGateRule rule;  // alpha, min_improvement, max_regression of the target
-  // Called when the sequential gate's early promotion is held back by gated benchmarks that look
-  // slower (DecideSequentialCheckingHeldBack): with those not offered before, returning the ones
-  // measured within max_regression under another code layout, which are then exempt from the
-  // regression checks for the rest of the comparison. Why: a benchmark that moves by layout alone
-  // stays "slower" however long the same two builds are measured, so without this a clear
-  // speed-up waited for the last look. Unset: the comparison measures on.
-  HeldBackCheck check_held_back;
 };
 
 // A benchmark's counters over the whole comparison, for the roofline check.
@@ -78,8 +72,10 @@ struct Comparison {
   int max_rounds = 0;  // rounds allowed
   // The sequential gate's verdict at the round it settled (requests with a primary).
   std::optional<BenchGateDecision> sequential;
-  std::vector<std::string>
-      layout_exempt;  // rule.regression_exempt plus what check_held_back dismissed
+  // The gated benchmarks that held back a promotion settled at `rounds` and were then measured
+  // alone to max_rounds (DecideHeldBack), and the seconds that took.
+  std::vector<std::string> held_back;
+  double held_back_seconds = 0;
   double seconds = 0;
 };
 

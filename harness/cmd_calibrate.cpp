@@ -18,7 +18,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -98,16 +97,14 @@ struct Outcome {
   bool regression = false;  // refused for a regression of a gated benchmark
   std::vector<std::string> regressed;
   int rounds = 0;
-  bool layout_check = false;  // a held-back promotion was checked under another layout
+  int held_back = 0;  // benchmarks measured alone to the full budget after a held-back look
 };
 
 Outcome DecideOnPrefixes(const std::vector<AbBenchmark>& full, const Target& target,
-                         const SequentialDesign& design, BenchGateRule rule, double scale,
-                         const HeldBackCheck& check) {
+                         const SequentialDesign& design, const BenchGateRule& rule, double scale) {
   std::vector<AbBenchmark> prefix(full.size());
   for (size_t i = 0; i < full.size(); ++i) prefix[i].name = full[i].name;
   Outcome outcome;
-  std::vector<std::string> offered;
   for (int round = 1; round <= design.max_rounds; ++round) {
     // Between looks only the raw samples matter (the gross-slowdown check): summarise at looks.
     bool look = std::find(design.looks.begin(), design.looks.end(), round) != design.looks.end();
@@ -122,8 +119,20 @@ Outcome DecideOnPrefixes(const std::vector<AbBenchmark>& full, const Target& tar
       if (look) Summarize(prefix[i]);
     }
     SequentialDecision decision =
-        DecideSequentialCheckingHeldBack(design, round, prefix, target.primary, target.references,
-                                         rule, offered, check, &outcome.layout_check);
+        DecideSequential(design, round, prefix, target.primary, target.references, rule);
+    if (!decision.settled && !decision.held_back.empty()) {
+      // As CompareBenchmarks does: the held-back benchmarks alone on to the full budget.
+      for (size_t i = 0; i < full.size(); ++i) {
+        if (std::find(decision.held_back.begin(), decision.held_back.end(), full[i].name) ==
+            decision.held_back.end())
+          continue;
+        prefix[i].baseline_ns = full[i].baseline_ns;
+        prefix[i].candidate_ns = full[i].candidate_ns;
+        Summarize(prefix[i]);
+      }
+      outcome.held_back = int(decision.held_back.size());
+      decision = DecideHeldBack(decision, prefix, target.primary, target.references, rule);
+    }
     if (decision.settled) {
       outcome.promoted = decision.decision.promotable;
       outcome.regression = !decision.decision.regressed.empty();
@@ -145,7 +154,7 @@ struct Scenario {
   int regressions = 0;                              // refused for a regression of a gated benchmark
   std::vector<std::vector<std::string>> regressed;  // per refused trial, the benchmarks
   std::vector<int> rounds;
-  int layout_checks = 0;  // verdicts that checked held-back benchmarks under another layout
+  std::vector<int> held_back;  // per verdict that measured held-back benchmarks alone: how many
 };
 
 struct Tally {
@@ -157,34 +166,18 @@ struct Tally {
     scenarios.emplace_back(2.0);
   }
   void Add(const std::vector<AbBenchmark>& aa, const Target& target, const SequentialDesign& design,
-           const BenchGateRule& rule, const HeldBackCheck& check) {
+           const BenchGateRule& rule) {
     ++trials;
     for (auto& scenario : scenarios) {
-      Outcome o = DecideOnPrefixes(aa, target, design, rule, scenario.scale, check);
+      Outcome o = DecideOnPrefixes(aa, target, design, rule, scenario.scale);
       scenario.promoted += o.promoted;
       scenario.regressions += o.regression;
       if (o.regression) scenario.regressed.push_back(o.regressed);
       scenario.rounds.push_back(o.rounds);
-      scenario.layout_checks += o.layout_check;
+      if (o.held_back > 0) scenario.held_back.push_back(o.held_back);
     }
   }
 };
-
-// The gate's layout check simulated with another trial's measurement (another random layout of
-// both sides, as the gate draws): a benchmark is dismissed when it passes the early-promotion guard
-// in that trial (WithinEarlyPromotionGuard).
-HeldBackCheck CheckWithTrial(const std::vector<AbBenchmark>& other, const BenchGateRule& rule) {
-  return [&other, rule](const std::vector<std::string>& names) {
-    std::vector<std::string> dismissed;
-    for (const auto& name : names) {
-      for (const auto& b : other) {
-        if (b.name == name && WithinEarlyPromotionGuard(b.estimate, b.ci_high, rule))
-          dismissed.push_back(name);
-      }
-    }
-    return dismissed;
-  };
-}
 
 double Median(std::vector<int> values) {
   return MedianOf(std::vector<double>(values.begin(), values.end()));
@@ -195,11 +188,11 @@ void PrintTally(const Tally& tally, double seconds_per_round) {
     double median = Median(s.rounds);
     std::string timing =
         fmt::format("median {:g} rounds, {:.1f} s per verdict", median, median * seconds_per_round);
-    if (s.layout_checks > 0) {
+    if (!s.held_back.empty()) {
       timing += fmt::format(
-          " (plus, in {}/{}, a check of held-back benchmarks under another "
-          "layout: a build of both sides and their own rounds)",
-          s.layout_checks, tally.trials);
+          "; in {}/{} a promotion was held back at its look and the held-back gated benchmarks "
+          "(median {:g}) were measured alone on to the last round (not in the seconds)",
+          s.held_back.size(), tally.trials, Median(s.held_back));
     }
     if (s.scale == 1) {
       std::printf("  false-promotion rate: %s; %s\n", Rate(s.promoted, tally.trials).c_str(),
@@ -417,7 +410,7 @@ void RunCalibrate(const CalibrateArgs& args) {
       samples.insert(samples.end(), b.candidate_ns.begin(), b.candidate_ns.end());
     }
     if (primaries_confirmed == int(target.primary.size())) layout_confirms += 1.0 / args.trials;
-    Outcome null_patch = DecideOnPrefixes(result.benchmarks, target, design, rule, 1, nullptr);
+    Outcome null_patch = DecideOnPrefixes(result.benchmarks, target, design, rule, 1);
     std::fprintf(stderr, "trial %d/%d: %.1f s, %s after %d rounds%s\n", trial + 1, args.trials,
                  result.seconds,
                  null_patch.promoted     ? "promoted"
@@ -426,12 +419,7 @@ void RunCalibrate(const CalibrateArgs& args) {
                  null_patch.rounds, layout.empty() ? "" : (" (layout: " + layout + ")").c_str());
     measured.push_back(std::move(result.benchmarks));
   }
-  // Each trial's held-back benchmarks are checked with the next trial's measurement of them.
-  for (size_t i = 0; i < measured.size(); ++i) {
-    HeldBackCheck check;
-    if (measured.size() > 1) check = CheckWithTrial(measured[(i + 1) % measured.size()], rule);
-    real.Add(measured[i], target, design, rule, check);
-  }
+  for (const auto& benchmarks : measured) real.Add(benchmarks, target, design, rule);
   const double seconds_per_round = seconds / (double(args.trials) * args.rounds);
   std::printf("real %s trials (%d rounds each, %.2f s per round):\n",
               args.null_patches ? "null-patch" : "A/A", args.rounds, seconds_per_round);
@@ -463,10 +451,7 @@ void RunCalibrate(const CalibrateArgs& args) {
         b.candidate_ns.assign(samples.begin() + n, samples.begin() + 2 * n);
         benchmarks.push_back(std::move(b));
       }
-      // Held-back benchmarks are checked with a real trial's measurement (its layout).
-      HeldBackCheck check;
-      if (!measured.empty()) check = CheckWithTrial(measured[rng() % measured.size()], rule);
-      resampled.Add(benchmarks, target, design, rule, check);
+      resampled.Add(benchmarks, target, design, rule);
     }
     // Pooling mixes the layouts of every trial into both sides: the resampled figures show the
     // run-to-run noise only (the real trials above carry the layout effect).

@@ -115,7 +115,6 @@ RelayoutOutcome MeasureUnderOtherLayouts(
     request.extra = open;
     request.extra_once = false;  // these are the point: every round
     request.primary.clear();     // all rounds: a re-measurement needs its full power
-    request.check_held_back = nullptr;
     Comparison again = CompareBenchmarks(request);
     if (!again.ok) {
       outcome.message = "re-laid-out comparison failed: " + again.message;
@@ -161,29 +160,6 @@ GateResult CheckBenchmark(GateContext& c) {
   }
   if (opt.bench_rounds > 0) request.rounds = opt.bench_rounds;  // the maximum
   request.timeout_seconds = opt.bench_timeout_seconds;
-  // A clear speed-up held back because gated benchmarks look slower: measure those under another
-  // layout at once instead of waiting for the last look; there they must pass the guard that held
-  // them back.
-  std::vector<std::string> held_back_notes;
-  request.check_held_back = [&](const std::vector<std::string>& names) {
-    c.Log("benchmark: promotion held back by " + JoinNames(names) +
-          "; measuring them under another layout");
-    RelayoutOutcome relayout =
-        MeasureUnderOtherLayouts(c, request, names, 1, [&](const BenchmarkFigure& f) {
-          return WithinEarlyPromotionGuard(f.estimate, f.ci_high, request.rule);
-        });
-    if (!relayout.ok) {
-      held_back_notes.push_back(
-          fmt::format("{} held back an early promotion and could not be "
-                      "measured under another code layout: {}",
-                      JoinNames(names), relayout.message));
-      return std::vector<std::string>{};
-    }
-    held_back_notes.push_back(
-        fmt::format("{} held back an early promotion; under another code layout: {}",
-                    JoinNames(names), JoinNames(relayout.notes, "; ")));
-    return relayout.resolved;
-  };
   Comparison comparison = CompareBenchmarks(request);
   if (!comparison.ok) return Fail(comparison.message);
   // Physics first (nothing beyond the measured roofline), then the sequential timing verdict.
@@ -218,14 +194,6 @@ GateResult CheckBenchmark(GateContext& c) {
     decision = DecideBenchmarks(c.target, comparison, opt.suspicious_speedup);
   }
   decision.message += layout_note;
-  for (const auto& note : held_back_notes) decision.message += "; " + note;
-  if (!comparison.layout_exempt.empty()) {
-    decision.message += fmt::format(
-        " (estimate within {:.0f}% and interval within {:.0f}% there, so layout noise, not "
-        "judged: {})",
-        c.target.max_regression * 100, c.target.max_regression * 200,
-        JoinNames(comparison.layout_exempt));
-  }
   v.figures = comparison.figures;
   v.primary_ratio = decision.primary_ratio;
   if (!decision.pass) return Fail(decision.message);

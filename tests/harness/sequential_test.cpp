@@ -267,49 +267,44 @@ TEST(SequentialGateTest, MissingPrimaryRejectsAtOnce) {
   EXPECT_THAT(d.decision.message, HasSubstr("BM_P was not measured"));
 }
 
-// The benchmarks that keep a settled promotion back are named, and the check that dismisses them
-// is offered each of them once and lets the look promote.
-TEST(SequentialGateTest, HeldBackBenchmarksAreNamedAndCheckedOnce) {
-  std::vector<AbBenchmark> bs(2);
-  bs[0].name = "BM_P";
-  bs[1].name = "BM_G";
+// A gated benchmark that spreads too widely to be cleared at the first look holds the
+// primary's promotion back; measured alone on to the full budget it decides: no regression, the
+// promotion stands; a regression, it is refused and named.
+TEST(SequentialGateTest, HeldBackBenchmarksAreNamedAndJudgedOnTheFullBudget) {
   const double spread[] = {0.8, 1.3, 0.9, 1.25, 1.0, 1.2};
-  for (int round = 0; round < 6; ++round) {
-    bs[0].baseline_ns.push_back(1000 + round);
-    bs[0].candidate_ns.push_back(700 + round);
-    bs[1].baseline_ns.push_back(1000 + round);
-    bs[1].candidate_ns.push_back(1000 * spread[round]);
-  }
-  for (auto& b : bs) Summarize(b);
+  auto measure = [&](int rounds, double gated_scale) {
+    std::vector<AbBenchmark> bs(2);
+    bs[0].name = "BM_P";
+    bs[1].name = "BM_G";
+    for (int round = 0; round < rounds; ++round) {
+      if (round < 6) {
+        bs[0].baseline_ns.push_back(1000 + round);
+        bs[0].candidate_ns.push_back(700 + round);
+      }
+      bs[1].baseline_ns.push_back(1000 + round % 7);
+      bs[1].candidate_ns.push_back(1000 * spread[round % 6] * gated_scale);
+    }
+    for (auto& b : bs) Summarize(b);
+    return bs;
+  };
   const SequentialDesign design = MakeSequentialDesign(20, 0.01);
-  SequentialDecision held = DecideSequential(design, 6, bs, {"BM_P"}, {}, BenchGateRule{});
+  SequentialDecision held = DecideSequential(design, 6, measure(6, 1), {"BM_P"}, {}, {});
   EXPECT_FALSE(held.settled);
   EXPECT_THAT(held.held_back, ElementsAre("BM_G"));
+  EXPECT_TRUE(held.decision.promotable);  // once BM_G is cleared
 
-  BenchGateRule rule;
-  std::vector<std::string> offered;
-  int calls = 0;
-  HeldBackCheck keep = [&](const std::vector<std::string>&) {
-    ++calls;
-    return std::vector<std::string>{};
-  };
-  bool checked = false;
-  SequentialDecision kept =
-      DecideSequentialCheckingHeldBack(design, 6, bs, {"BM_P"}, {}, rule, offered, keep, &checked);
-  EXPECT_FALSE(kept.settled);
-  EXPECT_TRUE(checked);
-  checked = false;
-  DecideSequentialCheckingHeldBack(design, 6, bs, {"BM_P"}, {}, rule, offered, keep, &checked);
-  EXPECT_FALSE(checked);  // BM_G was offered already
-  EXPECT_EQ(calls, 1);
+  SequentialDecision cleared = DecideHeldBack(held, measure(20, 1), {"BM_P"}, {}, {});
+  EXPECT_TRUE(cleared.settled);
+  EXPECT_TRUE(cleared.decision.promotable) << cleared.decision.message;
+  EXPECT_THAT(cleared.decision.message,
+              HasSubstr("decided after 6 of 20 rounds (BM_G measured alone to 20 rounds, no "
+                        "regression)"));
 
-  offered.clear();
-  HeldBackCheck dismiss = [](const std::vector<std::string>& names) { return names; };
-  SequentialDecision promoted = DecideSequentialCheckingHeldBack(design, 6, bs, {"BM_P"}, {}, rule,
-                                                                 offered, dismiss, nullptr);
-  EXPECT_TRUE(promoted.settled);
-  EXPECT_TRUE(promoted.decision.promotable) << promoted.decision.message;
-  EXPECT_THAT(rule.regression_exempt, ElementsAre("BM_G"));
+  SequentialDecision refused = DecideHeldBack(held, measure(20, 1.15), {"BM_P"}, {}, {});
+  EXPECT_TRUE(refused.settled);
+  EXPECT_FALSE(refused.decision.promotable);
+  EXPECT_THAT(refused.decision.regressed, ElementsAre("BM_G"));
+  EXPECT_THAT(refused.decision.message, HasSubstr("regression beyond 5%"));
 }
 
 // A candidate binary: the fake benchmark with some benchmarks' times scaled.
@@ -386,11 +381,11 @@ TEST(SequentialGateTest, TheComparisonStopsWhenSettled) {
   EXPECT_FALSE(all.sequential.has_value());
 }
 
-// A clear speed-up whose gated benchmark spreads too widely to rule out a regression early (from
-// 20% faster to 30% slower, as code layout moves small benchmarks between builds): the comparison
-// offers that benchmark to check_held_back at the first look instead of measuring on to the last
-// one, and promotes there if it is dismissed; otherwise it measures on.
-TEST(SequentialGateTest, AHeldBackPromotionIsOfferedForALayoutCheckOnce) {
+// A clear speed-up whose gated benchmark spreads too widely to rule out a regression at the
+// first look (from 20% faster to 30% slower, as code layout moves small benchmarks between builds):
+// the comparison stops all other benchmarks at that look and measures only the held-back one on
+// to the full budget.
+TEST(SequentialGateTest, AHeldBackPromotionMeasuresOnlyTheHeldBackBenchmarksOn) {
   const auto counter =
       std::filesystem::temp_directory_path() / ("rlvr_held_back_" + std::to_string(getpid()));
   std::filesystem::remove(counter);
@@ -403,32 +398,19 @@ TEST(SequentialGateTest, AHeldBackPromotionIsOfferedForALayoutCheckOnce) {
   request.env["FAKE_BENCH_NOISE"] = "0.01";
   request.min_time_seconds = 0.01;
   request.repetitions = 2;
-  std::vector<std::vector<std::string>> offered;
-  request.check_held_back = [&](const std::vector<std::string>& names) {
-    offered.push_back(names);
-    return names;  // layout noise
-  };
-  Comparison dismissed = CompareBenchmarks(request);
-  ASSERT_TRUE(dismissed.ok) << dismissed.message;
-  EXPECT_EQ(dismissed.rounds, 6);
-  ASSERT_TRUE(dismissed.sequential.has_value());
-  EXPECT_TRUE(dismissed.sequential->promotable) << dismissed.sequential->message;
-  EXPECT_THAT(offered, ElementsAre(ElementsAre("BM_Slow/64")));
-  EXPECT_THAT(dismissed.layout_exempt, ElementsAre("BM_Slow/64"));
-
-  // Not dismissed: offered once, and measured on past the first look.
-  offered.clear();
-  request.check_held_back = [&](const std::vector<std::string>& names) {
-    offered.push_back(names);
-    return std::vector<std::string>{};
-  };
-  Comparison kept = CompareBenchmarks(request);
-  ASSERT_TRUE(kept.ok) << kept.message;
-  EXPECT_GT(kept.rounds, 6);
-  EXPECT_THAT(offered, ElementsAre(ElementsAre("BM_Slow/64")));
-  EXPECT_TRUE(kept.layout_exempt.empty());
+  Comparison comparison = CompareBenchmarks(request);
   std::filesystem::remove(counter);
+  ASSERT_TRUE(comparison.ok) << comparison.message;
+  EXPECT_EQ(comparison.rounds, 6);
+  EXPECT_THAT(comparison.held_back, ElementsAre("BM_Slow/64"));
+  EXPECT_GT(comparison.held_back_seconds, 0);
+  ASSERT_TRUE(comparison.sequential.has_value());
+  EXPECT_TRUE(comparison.sequential->promotable) << comparison.sequential->message;
+  EXPECT_THAT(comparison.sequential->message, HasSubstr("BM_Slow/64 measured alone to 20 rounds"));
+  for (const auto& f : comparison.figures) {
+    size_t expected = f.reference ? 2u : f.name == "BM_Slow/64" ? 20u : 6u;
+    EXPECT_EQ(f.candidate_samples_ns.size(), expected) << f.name;
+  }
 }
-
 }  // namespace
 }  // namespace rlvr
