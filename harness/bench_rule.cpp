@@ -270,20 +270,32 @@ SequentialDecision DecideSequential(const SequentialDesign& design, int round,
   return settle(false);
 }
 
-SequentialDecision DecideHeldBack(const SequentialDecision& at_look,
+SequentialDecision DecideHeldBack(const SequentialDesign& design, int rounds,
+                                  const SequentialDecision& at_look,
                                   const std::vector<AbBenchmark>& benchmarks,
                                   const std::vector<std::string>& primary,
                                   const std::vector<std::string>& references,
                                   const BenchGateRule& rule) {
   SequentialDecision result = at_look;
-  result.settled = true;
+  result.settled = false;
+  const bool last = rounds >= design.max_rounds;
+  if (!last && std::find(design.looks.begin(), design.looks.end(), rounds) == design.looks.end())
+    return result;  // not a look: measure on
   BenchGateDecision& decision = result.decision;
   for (const AbBenchmark* b : GatedRegressions(benchmarks, primary, references, rule, rule.alpha)) {
     decision.reasons.push_back(RegressionReason(*b, rule));
     decision.regressed.push_back(b->name);
   }
-  std::string alone = fmt::format("{} measured alone to {} rounds",
-                                  fmt::join(at_look.held_back, ", "), at_look.max_rounds);
+  if (decision.reasons.empty() && !last) {
+    for (const auto& b : benchmarks) {
+      if (Contains(at_look.held_back, b.name) &&
+          !WithinEarlyPromotionGuard(b.estimate, b.ci_high, rule))
+        return result;  // still not clear: measure on
+    }
+  }
+  result.settled = true;
+  std::string alone =
+      fmt::format("{} measured alone to {} rounds", fmt::join(at_look.held_back, ", "), rounds);
   if (!decision.reasons.empty()) {
     decision.promotable = false;
     decision.message = fmt::format("{}", fmt::join(decision.reasons, "; "));

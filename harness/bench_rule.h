@@ -114,7 +114,7 @@ struct SequentialDecision {
   // Not settled only because these gated benchmarks are not yet clear of a regression (the
   // early-promotion guard below), while every primary already improves at this look's level:
   // decision holds that promotion (promotable, its message). A caller may measure just these on
-  // to max_rounds and settle with DecideHeldBack instead of measuring everything on.
+  // and decide with DecideHeldBack instead of measuring everything on.
   std::vector<std::string> held_back;
 };
 
@@ -142,15 +142,18 @@ SequentialDecision DecideSequential(const SequentialDesign& design, int round,
                                     const std::vector<std::string>& references,
                                     const BenchGateRule& rule);
 
-// Settles a promotion held back at a look (SequentialDecision::held_back) once the held-back
-// benchmarks hold max_rounds samples per side (the others keep those of the look): it stands
-// unless a gated benchmark regresses as at the last look (GatedRegressions; `regressed` names
-// them). Why this is sound: the primary's promotion was decided at its look's level, and the
-// held-back benchmarks get the fixed budget's regression test. Why it is fast: a benchmark that
-// moves by code layout alone stays outside the guard however long it is measured, so a clear
-// speed-up used to wait for the last look measuring everything; measuring only the held-back
-// benchmarks costs a fraction of a round (for GEMM the small Linear and MatVec ones).
-SequentialDecision DecideHeldBack(const SequentialDecision& at_look,
+// Decides a promotion held back at a look (SequentialDecision::held_back) while only the
+// held-back benchmarks are measured on: `rounds` is how many samples per side they now hold (the
+// others keep those of the look). At the design's later looks it refuses if a gated benchmark
+// regresses (GatedRegressions; `regressed` names them) and promotes once every held-back benchmark
+// is within the guard (WithinEarlyPromotionGuard); at max_rounds, anything but a regression
+// promotes, as at the last look. Not settled in between. Why this is sound: the primary's
+// promotion was decided at its look's level, and the held-back benchmarks are judged exactly as
+// the sequential rule would judge them. Why it is fast: a clear speed-up no longer waits measuring
+// everything while small benchmarks that code layout moves are cleared; for GEMM the held-back
+// ones (small Linear and MatVec) cost a fraction of a round.
+SequentialDecision DecideHeldBack(const SequentialDesign& design, int rounds,
+                                  const SequentialDecision& at_look,
                                   const std::vector<AbBenchmark>& benchmarks,
                                   const std::vector<std::string>& primary,
                                   const std::vector<std::string>& references,

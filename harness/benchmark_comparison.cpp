@@ -116,11 +116,39 @@ Comparison CompareBenchmarks(const ComparisonRequest& request) {
     return comparison;
   }
   if (held) {
-    // The held-back benchmarks alone, on to the full budget; then the fixed rule's regression test.
+    // The held-back benchmarks alone, on until DecideHeldBack settles (at the latest at the last
+    // round); their samples join those of the look.
+    auto merged = [&](const std::vector<AbBenchmark>& more) {
+      std::vector<AbBenchmark> all = result.benchmarks;
+      for (const auto& extra : more) {
+        auto it = std::find_if(all.begin(), all.end(),
+                               [&](const AbBenchmark& b) { return b.name == extra.name; });
+        if (it == all.end()) continue;
+        it->baseline_ns.insert(it->baseline_ns.end(), extra.baseline_ns.begin(),
+                               extra.baseline_ns.end());
+        it->candidate_ns.insert(it->candidate_ns.end(), extra.candidate_ns.begin(),
+                                extra.candidate_ns.end());
+        for (const auto& [counter, value] : extra.baseline_counters_max)
+          it->baseline_counters_max[counter] = std::max(it->baseline_counters_max[counter], value);
+        for (const auto& [counter, value] : extra.candidate_counters_max)
+          it->candidate_counters_max[counter] =
+              std::max(it->candidate_counters_max[counter], value);
+        it->candidate_counters = extra.candidate_counters;
+        Summarize(*it);
+      }
+      for (auto& b : all) b.name = NormalizedBenchmarkName(b.name);
+      return all;
+    };
     AbRequest rest = ab;
     rest.settings.filter = FilterWithNames("^$", held->held_back);
     rest.rounds = result.max_rounds - result.rounds;
-    rest.settled = nullptr;
+    rest.settled = [&](int more_rounds, const std::vector<AbBenchmark>& more) {
+      SequentialDecision decision =
+          DecideHeldBack(design, result.rounds + more_rounds, *held, merged(more), request.primary,
+                         request.extra, rule);
+      if (decision.settled) comparison.sequential = decision.decision;
+      return decision.settled;
+    };
     AbResult more = RunInterleaved(rest);
     comparison.seconds += more.seconds;
     comparison.held_back_seconds = more.seconds;
@@ -130,26 +158,11 @@ Comparison CompareBenchmarks(const ComparisonRequest& request) {
           (more.failed_side.empty() ? more.message : more.failed_side + ": " + more.message);
       return comparison;
     }
-    for (auto& extra : more.benchmarks) {
-      auto it = std::find_if(result.benchmarks.begin(), result.benchmarks.end(),
-                             [&](const AbBenchmark& b) { return b.name == extra.name; });
-      if (it == result.benchmarks.end()) continue;
-      it->baseline_ns.insert(it->baseline_ns.end(), extra.baseline_ns.begin(),
-                             extra.baseline_ns.end());
-      it->candidate_ns.insert(it->candidate_ns.end(), extra.candidate_ns.begin(),
-                              extra.candidate_ns.end());
-      for (const auto& [counter, value] : extra.baseline_counters_max)
-        it->baseline_counters_max[counter] = std::max(it->baseline_counters_max[counter], value);
-      for (const auto& [counter, value] : extra.candidate_counters_max)
-        it->candidate_counters_max[counter] = std::max(it->candidate_counters_max[counter], value);
-      it->candidate_counters = extra.candidate_counters;
-      Summarize(*it);
-    }
-    std::vector<AbBenchmark> named = result.benchmarks;
-    for (auto& b : named) b.name = NormalizedBenchmarkName(b.name);
-    comparison.sequential =
-        DecideHeldBack(*held, named, request.primary, request.extra, rule).decision;
+    std::vector<AbBenchmark> all = merged(more.benchmarks);
+    for (size_t i = 0; i < all.size(); ++i) all[i].name = result.benchmarks[i].name;
+    result.benchmarks = std::move(all);
     comparison.held_back = held->held_back;
+    comparison.held_back_rounds = result.rounds + more.rounds;
   }
   for (const auto& b : result.benchmarks) {
     BenchmarkFigure figure;

@@ -50,7 +50,7 @@ struct ComparisonRequest {
   // The sequential gate (bench_rule.h, DecideSequential): when `primary` is not empty the
   // comparison stops as soon as the verdict is settled, and `rounds` is the maximum. A promotion
   // held back at a look by gated benchmarks not yet clear of a regression stops the comparison
-  // too; those benchmarks alone are then measured on to `rounds` and DecideHeldBack settles it.
+  // too; those benchmarks alone are then measured on until DecideHeldBack settles it.
   // Empty: all `rounds` are run and DecideBenchmarks applies the fixed-budget rule.
   std::vector<std::string> primary;
   BenchGateRule rule;  // alpha, min_improvement, max_regression of the target
@@ -72,9 +72,10 @@ struct Comparison {
   int max_rounds = 0;  // rounds allowed
   // The sequential gate's verdict at the round it settled (requests with a primary).
   std::optional<BenchGateDecision> sequential;
-  // The gated benchmarks that held back a promotion settled at `rounds` and were then measured
-  // alone to max_rounds (DecideHeldBack), and the seconds that took.
+  // The gated benchmarks that held back a promotion at `rounds` and were then measured alone
+  // (DecideHeldBack): to which round, and the seconds that took.
   std::vector<std::string> held_back;
+  int held_back_rounds = 0;
   double held_back_seconds = 0;
   double seconds = 0;
 };

@@ -97,7 +97,8 @@ struct Outcome {
   bool regression = false;  // refused for a regression of a gated benchmark
   std::vector<std::string> regressed;
   int rounds = 0;
-  int held_back = 0;  // benchmarks measured alone to the full budget after a held-back look
+  int held_back = 0;         // benchmarks measured alone after a held-back look
+  int held_back_rounds = 0;  // for how many more rounds
 };
 
 Outcome DecideOnPrefixes(const std::vector<AbBenchmark>& full, const Target& target,
@@ -121,17 +122,23 @@ Outcome DecideOnPrefixes(const std::vector<AbBenchmark>& full, const Target& tar
     SequentialDecision decision =
         DecideSequential(design, round, prefix, target.primary, target.references, rule);
     if (!decision.settled && !decision.held_back.empty()) {
-      // As CompareBenchmarks does: the held-back benchmarks alone on to the full budget.
-      for (size_t i = 0; i < full.size(); ++i) {
-        if (std::find(decision.held_back.begin(), decision.held_back.end(), full[i].name) ==
-            decision.held_back.end())
-          continue;
-        prefix[i].baseline_ns = full[i].baseline_ns;
-        prefix[i].candidate_ns = full[i].candidate_ns;
-        Summarize(prefix[i]);
+      // As CompareBenchmarks does: the held-back benchmarks alone, round by round, until decided.
+      const SequentialDecision at_look = decision;
+      std::vector<AbBenchmark> on = prefix;
+      for (int more = round + 1; more <= design.max_rounds && !decision.settled; ++more) {
+        for (size_t i = 0; i < full.size(); ++i) {
+          if (std::find(at_look.held_back.begin(), at_look.held_back.end(), full[i].name) ==
+              at_look.held_back.end())
+            continue;
+          on[i].baseline_ns.push_back(full[i].baseline_ns[more - 1]);
+          on[i].candidate_ns.push_back(full[i].candidate_ns[more - 1]);
+          Summarize(on[i]);
+        }
+        decision =
+            DecideHeldBack(design, more, at_look, on, target.primary, target.references, rule);
+        outcome.held_back_rounds = more - round;
       }
-      outcome.held_back = int(decision.held_back.size());
-      decision = DecideHeldBack(decision, prefix, target.primary, target.references, rule);
+      outcome.held_back = int(at_look.held_back.size());
     }
     if (decision.settled) {
       outcome.promoted = decision.decision.promotable;
@@ -155,6 +162,7 @@ struct Scenario {
   std::vector<std::vector<std::string>> regressed;  // per refused trial, the benchmarks
   std::vector<int> rounds;
   std::vector<int> held_back;  // per verdict that measured held-back benchmarks alone: how many
+  std::vector<int> held_back_rounds;  // ... and for how many more rounds
 };
 
 struct Tally {
@@ -174,7 +182,10 @@ struct Tally {
       scenario.regressions += o.regression;
       if (o.regression) scenario.regressed.push_back(o.regressed);
       scenario.rounds.push_back(o.rounds);
-      if (o.held_back > 0) scenario.held_back.push_back(o.held_back);
+      if (o.held_back > 0) {
+        scenario.held_back.push_back(o.held_back);
+        scenario.held_back_rounds.push_back(o.held_back_rounds);
+      }
     }
   }
 };
@@ -191,8 +202,8 @@ void PrintTally(const Tally& tally, double seconds_per_round) {
     if (!s.held_back.empty()) {
       timing += fmt::format(
           "; in {}/{} a promotion was held back at its look and the held-back gated benchmarks "
-          "(median {:g}) were measured alone on to the last round (not in the seconds)",
-          s.held_back.size(), tally.trials, Median(s.held_back));
+          "(median {:g}) were measured alone for a median {:g} more rounds (not in the seconds)",
+          s.held_back.size(), tally.trials, Median(s.held_back), Median(s.held_back_rounds));
     }
     if (s.scale == 1) {
       std::printf("  false-promotion rate: %s; %s\n", Rate(s.promoted, tally.trials).c_str(),

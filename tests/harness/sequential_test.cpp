@@ -293,14 +293,18 @@ TEST(SequentialGateTest, HeldBackBenchmarksAreNamedAndJudgedOnTheFullBudget) {
   EXPECT_THAT(held.held_back, ElementsAre("BM_G"));
   EXPECT_TRUE(held.decision.promotable);  // once BM_G is cleared
 
-  SequentialDecision cleared = DecideHeldBack(held, measure(20, 1), {"BM_P"}, {}, {});
+  // Measured on alone: at round 10 BM_G's interval is still too wide to clear it; not settled.
+  EXPECT_FALSE(DecideHeldBack(design, 10, held, measure(10, 1), {"BM_P"}, {}, {}).settled);
+  EXPECT_FALSE(DecideHeldBack(design, 11, held, measure(11, 1), {"BM_P"}, {}, {}).settled);
+  SequentialDecision cleared = DecideHeldBack(design, 20, held, measure(20, 1), {"BM_P"}, {}, {});
   EXPECT_TRUE(cleared.settled);
   EXPECT_TRUE(cleared.decision.promotable) << cleared.decision.message;
   EXPECT_THAT(cleared.decision.message,
               HasSubstr("decided after 6 of 20 rounds (BM_G measured alone to 20 rounds, no "
                         "regression)"));
 
-  SequentialDecision refused = DecideHeldBack(held, measure(20, 1.15), {"BM_P"}, {}, {});
+  SequentialDecision refused =
+      DecideHeldBack(design, 20, held, measure(20, 1.15), {"BM_P"}, {}, {});
   EXPECT_TRUE(refused.settled);
   EXPECT_FALSE(refused.decision.promotable);
   EXPECT_THAT(refused.decision.regressed, ElementsAre("BM_G"));
@@ -406,9 +410,12 @@ TEST(SequentialGateTest, AHeldBackPromotionMeasuresOnlyTheHeldBackBenchmarksOn) 
   EXPECT_GT(comparison.held_back_seconds, 0);
   ASSERT_TRUE(comparison.sequential.has_value());
   EXPECT_TRUE(comparison.sequential->promotable) << comparison.sequential->message;
-  EXPECT_THAT(comparison.sequential->message, HasSubstr("BM_Slow/64 measured alone to 20 rounds"));
+  EXPECT_THAT(comparison.sequential->message, HasSubstr("BM_Slow/64 measured alone to "));
+  EXPECT_GT(comparison.held_back_rounds, 6);
   for (const auto& f : comparison.figures) {
-    size_t expected = f.reference ? 2u : f.name == "BM_Slow/64" ? 20u : 6u;
+    size_t expected = f.reference              ? 2u
+                      : f.name == "BM_Slow/64" ? size_t(comparison.held_back_rounds)
+                                               : 6u;
     EXPECT_EQ(f.candidate_samples_ns.size(), expected) << f.name;
   }
 }
