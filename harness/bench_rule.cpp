@@ -103,8 +103,8 @@ BenchGateDecision DecideBenchGate(const std::vector<AbBenchmark>& benchmarks,
   return decision;
 }
 
-bool RegressionDismissedByLayout(double ci_high, const BenchGateRule& rule) {
-  return ci_high < 1 + rule.max_regression;
+bool RegressionDismissedByLayout(double estimate, double ci_high, const BenchGateRule& rule) {
+  return WithinEarlyPromotionGuard(estimate, ci_high, rule);
 }
 
 bool SpeedupHoldsUnderLayout(double ratio, double ci_high, const BenchGateRule& rule) {

@@ -267,10 +267,10 @@ std::vector<std::string> BuildReLaidOutHead(const BenchSetup& setup, const Targe
 }
 
 // What the benchmark gate's re-measurement would leave of the null-patch refusals. The gate
-// measures a refused benchmark again under 2 new random layouts and dismisses it when one of them
-// shows its whole 95% interval within max_regression; `not_within[b]` is the share of trials in
-// which b's interval was not within it, so a refusal on benchmarks B survives with probability
-// about prod over b in B of not_within[b]^2 (layouts drawn independently).
+// measures a refused benchmark again under kRegressionRelayouts new random layouts and dismisses
+// it when one of them passes RegressionDismissedByLayout; `not_within[b]` is the share of trials
+// in which b did not pass it, so a refusal on benchmarks B survives with probability about prod
+// over b in B of not_within[b]^kRegressionRelayouts (layouts drawn independently).
 double RefusalsAfterRemeasurement(const Scenario& null_scenario,
                                   const std::map<std::string, double>& not_within, int trials) {
   double expected = 0;
@@ -279,7 +279,7 @@ double RefusalsAfterRemeasurement(const Scenario& null_scenario,
     for (const auto& name : names) {
       auto it = not_within.find(name);
       double share = it == not_within.end() ? 1 : it->second;
-      survives *= share * share;
+      survives *= std::pow(share, kRegressionRelayouts);
     }
     expected += survives;
   }
@@ -414,7 +414,8 @@ void RunCalibrate(const CalibrateArgs& args) {
         layout_estimates[b.name].push_back(b.estimate);
         if (IsPrimary(target, b.name) && SpeedupHoldsUnderLayout(b.ratio, b.ci_high, rule))
           primaries_confirmed += 1;
-        if (!RegressionDismissedByLayout(b.ci_high, rule)) not_within[b.name] += 1.0 / args.trials;
+        if (!RegressionDismissedByLayout(b.estimate, b.ci_high, rule))
+          not_within[b.name] += 1.0 / args.trials;
       }
       auto& samples = pool[b.name];
       samples.insert(samples.end(), b.baseline_ns.begin(), b.baseline_ns.end());
@@ -437,8 +438,9 @@ void RunCalibrate(const CalibrateArgs& args) {
   PrintTally(real, seconds_per_round);
   if (args.null_patches) {
     std::printf(
-        "  false rejections after the gate's re-measurement under 2 other layouts (estimated "
+        "  false rejections after the gate's re-measurement under %d other layouts (estimated "
         "from these trials): %.2f%%\n",
+        kRegressionRelayouts,
         100 * RefusalsAfterRemeasurement(real.scenarios.front(), not_within, real.trials));
     std::printf(
         "  false promotions after the gate's confirmation of small speed-ups under another layout "

@@ -33,7 +33,7 @@ TEST(CalibrateNullPatchTest, ComparesHeadWithReLaidOutHead) {
   EXPECT_THAT(r.out, HasSubstr("false-promotion rate: "));
   EXPECT_THAT(r.out, HasSubstr("false rejections (refused for a regression"));
   EXPECT_THAT(r.out,
-              HasSubstr("false rejections after the gate's re-measurement under 2 other layouts"));
+              HasSubstr("false rejections after the gate's re-measurement under 3 other layouts"));
   EXPECT_THAT(r.out, HasSubstr("layout noise per benchmark"));
   EXPECT_THAT(r.out, HasSubstr("BM_Dot/256"));
   EXPECT_THAT(r.out, HasSubstr("BM_Dot/4096"));
