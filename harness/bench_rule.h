@@ -128,7 +128,7 @@ struct SequentialDecision {
 // side). Rejects (settled) when
 //   - a primary benchmark was not measured or the target names none;
 //   - round >= 2 and a primary or gated benchmark's every candidate run is gross_slowdown x
-//     slower than its every baseline run;
+//     slower than its every baseline run (gated ones, when no primary is, named in `regressed`);
 //   - at a look: a gated benchmark regresses as in DecideBenchGate (p < alpha and ratio >
 //     1 + max_regression), or a primary is clearly not materially faster (futility_level);
 //   - at the last look: anything short of promotion.

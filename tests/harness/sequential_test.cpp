@@ -257,6 +257,34 @@ TEST(SequentialGateTest, GatedRegressionsBlockEarlyPromotion) {
   EXPECT_TRUE(fine.promoted) << fine.message;
 }
 
+// A gated benchmark slower in every run from round 2 is refused as a regression the caller can
+// re-measure under other layouts; when the primary is that slow too, nothing is left to re-measure.
+TEST(SequentialGateTest, GrossSlowdownsOfGatedBenchmarksAreNamedAsRegressions) {
+  auto measure = [](double primary_scale, double gated_scale) {
+    std::vector<AbBenchmark> bs(2);
+    bs[0].name = "BM_P";
+    bs[1].name = "BM_G";
+    for (int round = 0; round < 2; ++round) {
+      bs[0].baseline_ns.push_back(1000 + round);
+      bs[0].candidate_ns.push_back((1000 + round) * primary_scale);
+      bs[1].baseline_ns.push_back(100 + round);
+      bs[1].candidate_ns.push_back((100 + round) * gated_scale);
+    }
+    for (auto& b : bs) Summarize(b);
+    return bs;
+  };
+  const SequentialDesign design = MakeSequentialDesign(20, 0.01);
+  SequentialDecision gated = DecideSequential(design, 2, measure(0.8, 1.8), {"BM_P"}, {}, {});
+  EXPECT_TRUE(gated.settled);
+  EXPECT_FALSE(gated.decision.promotable);
+  EXPECT_THAT(gated.decision.regressed, ElementsAre("BM_G"));
+  EXPECT_THAT(gated.decision.message, HasSubstr("BM_G"));
+  SequentialDecision both = DecideSequential(design, 2, measure(2.0, 1.8), {"BM_P"}, {}, {});
+  EXPECT_TRUE(both.settled);
+  EXPECT_FALSE(both.decision.promotable);
+  EXPECT_TRUE(both.decision.regressed.empty());
+}
+
 TEST(SequentialGateTest, MissingPrimaryRejectsAtOnce) {
   std::vector<AbBenchmark> bs(1);
   bs[0].name = "BM_Other";
