@@ -147,6 +147,22 @@ std::vector<double> Scaled(std::vector<double> values, double factor) {
   return values;
 }
 
+// Settles `result` one way: a refusal's message is its reasons; either way it ends with when it
+// was decided (`after`) and, for a suspicious speed-up, that it must be re-verified.
+SequentialDecision& Settle(SequentialDecision& result, bool promotable, const std::string& after,
+                           const BenchGateRule& rule) {
+  BenchGateDecision& decision = result.decision;
+  result.settled = true;
+  decision.promotable = promotable;
+  if (!promotable) decision.message = fmt::format("{}", fmt::join(decision.reasons, "; "));
+  decision.message += "; " + after;
+  if (decision.suspicious) {
+    decision.message += fmt::format(" (suspicious: more than {:.0f}x faster; re-verify)",
+                                    1 / rule.suspicious_ratio);
+  }
+  return result;
+}
+
 }  // namespace
 
 bool WithinEarlyPromotionGuard(double estimate, double ci_high, const BenchGateRule& rule) {
@@ -163,17 +179,7 @@ SequentialDecision DecideSequential(const SequentialDesign& design, int round,
   result.max_rounds = design.max_rounds;
   BenchGateDecision& decision = result.decision;
   const std::string after = fmt::format("decided after {} of {} rounds", round, design.max_rounds);
-  auto settle = [&](bool promotable) {
-    result.settled = true;
-    decision.promotable = promotable;
-    if (!promotable) decision.message = fmt::format("{}", fmt::join(decision.reasons, "; "));
-    decision.message += "; " + after;
-    if (decision.suspicious) {
-      decision.message += fmt::format(" (suspicious: more than {:.0f}x faster; re-verify)",
-                                      1 / rule.suspicious_ratio);
-    }
-    return result;
-  };
+  auto settle = [&](bool promotable) { return Settle(result, promotable, after, rule); };
 
   // Primary ratio and suspicion, whatever happens next.
   double log_sum = 0;
@@ -302,22 +308,12 @@ SequentialDecision DecideHeldBack(const SequentialDesign& design, int rounds,
         return result;  // still not clear: measure on
     }
   }
-  result.settled = true;
-  std::string alone =
-      fmt::format("{} measured alone to {} rounds", fmt::join(at_look.held_back, ", "), rounds);
-  if (!decision.reasons.empty()) {
-    decision.promotable = false;
-    decision.message = fmt::format("{}", fmt::join(decision.reasons, "; "));
-  } else {
-    alone += ", no regression";
-  }
-  decision.message +=
-      fmt::format("; decided after {} of {} rounds ({})", at_look.round, at_look.max_rounds, alone);
-  if (decision.suspicious) {
-    decision.message += fmt::format(" (suspicious: more than {:.0f}x faster; re-verify)",
-                                    1 / rule.suspicious_ratio);
-  }
-  return result;
+  const bool promotable = decision.reasons.empty();
+  return Settle(result, promotable,
+                fmt::format("decided after {} of {} rounds ({} measured alone to {} rounds{})",
+                            at_look.round, at_look.max_rounds, fmt::join(at_look.held_back, ", "),
+                            rounds, promotable ? ", no regression" : ""),
+                rule);
 }
 
 }  // namespace rlvr
