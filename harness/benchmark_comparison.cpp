@@ -33,6 +33,39 @@ AbBenchmark ToAb(const BenchmarkFigure& f) {
   return b;
 }
 
+// Why a run of the A/B runner failed, naming the side whose run it was.
+std::string FailureOf(const AbResult& result) {
+  return result.failed_side.empty() ? result.message : result.failed_side + ": " + result.message;
+}
+
+// The benchmarks under the names rlvr.json uses (no time-mode suffix), as the rules want them.
+std::vector<AbBenchmark> WithNormalizedNames(std::vector<AbBenchmark> benchmarks) {
+  for (auto& b : benchmarks) b.name = NormalizedBenchmarkName(b.name);
+  return benchmarks;
+}
+
+// `benchmarks` with the samples and counters of `more` (some of them measured on) appended and
+// summarised again.
+std::vector<AbBenchmark> WithMoreRounds(std::vector<AbBenchmark> benchmarks,
+                                        const std::vector<AbBenchmark>& more) {
+  for (const auto& extra : more) {
+    auto it = std::find_if(benchmarks.begin(), benchmarks.end(),
+                           [&](const AbBenchmark& b) { return b.name == extra.name; });
+    if (it == benchmarks.end()) continue;
+    it->baseline_ns.insert(it->baseline_ns.end(), extra.baseline_ns.begin(),
+                           extra.baseline_ns.end());
+    it->candidate_ns.insert(it->candidate_ns.end(), extra.candidate_ns.begin(),
+                            extra.candidate_ns.end());
+    for (const auto& [counter, value] : extra.baseline_counters_max)
+      it->baseline_counters_max[counter] = std::max(it->baseline_counters_max[counter], value);
+    for (const auto& [counter, value] : extra.candidate_counters_max)
+      it->candidate_counters_max[counter] = std::max(it->candidate_counters_max[counter], value);
+    it->candidate_counters = extra.candidate_counters;
+    Summarize(*it);
+  }
+  return benchmarks;
+}
+
 }  // namespace
 
 std::string NormalizedBenchmarkName(std::string_view run_name) {
@@ -73,10 +106,8 @@ Comparison CompareBenchmarks(const ComparisonRequest& request) {
   std::optional<SequentialDecision> held;  // a promotion held back at a look
   if (!request.primary.empty()) {
     ab.settled = [&](int rounds, const std::vector<AbBenchmark>& benchmarks) {
-      std::vector<AbBenchmark> named = benchmarks;
-      for (auto& b : named) b.name = NormalizedBenchmarkName(b.name);
-      SequentialDecision decision =
-          DecideSequential(design, rounds, named, request.primary, request.extra, rule);
+      SequentialDecision decision = DecideSequential(
+          design, rounds, WithNormalizedNames(benchmarks), request.primary, request.extra, rule);
       if (decision.settled) comparison.sequential = decision.decision;
       if (!decision.settled && !decision.held_back.empty()) held = decision;
       return decision.settled || held.has_value();
@@ -91,9 +122,7 @@ Comparison CompareBenchmarks(const ComparisonRequest& request) {
     once = RunInterleaved(references);
     if (!once.ok) {
       comparison.seconds = once.seconds;
-      comparison.message =
-          "references: " +
-          (once.failed_side.empty() ? once.message : once.failed_side + ": " + once.message);
+      comparison.message = "references: " + FailureOf(once);
       return comparison;
     }
   }
@@ -111,41 +140,20 @@ Comparison CompareBenchmarks(const ComparisonRequest& request) {
   comparison.rounds = result.rounds;
   comparison.max_rounds = result.max_rounds;
   if (!result.ok) {
-    comparison.message =
-        result.failed_side.empty() ? result.message : result.failed_side + ": " + result.message;
+    comparison.message = FailureOf(result);
     return comparison;
   }
   if (held) {
     // The held-back benchmarks alone, on until DecideHeldBack settles (at the latest at the last
     // round); their samples join those of the look.
-    auto merged = [&](const std::vector<AbBenchmark>& more) {
-      std::vector<AbBenchmark> all = result.benchmarks;
-      for (const auto& extra : more) {
-        auto it = std::find_if(all.begin(), all.end(),
-                               [&](const AbBenchmark& b) { return b.name == extra.name; });
-        if (it == all.end()) continue;
-        it->baseline_ns.insert(it->baseline_ns.end(), extra.baseline_ns.begin(),
-                               extra.baseline_ns.end());
-        it->candidate_ns.insert(it->candidate_ns.end(), extra.candidate_ns.begin(),
-                                extra.candidate_ns.end());
-        for (const auto& [counter, value] : extra.baseline_counters_max)
-          it->baseline_counters_max[counter] = std::max(it->baseline_counters_max[counter], value);
-        for (const auto& [counter, value] : extra.candidate_counters_max)
-          it->candidate_counters_max[counter] =
-              std::max(it->candidate_counters_max[counter], value);
-        it->candidate_counters = extra.candidate_counters;
-        Summarize(*it);
-      }
-      for (auto& b : all) b.name = NormalizedBenchmarkName(b.name);
-      return all;
-    };
     AbRequest rest = ab;
     rest.settings.filter = FilterWithNames("^$", held->held_back);
     rest.rounds = result.max_rounds - result.rounds;
     rest.settled = [&](int more_rounds, const std::vector<AbBenchmark>& more) {
       SequentialDecision decision =
-          DecideHeldBack(design, result.rounds + more_rounds, *held, merged(more), request.primary,
-                         request.extra, rule);
+          DecideHeldBack(design, result.rounds + more_rounds, *held,
+                         WithNormalizedNames(WithMoreRounds(result.benchmarks, more)),
+                         request.primary, request.extra, rule);
       if (decision.settled) comparison.sequential = decision.decision;
       return decision.settled;
     };
@@ -153,14 +161,10 @@ Comparison CompareBenchmarks(const ComparisonRequest& request) {
     comparison.seconds += more.seconds;
     comparison.held_back_seconds = more.seconds;
     if (!more.ok) {
-      comparison.message =
-          "held-back benchmarks measured on: " +
-          (more.failed_side.empty() ? more.message : more.failed_side + ": " + more.message);
+      comparison.message = "held-back benchmarks measured on: " + FailureOf(more);
       return comparison;
     }
-    std::vector<AbBenchmark> all = merged(more.benchmarks);
-    for (size_t i = 0; i < all.size(); ++i) all[i].name = result.benchmarks[i].name;
-    result.benchmarks = std::move(all);
+    result.benchmarks = WithMoreRounds(std::move(result.benchmarks), more.benchmarks);
     comparison.held_back = held->held_back;
     comparison.held_back_rounds = result.rounds + more.rounds;
   }
