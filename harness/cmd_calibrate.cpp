@@ -386,7 +386,6 @@ void RunCalibrate(const CalibrateArgs& args) {
   double layout_confirms = 0;
   std::mt19937_64 layout_rng(std::random_device{}());
   double seconds = 0;
-  std::vector<std::vector<AbBenchmark>> measured;  // per trial
   for (int trial = 0; trial < args.trials; ++trial) {
     std::string layout;
     if (args.null_patches) {
@@ -408,6 +407,7 @@ void RunCalibrate(const CalibrateArgs& args) {
       }
     }
     seconds += result.seconds;
+    real.Add(result.benchmarks, target, design, rule);
     int primaries_confirmed = 0;
     for (const auto& b : result.benchmarks) {
       if (args.null_patches) {
@@ -422,16 +422,14 @@ void RunCalibrate(const CalibrateArgs& args) {
       samples.insert(samples.end(), b.candidate_ns.begin(), b.candidate_ns.end());
     }
     if (primaries_confirmed == int(target.primary.size())) layout_confirms += 1.0 / args.trials;
-    Outcome null_patch = DecideOnPrefixes(result.benchmarks, target, design, rule, 1);
-    std::fprintf(stderr, "trial %d/%d: %.1f s, %s after %d rounds%s\n", trial + 1, args.trials,
-                 result.seconds,
-                 null_patch.promoted     ? "promoted"
-                 : null_patch.regression ? "refused for a regression"
-                                         : "refused",
-                 null_patch.rounds, layout.empty() ? "" : (" (layout: " + layout + ")").c_str());
-    measured.push_back(std::move(result.benchmarks));
+    const Scenario& null_patch = real.scenarios.front();
+    std::fprintf(stderr,
+                 "trial %d/%d: %.1f s, decided after %d rounds; false promotions so far %d, false "
+                 "rejections %d%s\n",
+                 trial + 1, args.trials, result.seconds, null_patch.rounds.back(),
+                 null_patch.promoted, null_patch.regressions,
+                 layout.empty() ? "" : (" (layout: " + layout + ")").c_str());
   }
-  for (const auto& benchmarks : measured) real.Add(benchmarks, target, design, rule);
   const double seconds_per_round = seconds / (double(args.trials) * args.rounds);
   std::printf("real %s trials (%d rounds each, %.2f s per round):\n",
               args.null_patches ? "null-patch" : "A/A", args.rounds, seconds_per_round);
