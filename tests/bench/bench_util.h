@@ -254,7 +254,6 @@ class RotatingSets {
   }
 
   bool fresh() const { return fresh_; }
-  bool reused() const { return reused_; }
 
  private:
   struct Storage {

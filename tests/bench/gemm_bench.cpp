@@ -16,6 +16,13 @@ namespace {
 // (~1e-5); a kernel that skips or corrupts work is off by O(1).
 constexpr double kTolerance = 1e-4;
 
+// One output of Linear or MatVec for sampled verification: a dot product in double.
+double DotInDouble(const float* a, const float* b, int n) {
+  double sum = 0.0;
+  for (int i = 0; i < n; ++i) sum += double(a[i]) * double(b[i]);
+  return sum;
+}
+
 // C = A*B for square n. Perturb: a full row of B, on which every entry of C depends.
 struct GemmSet {
   int n;
@@ -106,11 +113,7 @@ void BM_Linear(benchmark::State& state) {
     return VerifySampled(
         state, s.y.data(), s.y.size(), 512,
         [&](size_t index) {
-          const float* row = s.x.data() + (index / n) * k;
-          const float* weights = s.W.data() + (index % n) * k;
-          double sum = 0.0;
-          for (int i = 0; i < k; ++i) sum += double(row[i]) * double(weights[i]);
-          return sum;
+          return DotInDouble(s.x.data() + (index / n) * k, s.W.data() + (index % n) * k, k);
         },
         kTolerance);
   });
@@ -157,13 +160,7 @@ void BM_MatVec(benchmark::State& state) {
   sets.All([&](MatVecSet& s) {
     return VerifySampled(
         state, s.y.data(), s.y.size(), 512,
-        [&](size_t row) {
-          const float* weights = s.W.data() + row * n;
-          double sum = 0.0;
-          for (int i = 0; i < n; ++i) sum += double(weights[i]) * double(s.x[i]);
-          return sum;
-        },
-        kTolerance);
+        [&](size_t row) { return DotInDouble(s.W.data() + row * n, s.x.data(), n); }, kTolerance);
   });
   ReportFlops(state, 2.0 * n * n);
   ReportBytes(state, sizeof(float) * (double(n) * n + 2.0 * n));
