@@ -87,18 +87,29 @@ class FixtureRepo {
   std::filesystem::path path_;
 };
 
-// Copies RLVR_FIXTURES_DIR/tiny_repo to a new temp dir, `git init`s it on branch main and
-// commits everything ("initial").
-inline FixtureRepo MakeFixtureRepo() {
+// A new temp dir (named after `prefix`) holding a copy of RLVR_FIXTURES_DIR/<fixture>.
+inline FixtureRepo CopyFixture(const char* fixture, const char* prefix) {
   namespace fs = std::filesystem;
-  std::string pattern = (fs::temp_directory_path() / "rlvr-fixture-XXXXXX").string();
+  std::string pattern = (fs::temp_directory_path() / (std::string(prefix) + "-XXXXXX")).string();
   if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   FixtureRepo repo{fs::path(pattern)};
-  fs::copy(fs::path(RLVR_FIXTURES_DIR) / "tiny_repo", repo.path(),
+  fs::copy(fs::path(RLVR_FIXTURES_DIR) / fixture, repo.path(),
            fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  return repo;
+}
+
+// `git init`s the copy on branch main and commits everything ("initial").
+inline void CommitInitial(const FixtureRepo& repo) {
   repo.Git("init -q -b main");
   repo.Git("add -A");
   repo.Git("commit -q -m initial");
+}
+
+// Copies RLVR_FIXTURES_DIR/tiny_repo to a new temp dir, `git init`s it on branch main and
+// commits everything ("initial").
+inline FixtureRepo MakeFixtureRepo() {
+  FixtureRepo repo = CopyFixture("tiny_repo", "rlvr-fixture");
+  CommitInitial(repo);
   return repo;
 }
 
@@ -116,17 +127,10 @@ inline std::string CommandRepoConfig() {
 }
 
 inline FixtureRepo MakeCommandRepo() {
-  namespace fs = std::filesystem;
-  std::string pattern = (fs::temp_directory_path() / "rlvr-make-fixture-XXXXXX").string();
-  if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  FixtureRepo repo{fs::path(pattern)};
-  fs::copy(fs::path(RLVR_FIXTURES_DIR) / "make_header_repo", repo.path(),
-           fs::copy_options::recursive | fs::copy_options::overwrite_existing);
-  fs::remove(repo.path() / "rlvr.json.draft");
+  FixtureRepo repo = CopyFixture("make_header_repo", "rlvr-make-fixture");
+  std::filesystem::remove(repo.path() / "rlvr.json.draft");
   std::ofstream(repo.path() / "rlvr.json") << CommandRepoConfig();
-  repo.Git("init -q -b main");
-  repo.Git("add -A");
-  repo.Git("commit -q -m initial");
+  CommitInitial(repo);
   return repo;
 }
 
