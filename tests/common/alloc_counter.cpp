@@ -22,11 +22,15 @@
 
 namespace {
 std::atomic<uint64_t> g_allocations{0};
-void Count() { g_allocations.fetch_add(1, std::memory_order_relaxed); }
+void Count() {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+}
 }  // namespace
 
 namespace rlvr {
-uint64_t AllocationCount() { return g_allocations.load(std::memory_order_relaxed); }
+uint64_t AllocationCount() {
+  return g_allocations.load(std::memory_order_relaxed);
+}
 }  // namespace rlvr
 
 #if RLVR_INTERPOSE_MALLOC
@@ -71,7 +75,9 @@ bool Resolve() {
   return real_malloc != nullptr;
 }
 
-void* RawMalloc(size_t n) { return Resolve() ? real_malloc(n) : Bootstrap(n); }
+void* RawMalloc(size_t n) {
+  return Resolve() ? real_malloc(n) : Bootstrap(n);
+}
 void RawFree(void* p) {
   if (p && !FromBootstrap(p) && Resolve()) real_free(p);
 }
@@ -99,7 +105,9 @@ void* realloc(void* p, size_t n) {
   }
   return Resolve() ? real_realloc(p, n) : nullptr;
 }
-void free(void* p) { RawFree(p); }
+void free(void* p) {
+  RawFree(p);
+}
 int posix_memalign(void** out, size_t align, size_t n) {
   Count();
   return RawPosixMemalign(out, align, n);
@@ -112,9 +120,15 @@ void* aligned_alloc(size_t align, size_t n) {
 }  // extern "C"
 #else
 namespace {
-void* RawMalloc(size_t n) { return std::malloc(n); }
-void RawFree(void* p) { std::free(p); }
-int RawPosixMemalign(void** out, size_t align, size_t n) { return posix_memalign(out, align, n); }
+void* RawMalloc(size_t n) {
+  return std::malloc(n);
+}
+void RawFree(void* p) {
+  std::free(p);
+}
+int RawPosixMemalign(void** out, size_t align, size_t n) {
+  return posix_memalign(out, align, n);
+}
 }  // namespace
 #endif
 
@@ -125,7 +139,9 @@ void* operator new(std::size_t n) {
   if (!p) throw std::bad_alloc();
   return p;
 }
-void* operator new[](std::size_t n) { return operator new(n); }
+void* operator new[](std::size_t n) {
+  return operator new(n);
+}
 void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
   Count();
   return RawMalloc(n ? n : 1);
@@ -140,12 +156,30 @@ void* operator new(std::size_t n, std::align_val_t a) {
   if (RawPosixMemalign(&p, align, n ? n : 1) != 0) throw std::bad_alloc();
   return p;
 }
-void* operator new[](std::size_t n, std::align_val_t a) { return operator new(n, a); }
-void operator delete(void* p) noexcept { RawFree(p); }
-void operator delete[](void* p) noexcept { RawFree(p); }
-void operator delete(void* p, std::size_t) noexcept { RawFree(p); }
-void operator delete[](void* p, std::size_t) noexcept { RawFree(p); }
-void operator delete(void* p, std::align_val_t) noexcept { RawFree(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { RawFree(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { RawFree(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { RawFree(p); }
+void* operator new[](std::size_t n, std::align_val_t a) {
+  return operator new(n, a);
+}
+void operator delete(void* p) noexcept {
+  RawFree(p);
+}
+void operator delete[](void* p) noexcept {
+  RawFree(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  RawFree(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+  RawFree(p);
+}
+void operator delete(void* p, std::align_val_t) noexcept {
+  RawFree(p);
+}
+void operator delete[](void* p, std::align_val_t) noexcept {
+  RawFree(p);
+}
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
+  RawFree(p);
+}
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
+  RawFree(p);
+}

@@ -3,7 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "harness/candidate_run.h"
+#include "harness/candidate/run.h"
 
 namespace rlvr {
 namespace {

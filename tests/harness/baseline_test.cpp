@@ -1,6 +1,6 @@
 // Stored baselines: JSON round trip, atomic writes, clear errors on bad files, host facts and
 // drift, and measuring a baseline from the fake benchmark binary.
-#include "harness/baseline.h"
+#include "harness/bench/baseline.h"
 
 #include <unistd.h>
 

@@ -9,8 +9,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "harness/baseline.h"
-#include "harness/process.h"
+#include "harness/base/process.h"
+#include "harness/bench/baseline.h"
 
 namespace rlvr {
 namespace {

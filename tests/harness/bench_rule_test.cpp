@@ -1,6 +1,6 @@
 // The benchmark gate's decision on synthetic A/B samples, and callgrind instruction counts.
-#include "harness/bench_rule.h"
-#include "harness/callgrind.h"
+#include "harness/bench/callgrind.h"
+#include "harness/bench/rule.h"
 
 #include <random>
 

@@ -1,6 +1,6 @@
 // Benchmark runs: Google Benchmark JSON parsing (units, counters, errors), single runs of the fake
 // benchmark binary in tests/fixtures/bench_fake, and the interleaved A/B runner.
-#include "harness/bench_run.h"
+#include "harness/bench/run.h"
 
 #include <unistd.h>
 

@@ -1,6 +1,6 @@
 // The benchmark gate's adapter: the roofline (physics) check, the decision on a comparison, and
 // the fresh re-verification regime, on synthetic counters and on the fake benchmark binary.
-#include "harness/benchmark_comparison.h"
+#include "harness/bench/comparison.h"
 
 #include <unistd.h>
 

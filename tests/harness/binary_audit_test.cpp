@@ -1,5 +1,5 @@
-// The binary audit (object_audit.h: AuditLinkedBinary, NeededLibraries, LinkedBinariesUnder) on
-// small C programs and shared libraries linked by the system cc: HEAD's build against a
+// The binary audit (verify/object_audit.h: AuditLinkedBinary, NeededLibraries, LinkedBinariesUnder)
+// on small C programs and shared libraries linked by the system cc: HEAD's build against a
 // candidate's, as the build gate compares them.
 #include <unistd.h>
 
@@ -8,8 +8,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "harness/object_audit.h"
-#include "harness/process.h"
+#include "harness/base/process.h"
+#include "harness/verify/object_audit.h"
 
 namespace rlvr {
 namespace {

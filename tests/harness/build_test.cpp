@@ -1,7 +1,7 @@
 // Configure follows the request: a build dir is reused only while it was configured with the same
 // source dir, build dir, configure args and cmake; otherwise it is wiped and configured afresh,
 // and the outcome says why. Also CMake projects in a source subdirectory.
-#include "harness/build.h"
+#include "harness/candidate/build.h"
 
 #include <cstdlib>
 #include <filesystem>
@@ -12,7 +12,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include "harness/file_text.h"
+#include "harness/base/file_text.h"
 
 namespace rlvr {
 namespace {

@@ -13,8 +13,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "harness/config.h"
-#include "harness/evaluate.h"
+#include "harness/base/config.h"
+#include "harness/verify/evaluate.h"
 #include "tests/harness/fixture_repo.h"
 
 namespace rlvr {

@@ -4,8 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "harness/file_text.h"
-#include "harness/process.h"
+#include "harness/base/file_text.h"
+#include "harness/base/process.h"
 #include "tests/harness/fixture_repo.h"
 
 namespace rlvr {

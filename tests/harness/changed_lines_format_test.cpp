@@ -1,7 +1,7 @@
 // The format gate's work: only the lines a candidate changed are formatted, only with the
 // repository's own .clang-format, includes left in their order unless the style asks; no
 // .clang-format means no formatting, said so.
-#include "harness/changed_lines_format.h"
+#include "harness/verify/changed_lines_format.h"
 
 #include <filesystem>
 #include <fstream>
@@ -11,7 +11,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include "harness/file_text.h"
+#include "harness/base/file_text.h"
 #include "tests/harness/fixture_repo.h"
 
 namespace rlvr {

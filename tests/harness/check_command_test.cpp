@@ -13,9 +13,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "harness/config.h"
-#include "harness/file_text.h"
-#include "harness/process.h"
+#include "harness/base/config.h"
+#include "harness/base/file_text.h"
+#include "harness/base/process.h"
 #include "tests/harness/fixture_repo.h"
 
 namespace rlvr {

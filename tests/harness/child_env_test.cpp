@@ -1,6 +1,6 @@
 // The child-environment policy: the allowlist, secret-looking names refused even when a pattern
 // matches, values holding a registered secret refused, and the user's pass-through names.
-#include "harness/child_env.h"
+#include "harness/base/child_env.h"
 
 #include <unistd.h>
 
@@ -10,7 +10,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "harness/secrets.h"
+#include "harness/base/secrets.h"
 
 namespace rlvr {
 namespace {
@@ -106,7 +106,7 @@ TEST(ChildEnvTest, PassThroughNamesTheUserChose) {
   EXPECT_THAT(child, Contains(Pair("CUDA_HOME", "/usr/local/cuda")));
   EXPECT_THAT(child, Contains(Pair("CUDA_VISIBLE_DEVICES", "0")));
   EXPECT_THAT(child, Contains(Pair("LICENSE_SERVER", "27000@lic")));
-  // Named exactly: passed although it looks secret (documented in child_env.h).
+  // Named exactly: passed although it looks secret (documented in base/child_env.h).
   EXPECT_THAT(child, Contains(Pair("VENDOR_LICENCE_TOKEN", "tok-named-on-purpose")));
   // A pattern does not carry secret-looking names; nor does a longer name than the one given.
   EXPECT_THAT(child, Not(Contains(Key("CUDA_API_KEY"))));

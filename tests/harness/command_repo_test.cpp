@@ -12,12 +12,12 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "harness/bench_run.h"
-#include "harness/build.h"
-#include "harness/candidate_run.h"
-#include "harness/config.h"
-#include "harness/evaluate.h"
-#include "harness/process.h"
+#include "harness/base/config.h"
+#include "harness/base/process.h"
+#include "harness/bench/run.h"
+#include "harness/candidate/build.h"
+#include "harness/candidate/run.h"
+#include "harness/verify/evaluate.h"
 #include "tests/harness/fixture_repo.h"
 
 namespace rlvr {

@@ -1,4 +1,4 @@
-#include "harness/config.h"
+#include "harness/base/config.h"
 
 #include <fstream>
 #include <sstream>

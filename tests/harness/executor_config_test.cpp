@@ -1,6 +1,6 @@
 // The "executor" section of rlvr.json: defaults when absent, every field read, and a clear error
 // naming the field for unknown fields, wrong types and bad values.
-#include "harness/executor_config.h"
+#include "harness/executors/config.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

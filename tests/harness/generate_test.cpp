@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/process.h"
+#include "harness/base/process.h"
 #include "kernels/gguf.h"
 
 namespace rlvr {

@@ -1,6 +1,6 @@
 // IsaConditionalLines and friends: which lines sit behind an instruction-set #if, so an edit
 // there (never compiled on this machine) is known to be untested.
-#include "harness/isa_regions.h"
+#include "harness/verify/isa_regions.h"
 
 #include <filesystem>
 #include <stdexcept>
@@ -9,7 +9,7 @@
 
 #include <gtest/gtest.h>
 
-#include "harness/patch_diff.h"
+#include "harness/patch/diff.h"
 #include "tests/harness/patch_test_util.h"
 
 namespace rlvr {

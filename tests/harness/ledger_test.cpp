@@ -1,7 +1,7 @@
 // The SQLite ledger: schema as DESIGN.md, runs and attempts round-trip, reopen keeps everything,
 // unknown schema versions and foreign files are refused with a clear message; no registered
 // secret ever reaches the file.
-#include "harness/ledger.h"
+#include "harness/ledger/ledger.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -15,8 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/llm_replay.h"
-#include "harness/secrets.h"
+#include "harness/base/secrets.h"
+#include "harness/llm/replay.h"
 
 namespace rlvr {
 namespace {

@@ -1,6 +1,6 @@
 // The HTTP LLM client against the scripted fake endpoint: replies, retries on each transient
 // fault (Retry-After honoured), clear permanent errors, caps, token accounting, key hygiene.
-#include "harness/llm_client.h"
+#include "harness/llm/client.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -11,7 +11,7 @@
 #include <fstream>
 #include <thread>
 
-#include "harness/llm_replay.h"
+#include "harness/llm/replay.h"
 #include "tests/fake_endpoint/fake_endpoint.h"
 
 namespace rlvr {

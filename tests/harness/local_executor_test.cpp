@@ -1,12 +1,12 @@
-// The local executor (harness/local_executor.h) in-process, with the caller's Evaluator: its
+// The local executor (harness/executors/local.h) in-process, with the caller's Evaluator: its
 // verdict JSON is the evaluator's verdict, requests are judged one per Collect, in order, and
 // misuse is refused. Candidates stopped by the scope gate keep it quick (no build). The child
 // process mode is exercised against the Slurm executor in slurm_executor_test.cpp.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "harness/config.h"
-#include "harness/local_executor.h"
+#include "harness/base/config.h"
+#include "harness/executors/local.h"
 #include "tests/harness/fixture_repo.h"
 
 namespace rlvr {

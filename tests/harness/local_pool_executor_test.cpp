@@ -1,4 +1,4 @@
-// The local pool executor (`rlvr iterate --jobs N`, harness/local_pool_executor.h): candidates
+// The local pool executor (`rlvr iterate --jobs N`, harness/executors/local_pool.h): candidates
 // judged at once in clones of the repository give the verdicts rlvr evaluate gives, their
 // evaluations overlap, cancelled ones never come back, and the repository is left clean.
 #include <gmock/gmock.h>
@@ -7,7 +7,7 @@
 #include <chrono>
 #include <map>
 
-#include "harness/local_pool_executor.h"
+#include "harness/executors/local_pool.h"
 #include "tests/harness/fixture_repo.h"
 
 namespace rlvr {

@@ -31,8 +31,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "harness/ledger.h"
-#include "harness/process.h"
+#include "harness/base/process.h"
+#include "harness/ledger/ledger.h"
 #include "tests/fake_endpoint/fake_endpoint.h"
 #include "tests/harness/fixture_repo.h"
 

@@ -16,9 +16,9 @@
 #include <sstream>
 #include <thread>
 
-#include "harness/ledger.h"
-#include "harness/loop.h"
-#include "harness/run_lock.h"
+#include "harness/base/run_lock.h"
+#include "harness/ledger/ledger.h"
+#include "harness/loop/loop.h"
 #include "tests/fake_endpoint/fake_endpoint.h"
 #include "tests/harness/fixture_repo.h"
 

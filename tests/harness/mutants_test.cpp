@@ -1,7 +1,7 @@
-// Single-point mutants of source text (harness/mutants.h): the sites found, what is skipped
+// Single-point mutants of source text (harness/repo/mutants.h): the sites found, what is skipped
 // (comments, strings, templates, #include), determinism of the sample, and that each mutant
 // changes one token (or drops one contiguous span) of one line.
-#include "harness/mutants.h"
+#include "harness/repo/mutants.h"
 
 #include <algorithm>
 #include <set>
@@ -10,7 +10,7 @@
 
 #include <gtest/gtest.h>
 
-#include "harness/patch_diff.h"
+#include "harness/patch/diff.h"
 
 namespace rlvr {
 namespace {

@@ -1,4 +1,4 @@
-#include "harness/object_audit.h"
+#include "harness/verify/object_audit.h"
 
 #include <unistd.h>
 
@@ -9,7 +9,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "harness/process.h"
+#include "harness/base/process.h"
 
 namespace rlvr {
 namespace {

@@ -1,5 +1,6 @@
-// The differential oracle's comparison and runs (oracle.h), with shell one-liners as oracles.
-#include "harness/oracle.h"
+// The differential oracle's comparison and runs (verify/oracle.h), with shell one-liners as
+// oracles.
+#include "harness/verify/oracle.h"
 
 #include <cstdlib>
 #include <fstream>

@@ -10,7 +10,7 @@
 
 #include <gtest/gtest.h>
 
-#include "harness/patch_apply.h"
+#include "harness/patch/apply.h"
 #include "tests/harness/patch_test_util.h"
 
 namespace rlvr {

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "harness/patch_parse.h"
+#include "harness/patch/parse.h"
 
 namespace rlvr {
 namespace {

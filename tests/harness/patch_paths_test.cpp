@@ -4,8 +4,8 @@
 
 #include <gtest/gtest.h>
 
-#include "harness/patch_paths.h"
-#include "harness/repo.h"
+#include "harness/git/repo.h"
+#include "harness/patch/paths.h"
 #include "tests/harness/patch_test_util.h"
 
 namespace rlvr {

@@ -12,8 +12,8 @@
 #include <git2.h>
 #include <gtest/gtest.h>
 
-#include "harness/patch_apply.h"
-#include "harness/patch_diff.h"
+#include "harness/patch/apply.h"
+#include "harness/patch/diff.h"
 #include "tests/harness/patch_test_util.h"
 
 namespace rlvr {

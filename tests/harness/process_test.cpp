@@ -2,7 +2,7 @@
 // resource limits, environment edits, and a bounded "fork bomb" the harness must survive; the
 // child sees none of our secrets (env, and a compiled program walking `environ`), and what it
 // prints comes back redacted.
-#include "harness/process.h"
+#include "harness/base/process.h"
 
 #include <signal.h>
 #include <unistd.h>
@@ -15,8 +15,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "harness/child_env.h"
-#include "harness/secrets.h"
+#include "harness/base/child_env.h"
+#include "harness/base/secrets.h"
 
 namespace rlvr {
 namespace {
@@ -189,7 +189,7 @@ TEST(ProcessTest, NoNetworkLeavesOnlyLoopback) {
 }
 
 // Secrets in our environment for the length of one test. Their values are never registered with
-// secrets.h, so a leak would show in the child's output as is instead of being redacted away:
+// base/secrets.h, so a leak would show in the child's output as is instead of being redacted away:
 // these tests check that the child never gets them, not that redaction hides them.
 class ProcessSecretsTest : public ::testing::Test {
  protected:

@@ -1,6 +1,6 @@
 // The prompt: instructions, files, figures and history are there; the size bound drops the
 // oldest history first, then context files, and never the editable file.
-#include "harness/prompt.h"
+#include "harness/loop/prompt.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,7 +1,8 @@
-// Recovery of a promotion cut short between its commit and the ledger update (reconcile.h): the
-// commit is found by its trailer, the ledger row is marked promoted, and working files the killed
-// checkout left at the parent's content are brought up to the commit, never the user's edits.
-#include "harness/reconcile.h"
+// Recovery of a promotion cut short between its commit and the ledger update (loop/reconcile.h):
+// the commit is found by its trailer, the ledger row is marked promoted, and working files the
+// killed checkout left at the parent's content are brought up to the commit, never the user's
+// edits.
+#include "harness/loop/reconcile.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

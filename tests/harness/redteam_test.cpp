@@ -30,8 +30,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "harness/config.h"
-#include "harness/evaluate.h"
+#include "harness/base/config.h"
+#include "harness/verify/evaluate.h"
 #include "tests/harness/fixture_repo.h"
 #include "tests/harness/source_repo.h"
 

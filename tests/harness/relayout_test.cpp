@@ -1,6 +1,6 @@
 // Code-layout padding: inserted where it compiles (after the leading directives, inside include
 // guards), in C and C++, and it moves code without changing what the program does.
-#include "harness/relayout.h"
+#include "harness/bench/relayout.h"
 
 #include <cstdlib>
 #include <filesystem>
@@ -9,8 +9,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "harness/file_text.h"
-#include "harness/process.h"
+#include "harness/base/file_text.h"
+#include "harness/base/process.h"
 
 namespace rlvr {
 namespace {

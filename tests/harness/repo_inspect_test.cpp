@@ -1,6 +1,6 @@
-// What `rlvr init` reads from a repository (harness/repo_inspect.h) on the fixture repositories
+// What `rlvr init` reads from a repository (harness/repo/inspect.h) on the fixture repositories
 // of the shapes users have, and the starting rlvr.json it makes from that.
-#include "harness/repo_inspect.h"
+#include "harness/repo/inspect.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -11,7 +11,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "harness/config.h"
+#include "harness/base/config.h"
 
 namespace rlvr {
 namespace {

@@ -1,6 +1,6 @@
 // LoadReportData against generated ledgers: totals, promotions history arithmetic, --since,
 // baselines and references, and clear errors for ledgers it must not read.
-#include "harness/report_data.h"
+#include "harness/report/data.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -11,7 +11,7 @@
 #include <fstream>
 #include <numeric>
 
-#include "harness/ledger.h"
+#include "harness/ledger/ledger.h"
 #include "tests/harness/report_fixture.h"
 
 namespace rlvr {
@@ -268,8 +268,8 @@ TEST_F(ReportDataTest, PromotionTimeIsTheCommitTime) {
 namespace rlvr {
 namespace {
 
-// The report reads what the loop's ledger writer (harness/ledger.h) writes, including while the
-// writer still holds the file open.
+// The report reads what the loop's ledger writer (harness/ledger/ledger.h) writes, including while
+// the writer still holds the file open.
 TEST_F(ReportDataTest, ReadsALedgerWrittenByTheLoop) {
   Ledger ledger(options_.ledger_path);
   int64_t run = ledger.BeginRun("model-x", "http://127.0.0.1:1/v1", "{}", 1);

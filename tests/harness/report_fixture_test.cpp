@@ -10,8 +10,8 @@
 #include <random>
 #include <stdexcept>
 
-#include "harness/report_data.h"
-#include "harness/utc_time.h"
+#include "harness/base/utc_time.h"
+#include "harness/report/data.h"
 #include "tests/harness/report_fixture.h"
 
 namespace rlvr {

@@ -7,11 +7,11 @@
 #include <cmath>
 #include <regex>
 
-#include "harness/report_data.h"
-#include "harness/report_html.h"
-#include "harness/report_markdown.h"
-#include "harness/report_summary.h"
-#include "harness/report_svg.h"
+#include "harness/report/data.h"
+#include "harness/report/html.h"
+#include "harness/report/markdown.h"
+#include "harness/report/summary.h"
+#include "harness/report/svg.h"
 #include "tests/harness/report_fixture.h"
 
 namespace rlvr {

@@ -2,9 +2,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "harness/report_escape.h"
-#include "harness/report_format.h"
-#include "harness/utc_time.h"
+#include "harness/base/utc_time.h"
+#include "harness/report/escape.h"
+#include "harness/report/format.h"
 
 namespace rlvr {
 namespace {

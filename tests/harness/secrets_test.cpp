@@ -1,6 +1,6 @@
 // The secret registry: which names look secret, what gets registered, and redaction that leaves
 // no fragment of any registered value (overlapping values, repeats, the JSON-escaped form).
-#include "harness/secrets.h"
+#include "harness/base/secrets.h"
 
 #include <unistd.h>
 

@@ -12,9 +12,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "harness/bench_rule.h"
-#include "harness/benchmark_comparison.h"
-#include "harness/stats.h"
+#include "harness/bench/comparison.h"
+#include "harness/bench/rule.h"
+#include "harness/bench/stats.h"
 
 namespace rlvr {
 namespace {

@@ -23,9 +23,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "harness/local_executor.h"
-#include "harness/process.h"
-#include "harness/slurm_executor.h"
+#include "harness/base/process.h"
+#include "harness/executors/local.h"
+#include "harness/executors/slurm.h"
 #include "tests/harness/fixture_repo.h"
 
 namespace rlvr {

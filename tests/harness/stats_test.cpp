@@ -1,6 +1,6 @@
 // Benchmark statistics: median, Mann-Whitney p-values cross-checked against scipy (run live when
 // python3-scipy is installed), and the Hodges-Lehmann ratio interval.
-#include "harness/stats.h"
+#include "harness/bench/stats.h"
 
 #include <cmath>
 #include <random>
@@ -11,7 +11,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "harness/process.h"
+#include "harness/base/process.h"
 
 namespace rlvr {
 namespace {

@@ -1,4 +1,4 @@
-#include "harness/symbol_check.h"
+#include "harness/verify/symbol_check.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

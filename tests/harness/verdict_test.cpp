@@ -1,10 +1,10 @@
-#include "harness/verdict.h"
+#include "harness/verify/verdict.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "harness/benchmark_comparison.h"
-#include "harness/promote.h"
+#include "harness/bench/comparison.h"
+#include "harness/verify/promote.h"
 
 namespace rlvr {
 namespace {

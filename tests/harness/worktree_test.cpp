@@ -1,4 +1,4 @@
-#include "harness/worktree.h"
+#include "harness/git/worktree.h"
 
 #include <fstream>
 

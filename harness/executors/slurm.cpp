@@ -1,0 +1,591 @@
+#include "harness/executors/slurm.h"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <system_error>
+#include <thread>
+
+#include "harness/base/file_text.h"
+#include "harness/base/process.h"
+
+namespace rlvr {
+
+namespace fs = std::filesystem;
+
+// What the executor remembers of one evaluation, and writes to its folder's job.json.
+struct SlurmExecutor::Evaluation {
+  EvaluationRequest request;
+  fs::path folder;
+  std::string head;  // the commit the candidate is judged against
+  struct Try {
+    std::string job_id;
+    double submitted_at = 0;  // Unix time, seconds
+  };
+  std::vector<Try> tries;
+  std::vector<std::string> events;  // infrastructure faults met so far
+  bool waiting = true;              // not submitted (no room yet, or to be resubmitted)
+  std::string state = "waiting";    // the scheduler's last word on the current try
+  double ended_seen_at = 0;         // when the current try was first seen ended without files
+
+  const std::string& job_id() const {
+    static const std::string none;
+    return tries.empty() || waiting ? none : tries.back().job_id;
+  }
+};
+
+// One line of squeue.
+struct SlurmExecutor::QueueEntry {
+  std::string state;  // RUNNING, PENDING, CANCELLED, ...
+  std::string node;
+  std::string comment;
+};
+
+namespace {
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// Single-quoted for sh.
+std::string ShellQuote(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string Trimmed(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' '))
+    text.pop_back();
+  return text;
+}
+
+std::string LastLines(const std::string& text, size_t count) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (!Trimmed(line).empty()) lines.push_back(Trimmed(line));
+  std::string out;
+  for (size_t i = lines.size() > count ? lines.size() - count : 0; i < lines.size(); ++i)
+    out += (out.empty() ? "" : " | ") + lines[i];
+  return out;
+}
+
+std::string UserName() {
+  if (const passwd* entry = getpwuid(getuid()); entry != nullptr) return entry->pw_name;
+  return std::to_string(getuid());
+}
+
+bool WriteFileAtomically(const fs::path& path, const std::string& text) {
+  fs::path temporary = path;
+  temporary += ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.flush()) return false;
+  }
+  std::error_code error;
+  fs::rename(temporary, path, error);
+  return !error;
+}
+
+// States in which Slurm has given up on a job for reasons of its own: the evaluation is retried.
+bool IsInfrastructureEnd(const std::string& state) {
+  static const std::set<std::string> states = {"CANCELLED", "PREEMPTED", "NODE_FAIL",    "TIMEOUT",
+                                               "BOOT_FAIL", "DEADLINE",  "OUT_OF_MEMORY"};
+  return states.count(state) > 0;
+}
+
+// The job script ran to its end (with or without a verdict).
+bool IsOwnEnd(const std::string& state) {
+  return state == "COMPLETED" || state == "FAILED";
+}
+
+// "rlvr repo=/x key=a17 try=2 run=5" -> "a17" when the repository is `repo`, else "".
+std::string KeyFromComment(const std::string& comment, const std::string& repo) {
+  std::string prefix = "rlvr repo=" + repo + " key=";
+  if (!comment.starts_with(prefix)) return "";
+  std::string rest = comment.substr(prefix.size());
+  return rest.substr(0, rest.find(' '));
+}
+
+// The job script: clone at the judged commit into node-local scratch space, evaluate, leave the
+// verdict (written whole, then renamed) and the try's start and end lines in the folder.
+std::string JobScript(const fs::path& folder, const fs::path& repo, const std::string& head,
+                      const fs::path& rlvr, const EvaluationRequest& request) {
+  const EvaluationSettings& settings = request.settings;
+  std::string flags = "--json";
+  if (!settings.sanitizers) flags += " --no-sanitizers";
+  if (!settings.benchmark) flags += " --no-benchmark";
+  if (settings.check_format_only) flags += " --check-format";
+  if (settings.seed != 0) flags += " --seed " + std::to_string(settings.seed);
+  flags += " --test-timeout " + std::to_string(settings.test_timeout_seconds);
+  if (settings.bench_rounds > 0) flags += " --rounds " + std::to_string(settings.bench_rounds);
+  std::ostringstream s;
+  s << "#!/bin/sh\n"
+    << "# rlvr evaluation " << request.key << " of target " << request.target
+    << ", written by rlvr's Slurm executor.\n"
+    << "dir=" << ShellQuote(folder.string()) << "\n"
+    << "job=${SLURM_JOB_ID:-none}\n"
+    << "echo \"${SLURMD_NODENAME:-$(hostname)} $(date +%s.%N)\" >\"$dir/start.$job\"\n"
+    << "scratch=$(mktemp -d \"${TMPDIR:-/tmp}/rlvr-eval.XXXXXX\") || exit 3\n"
+    << "trap 'rm -rf \"$scratch\"' EXIT\n"
+    << "trap 'exit 143' TERM INT\n"
+    << "if ! git clone -q --shared --no-checkout " << ShellQuote(repo.string())
+    << " \"$scratch/repo\" || ! git -C \"$scratch/repo\" checkout -q --detach " << head
+    << "; then\n"
+    << "  echo \"rlvr job: cannot check out " << head << " of " << repo.string()
+    << "\" >\"$dir/evaluate.$job.err\"\n"
+    << "  echo \"3 $(date +%s.%N)\" >\"$dir/end.$job\"\n"
+    << "  exit 3\n"
+    << "fi\n"
+    << ShellQuote(rlvr.string()) << " evaluate \"$dir/reply.txt\" --target "
+    << ShellQuote(request.target) << " " << flags
+    << " -C \"$scratch/repo\" >\"$dir/verdict.$job.tmp\" "
+    << "2>\"$dir/evaluate.$job.err\"\n"
+    << "status=$?\n"
+    << "# 0 promotable, 1 rejected: both are verdicts, and the job did its work.\n"
+    << "if [ $status -le 1 ] && [ -s \"$dir/verdict.$job.tmp\" ]; then\n"
+    << "  mv \"$dir/verdict.$job.tmp\" \"$dir/verdict.json\" && status=0\n"
+    << "fi\n"
+    << "echo \"$status $(date +%s.%N)\" >\"$dir/end.$job\"\n"
+    << "exit $status\n";
+  return s.str();
+}
+
+}  // namespace
+
+SlurmExecutor::SlurmExecutor(SlurmExecutorOptions options) : options_(std::move(options)) {
+  if (options_.rlvr_binary.empty())
+    throw ExecutorError("slurm executor: the path of rlvr on the nodes is not set");
+  if (!options_.environment.count("SLURM_CONF"))
+    if (const char* conf = std::getenv("SLURM_CONF"); conf != nullptr && *conf != '\0')
+      options_.environment["SLURM_CONF"] = conf;
+  if (options_.max_tries < 1) options_.max_tries = 1;
+  if (options_.poll_seconds <= 0) options_.poll_seconds = 1;
+}
+
+SlurmExecutor::~SlurmExecutor() = default;
+
+namespace {
+
+ProcessResult RunScheduler(const std::vector<std::string>& argv,
+                           const std::map<std::string, std::string>& environment) {
+  RunOptions run;
+  run.env = environment;
+  run.limits.wall_seconds = 120;
+  // No address-space or file-size limit: sbatch would hand it on to the job, whose sanitizer runs
+  // need terabytes of address space (and the job is submitted with --propagate=NONE anyway).
+  run.limits.memory_bytes = 0;
+  run.limits.file_size_bytes = 0;
+  return RunProcess(argv, run);
+}
+
+}  // namespace
+
+void SlurmExecutor::Submit(const EvaluationRequest& request) {
+  if (!IsValidEvaluationKey(request.key))
+    throw ExecutorError("slurm executor: invalid evaluation key '" + request.key + "'");
+  if (evaluations_.count(request.key) || collected_.count(request.key))
+    throw ExecutorError("slurm executor: evaluation " + request.key + " is already in flight");
+
+  auto evaluation = std::make_unique<Evaluation>();
+  evaluation->request = request;
+  std::error_code error;
+  evaluation->request.repo = fs::weakly_canonical(fs::absolute(request.repo), error);
+  if (error) throw ExecutorError("slurm executor: no repository at " + request.repo.string());
+  const fs::path& repo = evaluation->request.repo;
+  ProcessResult head = RunScheduler({"git", "-C", repo.string(), "rev-parse", "HEAD"}, {});
+  if (!head.ok())
+    throw ExecutorError("slurm executor: cannot read HEAD of " + repo.string() + ": " +
+                        LastLines(head.err, 2));
+  evaluation->head = Trimmed(head.out);
+
+  evaluation->folder = EvaluationFolder(repo, request.key);
+  // An earlier process's evaluation of that key, never acknowledged: its job may still write there.
+  if (fs::exists(evaluation->folder / "job.json", error))
+    throw ExecutorError("slurm executor: evaluation " + request.key +
+                        " was submitted by an earlier process (" + evaluation->folder.string() +
+                        "); Adopt it or choose another key");
+  fs::create_directories(evaluation->folder, error);
+  if (error)
+    throw ExecutorError("slurm executor: cannot create " + evaluation->folder.string() + ": " +
+                        error.message());
+  if (!WriteFileAtomically(evaluation->folder / "reply.txt", request.reply) ||
+      !WriteFileAtomically(evaluation->folder / "job.sh",
+                           JobScript(evaluation->folder, repo, evaluation->head,
+                                     options_.rlvr_binary, evaluation->request)))
+    throw ExecutorError("slurm executor: cannot write into " + evaluation->folder.string());
+  fs::permissions(evaluation->folder / "job.sh", fs::perms::owner_all, fs::perm_options::add,
+                  error);
+  Save(*evaluation);
+
+  Evaluation& stored = *evaluations_.emplace(request.key, std::move(evaluation)).first->second;
+  if (options_.max_in_flight == 0 || Submitted() < options_.max_in_flight) {
+    try {
+      SubmitTry(stored);
+    } catch (const ExecutorError&) {
+      fs::remove_all(stored.folder, error);
+      evaluations_.erase(request.key);
+      throw;
+    }
+  }
+}
+
+int SlurmExecutor::Submitted() const {
+  int count = 0;
+  for (const auto& [key, evaluation] : evaluations_) count += evaluation->waiting ? 0 : 1;
+  return count;
+}
+
+void SlurmExecutor::SubmitTry(Evaluation& evaluation) {
+  const EvaluationRequest& request = evaluation.request;
+  int attempt = static_cast<int>(evaluation.tries.size()) + 1;
+  std::string comment = "rlvr repo=" + request.repo.string() + " key=" + request.key +
+                        " try=" + std::to_string(attempt) + " run=" + options_.run_tag;
+  std::vector<std::string> argv = {"sbatch", "--parsable", "--job-name=rlvr-" + request.key,
+                                   "--comment=" + comment,
+                                   "--output=" + (evaluation.folder / "slurm-%j.out").string(),
+                                   "--chdir=" + evaluation.folder.string(),
+                                   // The node's resource limits, not those of the loop's shell.
+                                   "--propagate=NONE"};
+  if (request.settings.benchmark) {
+    // The A/B benchmark needs the node to itself: nothing else runs there while HEAD and the
+    // candidate are timed side by side.
+    argv.push_back("--exclusive");
+    const std::string& partition =
+        options_.bench_partition.empty() ? options_.partition : options_.bench_partition;
+    if (!partition.empty()) argv.push_back("--partition=" + partition);
+    if (!options_.bench_constraint.empty())
+      argv.push_back("--constraint=" + options_.bench_constraint);
+  } else if (!options_.partition.empty()) {
+    argv.push_back("--partition=" + options_.partition);
+  }
+  argv.insert(argv.end(), options_.sbatch_args.begin(), options_.sbatch_args.end());
+  argv.push_back((evaluation.folder / "job.sh").string());
+  double submitted_at = Now();
+  ProcessResult result = RunScheduler(argv, options_.environment);
+  std::string job_id = Trimmed(result.out.substr(0, result.out.find(';')));
+  if (!result.ok() || job_id.empty() || job_id.find_first_not_of("0123456789") != std::string::npos)
+    throw ExecutorError("sbatch " + result.Describe() + ": " + LastLines(result.err, 3));
+  evaluation.tries.push_back({job_id, submitted_at});
+  evaluation.waiting = false;
+  evaluation.state = "PENDING";
+  evaluation.ended_seen_at = 0;
+  Save(evaluation);
+}
+
+void SlurmExecutor::Save(const Evaluation& evaluation) const {
+  const EvaluationRequest& request = evaluation.request;
+  nlohmann::json tries = nlohmann::json::array();
+  for (const Evaluation::Try& t : evaluation.tries)
+    tries.push_back({{"job_id", t.job_id}, {"submitted_at", t.submitted_at}});
+  nlohmann::json json = {{"key", request.key},
+                         {"repo", request.repo.string()},
+                         {"target", request.target},
+                         {"head", evaluation.head},
+                         {"run_tag", options_.run_tag},
+                         {"settings",
+                          {{"sanitizers", request.settings.sanitizers},
+                           {"benchmark", request.settings.benchmark},
+                           {"check_format_only", request.settings.check_format_only},
+                           {"seed", request.settings.seed},
+                           {"test_timeout_seconds", request.settings.test_timeout_seconds},
+                           {"bench_rounds", request.settings.bench_rounds}}},
+                         {"tries", tries},
+                         {"waiting", evaluation.waiting},
+                         {"events", evaluation.events}};
+  WriteFileAtomically(evaluation.folder / "job.json", json.dump(2) + "\n");
+}
+
+std::map<std::string, SlurmExecutor::QueueEntry> SlurmExecutor::LookAtQueue(bool* ok) const {
+  std::map<std::string, QueueEntry> queue;
+  // -t all: finished jobs too, for as long as the controller keeps them (MinJobAge).
+  ProcessResult result = RunScheduler(
+      {"squeue", "-h", "-t", "all", "-u", UserName(), "-o", "%i|%T|%N|%k"}, options_.environment);
+  *ok = result.ok();
+  if (!*ok) return queue;
+  std::istringstream in(result.out);
+  for (std::string line; std::getline(in, line);) {
+    std::vector<std::string> fields;
+    size_t start = 0;
+    for (int i = 0; i < 3; ++i) {
+      size_t bar = line.find('|', start);
+      if (bar == std::string::npos) break;
+      fields.push_back(line.substr(start, bar - start));
+      start = bar + 1;
+    }
+    if (fields.size() != 3) continue;
+    queue[fields[0]] = {fields[1], fields[2], Trimmed(line.substr(start))};
+  }
+  return queue;
+}
+
+void SlurmExecutor::SubmitWaiting(std::vector<EvaluationOutcome>& finished) {
+  for (auto it = evaluations_.begin(); it != evaluations_.end();) {
+    Evaluation& evaluation = *it->second;
+    bool room = options_.max_in_flight == 0 || Submitted() < options_.max_in_flight;
+    if (!evaluation.waiting || !room) {
+      ++it;
+      continue;
+    }
+    try {
+      SubmitTry(evaluation);
+      ++it;
+    } catch (const ExecutorError& e) {
+      EvaluationOutcome outcome = Finish(evaluation);
+      outcome.error = std::string("could not resubmit the evaluation: ") + e.what();
+      finished.push_back(std::move(outcome));
+      it = evaluations_.erase(it);
+    }
+  }
+}
+
+EvaluationOutcome SlurmExecutor::Finish(Evaluation& evaluation) {
+  EvaluationOutcome outcome;
+  outcome.key = evaluation.request.key;
+  outcome.tries = static_cast<int>(evaluation.tries.size());
+  outcome.infrastructure_events = evaluation.events;
+  collected_[evaluation.request.key] = evaluation.folder;
+  if (evaluation.tries.empty()) return outcome;
+  const Evaluation::Try& last = evaluation.tries.back();
+  outcome.job_id = last.job_id;
+  std::istringstream start(ReadFileText(evaluation.folder / ("start." + last.job_id)));
+  double started_at = 0;
+  start >> outcome.node >> started_at;
+  std::istringstream end(ReadFileText(evaluation.folder / ("end." + last.job_id)));
+  int status = -1;
+  double ended_at = 0;
+  end >> status >> ended_at;
+  if (started_at > 0) {
+    outcome.queued_seconds = std::max(0.0, started_at - last.submitted_at);
+    outcome.run_seconds = std::max(0.0, (ended_at > 0 ? ended_at : Now()) - started_at);
+  }
+  return outcome;
+}
+
+void SlurmExecutor::Retry(Evaluation& evaluation, const std::string& fault,
+                          std::vector<EvaluationOutcome>& finished) {
+  int done = static_cast<int>(evaluation.tries.size());
+  if (done < options_.max_tries) {
+    evaluation.events.push_back(fault + "; resubmitted as try " + std::to_string(done + 1) +
+                                " of " + std::to_string(options_.max_tries));
+    evaluation.waiting = true;
+    evaluation.state = "waiting";
+    Save(evaluation);
+    return;
+  }
+  evaluation.events.push_back(fault + "; no tries left");
+  EvaluationOutcome outcome = Finish(evaluation);
+  outcome.error = "no verdict after " + std::to_string(done) +
+                  " tries on the cluster (infrastructure): " + fault;
+  finished.push_back(std::move(outcome));
+}
+
+void SlurmExecutor::Advance(Evaluation& evaluation, const std::map<std::string, QueueEntry>& queue,
+                            std::vector<EvaluationOutcome>& finished) {
+  const std::string& job_id = evaluation.tries.back().job_id;
+  const fs::path& folder = evaluation.folder;
+  auto entry = queue.find(job_id);
+  std::string state = entry == queue.end() ? "" : entry->second.state;
+  if (!state.empty()) evaluation.state = state;
+  std::error_code error;
+  bool has_verdict = fs::exists(folder / "verdict.json", error);
+  bool script_ended = fs::exists(folder / ("end." + job_id), error);
+
+  if (has_verdict &&
+      (script_ended || state.empty() || IsOwnEnd(state) || IsInfrastructureEnd(state))) {
+    EvaluationOutcome outcome = Finish(evaluation);
+    try {
+      outcome.verdict_json = nlohmann::json::parse(ReadFileText(folder / "verdict.json"));
+      outcome.has_verdict = true;
+    } catch (const nlohmann::json::exception& e) {
+      outcome.error = std::string("the job's verdict.json is not JSON: ") + e.what();
+    }
+    finished.push_back(std::move(outcome));
+    return;
+  }
+  std::string where =
+      entry == queue.end() || entry->second.node.empty() ? "" : " on " + entry->second.node;
+  if (IsInfrastructureEnd(state)) {
+    Retry(evaluation, "job " + job_id + " " + state + where + " (not by rlvr)", finished);
+    return;
+  }
+  if (script_ended || IsOwnEnd(state)) {
+    // The script's own end without a verdict; give a shared filesystem a moment to show files.
+    if (!script_ended && evaluation.ended_seen_at == 0) evaluation.ended_seen_at = Now();
+    if (!script_ended && Now() - evaluation.ended_seen_at < 5) return;
+    EvaluationOutcome outcome = Finish(evaluation);
+    std::string log = ReadFileText(folder / ("evaluate." + job_id + ".err"));
+    if (log.empty()) log = ReadFileText(folder / ("slurm-" + job_id + ".out"));
+    outcome.error =
+        "the evaluation job " + job_id + where + " ended without a verdict: " + LastLines(log, 4);
+    finished.push_back(std::move(outcome));
+    return;
+  }
+  if (state.empty()) {
+    Retry(evaluation, "job " + job_id + " vanished from the queue without a verdict", finished);
+    return;
+  }
+  if (state == "PENDING" && options_.max_queue_seconds > 0 &&
+      Now() - evaluation.tries.back().submitted_at > options_.max_queue_seconds) {
+    ScancelJobs({job_id});
+    Retry(evaluation,
+          "job " + job_id + " waited in the queue for more than " +
+              std::to_string(static_cast<int>(options_.max_queue_seconds)) + " s",
+          finished);
+  }
+}
+
+std::vector<EvaluationOutcome> SlurmExecutor::Collect(double timeout_seconds) {
+  std::vector<EvaluationOutcome> finished;
+  using Clock = std::chrono::steady_clock;
+  auto seconds_since = [](Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+  };
+  Clock::time_point start = Clock::now();
+  while (true) {
+    SubmitWaiting(finished);
+    bool queue_ok = false;
+    std::map<std::string, QueueEntry> queue = LookAtQueue(&queue_ok);
+    for (auto it = evaluations_.begin(); it != evaluations_.end();) {
+      Evaluation& evaluation = *it->second;
+      size_t before = finished.size();
+      // Without an answer from the controller only files can tell (a verdict that is there).
+      if (!evaluation.waiting && (queue_ok || fs::exists(evaluation.folder / "verdict.json")))
+        Advance(evaluation, queue_ok ? queue : std::map<std::string, QueueEntry>{}, finished);
+      it = finished.size() > before ? evaluations_.erase(it) : std::next(it);
+    }
+    SubmitWaiting(finished);
+    if (!finished.empty() || evaluations_.empty() || AbandonRequested() ||
+        seconds_since(start) >= timeout_seconds)
+      return finished;
+    // Sleep in short slices, so a second stop signal is answered at once.
+    Clock::time_point nap = Clock::now();
+    while (seconds_since(nap) < options_.poll_seconds && seconds_since(start) < timeout_seconds &&
+           !AbandonRequested())
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+void SlurmExecutor::Acknowledge(const std::string& key) {
+  auto it = collected_.find(key);
+  if (it == collected_.end()) return;
+  std::error_code ignored;
+  fs::remove_all(it->second, ignored);
+  collected_.erase(it);
+}
+
+bool SlurmExecutor::ScancelJobs(const std::vector<std::string>& job_ids) const {
+  if (job_ids.empty()) return true;
+  std::vector<std::string> argv = {"scancel"};
+  argv.insert(argv.end(), job_ids.begin(), job_ids.end());
+  return RunScheduler(argv, options_.environment).ok();
+}
+
+void SlurmExecutor::Cancel(const std::string& key) {
+  auto it = evaluations_.find(key);
+  if (it == evaluations_.end()) return;
+  ScancelJobs({it->second->job_id()});
+  std::error_code ignored;
+  fs::remove_all(it->second->folder, ignored);
+  evaluations_.erase(it);
+}
+
+void SlurmExecutor::CancelAll() {
+  std::vector<std::string> job_ids;
+  for (const auto& [key, evaluation] : evaluations_)
+    if (!evaluation->job_id().empty()) job_ids.push_back(evaluation->job_id());
+  ScancelJobs(job_ids);
+  std::error_code ignored;
+  for (const auto& [key, evaluation] : evaluations_) fs::remove_all(evaluation->folder, ignored);
+  evaluations_.clear();
+}
+
+std::vector<InFlightEvaluation> SlurmExecutor::InFlight() const {
+  std::vector<InFlightEvaluation> in_flight;
+  for (const auto& [key, evaluation] : evaluations_)
+    in_flight.push_back(
+        {key, evaluation->job_id(), evaluation->state, static_cast<int>(evaluation->tries.size())});
+  return in_flight;
+}
+
+std::vector<std::string> SlurmExecutor::Adopt(const fs::path& repo_path) {
+  std::error_code error;
+  fs::path repo = fs::weakly_canonical(fs::absolute(repo_path), error);
+  std::vector<std::string> adopted;
+  fs::path jobs = repo / ".rlvr" / "jobs";
+  for (const fs::directory_entry& entry : fs::directory_iterator(jobs, error)) {
+    std::string key = entry.path().filename().string();
+    if (!IsValidEvaluationKey(key) || evaluations_.count(key) || collected_.count(key)) continue;
+    nlohmann::json json;
+    try {
+      json = nlohmann::json::parse(ReadFileText(entry.path() / "job.json"));
+    } catch (const nlohmann::json::exception&) {
+      continue;  // not one of ours (a local evaluation's folder), or written by nobody
+    }
+    auto evaluation = std::make_unique<Evaluation>();
+    EvaluationRequest& request = evaluation->request;
+    request.key = key;
+    request.repo = repo;
+    request.target = json.value("target", "");
+    request.reply = ReadFileText(entry.path() / "reply.txt");
+    const nlohmann::json& settings = json.value("settings", nlohmann::json::object());
+    request.settings.sanitizers = settings.value("sanitizers", true);
+    request.settings.benchmark = settings.value("benchmark", false);
+    request.settings.check_format_only = settings.value("check_format_only", false);
+    request.settings.seed = settings.value("seed", uint64_t{0});
+    request.settings.test_timeout_seconds = settings.value("test_timeout_seconds", 120.0);
+    request.settings.bench_rounds = settings.value("bench_rounds", 0);
+    evaluation->folder = entry.path();
+    evaluation->head = json.value("head", "");
+    for (const nlohmann::json& t : json.value("tries", nlohmann::json::array()))
+      evaluation->tries.push_back({t.value("job_id", ""), t.value("submitted_at", 0.0)});
+    for (const nlohmann::json& e : json.value("events", nlohmann::json::array()))
+      evaluation->events.push_back(e.get<std::string>());
+    evaluation->waiting = json.value("waiting", true) || evaluation->tries.empty();
+    evaluation->state = evaluation->waiting ? "waiting" : "adopted";
+    evaluations_.emplace(key, std::move(evaluation));
+    adopted.push_back(key);
+  }
+
+  // Jobs of this repository that no evaluation owns (a process killed between sbatch and
+  // job.json, or after the folder was acknowledged): take the newest try, cancel the rest.
+  bool queue_ok = false;
+  std::map<std::string, QueueEntry> queue = LookAtQueue(&queue_ok);
+  std::vector<std::string> orphans;
+  for (const auto& [job_id, job] : queue) {
+    if (job.state != "PENDING" && job.state != "RUNNING" && job.state != "CONFIGURING" &&
+        job.state != "REQUEUED" && job.state != "SUSPENDED")
+      continue;
+    std::string key = KeyFromComment(job.comment, repo.string());
+    if (key.empty()) continue;
+    auto it = evaluations_.find(key);
+    if (it == evaluations_.end()) {
+      orphans.push_back(job_id);
+      continue;
+    }
+    Evaluation& evaluation = *it->second;
+    bool known = std::any_of(evaluation.tries.begin(), evaluation.tries.end(),
+                             [&](const Evaluation::Try& t) { return t.job_id == job_id; });
+    if (known && job_id == evaluation.tries.back().job_id) continue;
+    if (!known && evaluation.waiting) {
+      evaluation.tries.push_back({job_id, Now()});
+      evaluation.waiting = false;
+      evaluation.state = job.state;
+      Save(evaluation);
+      continue;
+    }
+    orphans.push_back(job_id);  // an older try, or a duplicate of a live one
+  }
+  ScancelJobs(orphans);
+  return adopted;
+}
+
+}  // namespace rlvr

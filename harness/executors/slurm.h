@@ -1,0 +1,93 @@
+// The Slurm executor (executors/executor.h): each candidate's evaluation is one batch job, so a
+// round's candidates are judged in parallel on the cluster's nodes. Workers need no network: the
+// job reads the repository through the shared filesystem every Slurm cluster has (the repository
+// and the rlvr binary must be at the same paths on the nodes), clones it at the commit the
+// candidate is judged against into node-local scratch space, runs
+//   rlvr evaluate <reply> --target T --json [--no-benchmark] -C <clone>
+// and writes verdict.json into the evaluation's folder <repo>/.rlvr/jobs/<key>/, where the
+// executor reads it. An evaluation with the benchmark stage (settings.benchmark) needs a quiet
+// node: its job is submitted with --exclusive to the benchmark partition (and constraint), so
+// `rlvr evaluate` runs HEAD's and the candidate's benchmark binaries interleaved on that one node,
+// alone; absolute times from different nodes are never compared. Checks-only jobs share nodes of
+// the checks partition.
+//
+// Identity that survives a restart: the folder holds job.json (request, commit, every try's job
+// id) and every job carries the name "rlvr-<key>" and the comment
+// "rlvr repo=<repo> key=<key> try=<n> run=<run tag>", so Adopt finds a killed process's jobs
+// both ways, and cancels jobs of this repository that no unacknowledged evaluation owns.
+//
+// A job that ends CANCELLED (not by this executor), PREEMPTED, NODE_FAIL, TIMEOUT, BOOT_FAIL,
+// DEADLINE or OUT_OF_MEMORY, that vanishes from the queue without a verdict, or that waits in the
+// queue longer than max_queue_seconds, is resubmitted (max_tries in all) and the fault listed in
+// the outcome's infrastructure_events. A job that ends by itself without a verdict (the
+// evaluation could not run, e.g. rlvr evaluate exited 2) is an outcome without verdict at once.
+//
+// Every scheduler command (sbatch, squeue, scancel) runs through RunProcess.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "harness/executors/executor.h"
+
+namespace rlvr {
+
+struct SlurmExecutorOptions {
+  // rlvr on the nodes: the same path must hold the same program there (shared filesystem).
+  std::filesystem::path rlvr_binary;
+  std::string partition;  // for the checks; empty = the cluster's default
+  // For evaluations with the benchmark stage (submitted --exclusive): the partition (empty = the
+  // checks partition) and a node feature constraint (--constraint; empty = none).
+  std::string bench_partition;
+  std::string bench_constraint;
+  std::vector<std::string> sbatch_args;  // extra, e.g. {"--time=60", "--cpus-per-task=4"}
+  std::string run_tag;                   // names the rlvr run in the jobs' comment ("12")
+  int max_in_flight = 0;                 // jobs submitted at once; 0 = no limit
+  int max_tries = 3;                     // submissions per evaluation, the first included
+  double max_queue_seconds = 0;          // pending longer: cancelled and resubmitted; 0 = no limit
+  double poll_seconds = 1;               // between looks at the queue
+  // Variables set for sbatch, squeue and scancel (and thus the jobs), e.g. SLURM_CONF. When it
+  // does not name SLURM_CONF, rlvr's own SLURM_CONF (if any) is passed on.
+  std::map<std::string, std::string> environment;
+};
+
+class SlurmExecutor : public Executor {
+ public:
+  explicit SlurmExecutor(SlurmExecutorOptions options);
+  ~SlurmExecutor() override;  // leaves jobs running: Adopt or CancelAll decide their fate
+
+  std::string name() const override { return "slurm"; }
+  void Submit(const EvaluationRequest& request) override;
+  std::vector<EvaluationOutcome> Collect(double timeout_seconds) override;
+  void Acknowledge(const std::string& key) override;
+  void Cancel(const std::string& key) override;
+  void CancelAll() override;
+  std::vector<InFlightEvaluation> InFlight() const override;
+  std::vector<std::string> Adopt(const std::filesystem::path& repo) override;
+
+ private:
+  struct Evaluation;
+  struct QueueEntry;
+
+  std::map<std::string, QueueEntry> LookAtQueue(bool* ok) const;
+  void SubmitTry(Evaluation& evaluation);  // throws ExecutorError when sbatch fails
+  void SubmitWaiting(std::vector<EvaluationOutcome>& finished);
+  // Decides what `evaluation` has become; appends to `finished` when it is over.
+  void Advance(Evaluation& evaluation, const std::map<std::string, QueueEntry>& queue,
+               std::vector<EvaluationOutcome>& finished);
+  void Retry(Evaluation& evaluation, const std::string& fault,
+             std::vector<EvaluationOutcome>& finished);
+  EvaluationOutcome Finish(Evaluation& evaluation);
+  void Save(const Evaluation& evaluation) const;
+  bool ScancelJobs(const std::vector<std::string>& job_ids) const;
+  int Submitted() const;
+
+  SlurmExecutorOptions options_;
+  std::map<std::string, std::unique_ptr<Evaluation>> evaluations_;  // by key, not yet collected
+  std::map<std::string, std::filesystem::path> collected_;  // key -> folder, until acknowledged
+};
+
+}  // namespace rlvr

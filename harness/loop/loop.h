@@ -1,0 +1,80 @@
+// The optimisation loop behind `rlvr iterate`: for each target in turn, ask the model for N
+// candidates (prompt from the accepted files, baseline figures and recent history), evaluate
+// each through every gate (with repair turns for candidates that fail to apply, build or pass
+// tests), promote the best passing one, and go on from the new baseline. Every attempt is
+// written to the ledger as it happens and printed as one line; the loop stops on its budgets,
+// after K consecutive endpoint failures, or on a stop signal (see base/signals.h).
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/base/config.h"
+#include "harness/executors/executor.h"
+#include "harness/ledger/ledger.h"
+#include "harness/llm/client.h"
+#include "harness/verify/evaluate.h"
+
+namespace rlvr {
+
+struct LoopSettings {
+  std::vector<std::string> targets;  // empty = every target of rlvr.json, in file order
+  int candidates = 2;                // replies asked for per round
+  int max_repairs = 1;               // repair turns per candidate
+  int max_iterations = 0;            // rounds with a usable reply, one target each; 0 = no limit
+  double max_hours = 0;              // 0 = no limit
+  int64_t max_tokens = 0;            // prompt + completion tokens of this run; 0 = no limit
+  int max_endpoint_failures = 3;     // consecutive model calls without a usable reply
+  int history_attempts = 8;          // recent attempts shown in the prompt
+  size_t prompt_max_chars = 120000;
+  // How long an evaluation may still take, said when a stop is requested during one (e.g. "each
+  // build is limited to 20 min, ..."); the evaluator's own limits.
+  std::string evaluation_limits = "its builds, tests and benchmarks each run under a time limit";
+  // Where candidates are judged. nullptr: in-process by the loop's Evaluator, one after the other
+  // (today's behaviour, `--executor local`). Otherwise (a SlurmExecutor) every reply of a round
+  // is submitted at once as an evaluation keyed "a<attempt id>" and judged in parallel; repair
+  // turns are submitted as their verdicts come back. The loop alone still writes the ledger, the
+  // branch and the baselines: at most one candidate per round is promoted (the fastest passing
+  // one whose base commit is still HEAD), the others are recorded with their verdicts. At start
+  // the loop adopts the evaluations a killed loop left (Adopt) and records their verdicts; the
+  // first stop signal cancels the round's jobs (CancelAll).
+  Executor* executor = nullptr;
+  EvaluationSettings evaluation;  // what the executor's evaluations are told
+};
+
+struct LoopResult {
+  std::string stop_reason;
+  int rounds = 0;    // rounds with a usable reply (what --max-iterations counts)
+  int attempts = 0;  // rows written to the ledger, judged or not
+  int promotions = 0;
+  // The loop stopped because the model could not be used (bad key or model, an unreachable or
+  // failing endpoint): `rlvr iterate` exits non-zero.
+  bool model_unusable = false;
+};
+
+// Runs the loop under a new ledger run (started and finished here). `settings_json` is stored
+// with the run (it must hold no secret). The caller holds the repository lock.
+LoopResult RunLoop(const Project& project, Evaluator& evaluator, LlmSource& llm, Ledger& ledger,
+                   const LoopSettings& settings, const nlohmann::json& settings_json,
+                   std::ostream& out);
+
+// The ledger key of an evaluation ("a17") and back (0 when `key` is not one).
+std::string EvaluationKey(int64_t attempt_id);
+int64_t AttemptIdOfKey(const std::string& key);
+
+// The one-line reason of a verdict, as recorded and printed: the evaluator's message, made
+// specific where it is generic ("no patch found ...", "... the patch changes nothing" instead of
+// "patch does not apply").
+std::string VerdictReason(const Verdict& verdict);
+
+// The attempt line printed as it happens:
+// "[16:58:03] dot 1.2.1 failed build - 12.3s" or "[16:58:40] dot 1.1 passed - 0.412 35.2s".
+// `when` replaces the clock (rlvr status shows the attempt's created_at); a promoted commit is
+// shown, and a failure's reason, on one line of bounded length.
+std::string AttemptLine(const AttemptRecord& attempt, const std::string& when = "");
+
+}  // namespace rlvr

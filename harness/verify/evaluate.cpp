@@ -1,0 +1,154 @@
+#include "harness/verify/evaluate.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "harness/base/secrets.h"
+#include "harness/bench/baseline.h"
+#include "harness/candidate/run.h"
+#include "harness/git/worktree.h"
+#include "harness/verify/gates/gate.h"
+#include "harness/verify/promote.h"
+
+namespace rlvr {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+double Now() {
+  using namespace std::chrono;
+  return duration<double>(steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+struct Evaluator::State {
+  Project project;
+  EvaluateOptions options;
+  fs::path state_dir;
+
+  fs::path BuildDir(const char* name) const { return state_dir / "build" / name; }
+};
+
+Evaluator::Evaluator(const Project& project, EvaluateOptions options)
+    : state_(std::make_unique<State>()) {
+  state_->project = project;
+  state_->options = options;
+  state_->state_dir = options.state_dir.empty() ? project.root / ".rlvr" : options.state_dir;
+  state_->state_dir = fs::absolute(state_->state_dir);
+}
+
+Evaluator::~Evaluator() = default;
+
+const Project& Evaluator::project() const {
+  return state_->project;
+}
+
+namespace {
+
+// Runs the gates one after another; a gate body returns its result, a thrown exception is that
+// gate's failure (a harness problem, reported rather than crashing the loop).
+class GateSequence {
+ public:
+  explicit GateSequence(GateContext& context) : context_(context) {}
+
+  bool failed() const { return !context_.verdict.failed_gate.empty(); }
+
+  // Returns true when the gate passed (or was skipped) and the sequence continues.
+  bool Run(const Gate& gate) {
+    Verdict& verdict = context_.verdict;
+    double start = Now();
+    GateResult result;
+    try {
+      result = gate.run(context_);
+    } catch (const std::exception& e) {
+      result.status = GateStatus::kFail;
+      result.message = std::string("harness error: ") + e.what();
+    }
+    result.name = gate.name;
+    result.seconds = Now() - start;
+    context_.Log(fmt::format("{} {} ({:.1f} s) {}", gate.name, GateStatusName(result.status),
+                             result.seconds, result.message));
+    if (result.status == GateStatus::kFail) {
+      verdict.failed_gate = gate.name;
+      verdict.message = fmt::format("{} gate failed: {}", gate.name, result.message);
+    }
+    verdict.gates.push_back(std::move(result));
+    return !failed();
+  }
+
+  // Marks every gate not run as skipped, saying why.
+  void SkipRemaining(const std::string& why) {
+    Verdict& verdict = context_.verdict;
+    for (const Gate* gate : VerifierGates()) {
+      if (!verdict.FindGate(gate->name))
+        verdict.gates.push_back({gate->name, GateStatus::kSkipped, 0, why, ""});
+    }
+  }
+
+ private:
+  GateContext& context_;
+};
+
+// Defence in depth: no registered secret (API keys) in anything the verdict carries, whatever a
+// candidate managed to print.
+void RedactVerdict(Verdict& v) {
+  v.message = RedactSecrets(v.message);
+  v.host_drift = RedactSecrets(v.host_drift);
+  for (auto& gate : v.gates) {
+    gate.message = RedactSecrets(gate.message);
+    gate.detail = RedactSecrets(gate.detail);
+  }
+}
+
+}  // namespace
+
+Verdict Evaluator::Evaluate(const Target& target, std::string_view reply,
+                            std::string_view base_commit) {
+  State& s = *state_;
+  double start = Now();
+  Verdict v;
+  v.target = target.name;
+  v.seed = s.options.seed ? s.options.seed : FreshSeed();
+  v.head_commit = base_commit.empty() ? HeadCommit(s.project.root) : std::string(base_commit);
+  GateContext context{s.project, target, s.options, reply, v, s.state_dir};
+  context.candidate_build = s.BuildDir("candidate");
+  context.baseline_build = s.BuildDir("baseline");
+
+  GateSequence sequence(context);
+  for (const Gate* gate : VerifierGates()) {
+    if (!sequence.Run(*gate)) break;
+  }
+
+  // Say when this machine or compiler differs from the one the stored baseline was measured on.
+  try {
+    fs::path stored = BaselinePath(s.project.root, target.name);
+    if (fs::exists(stored))
+      v.host_drift =
+          DescribeDrift(ReadBaselineFile(stored).host, CurrentHostFacts(context.candidate_build));
+    if (!v.host_drift.empty())
+      v.host_drift = "host differs from the stored baseline: " + v.host_drift;
+  } catch (const std::exception& e) {
+    v.host_drift = std::string("stored baseline unreadable: ") + e.what();
+  }
+
+  sequence.SkipRemaining(v.failed_gate.empty() ? "" : "not run: an earlier gate failed");
+  v.promotable = v.failed_gate.empty() && s.options.benchmark;
+  if (v.promotable)
+    v.message = "every gate passed: " + v.FindGate("benchmark")->message;
+  else if (v.failed_gate.empty())
+    v.message = "every gate run passed, but the benchmark gate was skipped";
+  RedactVerdict(v);
+  v.seconds = Now() - start;
+  return v;
+}
+
+PromoteResult Evaluator::Promote(const Target& target, const Verdict& verdict,
+                                 const std::string& trailer) {
+  return PromoteCandidate(state_->project, target, verdict, state_->BuildDir("candidate"), trailer);
+}
+
+}  // namespace rlvr

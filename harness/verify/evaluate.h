@@ -1,0 +1,122 @@
+// The verifier at the heart of rlvr: given a model reply (or plain patch) for a target, runs the
+// gates of harness/verify/gates/ in order (scope, apply, format, build, tests, history, portable,
+// sanitizers, allocations, benchmark), cheapest first, stopping at the first failure, and returns a
+// Verdict saying whether the candidate may be promoted, with every gate's time, message and
+// figures. An Evaluator keeps its scratch worktrees and build directories under <repo>/.rlvr/ warm
+// across calls, so a one-file candidate rebuilds incrementally. The user's working tree is never
+// touched, except by Promote, which commits a promotable candidate (and its baseline) atomically.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/base/config.h"
+#include "harness/bench/figure.h"
+
+namespace rlvr {
+
+// Gate names, in the order they run (harness/verify/gates/gate_list.cpp), exactly as DESIGN.md.
+inline constexpr const char* kGateOrder[] = {"scope",       "apply",    "format",   "build",
+                                             "tests",       "history",  "portable", "sanitizers",
+                                             "allocations", "benchmark"};
+
+enum class GateStatus { kPass, kFail, kSkipped };
+const char* GateStatusName(GateStatus status);  // "pass" | "fail" | "skipped"
+
+struct GateResult {
+  std::string name;  // one of kGateOrder
+  GateStatus status = GateStatus::kSkipped;
+  double seconds = 0;
+  std::string message;  // one line: why it failed / key figure
+  std::string detail;   // first lines of a compiler error, failing test, ... (may be empty)
+};
+
+struct Verdict {
+  std::string target;
+  bool promotable = false;
+  std::string failed_gate;  // first failing gate, empty if none
+  std::string message;      // one-line summary
+  std::vector<GateResult> gates;
+  std::string metric = "real_time";
+  std::vector<BenchmarkFigure> figures;
+  double primary_ratio = 0;  // geometric mean over the primary benchmarks; 0 when not measured
+  std::string patch;         // canonical diff of what was applied
+  std::vector<std::string> changed_files;
+  std::vector<std::pair<std::string, std::string>> new_contents;  // path -> candidate content
+  std::string head_commit;  // the commit the candidate was evaluated against
+  double seconds = 0;
+  bool suspicious = false;            // too-good speed-up, re-verified before passing
+  uint64_t seed = 0;                  // the fresh RLVR_TEST_SEED of this evaluation
+  std::vector<uint64_t> extra_seeds;  // seeds of the re-verification of a suspicious candidate
+  std::string host_drift;             // machine/compiler differences from the stored baseline
+
+  const GateResult* FindGate(std::string_view name) const;
+  // Everything; its gates and figures are SummaryJson of each, plus detail, flags and samples.
+  nlohmann::json ToJson() const;
+  // Human-readable verdict: one line per gate (status, time, message) and the figures.
+  std::string Render() const;
+};
+
+// The compact forms the ledger stores (DESIGN.md): a gate's name, status, seconds and message; a
+// figure's name, times, ratio, interval and p-value.
+nlohmann::json SummaryJson(const GateResult& gate);
+nlohmann::json SummaryJson(const BenchmarkFigure& figure);
+
+struct EvaluateOptions {
+  bool check_format_only = false;  // unformatted => fail instead of formatting
+  bool sanitizers = true;          // run the tests under ASan+UBSan
+  bool benchmark = true;           // false: stop after allocations (no promotion possible)
+  int jobs = 2;                    // build parallelism
+  uint64_t seed = 0;               // 0 = draw a fresh random test seed per evaluation
+  int suspicious_extra_seeds = 3;  // fresh seeds re-run for a suspicious speed-up
+  double suspicious_speedup = 10;  // ratio below 1/this is suspicious
+  double build_timeout_seconds = 1200;
+  double test_timeout_seconds = 120;  // per test-binary run
+  double bench_timeout_seconds = 900;
+  size_t max_reply_bytes = size_t{1} << 20;
+  int bench_rounds = 0;             // 0 = the benchmark runner's default
+  std::filesystem::path state_dir;  // default <repo>/.rlvr
+  bool verbose = false;             // progress lines on stderr
+};
+
+struct PromoteResult {
+  bool promoted = false;
+  std::string commit;   // sha of the new commit
+  std::string message;  // commit message, or why promotion was refused
+};
+
+class Evaluator {
+ public:
+  Evaluator(const Project& project, EvaluateOptions options = {});
+  ~Evaluator();
+  Evaluator(const Evaluator&) = delete;
+  Evaluator& operator=(const Evaluator&) = delete;
+
+  // Never throws for a bad candidate: every failure is a gate result. Throws only when the
+  // harness itself cannot work (no git repository, cannot create .rlvr/). `base_commit` is the
+  // commit the candidate is applied to (the one its prompt showed); empty = HEAD now.
+  Verdict Evaluate(const Target& target, std::string_view reply, std::string_view base_commit = {});
+
+  // Commits the candidate's edit and baselines/<target>.json (the candidate's figures) on the
+  // current branch in one commit. Refuses (promoted=false, message says why) when the verdict is
+  // not promotable, HEAD moved since evaluation, or the user's working tree has uncommitted
+  // changes in the files involved. Atomic: on any failure the branch is unchanged. A non-empty
+  // `trailer` ends the commit message (the loop's "Rlvr-Attempt: N", see loop/reconcile.h).
+  PromoteResult Promote(const Target& target, const Verdict& verdict,
+                        const std::string& trailer = "");
+
+  const Project& project() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace rlvr

@@ -1,0 +1,67 @@
+#include "harness/verify/gates/gate.h"
+
+#include <cstdio>
+#include <cstring>
+
+#include "harness/candidate/build.h"
+
+namespace rlvr {
+
+extern const Gate kScopeGate;
+extern const Gate kApplyGate;
+extern const Gate kFormatGate;
+extern const Gate kBuildGate;
+extern const Gate kTestsGate;
+extern const Gate kHistoryGate;
+extern const Gate kPortableGate;
+extern const Gate kSanitizersGate;
+extern const Gate kAllocationsGate;
+extern const Gate kBenchmarkGate;
+
+const std::vector<const Gate*>& VerifierGates() {
+  static const std::vector<const Gate*> gates = {
+      &kScopeGate,   &kApplyGate,    &kFormatGate,     &kBuildGate,       &kTestsGate,
+      &kHistoryGate, &kPortableGate, &kSanitizersGate, &kAllocationsGate, &kBenchmarkGate};
+  return gates;
+}
+
+std::vector<std::string> GateContext::BinaryTargets() const {
+  // Test or benchmark commands (ctest, scripts) may need any program of the build: build all.
+  // So may a differential oracle program.
+  if (!target.UsesGoogleTest() || target.UsesBenchCommand() || target.oracle.enabled()) return {};
+  return {TargetNameOf(project.build.test_binary), TargetNameOf(project.build.bench_binary)};
+}
+
+void GateContext::Log(const std::string& line) const {
+  if (options.verbose) std::fprintf(stderr, "[rlvr evaluate] %s\n", line.c_str());
+}
+
+GateResult Pass(std::string message, std::string detail) {
+  return {"", GateStatus::kPass, 0, std::move(message), std::move(detail)};
+}
+GateResult Fail(std::string message, std::string detail) {
+  return {"", GateStatus::kFail, 0, std::move(message), std::move(detail)};
+}
+GateResult Skip(std::string message) {
+  return {"", GateStatus::kSkipped, 0, std::move(message), ""};
+}
+
+std::string JoinNames(const std::vector<std::string>& items, const char* separator) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : separator) + item;
+  return out;
+}
+
+bool IsCxxSource(const std::string& path) {
+  for (const char* ext : {".cpp", ".cc", ".cxx", ".c", ".h", ".hpp", ".hh", ".inl"}) {
+    if (path.size() > std::strlen(ext) && path.ends_with(ext)) return true;
+  }
+  return false;
+}
+
+bool IsCompiledSource(const std::string& path) {
+  return path.ends_with(".cpp") || path.ends_with(".cc") || path.ends_with(".cxx") ||
+         path.ends_with(".c");
+}
+
+}  // namespace rlvr
