@@ -12,20 +12,14 @@
 
 namespace rlvr {
 
-BenchSetup PrepareBench(const std::string& command, const std::string& directory,
+BenchSetup PrepareBench(const std::string& command, const std::filesystem::path& repo_root,
                         const std::vector<std::string>& target_names,
                         const std::string& given_bench, int jobs) {
   auto fail = [&](const std::string& message) {
     return CLI::RuntimeError(fmt::format("rlvr {}: {}", command, message), 2);
   };
   BenchSetup setup;
-  auto root = FindRepoRoot(std::filesystem::absolute(directory));
-  if (!root) throw fail(directory + " is not inside a git repository");
-  try {
-    setup.lock = std::make_unique<RunLock>(*root, "rlvr " + command);
-  } catch (const RunLockError& e) {
-    throw fail(e.what());
-  }
+  const std::filesystem::path* root = &repo_root;
   try {
     setup.project = LoadProject(*root);
     if (target_names.empty()) {

@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "harness/base/config.h"
-#include "harness/base/run_lock.h"
 
 namespace rlvr {
 
@@ -21,16 +20,17 @@ struct BenchSetup {
   std::filesystem::path build_dir;  // empty when the binary was given
   std::filesystem::path tree;       // HEAD's worktree (bench commands run there); empty likewise
   std::vector<std::string>
-      build_targets;              // what was built (candidate/build.h BuildProject; {} = all)
-  std::string commit;             // HEAD sha, empty when unknown
-  std::unique_ptr<RunLock> lock;  // held for the whole command: no loop measures meanwhile
+      build_targets;   // what was built (candidate/build.h BuildProject; {} = all)
+  std::string commit;  // HEAD sha, empty when unknown
 };
 
-// Throws CLI::RuntimeError (exit status 2) with a clear message on any problem. `command` names
-// the subcommand in messages. With a non-empty `given_bench`, nothing is built. A repository built
-// by its own command (rlvr.json build.command) is built by it, as the evaluator builds it; when a
-// requested target is measured by a bench_command, everything is built (it may run any program).
-BenchSetup PrepareBench(const std::string& command, const std::string& directory,
+// Precondition: the caller holds the repository lock of `repo_root` (harness/base/run_lock.h), so
+// no loop measures meanwhile. Throws CLI::RuntimeError (exit status 2) with a clear message on any
+// problem. `command` names the subcommand in messages. With a non-empty `given_bench`, nothing is
+// built. A repository built by its own command (rlvr.json build.command) is built by it, as the
+// evaluator builds it; when a requested target is measured by a bench_command, everything is built
+// (it may run any program).
+BenchSetup PrepareBench(const std::string& command, const std::filesystem::path& repo_root,
                         const std::vector<std::string>& target_names,
                         const std::string& given_bench, int jobs);
 

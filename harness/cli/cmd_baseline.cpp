@@ -58,7 +58,9 @@ void RunBaseline(const BaselineArgs& args) {
   } catch (const std::exception& e) {
     throw CLI::RuntimeError(std::string("rlvr baseline: ") + e.what(), 2);
   }
-  BenchSetup setup = PrepareBench("baseline", args.directory, args.targets, args.bench, args.jobs);
+  std::filesystem::path root = RepoRootOrFail("baseline", args.directory);
+  std::unique_ptr<RunLock> lock = LockRepositoryOrFail("baseline", root);
+  BenchSetup setup = PrepareBench("baseline", root, args.targets, args.bench, args.jobs);
   const std::filesystem::path& tree = setup.tree;  // HEAD's worktree, for bench commands
   HostFacts host = CurrentHostFacts(setup.build_dir);
   RunOptions options;

@@ -314,7 +314,9 @@ void RunCalibrate(const CalibrateArgs& args) {
   }
   std::vector<std::string> names;
   if (!args.target.empty()) names.push_back(args.target);
-  BenchSetup setup = PrepareBench("calibrate", args.directory, names, args.bench, args.jobs);
+  std::filesystem::path root = RepoRootOrFail("calibrate", args.directory);
+  std::unique_ptr<RunLock> lock = LockRepositoryOrFail("calibrate", root);
+  BenchSetup setup = PrepareBench("calibrate", root, names, args.bench, args.jobs);
   const Target& target = *setup.targets.front();
   BenchGateRule rule;
   rule.min_improvement = target.min_improvement;

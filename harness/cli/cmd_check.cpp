@@ -795,12 +795,7 @@ void RunCheck(const CheckArgs& args) {
     throw CLI::RuntimeError(report.Summary(), 1);
   }
   report.Ok("rlvr.json", fmt::format("parses; target(s) {}", JoinList(names)));
-  std::unique_ptr<RunLock> lock;
-  try {
-    lock = std::make_unique<RunLock>(*root, "rlvr check");
-  } catch (const RunLockError& e) {
-    throw CLI::RuntimeError(fmt::format("rlvr check: {}", e.what()), 2);
-  }
+  std::unique_ptr<RunLock> lock = LockRepositoryOrFail("check", *root);
   std::unique_ptr<HeadFiles> head;
   try {
     head = std::make_unique<HeadFiles>(*root);

@@ -54,12 +54,7 @@ void RunEvaluate(const EvaluateArgs& args) {
     throw CLI::RuntimeError("rlvr evaluate: " + args.directory + " is not inside a git repository",
                             2);
   // The scratch worktrees and build directories under .rlvr/ are shared with a running loop.
-  std::unique_ptr<RunLock> lock;
-  try {
-    lock = std::make_unique<RunLock>(*root, "rlvr evaluate");
-  } catch (const RunLockError& e) {
-    throw CLI::RuntimeError(std::string("rlvr evaluate: ") + e.what(), 2);
-  }
+  std::unique_ptr<RunLock> lock = LockRepositoryOrFail("evaluate", *root);
   Project project;
   const Target* target = nullptr;
   try {

@@ -163,12 +163,7 @@ void RunIterate(IterateArgs args) {
     Fail(std::string("rlvr iterate: ") + e.what(), 2);
   }
 
-  std::unique_ptr<RunLock> lock;
-  try {
-    lock = std::make_unique<RunLock>(*root, "rlvr iterate");
-  } catch (const RunLockError& e) {
-    Fail(std::string("rlvr iterate: ") + e.what(), 2);
-  }
+  std::unique_ptr<RunLock> lock = LockRepositoryOrFail("iterate", *root);
   std::unique_ptr<Ledger> ledger;
   try {
     ledger = std::make_unique<Ledger>(Ledger::DefaultPath(*root));

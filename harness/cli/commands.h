@@ -3,7 +3,13 @@
 // the exit status the command wants (see main.cpp).
 #pragma once
 
+#include <filesystem>
+#include <memory>
+#include <string>
+
 #include <CLI/CLI.hpp>
+
+#include "harness/base/run_lock.h"
 
 namespace rlvr {
 
@@ -17,5 +23,15 @@ void AddStatusCommand(CLI::App& app);     // show a running or finished loop fro
 void AddReportCommand(CLI::App& app);     // benchmark history reports (HTML + Markdown)
 void AddInitCommand(CLI::App& app);       // write a starting rlvr.json for a repository
 void AddCheckCommand(CLI::App& app);      // verify rlvr.json, build, binaries, filters; mutants
+
+// The git repository containing `directory` (walking up). Throws CLI::RuntimeError (exit status 2)
+// "rlvr <command>: <directory> is not inside a git repository" when there is none.
+std::filesystem::path RepoRootOrFail(const std::string& command,
+                                     const std::filesystem::path& directory);
+
+// The one place a command takes the repository lock (harness/base/run_lock.h), held while the
+// result lives. Throws CLI::RuntimeError (exit status 2) naming the pid and command that hold it.
+std::unique_ptr<RunLock> LockRepositoryOrFail(const std::string& command,
+                                              const std::filesystem::path& root);
 
 }  // namespace rlvr
