@@ -419,12 +419,32 @@ const char* ForbiddenInstructionReason(const std::string& mnemonic, const std::s
       {"rdpid", "reads the processor id"},
       {"rdpmc", "reads a performance counter"},
       {"rdrand", "reads hardware randomness"},
-      {"rdseed", "reads hardware randomness"}};
+      {"rdseed", "reads hardware randomness"},
+      // The caller's floating-point environment is part of a kernel's contract: flush-to-zero,
+      // denormals-are-zero or another rounding mode left behind changes the caller's arithmetic
+      // (after one call, 1e-39f * 1.0f is 0), so a kernel may not load MXCSR or the x87 state.
+      {"ldmxcsr", "changes the floating-point environment (MXCSR: rounding, flush-to-zero)"},
+      {"vldmxcsr", "changes the floating-point environment (MXCSR: rounding, flush-to-zero)"},
+      {"fldcw", "changes the floating-point environment (x87 control word)"},
+      {"fldenv", "changes the floating-point environment (x87 environment)"},
+      {"frstor", "changes the floating-point environment (x87 state)"},
+      {"fxrstor", "changes the floating-point environment (x87/SSE state with MXCSR)"},
+      {"fxrstor64", "changes the floating-point environment (x87/SSE state with MXCSR)"},
+      {"xrstor", "changes the floating-point environment (extended state with MXCSR)"},
+      {"xrstor64", "changes the floating-point environment (extended state with MXCSR)"},
+      {"xrstors", "changes the floating-point environment (extended state with MXCSR)"},
+      {"xrstors64", "changes the floating-point environment (extended state with MXCSR)"},
+      {"finit", "changes the floating-point environment (resets the x87 control word)"},
+      {"fninit", "changes the floating-point environment (resets the x87 control word)"}};
   if (auto it = reasons.find(mnemonic); it != reasons.end()) return it->second;
   // AArch64: mrs x0, cntvct_el0 / cntpct_el0 / pmccntr_el0.
   if (mnemonic == "mrs" &&
       (operands.find("cnt") != std::string::npos || operands.find("pmc") != std::string::npos))
     return "reads a clock or counter";
+  // AArch64: msr fpcr, x0 (rounding, flush-to-zero) / msr fpsr, x0.
+  if (mnemonic == "msr" &&
+      (operands.find("fpcr") != std::string::npos || operands.find("fpsr") != std::string::npos))
+    return "changes the floating-point environment (FPCR/FPSR)";
   return nullptr;
 }
 

@@ -428,6 +428,49 @@ long Raw() {
   EXPECT_THAT(Audit("instructions_again", candidate, candidate), IsEmpty());
 }
 
+// A kernel that sets flush-to-zero / denormals-are-zero (or another rounding mode) and never
+// restores it changes the caller's arithmetic; its outputs on test inputs may not change at all.
+TEST_F(ObjectAuditTest, FloatingPointEnvironmentInstructionsAreFlagged) {
+#if !defined(__x86_64__)
+  GTEST_SKIP() << "x86-64 instructions";
+#endif
+  const char* head = R"(
+namespace rlvr {
+float Scale(float x) { return x * 2.0f; }
+void Round() {}
+}  // namespace rlvr
+)";
+  const char* candidate = R"(
+#include <xmmintrin.h>
+namespace rlvr {
+float Scale(float x) { _mm_setcsr(_mm_getcsr() | 0x8040); return x * 2.0f; }
+void Round() { unsigned short cw = 0x0c7f; __asm__ volatile("fldcw %0" : : "m"(cw)); }
+}  // namespace rlvr
+)";
+  std::vector<AuditFinding> findings = Audit("fp_environment", candidate, head);
+  EXPECT_THAT(findings, ElementsAre(AllOf(Field(&AuditFinding::rule, AuditRule::kInstruction),
+                                          Field(&AuditFinding::symbol, "rlvr::Round()"),
+                                          Field(&AuditFinding::detail, "fldcw")),
+                                    AllOf(Field(&AuditFinding::rule, AuditRule::kInstruction),
+                                          Field(&AuditFinding::symbol, "rlvr::Scale(float)"),
+                                          Field(&AuditFinding::detail, "ldmxcsr"))))
+      << Lines(findings);
+  ASSERT_EQ(findings.size(), 2u);
+  EXPECT_THAT(FormatAuditFinding("kernels/softmax.cpp", findings[1]),
+              HasSubstr("instruction `ldmxcsr` in `rlvr::Scale(float)` — changes the "
+                        "floating-point environment (MXCSR"));
+  // Reading the environment is not a change: stmxcsr alone passes.
+  EXPECT_THAT(Audit("fp_environment_read", R"(
+#include <xmmintrin.h>
+namespace rlvr {
+float Scale(float x) { return x * static_cast<float>(_mm_getcsr() & 1); }
+void Round() {}
+}  // namespace rlvr
+)",
+                    head),
+              IsEmpty());
+}
+
 TEST_F(ObjectAuditTest, NotAnObjectThrows) {
   fs::path bogus = dir_ / "bogus.o";
   WriteFile(bogus, "not an ELF file at all, just text long enough for a header........");
