@@ -1,7 +1,5 @@
 #include "harness/candidate/build.h"
 
-#include "harness/base/config.h"
-
 #include <fstream>
 #include <mutex>
 #include <optional>
@@ -13,6 +11,7 @@
 #include "harness/base/config.h"
 #include "harness/base/file_text.h"
 #include "harness/base/process.h"
+#include "harness/candidate/diagnostics.h"
 
 namespace rlvr {
 
@@ -31,6 +30,13 @@ RunOptions BuildRunOptions(const BuildRequest& request) {
   // Colour codes would clutter the verdict.
   options.unset_env = {"CLICOLOR_FORCE", "GCC_COLORS"};
   return options;
+}
+
+// A build's output as it may be shown: diagnostics in files outside the tree being built, its build
+// dir and the system's headers omitted (candidate/diagnostics.h).
+std::string RepositoryOutput(const BuildRequest& request, const std::string& output) {
+  return KeepRepositoryDiagnostics(
+      output, {fs::absolute(request.source_dir), fs::absolute(request.build_dir)});
 }
 
 std::vector<std::string> SplitLines(const std::string& text) {
@@ -236,7 +242,7 @@ BuildOutcome Configure(const BuildRequest& request) {
       outcome.message += fmt::format(" (no CMakeLists.txt in source_subdir \"{}\")",
                                      request.source_subdir.string());
     if (!outcome.reconfigured.empty()) outcome.message += "; " + outcome.reconfigured;
-    outcome.detail = FirstErrorLines(configure.out + configure.err);
+    outcome.detail = FirstErrorLines(RepositoryOutput(request, configure.out + configure.err));
     return outcome;
   }
   if (!WriteStamp(request.build_dir, WantedStamp(request))) {
@@ -264,7 +270,7 @@ BuildOutcome ConfigureAndBuild(const BuildRequest& request) {
   ProcessResult build = RunProcess(argv, options);
   outcome.seconds += build.wall_seconds;
   if (!build.ok()) {
-    std::string log = build.out + build.err;
+    std::string log = RepositoryOutput(request, build.out + build.err);
     outcome.message = build.timed_out ? "build " + build.Describe() : "build failed";
     const std::string reconfigured = outcome.reconfigured;
     outcome.detail = FirstErrorLines(log);
@@ -316,7 +322,7 @@ BuildOutcome RunBuildCommand(const BuildRequest& request, const std::vector<std:
   if (!build.ok()) {
     outcome.message =
         fmt::format("build command `{}` failed: {}", JoinArgs(argv), build.Describe());
-    outcome.detail = FirstErrorLines(build.out + build.err);
+    outcome.detail = FirstErrorLines(RepositoryOutput(request, build.out + build.err));
     for (const auto& line : SplitLines(outcome.detail)) {
       size_t at = line.find(": error:");
       if (at != std::string::npos) {

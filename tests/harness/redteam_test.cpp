@@ -133,6 +133,10 @@ class RedTeam : public ::testing::TestWithParam<RedTeamCase> {
     std::random_device random;
     secret_ = "sk-redteam-" + std::to_string(random()) + std::to_string(random());
     setenv("OPENAI_API_KEY", secret_.c_str(), 1);
+    // A file outside the repository that a candidate may try to read through the compiler
+    // (macro_include.txt names it): no byte of it may reach a verdict.
+    outside_canary_ = "rlvr-outside-canary-" + std::to_string(random());
+    std::ofstream(kOutsideFile) << "root:x:0:0 " << outside_canary_ << " secret line\n";
     repo_ = new FixtureRepo(MakeSourceRepo());
     project_ = new Project(LoadProject(repo_->path()));
   }
@@ -151,6 +155,7 @@ class RedTeam : public ::testing::TestWithParam<RedTeamCase> {
       fs::remove_all(copy, ignored);
     }
     if (fs::exists(copy)) std::fprintf(stderr, "[redteam] could not remove %s\n", copy.c_str());
+    fs::remove(kOutsideFile);
     if (previous_key_) {
       setenv("OPENAI_API_KEY", previous_key_->c_str(), 1);
     } else {
@@ -182,6 +187,8 @@ class RedTeam : public ::testing::TestWithParam<RedTeamCase> {
   static Project* project_;
   static std::map<GateNeeds, std::unique_ptr<Evaluator>> evaluators_;
   static std::string secret_;
+  static std::string outside_canary_;
+  static constexpr const char* kOutsideFile = "/tmp/rlvr-redteam-outside.txt";
   static std::optional<std::string> previous_key_;
   static std::chrono::steady_clock::time_point suite_start_;
 };
@@ -190,6 +197,7 @@ FixtureRepo* RedTeam::repo_ = nullptr;
 Project* RedTeam::project_ = nullptr;
 std::map<GateNeeds, std::unique_ptr<Evaluator>> RedTeam::evaluators_;
 std::string RedTeam::secret_;
+std::string RedTeam::outside_canary_;
 std::optional<std::string> RedTeam::previous_key_;
 std::chrono::steady_clock::time_point RedTeam::suite_start_;
 
@@ -224,6 +232,8 @@ TEST_P(RedTeam, StoppedAtTheExpectedGate) {
   // The harness's key reaches no verdict, whatever the candidate printed.
   EXPECT_EQ(v.ToJson().dump().find(secret_), std::string::npos) << "API key in the verdict JSON";
   EXPECT_EQ(rendered.find(secret_), std::string::npos) << "API key in the rendered verdict";
+  EXPECT_EQ(v.ToJson().dump().find(outside_canary_), std::string::npos)
+      << "a file outside the repository in the verdict";
 
   if (honest) {
     EXPECT_TRUE(v.promotable) << rendered;

@@ -12,9 +12,11 @@
 
 #include <fmt/format.h>
 
+#include "harness/base/file_text.h"
 #include "harness/candidate/build.h"
 #include "harness/git/worktree.h"
 #include "harness/verify/gates/gate.h"
+#include "harness/verify/include_check.h"
 #include "harness/verify/object_audit.h"
 #include "harness/verify/symbol_check.h"
 
@@ -152,6 +154,11 @@ GateResult CheckBuild(GateContext& c) {
   const BuildConfig& build = c.project.build;
   const EvaluateOptions& opt = c.options;
   std::vector<std::string> problems = CheckAddedSource(c.verdict.patch, c.worktree);
+  for (const auto& file : c.verdict.changed_files) {
+    if (!IsCxxSource(file)) continue;
+    for (auto& problem : CheckIncludeOperands(ReadFileText(c.worktree / file), file, c.worktree))
+      problems.push_back(std::move(problem));
+  }
   if (!problems.empty())
     return Fail(fmt::format("source check: {}", problems.front()), JoinNames(problems, "\n"));
   if (build.UsesBuildCommand()) return CheckCommandBuild(c);

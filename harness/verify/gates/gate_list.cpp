@@ -53,7 +53,8 @@ std::string JoinNames(const std::vector<std::string>& items, const char* separat
 }
 
 bool IsCxxSource(const std::string& path) {
-  for (const char* ext : {".cpp", ".cc", ".cxx", ".c", ".h", ".hpp", ".hh", ".inl"}) {
+  for (const char* ext :
+       {".cpp", ".cc", ".cxx", ".c", ".h", ".hpp", ".hh", ".hxx", ".inl", ".inc", ".ipp", ".tcc"}) {
     if (path.size() > std::strlen(ext) && path.ends_with(ext)) return true;
   }
   return false;
