@@ -29,6 +29,7 @@ RunOptions BuildRunOptions(const BuildRequest& request) {
   options.limits.no_network = true;
   // Colour codes would clutter the verdict.
   options.unset_env = {"CLICOLOR_FORCE", "GCC_COLORS"};
+  for (const auto& [name, value] : request.env) options.env[name] = value;
   return options;
 }
 
@@ -272,6 +273,7 @@ BuildOutcome ConfigureAndBuild(const BuildRequest& request) {
   if (!build.ok()) {
     std::string log = RepositoryOutput(request, build.out + build.err);
     outcome.message = build.timed_out ? "build " + build.Describe() : "build failed";
+    outcome.timed_out = build.timed_out;
     const std::string reconfigured = outcome.reconfigured;
     outcome.detail = FirstErrorLines(log);
     // Name the first file with an error in the one-line message.

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,9 @@ struct BuildRequest {
   // Where CMakeLists.txt is, relative to source_dir, for repositories whose CMake project is not
   // at the root (e.g. "cmake" or "src"). Empty: source_dir itself.
   std::filesystem::path source_subdir;
+  // Set for the build's processes on top of the usual environment (e.g. CCACHE_DISABLE=1 to time
+  // a real compile).
+  std::map<std::string, std::string> env;
 
   // source_dir/source_subdir: what `cmake -S` is given.
   std::filesystem::path CMakeSourceDir() const;
@@ -37,8 +41,9 @@ struct BuildRequest {
 struct BuildOutcome {
   bool ok = false;
   double seconds = 0;
-  std::string message;  // "configure failed: exit status 1", "compile error in kernel/dot.cpp"
-  std::string detail;   // first lines of the error output
+  std::string message;     // "configure failed: exit status 1", "compile error in kernel/dot.cpp"
+  std::string detail;      // first lines of the error output
+  bool timed_out = false;  // the build was stopped at request.timeout_seconds
   // Why the build dir was wiped and configured afresh, e.g. "reconfigured: configure_args
   // changed"; empty when it was configured for the first time or reused as it was. Also in
   // `message` ("built; reconfigured: ...").

@@ -78,6 +78,11 @@ struct EvaluateOptions {
   int suspicious_extra_seeds = 3;  // fresh seeds re-run for a suspicious speed-up
   double suspicious_speedup = 10;  // ratio below 1/this is suspicious
   double build_timeout_seconds = 1200;
+  // The edited files' compile may take this multiple of HEAD's compile of the same files (timed
+  // without ccache), but at least the floor: a few lines of constexpr work could otherwise hold
+  // the machine for the whole build limit, per candidate, all night.
+  double compile_time_multiple = 10;
+  double compile_time_floor_seconds = 60;
   double test_timeout_seconds = 120;  // per test-binary run
   double bench_timeout_seconds = 900;
   size_t max_reply_bytes = size_t{1} << 20;

@@ -8,6 +8,9 @@
 // database.
 #include <algorithm>
 #include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -115,6 +118,35 @@ std::vector<std::string> BinariesToAudit(const GateContext& c) {
   return binaries;
 }
 
+// HEAD's compile of `objects` (relative to HEAD's build dir) in seconds, timed once per HEAD
+// commit and set of objects: the objects are removed and rebuilt with ccache off, so the time is a
+// real compile. Returns nullopt (and sets `why`) when HEAD's objects do not build.
+std::optional<double> HeadCompileSeconds(GateContext& c, const std::vector<std::string>& objects,
+                                         std::string* why) {
+  static std::mutex mutex;
+  static std::map<std::string, double> seconds_by_key;
+  std::string key = c.verdict.head_commit + ":" + c.baseline_build.string();
+  for (const auto& object : objects) key += ":" + object;
+  {
+    std::lock_guard lock(mutex);
+    if (auto it = seconds_by_key.find(key); it != seconds_by_key.end()) return it->second;
+  }
+  const EvaluateOptions& opt = c.options;
+  BuildRequest request = ProjectBuild(c.project.build, c.baseline_tree, c.baseline_build, {},
+                                      objects, opt.jobs, opt.build_timeout_seconds);
+  request.env["CCACHE_DISABLE"] = "1";
+  std::error_code ec;
+  for (const auto& object : objects) fs::remove(c.baseline_build / object, ec);
+  BuildOutcome built = ConfigureAndBuild(request);
+  if (!built.ok) {
+    *why = built.message;
+    return std::nullopt;
+  }
+  std::lock_guard lock(mutex);
+  seconds_by_key[key] = built.seconds;
+  return built.seconds;
+}
+
 // A repository built by its own command (rlvr.json build.command, e.g. make): HEAD and the
 // candidate each built by it into their build dirs. Without a compile database the objects of the
 // edited files are unknown, so the per-file symbol check and object audit cannot run (the message
@@ -181,12 +213,42 @@ GateResult CheckBuild(GateContext& c) {
     fs::path object = FindObjectFile(c.candidate_build, c.worktree / file);
     if (!object.empty()) objects.emplace_back(file, object);
   }
+  std::string compile_time;  // what bounded the edited files' compile, for the verdict
   if (!objects.empty()) {
     BuildRequest compile = request;
-    for (const auto& [file, object] : objects)
+    std::vector<std::string> head_targets;
+    std::vector<std::string> edited;
+    for (const auto& [file, object] : objects) {
       compile.targets.push_back(fs::relative(object, c.candidate_build).string());
+      fs::path base_object = FindObjectFile(c.baseline_build, c.baseline_tree / file);
+      if (!base_object.empty())
+        head_targets.push_back(fs::relative(base_object, c.baseline_build).string());
+      edited.push_back(file);
+    }
+    // The compile of the edited files is bounded by HEAD's compile of the same files.
+    std::string why_unbounded;
+    std::optional<double> head_seconds;
+    if (head_targets.size() == objects.size())
+      head_seconds = HeadCompileSeconds(c, head_targets, &why_unbounded);
+    else
+      why_unbounded = "HEAD's build has no object of some edited file";
+    if (!head_seconds)
+      return Fail("the baseline (HEAD) does not compile the edited files: " + why_unbounded);
+    const double limit = std::min(
+        opt.build_timeout_seconds,
+        std::max(opt.compile_time_floor_seconds, opt.compile_time_multiple * *head_seconds));
+    compile.timeout_seconds = limit;
     BuildOutcome compiled = ConfigureAndBuild(compile);
+    if (!compiled.ok && compiled.timed_out)
+      return Fail(
+          fmt::format("build too slow: compiling {} was stopped after {:.0f} s; HEAD "
+                      "compiles it in {:.1f} s (limit: {:g}x HEAD's, at least {:g} s)",
+                      JoinNames(edited), compiled.seconds, *head_seconds, opt.compile_time_multiple,
+                      opt.compile_time_floor_seconds));
     if (!compiled.ok) return Fail(compiled.message, compiled.detail);
+    compile_time =
+        fmt::format("; edited files compiled in {:.1f} s (HEAD {:.1f} s, limit {:.0f} s)",
+                    compiled.seconds, *head_seconds, limit);
     // HEAD's object of the same compile command: when a source is compiled twice (a shared and a
     // static library), the one found may not be what the test and benchmark programs needed, so
     // HEAD's build may not have made it; compared against nothing, every symbol HEAD already
@@ -260,8 +322,8 @@ GateResult CheckBuild(GateContext& c) {
     audit += fmt::format(" ({} covered by the binary audit only: no object of their own)",
                          JoinNames(unaudited));
   audit += "; " + binary_audit;
-  std::string message = fmt::format("built in {:.1f} s (baseline {:.1f} s); {}", candidate.seconds,
-                                    base.seconds, audit);
+  std::string message = fmt::format("built in {:.1f} s (baseline {:.1f} s){}; {}",
+                                    candidate.seconds, base.seconds, compile_time, audit);
   if (!base.reconfigured.empty()) message += "; baseline " + base.reconfigured;
   if (!configured.reconfigured.empty()) message += "; candidate " + configured.reconfigured;
   return Pass(message);
