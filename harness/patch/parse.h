@@ -4,7 +4,10 @@
 // OpenEvolve SEARCH/REPLACE blocks, and whole files in a fence labelled with their path (one
 // with a placeholder for left-out code, "// ... rest unchanged", "...", "<existing code>",
 // carries a refusal naming the line; C/C++'s own "..." and documentation do not). Parsing only
-// reads text; locating and applying the edits is patch_locate / patch_apply.
+// reads text; locating and applying the edits is locate.h / apply.h.
+//
+// parse.cpp walks the reply (prose, fences, which file each edit names); unified_diff.h reads
+// diffs, search_replace.h SEARCH/REPLACE blocks, and elision.h finds placeholders in whole files.
 #pragma once
 
 #include <string>

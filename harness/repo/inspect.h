@@ -11,6 +11,10 @@
 // add_library, add_executable, target_sources, target_link_libraries, add_test,
 // gtest_discover_tests, gtest_add_tests) with ${VAR} expansion; anything cleverer is missed, and
 // the starting config says what to check.
+//
+// inspect.cpp lists the repository's files, finds its build and sums up the findings; the build
+// is read by cmake_reader.h or makefile_reader.h, the benchmark sources by
+// registered_benchmarks.h; starter_config.cpp writes the starting rlvr.json.
 #pragma once
 
 #include <filesystem>

@@ -1,0 +1,365 @@
+#include "harness/repo/cmake_reader.h"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <regex>
+#include <set>
+
+#include "harness/base/config.h"
+#include "harness/base/file_text.h"
+#include "harness/repo/inspect_helpers.h"
+
+namespace rlvr {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CMakeCommand {
+  std::string name;  // lower case
+  std::vector<std::string> args;
+};
+
+std::vector<CMakeCommand> ParseCMake(const std::string& text) {
+  std::vector<CMakeCommand> commands;
+  size_t i = 0;
+  auto skip_space_and_comments = [&] {
+    while (i < text.size()) {
+      if (std::isspace(static_cast<unsigned char>(text[i]))) {
+        ++i;
+      } else if (text[i] == '#') {
+        if (text.compare(i, 3, "#[[") == 0) {
+          size_t close = text.find("]]", i);
+          i = close == std::string::npos ? text.size() : close + 2;
+        } else {
+          while (i < text.size() && text[i] != '\n') ++i;
+        }
+      } else {
+        break;
+      }
+    }
+  };
+  while (true) {
+    skip_space_and_comments();
+    if (i >= text.size()) break;
+    size_t name_begin = i;
+    while (i < text.size() && (std::isalnum(static_cast<unsigned char>(text[i])) || text[i] == '_'))
+      ++i;
+    if (i == name_begin) {
+      ++i;
+      continue;
+    }
+    CMakeCommand command{Lower(text.substr(name_begin, i - name_begin)), {}};
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
+    if (i >= text.size() || text[i] != '(') continue;
+    ++i;
+    int depth = 1;
+    std::string arg;
+    bool in_arg = false;
+    auto flush = [&] {
+      if (in_arg) command.args.push_back(arg);
+      arg.clear();
+      in_arg = false;
+    };
+    while (i < text.size() && depth > 0) {
+      char c = text[i];
+      if (c == '"') {
+        ++i;
+        in_arg = true;
+        while (i < text.size() && text[i] != '"') {
+          if (text[i] == '\\' && i + 1 < text.size()) ++i;
+          arg += text[i++];
+        }
+        ++i;
+        continue;
+      }
+      if (c == '#') {
+        flush();
+        while (i < text.size() && text[i] != '\n') ++i;
+        continue;
+      }
+      if (c == '(') {
+        ++depth;
+      } else if (c == ')') {
+        if (--depth == 0) {
+          ++i;
+          break;
+        }
+      }
+      if (std::isspace(static_cast<unsigned char>(c)) || c == '(' || c == ')') {
+        flush();
+      } else {
+        arg += c;
+        in_arg = true;
+      }
+      ++i;
+    }
+    flush();
+    commands.push_back(std::move(command));
+  }
+  return commands;
+}
+
+constexpr const char* kBinaryDirMark = "@RLVR_BINARY_DIR@";
+
+class CMakeReader {
+ public:
+  CMakeReader(const fs::path& root, const std::vector<std::string>& files)
+      : root_(root), files_(files) {}
+
+  void Read(const std::string& top_dir, RepoInspection& out) {
+    top_ = top_dir;
+    variables_["CMAKE_BINARY_DIR"] = kBinaryDirMark;
+    variables_["PROJECT_BINARY_DIR"] = kBinaryDirMark;
+    variables_["CMAKE_SOURCE_DIR"] = Abs(top_dir);
+    variables_["PROJECT_SOURCE_DIR"] = Abs(top_dir);
+    ReadFile(top_dir, 0);
+    Finish(out);
+  }
+
+ private:
+  struct Program {
+    std::string name;
+    bool executable = false;
+    bool imported = false;
+    std::string dir;  // repository-relative dir of its CMakeLists.txt
+    std::string output_dir;
+    std::vector<std::string> sources;
+    std::vector<std::string> links;
+  };
+
+  std::string Abs(const std::string& relative_dir) const {
+    return (root_ / relative_dir).lexically_normal().generic_string();
+  }
+
+  std::string Expand(std::string text) const {
+    static const std::regex kVariable(R"(\$\{([A-Za-z0-9_]+)\})");
+    for (int round = 0; round < 8; ++round) {
+      std::smatch match;
+      if (!std::regex_search(text, match, kVariable)) break;
+      auto it = variables_.find(match[1].str());
+      std::string value = it == variables_.end() ? std::string("@UNKNOWN@") : it->second;
+      text = match.prefix().str() + value + match.suffix().str();
+    }
+    return text;
+  }
+
+  // Expanded arguments, lists split on ';'.
+  std::vector<std::string> ExpandArgs(const std::vector<std::string>& args) const {
+    std::vector<std::string> out;
+    for (const auto& arg : args) {
+      std::string value = Expand(arg);
+      size_t start = 0;
+      while (start <= value.size()) {
+        size_t end = value.find(';', start);
+        if (end == std::string::npos) end = value.size();
+        if (end > start) out.push_back(value.substr(start, end - start));
+        start = end + 1;
+      }
+    }
+    return out;
+  }
+
+  // A source argument as a repository-relative path, or "" when it is not one.
+  std::string SourcePath(const std::string& dir, const std::string& arg) const {
+    if (arg.empty() || arg.find("@UNKNOWN@") != std::string::npos || arg.starts_with("$<") ||
+        arg.find(kBinaryDirMark) != std::string::npos)
+      return "";
+    fs::path path = fs::path(arg).is_absolute() ? fs::path(arg) : root_ / dir / arg;
+    fs::path relative = path.lexically_normal().lexically_relative(root_);
+    std::string text = relative.generic_string();
+    if (text.empty() || text.starts_with("..")) return "";
+    return text;
+  }
+
+  void ReadFile(const std::string& dir, int depth) {
+    if (depth > 8) return;
+    std::string file = dir.empty() ? "CMakeLists.txt" : dir + "/CMakeLists.txt";
+    std::string text = ReadFileText(root_ / file);
+    variables_["CMAKE_CURRENT_SOURCE_DIR"] = Abs(dir);
+    variables_["CMAKE_CURRENT_LIST_DIR"] = Abs(dir);
+    std::string relative_to_top = fs::path(dir).lexically_relative(top_).generic_string();
+    if (relative_to_top == ".") relative_to_top = "";
+    std::string binary_dir =
+        std::string(kBinaryDirMark) + (relative_to_top.empty() ? "" : "/" + relative_to_top);
+    variables_["CMAKE_CURRENT_BINARY_DIR"] = binary_dir;
+    for (const auto& command : ParseCMake(text)) {
+      std::vector<std::string> args = ExpandArgs(command.args);
+      const std::string& name = command.name;
+      if (name == "set" && !command.args.empty()) {
+        std::string value;
+        for (size_t i = 1; i < args.size(); ++i) {
+          if (args[i] == "CACHE" || args[i] == "PARENT_SCOPE") break;
+          value += (value.empty() ? "" : ";") + args[i];
+        }
+        variables_[command.args[0]] = value;
+        if (command.args[0] == "CMAKE_EXPORT_COMPILE_COMMANDS") exports_compile_commands_ = true;
+      } else if (name == "option" && !args.empty()) {
+        if (Lower(args[0]).find("sanitiz") != std::string::npos && sanitize_option_.empty())
+          sanitize_option_ = args[0];
+      } else if (name == "file" && args.size() >= 3 &&
+                 (args[0] == "GLOB" || args[0] == "GLOB_RECURSE")) {
+        Glob(dir, args, args[0] == "GLOB_RECURSE");
+      } else if ((name == "add_executable" || name == "add_library") && !args.empty()) {
+        Program& p = programs_[args[0]];
+        p.name = args[0];
+        p.executable = name == "add_executable";
+        p.dir = dir;
+        p.output_dir = variables_.count("CMAKE_RUNTIME_OUTPUT_DIRECTORY")
+                           ? variables_["CMAKE_RUNTIME_OUTPUT_DIRECTORY"]
+                           : binary_dir;
+        for (size_t i = 1; i < args.size(); ++i) {
+          static const std::set<std::string> kKeywords = {
+              "STATIC",           "SHARED", "MODULE",        "OBJECT", "INTERFACE",
+              "EXCLUDE_FROM_ALL", "WIN32",  "MACOSX_BUNDLE", "GLOBAL"};
+          if (args[i] == "IMPORTED" || args[i] == "ALIAS") p.imported = true;
+          if (kKeywords.contains(args[i]) || p.imported) continue;
+          if (std::string path = SourcePath(dir, args[i]); !path.empty()) p.sources.push_back(path);
+        }
+      } else if (name == "target_sources" && !args.empty()) {
+        Program& p = programs_[args[0]];
+        for (size_t i = 1; i < args.size(); ++i) {
+          if (std::string path = SourcePath(dir, args[i]); !path.empty()) p.sources.push_back(path);
+        }
+      } else if (name == "target_link_libraries" && !args.empty()) {
+        Program& p = programs_[args[0]];
+        for (size_t i = 1; i < args.size(); ++i) p.links.push_back(args[i]);
+      } else if (name == "gtest_discover_tests" || name == "gtest_add_tests") {
+        for (size_t i = 0; i < args.size(); ++i) {
+          if (args[i] == "TARGET" && i + 1 < args.size()) gtest_programs_.insert(args[i + 1]);
+        }
+        if (!args.empty() && args[0] != "TARGET") gtest_programs_.insert(args[0]);
+      } else if (name == "add_test" && !args.empty()) {
+        auto it = std::find(args.begin(), args.end(), "COMMAND");
+        if (it != args.end() && it + 1 != args.end()) {
+          ctest_programs_.insert(*(it + 1));
+        } else if (args.size() >= 2 && args[0] != "NAME") {
+          ctest_programs_.insert(args[1]);
+        }
+      } else if (name == "add_subdirectory" && !args.empty()) {
+        std::string sub = SourcePath(dir, args[0]);
+        std::string saved_source = variables_["CMAKE_CURRENT_SOURCE_DIR"];
+        if (!sub.empty() && fs::exists(root_ / sub / "CMakeLists.txt")) {
+          ReadFile(sub, depth + 1);
+          variables_["CMAKE_CURRENT_SOURCE_DIR"] = saved_source;
+          variables_["CMAKE_CURRENT_LIST_DIR"] = saved_source;
+          variables_["CMAKE_CURRENT_BINARY_DIR"] = binary_dir;
+        }
+      }
+    }
+  }
+
+  void Glob(const std::string& dir, const std::vector<std::string>& args, bool recurse) {
+    std::string variable = args[1];
+    std::string relative_base = dir;
+    std::vector<std::string> matched;
+    for (size_t i = 2; i < args.size(); ++i) {
+      if (args[i] == "CONFIGURE_DEPENDS" || args[i] == "FOLLOW_SYMLINKS") continue;
+      if (args[i] == "LIST_DIRECTORIES" || args[i] == "RELATIVE") {
+        ++i;
+        continue;
+      }
+      std::string pattern = SourcePath(dir, args[i]);
+      if (pattern.empty()) continue;
+      if (recurse) {
+        size_t slash = pattern.rfind('/');
+        pattern = slash == std::string::npos
+                      ? "**/" + pattern
+                      : pattern.substr(0, slash) + "/**/" + pattern.substr(slash + 1);
+      }
+      for (const auto& file : files_) {
+        if (GlobMatches(pattern, file)) matched.push_back((root_ / file).generic_string());
+      }
+    }
+    std::string value;
+    for (const auto& m : matched) value += (value.empty() ? "" : ";") + m;
+    variables_[variable] = value;
+  }
+
+  static bool LinksAny(const Program& p, std::initializer_list<const char*> names) {
+    for (const auto& link : p.links) {
+      for (const char* name : names)
+        if (link == name) return true;
+    }
+    return false;
+  }
+
+  // Libraries a program links, followed through the repository's own libraries.
+  void CollectLinks(const std::string& name, std::set<std::string>& seen) {
+    if (!seen.insert(name).second) return;
+    auto it = programs_.find(name);
+    if (it == programs_.end()) return;
+    for (const auto& link : it->second.links) CollectLinks(link, seen);
+  }
+
+  void Finish(RepoInspection& out) {
+    out.sanitize_option = sanitize_option_;
+    out.exports_compile_commands = exports_compile_commands_;
+    std::set<std::string> library_sources;
+    for (auto& [name, p] : programs_) {
+      if (p.imported || p.name.empty()) continue;
+      if (!p.executable) {
+        for (const auto& source : p.sources) {
+          if ((IsSourceFile(source) || IsHeaderFile(source)) && !IsTestOrToolPath(source))
+            library_sources.insert(source);
+        }
+        continue;
+      }
+      std::set<std::string> links;
+      CollectLinks(name, links);
+      Program all = p;
+      all.links.assign(links.begin(), links.end());
+      BuildProgram program;
+      program.name = name;
+      std::string output_dir = p.output_dir;
+      if (output_dir.starts_with(kBinaryDirMark)) {
+        output_dir = output_dir.substr(std::string(kBinaryDirMark).size());
+        if (!output_dir.empty() && output_dir.front() == '/') output_dir.erase(0, 1);
+        program.output_path = output_dir.empty() ? name : output_dir + "/" + name;
+      } else {
+        program.output_path = name;  // unknown output directory: `rlvr check` will tell
+      }
+      program.sources = p.sources;
+      program.defined_in = p.dir.empty() ? "CMakeLists.txt" : p.dir + "/CMakeLists.txt";
+      program.googletest =
+          gtest_programs_.contains(name) ||
+          LinksAny(all, {"GTest::gtest", "GTest::gtest_main", "GTest::GTest", "GTest::Main",
+                         "gtest", "gtest_main", "GTest::gmock_main", "gmock_main", "GTest::gmock"});
+      program.benchmark = LinksAny(all, {"benchmark::benchmark", "benchmark::benchmark_main",
+                                         "benchmark", "benchmark_main"});
+      program.ctest = ctest_programs_.contains(name);
+      if (program.benchmark) {
+        out.bench_programs.push_back(program);
+      } else if (program.googletest || program.ctest ||
+                 Lower(name).find("test") != std::string::npos) {
+        out.test_programs.push_back(program);
+      }
+    }
+    for (const auto& source : library_sources) {
+      if (IsSourceFile(source)) out.library_sources.push_back(source);
+    }
+    if (out.library_sources.empty()) {
+      for (const auto& source : library_sources) out.library_sources.push_back(source);
+    }
+  }
+
+  fs::path root_;
+  const std::vector<std::string>& files_;
+  std::string top_;
+  std::map<std::string, std::string> variables_;
+  std::map<std::string, Program> programs_;
+  std::set<std::string> gtest_programs_;
+  std::set<std::string> ctest_programs_;
+  std::string sanitize_option_;
+  bool exports_compile_commands_ = false;
+};
+
+}  // namespace
+
+void ReadCMakeBuild(const fs::path& root, const std::vector<std::string>& files,
+                    const std::string& top_dir, RepoInspection& out) {
+  CMakeReader(root, files).Read(top_dir, out);
+}
+
+}  // namespace rlvr
