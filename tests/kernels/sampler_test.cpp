@@ -236,6 +236,11 @@ TEST(SamplerTest, GreedyIsArgmaxInEveryRegime) {
 // 1e-5 (denormal logits, ties) are interchangeable: the kernel orders by its float weights, which
 // are then equal, so it may keep any of them. A wrong cut (a token well past the nucleus, a
 // maximum not shifted out) still falls outside.
+// A token of probability below 1e-30 (an outlier 100 above it at T = 1) is never drawn: over this
+// test's ~50000 draws the chance of one is below 1e-25, plus 2^-53 per draw for the uniform's
+// granularity. A sampler whose weights overflow (not shifted by the maximum) draws them.
+constexpr double kNeverDrawn = 1e-30;
+
 TEST(SamplerTest, DrawsStayInTheNucleusInEveryRegime) {
   test::Rng rng(TestSeedFor(609));
   std::vector<test::Regime> regimes = test::FiniteRegimes();
@@ -265,10 +270,34 @@ TEST(SamplerTest, DrawsStayInTheNucleusInEveryRegime) {
       for (int t : Draw(sampler, logits, 200)) {
         ASSERT_GE(t, 0);
         ASSERT_LT(t, vocab);
-        const bool allowed = nucleus[t] > 0.0 || (p[t] > 0.0 && p[t] >= smallest_kept * (1 - 1e-5));
+        const bool allowed =
+            (nucleus[t] > 0.0 || (p[t] > 0.0 && p[t] >= smallest_kept * (1 - 1e-5))) &&
+            p[t] >= kNeverDrawn;
         ASSERT_TRUE(allowed) << test::RegimeName(regime) << " vocab=" << vocab << " token " << t
                              << " logit " << logits[t] << " T=" << c.temperature << " k=" << c.top_k
                              << " p=" << c.top_p;
+      }
+    }
+  }
+}
+
+// One logit 100 above all others, anywhere in the row: its probability is 1 - (n - 1) e^-100 / T
+// or more, so it is drawn every time, with or without top-k and top-p cuts.
+TEST(SamplerTest, OutlierAnywhereIsAlwaysDrawn) {
+  test::Rng rng(TestSeedFor(610));
+  for (int vocab : {2, 3, 17, 33, 1000}) {
+    for (int at : {0, vocab / 2, vocab - 1, rng.Int(0, vocab - 1)}) {
+      std::vector<float> logits = rng.Vector(vocab, -8.0f, 8.0f);
+      logits[at] = 108.0f;
+      for (SamplerConfig c :
+           {SamplerConfig{.temperature = 1.0f}, SamplerConfig{.temperature = 0.5f, .top_p = 0.9f},
+            SamplerConfig{.temperature = 1.0f, .top_k = 2, .top_p = 0.5f}}) {
+        c.seed = TestSeed();
+        Sampler sampler(vocab, c);
+        for (int t : Draw(sampler, logits, 20)) {
+          ASSERT_EQ(t, at) << "vocab=" << vocab << " T=" << c.temperature << " k=" << c.top_k
+                           << " p=" << c.top_p;
+        }
       }
     }
   }
