@@ -1,5 +1,9 @@
 // Entry point of rlvr_bench: Google Benchmark with an allocation-counting MemoryManager, and the
 // OpenBLAS core type pinned to its AVX-512 kernels so the reference figures are the strongest.
+// The caller's state (tests/common/caller_state.h: MXCSR, x87 control word, rounding mode, signal
+// mask) is part of every kernel's contract: if the run leaves it changed (a kernel that sets
+// flush-to-zero and never restores it runs faster on denormals, and every later benchmark with
+// it), the program says what changed and exits with status 1.
 #include <benchmark/benchmark.h>
 #include <malloc.h>
 #include <unistd.h>
@@ -8,8 +12,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "tests/common/alloc_counter.h"
+#include "tests/common/caller_state.h"
 
 namespace rlvr {
 namespace {
@@ -68,8 +74,15 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   static rlvr::AllocationMemoryManager memory_manager;
   benchmark::RegisterMemoryManager(&memory_manager);
+  const rlvr::CallerState before = rlvr::CaptureCallerState();
   benchmark::RunSpecifiedBenchmarks();
+  const std::string change = rlvr::DescribeCallerStateChange(before, rlvr::CaptureCallerState());
   benchmark::RegisterMemoryManager(nullptr);
   benchmark::Shutdown();
+  if (!change.empty()) {
+    std::fprintf(stderr, "rlvr_bench: the benchmarks left the caller's state changed: %s\n",
+                 change.c_str());
+    return 1;
+  }
   return 0;
 }

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cfloat>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -13,6 +14,7 @@
 
 #include "kernels/reference/gemm_ref.h"
 #include "tests/common/test_seed.h"
+#include "tests/kernels/input_regimes.h"
 
 namespace rlvr {
 namespace {
@@ -245,6 +247,60 @@ TEST(MatVec, LargeParallel) {
   for (auto [N, K] : {std::pair{4099, 257}, std::pair{1024, 1024}, std::pair{5, 20000}}) {
     ExpectMatVecMatchesReference(N, K, &two, salt += 2);
     ExpectMatVecMatchesReference(N, K, nullptr, salt += 2);
+  }
+}
+
+// Input regimes (input_regimes.h) for the matrix operand, the other operand uniform in [-1, 1]:
+// the contract (gemm.h) admits every finite regime; the limit 1e15 keeps every product and K-term
+// sum far below FLT_MAX, the outlier is 1e6. Infinities and NaN are outside it (beta == 0 with NaN
+// in C is tested above). Each output is held to its own magnitude (sum_k |a_ik| |b_kj|, as
+// ErrorAgainstMagnitude, but per element, so a small row next to a huge one is still checked):
+// |got - want| <= Tolerance(K) * magnitude + (K + 2) 2^-149, the last term for subnormal products,
+// which round to a multiple of 2^-149 (absolute, not relative) — a kernel flushing denormal
+// inputs to zero returns 0 there and fails by the whole magnitude.
+void ExpectWithinOwnMagnitude(const std::vector<float>& got, const std::vector<float>& want,
+                              const std::vector<float>& magnitude, int K, const char* what,
+                              test::Regime regime, int rows, int cols) {
+  for (size_t i = 0; i < got.size(); ++i) {
+    const double tol = Tolerance(K) * magnitude[i] + (K + 2) * double(FLT_TRUE_MIN);
+    ASSERT_LE(std::fabs(double(got[i]) - double(want[i])), tol)
+        << what << " " << test::RegimeName(regime) << " " << rows << "x" << cols << " K=" << K
+        << " i=" << i << " got " << got[i] << " want " << want[i];
+  }
+}
+
+constexpr test::RegimeLimits kGemmLimits{.narrow = 1.0f, .limit = 1e15f, .outlier = 1e6f};
+
+TEST(MatVec, InputRegimes) {
+  test::Rng rng(TestSeedFor(9900));
+  ThreadPool one(1);
+  for (test::Regime regime : test::FiniteRegimes()) {
+    for (auto [N, K] : {std::pair{1, 1}, std::pair{3, 17}, std::pair{17, 65}, std::pair{65, 200}}) {
+      const std::vector<float> W = test::RegimeRow(regime, size_t(N) * K, rng, kGemmLimits);
+      const std::vector<float> x = rng.Vector(K);
+      std::vector<float> y(N, std::numeric_limits<float>::quiet_NaN()), want(N), magnitude(N);
+      MatVecRef(W.data(), x.data(), want.data(), N, K);
+      MatVecRef(Abs(W).data(), Abs(x).data(), magnitude.data(), N, K);
+      MatVec(W.data(), x.data(), y.data(), N, K, &one);
+      ExpectWithinOwnMagnitude(y, want, magnitude, K, "MatVec", regime, N, K);
+    }
+  }
+}
+
+TEST(Gemm, InputRegimes) {
+  test::Rng rng(TestSeedFor(9901));
+  ThreadPool one(1);
+  for (test::Regime regime : test::FiniteRegimes()) {
+    for (Shape s : {Shape{1, 1, 1}, Shape{3, 5, 17}, Shape{17, 33, 65}, Shape{65, 31, 130}}) {
+      const std::vector<float> A = test::RegimeRow(regime, size_t(s.M) * s.K, rng, kGemmLimits);
+      const std::vector<float> B = rng.Vector(size_t(s.K) * s.N);
+      std::vector<float> C(size_t(s.M) * s.N, std::numeric_limits<float>::quiet_NaN());
+      std::vector<float> want(C.size()), magnitude(C.size());
+      GemmRef(A.data(), B.data(), want.data(), s.M, s.N, s.K, 1.0f, 0.0f);
+      GemmRef(Abs(A).data(), Abs(B).data(), magnitude.data(), s.M, s.N, s.K, 1.0f, 0.0f);
+      Gemm(A.data(), B.data(), C.data(), s.M, s.N, s.K, 1.0f, 0.0f, &one);
+      ExpectWithinOwnMagnitude(C, want, magnitude, s.K, "Gemm", regime, s.M, s.N);
+    }
   }
 }
 

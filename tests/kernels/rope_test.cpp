@@ -8,6 +8,7 @@
 
 #include "kernels/reference/ops_ref.h"
 #include "tests/common/test_seed.h"
+#include "tests/kernels/input_regimes.h"
 #include "tests/kernels/ops_test_util.h"
 
 namespace rlvr {
@@ -65,6 +66,46 @@ TEST(RopeTest, FirstPairRotatesByPositionRadians) {
   ApplyRope(x.data(), 1, head_dim, 3, cache);
   EXPECT_NEAR(x[0], std::cos(3.0), 1e-7);
   EXPECT_NEAR(x[2], std::sin(3.0), 1e-7);
+}
+
+// Regimes the contract admits (rope.h: rotate each pair (x[i], x[i + d/2]) by pos * theta^(-2i/d)):
+// every finite regime of input_regimes.h with narrow = 1, limit = 1e38 (a rotated pair's entries
+// stay below sqrt(2) max|x| < FLT_MAX) and an outlier of 1e4. Infinities and NaN are outside it
+// (inf * 0 at a zero sine). Tolerance, per pair: the table's float cos/sin (u each), the two
+// products and the sum (3u) give at most 5u (|x_lo| + |x_hi|) = 3e-7 (|x_lo| + |x_hi|); 2e-6 of
+// that, plus 1e-44 for denormal inputs (each denormal product rounds to a multiple of 2^-149).
+// Property: rotation keeps each pair's norm (same bound).
+TEST(RopeTest, MatchesReferenceInEveryRegime) {
+  test::Rng rng(TestSeedFor(303));
+  const int max_positions = 4096;
+  const test::RegimeLimits limits{.narrow = 1.0f, .limit = 1e38f, .outlier = 1e4f};
+  for (int head_dim : {2, 6, 34, 64, 128}) {
+    RopeCache cache(head_dim, max_positions);
+    const int half = head_dim / 2;
+    for (test::Regime regime : test::FiniteRegimes()) {
+      const int n_heads = rng.Int(1, 3);
+      const int pos = rng.Int(0, max_positions - 1);
+      const std::vector<float> x =
+          test::RegimeRow(regime, static_cast<size_t>(n_heads) * head_dim, rng, limits);
+      std::vector<float> got = x, want = x;
+      ApplyRope(got.data(), n_heads, head_dim, pos, cache);
+      RopeRef(want.data(), n_heads, head_dim, pos, 10000.0f);
+      for (int h = 0; h < n_heads; ++h) {
+        for (int i = 0; i < half; ++i) {
+          const size_t lo = static_cast<size_t>(h) * head_dim + i, hi = lo + half;
+          const double size = std::fabs(x[lo]) + std::fabs(x[hi]);
+          const double tol = kAbsTol * size + 1e-44;
+          ASSERT_NEAR(got[lo], want[lo], tol)
+              << test::RegimeName(regime) << " d=" << head_dim << " pos=" << pos << " i=" << lo;
+          ASSERT_NEAR(got[hi], want[hi], tol)
+              << test::RegimeName(regime) << " d=" << head_dim << " pos=" << pos << " i=" << hi;
+          ASSERT_NEAR(std::hypot(double(got[lo]), double(got[hi])),
+                      std::hypot(double(x[lo]), double(x[hi])), 2 * tol)
+              << test::RegimeName(regime) << " pair norm, d=" << head_dim << " i=" << lo;
+        }
+      }
+    }
+  }
 }
 
 TEST(RopeTest, RejectsBadArguments) {
