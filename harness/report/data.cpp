@@ -332,8 +332,9 @@ std::vector<FailureReason> FindFailureReasons(const LedgerHistory& ledger,
     return a.count != b.count ? a.count > b.count : a.example_id > b.example_id;
   });
   if (sorted.size() > static_cast<size_t>(limit)) sorted.resize(static_cast<size_t>(limit));
-  for (FailureReason& reason : sorted)
+  for (FailureReason& reason : sorted) {
     reason.example_reply = ledger.ReplyStart(reason.example_id, 1200);
+  }
   return sorted;
 }
 
