@@ -3,11 +3,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 
 #include "harness/base/secrets.h"
 #include "harness/base/utc_time.h"
 #include "harness/cli/commands.h"
+#include "harness/git/repo.h"
 #include "harness/report/data.h"
 #include "harness/report/html.h"
 #include "harness/report/markdown.h"
@@ -27,13 +29,12 @@ struct ReportArgs {
   int rows = 200;
 };
 
-fs::path FindRepoRoot(const fs::path& start) {
+// The repository found from `start` (harness/git/repo.h). The message names the resolved folder
+// and the -C option, so it is not RepoRootOrFail's.
+fs::path ReportRepoRoot(const fs::path& start) {
+  if (std::optional<fs::path> root = FindRepoRoot(start)) return *root;
   std::error_code ec;
   fs::path dir = fs::weakly_canonical(fs::absolute(start, ec), ec);
-  for (fs::path at = dir; !at.empty(); at = at.parent_path()) {
-    if (fs::exists(at / ".git", ec)) return at;
-    if (at == at.parent_path()) break;
-  }
   throw CLI::RuntimeError(
       "rlvr report: " + dir.string() + " is not inside a git repository (use -C DIR)", 2);
 }
@@ -57,7 +58,7 @@ void WriteFile(const fs::path& path, const std::string& content) {
 }
 
 void RunReport(const ReportArgs& args) {
-  fs::path root = FindRepoRoot(args.directory);
+  fs::path root = ReportRepoRoot(args.directory);
   ReportOptions options;
   options.ledger_path =
       args.ledger.empty() ? root / ".rlvr" / "ledger.sqlite" : fs::path(args.ledger);

@@ -2,11 +2,11 @@
 
 #include <sqlite3.h>
 
-#include <cstring>
 #include <system_error>
 
-#include "harness/base/secrets.h"
 #include "harness/base/utc_time.h"
+#include "harness/ledger/records.h"
+#include "harness/ledger/statement.h"
 
 namespace rlvr {
 namespace {
@@ -49,129 +49,6 @@ ALTER TABLE attempts ADD COLUMN tries INTEGER;
 ALTER TABLE attempts ADD COLUMN infrastructure_events TEXT;
 UPDATE meta SET value = '2' WHERE key = 'schema_version';
 )sql";
-
-constexpr const char* kAttemptColumns =
-    "id, run_id, created_at, target, model, round, candidate, repair, prompt, reply, patch, "
-    "verdict, failed_gate, message, gates_json, figures_json, primary_ratio, prompt_tokens, "
-    "completion_tokens, seconds, promoted_commit, job_id, node, queued_seconds, run_seconds, "
-    "tries, "
-    "infrastructure_events";
-
-// SQLite's last error on `db`, naming the file and, when there is one, the system's reason
-// ("disk I/O error (Operation not permitted)").
-std::string DatabaseError(sqlite3* db) {
-  const char* file = sqlite3_db_filename(db, "main");
-  std::string text =
-      std::string("ledger ") + (file && *file ? file : "(unnamed)") + ": " + sqlite3_errmsg(db);
-  if (int system_errno = sqlite3_system_errno(db); system_errno != 0) {
-    text += std::string(" (") + std::strerror(system_errno) + ")";
-  }
-  return text;
-}
-
-// A prepared statement that finalizes itself; errors carry SQLite's message and the file.
-class Statement {
- public:
-  Statement(sqlite3* db, const std::string& sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK) {
-      throw LedgerError(DatabaseError(db));
-    }
-  }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  void Bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
-  void Bind(int i, double v) { sqlite3_bind_double(stmt_, i, v); }
-  // Every text the ledger stores passes here: no registered secret (the API key, a token a
-  // candidate printed in a failing test) ever reaches the file. Redacting the parameters of
-  // lookups too keeps them matching what was stored.
-  void Bind(int i, const std::string& v) {
-    std::string text = RedactSecrets(v);
-    sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
-  }
-  void Bind(int i, const std::optional<std::string>& v) {
-    if (v) {
-      Bind(i, *v);
-    } else {
-      sqlite3_bind_null(stmt_, i);
-    }
-  }
-  void Bind(int i, const std::optional<double>& v) {
-    if (v) {
-      Bind(i, *v);
-    } else {
-      sqlite3_bind_null(stmt_, i);
-    }
-  }
-  // True while there is a row.
-  bool Step() {
-    int rc = sqlite3_step(stmt_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    throw LedgerError(DatabaseError(db_));
-  }
-  bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
-  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
-  double Real(int col) const { return sqlite3_column_double(stmt_, col); }
-  std::string Text(int col) const {
-    auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
-    return p ? std::string(p, sqlite3_column_bytes(stmt_, col)) : std::string();
-  }
-  std::optional<std::string> OptText(int col) const {
-    if (IsNull(col)) return std::nullopt;
-    return Text(col);
-  }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
-AttemptRecord ReadAttempt(const Statement& s) {
-  AttemptRecord a;
-  a.id = s.Int(0);
-  a.run_id = s.Int(1);
-  a.created_at = s.Text(2);
-  a.target = s.Text(3);
-  a.model = s.Text(4);
-  a.round = static_cast<int>(s.Int(5));
-  a.candidate = static_cast<int>(s.Int(6));
-  a.repair = static_cast<int>(s.Int(7));
-  a.prompt = s.Text(8);
-  a.reply = s.Text(9);
-  a.patch = s.Text(10);
-  a.verdict = s.Text(11);
-  a.failed_gate = s.OptText(12);
-  a.message = s.Text(13);
-  a.gates_json = s.Text(14);
-  a.figures_json = s.Text(15);
-  if (!s.IsNull(16)) a.primary_ratio = s.Real(16);
-  a.prompt_tokens = s.Int(17);
-  a.completion_tokens = s.Int(18);
-  a.seconds = s.Real(19);
-  a.promoted_commit = s.OptText(20);
-  a.job_id = s.OptText(21);
-  a.node = s.OptText(22);
-  if (!s.IsNull(23)) a.queued_seconds = s.Real(23);
-  if (!s.IsNull(24)) a.run_seconds = s.Real(24);
-  a.tries = static_cast<int>(s.Int(25));
-  a.infrastructure_events = s.Text(26);
-  return a;
-}
-
-RunRecord ReadRun(const Statement& s) {
-  RunRecord r;
-  r.id = s.Int(0);
-  r.started_at = s.Text(1);
-  r.finished_at = s.OptText(2);
-  r.model = s.Text(3);
-  r.endpoint = s.Text(4);
-  r.settings_json = s.Text(5);
-  r.stop_reason = s.OptText(6);
-  r.pid = s.Int(7);
-  return r;
-}
 
 // SQLite's quick integrity check, before anything is written: a damaged ledger is refused as it
 // is, never written into.
@@ -416,11 +293,7 @@ std::vector<AttemptRecord> Ledger::RunAttempts(int64_t run_id) const {
 }
 
 std::optional<RunRecord> Ledger::LastRun() const {
-  Statement s(db_,
-              "SELECT id, started_at, finished_at, model, endpoint, settings_json, stop_reason, "
-              "pid FROM runs ORDER BY id DESC LIMIT 1");
-  if (!s.Step()) return std::nullopt;
-  return ReadRun(s);
+  return ReadLastRun(db_, DatabaseError);
 }
 
 std::map<std::string, int> Ledger::VerdictCounts(std::optional<int64_t> run_id) const {

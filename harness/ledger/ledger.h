@@ -3,7 +3,7 @@
 // migrated in place when opened for writing: the executor columns are added). A rollback journal
 // (not WAL, whose memory-mapped index turns a read-only or full disk into SIGBUS) and one
 // transaction per write, so a killed process leaves a valid file and loses at most the attempt
-// being written. Other parts (the report) read the same file directly.
+// being written. Reports read it back read-only through history.h.
 #pragma once
 
 #include <cstdint>

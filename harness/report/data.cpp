@@ -1,7 +1,6 @@
 #include "harness/report/data.h"
 
 #include <fmt/format.h>
-#include <sqlite3.h>
 
 #include <algorithm>
 #include <cctype>
@@ -14,6 +13,7 @@
 
 #include "harness/base/utc_time.h"
 #include "harness/git/handle.h"
+#include "harness/ledger/history.h"
 
 namespace rlvr {
 namespace {
@@ -26,129 +26,6 @@ const std::vector<std::string>& GateOrder() {
       "scope",    "apply",      "format",      "build",     "tests", "history",
       "portable", "sanitizers", "allocations", "benchmark", "llm"};
   return gates;
-}
-
-// A read-only connection that closes itself.
-class ReadOnlyDatabase {
- public:
-  explicit ReadOnlyDatabase(const std::filesystem::path& path) : path_(path) {
-    int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr);
-    if (rc != SQLITE_OK) {
-      std::string why = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
-      sqlite3_close(db_);
-      throw ReportError(fmt::format("cannot open ledger at {}: {}", path.string(), why));
-    }
-    sqlite3_busy_timeout(db_, 5000);  // a running loop may be writing
-  }
-  ~ReadOnlyDatabase() { sqlite3_close(db_); }
-  ReadOnlyDatabase(const ReadOnlyDatabase&) = delete;
-  ReadOnlyDatabase& operator=(const ReadOnlyDatabase&) = delete;
-
-  sqlite3* get() const { return db_; }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-  sqlite3* db_ = nullptr;
-};
-
-// A prepared query over the ledger; errors name the ledger file.
-class Query {
- public:
-  Query(const ReadOnlyDatabase& db, const std::string& sql) : db_(db) {
-    if (sqlite3_prepare_v2(db.get(), sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK) Fail();
-  }
-  ~Query() { sqlite3_finalize(stmt_); }
-  Query(const Query&) = delete;
-  Query& operator=(const Query&) = delete;
-
-  void Bind(int i, const std::string& value) {
-    sqlite3_bind_text(stmt_, i, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
-  }
-  void Bind(int i, int64_t value) { sqlite3_bind_int64(stmt_, i, value); }
-  bool Step() {
-    int rc = sqlite3_step(stmt_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc != SQLITE_DONE) Fail();
-    return false;
-  }
-  bool IsNull(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
-  std::string Text(int column) const {
-    const unsigned char* text = sqlite3_column_text(stmt_, column);
-    return text ? std::string(reinterpret_cast<const char*>(text),
-                              static_cast<size_t>(sqlite3_column_bytes(stmt_, column)))
-                : std::string();
-  }
-  int64_t Int(int column) const { return sqlite3_column_int64(stmt_, column); }
-  double Real(int column) const { return sqlite3_column_double(stmt_, column); }
-  std::optional<double> OptionalReal(int column) const {
-    return IsNull(column) ? std::nullopt : std::optional<double>(Real(column));
-  }
-
- private:
-  [[noreturn]] void Fail() const {
-    throw ReportError(fmt::format("cannot read ledger at {}: {}", db_.path().string(),
-                                  sqlite3_errmsg(db_.get())));
-  }
-
-  const ReadOnlyDatabase& db_;
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
-bool TableExists(const ReadOnlyDatabase& db, const std::string& table) {
-  Query query(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
-  query.Bind(1, table);
-  return query.Step();
-}
-
-// Refuses anything but a version-1 ledger with the columns this reader uses.
-void CheckSchema(const ReadOnlyDatabase& db) {
-  const std::string where = db.path().string();
-  bool has_meta = false;
-  try {
-    has_meta = TableExists(db, "meta");
-  } catch (const ReportError& e) {
-    throw ReportError(fmt::format("{} (is it an rlvr ledger?)", e.what()));
-  }
-  if (!has_meta) {
-    throw ReportError(fmt::format(
-        "ledger at {} has no schema version (no meta table): it was written by an older rlvr or "
-        "is not an rlvr ledger; this rlvr reads version {} or {}",
-        where, kReportLedgerSchemaVersion, kReportNewestLedgerSchemaVersion));
-  }
-  Query version(db, "SELECT value FROM meta WHERE key = 'schema_version'");
-  if (!version.Step()) {
-    throw ReportError(
-        fmt::format("ledger at {} has no schema_version in its meta table; this rlvr "
-                    "reads version {} or {}",
-                    where, kReportLedgerSchemaVersion, kReportNewestLedgerSchemaVersion));
-  }
-  std::string found = version.Text(0);
-  bool known = false;
-  for (int v = kReportLedgerSchemaVersion; v <= kReportNewestLedgerSchemaVersion; ++v)
-    known = known || found == std::to_string(v);
-  if (!known) {
-    throw ReportError(
-        fmt::format("ledger at {} has schema version {}; this rlvr reads version {} or {}", where,
-                    found, kReportLedgerSchemaVersion, kReportNewestLedgerSchemaVersion));
-  }
-  std::set<std::string> columns;
-  Query info(db, "PRAGMA table_info(attempts)");
-  while (info.Step()) columns.insert(info.Text(1));
-  for (const char* needed :
-       {"id", "run_id", "created_at", "target", "model", "round", "candidate", "repair", "reply",
-        "patch", "verdict", "failed_gate", "message", "figures_json", "primary_ratio",
-        "prompt_tokens", "completion_tokens", "seconds", "promoted_commit"}) {
-    if (!columns.count(needed)) {
-      throw ReportError(
-          fmt::format("ledger at {} says schema version {} but its attempts table "
-                      "lacks column '{}'; the file is damaged or not an rlvr ledger",
-                      where, found, needed));
-    }
-  }
-  if (!TableExists(db, "runs")) {
-    throw ReportError(fmt::format("ledger at {} lacks its runs table", where));
-  }
 }
 
 void Count(VerdictTally& tally, const AttemptRow& row) {
@@ -167,33 +44,25 @@ void Count(VerdictTally& tally, const AttemptRow& row) {
   tally.seconds += row.seconds;
 }
 
-// Every attempt without its large text columns; messages are cut to keep memory small.
-std::vector<AttemptRow> LoadAttemptRows(const ReadOnlyDatabase& db, const std::string& target) {
-  std::string sql =
-      "SELECT id, run_id, created_at, target, model, round, candidate, repair, verdict, "
-      "failed_gate, substr(message, 1, 500), primary_ratio, prompt_tokens, completion_tokens, "
-      "seconds FROM attempts";
-  if (!target.empty()) sql += " WHERE target = ?1";
-  sql += " ORDER BY created_at, id";
-  Query query(db, sql);
-  if (!target.empty()) query.Bind(1, target);
+// Every attempt (of `target` unless it is "") without its large texts, oldest first.
+std::vector<AttemptRow> LoadAttemptRows(const LedgerHistory& ledger, const std::string& target) {
   std::vector<AttemptRow> rows;
-  while (query.Step()) {
+  for (AttemptOutline& outline : ledger.Attempts(target)) {
     AttemptRow row;
-    row.id = query.Int(0);
-    row.run_id = query.Int(1);
-    row.created_at = query.Text(2);
-    row.target = query.Text(3);
-    row.model = query.Text(4);
-    row.round = static_cast<int>(query.Int(5));
-    row.candidate = static_cast<int>(query.Int(6));
-    row.repair = static_cast<int>(query.Int(7));
-    row.verdict = query.Text(8);
-    row.failed_gate = query.Text(9);
-    row.message = query.Text(10);
-    row.primary_ratio = query.OptionalReal(11);
-    row.tokens = query.Int(12) + query.Int(13);
-    row.seconds = query.Real(14);
+    row.id = outline.id;
+    row.run_id = outline.run_id;
+    row.created_at = std::move(outline.created_at);
+    row.target = std::move(outline.target);
+    row.model = std::move(outline.model);
+    row.round = outline.round;
+    row.candidate = outline.candidate;
+    row.repair = outline.repair;
+    row.verdict = std::move(outline.verdict);
+    row.failed_gate = std::move(outline.failed_gate);
+    row.message = std::move(outline.message);
+    row.primary_ratio = outline.primary_ratio;
+    row.tokens = outline.prompt_tokens + outline.completion_tokens;
+    row.seconds = outline.seconds;
     rows.push_back(std::move(row));
   }
   return rows;
@@ -229,27 +98,20 @@ void ParseFigures(const std::string& text, Promotion& promotion) {
   }
 }
 
-std::map<std::string, std::vector<Promotion>> LoadPromotions(const ReadOnlyDatabase& db,
+std::map<std::string, std::vector<Promotion>> LoadPromotions(const LedgerHistory& ledger,
                                                              const std::string& target) {
-  std::string sql =
-      "SELECT id, created_at, target, model, round, promoted_commit, patch, figures_json, "
-      "primary_ratio FROM attempts WHERE verdict = 'promoted'";
-  if (!target.empty()) sql += " AND target = ?1";
-  sql += " ORDER BY created_at, id";
-  Query query(db, sql);
-  if (!target.empty()) query.Bind(1, target);
   std::map<std::string, std::vector<Promotion>> by_target;
-  while (query.Step()) {
+  for (PromotedAttempt& promoted : ledger.Promotions(target)) {
     Promotion promotion;
-    promotion.attempt_id = query.Int(0);
-    promotion.created_at = query.Text(1);
-    promotion.model = query.Text(3);
-    promotion.round = static_cast<int>(query.Int(4));
-    promotion.commit = query.Text(5);
-    promotion.patch = query.Text(6);
-    ParseFigures(query.Text(7), promotion);
-    promotion.primary_ratio = query.OptionalReal(8);
-    by_target[query.Text(2)].push_back(std::move(promotion));
+    promotion.attempt_id = promoted.attempt_id;
+    promotion.created_at = std::move(promoted.created_at);
+    promotion.model = std::move(promoted.model);
+    promotion.round = promoted.round;
+    promotion.commit = std::move(promoted.commit);
+    promotion.patch = std::move(promoted.patch);
+    ParseFigures(promoted.figures_json, promotion);
+    promotion.primary_ratio = promoted.primary_ratio;
+    by_target[promoted.target].push_back(std::move(promotion));
   }
   return by_target;
 }
@@ -447,7 +309,7 @@ std::string MaskNumbers(const std::string& message) {
   return pattern;
 }
 
-std::vector<FailureReason> FindFailureReasons(const ReadOnlyDatabase& db,
+std::vector<FailureReason> FindFailureReasons(const LedgerHistory& ledger,
                                               const std::vector<const AttemptRow*>& window,
                                               int limit) {
   std::map<std::pair<std::string, std::string>, FailureReason> reasons;
@@ -471,9 +333,7 @@ std::vector<FailureReason> FindFailureReasons(const ReadOnlyDatabase& db,
   });
   if (sorted.size() > static_cast<size_t>(limit)) sorted.resize(static_cast<size_t>(limit));
   for (FailureReason& reason : sorted) {
-    Query one(db, "SELECT substr(reply, 1, 1200) FROM attempts WHERE id = ?1");
-    one.Bind(1, reason.example_id);
-    if (one.Step()) reason.example_reply = one.Text(0);
+    reason.example_reply = ledger.ReplyStart(reason.example_id, 1200);
   }
   return sorted;
 }
@@ -512,18 +372,16 @@ void FillBuckets(const std::vector<const AttemptRow*>& window, int max_buckets, 
   }
 }
 
-void LoadLastRun(const ReadOnlyDatabase& db, const std::vector<AttemptRow>& rows,
+void LoadLastRun(const LedgerHistory& ledger, const std::vector<AttemptRow>& rows,
                  const std::vector<TargetReport>& targets, ReportData& data) {
-  Query query(db,
-              "SELECT id, started_at, finished_at, model, stop_reason FROM runs "
-              "ORDER BY id DESC LIMIT 1");
-  if (!query.Step()) return;
+  std::optional<RunRecord> last = ledger.LastRun();
+  if (!last) return;
   RunSummary run;
-  run.id = query.Int(0);
-  run.started_at = query.Text(1);
-  run.finished_at = query.Text(2);
-  run.model = query.Text(3);
-  run.stop_reason = query.Text(4);
+  run.id = last->id;
+  run.started_at = last->started_at;
+  run.finished_at = last->finished_at.value_or("");
+  run.model = last->model;
+  run.stop_reason = last->stop_reason.value_or("");
   std::set<int64_t> promoted_in_run;
   for (const AttemptRow& row : rows) {
     if (row.run_id != run.id) continue;
@@ -572,7 +430,9 @@ std::vector<std::string> OrderedCategories(const std::map<std::string, int>& see
   return present;
 }
 
-ReportData LoadReportData(const ReportOptions& options) {
+namespace {
+
+ReportData LoadReportDataOrThrowLedgerError(const ReportOptions& options) {
   ReportData data;
   data.ledger_path = options.ledger_path;
   data.generated_at = FormatUtcTime(UnixNow());
@@ -601,12 +461,11 @@ ReportData LoadReportData(const ReportOptions& options) {
   if (!options.target.empty()) add_target(options.target);
 
   std::vector<AttemptRow> rows;
-  std::optional<ReadOnlyDatabase> db;
+  std::optional<LedgerHistory> ledger;
   if (std::filesystem::exists(options.ledger_path, ec)) {
-    db.emplace(options.ledger_path);
-    CheckSchema(*db);
-    rows = LoadAttemptRows(*db, options.target);
-    for (auto& [name, promotions] : LoadPromotions(*db, options.target)) {
+    ledger.emplace(options.ledger_path);
+    rows = LoadAttemptRows(*ledger, options.target);
+    for (auto& [name, promotions] : LoadPromotions(*ledger, options.target)) {
       UsePromotionCommitTimes(options.config_path.parent_path(), promotions);
       add_target(name).promotions = std::move(promotions);
     }
@@ -641,12 +500,22 @@ ReportData LoadReportData(const ReportOptions& options) {
   size_t shown = std::min(window.size(), static_cast<size_t>(std::max(options.recent_rows, 0)));
   for (size_t i = 0; i < shown; ++i) data.recent.push_back(*window[window.size() - 1 - i]);
   data.hidden_attempts = static_cast<int>(window.size() - shown);
-  if (db) {
-    data.failures = FindFailureReasons(*db, window, options.failure_reasons);
-    LoadLastRun(*db, rows, data.targets, data);
+  if (ledger) {
+    data.failures = FindFailureReasons(*ledger, window, options.failure_reasons);
+    LoadLastRun(*ledger, rows, data.targets, data);
   }
   FillBuckets(window, options.max_buckets, data);
   return data;
+}
+
+}  // namespace
+
+ReportData LoadReportData(const ReportOptions& options) {
+  try {
+    return LoadReportDataOrThrowLedgerError(options);
+  } catch (const LedgerError& e) {
+    throw ReportError(e.what());
+  }
 }
 
 }  // namespace rlvr

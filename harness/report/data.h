@@ -1,7 +1,7 @@
 // The model of `rlvr report`: what the HTML and Markdown pages show, loaded read-only from the
-// ledger (.rlvr/ledger.sqlite, schema version 1 in DESIGN.md), the stored baselines
-// (baselines/<target>.json) and rlvr.json (each target's primary benchmark). Renderers only
-// format this; all selection, aggregation and arithmetic happens in LoadReportData.
+// ledger (.rlvr/ledger.sqlite, schema version 1 or 2, read through harness/ledger/history.h), the
+// stored baselines (baselines/<target>.json) and rlvr.json (each target's primary benchmark).
+// Renderers only format this; all selection, aggregation and arithmetic happens in LoadReportData.
 #pragma once
 
 #include <cstdint>
@@ -19,11 +19,6 @@ class ReportError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
-
-inline constexpr int kReportLedgerSchemaVersion = 1;
-// Version 2 only adds the executor columns (job id, node, queue/run times, tries, infrastructure
-// events), which the report does not need: it reads versions 1 to this one.
-inline constexpr int kReportNewestLedgerSchemaVersion = 2;
 
 struct ReportOptions {
   std::filesystem::path ledger_path;    // need not exist: the report then says there is nothing
@@ -167,7 +162,7 @@ struct ReportData {
   std::optional<RunSummary> last_run;
 };
 
-// Throws ReportError when the ledger exists but cannot be read as schema version 1.
+// Throws ReportError when the ledger exists but cannot be read as schema version 1 or 2.
 ReportData LoadReportData(const ReportOptions& options);
 
 }  // namespace rlvr
