@@ -84,7 +84,7 @@ void ParseFigures(const std::string& text, Promotion& promotion) {
   if (!figures.contains("benchmarks") || !figures["benchmarks"].is_array()) return;
   for (const json& entry : figures["benchmarks"]) {
     if (!entry.is_object() || !entry.contains("name") || !entry["name"].is_string()) continue;
-    BenchmarkFigure figure;
+    PromotionFigure figure;
     figure.name = entry["name"].get<std::string>();
     figure.baseline_ns = OptionalNumber(entry, "baseline_ns").value_or(0);
     figure.candidate_ns = OptionalNumber(entry, "candidate_ns").value_or(0);
@@ -214,13 +214,13 @@ void LoadBaseline(const std::filesystem::path& path, TargetReport& target) {
 
 // The primary benchmark's figure of a promotion: by name, else the one whose ratio is the
 // recorded primary_ratio.
-const BenchmarkFigure* PrimaryFigure(const Promotion& promotion, const std::string& primary) {
-  for (const BenchmarkFigure& figure : promotion.figures) {
+const PromotionFigure* PrimaryFigure(const Promotion& promotion, const std::string& primary) {
+  for (const PromotionFigure& figure : promotion.figures) {
     if (figure.name == primary) return &figure;
   }
   if (!primary.empty() || !promotion.primary_ratio) return nullptr;
-  const BenchmarkFigure* best = nullptr;
-  for (const BenchmarkFigure& figure : promotion.figures) {
+  const PromotionFigure* best = nullptr;
+  for (const PromotionFigure& figure : promotion.figures) {
     if (!best || std::abs(figure.ratio - *promotion.primary_ratio) <
                      std::abs(best->ratio - *promotion.primary_ratio)) {
       best = &figure;
@@ -235,7 +235,7 @@ const BenchmarkFigure* PrimaryFigure(const Promotion& promotion, const std::stri
 void ComputeHistory(TargetReport& target) {
   double time_ns = 0;
   for (Promotion& promotion : target.promotions) {
-    const BenchmarkFigure* figure = PrimaryFigure(promotion, target.primary);
+    const PromotionFigure* figure = PrimaryFigure(promotion, target.primary);
     if (figure && target.primary.empty()) target.primary = figure->name;
     if (figure && target.first_baseline_ns == 0 && figure->baseline_ns > 0) {
       target.first_baseline_ns = figure->baseline_ns;
@@ -393,7 +393,7 @@ void LoadLastRun(const LedgerHistory& ledger, const std::vector<AttemptRow>& row
     bool any = false;
     for (const Promotion& promotion : target.promotions) {
       if (!promoted_in_run.count(promotion.attempt_id)) continue;
-      const BenchmarkFigure* figure = PrimaryFigure(promotion, target.primary);
+      const PromotionFigure* figure = PrimaryFigure(promotion, target.primary);
       double ratio =
           figure && figure->ratio > 0 ? figure->ratio : promotion.primary_ratio.value_or(0);
       if (ratio > 0) {

@@ -49,7 +49,7 @@ std::string AttemptCategory(const std::string& verdict, const std::string& faile
 // Every category in display order: verdicts, then gates in DESIGN.md order, then the rest.
 std::vector<std::string> OrderedCategories(const std::map<std::string, int>& seen);
 
-struct BenchmarkFigure {
+struct PromotionFigure {
   std::string name;
   double baseline_ns = 0;
   double candidate_ns = 0;
@@ -65,7 +65,7 @@ struct Promotion {
   int round = 0;
   std::string patch;
   std::string metric;
-  std::vector<BenchmarkFigure> figures;
+  std::vector<PromotionFigure> figures;
   std::optional<double> primary_ratio;
   double primary_ns = 0;  // primary benchmark time after this promotion; 0 when unknown
   double speedup = 0;     // first baseline time / primary_ns; 0 when unknown

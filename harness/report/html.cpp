@@ -146,7 +146,7 @@ std::string FiguresTable(const Promotion& promotion, const std::string& primary)
       "<div class=\"scroll\"><table><thead><tr><th>benchmark</th><th class=\"num\">baseline</th>"
       "<th class=\"num\">candidate</th><th class=\"num\">ratio [CI]</th><th class=\"num\">p</th>"
       "</tr></thead><tbody>";
-  for (const BenchmarkFigure& figure : promotion.figures) {
+  for (const PromotionFigure& figure : promotion.figures) {
     out += fmt::format(
         "<tr><td>{}{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}"
         "</td><td class=\"num\">{}</td></tr>",
@@ -268,7 +268,7 @@ std::string TargetSection(const TargetReport& target) {
     const Promotion& promotion = target.promotions[i];
     std::optional<double> low, high;
     double ratio = promotion.primary_ratio.value_or(0);
-    for (const BenchmarkFigure& figure : promotion.figures) {
+    for (const PromotionFigure& figure : promotion.figures) {
       if (figure.name == target.primary) {
         ratio = figure.ratio;
         low = figure.ci_low;

@@ -29,7 +29,7 @@ std::string PatchBlock(const std::string& patch, size_t max_lines) {
 }
 
 std::string PrimaryFigureText(const TargetReport& target, const Promotion& promotion) {
-  for (const BenchmarkFigure& figure : promotion.figures) {
+  for (const PromotionFigure& figure : promotion.figures) {
     if (figure.name == target.primary) {
       return FormatRatio(figure.ratio, figure.ci_low, figure.ci_high);
     }

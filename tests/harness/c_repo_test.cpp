@@ -4,6 +4,7 @@
 // computational headers are accepted, and the binary audit runs on the test and bench programs.
 // One repository for the suite; sanitizers and benchmarks are off (the gates before them are
 // what is tested).
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -118,6 +119,36 @@ TEST_F(CRepoTest, CStandardHeadersThatComputeAreAccepted) {
       Evaluate(*project_, Adding("#include \"c_kernels/adler.h\"", "#include <stdio.h>\n"));
   EXPECT_EQ(io.failed_gate, "build");
   EXPECT_THAT(Build(io).message, HasSubstr("#include <stdio.h>: kernels may not do I/O"));
+}
+
+// A few lines that keep the compiler busy (4M tokens of macro expansion) would hold the machine
+// for the whole build limit, per candidate. The edited file's compile is bounded by HEAD's compile
+// of it; with a floor of half a second here (60 s by default) the candidate is stopped at once.
+TEST_F(CRepoTest, ACompileFarSlowerThanHeadsIsStoppedAsBuildTooSlow) {
+  const std::string slow =
+      "#define CK_X2(x) x x\n#define CK_X4(x) CK_X2(CK_X2(x))\n"
+      "#define CK_X16(x) CK_X4(CK_X4(x))\n#define CK_X64(x) CK_X4(CK_X16(x))\n"
+      "#define CK_X256(x) CK_X16(CK_X16(x))\n#define CK_X64K(x) CK_X256(CK_X256(x))\n"
+      "static uint32_t ck_pad(uint32_t s) { return s + (0 CK_X64K(CK_X64(+1))); }\n";
+  EvaluateOptions options = options_;
+  options.compile_time_floor_seconds = 0.5;
+  options.compile_time_multiple = 1;
+  Evaluator evaluator(*project_, options);
+  const auto start = std::chrono::steady_clock::now();
+  Verdict v =
+      evaluator.Evaluate(project_->GetTarget("adler32"), Adding("#define CK_NMAX 5552", slow));
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::fprintf(stderr, "%s", v.Render().c_str());
+  EXPECT_EQ(v.failed_gate, "build");
+  EXPECT_THAT(Build(v).message, HasSubstr("build too slow: compiling c_kernels/adler.c"));
+  EXPECT_THAT(Build(v).message, HasSubstr("HEAD compiles it in"));
+  EXPECT_LT(seconds, 120) << "the slow compile was not stopped";
+  // With the default bound, an ordinary edit's compile time is stated in the verdict.
+  Verdict honest = Evaluate(*project_, Adding("#define CK_NMAX 5552", "/* a comment */\n"));
+  EXPECT_EQ(Build(honest).status, GateStatus::kPass) << Build(honest).message;
+  EXPECT_THAT(Build(honest).message, HasSubstr("edited files compiled in"));
+  EXPECT_THAT(Build(honest).message, HasSubstr("limit 60 s"));
 }
 
 // Issue 12: where a source is compiled twice (shared and static library), the symbol check took

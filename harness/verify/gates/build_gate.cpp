@@ -241,7 +241,7 @@ GateResult CheckBuild(GateContext& c) {
     BuildOutcome compiled = ConfigureAndBuild(compile);
     if (!compiled.ok && compiled.timed_out)
       return Fail(
-          fmt::format("build too slow: compiling {} was stopped after {:.0f} s; HEAD "
+          fmt::format("build too slow: compiling {} was stopped after {:.1f} s; HEAD "
                       "compiles it in {:.1f} s (limit: {:g}x HEAD's, at least {:g} s)",
                       JoinNames(edited), compiled.seconds, *head_seconds, opt.compile_time_multiple,
                       opt.compile_time_floor_seconds));
