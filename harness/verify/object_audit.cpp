@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/base/process.h"
+#include "harness/candidate/compile_commands.h"
 #include "harness/verify/symbol_check.h"
 
 namespace rlvr {
@@ -573,79 +574,6 @@ bool IsPureDemangled(const std::string& demangled) {
 
 std::string Truncate(const std::string& text, size_t limit) {
   return text.size() <= limit ? text : text.substr(0, limit) + "...";
-}
-
-// Reads compile_commands.json; throws when missing or malformed.
-nlohmann::json ReadCompileCommands(const fs::path& build_dir) {
-  fs::path path = build_dir / "compile_commands.json";
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(fmt::format("{}: cannot open", path.string()));
-  try {
-    nlohmann::json commands = nlohmann::json::parse(in);
-    if (!commands.is_array()) throw std::runtime_error("not an array");
-    return commands;
-  } catch (const std::exception& e) {
-    throw std::runtime_error(fmt::format("{}: {}", path.string(), e.what()));
-  }
-}
-
-// A compile command's words: "arguments" as given, or "command" split on blanks with simple
-// quoting (what CMake and Bear write).
-std::vector<std::string> CommandWords(const nlohmann::json& entry) {
-  std::vector<std::string> words;
-  if (entry.contains("arguments") && entry["arguments"].is_array()) {
-    for (const auto& word : entry["arguments"])
-      if (word.is_string()) words.push_back(word.get<std::string>());
-    return words;
-  }
-  std::string command = entry.value("command", "");
-  std::string word;
-  bool in_word = false;
-  char quote = 0;
-  for (size_t i = 0; i < command.size(); ++i) {
-    char c = command[i];
-    if (quote) {
-      if (c == quote) {
-        quote = 0;
-      } else if (c == '\\' && quote == '"' && i + 1 < command.size()) {
-        word += command[++i];
-      } else {
-        word += c;
-      }
-    } else if (c == '\'' || c == '"') {
-      quote = c;
-      in_word = true;
-    } else if (c == '\\' && i + 1 < command.size()) {
-      word += command[++i];
-      in_word = true;
-    } else if (c == ' ' || c == '\t') {
-      if (in_word) words.push_back(word);
-      word.clear();
-      in_word = false;
-    } else {
-      word += c;
-      in_word = true;
-    }
-  }
-  if (in_word) words.push_back(word);
-  return words;
-}
-
-// The object a compile command writes: "output", else the word after -o (or -oFILE).
-fs::path CommandOutput(const nlohmann::json& entry) {
-  std::string output = entry.value("output", "");
-  if (output.empty()) {
-    std::vector<std::string> words = CommandWords(entry);
-    for (size_t i = 0; i < words.size(); ++i) {
-      if (words[i] == "-o" && i + 1 < words.size())
-        output = words[i + 1];
-      else if (words[i].size() > 2 && StartsWith(words[i], "-o"))
-        output = words[i].substr(2);
-    }
-  }
-  if (output.empty()) return {};
-  fs::path path = output;
-  return path.is_absolute() ? path : fs::path(entry.value("directory", "")) / path;
 }
 
 // `relative` (generic form, no "..") lies at or under `excluded`.

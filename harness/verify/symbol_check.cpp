@@ -306,37 +306,6 @@ std::string SymbolAdvice(const std::string& source, const std::string& mangled,
          "..., \"prefix\": ...})";
 }
 
-fs::path FindObjectFile(const fs::path& build_dir, const fs::path& source) {
-  std::ifstream in(build_dir / "compile_commands.json");
-  if (!in) return {};
-  nlohmann::json commands;
-  try {
-    in >> commands;
-  } catch (const std::exception&) {
-    return {};
-  }
-  std::error_code ec;
-  for (const auto& entry : commands) {
-    if (!entry.contains("file")) continue;
-    fs::path file = entry["file"].get<std::string>();
-    if (!fs::equivalent(file, source, ec)) continue;
-    fs::path dir = entry.value("directory", build_dir.string());
-    // CMake writes "output" only in some versions; else take it from the "-o X" of the command.
-    std::string output = entry.value("output", "");
-    if (output.empty()) {
-      std::string command = entry.value("command", "");
-      size_t at = command.find(" -o ");
-      if (at == std::string::npos) continue;
-      size_t start = at + 4;
-      size_t end = command.find(' ', start);
-      output = command.substr(start, end == std::string::npos ? end : end - start);
-    }
-    fs::path path = output;
-    return path.is_absolute() ? path : dir / path;
-  }
-  return {};
-}
-
 std::vector<std::string> ForbiddenSymbols(const fs::path& candidate_object,
                                           const fs::path& baseline_object,
                                           const SymbolRules& rules) {

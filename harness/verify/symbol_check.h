@@ -54,11 +54,6 @@ std::string DescribeSymbolRules(const SymbolRules& rules);
 std::string SymbolAdvice(const std::string& source, const std::string& mangled,
                          const SymbolRules& rules);
 
-// The object file compiled from `source` (absolute) in `build_dir`, found through
-// compile_commands.json; empty when not found.
-std::filesystem::path FindObjectFile(const std::filesystem::path& build_dir,
-                                     const std::filesystem::path& source);
-
 // Symbols of `candidate_object` that are not allowed and that `baseline_object` (may be empty =
 // none) does not define either, formatted "name (nm type X)".
 std::vector<std::string> ForbiddenSymbols(const std::filesystem::path& candidate_object,
