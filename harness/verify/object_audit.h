@@ -21,10 +21,12 @@
 //      ...) nor defined by the repository's own non-test library (the caller's set, see
 //      LibraryDefinedSymbols) nor matched by the target's globs. getenv, __environ, clocks,
 //      threads, files, signals, mmap, dlopen, syscall... are findings.
-//   4. forbidden instructions — system calls (syscall, sysenter, int; svc on AArch64) and clock,
+//   4. forbidden instructions — system calls (syscall, sysenter, int; svc on AArch64), clock,
 //      counter or randomness reads (rdtsc, rdtscp, rdpid, rdpmc, rdrand, rdseed; mrs of the
-//      cnt*/pmccntr registers) in a function whose HEAD version has none: reachable without any
-//      external symbol, through intrinsics (__rdtsc) or inline assembly a macro spelled.
+//      cnt*/pmccntr registers) and loads of the floating-point environment (ldmxcsr, fldcw,
+//      fxrstor, xrstor...; msr fpcr) in a function whose HEAD version has none: reachable without
+//      any external symbol, through intrinsics (__rdtsc, _mm_setcsr) or inline assembly a macro
+//      spelled (verify/forbidden_instructions.h).
 //
 // Rules 1-3 read the object directly as ELF (no nm/readelf): every section header, the symbol
 // table (with extended section indices, so -ffunction-sections objects of any size work) and the
@@ -94,9 +96,7 @@ std::string FormatAuditFinding(const std::string& source, const AuditFinding& fi
 std::vector<std::string> FormatAuditFindings(const std::string& source,
                                              const std::vector<AuditFinding>& findings);
 
-// Whether an undefined reference is on the built-in list of pure functions and runtime support
-// a kernel may reach (see the .cpp for the list). `mangled` as it appears in the object.
-bool IsPureReference(const std::string& mangled);
+// IsPureReference, the built-in list of pure functions a kernel may reach: verify/pure_functions.h.
 
 // The union of the global (non-local) symbols, mangled, defined by every object that the build's
 // compile_commands.json compiles from a source under `source_root` and not under any of

@@ -1,4 +1,5 @@
 #include "harness/verify/object_audit.h"
+#include "harness/verify/pure_functions.h"
 
 #include <unistd.h>
 
