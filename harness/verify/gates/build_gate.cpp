@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "harness/candidate/build.h"
+#include "harness/candidate/sources.h"
 #include "harness/git/worktree.h"
 #include "harness/verify/gates/gate.h"
 #include "harness/verify/object_audit.h"
