@@ -17,6 +17,25 @@ double MedianOf(std::vector<double> values) {
   return 0.5 * (lower + upper);
 }
 
+double BinomialUpperBound95(int events, int trials) {
+  if (events >= trials) return 1;
+  auto cdf = [&](double p) {  // P(X <= events) for Binomial(trials, p)
+    double sum = 0;
+    for (int k = 0; k <= events; ++k) {
+      sum +=
+          std::exp(std::lgamma(trials + 1.0) - std::lgamma(k + 1.0) -
+                   std::lgamma(trials - k + 1.0) + k * std::log(p) + (trials - k) * std::log1p(-p));
+    }
+    return sum;
+  };
+  double low = 0, high = 1;
+  for (int i = 0; i < 60; ++i) {
+    double mid = 0.5 * (low + high);
+    (cdf(mid) > 0.05 ? low : high) = mid;
+  }
+  return high;
+}
+
 double MannWhitneyTwoSidedP(const std::vector<double>& a, const std::vector<double>& b) {
   const double n1 = double(a.size()), n2 = double(b.size());
   if (a.empty() || b.empty()) return 1;

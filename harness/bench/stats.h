@@ -1,8 +1,9 @@
 // Statistics of the benchmark gate: medians, the two-sided Mann-Whitney U p-value (normal
 // approximation with tie and continuity correction, as scipy.stats.mannwhitneyu computes it and
 // Google Benchmark's compare.py uses it), its exact one-sided form for small samples, a
-// distribution-free 95% confidence interval of the candidate/baseline time ratio, and the
-// group-sequential (Lan-DeMets alpha-spending) boundaries that let the gate stop early.
+// distribution-free 95% confidence interval of the candidate/baseline time ratio, the
+// group-sequential (Lan-DeMets alpha-spending) boundaries that let the gate stop early, and the
+// upper bound of an error rate that calibration reports.
 #pragma once
 
 #include <utility>
@@ -12,6 +13,11 @@ namespace rlvr {
 
 // Median of the values; 0 for none.
 double MedianOf(std::vector<double> values);
+
+// Exact (Clopper-Pearson) one-sided 95% upper bound of a rate after `events` of `trials`
+// (0 <= events <= trials, trials >= 1): the p with P(X <= events) = 0.05 for X ~ Binomial(trials,
+// p); 1 when events == trials.
+double BinomialUpperBound95(int events, int trials);
 
 // Two-sided p-value of the Mann-Whitney U test of `a` against `b`: U = max(U1, U2),
 // z = (U - n1 n2 / 2 - 0.5) / sigma with the tie-corrected sigma, p = 2 (1 - Phi(z)), at most 1.

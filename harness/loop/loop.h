@@ -17,6 +17,8 @@
 #include "harness/executors/executor.h"
 #include "harness/ledger/ledger.h"
 #include "harness/llm/client.h"
+// How RunLoop records and shows attempts (AttemptLine, VerdictReason, EvaluationKey).
+#include "harness/loop/attempt.h"
 #include "harness/verify/evaluate.h"
 
 namespace rlvr {
@@ -61,20 +63,5 @@ struct LoopResult {
 LoopResult RunLoop(const Project& project, Evaluator& evaluator, LlmSource& llm, Ledger& ledger,
                    const LoopSettings& settings, const nlohmann::json& settings_json,
                    std::ostream& out);
-
-// The ledger key of an evaluation ("a17") and back (0 when `key` is not one).
-std::string EvaluationKey(int64_t attempt_id);
-int64_t AttemptIdOfKey(const std::string& key);
-
-// The one-line reason of a verdict, as recorded and printed: the evaluator's message, made
-// specific where it is generic ("no patch found ...", "... the patch changes nothing" instead of
-// "patch does not apply").
-std::string VerdictReason(const Verdict& verdict);
-
-// The attempt line printed as it happens:
-// "[16:58:03] dot 1.2.1 failed build - 12.3s" or "[16:58:40] dot 1.1 passed - 0.412 35.2s".
-// `when` replaces the clock (rlvr status shows the attempt's created_at); a promoted commit is
-// shown, and a failure's reason, on one line of bounded length.
-std::string AttemptLine(const AttemptRecord& attempt, const std::string& when = "");
 
 }  // namespace rlvr

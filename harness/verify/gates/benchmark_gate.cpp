@@ -17,6 +17,7 @@
 #include "harness/bench/relayout.h"
 #include "harness/candidate/build.h"
 #include "harness/candidate/run.h"
+#include "harness/candidate/sources.h"
 #include "harness/git/worktree.h"
 #include "harness/verify/gates/gate.h"
 

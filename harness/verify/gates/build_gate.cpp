@@ -18,6 +18,7 @@
 #include "harness/base/file_text.h"
 #include "harness/candidate/build.h"
 #include "harness/candidate/compile_commands.h"
+#include "harness/candidate/sources.h"
 #include "harness/git/worktree.h"
 #include "harness/verify/gates/gate.h"
 #include "harness/verify/include_check.h"

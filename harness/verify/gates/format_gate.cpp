@@ -6,6 +6,7 @@
 
 #include "harness/base/file_text.h"
 #include "harness/base/process.h"
+#include "harness/candidate/sources.h"
 #include "harness/verify/changed_lines_format.h"
 #include "harness/verify/gates/gate.h"
 

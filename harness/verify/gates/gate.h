@@ -55,8 +55,4 @@ GateResult Skip(std::string message);
 // "a, b, c"
 std::string JoinNames(const std::vector<std::string>& items, const char* separator = ", ");
 
-// Whether a repository path is C or C++ source the gates format, compile or analyse.
-bool IsCxxSource(const std::string& path);
-bool IsCompiledSource(const std::string& path);
-
 }  // namespace rlvr

@@ -1,7 +1,6 @@
 #include "harness/verify/gates/gate.h"
 
 #include <cstdio>
-#include <cstring>
 
 #include "harness/candidate/build.h"
 
@@ -50,19 +49,6 @@ std::string JoinNames(const std::vector<std::string>& items, const char* separat
   std::string out;
   for (const auto& item : items) out += (out.empty() ? "" : separator) + item;
   return out;
-}
-
-bool IsCxxSource(const std::string& path) {
-  for (const char* ext :
-       {".cpp", ".cc", ".cxx", ".c", ".h", ".hpp", ".hh", ".hxx", ".inl", ".inc", ".ipp", ".tcc"}) {
-    if (path.size() > std::strlen(ext) && path.ends_with(ext)) return true;
-  }
-  return false;
-}
-
-bool IsCompiledSource(const std::string& path) {
-  return path.ends_with(".cpp") || path.ends_with(".cc") || path.ends_with(".cxx") ||
-         path.ends_with(".c");
 }
 
 }  // namespace rlvr

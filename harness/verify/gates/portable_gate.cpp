@@ -9,6 +9,7 @@
 #include "harness/base/file_text.h"
 #include "harness/candidate/build.h"
 #include "harness/candidate/run.h"
+#include "harness/candidate/sources.h"
 #include "harness/verify/gates/gate.h"
 #include "harness/verify/isa_regions.h"
 

@@ -1,0 +1,222 @@
+// The loop's engine behind RunLoop (loop.h), internal to the loop part: one LoopRunner per run,
+// holding what the run has done so far. Its members are defined by concern: the run, its budgets
+// and the model call (loop.cpp); what it says about stop signals (stop_notices.cpp); what the
+// model is shown (prompt_input.cpp); the ledger rows of attempts (record.cpp); rounds judged in
+// this process (local_round.cpp) and rounds judged by an executor, with the recovery of a killed
+// loop's evaluations (executor_round.cpp).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <ostream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/base/config.h"
+#include "harness/executors/executor.h"
+#include "harness/ledger/ledger.h"
+#include "harness/llm/client.h"
+#include "harness/loop/loop.h"
+#include "harness/loop/prompt.h"
+#include "harness/verify/evaluate.h"
+
+namespace rlvr {
+
+class LoopRunner {
+ public:
+  // The references must outlive the runner; `settings` as RunLoop takes them.
+  LoopRunner(const Project& project, Evaluator& evaluator, LlmSource& llm, Ledger& ledger,
+             const LoopSettings& settings, std::ostream& out);
+
+  // Runs the loop under a new ledger run, as RunLoop says. Call once.
+  LoopResult Run(const nlohmann::json& settings_json);
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  static double SecondsSince(Clock::time_point start);
+
+  // ---- The run (loop.cpp) ----
+
+  // One line to the terminal, whole (the stop notices come from another thread).
+  void Print(const std::string& line);
+
+  // Sets stop_reason_ when a budget is spent or a stop was requested; true if so.
+  bool CheckBudgets();
+
+  // Asks the model; on failure records an 'llm' error attempt and updates the failure count.
+  // `repair` is 0 for the first turn. Returns nothing when the model gave no usable reply (the
+  // stop reason is set when that ends the run).
+  std::optional<LlmResponse> Ask(const Target& target, int round, int candidate, int repair,
+                                 const std::vector<ChatMessage>& messages, int n);
+
+  // ---- Stop signals (stop_notices.cpp) ----
+
+  // What the loop is doing, for the stop notices.
+  enum class Phase { kIdle, kAsking, kEvaluating, kEvaluatingJobs, kPromoting };
+
+  // Sets the phase for its lifetime (back to idle after).
+  class ActivityScope {
+   public:
+    ActivityScope(LoopRunner* runner, Phase phase, std::string what) : runner_(runner) {
+      std::lock_guard<std::mutex> lock(runner_->activity_mu_);
+      runner_->phase_ = phase;
+      runner_->activity_ = std::move(what);
+    }
+    ~ActivityScope() {
+      std::lock_guard<std::mutex> lock(runner_->activity_mu_);
+      runner_->phase_ = Phase::kIdle;
+      runner_->activity_.clear();
+    }
+    ActivityScope(const ActivityScope&) = delete;
+    ActivityScope& operator=(const ActivityScope&) = delete;
+
+   private:
+    LoopRunner* runner_;
+  };
+
+  // What the loop does about the `count`-th stop signal (1 or 2; "" after), given what it is
+  // doing: said at once, whatever the main thread is blocked on.
+  std::string StopNotice(int count);
+
+  // Prints a notice for each stop signal not yet announced. Called by the watcher thread, and by
+  // the main thread before it leaves a step a signal cut short, so the notice names that step.
+  void AnnounceStopSignals();
+
+  // Announces each stop signal as it arrives (polled every 50 ms) until `done`.
+  void WatchStopSignals(const std::atomic<bool>& done);
+
+  // ---- What the model is shown (prompt_input.cpp) ----
+
+  // The prompt shows what the candidate will be applied to: the files as committed at HEAD (the
+  // evaluator patches HEAD in a scratch worktree), never the user's uncommitted edits. Sets
+  // prompt_commit_ to that HEAD.
+  PromptInput MakePromptInput(const Target& target);
+
+  // Says which of the targets' files have uncommitted edits, each once until it is clean again:
+  // the model never sees those edits and its patches do not include them.
+  void WarnAboutUncommittedEdits(const std::vector<const Target*>& targets);
+
+  // ---- The ledger rows of attempts (record.cpp) ----
+
+  // A row of this run for the attempt `round`.`candidate`[.`repair`] of `target`, its prompt the
+  // flattened `messages`; nothing recorded yet.
+  AttemptRecord NewAttempt(const Target& target, int round, int candidate, int repair,
+                           const std::vector<ChatMessage>& messages);
+
+  // Adds `a` to the ledger (setting a.id) and prints its line. Returns the id.
+  int64_t Record(AttemptRecord& a);
+
+  // Writes a reply to the ledger before it is judged, so a loop killed mid-evaluation (or stopped
+  // before reaching it) loses nothing the model was paid for. The row stands as an error saying
+  // so until Judged (or RecordOutcome) replaces its outcome. Returns its id.
+  int64_t RecordUnjudged(const Target& target, int round, int candidate, int repair,
+                         const std::vector<ChatMessage>& messages, const std::string& reply,
+                         int64_t prompt_tokens, int64_t completion_tokens, double llm_seconds);
+
+  // The verdict of a reply recorded by RecordUnjudged (a.id): stored and printed.
+  void Judged(const AttemptRecord& a);
+
+  // Replies of the round that will not be judged because the loop is stopping: their rows say
+  // why, and so does the terminal.
+  void ReportUnjudged();
+
+  // Writes an executor's outcome into the attempt's row `a` (recorded by RecordUnjudged) and
+  // prints it: the verdict, or 'error' when the infrastructure gave none (never 'failed': the
+  // candidate was not judged); where and how it ran, and the infrastructure faults met on the
+  // way. Sets *verdict when there is one. Returns the row as written.
+  AttemptRecord RecordOutcome(AttemptRecord a, const EvaluationOutcome& outcome, double seconds,
+                              std::optional<Verdict>* verdict);
+
+  // ---- Rounds judged in this process (local_round.cpp) ----
+
+  // One round with settings_.executor null: N replies judged one after the other by the
+  // evaluator, each with its repair turns, then the fastest passing one promoted. Returns whether
+  // the model gave a usable reply to judge (the round counts).
+  bool RunRound(const Target& target);
+
+  // Evaluates on a worker thread so a second stop signal can abandon it: the evaluator's child
+  // process groups are killed, its gates fail fast, and the attempt is recorded as abandoned.
+  // `what` names the attempt for the stop notices.
+  Verdict EvaluateAbandonable(const Target& target, const std::string& reply, bool* abandoned,
+                              const std::string& what);
+
+  // ---- Rounds judged by an executor (executor_round.cpp): every reply at once, in parallel ----
+
+  // One evaluation handed to the executor and not yet recorded.
+  struct Submitted {
+    const Target* target = nullptr;
+    AttemptRecord attempt;  // the row as recorded before judgement (id, conversation, reply)
+    std::vector<ChatMessage> conversation;
+    double llm_seconds = 0;
+    Clock::time_point submitted_at;
+  };
+
+  // A candidate that passed every gate, waiting for the round's single promotion.
+  struct PassingCandidate {
+    const Target* target = nullptr;
+    Verdict verdict;
+    AttemptRecord attempt;
+  };
+
+  // A round on the executor: one request for N replies, all submitted at once, repairs as their
+  // verdicts come back, then at most one promotion. Returns whether the model gave usable replies.
+  // Precondition: settings_.executor is set (so for every executor member below).
+  bool RunRoundOnExecutor(const Target& target);
+
+  // Hands the reply of `attempt` (recorded by RecordUnjudged) to the executor, keyed
+  // EvaluationKey(attempt.id); `conversation` is kept for its repair turn.
+  void SubmitEvaluation(const Target& target, const AttemptRecord& attempt,
+                        std::vector<ChatMessage> conversation, double llm_seconds);
+
+  // Cancels every evaluation in flight (a stop signal): says which, so nobody wonders about jobs.
+  void CancelInFlight();
+
+  // Collects the submitted evaluations until none is in flight, recording each as it comes back
+  // (then acknowledging it: a restarted loop would get it again otherwise). Failed candidates get
+  // their repair turn, submitted at once, when `repairs`. A stop signal cancels what is left.
+  // Passing candidates are appended to *passing; `what` names the collection in stop notices.
+  void CollectSubmitted(const std::string& what, bool repairs,
+                        std::vector<PassingCandidate>* passing);
+
+  // Promotes at most one of `passing` (one target): the fastest whose base commit is still HEAD.
+  // The others keep 'passed' and say why they were not promoted.
+  void PromoteBest(const Target& target, std::vector<PassingCandidate> passing);
+
+  // The evaluations a killed loop submitted and never recorded: adopted, collected, recorded in
+  // their rows (of the earlier run), and the best passing one per target promoted if its base is
+  // still HEAD. No repair turns for them: their conversation belongs to the dead loop.
+  void RecoverAdopted();
+
+  const Project& project_;
+  Evaluator& evaluator_;
+  LlmSource& llm_;
+  Ledger& ledger_;
+  const LoopSettings& settings_;
+  std::ostream& out_;
+  std::mutex out_mu_;
+  std::mutex announce_mu_;
+  int announced_signals_ = 0;  // stop signals whose notice is printed
+  std::mutex activity_mu_;
+  Phase phase_ = Phase::kIdle;
+  std::string activity_;  // "dot 3.1": the attempt being asked for, evaluated or promoted
+  Clock::time_point start_;
+  int64_t run_id_ = 0;
+  int consecutive_failures_ = 0;
+  int64_t tokens_used_ = 0;
+  double last_call_seconds_ = 0;
+  std::optional<std::string> stop_reason_;
+  std::string prompt_commit_;  // the commit the last prompt showed; candidates apply to it
+  std::map<int64_t, AttemptRecord> unjudged_;   // rows of RecordUnjudged not judged yet
+  std::map<std::string, Submitted> submitted_;  // evaluations in the executor, by key
+  std::set<std::string> reported_dirty_;  // target files whose uncommitted edits were reported
+  LoopResult result_;
+};
+
+}  // namespace rlvr
