@@ -3,6 +3,7 @@
 // on deliberate violations in a scratch tree. Also: commands stay thin, only the ledger's part
 // reads the ledger's tables, and every header says at its top what it is for.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -120,8 +121,8 @@ class ScratchTree : public ::testing::Test {
  protected:
   void SetUp() override {
     root_ = fs::temp_directory_path() /
-            ("rlvr-layout-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-             "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+            ("rlvr-layout-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(root_);
     WriteFile(root_ / "harness/base/process.h", "// Processes.\n#pragma once\n");
     WriteFile(root_ / "harness/verify/evaluate.cpp",
