@@ -7,7 +7,7 @@
 
 namespace rlvr {
 
-// Whether a repository path is C or C++ source or header (.cpp .cc .cxx .c .h .hpp .hh .inl).
+// Whether a repository path is C or C++ source or header (.cpp .cc .cxx .c .h .hpp .hh .hxx .inl .inc .ipp .tcc).
 // A bare extension (".h") is not.
 bool IsCxxSource(const std::string& path);
 

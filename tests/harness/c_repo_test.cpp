@@ -16,6 +16,7 @@
 
 #include "harness/base/config.h"
 #include "harness/verify/evaluate.h"
+#include "harness/verify/isa_levels.h"
 #include "tests/harness/fixture_repo.h"
 
 namespace rlvr {
@@ -149,6 +150,108 @@ TEST_F(CRepoTest, ACompileFarSlowerThanHeadsIsStoppedAsBuildTooSlow) {
   EXPECT_EQ(Build(honest).status, GateStatus::kPass) << Build(honest).message;
   EXPECT_THAT(Build(honest).message, HasSubstr("edited files compiled in"));
   EXPECT_THAT(Build(honest).message, HasSubstr("limit 60 s"));
+}
+
+// The portable gate on a repository whose native build compiles none of its instruction-set
+// branches (no -march): an edit in the AVX2 branch is compiled by the x86-64-v3 build alone, which
+// is built and tested; a wrong one is refused there, an honest one passes, and an edit in a branch
+// no build here compiles (NEON) is refused as untestable, by name.
+class CRepoIsaTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    std::string pattern = (fs::temp_directory_path() / "rlvr-c-isa-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    repo_ = new FixtureRepo(fs::path(pattern));
+    fs::copy(fs::path(RLVR_FIXTURES_DIR) / "c_cmake_repo", repo_->path(),
+             fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+    const fs::path source = repo_->path() / "c_kernels/adler.c";
+    std::string text;
+    {
+      std::ifstream in(source);
+      text.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    const std::string reduce =
+        "static uint32_t ck_reduce(uint32_t s) {\n"
+        "#if defined(__ARM_NEON)\n"
+        "  return s % CK_BASE; /* neon */\n"
+        "#elif defined(__AVX512F__)\n"
+        "  return s % CK_BASE; /* avx512 */\n"
+        "#elif defined(__AVX2__)\n"
+        "  return s % CK_BASE; /* avx2 */\n"
+        "#else\n"
+        "  return s % CK_BASE; /* plain */\n"
+        "#endif\n"
+        "}\n\n";
+    const std::string function = "uint32_t ck_adler32(uint32_t adler,";
+    text.insert(text.find(function), reduce);
+    const std::string modulo = "    s1 %= CK_BASE;\n    s2 %= CK_BASE;\n  }\n  return (s2 << 16)";
+    ASSERT_NE(text.find(modulo), std::string::npos);
+    text.replace(text.find(modulo), modulo.size(),
+                 "    s1 = ck_reduce(s1);\n    s2 = ck_reduce(s2);\n  }\n  return (s2 << 16)");
+    std::ofstream(source, std::ios::trunc) << text;
+    repo_->Git("init -q -b main");
+    repo_->Git("add -A");
+    repo_->Git("commit -q -m initial");
+    project_ = new Project(LoadProject(repo_->path()));
+    project_->build.portable_args = {"-DCMAKE_C_FLAGS=-march=x86-64-v2"};
+    options_.sanitizers = false;
+    options_.benchmark = false;
+  }
+  static void TearDownTestSuite() {
+    delete project_;
+    delete repo_;
+  }
+  // A reply changing the line of `branch` ("avx2", ...) to return `expression`.
+  static std::string Editing(const std::string& branch, const std::string& expression) {
+    return "Faster reduction.\n\n```diff\n--- a/c_kernels/adler.c\n+++ b/c_kernels/adler.c\n@@\n"
+           "-  return s % CK_BASE; /* " +
+           branch + " */\n+  return " + expression + "; /* " + branch + " */\n```\n";
+  }
+  static const GateResult& Portable(const Verdict& v) {
+    const GateResult* gate = v.FindGate("portable");
+    if (gate == nullptr) throw std::runtime_error("no portable gate");
+    return *gate;
+  }
+  static Verdict Evaluate(const std::string& reply) {
+    Evaluator evaluator(*project_, options_);
+    Verdict v = evaluator.Evaluate(project_->GetTarget("adler32"), reply);
+    std::fprintf(stderr, "%s", v.Render().c_str());
+    return v;
+  }
+
+  static FixtureRepo* repo_;
+  static Project* project_;
+  static EvaluateOptions options_;
+};
+
+FixtureRepo* CRepoIsaTest::repo_ = nullptr;
+Project* CRepoIsaTest::project_ = nullptr;
+EvaluateOptions CRepoIsaTest::options_;
+
+TEST_F(CRepoIsaTest, AWrongEditInABranchOnlyAHigherLevelCompilesIsTestedThereAndRefused) {
+  if (!MachineRuns("x86-64-v3")) GTEST_SKIP() << "this machine cannot run x86-64-v3 code";
+  Verdict wrong = Evaluate(Editing("avx2", "s % (CK_BASE - 1)"));
+  EXPECT_EQ(wrong.failed_gate, "portable");
+  EXPECT_THAT(Portable(wrong).message, HasSubstr("built for x86-64-v3"));
+  EXPECT_THAT(Portable(wrong).message, HasSubstr("tests failed"));
+  Verdict honest = Evaluate(Editing("avx2", "s >= CK_BASE ? s % CK_BASE : s"));
+  EXPECT_EQ(Portable(honest).status, GateStatus::kPass) << Portable(honest).message;
+  EXPECT_THAT(Portable(honest).message, HasSubstr("rebuilt for x86-64-v3"));
+  EXPECT_THAT(Portable(honest).message, Not(HasSubstr("x86-64-v4")));
+}
+
+TEST_F(CRepoIsaTest, AnEditTheNativeBuildCompilesNeedsNoOtherBuild) {
+  Verdict v = Evaluate(Editing("plain", "s >= CK_BASE ? s % CK_BASE : s"));
+  EXPECT_EQ(Portable(v).status, GateStatus::kPass) << Portable(v).message;
+  EXPECT_THAT(Portable(v).message, HasSubstr("compiled by the native build"));
+}
+
+TEST_F(CRepoIsaTest, AnEditNoBuildHereCompilesIsRefusedAsUntestable) {
+  Verdict v = Evaluate(Editing("neon", "s % (CK_BASE - 1)"));
+  EXPECT_EQ(v.failed_gate, "portable");
+  EXPECT_THAT(Portable(v).message, HasSubstr("c_kernels/adler.c:"));
+  EXPECT_THAT(Portable(v).message, HasSubstr("is compiled by no build rlvr can make here"));
+  EXPECT_THAT(Portable(v).message, HasSubstr("untestable"));
 }
 
 // Issue 12: where a source is compiled twice (shared and static library), the symbol check took

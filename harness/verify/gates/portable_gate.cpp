@@ -1,90 +1,273 @@
 // portable: code behind `#if` for instruction sets this build does not enable is never compiled
-// by the other gates. When the candidate edits such code, the target is built again without the
-// machine's extensions (rlvr.json build.portable_args, e.g. -march=x86-64-v2) and its tests run
-// there; without portable_args the edit is refused as untestable.
+// by the other gates. When the candidate edits such code, each edited line is located by the
+// preprocessor under the native build's compile command and under each level of
+// verify/isa_levels.h (rlvr.json build.portable_args, e.g. -march=x86-64-v2, and the higher x86-64
+// levels derived from it); every level that alone compiles some edited line is built and its tests
+// run. A line that no build this machine can run compiles is refused as untestable, by name.
+#include <algorithm>
 #include <filesystem>
+#include <map>
+#include <optional>
+#include <set>
 
 #include <fmt/format.h>
 
 #include "harness/base/file_text.h"
 #include "harness/candidate/build.h"
+#include "harness/candidate/compile_commands.h"
 #include "harness/candidate/run.h"
 #include "harness/candidate/sources.h"
 #include "harness/verify/gates/gate.h"
+#include "harness/verify/isa_levels.h"
 #include "harness/verify/isa_regions.h"
 
 namespace rlvr {
 
 namespace {
 
-GateResult CheckPortable(GateContext& c) {
-  std::vector<std::string> edited;  // "file:line" of edits inside ISA-conditional code
-  for (const auto& file : c.verdict.changed_files) {
-    if (!IsCxxSource(file)) continue;
-    if (std::filesystem::exists(c.worktree / file)) {
-      std::string after = ReadFileText(c.worktree / file);
-      for (int line : IsaConditionalChangedLines(after, c.verdict.patch, file))
-        edited.push_back(fmt::format("{}:{}", file, line));
-    }
-    if (std::filesystem::exists(c.baseline_tree / file)) {
-      std::string before = ReadFileText(c.baseline_tree / file);
-      for (int line : IsaConditionalDeletedLines(before, c.verdict.patch, file))
-        edited.push_back(fmt::format("{}:{} (removed line of HEAD)", file, line));
+namespace fs = std::filesystem;
+
+// Edited lines of ISA-conditional code in one version of one file.
+struct EditedLines {
+  std::string file;      // repository path
+  bool removed = false;  // lines of HEAD's version that the candidate removes
+  std::string text;      // that version's content
+  std::vector<int> lines;
+};
+
+// A level's configure arguments, with a compile database to preprocess the edited files with.
+std::vector<std::string> LevelArgs(const IsaLevel& level) {
+  std::vector<std::string> args = level.configure_args;
+  args.push_back("-DCMAKE_EXPORT_COMPILE_COMMANDS=ON");
+  return args;
+}
+
+std::string LineName(const EditedLines& edit, int line) {
+  return fmt::format("{}:{}{}", edit.file, line, edit.removed ? " (removed line of HEAD)" : "");
+}
+
+// A compile command for `file` in `build_dir`: its own, or for a header the first translation
+// unit's (its include directories and flags). Returns the entry's words, source and directory.
+struct ProbeCommand {
+  std::vector<std::string> words;
+  fs::path source;
+  fs::path directory;
+};
+std::optional<ProbeCommand> ProbeCommandFor(const fs::path& build_dir, const fs::path& file) {
+  std::optional<nlohmann::json> entry = CompileCommandFor(build_dir, file);
+  if (!entry) {
+    try {
+      nlohmann::json all = ReadCompileCommands(build_dir);
+      if (all.empty() || !all[0].is_object()) return std::nullopt;
+      entry = all[0];
+    } catch (const std::exception&) {
+      return std::nullopt;
     }
   }
-  if (edited.empty())
-    return Pass("not needed: no edited line is inside instruction-set-conditional code");
-  std::string where =
-      edited.front() +
-      (edited.size() > 1 ? fmt::format(" and {} more line(s)", edited.size() - 1) : std::string());
+  fs::path source = entry->value("file", "");
+  fs::path directory = entry->value("directory", build_dir.string());
+  if (source.is_relative()) source = directory / source;
+  return ProbeCommand{CommandWords(*entry), source, directory};
+}
+
+// Which edited lines each build compiles: "native" (the other gates' build) and every level.
+// Fills `kept[level][i]` with the edited lines (indexes into `edits`) it keeps.
+GateResult Locate(GateContext& c, const std::vector<IsaLevel>& levels,
+                  const std::vector<EditedLines>& edits,
+                  std::map<std::string, std::vector<std::set<int>>>* kept) {
+  const EvaluateOptions& opt = c.options;
+  std::vector<std::pair<std::string, fs::path>> builds;
+  // The native build's own compile database, or (a repository that exports none) a configure of
+  // its arguments that does; the levels' builds always export one.
+  std::vector<IsaLevel> configured_levels;
+  if (!fs::exists(c.candidate_build / "compile_commands.json"))
+    configured_levels.push_back(IsaLevel{"native", {}, "", true});
+  else
+    builds.emplace_back("native", c.candidate_build);
+  configured_levels.insert(configured_levels.end(), levels.begin(), levels.end());
+  for (const auto& level : configured_levels) {
+    fs::path dir = c.BuildDir(("portable-" + level.name).c_str());
+    BuildOutcome configured =
+        Configure(ProjectBuild(c.project.build, c.worktree, dir, LevelArgs(level), {}, opt.jobs,
+                               opt.build_timeout_seconds));
+    if (!configured.ok)
+      return Fail(fmt::format("configuring the {} build ({}): {}", level.name,
+                              JoinNames(level.configure_args, " "), configured.message),
+                  configured.detail);
+    builds.emplace_back(level.name, dir);
+  }
+  for (const auto& [name, dir] : builds) {
+    auto& per_edit = (*kept)[name];
+    for (const auto& edit : edits) {
+      fs::path file = c.worktree / edit.file;
+      std::optional<ProbeCommand> command = ProbeCommandFor(dir, file);
+      if (!command)
+        return Fail(
+            fmt::format("cannot tell which builds compile {}: {} has no "
+                        "compile_commands.json entry to preprocess it with",
+                        edit.file, name));
+      try {
+        per_edit.push_back(LinesKeptByPreprocessor(edit.text, file, edit.lines, command->words,
+                                                   command->source, command->directory));
+      } catch (const std::exception& e) {
+        return Fail(fmt::format("cannot tell which builds compile {}: {}", edit.file, e.what()));
+      }
+    }
+  }
+  return Pass("");
+}
+
+// Builds the target's tests at `level` and runs them; a failure names the level.
+GateResult BuildAndTest(GateContext& c, const IsaLevel& level, int* passed) {
   const BuildConfig& build = c.project.build;
-  if (build.portable_args.empty())
-    return Fail(
-        fmt::format("edits code inside an instruction-set #if ({}) that this build never "
-                    "compiles, and rlvr.json has no build.portable_args to build it "
-                    "without those extensions{}: untestable",
-                    where,
-                    build.UsesBuildCommand() ? " (a build command has no portable build)" : ""),
-        JoinNames(edited, "\n"));
+  const fs::path dir = c.BuildDir(("portable-" + level.name).c_str());
   std::vector<std::string> targets;
   if (c.target.UsesGoogleTest()) targets.push_back(TargetNameOf(build.test_binary));
   BuildOutcome built =
-      ConfigureAndBuild(ProjectBuild(build, c.worktree, c.BuildDir("portable"), build.portable_args,
-                                     targets, c.options.jobs, c.options.build_timeout_seconds));
+      ConfigureAndBuild(ProjectBuild(build, c.worktree, dir, LevelArgs(level), targets,
+                                     c.options.jobs, c.options.build_timeout_seconds));
+  const std::string args = JoinNames(level.configure_args, " ");
   if (!built.ok)
-    return Fail(
-        fmt::format("portable build ({}): {}", JoinNames(build.portable_args, " "), built.message),
-        built.detail);
+    return Fail(fmt::format("{} build ({}): {}", level.name, args, built.message), built.detail);
   if (!c.target.UsesGoogleTest()) {
     for (const auto& test : c.target.test_commands) {
-      TestRunResult run = RunTestCommand(test, c.worktree, c.BuildDir("portable"), c.verdict.seed,
+      TestRunResult run = RunTestCommand(test, c.worktree, dir, c.verdict.seed,
                                          c.options.test_timeout_seconds * 2, false);
       if (!run.ok)
-        return Fail(fmt::format("without the ISA extensions ({}): {}",
-                                JoinNames(build.portable_args, " "), run.message),
+        return Fail(fmt::format("built for {} ({}): {}", level.name, args, run.message),
                     run.detail);
+      ++*passed;
     }
-    return Pass(
-        fmt::format("edits ISA-conditional code ({}): rebuilt with {} and {} test "
-                    "command(s) passed",
-                    where, JoinNames(build.portable_args, " "), c.target.test_commands.size()));
+    return Pass("");
   }
   std::string filter = c.target.tests;
   if (!c.target.history_tests.empty()) filter += ":" + c.target.history_tests;
-  TestRunResult run = RunGoogleTests(c.BuildDir("portable") / build.test_binary, filter,
-                                     c.verdict.seed, c.options.test_timeout_seconds * 2, false);
+  TestRunResult run = RunGoogleTests(dir / build.test_binary, filter, c.verdict.seed,
+                                     c.options.test_timeout_seconds * 2, false);
   if (!run.ok)
-    return Fail(fmt::format("without the ISA extensions ({}): {}",
-                            JoinNames(build.portable_args, " "), run.message),
-                run.detail);
-  return Pass(fmt::format("edits ISA-conditional code ({}): rebuilt with {} and {} tests passed",
-                          where, JoinNames(build.portable_args, " "), run.passed));
+    return Fail(fmt::format("built for {} ({}): {}", level.name, args, run.message), run.detail);
+  *passed += run.passed;
+  return Pass("");
+}
+
+GateResult CheckPortable(GateContext& c) {
+  std::vector<EditedLines> edits;
+  for (const auto& file : c.verdict.changed_files) {
+    if (!IsCxxSource(file)) continue;
+    if (fs::exists(c.worktree / file)) {
+      EditedLines edit{file, false, ReadFileText(c.worktree / file), {}};
+      edit.lines = IsaConditionalChangedLines(edit.text, c.verdict.patch, file);
+      if (!edit.lines.empty()) edits.push_back(std::move(edit));
+    }
+    if (fs::exists(c.baseline_tree / file)) {
+      EditedLines edit{file, true, ReadFileText(c.baseline_tree / file), {}};
+      edit.lines = IsaConditionalDeletedLines(edit.text, c.verdict.patch, file);
+      if (!edit.lines.empty()) edits.push_back(std::move(edit));
+    }
+  }
+  if (edits.empty())
+    return Pass("not needed: no edited line is inside instruction-set-conditional code");
+  std::vector<std::string> all_lines;
+  for (const auto& edit : edits)
+    for (int line : edit.lines) all_lines.push_back(LineName(edit, line));
+  const std::string where =
+      all_lines.front() + (all_lines.size() > 1
+                               ? fmt::format(" and {} more line(s)", all_lines.size() - 1)
+                               : std::string());
+  const BuildConfig& build = c.project.build;
+  const std::vector<IsaLevel> levels = IsaLevelsOf(build);
+  if (levels.empty() || build.UsesBuildCommand())
+    return Fail(fmt::format("edits code inside an instruction-set #if ({}) that this build never "
+                            "compiles, and {}: untestable",
+                            where,
+                            build.UsesBuildCommand()
+                                ? "a build command has no portable build to compile it with"
+                                : "rlvr.json has no build.portable_args to build it without those "
+                                  "extensions"),
+                JoinNames(all_lines, "\n"));
+
+  std::map<std::string, std::vector<std::set<int>>> kept;
+  if (GateResult located = Locate(c, levels, edits, &kept); located.status == GateStatus::kFail)
+    return located;
+
+  // Every edited line with code must be compiled by the native build or by a runnable level;
+  // levels are chosen greedily, the one covering most uncovered lines first.
+  std::set<std::pair<size_t, int>> uncovered;
+  for (size_t e = 0; e < edits.size(); ++e) {
+    for (int line : edits[e].lines) {
+      bool any = false;
+      for (const auto& [name, per_edit] : kept) any = any || per_edit[e].count(line);
+      if (!any && LinesWithCode(edits[e].text)[line - 1]) {
+        return Fail(fmt::format("{} is compiled by no build rlvr can make here (native, {}): "
+                                "untestable",
+                                LineName(edits[e], line), JoinNames([&] {
+                                  std::vector<std::string> names;
+                                  for (const auto& level : levels) names.push_back(level.name);
+                                  return names;
+                                }())),
+                    JoinNames(all_lines, "\n"));
+      }
+      if (!kept["native"][e].count(line) && any) uncovered.insert({e, line});
+    }
+  }
+  std::vector<const IsaLevel*> chosen;
+  while (!uncovered.empty()) {
+    const IsaLevel* best = nullptr;
+    size_t best_count = 0;
+    for (const auto& level : levels) {
+      if (!level.runnable) continue;
+      size_t count = 0;
+      for (const auto& [e, line] : uncovered) count += kept[level.name][e].count(line);
+      if (count > best_count) {
+        best = &level;
+        best_count = count;
+      }
+    }
+    if (best == nullptr) {
+      const auto& [e, line] = *uncovered.begin();
+      std::vector<std::string> only;
+      for (const auto& level : levels)
+        if (kept[level.name][e].count(line)) only.push_back(level.name);
+      return Fail(fmt::format("{} is compiled only for {}, which this machine cannot run: "
+                              "untestable here",
+                              LineName(edits[e], line), JoinNames(only)),
+                  JoinNames(all_lines, "\n"));
+    }
+    chosen.push_back(best);
+    for (auto it = uncovered.begin(); it != uncovered.end();) {
+      if (kept[best->name][it->first].count(it->second)) {
+        it = uncovered.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  if (chosen.empty())
+    return Pass(
+        fmt::format("edits ISA-conditional code ({}): every edited line is compiled by "
+                    "the native build, whose tests ran (levels checked: {})",
+                    where, [&] {
+                      std::vector<std::string> names;
+                      for (const auto& level : levels) names.push_back(level.name);
+                      return JoinNames(names);
+                    }()));
+  std::vector<std::string> built;
+  int passed = 0;
+  for (const IsaLevel* level : chosen) {
+    c.Log(fmt::format("portable: building and testing for {}", level->name));
+    if (GateResult result = BuildAndTest(c, *level, &passed); result.status == GateStatus::kFail)
+      return result;
+    built.push_back(fmt::format("{} ({})", level->name, JoinNames(level->configure_args, " ")));
+  }
+  return Pass(fmt::format("edits ISA-conditional code ({}): rebuilt for {} and {} {} passed", where,
+                          JoinNames(built), passed,
+                          c.target.UsesGoogleTest() ? "tests" : "test command(s)"));
 }
 
 }  // namespace
 
 extern const Gate kPortableGate{
-    "portable", "edits inside instruction-set #if blocks are built and tested without them",
+    "portable", "edited instruction-set #if code is built and tested at every level compiling it",
     CheckPortable};
 
 }  // namespace rlvr
