@@ -177,6 +177,8 @@ class RedTeam : public ::testing::TestWithParam<RedTeamCase> {
       options.bench_rounds = needs.bench_rounds;
       options.suspicious_extra_seeds = 1;
       options.test_timeout_seconds = 120;
+      // slow_constexpr.txt is stopped at the compile-time floor: 20 s here instead of 60.
+      options.compile_time_floor_seconds = 20;
       options.verbose = true;
       slot = std::make_unique<Evaluator>(*project_, options);
     }
