@@ -144,7 +144,10 @@ void Sampler::Reset() {
 }
 
 int Sampler::Sample(const float* logits) {
-  if (config_.temperature == 0.0f) return Argmax(logits, vocab_size_);
+  // T = 0 is greedy, and so is a temperature too small for 1/T to be finite (a subnormal T):
+  // softmax(logit / T) puts all its mass on the maximum, while 0 * inf would make it NaN.
+  if (config_.temperature == 0.0f || std::isinf(1.0f / config_.temperature))
+    return Argmax(logits, vocab_size_);
 
   auto* c = candidates_.data();
   int n = vocab_size_;

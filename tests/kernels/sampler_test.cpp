@@ -327,11 +327,10 @@ TEST(SamplerTest, TopPMassExactlyReachingPStopsThere) {
   }
 }
 
-// KNOWN HEAD FAILURE, disabled so the gate stays usable (see the report of the change that added
-// it): the contract admits any finite temperature >= 0, but for a subnormal one (below ~2.9e-39)
-// 1 / T overflows to inf, the maximum's weight becomes 0 * inf = NaN and the draw falls through
-// to the last candidate instead of the argmax. A temperature that small is as good as greedy.
-TEST(SamplerTest, DISABLED_SubnormalTemperatureActsAsGreedy) {
+// The contract admits any finite temperature >= 0. For a subnormal one (below ~2.9e-39) 1 / T
+// overflows to inf, and the maximum's weight 0 * inf would be NaN, so the draw fell through to the
+// last candidate instead of the argmax: a temperature that small is greedy.
+TEST(SamplerTest, SubnormalTemperatureActsAsGreedy) {
   const std::vector<float> logits = {1.0f, 3.0f, 2.0f};
   for (float t : {1e-40f, 1e-45f}) {
     Sampler sampler(3, {.temperature = t, .seed = TestSeed()});
