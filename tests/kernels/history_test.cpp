@@ -267,7 +267,18 @@ struct SoftmaxCase {
   struct Inputs {
     Buffer<float> logits;
   };
-  Inputs Make(uint64_t seed) const { return {RandomFloats(OutputSize(), seed, -10.0f, 10.0f)}; }
+  // Logits in [-10, 10] with, in each row, one outlier 80-100 above the rest at a position drawn
+  // from the seed (first, last or anywhere): a kernel that shifts by some other logit than the
+  // maximum overflows on them (the first-logit shift of tests/fixtures/redteam).
+  Inputs Make(uint64_t seed) const {
+    Inputs in{RandomFloats(OutputSize(), seed, -10.0f, 10.0f)};
+    for (int r = 0; r < std::max(rows, 1); ++r) {
+      uint64_t draw = (seed + 0x9e3779b97f4a7c15ull * uint64_t(r + 1)) >> 7;
+      int at = draw % 3 == 0 ? 0 : draw % 3 == 1 ? cols - 1 : int((draw >> 3) % uint64_t(cols));
+      in.logits.data()[size_t(r) * cols + at] = 90.0f + float((draw >> 20) % 11);
+    }
+    return in;
+  }
   std::vector<Bytes> Buffers(Inputs& in) const { return {BytesOf(in.logits)}; }
   size_t OutputSize() const { return size_t(std::max(rows, 1)) * cols; }
   void Run(Inputs& in, float* out) const {
