@@ -3,6 +3,7 @@
 #include <fstream>
 #include <mutex>
 #include <optional>
+#include <regex>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -357,6 +358,27 @@ BuildOutcome RunBuildCommand(const BuildRequest& request, const std::vector<std:
   return outcome;
 }
 
+std::vector<std::string> MergeConfigureArgs(const std::vector<std::string>& base,
+                                            const std::vector<std::string>& extra) {
+  static const std::regex flags_re(R"(^-D([A-Za-z0-9_]*_FLAGS(?:_[A-Z]+)?)(:[A-Z]+)?=(.*)$)");
+  std::vector<std::string> merged = base;
+  for (const auto& arg : extra) {
+    std::smatch added;
+    bool appended = false;
+    if (std::regex_match(arg, added, flags_re)) {
+      for (auto& existing : merged) {
+        std::smatch have;
+        if (!std::regex_match(existing, have, flags_re) || have[1] != added[1]) continue;
+        existing = fmt::format("-D{}{}={} {}", have[1].str(), have[2].str(), have[3].str(),
+                               added[3].str());
+        appended = true;
+      }
+    }
+    if (!appended) merged.push_back(arg);
+  }
+  return merged;
+}
+
 BuildRequest ProjectBuild(const BuildConfig& config, const std::filesystem::path& source_dir,
                           const std::filesystem::path& build_dir,
                           const std::vector<std::string>& extra_args,
@@ -365,8 +387,7 @@ BuildRequest ProjectBuild(const BuildConfig& config, const std::filesystem::path
   BuildRequest request;
   request.source_dir = source_dir;
   request.build_dir = build_dir;
-  request.configure_args = config.configure_args;
-  request.configure_args.insert(request.configure_args.end(), extra_args.begin(), extra_args.end());
+  request.configure_args = MergeConfigureArgs(config.configure_args, extra_args);
   request.targets = std::move(targets);
   request.jobs = jobs;
   request.timeout_seconds = timeout_seconds;

@@ -58,8 +58,18 @@ inline constexpr const char* kConfigureStampName = "rlvr-configure.json";
 std::string StaleBuildReason(const BuildRequest& request);
 
 // The request for building `source_dir` into `build_dir` as rlvr.json's build section says
-// (configure_args, then `extra_args`; source_subdir), for `targets`.
+// (configure_args, then `extra_args` merged in by MergeConfigureArgs; source_subdir), for
+// `targets`.
 struct BuildConfig;
+
+// `base` followed by `extra`, except that a flags variable (`-D<NAME>[:TYPE]=VALUE` with NAME
+// ending in _FLAGS or _FLAGS_<CONFIG>, e.g. CMAKE_CXX_FLAGS) that `base` sets already gets
+// `extra`'s value appended to its own instead of replacing it: the sanitizer and portable builds
+// must compile what the other gates compile, with their flags on top (a sanitize_args
+// -DCMAKE_C_FLAGS=-fsanitize=... would otherwise silently drop configure_args' CMAKE_C_FLAGS).
+std::vector<std::string> MergeConfigureArgs(const std::vector<std::string>& base,
+                                            const std::vector<std::string>& extra);
+
 BuildRequest ProjectBuild(const BuildConfig& config, const std::filesystem::path& source_dir,
                           const std::filesystem::path& build_dir,
                           const std::vector<std::string>& extra_args,

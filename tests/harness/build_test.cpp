@@ -18,6 +18,7 @@ namespace rlvr {
 namespace {
 
 namespace fs = std::filesystem;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
@@ -186,6 +187,23 @@ TEST_F(BuildConfigureTest, ProjectInASourceSubdirectory) {
   BuildOutcome bad = Configure(request);
   EXPECT_FALSE(bad.ok);
   EXPECT_THAT(bad.message, HasSubstr("no CMakeLists.txt in source_subdir \"nowhere\""));
+}
+
+// The sanitizer and portable builds add their flags to configure_args' flags variables instead of
+// replacing them, so they compile what the other gates compile.
+TEST(MergeConfigureArgsTest, FlagsVariablesAreAppendedToOthersAdded) {
+  EXPECT_THAT(MergeConfigureArgs({"-G", "Ninja", "-DCMAKE_C_FLAGS=-O2 -DUSE_FAST=1"},
+                                 {"-DCMAKE_C_FLAGS=-fsanitize=address", "-DCK_SANITIZE=ON"}),
+              ElementsAre("-G", "Ninja", "-DCMAKE_C_FLAGS=-O2 -DUSE_FAST=1 -fsanitize=address",
+                          "-DCK_SANITIZE=ON"));
+  EXPECT_THAT(MergeConfigureArgs({"-DCMAKE_CXX_FLAGS:STRING=-mavx2"},
+                                 {"-DCMAKE_CXX_FLAGS=-march=x86-64-v2",
+                                  "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address"}),
+              ElementsAre("-DCMAKE_CXX_FLAGS:STRING=-mavx2 -march=x86-64-v2",
+                          "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address"));
+  // Other variables are added as they are (CMake takes the last -D of a name).
+  EXPECT_THAT(MergeConfigureArgs({"-DCMAKE_BUILD_TYPE=Release"}, {"-DCMAKE_BUILD_TYPE=Debug"}),
+              ElementsAre("-DCMAKE_BUILD_TYPE=Release", "-DCMAKE_BUILD_TYPE=Debug"));
 }
 
 }  // namespace
