@@ -2,11 +2,17 @@
 // mutants (repo/mutants.h) of the target's editable files at HEAD, each judged as a candidate by
 // the evaluator without sanitizers and benchmarks. A mutant the scope, apply, format or build gate
 // stops is "not viable"; one a test-running gate stops is "killed"; one that passes every gate
-// "survived": a wrong kernel the repository's tests cannot see. Prints one line per mutant, the
-// kill rate per target and each survivor's file:line with its line before and after.
+// and compiles to the same object code as HEAD (trivial compiler equivalence) is "equivalent": no
+// test could tell it apart; any other that passes "survived": a wrong kernel the repository's
+// tests cannot see. Lines the build never compiles (found by the preprocessor with the build's own
+// compile command: an #ifdef of an option that is off, an instruction set this build lacks when
+// rlvr.json has no portable_args) get no mutant, and their number is said. Prints one line per
+// mutant, the kill rate over killed and survived mutants per target and each survivor's file:line
+// with its line before and after.
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <vector>
 
 #include "harness/base/config.h"
@@ -21,8 +27,14 @@ struct KillRateOptions {
 };
 
 struct MutantTally {
-  int generated = 0, killed = 0, survived = 0, not_viable = 0;
+  int generated = 0, killed = 0, survived = 0, not_viable = 0, equivalent = 0;
+  int lines_never_compiled = 0;  // lines of the editable files this build never compiles
 };
+
+// Trivial compiler equivalence: objects `a` and `b` are the same once debug information and the
+// compiler's version note are dropped (symbols, relocations and code all compared). False when
+// either is missing or objcopy fails.
+bool SameObjectCode(const std::filesystem::path& a, const std::filesystem::path& b);
 
 // Prints what the mutants are, then judges each of `targets` (of `project`) in turn; returns one
 // tally per target, in order. Preconditions: `rlvr check` found nothing to FAIL (HEAD builds and

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "harness/base/process.h"
+#include "harness/candidate/compile_commands.h"
 
 namespace rlvr {
 
@@ -85,6 +86,23 @@ bool MachineRuns(const std::string& march) {
   if (march == "x86-64-v4") return v4;
 #endif
   return true;
+}
+
+std::optional<ProbeCommand> ProbeCommandFor(const fs::path& build_dir, const fs::path& file) {
+  std::optional<nlohmann::json> entry = CompileCommandFor(build_dir, file);
+  if (!entry) {
+    try {
+      nlohmann::json all = ReadCompileCommands(build_dir);
+      if (all.empty() || !all[0].is_object()) return std::nullopt;
+      entry = all[0];
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  }
+  fs::path source = entry->value("file", "");
+  fs::path directory = entry->value("directory", build_dir.string());
+  if (source.is_relative()) source = directory / source;
+  return ProbeCommand{CommandWords(*entry), source, directory};
 }
 
 std::vector<bool> LinesWithCode(const std::string& text) {

@@ -46,30 +46,6 @@ std::string LineName(const EditedLines& edit, int line) {
   return fmt::format("{}:{}{}", edit.file, line, edit.removed ? " (removed line of HEAD)" : "");
 }
 
-// A compile command for `file` in `build_dir`: its own, or for a header the first translation
-// unit's (its include directories and flags). Returns the entry's words, source and directory.
-struct ProbeCommand {
-  std::vector<std::string> words;
-  fs::path source;
-  fs::path directory;
-};
-std::optional<ProbeCommand> ProbeCommandFor(const fs::path& build_dir, const fs::path& file) {
-  std::optional<nlohmann::json> entry = CompileCommandFor(build_dir, file);
-  if (!entry) {
-    try {
-      nlohmann::json all = ReadCompileCommands(build_dir);
-      if (all.empty() || !all[0].is_object()) return std::nullopt;
-      entry = all[0];
-    } catch (const std::exception&) {
-      return std::nullopt;
-    }
-  }
-  fs::path source = entry->value("file", "");
-  fs::path directory = entry->value("directory", build_dir.string());
-  if (source.is_relative()) source = directory / source;
-  return ProbeCommand{CommandWords(*entry), source, directory};
-}
-
 // Which edited lines each build compiles: "native" (the other gates' build) and every level.
 // Fills `kept[level][i]` with the edited lines (indexes into `edits`) it keeps.
 GateResult Locate(GateContext& c, const std::vector<IsaLevel>& levels,
