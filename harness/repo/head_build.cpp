@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <sstream>
 
@@ -62,10 +63,25 @@ void ProbeBinaries(const Project& project, const fs::path& root, const fs::path&
   std::vector<std::string> programs;
   auto missing = [&](const char* field, const std::string& value) {
     if (programs.empty()) programs = BuiltPrograms(build_dir);
+    // An option that is off may be what builds it: name it, with the argument that turns it on.
+    std::string hint;
+    const std::string cache = fs::exists(build_dir / "CMakeCache.txt")
+                                  ? ReadFileText(build_dir / "CMakeCache.txt")
+                                  : std::string();
+    std::vector<std::string> off =
+        OffOptionsNaming(cache, std::string(field) == "build.test_binary" ? "TEST" : "BENCH");
+    if (!off.empty()) {
+      std::vector<std::string> args;
+      for (const auto& name : off) args.push_back("\"-D" + name + "=ON\"");
+      hint = fmt::format(
+          "; the build has {} off: add {} to build.configure_args if it builds "
+          "the program",
+          JoinForCheck(off), JoinForCheck(args));
+    }
     report.Fail(field, fmt::format("{} was not built at {} (relative to the build dir); programs "
-                                   "the build made: {}",
+                                   "the build made: {}{}",
                                    QuoteForCheck(value), fs::relative(build_dir, root).string(),
-                                   programs.empty() ? "(none)" : JoinForCheck(programs)));
+                                   programs.empty() ? "(none)" : JoinForCheck(programs), hint));
   };
   out.test_binary = build_dir / project.build.test_binary;
   out.bench_binary = build_dir / project.build.bench_binary;
@@ -113,6 +129,28 @@ void ProbeBinaries(const Project& project, const fs::path& root, const fs::path&
 }
 
 }  // namespace
+
+std::vector<std::string> OffOptionsNaming(const std::string& cmake_cache, const std::string& word) {
+  std::vector<std::string> names;
+  std::istringstream in(cmake_cache);
+  std::string upper_word = word;
+  for (char& c : upper_word) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (std::string line; std::getline(in, line);) {
+    // "LIBDEFLATE_BUILD_TESTS:BOOL=OFF"
+    size_t colon = line.find(":BOOL=");
+    if (colon == std::string::npos || line.empty() || line[0] == '#' || line[0] == '/') continue;
+    std::string value = line.substr(colon + 6);
+    for (char& c : value) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (value != "OFF" && value != "FALSE" && value != "0" && value != "NO") continue;
+    std::string name = line.substr(0, colon);
+    std::string upper = name;
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (upper.find(upper_word) == std::string::npos || upper.rfind("CMAKE_", 0) == 0) continue;
+    names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
 
 ProcessResult RunListing(const fs::path& binary, std::vector<std::string> args) {
   args.insert(args.begin(), binary.string());

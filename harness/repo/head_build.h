@@ -44,6 +44,11 @@ std::vector<std::string> ParseTestList(const std::string& out);
 // The suites of "Suite.Name" tests, in first-seen order, each once.
 std::vector<std::string> SuitesOf(const std::vector<std::string>& tests);
 
+// The boolean options of a CMakeCache.txt that are off and whose name mentions `word` (any case,
+// e.g. "TEST" finds LIBDEFLATE_BUILD_TESTS and BUILD_TESTING), sorted: what may switch on a
+// program the build did not make.
+std::vector<std::string> OffOptionsNaming(const std::string& cmake_cache, const std::string& word);
+
 // Benchmark names from --benchmark_list_tests, without a time-mode suffix (as rlvr.json names
 // them, see bench/run.h).
 std::vector<std::string> ParseBenchmarkList(const std::string& out);

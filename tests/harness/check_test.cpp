@@ -140,5 +140,16 @@ TEST(CheckTest, TheFixturePassesEveryCheck) {
                                      HasSubstr("dot.primary: BM_Dot/4096 exists")}));
 }
 
+// `rlvr check` names the option that is off when a program was not built.
+TEST(CheckListingsTest, OffOptionsNamingFindsTheSwitchesThatAreOff) {
+  const std::string cache =
+      "// comment\n# WITH_BENCHMARKS:BOOL=OFF is a comment\nWITH_BENCHMARKS:BOOL=OFF\n"
+      "LIBDEFLATE_BUILD_TESTS:BOOL=OFF\nBUILD_TESTING:BOOL=ON\nCMAKE_SKIP_TESTS:BOOL=OFF\n"
+      "WITH_GTEST:BOOL=FALSE\nRUN_TESTS:STRING=OFF\n";
+  EXPECT_THAT(OffOptionsNaming(cache, "TEST"), ElementsAre("LIBDEFLATE_BUILD_TESTS", "WITH_GTEST"));
+  EXPECT_THAT(OffOptionsNaming(cache, "bench"), ElementsAre("WITH_BENCHMARKS"));
+  EXPECT_TRUE(OffOptionsNaming("", "TEST").empty());
+}
+
 }  // namespace
 }  // namespace rlvr
