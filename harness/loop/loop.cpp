@@ -81,6 +81,8 @@ LoopResult LoopRunner::Run(const nlohmann::json& settings_json) {
     throw;
   }
   result_.stop_reason = *stop_reason_;
+  result_.stopped_by_signal = result_.stop_reason == "stop signal" ||
+                              result_.stop_reason == "abandoned (second stop signal)";
   ledger_.FinishRun(run_id_, result_.stop_reason);
   Print(fmt::format("rlvr iterate: stopped ({}) after {} round(s), {} attempt(s), {} promotion(s)",
                     result_.stop_reason, result_.rounds, result_.attempts, result_.promotions));

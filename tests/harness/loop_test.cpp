@@ -277,7 +277,7 @@ TEST(LoopEndToEnd, KilledMidEvaluationResumesCleanlyAndStopsOnSignal) {
   int exit_code = Wait(pid);
   std::string out = ReadAll(log);
   std::filesystem::remove(log);
-  EXPECT_EQ(exit_code, 0) << out;
+  EXPECT_EQ(exit_code, 128 + SIGINT) << out;  // 130: stopped by Ctrl-C, not a spent budget
   EXPECT_THAT(out, HasSubstr("each build may take up to 20 min"));
   EXPECT_THAT(out, HasSubstr("Ctrl-C again"));
   EXPECT_THAT(out, HasSubstr("closed 1 run(s) left unfinished"));
@@ -395,7 +395,7 @@ TEST(LoopEndToEnd, HungTestFirstSignalExplainsSecondAbandons) {
   double seconds = SecondsSince(start);
   std::string out = ReadAll(log);
   std::filesystem::remove(log);
-  EXPECT_EQ(exit_code, 0) << out;
+  EXPECT_EQ(exit_code, 128 + SIGINT) << out;
   EXPECT_LT(seconds, 5) << out;
   EXPECT_THAT(out,
               HasSubstr("stopped (abandoned (second stop signal)) after 1 round(s), 1 attempt(s)"))
@@ -407,35 +407,41 @@ TEST(LoopEndToEnd, HungTestFirstSignalExplainsSecondAbandons) {
 }
 
 // A stop signal during a model request abandons it at once and says so; a second one changes
-// nothing about the reason recorded (it used to read "interrupted while waiting to retry").
+// nothing about the reason recorded (it used to read "interrupted while waiting to retry"). The
+// exit status says which signal stopped the loop (it used to be 0, as for a spent budget).
 TEST(LoopEndToEnd, StopSignalAbandonsAModelRequestAtOnce) {
   FixtureRepo repo = MakeFixtureRepo();
-  FakeEndpoint endpoint(json::array(
-      {{{"delay_ms", 60000}, {"content", "late"}}, {{"delay_ms", 60000}, {"content", "late"}}}));
+  json late = {{"delay_ms", 60000}, {"content", "late"}};
+  FakeEndpoint endpoint(json::array({late, late, late}));
   endpoint.Start();
   std::filesystem::path log =
       repo.path().parent_path() / (repo.path().filename().string() + ".log");
   std::vector<std::string> args = {
       "iterate", "-C", repo.path().string(), "--base-url", endpoint.base_url(),
       "-n",      "1",  "--no-sanitizers"};
-  for (int signals : {1, 2}) {
-    SCOPED_TRACE(signals);
+  struct Case {
+    int signal_number;
+    int signals;
+    int exit_code;
+  };
+  for (Case c : {Case{SIGINT, 1, 130}, Case{SIGINT, 2, 130}, Case{SIGTERM, 1, 143}}) {
+    SCOPED_TRACE(testing::Message() << "signal " << c.signal_number << " x" << c.signals);
     size_t before = endpoint.requests().size();
     pid_t pid = StartRlvr(args, log);
     ASSERT_TRUE(WaitForRequests(endpoint, before + 1)) << ReadAll(log);
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     auto start = std::chrono::steady_clock::now();
-    kill(pid, SIGINT);
-    if (signals == 2) {
+    kill(pid, c.signal_number);
+    if (c.signals == 2) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      kill(pid, SIGINT);
+      kill(pid, c.signal_number);
     }
     EXPECT_TRUE(WaitForText(log, "stop requested: abandoning the model request for dot", 2))
         << ReadAll(log);
     int exit_code = Wait(pid);
     double seconds = SecondsSince(start);
     std::string out = ReadAll(log);
-    EXPECT_EQ(exit_code, 0) << out;
+    EXPECT_EQ(exit_code, c.exit_code) << out;
     EXPECT_LT(seconds, 3) << out;
     EXPECT_THAT(out, HasSubstr("stopped (stop signal) after 0 round(s), 1 attempt(s)")) << out;
     EXPECT_THAT(out, Not(HasSubstr("waiting to retry")));
