@@ -88,7 +88,7 @@ bool LoopRunner::RunRound(const Target& target) {
         stop_reason_ = "abandoned (second stop signal)";
         break;
       }
-      a.verdict = verdict.promotable ? "passed" : "failed";
+      a.verdict = LedgerVerdict(verdict);
       if (!verdict.failed_gate.empty()) a.failed_gate = verdict.failed_gate;
       a.message = VerdictReason(verdict);
       Judged(a);

@@ -541,6 +541,53 @@ TEST(LoopEndToEnd, EndpointFailuresDoNotSpendIterationsAndExitNonZero) {
   EXPECT_THAT(out, HasSubstr("stopped (1 consecutive endpoint failures)")) << out;
 }
 
+// A candidate that passes every gate run under --no-benchmark is a pass ('passed', saying the
+// benchmark gate was skipped), never promoted; it used to be recorded as 'failed'. rlvr status
+// and the report show it as such.
+TEST(LoopEndToEnd, NoBenchmarkPassIsRecordedAsAPassNotPromoted) {
+  FixtureRepo repo = MakeFixtureRepo();
+  std::string initial = repo.Head();
+  FakeEndpoint endpoint(json::array({Step("speedup.txt")}));
+  endpoint.Start();
+  std::filesystem::path log =
+      repo.path().parent_path() / (repo.path().filename().string() + ".log");
+  int exit_code = Wait(StartRlvr(
+      {"iterate", "-C", repo.path().string(), "--base-url", endpoint.base_url(), "-n", "1",
+       "--max-repairs", "1", "--max-iterations", "1", "--no-sanitizers", "--no-benchmark"},
+      log));
+  std::string out = ReadAll(log);
+  EXPECT_EQ(exit_code, 0) << out;
+  EXPECT_THAT(out, ::testing::ContainsRegex(
+                       R"(\] dot 1\.1 passed - - [0-9.]+s  \(.*benchmark gate was skipped)"))
+      << out;
+  EXPECT_EQ(endpoint.requests().size(), 1u);  // a pass gets no repair turn
+  std::vector<AttemptRecord> rows = AllAttempts(repo.path());
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].verdict, "passed");
+  EXPECT_FALSE(rows[0].failed_gate.has_value());
+  EXPECT_THAT(rows[0].message, HasSubstr("benchmark gate was skipped"));
+  EXPECT_FALSE(rows[0].promoted_commit.has_value());
+  EXPECT_FALSE(rows[0].patch.empty());
+  EXPECT_EQ(repo.Head(), initial);  // nothing promoted
+
+  EXPECT_EQ(Wait(StartRlvr({"status", "-C", repo.path().string()}, log)), 0);
+  std::string status = ReadAll(log);
+  EXPECT_THAT(status, HasSubstr("attempts: 1 passed")) << status;
+  EXPECT_THAT(status, HasSubstr("benchmark gate was skipped")) << status;
+
+  std::filesystem::path report =
+      repo.path().parent_path() / (repo.path().filename().string() + ".report");
+  EXPECT_EQ(Wait(StartRlvr({"report", "-C", repo.path().string(), "--out", report.string()}, log)),
+            0)
+      << ReadAll(log);
+  std::string markdown = ReadAll(report / "report.md");
+  std::filesystem::remove_all(report);
+  std::filesystem::remove(log);
+  EXPECT_THAT(markdown, HasSubstr("1 attempt, 0 promotions, 1 passed but not promoted"))
+      << markdown;
+  EXPECT_THAT(markdown, Not(HasSubstr("1 failed")));
+}
+
 // A damaged ledger is refused before anything is written to it, with its path.
 TEST(LoopStorage, DamagedLedgerIsRefusedUntouched) {
   FixtureRepo repo = MakeFixtureRepo();
