@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "harness/base/secrets.h"
 #include "harness/base/signals.h"
 #include "harness/loop/runner.h"
 
@@ -117,6 +118,9 @@ std::optional<LlmResponse> LoopRunner::Ask(const Target& target, int round, int 
                                      repair > 0 ? fmt::format(".{}", repair) : std::string()));
   try {
     LlmResponse response = llm_.Complete(target.name, messages, n);
+    // A reply may quote a key: from here on (ledger, reply files, evaluation, repair turns) every
+    // copy of it is the same redacted text.
+    for (std::string& reply : response.replies) reply = RedactSecrets(reply);
     consecutive_failures_ = 0;
     tokens_used_ += response.prompt_tokens + response.completion_tokens;
     last_call_seconds_ = SecondsSince(start);

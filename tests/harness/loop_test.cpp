@@ -19,6 +19,7 @@
 #include "harness/base/run_lock.h"
 #include "harness/ledger/ledger.h"
 #include "harness/loop/loop.h"
+#include "harness/loop/prompt.h"
 #include "tests/fake_endpoint/fake_endpoint.h"
 #include "tests/harness/fixture_repo.h"
 
@@ -586,6 +587,41 @@ TEST(LoopEndToEnd, NoBenchmarkPassIsRecordedAsAPassNotPromoted) {
   EXPECT_THAT(markdown, HasSubstr("1 attempt, 0 promotions, 1 passed but not promoted"))
       << markdown;
   EXPECT_THAT(markdown, Not(HasSubstr("1 failed")));
+}
+
+// A reply quoting the API key: redacted before anything else sees it. The repair turn sends it
+// back redacted (it used to go back verbatim while the ledger said [redacted]), and the ledger
+// records exactly the conversation that was sent. --jobs 2: the reply files of the local pool.
+TEST(LoopEndToEnd, ReplyQuotingTheKeyIsRedactedInRepairTurnAndLedgerAlike) {
+  FixtureRepo repo = MakeFixtureRepo();
+  FakeEndpoint endpoint(json::array({
+      {{"content", std::string("Your key is ") + kSecret + ", but I have no patch."}},
+      {{"content", "Still no patch."}},
+  }));
+  endpoint.Start();
+  std::filesystem::path log =
+      repo.path().parent_path() / (repo.path().filename().string() + ".log");
+  int exit_code = Wait(StartRlvr(
+      {"iterate", "-C", repo.path().string(), "--base-url", endpoint.base_url(), "-n", "1",
+       "--max-repairs", "1", "--max-iterations", "1", "--no-sanitizers", "--jobs", "2"},
+      log));
+  std::string out = ReadAll(log);
+  std::filesystem::remove(log);
+  EXPECT_EQ(exit_code, 0) << out;
+  auto requests = endpoint.requests();
+  ASSERT_EQ(requests.size(), 2u) << out;
+  EXPECT_THAT(requests[1].body, Not(HasSubstr(kSecret)));
+  json repair = json::parse(requests[1].body)["messages"];
+  ASSERT_EQ(repair.size(), 4u);
+  EXPECT_EQ(repair[2]["content"], "Your key is [redacted], but I have no patch.");
+  std::vector<ChatMessage> sent;
+  for (const json& m : repair) sent.push_back({m["role"], m["content"]});
+  std::vector<AttemptRecord> rows = AllAttempts(repo.path());
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].reply, repair[2]["content"].get<std::string>());
+  EXPECT_EQ(rows[1].repair, 1);
+  EXPECT_EQ(rows[1].prompt, FlattenConversation(sent));  // what was sent, byte for byte
+  EXPECT_THAT(FilesContaining(repo.path() / ".rlvr", kSecret), ::testing::IsEmpty());
 }
 
 // A damaged ledger is refused before anything is written to it, with its path.
