@@ -624,6 +624,33 @@ TEST(LoopEndToEnd, ReplyQuotingTheKeyIsRedactedInRepairTurnAndLedgerAlike) {
   EXPECT_THAT(FilesContaining(repo.path() / ".rlvr", kSecret), ::testing::IsEmpty());
 }
 
+// A 3 MB reply that fails: its repair request stays within --prompt-chars (the reply used to go
+// back whole, and the endpoint's "maximum context length" 400 ended the loop).
+TEST(LoopEndToEnd, RepairTurnOfAHugeReplyRespectsPromptChars) {
+  FixtureRepo repo = MakeFixtureRepo();
+  std::string huge;
+  while (huge.size() < 3u << 20) huge += "no patch, just words \u00e9t\u00e9 after words\n";
+  FakeEndpoint endpoint(json::array({{{"content", huge}}, {{"content", "Still no patch."}}}));
+  endpoint.Start();
+  std::filesystem::path log =
+      repo.path().parent_path() / (repo.path().filename().string() + ".log");
+  int exit_code = Wait(StartRlvr(
+      {"iterate", "-C", repo.path().string(), "--base-url", endpoint.base_url(), "-n", "1",
+       "--max-repairs", "1", "--max-iterations", "1", "--no-sanitizers", "--prompt-chars", "40000"},
+      log));
+  std::string out = ReadAll(log);
+  std::filesystem::remove(log);
+  EXPECT_EQ(exit_code, 0) << out.substr(0, 4000);
+  auto requests = endpoint.requests();
+  ASSERT_EQ(requests.size(), 2u) << out.substr(0, 4000);
+  json messages = json::parse(requests[1].body)["messages"];
+  size_t chars = 0;
+  for (const json& m : messages) chars += m["content"].get<std::string>().size();
+  EXPECT_LE(chars, 40000u);
+  EXPECT_THAT(messages[2]["content"].get<std::string>(),
+              HasSubstr("of " + std::to_string(huge.size()) + " bytes of your reply ...]"));
+}
+
 // A damaged ledger is refused before anything is written to it, with its path.
 TEST(LoopStorage, DamagedLedgerIsRefusedUntouched) {
   FixtureRepo repo = MakeFixtureRepo();
