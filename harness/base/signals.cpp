@@ -16,8 +16,11 @@ namespace rlvr {
 namespace {
 
 std::atomic<int> g_stop_requests{0};
+std::atomic<int> g_first_signal{0};  // lock-free, so safe in a handler
 
-extern "C" void OnStopSignal(int) {
+extern "C" void OnStopSignal(int signal_number) {
+  int none = 0;
+  g_first_signal.compare_exchange_strong(none, signal_number);
   g_stop_requests.fetch_add(1);
 }
 
@@ -35,8 +38,12 @@ void InstallStopHandlers() {
 int StopRequestCount() {
   return g_stop_requests.load();
 }
+int FirstStopSignal() {
+  return g_first_signal.load();
+}
 void ResetStopRequests() {
   g_stop_requests.store(0);
+  g_first_signal.store(0);
 }
 void RequestStop() {
   g_stop_requests.fetch_add(1);

@@ -7,6 +7,9 @@ namespace rlvr {
 
 void InstallStopHandlers();  // SIGINT and SIGTERM
 int StopRequestCount();      // signals received since start (or the last reset)
+// The first stop signal received since start (or the last reset): SIGINT or SIGTERM; 0 when none
+// arrived (RequestStop alone does not set it).
+int FirstStopSignal();
 inline bool StopRequested() {
   return StopRequestCount() >= 1;
 }
@@ -14,7 +17,7 @@ inline bool AbandonRequested() {
   return StopRequestCount() >= 2;
 }
 void ResetStopRequests();  // for tests and for a new loop in the same process
-void RequestStop();        // as if a signal arrived (tests, internal stops)
+void RequestStop();        // as if a signal arrived (tests, internal stops); no FirstStopSignal
 
 // Sleeps `seconds` in short slices; returns false early if a stop was requested.
 bool SleepUnlessStopped(double seconds);

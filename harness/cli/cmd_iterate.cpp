@@ -1,9 +1,10 @@
 // `rlvr iterate`: the unattended, model-driven optimisation loop (see loop/loop.h). Model settings
 // come from flags, falling back to the "llm" section of rlvr.json, then to defaults
 // (loop/settings.h); the API key comes only from the environment variable named by --api-key-env.
-// Exit status 0 when the loop ran and stopped on a budget or a signal; 1 when it stopped because
-// the endpoint failed; 2 on usage or harness errors (another loop holds the lock, bad rlvr.json,
-// unreadable ledger); see loop/iterate.h.
+// Exit status (also in its --help): 0 when the loop ran and stopped on a budget;
+// 130 / 143 when SIGINT / SIGTERM stopped it; 1 when it stopped because the model could not be
+// used; 2 when the machine or its storage could not be (another loop holds the lock, bad
+// rlvr.json, an unreadable or unwritable ledger, harness errors); see loop/iterate.h.
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -38,7 +39,13 @@ void Iterate(const IterateArgs& args) {
 void AddIterateCommand(CLI::App& app) {
   auto args = std::make_shared<IterateArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "iterate", "Run the model-driven optimisation loop: propose, verify, promote, repeat");
+      "iterate",
+      "Run the model-driven optimisation loop: propose, verify, promote, repeat.\n"
+      "Exit status: 0 the budget was spent (--max-iterations, --max-hours, --max-tokens, or a "
+      "replay ran out); 130 stopped by SIGINT (Ctrl-C), 143 by SIGTERM; 1 the model could not be "
+      "used (bad key or model, dead endpoint, --max-endpoint-failures in a row); 2 the machine or "
+      "its storage could not be (lock held, bad rlvr.json, ledger unreadable or unwritable, "
+      "executor or harness failure)");
   cmd->add_option("-C", args->directory, "Run in this repository instead of the current one");
   cmd->add_option("--target", args->flags.targets, "Only these targets (repeatable); default all");
   cmd->add_option("--llm", args->flags.llm,

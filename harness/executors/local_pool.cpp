@@ -3,9 +3,9 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <fstream>
 #include <system_error>
 
+#include "harness/base/private_file.h"
 #include "harness/base/process.h"
 #include "harness/verify/verdict.h"
 
@@ -157,9 +157,11 @@ EvaluationOutcome LocalPoolExecutor::Evaluate(const EvaluationRequest& request) 
       fs::remove_all(path, ignored);
     }
   } cleanup{scratch};
-  {
-    std::ofstream out(scratch / "reply.txt", std::ios::binary);
-    out << request.reply;
+  // Redacted and owner-only: a reply may quote a key (the model saw it somewhere).
+  if (!WritePrivateFile(scratch / "reply.txt", request.reply)) {
+    outcome.error = "cannot write " + (scratch / "reply.txt").string();
+    finish(outcome);
+    return outcome;
   }
   fs::path clone = scratch / "repo";
   ProcessResult head = RunProcess({"git", "-C", request.repo.string(), "rev-parse", "HEAD"});

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "harness/base/file_text.h"
+#include "harness/base/private_file.h"
 #include "harness/base/process.h"
 
 namespace rlvr {
@@ -217,7 +218,8 @@ void SlurmExecutor::Submit(const EvaluationRequest& request) {
   if (error)
     throw ExecutorError("slurm executor: cannot create " + evaluation->folder.string() + ": " +
                         error.message());
-  if (!WriteFileAtomically(evaluation->folder / "reply.txt", request.reply) ||
+  // The reply redacted and owner-only (it may quote a key); the job reads it on the node.
+  if (!WritePrivateFile(evaluation->folder / "reply.txt", request.reply) ||
       !WriteFileAtomically(evaluation->folder / "job.sh",
                            JobScript(evaluation->folder, repo, evaluation->head,
                                      options_.rlvr_binary, evaluation->request)))

@@ -7,6 +7,7 @@
 #include "harness/base/utc_time.h"
 #include "harness/ledger/records.h"
 #include "harness/ledger/statement.h"
+#include "harness/ledger/stored_text.h"
 
 namespace rlvr {
 namespace {
@@ -192,15 +193,15 @@ int Ledger::CloseAbandonedRuns(const std::string& stop_reason) {
 
 namespace {
 
-// Binds an attempt's outcome columns, in the order patch, verdict, failed_gate, message,
-// gates_json, figures_json, primary_ratio, prompt_tokens, completion_tokens, seconds,
-// promoted_commit, job_id, node, queued_seconds, run_seconds, tries, infrastructure_events, from
-// parameter `first` on (the INSERT and the UPDATE list them alike).
+// Binds an attempt's outcome columns (its texts cut to their bound, stored_text.h), in the order
+// patch, verdict, failed_gate, message, gates_json, figures_json, primary_ratio, prompt_tokens,
+// completion_tokens, seconds, promoted_commit, job_id, node, queued_seconds, run_seconds, tries,
+// infrastructure_events, from parameter `first` on (the INSERT and the UPDATE list them alike).
 void BindOutcome(Statement& s, int first, const AttemptRecord& a) {
-  s.Bind(first, a.patch);
+  s.Bind(first, StoredText(a.patch));
   s.Bind(first + 1, a.verdict);
   s.Bind(first + 2, a.failed_gate);
-  s.Bind(first + 3, a.message);
+  s.Bind(first + 3, StoredText(a.message));
   s.Bind(first + 4, a.gates_json);
   s.Bind(first + 5, a.figures_json);
   s.Bind(first + 6, a.primary_ratio);
@@ -234,8 +235,8 @@ int64_t Ledger::AddAttempt(AttemptRecord a) {
   s.Bind(5, int64_t{a.round});
   s.Bind(6, int64_t{a.candidate});
   s.Bind(7, int64_t{a.repair});
-  s.Bind(8, a.prompt);
-  s.Bind(9, a.reply);
+  s.Bind(8, StoredText(a.prompt));
+  s.Bind(9, StoredText(a.reply));
   BindOutcome(s, 10, a);
   s.Step();
   return sqlite3_last_insert_rowid(db_);

@@ -47,7 +47,15 @@ int64_t AttemptIdOfKey(const std::string& key) {
   return std::stoll(key.substr(1));
 }
 
+std::string LedgerVerdict(const Verdict& v) {
+  return v.promotable || v.failed_gate.empty() ? "passed" : "failed";
+}
+
 std::string VerdictReason(const Verdict& v) {
+  if (!v.promotable && v.failed_gate.empty()) {
+    return "passed every gate run; the benchmark gate was skipped (--no-benchmark), so it is not "
+           "promoted";
+  }
   const GateResult* gate = v.FindGate(v.failed_gate);
   // The apply gate says "patch does not apply" for every refusal; the applier's first line says
   // which: no patch in the reply, a whole file identical to HEAD, a hunk that does not match...
@@ -68,7 +76,9 @@ std::string AttemptLine(const AttemptRecord& a, const std::string& when) {
   line += a.primary_ratio ? fmt::format(" {:.3f}", *a.primary_ratio) : std::string(" -");
   line += fmt::format(" {:.1f}s", a.seconds);
   if (a.promoted_commit) line += " commit " + a.promoted_commit->substr(0, 12);
-  if (a.verdict == "failed" || a.verdict == "error") {
+  // A pass without a benchmark figure (--no-benchmark) says why it is not promoted.
+  if (a.verdict == "failed" || a.verdict == "error" ||
+      (a.verdict == "passed" && !a.primary_ratio)) {
     // One line of at most kMaxReason characters; "..." marks a cut (the ledger keeps it all).
     constexpr size_t kMaxReason = 200;
     std::string why =

@@ -15,15 +15,21 @@ namespace rlvr {
 std::string EvaluationKey(int64_t attempt_id);
 int64_t AttemptIdOfKey(const std::string& key);
 
+// The ledger's verdict of an evaluation: 'passed' when no gate run failed (promotable, or every
+// gate run passed and the benchmark gate was skipped, --no-benchmark: such a pass is never
+// promoted), else 'failed'.
+std::string LedgerVerdict(const Verdict& verdict);
+
 // The one-line reason of a verdict, as recorded and printed: the evaluator's message, made
 // specific where it is generic ("no patch found ...", "... the patch changes nothing" instead of
-// "patch does not apply").
+// "patch does not apply"; a pass without the benchmark gate says it cannot be promoted).
 std::string VerdictReason(const Verdict& verdict);
 
 // The attempt line printed as it happens:
 // "[16:58:03] dot 1.2.1 failed build - 12.3s" or "[16:58:40] dot 1.1 passed - 0.412 35.2s".
 // `when` replaces the clock (rlvr status shows the attempt's created_at); a promoted commit is
-// shown, and a failure's reason, on one line of bounded length.
+// shown, and a failure's reason (or a pass's, when it has no benchmark figure), on one line of
+// bounded length.
 std::string AttemptLine(const AttemptRecord& attempt, const std::string& when = "");
 
 // The wall-clock time of day (UTC, "16:58:03") that attempt lines start with.

@@ -120,7 +120,7 @@ void LoopRunner::CollectSubmitted(const std::string& what, bool repairs,
         continue;
       // Repair turn: same conversation, the model sees its reply and the exact error.
       std::vector<ChatMessage> conversation = s.conversation;
-      AddRepairTurn(conversation, a.reply, *verdict);
+      AddRepairTurn(conversation, a.reply, *verdict, settings_.prompt_max_chars);
       std::optional<LlmResponse> fixed =
           Ask(*s.target, a.round, a.candidate, a.repair + 1, conversation, 1);
       phase.Set();

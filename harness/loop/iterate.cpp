@@ -1,5 +1,6 @@
 #include "harness/loop/iterate.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -148,6 +149,13 @@ void RunIterate(const IterateSettings& settings, LlmSource& source, std::ostream
   }
   if (result.model_unusable)
     Fail("rlvr iterate: the model could not be used: " + result.stop_reason, 1);
+  // Stopped by a signal: the shell's status for it (130 for SIGINT, 143 for SIGTERM), so a script
+  // or scheduler can tell an interrupted run from one that spent its budget. The loop has said
+  // why already.
+  if (result.stopped_by_signal) {
+    int signal_number = FirstStopSignal();
+    throw CLI::RuntimeError(128 + (signal_number > 0 ? signal_number : SIGINT));
+  }
 }
 
 }  // namespace rlvr

@@ -88,7 +88,7 @@ bool LoopRunner::RunRound(const Target& target) {
         stop_reason_ = "abandoned (second stop signal)";
         break;
       }
-      a.verdict = verdict.promotable ? "passed" : "failed";
+      a.verdict = LedgerVerdict(verdict);
       if (!verdict.failed_gate.empty()) a.failed_gate = verdict.failed_gate;
       a.message = VerdictReason(verdict);
       Judged(a);
@@ -98,7 +98,7 @@ bool LoopRunner::RunRound(const Target& target) {
       }
       if (!Repairable(verdict) || repair >= settings_.max_repairs || CheckBudgets()) break;
       // Repair turn: same conversation, the model sees its reply and the exact error.
-      AddRepairTurn(conversation, reply, verdict);
+      AddRepairTurn(conversation, reply, verdict, settings_.prompt_max_chars);
       std::optional<LlmResponse> fixed = Ask(target, round, candidate, repair + 1, conversation, 1);
       if (!fixed) break;
       reply = fixed->replies.front();

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "harness/base/secrets.h"
 #include "harness/base/signals.h"
 #include "harness/loop/runner.h"
 
@@ -81,6 +82,8 @@ LoopResult LoopRunner::Run(const nlohmann::json& settings_json) {
     throw;
   }
   result_.stop_reason = *stop_reason_;
+  result_.stopped_by_signal = result_.stop_reason == "stop signal" ||
+                              result_.stop_reason == "abandoned (second stop signal)";
   ledger_.FinishRun(run_id_, result_.stop_reason);
   Print(fmt::format("rlvr iterate: stopped ({}) after {} round(s), {} attempt(s), {} promotion(s)",
                     result_.stop_reason, result_.rounds, result_.attempts, result_.promotions));
@@ -115,6 +118,9 @@ std::optional<LlmResponse> LoopRunner::Ask(const Target& target, int round, int 
                                      repair > 0 ? fmt::format(".{}", repair) : std::string()));
   try {
     LlmResponse response = llm_.Complete(target.name, messages, n);
+    // A reply may quote a key: from here on (ledger, reply files, evaluation, repair turns) every
+    // copy of it is the same redacted text.
+    for (std::string& reply : response.replies) reply = RedactSecrets(reply);
     consecutive_failures_ = 0;
     tokens_used_ += response.prompt_tokens + response.completion_tokens;
     last_call_seconds_ = SecondsSince(start);

@@ -56,6 +56,9 @@ struct LoopResult {
   // The loop stopped because the model could not be used (bad key or model, an unreachable or
   // failing endpoint): `rlvr iterate` exits non-zero.
   bool model_unusable = false;
+  // The loop stopped because of a stop signal (Ctrl-C, SIGTERM, RequestStop): its stop reason is
+  // "stop signal" or "abandoned (second stop signal)". `rlvr iterate` exits 128 + the signal.
+  bool stopped_by_signal = false;
 };
 
 // Runs the loop under a new ledger run (started and finished here). `settings_json` is stored

@@ -82,7 +82,7 @@ AttemptRecord LoopRunner::RecordOutcome(AttemptRecord a, const EvaluationOutcome
     a.gates_json = GatesJson(v);
     a.figures_json = FiguresJson(v);
     if (v.primary_ratio > 0) a.primary_ratio = v.primary_ratio;
-    a.verdict = v.promotable ? "passed" : "failed";
+    a.verdict = LedgerVerdict(v);
     if (!v.failed_gate.empty()) a.failed_gate = v.failed_gate;
     a.message = VerdictReason(v);
     *verdict = std::move(v);

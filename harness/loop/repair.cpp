@@ -1,5 +1,8 @@
 #include "harness/loop/repair.h"
 
+#include <algorithm>
+
+#include "harness/base/text_cut.h"
 #include "harness/loop/prompt.h"
 
 namespace rlvr {
@@ -19,9 +22,16 @@ std::string FailureText(const Verdict& v) {
 }
 
 void AddRepairTurn(std::vector<ChatMessage>& conversation, const std::string& reply,
-                   const Verdict& verdict) {
-  conversation.push_back({"assistant", reply});
-  conversation.push_back({"user", RepairRequest(verdict.failed_gate, FailureText(verdict))});
+                   const Verdict& verdict, size_t max_chars) {
+  constexpr size_t kMaxErrorChars = 6000;  // RepairRequest's own bound
+  size_t used = RepairRequest(verdict.failed_gate, "").size();
+  for (const ChatMessage& m : conversation) used += m.content.size();
+  size_t room = max_chars > used ? max_chars - used : 0;
+  std::string error =
+      CutMiddle(FailureText(verdict), std::min(kMaxErrorChars, room / 2), "the failure text");
+  room = room > error.size() ? room - error.size() : 0;
+  conversation.push_back({"assistant", CutMiddle(reply, room, "your reply")});
+  conversation.push_back({"user", RepairRequest(verdict.failed_gate, error, kMaxErrorChars)});
 }
 
 }  // namespace rlvr

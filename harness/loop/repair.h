@@ -4,6 +4,7 @@
 // times).
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -20,9 +21,12 @@ bool Repairable(const Verdict& v);
 std::string FailureText(const Verdict& v);
 
 // Appends the repair turn to `conversation` (the one that produced `reply`): the model's `reply`,
-// then the repair request (prompt.h RepairRequest) for `verdict`. Precondition:
+// then the repair request (prompt.h RepairRequest) for `verdict`. The whole conversation stays
+// within `max_chars` bytes (--prompt-chars) where the turn can make it so: the failure text gets
+// at most half of what the conversation leaves (and at most 6000 bytes), the reply the rest, each
+// cut in its middle with a marker saying how much was cut (base/text_cut.h). Precondition:
 // Repairable(verdict).
 void AddRepairTurn(std::vector<ChatMessage>& conversation, const std::string& reply,
-                   const Verdict& verdict);
+                   const Verdict& verdict, size_t max_chars);
 
 }  // namespace rlvr

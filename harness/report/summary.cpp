@@ -13,10 +13,13 @@ std::string Plural(int count, const char* singular, const char* plural) {
   return fmt::format("{} {}", count, count == 1 ? singular : plural);
 }
 
-// "37 attempts, 2 promotions, 30 failed (most at build: 12), 1 error".
+// "37 attempts, 2 promotions, 4 passed but not promoted, 30 failed (most at build: 12), 1 error".
+// Passes are not promoted when another candidate of the round was, or when the benchmark gate
+// was skipped (--no-benchmark).
 std::string TallyText(const VerdictTally& tally) {
   std::string text = Plural(tally.attempts, "attempt", "attempts") + ", " +
                      Plural(tally.promoted, "promotion", "promotions");
+  if (tally.passed > 0) text += fmt::format(", {} passed but not promoted", tally.passed);
   if (tally.failed > 0) {
     std::string worst;
     int worst_count = 0;

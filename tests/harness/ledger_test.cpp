@@ -16,7 +16,10 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/base/secrets.h"
+#include "harness/base/sha256.h"
+#include "harness/ledger/stored_text.h"
 #include "harness/llm/replay.h"
+#include "harness/report/data.h"
 
 namespace rlvr {
 namespace {
@@ -363,6 +366,76 @@ TEST_F(LedgerTest, StoresNoRegisteredSecretInAnyColumn) {
   EXPECT_EQ(nlohmann::json::parse(got->gates_json)[0]["message"], "env: [redacted] [redacted]");
   EXPECT_EQ(ledger.LastRun()->stop_reason.value_or(""), "stopped [redacted]");
   EXPECT_EQ(ledger.LastRun()->settings_json, R"({"api_key":"[redacted]"})");
+}
+
+TEST(Sha256Test, KnownVectors) {
+  EXPECT_EQ(Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  // 56 bytes: the length no longer fits the last block.
+  EXPECT_EQ(Sha256Hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  EXPECT_EQ(Sha256Hex(std::string(1000000, 'a')),
+            "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+// 100 oversized (3 MB) replies with their prompts (a repair turn's, up to the default
+// --prompt-chars): each text is stored cut to its bound with its size and hash (the ledger used to
+// keep them whole: 27 MB after 47 attempts), the file stays under 5 MB and the report still reads
+// it. The first row's patch and message are oversized too.
+TEST_F(LedgerTest, OversizedTextsAreCutWithTheirSizeAndHash) {
+  std::string reply;
+  while (reply.size() < (3u << 20)) reply += "caf\u00e9 r\u00e9ponse ";
+  reply.resize(3u << 20);
+  std::string prompt(120000, 'p');
+  std::string message = "2 tests failed:\n" + std::string(200000, 'm');
+  std::string patch = "--- a/x\n+++ b/x\n" + std::string(50000, '+');
+  int64_t first = 0, last = 0;
+  {
+    Ledger ledger(Path());
+    int64_t run = ledger.BeginRun("m", "e", "{}", 1);
+    for (int i = 0; i < 100; ++i) {
+      AttemptRecord a = Attempt(run, "gemm", i + 1, 1, "error");
+      a.prompt = prompt;
+      a.reply = reply;
+      a.id = last = ledger.AddAttempt(a);
+      a.verdict = "failed";
+      a.message = "apply gate failed: no patch found";
+      if (i == 0) {
+        a.patch = patch;
+        a.message = message;
+        first = a.id;
+      }
+      ledger.UpdateAttempt(a);
+    }
+    ledger.FinishRun(run, "done");
+  }
+  EXPECT_LT(std::filesystem::file_size(Path()), 5u << 20);
+  Ledger ledger(Path());
+  std::optional<AttemptRecord> got = ledger.FindAttempt(last);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->reply.size() <= kLedgerTextMaxBytes, true) << got->reply.size();
+  EXPECT_THAT(got->reply,
+              ::testing::EndsWith("\n[cut: 3145728 bytes, sha256 " + Sha256Hex(reply) + "]"));
+  EXPECT_EQ(got->reply.substr(0, 1000), reply.substr(0, 1000));
+  EXPECT_THAT(got->prompt,
+              ::testing::EndsWith("[cut: 120000 bytes, sha256 " + Sha256Hex(prompt) + "]"));
+  std::optional<AttemptRecord> oversized = ledger.FindAttempt(first);
+  ASSERT_TRUE(oversized.has_value());
+  EXPECT_THAT(oversized->message,
+              ::testing::EndsWith("[cut: " + std::to_string(message.size()) + " bytes, sha256 " +
+                                  Sha256Hex(message) + "]"));
+  EXPECT_THAT(oversized->patch, HasSubstr("[cut: " + std::to_string(patch.size()) + " bytes"));
+  EXPECT_LE(oversized->message.size(), kLedgerTextMaxBytes);
+  EXPECT_NO_THROW(nlohmann::json(got->reply).dump());  // cut between characters, never inside
+  EXPECT_EQ(StoredText("short"), "short");
+
+  ReportOptions options;
+  options.ledger_path = Path();
+  options.baselines_dir = dir_ / "baselines";
+  options.config_path = dir_ / "rlvr.json";
+  ReportData data = LoadReportData(options);
+  EXPECT_EQ(data.totals.attempts, 100);
+  EXPECT_EQ(data.totals.failed, 100);
 }
 
 }  // namespace

@@ -1,12 +1,16 @@
 // The local pool executor (`rlvr iterate --jobs N`, harness/executors/local_pool.h): candidates
 // judged at once in clones of the repository give the verdicts rlvr evaluate gives, their
-// evaluations overlap, cancelled ones never come back, and the repository is left clean.
+// evaluations overlap, cancelled ones never come back, the repository is left clean, and reply
+// files are redacted and owner-only.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <fstream>
 #include <map>
+#include <sstream>
 
+#include "harness/base/secrets.h"
 #include "harness/executors/local_pool.h"
 #include "tests/harness/fixture_repo.h"
 
@@ -14,6 +18,13 @@ namespace rlvr {
 namespace {
 
 namespace fs = std::filesystem;
+
+std::string ReadAll(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
 EvaluationSettings ChecksOnly() {
   EvaluationSettings settings;
@@ -72,6 +83,34 @@ TEST(LocalPoolExecutorTest, CancelledEvaluationsNeverComeBack) {
   EXPECT_TRUE(executor.InFlight().empty());
   EXPECT_TRUE(executor.Collect(0).empty());
   EXPECT_TRUE(executor.Adopt(repo.path()).empty());  // nothing outlives the process
+}
+
+// A reply quoting a key reaches the evaluation's reply file redacted and owner-only (it used to be
+// written verbatim, mode 0644). The "rlvr" here is a script that keeps a copy of the reply file it
+// is given and its mode: what rlvr evaluate would read.
+TEST(LocalPoolExecutorTest, ReplyFileIsRedactedAndOwnerOnly) {
+  FixtureRepo repo = MakeFixtureRepo();
+  std::string secret = "sk-pool-SECRET-" + std::to_string(getpid());
+  RegisterSecret(secret);
+  fs::path seen = repo.path().parent_path() / (repo.path().filename().string() + ".seen");
+  fs::create_directories(seen);
+  fs::path script = seen / "fake-rlvr";
+  {
+    std::ofstream out(script);
+    out << "#!/bin/sh\nstat -c %a \"$2\" > '" << (seen / "mode").string() << "'\ncat \"$2\" > '"
+        << (seen / "reply").string() << "'\nexit 2\n";
+  }
+  fs::permissions(script, fs::perms::owner_all);
+  LocalPoolExecutor executor({.rlvr_binary = script, .parallel = 1});
+  executor.Submit({"quotes_key", repo.path(), "dot", "my key: " + secret + "\n", ChecksOnly()});
+  std::vector<EvaluationOutcome> outcomes = CollectAll(executor, 120);
+  std::string mode = ReadAll(seen / "mode");
+  std::string reply = ReadAll(seen / "reply");
+  fs::remove_all(seen);
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_FALSE(outcomes[0].has_verdict);  // the script gives none
+  EXPECT_EQ(reply, "my key: [redacted]\n");
+  EXPECT_EQ(mode, "600\n");
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "harness/base/run_lock.h"
 #include "harness/ledger/ledger.h"
 #include "harness/loop/loop.h"
+#include "harness/loop/prompt.h"
 #include "tests/fake_endpoint/fake_endpoint.h"
 #include "tests/harness/fixture_repo.h"
 
@@ -277,7 +278,7 @@ TEST(LoopEndToEnd, KilledMidEvaluationResumesCleanlyAndStopsOnSignal) {
   int exit_code = Wait(pid);
   std::string out = ReadAll(log);
   std::filesystem::remove(log);
-  EXPECT_EQ(exit_code, 0) << out;
+  EXPECT_EQ(exit_code, 128 + SIGINT) << out;  // 130: stopped by Ctrl-C, not a spent budget
   EXPECT_THAT(out, HasSubstr("each build may take up to 20 min"));
   EXPECT_THAT(out, HasSubstr("Ctrl-C again"));
   EXPECT_THAT(out, HasSubstr("closed 1 run(s) left unfinished"));
@@ -395,7 +396,7 @@ TEST(LoopEndToEnd, HungTestFirstSignalExplainsSecondAbandons) {
   double seconds = SecondsSince(start);
   std::string out = ReadAll(log);
   std::filesystem::remove(log);
-  EXPECT_EQ(exit_code, 0) << out;
+  EXPECT_EQ(exit_code, 128 + SIGINT) << out;
   EXPECT_LT(seconds, 5) << out;
   EXPECT_THAT(out,
               HasSubstr("stopped (abandoned (second stop signal)) after 1 round(s), 1 attempt(s)"))
@@ -407,35 +408,41 @@ TEST(LoopEndToEnd, HungTestFirstSignalExplainsSecondAbandons) {
 }
 
 // A stop signal during a model request abandons it at once and says so; a second one changes
-// nothing about the reason recorded (it used to read "interrupted while waiting to retry").
+// nothing about the reason recorded (it used to read "interrupted while waiting to retry"). The
+// exit status says which signal stopped the loop (it used to be 0, as for a spent budget).
 TEST(LoopEndToEnd, StopSignalAbandonsAModelRequestAtOnce) {
   FixtureRepo repo = MakeFixtureRepo();
-  FakeEndpoint endpoint(json::array(
-      {{{"delay_ms", 60000}, {"content", "late"}}, {{"delay_ms", 60000}, {"content", "late"}}}));
+  json late = {{"delay_ms", 60000}, {"content", "late"}};
+  FakeEndpoint endpoint(json::array({late, late, late}));
   endpoint.Start();
   std::filesystem::path log =
       repo.path().parent_path() / (repo.path().filename().string() + ".log");
   std::vector<std::string> args = {
       "iterate", "-C", repo.path().string(), "--base-url", endpoint.base_url(),
       "-n",      "1",  "--no-sanitizers"};
-  for (int signals : {1, 2}) {
-    SCOPED_TRACE(signals);
+  struct Case {
+    int signal_number;
+    int signals;
+    int exit_code;
+  };
+  for (Case c : {Case{SIGINT, 1, 130}, Case{SIGINT, 2, 130}, Case{SIGTERM, 1, 143}}) {
+    SCOPED_TRACE(testing::Message() << "signal " << c.signal_number << " x" << c.signals);
     size_t before = endpoint.requests().size();
     pid_t pid = StartRlvr(args, log);
     ASSERT_TRUE(WaitForRequests(endpoint, before + 1)) << ReadAll(log);
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     auto start = std::chrono::steady_clock::now();
-    kill(pid, SIGINT);
-    if (signals == 2) {
+    kill(pid, c.signal_number);
+    if (c.signals == 2) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      kill(pid, SIGINT);
+      kill(pid, c.signal_number);
     }
     EXPECT_TRUE(WaitForText(log, "stop requested: abandoning the model request for dot", 2))
         << ReadAll(log);
     int exit_code = Wait(pid);
     double seconds = SecondsSince(start);
     std::string out = ReadAll(log);
-    EXPECT_EQ(exit_code, 0) << out;
+    EXPECT_EQ(exit_code, c.exit_code) << out;
     EXPECT_LT(seconds, 3) << out;
     EXPECT_THAT(out, HasSubstr("stopped (stop signal) after 0 round(s), 1 attempt(s)")) << out;
     EXPECT_THAT(out, Not(HasSubstr("waiting to retry")));
@@ -533,6 +540,115 @@ TEST(LoopEndToEnd, EndpointFailuresDoNotSpendIterationsAndExitNonZero) {
   std::filesystem::remove(log);
   EXPECT_EQ(exit_code, 1) << out;
   EXPECT_THAT(out, HasSubstr("stopped (1 consecutive endpoint failures)")) << out;
+}
+
+// A candidate that passes every gate run under --no-benchmark is a pass ('passed', saying the
+// benchmark gate was skipped), never promoted; it used to be recorded as 'failed'. rlvr status
+// and the report show it as such.
+TEST(LoopEndToEnd, NoBenchmarkPassIsRecordedAsAPassNotPromoted) {
+  FixtureRepo repo = MakeFixtureRepo();
+  std::string initial = repo.Head();
+  FakeEndpoint endpoint(json::array({Step("speedup.txt")}));
+  endpoint.Start();
+  std::filesystem::path log =
+      repo.path().parent_path() / (repo.path().filename().string() + ".log");
+  int exit_code = Wait(StartRlvr(
+      {"iterate", "-C", repo.path().string(), "--base-url", endpoint.base_url(), "-n", "1",
+       "--max-repairs", "1", "--max-iterations", "1", "--no-sanitizers", "--no-benchmark"},
+      log));
+  std::string out = ReadAll(log);
+  EXPECT_EQ(exit_code, 0) << out;
+  EXPECT_THAT(out, ::testing::ContainsRegex(
+                       R"(\] dot 1\.1 passed - - [0-9.]+s  \(.*benchmark gate was skipped)"))
+      << out;
+  EXPECT_EQ(endpoint.requests().size(), 1u);  // a pass gets no repair turn
+  std::vector<AttemptRecord> rows = AllAttempts(repo.path());
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].verdict, "passed");
+  EXPECT_FALSE(rows[0].failed_gate.has_value());
+  EXPECT_THAT(rows[0].message, HasSubstr("benchmark gate was skipped"));
+  EXPECT_FALSE(rows[0].promoted_commit.has_value());
+  EXPECT_FALSE(rows[0].patch.empty());
+  EXPECT_EQ(repo.Head(), initial);  // nothing promoted
+
+  EXPECT_EQ(Wait(StartRlvr({"status", "-C", repo.path().string()}, log)), 0);
+  std::string status = ReadAll(log);
+  EXPECT_THAT(status, HasSubstr("attempts: 1 passed")) << status;
+  EXPECT_THAT(status, HasSubstr("benchmark gate was skipped")) << status;
+
+  std::filesystem::path report =
+      repo.path().parent_path() / (repo.path().filename().string() + ".report");
+  EXPECT_EQ(Wait(StartRlvr({"report", "-C", repo.path().string(), "--out", report.string()}, log)),
+            0)
+      << ReadAll(log);
+  std::string markdown = ReadAll(report / "report.md");
+  std::filesystem::remove_all(report);
+  std::filesystem::remove(log);
+  EXPECT_THAT(markdown, HasSubstr("1 attempt, 0 promotions, 1 passed but not promoted"))
+      << markdown;
+  EXPECT_THAT(markdown, Not(HasSubstr("1 failed")));
+}
+
+// A reply quoting the API key: redacted before anything else sees it. The repair turn sends it
+// back redacted (it used to go back verbatim while the ledger said [redacted]), and the ledger
+// records exactly the conversation that was sent. --jobs 2: the reply files of the local pool.
+TEST(LoopEndToEnd, ReplyQuotingTheKeyIsRedactedInRepairTurnAndLedgerAlike) {
+  FixtureRepo repo = MakeFixtureRepo();
+  FakeEndpoint endpoint(json::array({
+      {{"content", std::string("Your key is ") + kSecret + ", but I have no patch."}},
+      {{"content", "Still no patch."}},
+  }));
+  endpoint.Start();
+  std::filesystem::path log =
+      repo.path().parent_path() / (repo.path().filename().string() + ".log");
+  int exit_code = Wait(StartRlvr(
+      {"iterate", "-C", repo.path().string(), "--base-url", endpoint.base_url(), "-n", "1",
+       "--max-repairs", "1", "--max-iterations", "1", "--no-sanitizers", "--jobs", "2"},
+      log));
+  std::string out = ReadAll(log);
+  std::filesystem::remove(log);
+  EXPECT_EQ(exit_code, 0) << out;
+  auto requests = endpoint.requests();
+  ASSERT_EQ(requests.size(), 2u) << out;
+  EXPECT_THAT(requests[1].body, Not(HasSubstr(kSecret)));
+  json repair = json::parse(requests[1].body)["messages"];
+  ASSERT_EQ(repair.size(), 4u);
+  EXPECT_EQ(repair[2]["content"], "Your key is [redacted], but I have no patch.");
+  std::vector<ChatMessage> sent;
+  for (const json& m : repair) sent.push_back({m["role"], m["content"]});
+  std::vector<AttemptRecord> rows = AllAttempts(repo.path());
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].reply, repair[2]["content"].get<std::string>());
+  EXPECT_EQ(rows[1].repair, 1);
+  EXPECT_EQ(rows[1].prompt, FlattenConversation(sent));  // what was sent, byte for byte
+  EXPECT_THAT(FilesContaining(repo.path() / ".rlvr", kSecret), ::testing::IsEmpty());
+}
+
+// A 3 MB reply that fails: its repair request stays within --prompt-chars (the reply used to go
+// back whole, and the endpoint's "maximum context length" 400 ended the loop).
+TEST(LoopEndToEnd, RepairTurnOfAHugeReplyRespectsPromptChars) {
+  FixtureRepo repo = MakeFixtureRepo();
+  std::string huge;
+  while (huge.size() < 3u << 20) huge += "no patch, just words \u00e9t\u00e9 after words\n";
+  FakeEndpoint endpoint(json::array({{{"content", huge}}, {{"content", "Still no patch."}}}));
+  endpoint.Start();
+  std::filesystem::path log =
+      repo.path().parent_path() / (repo.path().filename().string() + ".log");
+  int exit_code = Wait(StartRlvr(
+      {"iterate", "-C", repo.path().string(), "--base-url", endpoint.base_url(), "-n", "1",
+       "--max-repairs", "1", "--max-iterations", "1", "--no-sanitizers", "--prompt-chars", "40000"},
+      log));
+  std::string out = ReadAll(log);
+  std::filesystem::remove(log);
+  EXPECT_EQ(exit_code, 0) << out.substr(0, 4000);
+  auto requests = endpoint.requests();
+  ASSERT_EQ(requests.size(), 2u) << out.substr(0, 4000);
+  json messages = json::parse(requests[1].body)["messages"];
+  size_t chars = 0;
+  for (const json& m : messages) chars += m["content"].get<std::string>().size();
+  EXPECT_LE(chars, 40000u);
+  EXPECT_THAT(messages[2]["content"].get<std::string>(),
+              HasSubstr("of " + std::to_string(huge.size()) + " bytes of your reply ...]"));
 }
 
 // A damaged ledger is refused before anything is written to it, with its path.

@@ -1,9 +1,12 @@
 // The prompt: instructions, files, figures and history are there; the size bound drops the
-// oldest history first, then context files, and never the editable file.
+// oldest history first, then context files, and never the editable file; a repair turn keeps the
+// whole conversation within that bound.
 #include "harness/loop/prompt.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "harness/loop/repair.h"
 
 namespace rlvr {
 namespace {
@@ -160,6 +163,45 @@ TEST(PromptTest, RepairRequestCarriesTheErrorTruncated) {
   EXPECT_THAT(r, HasSubstr("error: expected ';'"));
   EXPECT_THAT(r, HasSubstr("[... truncated]"));
   EXPECT_THAT(r, Not(HasSubstr(std::string(100, 'z'))));
+}
+
+size_t ConversationChars(const std::vector<ChatMessage>& conversation) {
+  size_t chars = 0;
+  for (const ChatMessage& m : conversation) chars += m.content.size();
+  return chars;
+}
+
+// A 3 MB reply used to go back whole in its repair turn, past --prompt-chars (the endpoint's
+// context limit then ended the loop): the quoted reply and the failure text are cut, in the middle
+// of a character never, with markers saying how much.
+TEST(PromptTest, RepairTurnKeepsTheConversationWithinThePromptBound) {
+  std::vector<ChatMessage> conversation = {{"system", std::string(2000, 's')},
+                                           {"user", std::string(8000, 'u')}};
+  std::string reply;
+  while (reply.size() < 3u << 20) reply += "caf\u00e9 \u00e9t\u00e9 no patch here\n";
+  Verdict verdict;
+  verdict.failed_gate = "apply";
+  verdict.message = "apply gate failed: patch does not apply";
+  verdict.gates.push_back({"apply", GateStatus::kFail, 0, "patch does not apply",
+                           "no patch found\n" + std::string(100000, 'd')});
+  AddRepairTurn(conversation, reply, verdict, 40000);
+  ASSERT_EQ(conversation.size(), 4u);
+  EXPECT_LE(ConversationChars(conversation), 40000u);
+  EXPECT_THAT(
+      conversation[2].content,
+      ::testing::ContainsRegex("\\[\\.\\.\\. cut [0-9]+ of " + std::to_string(reply.size()) +
+                               " bytes of your reply \\.\\.\\.\\]"));
+  EXPECT_THAT(conversation[2].content, ::testing::StartsWith("caf\u00e9 "));
+  EXPECT_THAT(conversation[3].content, HasSubstr("bytes of the failure text ...]"));
+  EXPECT_THAT(conversation[3].content, HasSubstr("no patch found"));
+  EXPECT_NO_THROW(json(conversation[2].content).dump());  // still valid UTF-8
+
+  // A reply that fits goes back whole, with the whole failure text.
+  std::vector<ChatMessage> small = {{"system", "s"}, {"user", "u"}};
+  verdict.gates.back().detail = "no patch found";
+  AddRepairTurn(small, "short reply", verdict, 40000);
+  EXPECT_EQ(small[2].content, "short reply");
+  EXPECT_THAT(small[3].content, Not(HasSubstr("cut")));
 }
 
 }  // namespace

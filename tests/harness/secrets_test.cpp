@@ -1,8 +1,14 @@
 // The secret registry: which names look secret, what gets registered, and redaction that leaves
-// no fragment of any registered value (overlapping values, repeats, the JSON-escaped form).
+// no fragment of any registered value (overlapping values, repeats, the JSON-escaped form); files
+// that may quote a secret (reply files) written redacted and owner-only.
 #include "harness/base/secrets.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include <cstdlib>
 #include <string>
@@ -12,6 +18,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+
+#include "harness/base/private_file.h"
 
 namespace rlvr {
 namespace {
@@ -133,6 +141,32 @@ TEST(SecretsTest, ConcurrentRegistrationAndRedaction) {
   }
   for (auto& thread : threads) thread.join();
   EXPECT_THAT(failures, ::testing::Each(0));
+}
+
+// A reply file (.rlvr/pool/<key>/reply.txt, .rlvr/jobs/<key>/reply.txt) quoting a key: written
+// redacted and readable by its owner only, whatever the umask and the mode of the file it replaces.
+TEST(SecretsTest, PrivateFileIsRedactedAndOwnerOnly) {
+  std::string secret = Unique("reply-file-secret");
+  RegisterSecret(secret);
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("rlvr_private_file_" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::filesystem::path path = dir / "reply.txt";
+  { std::ofstream old(path); }
+  std::filesystem::permissions(path, std::filesystem::perms(0666));
+  mode_t umask_before = umask(0);
+  bool written = WritePrivateFile(path, "the key is " + secret + "\n");
+  umask(umask_before);
+  ASSERT_TRUE(written);
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  struct stat st {};
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  std::filesystem::remove_all(dir);
+  EXPECT_EQ(text.str(), "the key is [redacted]\n");
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_FALSE(WritePrivateFile(dir / "missing" / "reply.txt", "x"));
 }
 
 }  // namespace
