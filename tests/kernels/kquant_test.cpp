@@ -17,9 +17,11 @@
 
 #include "kernels/quant.h"
 #include "kernels/reference/kquant_ref.h"
+#include "kernels/reference/ops_ref.h"
 #include "kernels/splitmix64.h"
 #include "tests/common/alloc_counter.h"
 #include "tests/common/test_seed.h"
+#include "tests/kernels/input_regimes.h"
 #include "tests/kernels/ops_test_util.h"
 
 namespace rlvr {
@@ -337,6 +339,370 @@ TEST(KQuantMatVecTest, RandomBlockBytesMatchReference) {
     for (int k = 0; k < K; ++k) scale += std::fabs(row[k] * x[k]);
     ASSERT_NEAR(got[n], want[n], 1e-5 * scale + 1e-6) << "Q6_K row " << n;
   }
+}
+
+// --- Input regimes
+// --------------------------------------------------------------------------------
+//
+// Regimes the contract admits (kquant.h): every finite regime of input_regimes.h (narrow, wide,
+// extreme, an outlier first, last, in the middle or anywhere, denormals, signed zeros, constant,
+// ties) on 1, 2 and 3 super-blocks, plus rows built here: every sub-block spanning its
+// super-block's whole range (so the widest sub-block sets the scales), sub-blocks holding +a and
+// -a (Q6_K's two sides tie), all-zero sub-blocks (+0 and -0) between others, one-sided rows, and
+// one magnitude per super-block from 2^-30 to the limit. The limit is 1e5, the header's: up to
+// there the fp16 super-block scales stay finite (Q4_K's d is about range / 945, Q6_K's about
+// max |x| / 3937); infinities and NaN are outside the contract. Denormal rows and magnitudes below
+// ~1e-3 get subnormal fp16 scales: the header's percentages do not apply there, but the half-step
+// and no-clamp properties do (scales are rounded up, to at least the smallest subnormal 2^-24).
+//
+// Per super-block, with the block's own scales (step_j = d * sc[j] for sub-block j, Q6_K:
+// d * |sc[j]|):
+//   no clamping     Q4_K: -dmin * m[j] <= x <= 15 * step_j - dmin * m[j]; Q6_K: x / (d sc[j]) in
+//                   [-32, 31]; up to 2^-20 of |x| + the offset (the float quotients the
+//                   quantizer rounds up)
+//   half a step     |x - dequantized| <= step_j / 2, plus 2^-20 of |x| + offset + 15 (63) steps
+//                   for the float arithmetic of code and decode
+//   steps not too   the scales rounded up to fp16 (at most 2^-10 relative, or 2^-24 absolute
+//   coarse          when subnormal): Q4_K, with R = max(x, 0) - min(x, 0) over the super-block:
+//                   dmin <= R / 63 (1 + 2^-10) + 2^-24, each sub-block needs at most
+//                   need = (R + dmin) / 15, d <= need / 63 (1 + 2^-10) + 2^-24, and
+//                   step_j < need + d (half a step within ~3.45% of R, the header's "about
+//                   3.5%"); Q6_K, with A = max |x|: |scale_j| <= A / 31 (the side of larger
+//                   magnitude takes 32 steps, the other 31), d <= A / 31 / 127 (1 + 2^-10) +
+//                   2^-24, step_j < A / 31 + d (half a step within ~1.63% of A)
+//   decoding        the fast dequantization within 1e-6 of the block's largest value of the
+//                   reference's (as DequantizeMatchesReferenceOnRandomBytes)
+constexpr test::RegimeLimits kKQuantLimits{.narrow = 1.0f, .limit = 1e5f, .outlier = 1e3f};
+
+struct KQuantRow {
+  std::string name;
+  std::vector<float> x;
+};
+
+std::vector<KQuantRow> KQuantRegimeRows(test::Rng& rng) {
+  std::vector<KQuantRow> rows;
+  for (test::Regime regime : test::FiniteRegimes()) {
+    for (int blocks : {1, 2, 3}) {
+      rows.push_back({test::RegimeName(regime),
+                      test::RegimeRow(regime, size_t(blocks) * kSuperBlock, rng, kKQuantLimits)});
+    }
+  }
+  const int n = 3 * kSuperBlock;
+  // Every 16 values (a Q6_K sub-block, half a Q4_K one) hold the super-block's minimum and
+  // maximum, at random places.
+  std::vector<float> x = rng.Vector(n);
+  for (int s = 0; s < n / 16; ++s) {
+    const int i = rng.Int(0, 15), k = (i + rng.Int(1, 15)) % 16;
+    x[16 * s + i] = -1.0f;
+    x[16 * s + k] = rng.Int(0, 1) ? 1.0f : 0.999999f;
+  }
+  rows.push_back({"spanning", x});
+  // Spanning, one-sided: values in [0.25, 1] with 0.25 and 1 in every 16, and the negation.
+  for (float sign : {1.0f, -1.0f}) {
+    x = rng.Vector(n, 0.25f, 1.0f);
+    for (int s = 0; s < n / 16; ++s) {
+      const int i = rng.Int(0, 15), k = (i + rng.Int(1, 15)) % 16;
+      x[16 * s + i] = 0.25f;
+      x[16 * s + k] = 1.0f;
+    }
+    for (float& v : x) v *= sign;
+    rows.push_back({sign > 0 ? "one-sided-positive" : "one-sided-negative", x});
+  }
+  // +a and -a, the sub-block's extremes, in every 16 values (a differs between sub-blocks).
+  x = rng.Vector(n, -0.5f, 0.5f);
+  for (int s = 0; s < n / 16; ++s) {
+    const int i = rng.Int(0, 15), k = (i + rng.Int(1, 15)) % 16;
+    const float a = rng.Uniform(0.5f, 1.0f);
+    x[16 * s + i] = a;
+    x[16 * s + k] = -a;
+  }
+  rows.push_back({"opposite-extremes", x});
+  // All-zero sub-blocks of 16 and of 32 values among narrow ones.
+  x = rng.Vector(n);
+  for (int s = 0; s < n / 16; ++s) {
+    if (rng.Int(0, 2) == 0) {
+      for (int l = 0; l < 16; ++l) x[16 * s + l] = rng.Int(0, 1) ? 0.0f : -0.0f;
+    }
+  }
+  rows.push_back({"zero-sub-blocks", x});
+  // One magnitude per super-block, 2^-30 to the limit.
+  x.assign(size_t(24) * kSuperBlock, 0.0f);
+  for (int b = 0; b < 24; ++b) {
+    const float scale =
+        std::fmin(std::exp2(rng.Uniform(-30.0f, std::log2(kKQuantLimits.limit))), 1e5f);
+    for (int i = 0; i < kSuperBlock; ++i) x[b * kSuperBlock + i] = rng.Uniform(-scale, scale);
+  }
+  rows.push_back({"every-scale", x});
+  return rows;
+}
+
+struct SubBlockScales {
+  double step[16];
+  double offset[16];  // Q4_K: dmin * m[j] (the value of code 0 is -offset); Q6_K: 0
+  int values;         // per sub-block
+  int count;
+};
+
+SubBlockScales ScalesOf(const BlockQ4_K& b) {
+  uint8_t sc[8], mn[8];
+  UnpackQ4_KScales(b.scales, sc, mn);
+  SubBlockScales s{{}, {}, 32, 8};
+  for (int j = 0; j < 8; ++j) {
+    s.step[j] = double(HalfToFloatRef(b.d)) * sc[j];
+    s.offset[j] = double(HalfToFloatRef(b.dmin)) * mn[j];
+  }
+  return s;
+}
+
+SubBlockScales ScalesOf(const BlockQ6_K& b) {
+  SubBlockScales s{{}, {}, 16, 16};
+  for (int j = 0; j < 16; ++j) {
+    s.step[j] = double(HalfToFloatRef(b.d)) * b.scales[j];  // signed
+    s.offset[j] = 0.0;
+  }
+  return s;
+}
+
+// The checks above on one super-block xb quantized to block.
+template <typename Block>
+::testing::AssertionResult QuantizedWithinHalfAStep(const float* xb, const Block& block) {
+  constexpr bool kQ4 = std::is_same_v<Block, BlockQ4_K>;
+  const SubBlockScales s = ScalesOf(block);
+  std::vector<float> back(kSuperBlock), back_ref(kSuperBlock);
+  if constexpr (kQ4) {
+    DequantizeQ4_K(&block, back.data(), kSuperBlock);
+    DequantizeQ4_KRef(&block, back_ref.data(), kSuperBlock);
+  } else {
+    DequantizeQ6_K(&block, back.data(), kSuperBlock);
+    DequantizeQ6_KRef(&block, back_ref.data(), kSuperBlock);
+  }
+  double largest = 0.0, lo = 0.0, hi = 0.0, amax = 0.0;
+  for (int i = 0; i < kSuperBlock; ++i) {
+    largest = std::max(largest, std::fabs(double(back_ref[i])));
+    lo = std::min(lo, double(xb[i]));
+    hi = std::max(hi, double(xb[i]));
+    amax = std::max(amax, std::fabs(double(xb[i])));
+  }
+  // The coarsest step the rounded-up scales allow (see above).
+  double step_max;
+  if constexpr (kQ4) {
+    const double R = hi - lo;
+    const double dmin_max = R / 63 * (1 + 0x1.0p-10) + 0x1.0p-24;
+    const double need = (R + dmin_max) / 15;
+    step_max = need + need / 63 * (1 + 0x1.0p-10) + 0x1.0p-24;
+  } else {
+    step_max = amax / 31 + amax / 31 / 127 * (1 + 0x1.0p-10) + 0x1.0p-24;
+  }
+  step_max *= 1 + 0x1.0p-20;
+  for (int j = 0; j < s.count; ++j) {
+    const double step = std::fabs(s.step[j]);
+    if (!(step <= step_max)) {
+      return ::testing::AssertionFailure()
+             << "sub-block " << j << ": step " << step << " coarser than " << step_max;
+    }
+  }
+  for (int i = 0; i < kSuperBlock; ++i) {
+    const int j = i / s.values;
+    const double x = xb[i], step = s.step[j], offset = s.offset[j];
+    if (std::fabs(back[i] - back_ref[i]) > 1e-6 * largest) {
+      return ::testing::AssertionFailure()
+             << "value " << i << ": dequantized " << back[i] << ", reference " << back_ref[i];
+    }
+    const double slack = 0x1.0p-20 * (std::fabs(x) + offset + (kQ4 ? 15 : 63) * std::fabs(step));
+    // No clamping: x within the codes' range.
+    const double code = step != 0.0 ? (x + offset) / step : 0.0;
+    const double lowest = kQ4 ? 0.0 : -32.0, highest = kQ4 ? 15.0 : 31.0;
+    if (step == 0.0 ? std::fabs(x + offset) > slack
+                    : !(code >= lowest - slack / std::fabs(step) &&
+                        code <= highest + slack / std::fabs(step))) {
+      return ::testing::AssertionFailure()
+             << "value " << i << " = " << x << " clamped: sub-block " << j << " step " << step
+             << " offset " << offset << " puts it at code " << code;
+    }
+    const double error = std::fabs(x - double(back_ref[i]));
+    if (!(error <= 0.5 * std::fabs(step) + slack)) {
+      return ::testing::AssertionFailure()
+             << "value " << i << " = " << x << " came back as " << back_ref[i] << ": error "
+             << error << " over half the step " << step;
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+template <typename Block>
+void CheckQuantizeRegimes(void (*quantize)(const float*, Block*, int), uint64_t salt) {
+  test::Rng rng(TestSeedFor(salt));
+  for (const KQuantRow& row : KQuantRegimeRows(rng)) {
+    const int n = static_cast<int>(row.x.size());
+    std::vector<Block> q(n / kSuperBlock);
+    quantize(row.x.data(), q.data(), n);
+    for (int b = 0; b < n / kSuperBlock; ++b) {
+      ASSERT_TRUE(QuantizedWithinHalfAStep(row.x.data() + b * kSuperBlock, q[b]))
+          << row.name << " n=" << n << " super-block " << b;
+    }
+  }
+}
+
+TEST(KQuantQ4_KTest, QuantizesEveryRegimeWithinHalfAStepUnclamped) {
+  CheckQuantizeRegimes<BlockQ4_K>(QuantizeQ4_K, 1311);
+}
+
+TEST(KQuantQ6_KTest, QuantizesEveryRegimeWithinHalfAStepUnclamped) {
+  CheckQuantizeRegimes<BlockQ6_K>(QuantizeQ6_K, 1312);
+}
+
+// Values on a grid whose scales are exact fp16 powers of two come back exactly, with exactly
+// those scales (rounding a scale up leaves an fp16 value as it is): Q4_K values 63 v q - 63 u
+// with q in 0..15 and both 0 and 15 in every sub-block (so dmin = u, d = v, every scale and min
+// 63); Q6_K values 127 v q with q in -32..31 and both ends in every sub-block (d = v, scales
+// 127), and the mirror image -127 v q (scales -127: the side of larger magnitude takes -32).
+TEST(KQuantQ4_KTest, ValuesOnAnExactGridComeBackExactly) {
+  test::Rng rng(TestSeedFor(1313));
+  for (int trial = 0; trial < 16; ++trial) {
+    const float v = std::exp2(static_cast<float>(rng.Int(-10, 5)));
+    const float u = v * std::exp2(static_cast<float>(rng.Int(-3, 3)));
+    std::vector<float> x(kSuperBlock);
+    for (int j = 0; j < 8; ++j) {
+      const int zero = rng.Int(0, 31), top = (zero + rng.Int(1, 31)) % 32;
+      for (int l = 0; l < 32; ++l) {
+        const int q = l == zero ? 0 : l == top ? 15 : rng.Int(0, 15);
+        x[32 * j + l] = 63.0f * v * static_cast<float>(q) - 63.0f * u;
+      }
+    }
+    BlockQ4_K block;
+    QuantizeQ4_K(x.data(), &block, kSuperBlock);
+    EXPECT_EQ(HalfToFloatRef(block.d), v) << "trial " << trial;
+    EXPECT_EQ(HalfToFloatRef(block.dmin), u) << "trial " << trial;
+    std::vector<float> back(kSuperBlock);
+    DequantizeQ4_K(&block, back.data(), kSuperBlock);
+    ASSERT_EQ(back, x) << "trial " << trial << " v " << v << " u " << u;
+  }
+}
+
+TEST(KQuantQ6_KTest, ValuesOnAnExactGridComeBackExactly) {
+  test::Rng rng(TestSeedFor(1314));
+  for (int trial = 0; trial < 16; ++trial) {
+    const float v = std::exp2(static_cast<float>(rng.Int(-12, 4)));
+    const float sign = trial % 2 ? -1.0f : 1.0f;
+    std::vector<float> x(kSuperBlock);
+    for (int j = 0; j < 16; ++j) {
+      const int bottom = rng.Int(0, 15), top = (bottom + rng.Int(1, 15)) % 16;
+      for (int l = 0; l < 16; ++l) {
+        const int q = l == bottom ? -32 : l == top ? 31 : rng.Int(-32, 31);
+        x[16 * j + l] = sign * 127.0f * v * static_cast<float>(q);
+      }
+    }
+    BlockQ6_K block;
+    QuantizeQ6_K(x.data(), &block, kSuperBlock);
+    EXPECT_EQ(HalfToFloatRef(block.d), v) << "trial " << trial;
+    for (int j = 0; j < 16; ++j) EXPECT_EQ(block.scales[j], sign * 127) << "sub-block " << j;
+    std::vector<float> back(kSuperBlock);
+    DequantizeQ6_K(&block, back.data(), kSuperBlock);
+    ASSERT_EQ(back, x) << "trial " << trial << " v " << v;
+  }
+}
+
+// The products in every regime of x (limit 1e20, outlier 1e6: the contract's float x, with sums
+// far from overflow) against W quantized from a row of the same regime (within the format's
+// limit) or narrow; and W of random bytes with fp16 scales from subnormal to 65504. Tolerance as
+// CheckMatVec: rounding x to 8 bits per 256 values, plus 1e-5 of sum |w x|, plus 1e-30; nothing
+// written past y[N - 1].
+constexpr test::RegimeLimits kKQuantXLimits{.narrow = 1.0f, .limit = 1e20f, .outlier = 1e6f};
+
+template <typename Block>
+::testing::AssertionResult KMatVecWithinContract(const std::vector<float>& w,
+                                                 const std::vector<float>& x,
+                                                 const std::vector<float>& got,
+                                                 const std::vector<float>& want, int N, int K) {
+  const int blocks = K / kSuperBlock;
+  std::vector<double> x_step(blocks);
+  for (int b = 0; b < blocks; ++b) {
+    double amax = 0.0;
+    for (int j = 0; j < kSuperBlock; ++j) {
+      amax = std::max(amax, std::fabs(double(x[b * kSuperBlock + j])));
+    }
+    x_step[b] = amax / 127.0;
+  }
+  for (int n = 0; n < N; ++n) {
+    double tol = 1e-30;
+    for (int k = 0; k < K; ++k) {
+      const double wk = std::fabs(w[size_t(n) * K + k]);
+      tol += wk * (0.5 * x_step[k / kSuperBlock] + 1e-5 * std::fabs(x[k]));
+    }
+    if (!(std::fabs(double(got[n]) - want[n]) <= tol)) {
+      return ::testing::AssertionFailure()
+             << "row " << n << ": " << got[n] << ", reference " << want[n] << ", tolerance " << tol;
+    }
+  }
+  for (size_t i = N; i < got.size(); ++i) {
+    if (!std::isnan(got[i])) return ::testing::AssertionFailure() << "wrote y[" << i << "]";
+  }
+  return ::testing::AssertionSuccess();
+}
+
+template <typename Block>
+void CheckKMatVecRegimes(void (*matvec)(const Block*, const float*, float*, int, int),
+                         void (*matvec_ref)(const Block*, const float*, float*, int, int),
+                         void (*quantize)(const float*, Block*, int),
+                         void (*dequantize_ref)(const Block*, float*, int), uint64_t salt) {
+  test::Rng rng(TestSeedFor(salt));
+  struct Shape {
+    int N, K;
+  };
+  const Shape shapes[] = {{1, 256},   {2, 512}, {3, 768}, {7, 256}, {33, 256 * rng.Int(1, 4)},
+                          {129, 2048}};
+  for (test::Regime regime : test::FiniteRegimes()) {
+    for (const Shape& s : shapes) {
+      SCOPED_TRACE(std::string(test::RegimeName(regime)) + " N=" + std::to_string(s.N) +
+                   " K=" + std::to_string(s.K));
+      const int blocks = s.K / kSuperBlock;
+      const std::vector<float> w_float =
+          rng.Int(0, 1) ? test::RegimeRow(regime, size_t(s.N) * s.K, rng, kKQuantLimits)
+                        : rng.Vector(size_t(s.N) * s.K);
+      std::vector<Block> W(size_t(s.N) * blocks);
+      quantize(w_float.data(), W.data(), s.N * s.K);
+      std::vector<float> w(size_t(s.N) * s.K);
+      dequantize_ref(W.data(), w.data(), s.N * s.K);
+      const std::vector<float> x = test::RegimeRow(regime, s.K, rng, kKQuantXLimits);
+      std::vector<float> got(s.N + 8, NAN), want(s.N);
+      matvec(W.data(), x.data(), got.data(), s.N, s.K);
+      matvec_ref(W.data(), x.data(), want.data(), s.N, s.K);
+      ASSERT_TRUE(KMatVecWithinContract<Block>(w, x, got, want, s.N, s.K));
+    }
+  }
+  // Blocks of random bytes with d (and dmin) any non-negative finite fp16 value, subnormal to
+  // 65504, against wide x.
+  for (int N : {1, 5, 17}) {
+    for (int K : {256, 768}) {
+      std::vector<Block> W(size_t(N) * K / kSuperBlock);
+      for (Block& b : W) {
+        auto* bytes = reinterpret_cast<unsigned char*>(&b);
+        for (size_t i = 0; i < sizeof(Block); ++i) {
+          bytes[i] = static_cast<unsigned char>(rng.Int(0, 255));
+        }
+        b.d = static_cast<uint16_t>((rng.Int(0, 30) << 10) | rng.Int(0, 1023));
+        if constexpr (std::is_same_v<Block, BlockQ4_K>) {
+          b.dmin = static_cast<uint16_t>((rng.Int(0, 30) << 10) | rng.Int(0, 1023));
+        }
+      }
+      std::vector<float> w(size_t(N) * K);
+      dequantize_ref(W.data(), w.data(), N * K);
+      SCOPED_TRACE("random bytes N=" + std::to_string(N) + " K=" + std::to_string(K));
+      const std::vector<float> x = test::RegimeRow(test::Regime::kWide, K, rng, kKQuantLimits);
+      std::vector<float> got(N + 8, NAN), want(N);
+      matvec(W.data(), x.data(), got.data(), N, K);
+      matvec_ref(W.data(), x.data(), want.data(), N, K);
+      ASSERT_TRUE(KMatVecWithinContract<Block>(w, x, got, want, N, K));
+    }
+  }
+}
+
+TEST(KQuantMatVecTest, Q4_KMatchesReferenceInEveryRegime) {
+  CheckKMatVecRegimes<BlockQ4_K>(MatVecQ4_K, MatVecQ4_KRef, QuantizeQ4_K, DequantizeQ4_KRef, 1315);
+}
+
+TEST(KQuantMatVecTest, Q6_KMatchesReferenceInEveryRegime) {
+  CheckKMatVecRegimes<BlockQ6_K>(MatVecQ6_K, MatVecQ6_KRef, QuantizeQ6_K, DequantizeQ6_KRef, 1316);
 }
 
 TEST(KQuantMatVecTest, RejectsLengthsThatAreNotWholeSuperBlocks) {
