@@ -49,7 +49,9 @@ void RmsNormBackward(const float* x, const float* weight, const float* dy, float
     float dot = 0.0f;
     for (int l = 0; l < kLanes; ++l) dot += lane[l];
     for (; j < n; ++j) dot += dyr[j] * weight[j] * xr[j];
-    const float coefficient = inv * inv * inv * dot / static_cast<float>(n);
+    // inv^3 alone underflows to subnormals for |x| above ~1e12: multiply it into dot one factor
+    // at a time, each product staying near the scale of the result.
+    const float coefficient = inv * (inv * (inv * dot)) / static_cast<float>(n);
     for (int k = 0; k < n; ++k) {
       dxr[k] += inv * dyr[k] * weight[k] - coefficient * xr[k];
       dweight[k] += dyr[k] * xr[k] * inv;

@@ -729,13 +729,11 @@ TEST(TrainOps, RmsNormBackwardMatchesReferenceInEveryRegime) {
   CheckRmsNormBackwardRegimes({.narrow = 2.0f, .limit = 1e10f, .outlier = 1e4f}, 14413);
 }
 
-// DISABLED: fails at HEAD. The forward's contract (rmsnorm_test.cpp) admits |x| up to 1e17, but
-// RmsNormBackward computes inv * inv * inv, which for |x| >~ 1e12 (inv <~ 1e-12) is below
-// FLT_MIN and loses its precision in float subnormals (at 1e15 it is 0 or one subnormal ulp), so
-// the dx term inv^3 x sum(dy w x) / n comes out wrong although the result (~inv) is an ordinary
-// float. backward.h states no range; enable this once the kernel computes (inv * x) / n-style
-// products that stay normal, or once the header limits x to ~1e10.
-TEST(TrainOps, DISABLED_RmsNormBackwardAtLargeMagnitudes) {
+// The forward's contract (rmsnorm_test.cpp) admits |x| up to 1e17. RmsNormBackward once computed
+// inv * inv * inv, which for |x| >~ 1e12 (inv <~ 1e-12) is below FLT_MIN and lost its precision in
+// float subnormals (at 1e15 it was 0 or one subnormal ulp), so dx came out wrong although the
+// result (~inv) is an ordinary float.
+TEST(TrainOps, RmsNormBackwardAtLargeMagnitudes) {
   CheckRmsNormBackwardRegimes({.narrow = 2.0f, .limit = 1e17f, .outlier = 1e15f}, 14414);
 }
 
