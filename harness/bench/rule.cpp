@@ -311,7 +311,8 @@ SequentialDecision DecideHeldBack(const SequentialDesign& design, int rounds,
           b.ci_low <= 1 + rule.max_regression)
         continue;
       decision.reasons.push_back(fmt::format(
-          "{}: the whole 95% interval is beyond {:.0f}% at the last round (suspected regression)",
+          "{}: regression beyond {:.0f}% by its whole 95% interval at the last round (not "
+          "significant at the design's level: a suspected regression)",
           Figure(b), rule.max_regression * 100));
       decision.regressed.push_back(b.name);
     }
