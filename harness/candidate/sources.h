@@ -7,8 +7,8 @@
 
 namespace rlvr {
 
-// Whether a repository path is C or C++ source or header (.cpp .cc .cxx .c .h .hpp .hh .hxx .inl .inc .ipp .tcc).
-// A bare extension (".h") is not.
+// Whether a repository path is C or C++ source or header (.cpp .cc .cxx .c .h .hpp .hh .hxx .inl
+// .inc .ipp .tcc). A bare extension (".h") is not.
 bool IsCxxSource(const std::string& path);
 
 // Whether a repository path is a C or C++ translation unit the build compiles (.cpp .cc .cxx .c).

@@ -295,25 +295,32 @@ TEST(SequentialGateTest, MissingPrimaryRejectsAtOnce) {
   EXPECT_THAT(d.decision.message, HasSubstr("BM_P was not measured"));
 }
 
+// A primary BM_P clearly 30% faster (measured for 6 rounds) and a gated BM_G whose candidate times
+// cycle through `spread` times `gated_scale`, for `rounds` rounds: the held-back tests' samples.
+std::vector<AbBenchmark> HeldBackSamples(int rounds, double gated_scale,
+                                         const std::vector<double>& spread) {
+  std::vector<AbBenchmark> bs(2);
+  bs[0].name = "BM_P";
+  bs[1].name = "BM_G";
+  for (int round = 0; round < rounds; ++round) {
+    if (round < 6) {
+      bs[0].baseline_ns.push_back(1000 + round);
+      bs[0].candidate_ns.push_back(700 + round);
+    }
+    bs[1].baseline_ns.push_back(1000 + round % 7);
+    bs[1].candidate_ns.push_back(1000 * spread[round % spread.size()] * gated_scale);
+  }
+  for (auto& b : bs) Summarize(b);
+  return bs;
+}
+
 // A gated benchmark that spreads too widely to be cleared at the first look holds the
 // primary's promotion back; measured alone on to the full budget it decides: no regression, the
 // promotion stands; a regression, it is refused and named.
 TEST(SequentialGateTest, HeldBackBenchmarksAreNamedAndJudgedOnTheFullBudget) {
-  const double spread[] = {0.8, 1.3, 0.9, 1.25, 1.0, 1.2};
+  const std::vector<double> spread = {0.8, 1.3, 0.9, 1.25, 1.0, 1.2};
   auto measure = [&](int rounds, double gated_scale) {
-    std::vector<AbBenchmark> bs(2);
-    bs[0].name = "BM_P";
-    bs[1].name = "BM_G";
-    for (int round = 0; round < rounds; ++round) {
-      if (round < 6) {
-        bs[0].baseline_ns.push_back(1000 + round);
-        bs[0].candidate_ns.push_back(700 + round);
-      }
-      bs[1].baseline_ns.push_back(1000 + round % 7);
-      bs[1].candidate_ns.push_back(1000 * spread[round % 6] * gated_scale);
-    }
-    for (auto& b : bs) Summarize(b);
-    return bs;
+    return HeldBackSamples(rounds, gated_scale, spread);
   };
   const SequentialDesign design = MakeSequentialDesign(20, 0.01);
   SequentialDecision held = DecideSequential(design, 6, measure(6, 1), {"BM_P"}, {}, {});
@@ -344,21 +351,9 @@ TEST(SequentialGateTest, HeldBackBenchmarksAreNamedAndJudgedOnTheFullBudget) {
 // it although its whole interval lay beyond max_regression. Such a benchmark is now a suspected
 // regression (named in `regressed`, so the benchmark gate re-measures it under other layouts).
 TEST(SequentialGateTest, AHeldBackIntervalWhollyBeyondTheBoundIsASuspectedRegression) {
-  const double spread[] = {0.55, 1.7, 0.65, 1.6, 0.75, 1.5, 0.85, 1.45, 1.0, 1.3};
+  const std::vector<double> spread = {0.55, 1.7, 0.65, 1.6, 0.75, 1.5, 0.85, 1.45, 1.0, 1.3};
   auto measure = [&](int rounds, double gated_scale) {
-    std::vector<AbBenchmark> bs(2);
-    bs[0].name = "BM_P";
-    bs[1].name = "BM_G";
-    for (int round = 0; round < rounds; ++round) {
-      if (round < 6) {
-        bs[0].baseline_ns.push_back(1000 + round);
-        bs[0].candidate_ns.push_back(700 + round);
-      }
-      bs[1].baseline_ns.push_back(1000 + round % 7);
-      bs[1].candidate_ns.push_back(1000 * spread[round % 10] * gated_scale);
-    }
-    for (auto& b : bs) Summarize(b);
-    return bs;
+    return HeldBackSamples(rounds, gated_scale, spread);
   };
   const SequentialDesign design = MakeSequentialDesign(20, 0.01);
   const BenchGateRule rule;
