@@ -1,8 +1,5 @@
 #include "harness/verify/isa_levels.h"
 
-#include <unistd.h>
-
-#include <fstream>
 #include <regex>
 #include <sstream>
 #include <stdexcept>
@@ -10,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "harness/base/process.h"
-#include "harness/candidate/compile_commands.h"
+#include "harness/verify/preprocessor.h"
 
 namespace rlvr {
 
@@ -88,23 +85,6 @@ bool MachineRuns(const std::string& march) {
   return true;
 }
 
-std::optional<ProbeCommand> ProbeCommandFor(const fs::path& build_dir, const fs::path& file) {
-  std::optional<nlohmann::json> entry = CompileCommandFor(build_dir, file);
-  if (!entry) {
-    try {
-      nlohmann::json all = ReadCompileCommands(build_dir);
-      if (all.empty() || !all[0].is_object()) return std::nullopt;
-      entry = all[0];
-    } catch (const std::exception&) {
-      return std::nullopt;
-    }
-  }
-  fs::path source = entry->value("file", "");
-  fs::path directory = entry->value("directory", build_dir.string());
-  if (source.is_relative()) source = directory / source;
-  return ProbeCommand{CommandWords(*entry), source, directory};
-}
-
 std::vector<bool> LinesWithCode(const std::string& text) {
   std::vector<bool> code;
   bool in_block = false;
@@ -168,41 +148,11 @@ std::set<int> LinesKeptByPreprocessor(const std::string& text, const fs::path& f
     }
     probe_text += source[i - 1] + "\n";
   }
-  const fs::path probe =
-      file.parent_path() / fmt::format(".rlvr-isa-probe-{}-{}{}", ::getpid(), file.stem().string(),
-                                       command_source.extension().string());
-  std::ofstream(probe, std::ios::trunc) << probe_text;
-  // The compile command with the probe for the source, preprocessing only, output to stdout.
-  std::vector<std::string> argv;
-  std::error_code ec;
-  for (size_t i = 0; i < compile_words.size(); ++i) {
-    const std::string& word = compile_words[i];
-    if (i == 0 && fs::path(word).filename() == "ccache") continue;
-    if (word == "-c" || word == "-MD" || word == "-MMD") continue;
-    if (word == "-o" || word == "-MF" || word == "-MT" || word == "-MQ") {
-      ++i;
-      continue;
-    }
-    fs::path as_path = fs::path(word).is_relative() ? directory / word : fs::path(word);
-    if (word[0] != '-' && fs::exists(as_path, ec) && fs::equivalent(as_path, command_source, ec)) {
-      argv.push_back(probe.string());
-      continue;
-    }
-    argv.push_back(word);
-  }
-  argv.push_back("-E");
-  RunOptions options;
-  options.cwd = directory;
-  options.limits.wall_seconds = 120;
-  options.max_output_bytes = size_t{256} << 20;
-  ProcessResult result = RunProcess(argv, options);
-  fs::remove(probe, ec);
-  if (!result.ok())
-    throw std::runtime_error(fmt::format("preprocessing {} failed: {}: {}", file.string(),
-                                         result.Describe(), result.err.substr(0, 400)));
+  const std::string out =
+      RunPreprocessor(probe_text, file, ProbeCommand{compile_words, command_source, directory});
   std::set<int> kept;
   static const std::regex marker_re(R"(__rlvr_isa_line_(\d+)__)");
-  for (auto it = std::sregex_iterator(result.out.begin(), result.out.end(), marker_re);
+  for (auto it = std::sregex_iterator(out.begin(), out.end(), marker_re);
        it != std::sregex_iterator(); ++it)
     kept.insert(std::stoi((*it)[1]));
   return kept;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "harness/base/config.h"
+#include "harness/verify/preprocessor.h"
 
 namespace rlvr {
 
@@ -44,17 +45,6 @@ std::set<int> LinesKeptByPreprocessor(const std::string& text, const std::filesy
                                       const std::vector<std::string>& compile_words,
                                       const std::filesystem::path& command_source,
                                       const std::filesystem::path& directory);
-
-// A compile command to preprocess a file with: its own entry of `build_dir`'s
-// compile_commands.json, or for a header the first translation unit's (its include directories
-// and flags). nullopt when the build dir has no compile database.
-struct ProbeCommand {
-  std::vector<std::string> words;
-  std::filesystem::path source;  // the file the command compiles (absolute)
-  std::filesystem::path directory;
-};
-std::optional<ProbeCommand> ProbeCommandFor(const std::filesystem::path& build_dir,
-                                            const std::filesystem::path& file);
 
 // Whether a line of C/C++ `text` (1-based) holds code outside comments.
 std::vector<bool> LinesWithCode(const std::string& text);

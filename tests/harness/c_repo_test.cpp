@@ -122,6 +122,21 @@ TEST_F(CRepoTest, CStandardHeadersThatComputeAreAccepted) {
   EXPECT_THAT(Build(io).message, HasSubstr("#include <stdio.h>: kernels may not do I/O"));
 }
 
+// A token-pasting macro spells `__asm__` without the word, so the source check of the added lines
+// misses it; inline assembly could `.incbin` any file the user can read into the object (and a
+// wrong output carry its bytes into a test failure). The file's own lines, macros expanded, are
+// checked against HEAD's.
+TEST_F(CRepoTest, InlineAssemblySpelledByAMacroIsSeenOnceExpanded) {
+  Verdict v = Evaluate(*project_, Adding("#define CK_NMAX 5552",
+                                         "#define CK_PASTE(a, b) a##b\n"
+                                         "CK_PASTE(__as, m__)(\".section .rodata\\n.incbin "
+                                         "\\\"/etc/hostname\\\"\\n.previous\");\n"));
+  EXPECT_EQ(v.failed_gate, "build");
+  EXPECT_THAT(Build(v).message,
+              HasSubstr("c_kernels/adler.c: inline assembly once its macros are expanded (1 "
+                        "statement(s), HEAD's has 0)"));
+}
+
 // A few lines that keep the compiler busy (4M tokens of macro expansion) would hold the machine
 // for the whole build limit, per candidate. The edited file's compile is bounded by HEAD's compile
 // of it; with a floor of half a second here (60 s by default) the candidate is stopped at once.

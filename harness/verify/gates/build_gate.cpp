@@ -20,9 +20,11 @@
 #include "harness/candidate/compile_commands.h"
 #include "harness/candidate/sources.h"
 #include "harness/git/worktree.h"
+#include "harness/verify/expanded_source_check.h"
 #include "harness/verify/gates/gate.h"
 #include "harness/verify/include_check.h"
 #include "harness/verify/object_audit.h"
+#include "harness/verify/preprocessor.h"
 #include "harness/verify/symbol_check.h"
 
 namespace rlvr {
@@ -209,6 +211,32 @@ GateResult CheckBuild(GateContext& c) {
                                       opt.build_timeout_seconds);
   BuildOutcome configured = Configure(request);
   if (!configured.ok) return Fail(configured.message, configured.detail);
+  // Each edited file once its macros are expanded, against HEAD's (verify/expanded_source_check.h).
+  std::vector<std::string> expanded_problems, not_expanded;
+  for (const auto& file : c.verdict.changed_files) {
+    if (!IsCxxSource(file) || !fs::exists(c.worktree / file)) continue;
+    std::optional<ProbeCommand> command = ProbeCommandFor(c.candidate_build, c.worktree / file);
+    if (!command) {
+      not_expanded.push_back(file);
+      continue;
+    }
+    try {
+      std::string head_expanded;
+      std::optional<ProbeCommand> head_command =
+          ProbeCommandFor(c.baseline_build, c.baseline_tree / file);
+      if (fs::exists(c.baseline_tree / file) && head_command)
+        head_expanded = OwnExpandedLines(RunPreprocessor(ReadFileText(c.baseline_tree / file),
+                                                         c.baseline_tree / file, *head_command));
+      std::string candidate_expanded = OwnExpandedLines(
+          RunPreprocessor(ReadFileText(c.worktree / file), c.worktree / file, *command));
+      for (auto& problem : CheckExpandedSource(file, candidate_expanded, head_expanded))
+        expanded_problems.push_back(std::move(problem));
+    } catch (const std::exception& e) {
+      return Fail(fmt::format("{} does not preprocess: {}", file, e.what()));
+    }
+  }
+  if (!expanded_problems.empty())
+    return Fail("source check: " + expanded_problems.front(), JoinNames(expanded_problems, "\n"));
   std::vector<std::pair<std::string, fs::path>> objects;  // edited file -> its object
   for (const auto& file : c.verdict.changed_files) {
     if (!IsCompiledSource(file)) continue;
@@ -326,6 +354,9 @@ GateResult CheckBuild(GateContext& c) {
   audit += "; " + binary_audit;
   std::string message = fmt::format("built in {:.1f} s (baseline {:.1f} s){}; {}",
                                     candidate.seconds, base.seconds, compile_time, audit);
+  if (!not_expanded.empty())
+    message += fmt::format("; macro-expanded source check not run for {}: no compile database",
+                           JoinNames(not_expanded));
   if (!base.reconfigured.empty()) message += "; baseline " + base.reconfigured;
   if (!configured.reconfigured.empty()) message += "; candidate " + configured.reconfigured;
   return Pass(message);
