@@ -168,19 +168,18 @@ GateResult CheckPortable(GateContext& c) {
 
   // Every edited line with code must be compiled by the native build or by a runnable level;
   // levels are chosen greedily, the one covering most uncovered lines first.
+  std::vector<std::string> level_names;
+  for (const auto& level : levels) level_names.push_back(level.name);
   std::set<std::pair<size_t, int>> uncovered;
   for (size_t e = 0; e < edits.size(); ++e) {
+    const std::vector<bool> code = LinesWithCode(edits[e].text);
     for (int line : edits[e].lines) {
       bool any = false;
       for (const auto& [name, per_edit] : kept) any = any || per_edit[e].count(line);
-      if (!any && LinesWithCode(edits[e].text)[line - 1]) {
+      if (!any && code[line - 1]) {
         return Fail(fmt::format("{} is compiled by no build rlvr can make here (native, {}): "
                                 "untestable",
-                                LineName(edits[e], line), JoinNames([&] {
-                                  std::vector<std::string> names;
-                                  for (const auto& level : levels) names.push_back(level.name);
-                                  return names;
-                                }())),
+                                LineName(edits[e], line), JoinNames(level_names)),
                     JoinNames(all_lines, "\n"));
       }
       if (!kept["native"][e].count(line) && any) uncovered.insert({e, line});
@@ -222,11 +221,7 @@ GateResult CheckPortable(GateContext& c) {
     return Pass(
         fmt::format("edits ISA-conditional code ({}): every edited line is compiled by "
                     "the native build, whose tests ran (levels checked: {})",
-                    where, [&] {
-                      std::vector<std::string> names;
-                      for (const auto& level : levels) names.push_back(level.name);
-                      return JoinNames(names);
-                    }()));
+                    where, JoinNames(level_names)));
   std::vector<std::string> built;
   int passed = 0;
   for (const IsaLevel* level : chosen) {
