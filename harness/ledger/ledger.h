@@ -34,6 +34,9 @@ struct RunRecord {
   std::string settings_json;
   std::optional<std::string> stop_reason;
   int64_t pid = 0;
+  // The search strategy of the run (loop/strategy.h: greedy, best-of-n, independent, archive);
+  // "greedy" in rows of ledgers older than schema version 3.
+  std::string strategy = "greedy";
 };
 
 struct AttemptRecord {
@@ -69,6 +72,18 @@ struct AttemptRecord {
   std::optional<double> run_seconds;
   int tries = 0;
   std::string infrastructure_events;
+  // What the request behind this attempt cost (schema version 3): dollars at the model's price
+  // (llm/price.h), booked like the tokens on the request's first candidate; unset when the model
+  // has no price. `cost_estimated` when the endpoint reported no usage and the tokens were
+  // estimated from the text. `cached_prompt_tokens` as the endpoint reported them.
+  std::optional<double> cost;
+  bool cost_estimated = false;
+  int64_t cached_prompt_tokens = 0;
+  // The candidate's identity for repeat detection (loop/repeats.h): a hash of the commit it was
+  // applied to and the files it produced; empty when the reply did not apply. `repeat_of` is the
+  // earlier attempt with the same key, whose verdict this one was not judged again for.
+  std::string candidate_key;
+  std::optional<int64_t> repeat_of;
 };
 
 class Ledger {

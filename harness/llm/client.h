@@ -24,6 +24,12 @@ struct LlmResponse {
   std::vector<std::string> replies;  // one per candidate
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
+  // Of prompt_tokens, those the endpoint reports it served from its prompt cache (billed at the
+  // cached-input price, llm/price.h); 0 when it reports none.
+  int64_t cached_prompt_tokens = 0;
+  // The endpoint reported no usage: the token counts are estimated from the text (about four
+  // characters a token) and everything computed from them says so.
+  bool usage_estimated = false;
 };
 
 // No usable reply. `permanent` errors (bad key, unknown model, replay exhausted) will not go

@@ -16,14 +16,26 @@ namespace rlvr {
 LoopResult RunLoop(const Project& project, Evaluator& evaluator, LlmSource& llm, Ledger& ledger,
                    const LoopSettings& settings, const nlohmann::json& settings_json,
                    std::ostream& out) {
-  return LoopRunner(project, evaluator, llm, ledger, settings, out).Run(settings_json);
+  LoopModel model;
+  model.name = llm.model();
+  model.source = &llm;
+  return RunLoop(project, evaluator, std::vector<LoopModel>{model}, ledger, settings, settings_json,
+                 out);
 }
 
-LoopRunner::LoopRunner(const Project& project, Evaluator& evaluator, LlmSource& llm, Ledger& ledger,
-                       const LoopSettings& settings, std::ostream& out)
+LoopResult RunLoop(const Project& project, Evaluator& evaluator,
+                   const std::vector<LoopModel>& models, Ledger& ledger,
+                   const LoopSettings& settings, const nlohmann::json& settings_json,
+                   std::ostream& out) {
+  if (models.empty()) throw std::invalid_argument("RunLoop: no model");
+  return LoopRunner(project, evaluator, models, ledger, settings, out).Run(settings_json);
+}
+
+LoopRunner::LoopRunner(const Project& project, Evaluator& evaluator, std::vector<LoopModel> models,
+                       Ledger& ledger, const LoopSettings& settings, std::ostream& out)
     : project_(project),
       evaluator_(evaluator),
-      llm_(llm),
+      models_(std::move(models)),
       ledger_(ledger),
       settings_(settings),
       out_(out),
@@ -51,9 +63,14 @@ LoopResult LoopRunner::Run(const nlohmann::json& settings_json) {
       thread.join();
     }
   } join_watcher{done, watcher};
-  run_id_ = ledger_.BeginRun(llm_.model(), llm_.endpoint(), settings_json.dump(), getpid());
-  Print(fmt::format("rlvr iterate: run {} with {} at {} on {} target(s)", run_id_, llm_.model(),
-                    llm_.endpoint(), targets.size()));
+  std::string model_names, endpoints;
+  for (const LoopModel& m : models_) {
+    model_names += (model_names.empty() ? "" : ", ") + m.name;
+    endpoints += (endpoints.empty() ? "" : ", ") + m.source->endpoint();
+  }
+  run_id_ = ledger_.BeginRun(model_names, endpoints, settings_json.dump(), getpid());
+  Print(fmt::format("rlvr iterate: run {} with {} at {} on {} target(s)", run_id_, model_names,
+                    endpoints, targets.size()));
   try {
     // Verdicts of evaluations a killed loop left on the cluster are recorded before anything new.
     if (settings_.executor) RecoverAdopted();
@@ -117,7 +134,7 @@ std::optional<LlmResponse> LoopRunner::Ask(const Target& target, int round, int 
                          fmt::format("{} {}.{}{}", target.name, round, candidate,
                                      repair > 0 ? fmt::format(".{}", repair) : std::string()));
   try {
-    LlmResponse response = llm_.Complete(target.name, messages, n);
+    LlmResponse response = models_[asked_model_].source->Complete(target.name, messages, n);
     // A reply may quote a key: from here on (ledger, reply files, evaluation, repair turns) every
     // copy of it is the same redacted text.
     for (std::string& reply : response.replies) reply = RedactSecrets(reply);

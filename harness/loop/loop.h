@@ -19,6 +19,7 @@
 #include "harness/llm/client.h"
 // How RunLoop records and shows attempts (AttemptLine, VerdictReason, EvaluationKey).
 #include "harness/loop/attempt.h"
+#include "harness/loop/models.h"
 #include "harness/verify/evaluate.h"
 
 namespace rlvr {
@@ -30,6 +31,10 @@ struct LoopSettings {
   int max_iterations = 0;            // rounds with a usable reply, one target each; 0 = no limit
   double max_hours = 0;              // 0 = no limit
   int64_t max_tokens = 0;            // prompt + completion tokens of this run; 0 = no limit
+  double max_cost = 0;               // dollars of this run's requests (priced models); 0 = no limit
+  // How candidates are sought (loop/strategy.h): "greedy" (default), "best-of-n", "independent",
+  // "archive". Recorded with the run.
+  std::string strategy = "greedy";
   int max_endpoint_failures = 3;     // consecutive model calls without a usable reply
   int history_attempts = 8;          // recent attempts shown in the prompt
   size_t prompt_max_chars = 120000;
@@ -64,6 +69,12 @@ struct LoopResult {
 // Runs the loop under a new ledger run (started and finished here). `settings_json` is stored
 // with the run (it must hold no secret). The caller holds the repository lock.
 LoopResult RunLoop(const Project& project, Evaluator& evaluator, LlmSource& llm, Ledger& ledger,
+                   const LoopSettings& settings, const nlohmann::json& settings_json,
+                   std::ostream& out);
+
+// The same with several models (at least one), requests allocated among them by the model bandit.
+LoopResult RunLoop(const Project& project, Evaluator& evaluator,
+                   const std::vector<LoopModel>& models, Ledger& ledger,
                    const LoopSettings& settings, const nlohmann::json& settings_json,
                    std::ostream& out);
 

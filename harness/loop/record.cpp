@@ -12,7 +12,7 @@ AttemptRecord LoopRunner::NewAttempt(const Target& target, int round, int candid
   AttemptRecord a;
   a.run_id = run_id_;
   a.target = target.name;
-  a.model = llm_.model();
+  a.model = models_[asked_model_].name;
   a.round = round;
   a.candidate = candidate;
   a.repair = repair;

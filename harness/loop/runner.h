@@ -24,6 +24,7 @@
 #include "harness/ledger/ledger.h"
 #include "harness/llm/client.h"
 #include "harness/loop/loop.h"
+#include "harness/loop/models.h"
 #include "harness/loop/prompt.h"
 #include "harness/verify/evaluate.h"
 
@@ -32,8 +33,8 @@ namespace rlvr {
 class LoopRunner {
  public:
   // The references must outlive the runner; `settings` as RunLoop takes them.
-  LoopRunner(const Project& project, Evaluator& evaluator, LlmSource& llm, Ledger& ledger,
-             const LoopSettings& settings, std::ostream& out);
+  LoopRunner(const Project& project, Evaluator& evaluator, std::vector<LoopModel> models,
+             Ledger& ledger, const LoopSettings& settings, std::ostream& out);
 
   // Runs the loop under a new ledger run, as RunLoop says. Call once.
   LoopResult Run(const nlohmann::json& settings_json);
@@ -196,7 +197,8 @@ class LoopRunner {
 
   const Project& project_;
   Evaluator& evaluator_;
-  LlmSource& llm_;
+  std::vector<LoopModel> models_;  // at least one
+  size_t asked_model_ = 0;         // index in models_ of the last request's model
   Ledger& ledger_;
   const LoopSettings& settings_;
   std::ostream& out_;
