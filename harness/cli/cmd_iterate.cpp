@@ -29,9 +29,9 @@ void Iterate(const IterateArgs& args) {
                             2);
   }
   IterateSettings settings = ResolveIterateSettings(*root, args.flags);
-  std::unique_ptr<LlmSource> source = OpenModelSource(settings);
+  std::vector<std::unique_ptr<LlmSource>> sources = OpenModelSources(settings);
   std::unique_ptr<RunLock> lock = LockRepositoryOrFail("iterate", *root);
-  RunIterate(settings, *source, std::cout);
+  RunIterate(settings, sources, std::cout);
 }
 
 }  // namespace
@@ -51,16 +51,45 @@ void AddIterateCommand(CLI::App& app) {
   cmd->add_option("--llm", args->flags.llm,
                   "Model source: 'http' (the endpoint of --base-url) or 'replay:PATH' (a ledger "
                   "file or a folder of reply files)");
-  cmd->add_option("--base-url", args->flags.base_url,
-                  "OpenAI-compatible base URL (default https://api.openai.com/v1)");
-  cmd->add_option("--model", args->flags.model, "Model name (default gpt-4o)");
+  cmd->add_option("--base-url", args->flags.base_urls,
+                  "OpenAI-compatible base URL (default https://api.openai.com/v1)
+      ->allow_extra_args(false); once for all "
+                  "models or once per --model");
+  cmd->add_option("--model", args->flags.models,
+                  "Model name (default gpt-4o)
+      ->allow_extra_args(false); repeat for several models, the requests shared by "
+                  "a bandit on the value each delivers per dollar");
   cmd->add_option("--api", args->flags.api, "'chat' (/chat/completions, default) or 'responses'");
-  cmd->add_option("--temperature", args->flags.temperature, "Sampling temperature (default 0.7)");
+  cmd->add_option("--temperature", args->flags.temperatures,
+                  "Sampling temperature (default 0.7)
+      ->allow_extra_args(false); once for all models or once per --model");
   cmd->add_option("--reply-tokens", args->flags.reply_tokens,
                   "Max tokens per reply (default 8192)");
   cmd->add_option("-n,--candidates", args->flags.candidates, "Candidates per round (default 2)");
-  cmd->add_option("--api-key-env", args->flags.api_key_env,
-                  "Environment variable holding the API key (default OPENAI_API_KEY)");
+  cmd->add_option("--strategy", args->flags.strategy,
+                  "How candidates are sought: greedy (default: N replies per round from HEAD, "
+                  "history shown, the fastest passing one promoted), best-of-n (N separate "
+                  "requests without history), independent (all samples from the starting commit, "
+                  "the best promoted at the end), archive (further parents kept among the best "
+                  "earlier candidates)");
+  cmd->add_option("--seed", args->flags.loop.seed,
+                  "Seed of the model bandit and the archive's choices; 0 = drawn (recorded)")
+      ->capture_default_str();
+  cmd->add_option("--rest-at-roofline", args->flags.loop.rest_at_fraction,
+                  "Rest a target that reaches this fraction of its roofline (its baseline's "
+                  "counters against the reference benchmarks'); 0 = never")
+      ->capture_default_str();
+  cmd->add_option("--rest-after", args->flags.loop.rest_after_failures,
+                  "Rest a target after this many rounds in a row without a promotion; 0 = never")
+      ->capture_default_str();
+  cmd->add_option("--api-key-env", args->flags.api_key_envs,
+                  "Environment variable holding the API key (default OPENAI_API_KEY)
+      ->allow_extra_args(false); once for all "
+                  "models or once per --model");
+  cmd->add_option("--price", args->flags.prices,
+                  "Dollars per million tokens, IN/OUT or IN/OUT/CACHED (e.g. 2.5/10/1.25)
+      ->allow_extra_args(false); once for "
+                  "all models or once per --model");
   cmd->add_option("--connect-timeout", args->flags.connect_timeout, "Seconds to connect")
       ->capture_default_str();
   cmd->add_option("--timeout", args->flags.timeout, "Seconds per model request")

@@ -18,7 +18,7 @@ bool LoopRunner::RunRoundOnExecutor(const Target& target) {
   int round = ledger_.LastRound(target.name) + 1;
   std::vector<ChatMessage> messages = BuildPrompt(MakePromptInput(target));
   std::optional<LlmResponse> response =
-      Ask(target, round, 1, 0, messages, std::max(1, settings_.candidates));
+      Ask(target, round, 1, 0, messages, std::max(1, settings_.candidates), std::nullopt);
   if (!response) return false;
   std::vector<int64_t> ids;
   for (size_t c = 0; c < response->replies.size(); ++c) {
@@ -31,7 +31,7 @@ bool LoopRunner::RunRoundOnExecutor(const Target& target) {
   std::vector<PassingCandidate> passing;
   // A stop or the clock ends the round before its evaluations; replies already paid for are
   // still judged when only the token budget ran out.
-  if (!(CheckBudgets() && *stop_reason_ != "max-tokens")) {
+  if (!(CheckBudgets() && !SpendingBudgetStop())) {
     for (size_t c = 0; c < ids.size(); ++c)
       SubmitEvaluation(target, unjudged_[ids[c]], messages, c == 0 ? last_call_seconds_ : 0);
     Print(fmt::format("[{}] {} {}: {} candidate(s) submitted to the {} executor", ClockNow(),

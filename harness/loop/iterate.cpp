@@ -118,17 +118,19 @@ std::unique_ptr<Executor> MakeExecutor(const IterateSettings& settings, LoopSett
 
 }  // namespace
 
-std::unique_ptr<LlmSource> OpenModelSource(const IterateSettings& settings) {
-  std::unique_ptr<LlmSource> source;
+std::vector<std::unique_ptr<LlmSource>> OpenModelSources(const IterateSettings& settings) {
+  std::vector<std::unique_ptr<LlmSource>> sources;
   try {
-    source = MakeLlmSource(settings.llm_source, settings.llm, SleepUnlessStopped);
+    for (const ModelSpec& spec : settings.models)
+      sources.push_back(MakeLlmSource(settings.llm_source, spec.llm, SleepUnlessStopped));
   } catch (const std::exception& e) {
     Fail(std::string("rlvr iterate: ") + e.what(), 2);
   }
-  return source;
+  return sources;
 }
 
-void RunIterate(const IterateSettings& settings, LlmSource& source, std::ostream& out) {
+void RunIterate(const IterateSettings& settings,
+                const std::vector<std::unique_ptr<LlmSource>>& sources, std::ostream& out) {
   const Project& project = settings.project;
   std::unique_ptr<Ledger> ledger = OpenLedgerAndRecover(project.root, out);
   LoopSettings loop = settings.loop;
@@ -138,7 +140,18 @@ void RunIterate(const IterateSettings& settings, LlmSource& source, std::ostream
   LoopResult result;
   try {
     Evaluator evaluator(project, settings.evaluation);
-    result = RunLoop(project, evaluator, source, *ledger, loop, settings.recorded, out);
+    std::vector<LoopModel> models;
+    for (size_t i = 0; i < sources.size(); ++i) {
+      LoopModel model;
+      // A replay source names itself ("replay"); an endpoint's model is its spec's name.
+      model.name = settings.llm_source == "http" || settings.llm_source.empty()
+                       ? settings.models[i].name
+                       : sources[i]->model();
+      model.source = sources[i].get();
+      model.price = settings.models[i].price;
+      models.push_back(std::move(model));
+    }
+    result = RunLoop(project, evaluator, models, *ledger, loop, settings.recorded, out);
   } catch (const CLI::Error&) {
     throw;
   } catch (const LedgerError& e) {

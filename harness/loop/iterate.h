@@ -9,15 +9,17 @@
 
 #include <memory>
 #include <ostream>
+#include <vector>
 
 #include "harness/llm/client.h"
 #include "harness/loop/settings.h"
 
 namespace rlvr {
 
-// The model source `settings` name (settings.llm_source with settings.llm). Touches nothing.
-// Throws CLI::RuntimeError (exit status 2) for an unknown source or an unreadable replay.
-std::unique_ptr<LlmSource> OpenModelSource(const IterateSettings& settings);
+// The model sources `settings` name, one per model (settings.llm_source with each of
+// settings.models). Touches nothing. Throws CLI::RuntimeError (exit status 2) for an unknown
+// source or an unreadable replay.
+std::vector<std::unique_ptr<LlmSource>> OpenModelSources(const IterateSettings& settings);
 
 // Recovers what a dead loop left, makes the executor and runs the loop to its end, printing on
 // `out`. Preconditions: the caller holds the repository lock of settings.project.root
@@ -26,6 +28,7 @@ std::unique_ptr<LlmSource> OpenModelSource(const IterateSettings& settings);
 // CLI::RuntimeError with exit status 128 + the first stop signal (130 for SIGINT, 143 for SIGTERM)
 // when a signal stopped the loop, 1 when the model could not be used, 2 when the ledger cannot be
 // opened or written, the executor cannot be made or the harness fails.
-void RunIterate(const IterateSettings& settings, LlmSource& source, std::ostream& out);
+void RunIterate(const IterateSettings& settings,
+                const std::vector<std::unique_ptr<LlmSource>>& sources, std::ostream& out);
 
 }  // namespace rlvr

@@ -1,4 +1,5 @@
-// LoopRunner (runner.h): rounds judged in this process by the evaluator, one candidate at a time.
+// LoopRunner (runner.h): rounds judged in this process by the evaluator, one candidate at a time,
+// as the run's strategy (strategy.h) asks for them.
 #include "harness/loop/runner.h"
 
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include "harness/loop/attempt.h"
 #include "harness/loop/reconcile.h"
 #include "harness/loop/repair.h"
+#include "harness/loop/repeats.h"
 
 namespace rlvr {
 
@@ -27,52 +29,86 @@ std::string HostName() {
 
 bool LoopRunner::RunRound(const Target& target) {
   int round = ledger_.LastRound(target.name) + 1;
-  std::vector<ChatMessage> messages = BuildPrompt(MakePromptInput(target));
-  std::optional<LlmResponse> response =
-      Ask(target, round, 1, 0, messages, std::max(1, settings_.candidates));
-  if (!response) return false;
-  std::vector<int64_t> unjudged;
-  for (size_t c = 0; c < response->replies.size(); ++c) {
-    // The request's tokens and time are booked on its first candidate so sums stay right.
-    unjudged.push_back(RecordUnjudged(target, round, static_cast<int>(c) + 1, 0, messages,
-                                      response->replies[c], c == 0 ? response->prompt_tokens : 0,
-                                      c == 0 ? response->completion_tokens : 0,
-                                      c == 0 ? last_call_seconds_ : 0));
-  }
-
-  struct Passing {
-    Verdict verdict;
-    AttemptRecord attempt;
+  RoundPrompt prompt = MakeRoundPrompt(target);
+  const std::vector<ChatMessage>& messages = prompt.messages;
+  // best-of-n asks N times for one reply (each request to the model the bandit picks); the other
+  // strategies ask once for N replies.
+  int wanted = std::max(1, settings_.candidates);
+  int requests = strategy_ == Strategy::kBestOfN ? wanted : 1;
+  struct Reply {
+    std::string text;
+    size_t model = 0;
+    int64_t id = 0;
+    int64_t prompt_tokens = 0, completion_tokens = 0;
+    double llm_seconds = 0;
   };
-  std::vector<Passing> passing;
+  std::vector<Reply> replies;
+  for (int r = 0; r < requests; ++r) {
+    if (r > 0 && CheckBudgets()) break;
+    int first = static_cast<int>(replies.size()) + 1;
+    std::optional<LlmResponse> response =
+        Ask(target, round, first, 0, messages, requests > 1 ? 1 : wanted, std::nullopt);
+    if (!response) {
+      if (stop_reason_ || replies.empty()) break;
+      continue;
+    }
+    for (size_t c = 0; c < response->replies.size(); ++c) {
+      Reply reply;
+      reply.text = response->replies[c];
+      reply.model = asked_model_;
+      // The request's tokens and time are booked on its first candidate so sums stay right.
+      if (c == 0) {
+        reply.prompt_tokens = response->prompt_tokens;
+        reply.completion_tokens = response->completion_tokens;
+        reply.llm_seconds = last_call_seconds_;
+      }
+      reply.id = RecordUnjudged(target, round, static_cast<int>(replies.size()) + 1, 0, messages,
+                                reply.text, reply.prompt_tokens, reply.completion_tokens,
+                                reply.llm_seconds);
+      replies.push_back(std::move(reply));
+    }
+  }
+  if (replies.empty()) return false;
+
+  std::vector<PassingCandidate> passing;
+  RoundOutcome outcome;
   bool abandoned = false;
-  for (size_t c = 0; c < response->replies.size() && !abandoned; ++c) {
+  for (size_t c = 0; c < replies.size() && !abandoned; ++c) {
     int candidate = static_cast<int>(c) + 1;
     std::vector<ChatMessage> conversation = messages;
-    std::string reply = response->replies[c];
-    // The round's request tokens are booked on its first candidate so sums stay right.
-    int64_t prompt_tokens = c == 0 ? response->prompt_tokens : 0;
-    int64_t completion_tokens = c == 0 ? response->completion_tokens : 0;
-    double llm_seconds = c == 0 ? last_call_seconds_ : 0;
-    int64_t attempt_id = unjudged[c];
+    std::string reply = replies[c].text;
+    size_t model = replies[c].model;
+    int64_t prompt_tokens = replies[c].prompt_tokens;
+    int64_t completion_tokens = replies[c].completion_tokens;
+    double llm_seconds = replies[c].llm_seconds;
+    int64_t attempt_id = replies[c].id;
     for (int repair = 0;; ++repair) {
       // A stop or the clock ends the round before the next evaluation; replies already paid
-      // for are still judged when only the token budget ran out.
-      if (CheckBudgets() && *stop_reason_ != "max-tokens") break;
-      Clock::time_point start = Clock::now();
-      Verdict verdict =
-          EvaluateAbandonable(target, reply, &abandoned,
-                              fmt::format("{} {}.{}{}", target.name, round, candidate,
-                                          repair > 0 ? fmt::format(".{}", repair) : std::string()));
+      // for are still judged when only a spending budget ran out.
+      if (CheckBudgets() && !SpendingBudgetStop()) break;
       AttemptRecord a = NewAttempt(target, round, candidate, repair, conversation);
+      a.model = models_[model].name;
       a.id = attempt_id;
       a.reply = reply;
+      a.prompt_tokens = prompt_tokens;
+      a.completion_tokens = completion_tokens;
+      // What is judged: the reply as an edit of HEAD (an archive parent's edit made whole).
+      std::string judged = ReplyForHead(target, prompt, reply);
+      a.candidate_key = CandidateKey(project_.root, target, prompt_commit_, judged);
+      if (std::optional<AttemptRecord> earlier = EarlierJudgement(target, a.candidate_key)) {
+        RecordRepeat(a, *earlier, llm_seconds);
+        bandit_.RecordCandidate(model, CandidateOutcome::kFailed, 0);
+        break;
+      }
+      Clock::time_point start = Clock::now();
+      Verdict verdict =
+          EvaluateAbandonable(target, judged, &abandoned,
+                              fmt::format("{} {}.{}{}", target.name, round, candidate,
+                                          repair > 0 ? fmt::format(".{}", repair) : std::string()));
       a.patch = verdict.patch;
       a.gates_json = GatesJson(verdict);
       a.figures_json = FiguresJson(verdict);
       if (verdict.primary_ratio > 0) a.primary_ratio = verdict.primary_ratio;
-      a.prompt_tokens = prompt_tokens;
-      a.completion_tokens = completion_tokens;
       a.seconds = llm_seconds + SecondsSince(start);
       // Judged here, in this process: the ledger's executor columns say so.
       a.job_id = "local";
@@ -84,6 +120,7 @@ bool LoopRunner::RunRound(const Target& target) {
         a.verdict = "error";
         a.message = "abandoned by a second stop signal: " + VerdictReason(verdict);
         if (!verdict.failed_gate.empty()) a.failed_gate = verdict.failed_gate;
+        a.candidate_key.clear();  // not a judgement: the same patch may be judged later
         Judged(a);
         stop_reason_ = "abandoned (second stop signal)";
         break;
@@ -92,14 +129,22 @@ bool LoopRunner::RunRound(const Target& target) {
       if (!verdict.failed_gate.empty()) a.failed_gate = verdict.failed_gate;
       a.message = VerdictReason(verdict);
       Judged(a);
+      if (!a.candidate_key.empty()) judged_keys_[a.candidate_key] = a.id;
+      CandidateOutcome judged_as = OutcomeOf(verdict);
+      bandit_.RecordCandidate(model, judged_as,
+                              verdict.promotable ? 1 / verdict.primary_ratio - 1 : 0);
+      outcome.passed = outcome.passed || judged_as == CandidateOutcome::kPassed;
+      outcome.near_miss = outcome.near_miss || judged_as == CandidateOutcome::kNearMiss;
+      KeepInArchive(target, a, verdict, judged_as);
       if (verdict.promotable) {
-        passing.push_back({std::move(verdict), a});
+        passing.push_back({&target, std::move(verdict), a});
         break;
       }
       if (!Repairable(verdict) || repair >= settings_.max_repairs || CheckBudgets()) break;
-      // Repair turn: same conversation, the model sees its reply and the exact error.
+      // Repair turn: same conversation, the same model sees its reply and the exact error.
       AddRepairTurn(conversation, reply, verdict, settings_.prompt_max_chars);
-      std::optional<LlmResponse> fixed = Ask(target, round, candidate, repair + 1, conversation, 1);
+      std::optional<LlmResponse> fixed =
+          Ask(target, round, candidate, repair + 1, conversation, 1, model);
       if (!fixed) break;
       reply = fixed->replies.front();
       prompt_tokens = fixed->prompt_tokens;
@@ -110,28 +155,24 @@ bool LoopRunner::RunRound(const Target& target) {
     }
   }
   ReportUnjudged();
-  if (passing.empty() || abandoned) return true;
-  // Best = smallest primary ratio (fastest); the others stay 'passed'.
-  auto best = std::min_element(passing.begin(), passing.end(), [](const auto& x, const auto& y) {
-    return x.verdict.primary_ratio < y.verdict.primary_ratio;
-  });
-  PromoteResult promoted;
-  {
-    ActivityScope activity(this, Phase::kPromoting,
-                           fmt::format("{} {}.{}", target.name, round, best->attempt.candidate));
-    promoted = evaluator_.Promote(target, best->verdict, AttemptTrailer(best->attempt.id));
+  if (!passing.empty() && !abandoned) {
+    if (strategy_ == Strategy::kIndependent) {
+      // Independent samples all come from the same parent: the best is promoted when the run
+      // ends (PromoteDeferred), never in between.
+      for (PassingCandidate& p : passing) deferred_[target.name].push_back(std::move(p));
+    } else {
+      int promotions = result_.promotions;
+      double best_ratio = 1;
+      for (const PassingCandidate& p : passing)
+        best_ratio = std::min(best_ratio, p.verdict.primary_ratio);
+      PromoteBest(target, std::move(passing));
+      if (result_.promotions > promotions) {
+        outcome.promoted = true;
+        outcome.speedup = best_ratio > 0 ? 1 / best_ratio - 1 : 0;
+      }
+    }
   }
-  if (!promoted.promoted) {
-    Print(fmt::format("[{}] {} {}.{} not promoted: {}", ClockNow(), target.name, round,
-                      best->attempt.candidate, promoted.message));
-    return true;
-  }
-  ledger_.MarkPromoted(best->attempt.id, promoted.commit);
-  ++result_.promotions;
-  AttemptRecord shown = best->attempt;
-  shown.verdict = "promoted";
-  shown.promoted_commit = promoted.commit;
-  Print(AttemptLine(shown));
+  RecordRoundOutcome(target, outcome);
   return true;
 }
 

@@ -3,6 +3,8 @@
 
 #include <unistd.h>
 
+#include <limits>
+#include <random>
 #include <thread>
 
 #include <fmt/format.h>
@@ -36,10 +38,27 @@ LoopRunner::LoopRunner(const Project& project, Evaluator& evaluator, std::vector
     : project_(project),
       evaluator_(evaluator),
       models_(std::move(models)),
+      seed_(settings.seed != 0 ? settings.seed : std::random_device{}()),
+      strategy_(StrategyOrThrow(settings.strategy)),
+      bandit_(
+          [&] {
+            std::vector<std::optional<ModelPrice>> prices;
+            for (const LoopModel& m : models_) prices.push_back(m.price);
+            return prices;
+          }(),
+          seed_),
+      rng_(seed_ ^ 0x9e3779b97f4a7c15ULL),
       ledger_(ledger),
       settings_(settings),
       out_(out),
       start_(Clock::now()) {}
+
+Strategy LoopRunner::StrategyOrThrow(const std::string& name) {
+  std::optional<Strategy> strategy = ParseStrategy(name);
+  if (!strategy)
+    throw std::invalid_argument("unknown strategy '" + name + "' (one of " + StrategyNames() + ")");
+  return *strategy;
+}
 
 double LoopRunner::SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -68,25 +87,51 @@ LoopResult LoopRunner::Run(const nlohmann::json& settings_json) {
     model_names += (model_names.empty() ? "" : ", ") + m.name;
     endpoints += (endpoints.empty() ? "" : ", ") + m.source->endpoint();
   }
-  run_id_ = ledger_.BeginRun(model_names, endpoints, settings_json.dump(), getpid());
-  Print(fmt::format("rlvr iterate: run {} with {} at {} on {} target(s)", run_id_, model_names,
-                    endpoints, targets.size()));
+  // The run's strategy and seed are recorded with it, so it can be compared and replayed.
+  nlohmann::json recorded = settings_json;
+  if (recorded.is_object()) {
+    recorded["strategy"] = StrategyName(strategy_);
+    recorded["seed"] = seed_;
+  }
+  run_id_ = ledger_.BeginRun(model_names, endpoints, recorded.dump(), getpid(),
+                             StrategyName(strategy_));
+  Print(fmt::format("rlvr iterate: run {} ({}) with {} at {} on {} target(s)", run_id_,
+                    StrategyName(strategy_), model_names, endpoints, targets.size()));
   try {
     // Verdicts of evaluations a killed loop left on the cluster are recorded before anything new.
     if (settings_.executor) RecoverAdopted();
     WarnAboutUncommittedEdits(targets);
-    while (!stop_reason_) {
-      for (const Target* target : targets) {
-        if (CheckBudgets()) break;
-        WarnAboutUncommittedEdits({target});
-        // A round is one usable reply judged: rounds where the model could not be used count
-        // against --max-endpoint-failures only, not the iteration budget.
-        if (settings_.executor ? RunRoundOnExecutor(*target) : RunRound(*target)) ++result_.rounds;
-        if (settings_.max_iterations > 0 && result_.rounds >= settings_.max_iterations &&
-            !stop_reason_) {
-          stop_reason_ = "max-iterations";
-        }
-        if (stop_reason_) break;
+    // Rounds go where gains are likely (target_schedule.h); one target is strict turns.
+    std::vector<std::string> names;
+    std::vector<std::optional<double>> fractions;
+    for (const Target* target : targets) {
+      names.push_back(target->name);
+      fractions.push_back(RooflineFractionAtHead(*target));
+    }
+    TargetScheduleSettings schedule_settings;
+    // 0 = never rested that way.
+    schedule_settings.rest_at_fraction =
+        settings_.rest_at_fraction > 0 ? settings_.rest_at_fraction : 1e300;
+    schedule_settings.rest_after_failures = settings_.rest_after_failures > 0
+                                                ? settings_.rest_after_failures
+                                                : std::numeric_limits<int>::max();
+    schedule_.emplace(names, fractions, schedule_settings);
+    PrintRestNotices();
+    while (!CheckBudgets()) {
+      std::optional<std::string> next = schedule_->Next();
+      PrintRestNotices();
+      if (!next) {
+        stop_reason_ = "every target rested";
+        break;
+      }
+      const Target& target = project_.GetTarget(*next);
+      WarnAboutUncommittedEdits({&target});
+      // A round is one usable reply judged: rounds where the model could not be used count
+      // against --max-endpoint-failures only, not the iteration budget.
+      if (settings_.executor ? RunRoundOnExecutor(target) : RunRound(target)) ++result_.rounds;
+      if (settings_.max_iterations > 0 && result_.rounds >= settings_.max_iterations &&
+          !stop_reason_) {
+        stop_reason_ = "max-iterations";
       }
     }
   } catch (const std::exception& e) {
@@ -101,6 +146,11 @@ LoopResult LoopRunner::Run(const nlohmann::json& settings_json) {
   result_.stop_reason = *stop_reason_;
   result_.stopped_by_signal = result_.stop_reason == "stop signal" ||
                               result_.stop_reason == "abandoned (second stop signal)";
+  if (!deferred_.empty()) PromoteDeferred();
+  if (models_.size() > 1) {
+    for (size_t m = 0; m < models_.size(); ++m)
+      Print("rlvr iterate: model " + bandit_.Describe(m, models_[m].name));
+  }
   ledger_.FinishRun(run_id_, result_.stop_reason);
   Print(fmt::format("rlvr iterate: stopped ({}) after {} round(s), {} attempt(s), {} promotion(s)",
                     result_.stop_reason, result_.rounds, result_.attempts, result_.promotions));
@@ -126,10 +176,15 @@ bool LoopRunner::CheckBudgets() {
   return stop_reason_.has_value();
 }
 
+bool LoopRunner::SpendingBudgetStop() const {
+  return stop_reason_ && (*stop_reason_ == "max-tokens" || *stop_reason_ == "max-cost");
+}
+
 std::optional<LlmResponse> LoopRunner::Ask(const Target& target, int round, int candidate,
                                            int repair, const std::vector<ChatMessage>& messages,
-                                           int n) {
+                                           int n, std::optional<size_t> model) {
   Clock::time_point start = Clock::now();
+  asked_model_ = model ? *model : bandit_.Choose();
   ActivityScope activity(this, Phase::kAsking,
                          fmt::format("{} {}.{}{}", target.name, round, candidate,
                                      repair > 0 ? fmt::format(".{}", repair) : std::string()));
@@ -140,6 +195,9 @@ std::optional<LlmResponse> LoopRunner::Ask(const Target& target, int round, int 
     for (std::string& reply : response.replies) reply = RedactSecrets(reply);
     consecutive_failures_ = 0;
     tokens_used_ += response.prompt_tokens + response.completion_tokens;
+    const LoopModel& asked = models_[asked_model_];
+    bandit_.RecordRequest(asked_model_, response.prompt_tokens, response.completion_tokens,
+                          asked.price ? CostOf(*asked.price, response).dollars : 0.0);
     last_call_seconds_ = SecondsSince(start);
     return response;
   } catch (const LlmError& e) {

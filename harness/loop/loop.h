@@ -35,6 +35,12 @@ struct LoopSettings {
   // How candidates are sought (loop/strategy.h): "greedy" (default), "best-of-n", "independent",
   // "archive". Recorded with the run.
   std::string strategy = "greedy";
+  // Seeds the model bandit and the archive's choice of parent; 0 = drawn at start (recorded).
+  uint64_t seed = 0;
+  // Target scheduling (target_schedule.h): a target at this fraction of its roofline, or after
+  // this many rounds in a row without a promotion, is rested; 0 = never rested that way.
+  double rest_at_fraction = 0.9;
+  int rest_after_failures = 10;
   int max_endpoint_failures = 3;     // consecutive model calls without a usable reply
   int history_attempts = 8;          // recent attempts shown in the prompt
   size_t prompt_max_chars = 120000;

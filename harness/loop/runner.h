@@ -12,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <ostream>
 #include <set>
 #include <string>
@@ -24,7 +25,10 @@
 #include "harness/ledger/ledger.h"
 #include "harness/llm/client.h"
 #include "harness/loop/loop.h"
+#include "harness/loop/model_bandit.h"
 #include "harness/loop/models.h"
+#include "harness/loop/strategy.h"
+#include "harness/loop/target_schedule.h"
 #include "harness/loop/prompt.h"
 #include "harness/verify/evaluate.h"
 
@@ -42,6 +46,8 @@ class LoopRunner {
  private:
   using Clock = std::chrono::steady_clock;
   static double SecondsSince(Clock::time_point start);
+  // The strategy of that name (strategy.h); throws std::invalid_argument for an unknown one.
+  static Strategy StrategyOrThrow(const std::string& name);
 
   // ---- The run (loop.cpp) ----
 
@@ -54,8 +60,14 @@ class LoopRunner {
   // Asks the model; on failure records an 'llm' error attempt and updates the failure count.
   // `repair` is 0 for the first turn. Returns nothing when the model gave no usable reply (the
   // stop reason is set when that ends the run).
+  // The request goes to `model` (a repair turn: the model of the conversation), else to the
+  // model the bandit chooses; asked_model_ says which.
   std::optional<LlmResponse> Ask(const Target& target, int round, int candidate, int repair,
-                                 const std::vector<ChatMessage>& messages, int n);
+                                 const std::vector<ChatMessage>& messages, int n,
+                                 std::optional<size_t> model);
+
+  // The stop reason is a spent token or cost budget: replies already paid for are still judged.
+  bool SpendingBudgetStop() const;
 
   // ---- Stop signals (stop_notices.cpp) ----
 
@@ -134,6 +146,62 @@ class LoopRunner {
   // way. Sets *verdict when there is one. Returns the row as written.
   AttemptRecord RecordOutcome(AttemptRecord a, const EvaluationOutcome& outcome, double seconds,
                               std::optional<Verdict>* verdict);
+
+  // ---- The strategy's choices (search.cpp) ----
+
+  // A candidate kept by the archive strategy as a further parent: the files it produced.
+  struct ArchiveMember {
+    int64_t attempt_id = 0;
+    double ratio = 0;      // its primary ratio (0: not measured)
+    bool passed = false;   // passed every gate (else a near miss)
+    std::vector<std::pair<std::string, std::string>> files;  // path -> content
+  };
+
+  // What a round asks the model: the conversation, and for the archive strategy the parent whose
+  // files it shows instead of HEAD's (none: HEAD's).
+  struct RoundPrompt {
+    std::vector<ChatMessage> messages;
+    std::optional<ArchiveMember> parent;
+  };
+
+  // The round's prompt as the strategy makes it: history and inspirations (greedy, archive) or
+  // none (best-of-n, independent: independent samples); an archive parent's files. Sets
+  // prompt_commit_ (MakePromptInput).
+  RoundPrompt MakeRoundPrompt(const Target& target);
+
+  // The reply as an edit of HEAD: unchanged unless the prompt showed an archive parent, then the
+  // reply applied to the parent's files and the result diffed against HEAD's (the reply unchanged
+  // when it does not apply to the parent: the evaluator then says why).
+  std::string ReplyForHead(const Target& target, const RoundPrompt& prompt,
+                           const std::string& reply);
+
+  // The earlier judgement of the candidate `key` (this run's, else the ledger's); none for an
+  // empty key.
+  std::optional<AttemptRecord> EarlierJudgement(const Target& target, const std::string& key);
+
+  // Records `a` as a repeat of `earlier`: not judged again, its row says of which attempt.
+  void RecordRepeat(AttemptRecord& a, const AttemptRecord& earlier, double llm_seconds);
+
+  // How the bandit and the scheduler count a verdict.
+  static CandidateOutcome OutcomeOf(const Verdict& verdict);
+
+  // Keeps a passing candidate or near miss among the target's archive parents (archive strategy).
+  void KeepInArchive(const Target& target, const AttemptRecord& a, const Verdict& verdict,
+                     CandidateOutcome outcome);
+
+  // Tells the target schedule what a round of `target` gave; prints targets newly rested.
+  void RecordRoundOutcome(const Target& target, const RoundOutcome& outcome);
+
+  // Prints the schedule's rest notices not yet printed.
+  void PrintRestNotices();
+
+  // The independent strategy's end: the fastest passing candidate of each target promoted
+  // (re-judged first against HEAD when another target's promotion moved it). Only when the run
+  // ended on a budget; after a stop signal it says what was left unpromoted.
+  void PromoteDeferred();
+
+  // The roofline fraction of `target` at HEAD (bench/roofline.h); none when unknown.
+  std::optional<double> RooflineFractionAtHead(const Target& target);
 
   // ---- Rounds judged in this process (local_round.cpp) ----
 
@@ -219,6 +287,15 @@ class LoopRunner {
   std::map<std::string, Submitted> submitted_;  // evaluations in the executor, by key
   std::set<std::string> reported_dirty_;  // target files whose uncommitted edits were reported
   LoopResult result_;
+  uint64_t seed_ = 0;  // settings_.seed, or drawn at start when 0
+  Strategy strategy_ = Strategy::kGreedy;
+  ModelBandit bandit_;
+  std::mt19937_64 rng_;  // the archive strategy's choice of parent
+  std::optional<TargetSchedule> schedule_;
+  size_t rest_notices_printed_ = 0;
+  std::map<std::string, int64_t> judged_keys_;  // candidate key -> attempt judged in this run
+  std::map<std::string, std::vector<ArchiveMember>> archive_;         // by target
+  std::map<std::string, std::vector<PassingCandidate>> deferred_;  // independent, by target
 };
 
 }  // namespace rlvr

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "harness/base/signals.h"
+#include "harness/loop/strategy.h"
 
 namespace rlvr {
 namespace {
@@ -57,8 +58,6 @@ IterateSettings ResolveIterateSettings(const std::filesystem::path& repo_root, I
   }
   json section = LlmSection(repo_root);
   LlmSettings& llm = settings.llm;
-  llm.base_url = Pick(flags.base_url, section, "base_url", llm.base_url);
-  llm.model = Pick(flags.model, section, "model", llm.model);
   std::string api = Pick(flags.api, section, "api", std::string("chat"));
   if (api == "chat") {
     llm.api = LlmApi::kChatCompletions;
@@ -67,15 +66,26 @@ IterateSettings ResolveIterateSettings(const std::filesystem::path& repo_root, I
   } else {
     Fail("rlvr iterate: --api must be 'chat' or 'responses', not '" + api + "'", 2);
   }
-  llm.temperature = Pick(flags.temperature, section, "temperature", llm.temperature);
   llm.max_tokens = Pick(flags.reply_tokens, section, "max_tokens", llm.max_tokens);
-  llm.api_key_env = Pick(flags.api_key_env, section, "api_key_env", llm.api_key_env);
   llm.connect_timeout_seconds = flags.connect_timeout;
   llm.total_timeout_seconds = flags.timeout;
   llm.max_retries = flags.retries;
   // The first stop signal abandons a model request in flight: nothing has been received (and
   // paid for) yet, and what has is already in the ledger.
   llm.cancelled = [] { return StopRequested(); };
+  ModelFlags model_flags{flags.models, flags.base_urls, flags.api_key_envs, flags.prices,
+                         flags.temperatures};
+  try {
+    settings.models = ResolveModels(section, model_flags, llm);
+  } catch (const std::invalid_argument& e) {
+    Fail(std::string("rlvr iterate: ") + e.what(), 2);
+  }
+  for (ModelSpec& spec : settings.models) {
+    if (flags.reply_tokens) spec.llm.max_tokens = *flags.reply_tokens;
+  }
+  if (settings.models.size() > 1 && flags.llm != "http")
+    Fail("rlvr iterate: several models need --llm http (a replay is one model)", 2);
+  llm = settings.models.front().llm;
   ExecutorConfig& executor_config = settings.executor;
   try {
     std::ifstream in(repo_root / "rlvr.json");
@@ -107,11 +117,40 @@ IterateSettings ResolveIterateSettings(const std::filesystem::path& repo_root, I
   if (flags.loop.candidates < 1 || flags.loop.candidates > most) {
     Fail(fmt::format("rlvr iterate: -n/--candidates-per-round must be between 1 and {}", most), 2);
   }
+  flags.loop.strategy = Pick(flags.strategy, section, "strategy", flags.loop.strategy);
+  if (!ParseStrategy(flags.loop.strategy))
+    Fail("rlvr iterate: --strategy must be one of " + StrategyNames() + ", not '" +
+             flags.loop.strategy + "'",
+         2);
+  // The other strategies decide round by round what the next request is; an executor's round
+  // submits a whole batch at once.
+  if (flags.loop.strategy != "greedy" && (slurm || flags.jobs > 1))
+    Fail("rlvr iterate: --strategy " + flags.loop.strategy +
+             " judges candidates one at a time (local executor, --jobs 1); with --executor slurm "
+             "or --jobs N only greedy is available",
+         2);
+  if (flags.loop.rest_at_fraction < 0 || flags.loop.rest_after_failures < 0)
+    Fail("rlvr iterate: --rest-at-roofline and --rest-after must not be negative", 2);
   flags.loop.targets = flags.targets;
   settings.llm_source = flags.llm;
   settings.jobs = flags.jobs;
 
   // Recorded with the run; everything but the key, which never leaves the environment.
+  json models = json::array();
+  for (const ModelSpec& spec : settings.models) {
+    json m = {{"name", spec.name},
+              {"model", spec.llm.model},
+              {"base_url", spec.llm.base_url},
+              {"temperature", spec.llm.temperature},
+              {"api_key_env", spec.llm.api_key_env}};
+    if (spec.price) {
+      m["price"] = {{"input", spec.price->input_per_million},
+                    {"output", spec.price->output_per_million}};
+      if (spec.price->cached_input_per_million)
+        m["price"]["cached_input"] = *spec.price->cached_input_per_million;
+    }
+    models.push_back(std::move(m));
+  }
   settings.recorded = {{"llm_source", flags.llm},
                        {"base_url", llm.base_url},
                        {"model", llm.model},
@@ -119,6 +158,7 @@ IterateSettings ResolveIterateSettings(const std::filesystem::path& repo_root, I
                        {"temperature", llm.temperature},
                        {"max_tokens_per_reply", llm.max_tokens},
                        {"api_key_env", llm.api_key_env},
+                       {"models", models},
                        {"n", flags.loop.candidates},
                        {"max_repairs", flags.loop.max_repairs},
                        {"max_iterations", flags.loop.max_iterations},
@@ -126,6 +166,9 @@ IterateSettings ResolveIterateSettings(const std::filesystem::path& repo_root, I
                        {"max_tokens", flags.loop.max_tokens},
                        {"max_endpoint_failures", flags.loop.max_endpoint_failures},
                        {"targets", flags.targets},
+                       {"strategy", flags.loop.strategy},
+                       {"rest_at_roofline", flags.loop.rest_at_fraction},
+                       {"rest_after", flags.loop.rest_after_failures},
                        {"sanitizers", !flags.no_sanitizers},
                        {"benchmark", !flags.no_benchmark},
                        {"bench_rounds", flags.bench_rounds},

@@ -14,6 +14,7 @@
 #include "harness/executors/config.h"
 #include "harness/llm/client.h"
 #include "harness/loop/loop.h"
+#include "harness/loop/model_list.h"
 #include "harness/verify/evaluate.h"
 
 namespace rlvr {
@@ -22,10 +23,14 @@ namespace rlvr {
 struct IterateFlags {
   std::vector<std::string> targets;  // empty = every target
   std::string llm = "http";          // the model source: "http" or "replay:PATH"
-  std::optional<std::string> base_url, model, api, api_key_env;
-  std::optional<double> temperature;
+  // Per model (loop/model_list.h): --model repeated for several models; the others once for all
+  // models or once per --model.
+  std::vector<std::string> models, base_urls, api_key_envs, prices;
+  std::vector<double> temperatures;
+  std::optional<std::string> api;
   std::optional<int> reply_tokens;
   std::optional<int> candidates;
+  std::optional<std::string> strategy;  // loop/strategy.h; rlvr.json llm.strategy
   double connect_timeout = 10;
   double timeout = 600;
   int retries = 5;
@@ -47,7 +52,8 @@ struct IterateFlags {
 struct IterateSettings {
   Project project;
   std::string llm_source;  // IterateFlags::llm
-  LlmSettings llm;         // its `cancelled` abandons a request on the first stop signal
+  LlmSettings llm;         // the first model's; its `cancelled` abandons a request on a stop
+  std::vector<ModelSpec> models;  // at least one (loop/model_list.h)
   ExecutorConfig executor;
   int jobs = 1;  // candidates judged at once by the local executor (> 1: a local pool)
   EvaluateOptions evaluation;
