@@ -52,17 +52,17 @@ void AddIterateCommand(CLI::App& app) {
                   "Model source: 'http' (the endpoint of --base-url) or 'replay:PATH' (a ledger "
                   "file or a folder of reply files)");
   cmd->add_option("--base-url", args->flags.base_urls,
-                  "OpenAI-compatible base URL (default https://api.openai.com/v1)
-      ->allow_extra_args(false); once for all "
-                  "models or once per --model");
+                  "OpenAI-compatible base URL (default https://api.openai.com/v1); once for all "
+                  "models or once per --model")
+      ->allow_extra_args(false);
   cmd->add_option("--model", args->flags.models,
-                  "Model name (default gpt-4o)
-      ->allow_extra_args(false); repeat for several models, the requests shared by "
-                  "a bandit on the value each delivers per dollar");
+                  "Model name (default gpt-4o); repeat for several models, the requests shared by "
+                  "a bandit on the value each delivers per dollar")
+      ->allow_extra_args(false);
   cmd->add_option("--api", args->flags.api, "'chat' (/chat/completions, default) or 'responses'");
   cmd->add_option("--temperature", args->flags.temperatures,
-                  "Sampling temperature (default 0.7)
-      ->allow_extra_args(false); once for all models or once per --model");
+                  "Sampling temperature (default 0.7); once for all models or once per --model")
+      ->allow_extra_args(false);
   cmd->add_option("--reply-tokens", args->flags.reply_tokens,
                   "Max tokens per reply (default 8192)");
   cmd->add_option("-n,--candidates", args->flags.candidates, "Candidates per round (default 2)");
@@ -83,13 +83,13 @@ void AddIterateCommand(CLI::App& app) {
                   "Rest a target after this many rounds in a row without a promotion; 0 = never")
       ->capture_default_str();
   cmd->add_option("--api-key-env", args->flags.api_key_envs,
-                  "Environment variable holding the API key (default OPENAI_API_KEY)
-      ->allow_extra_args(false); once for all "
-                  "models or once per --model");
+                  "Environment variable holding the API key (default OPENAI_API_KEY); once for all "
+                  "models or once per --model")
+      ->allow_extra_args(false);
   cmd->add_option("--price", args->flags.prices,
-                  "Dollars per million tokens, IN/OUT or IN/OUT/CACHED (e.g. 2.5/10/1.25)
-      ->allow_extra_args(false); once for "
-                  "all models or once per --model");
+                  "Dollars per million tokens, IN/OUT or IN/OUT/CACHED (e.g. 2.5/10/1.25); once for "
+                  "all models or once per --model")
+      ->allow_extra_args(false);
   cmd->add_option("--connect-timeout", args->flags.connect_timeout, "Seconds to connect")
       ->capture_default_str();
   cmd->add_option("--timeout", args->flags.timeout, "Seconds per model request")
