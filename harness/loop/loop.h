@@ -35,8 +35,8 @@ struct LoopSettings {
   // How candidates are sought (loop/strategy.h): "greedy" (default), "best-of-n", "independent",
   // "archive". Recorded with the run.
   std::string strategy = "greedy";
-  int max_endpoint_failures = 3;     // consecutive model calls without a usable reply
-  int history_attempts = 8;          // recent attempts shown in the prompt
+  int max_endpoint_failures = 3;  // consecutive model calls without a usable reply
+  int history_attempts = 8;       // recent attempts shown in the prompt
   size_t prompt_max_chars = 120000;
   // How long an evaluation may still take, said when a stop is requested during one (e.g. "each
   // build is limited to 20 min, ..."); the evaluator's own limits.
@@ -68,12 +68,12 @@ struct LoopResult {
 
 // Runs the loop under a new ledger run (started and finished here). `settings_json` is stored
 // with the run (it must hold no secret). The caller holds the repository lock.
-LoopResult RunLoop(const Project& project, Evaluator& evaluator, LlmSource& llm, Ledger& ledger,
-                   const LoopSettings& settings, const nlohmann::json& settings_json,
-                   std::ostream& out);
+LoopResult RunLoop(const Project& project, CandidateJudge& evaluator, LlmSource& llm,
+                   Ledger& ledger, const LoopSettings& settings,
+                   const nlohmann::json& settings_json, std::ostream& out);
 
 // The same with several models (at least one), requests allocated among them by the model bandit.
-LoopResult RunLoop(const Project& project, Evaluator& evaluator,
+LoopResult RunLoop(const Project& project, CandidateJudge& evaluator,
                    const std::vector<LoopModel>& models, Ledger& ledger,
                    const LoopSettings& settings, const nlohmann::json& settings_json,
                    std::ostream& out);
