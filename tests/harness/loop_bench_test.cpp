@@ -37,8 +37,8 @@ TEST(LoopBench, CountsMatchTheLedgersAndNothingWrongIsPromoted) {
   FixtureRepo repo = MakeFixtureRepo();
   std::string head = repo.Head();
   LoopBenchSettings settings = ParseLoopBenchSettings(json::parse(R"({
-    "targets": ["dot"], "strategies": ["greedy", "best-of-n"], "seeds": 2, "proposals": 4,
-    "candidates": 1, "class_mix": {"faster": 3, "wrong": 1, "cheat": 1, "malformed": 1},
+    "targets": ["dot"], "strategies": ["greedy", "best-of-n"], "seeds": 2, "proposals": 6,
+    "candidates": 1, "class_mix": {"faster": 2, "wrong": 2, "cheat": 1, "malformed": 1},
     "models": [{"name": "sim-a", "price": "1/2"}], "repeat_rate": 0, "no_sanitizers": true})"));
   fs::path work = repo.path().parent_path() / (repo.path().filename().string() + "-bench");
   std::ostringstream out;
@@ -49,6 +49,7 @@ TEST(LoopBench, CountsMatchTheLedgersAndNothingWrongIsPromoted) {
   EXPECT_EQ(result.false_promotions, 0) << shown;
   int total_promotions = 0;
   int judged_rows = 0;
+  int wrong_judged = 0;
   for (const RunMetrics& run : result.runs) {
     SCOPED_TRACE(run.strategy + " seed " + std::to_string(run.seed));
     EXPECT_EQ(run.stop_reason, "replay exhausted");
@@ -67,9 +68,10 @@ TEST(LoopBench, CountsMatchTheLedgersAndNothingWrongIsPromoted) {
         EXPECT_EQ(a.reply, ReadCandidate("speedup.txt")) << "only the speed-up may be promoted";
       }
       if (a.verdict != "error") ++judged_rows;
+      if (a.reply == ReadCandidate("wrong_result.txt")) ++wrong_judged;
     }
     EXPECT_EQ(run.attempts, static_cast<int>(rows.size()));
-    EXPECT_EQ(run.proposals, 4);
+    EXPECT_EQ(run.proposals, 6);
     EXPECT_EQ(replies, run.proposals);
     EXPECT_EQ(run.promotions, promotions);
     EXPECT_EQ(run.tokens, tokens);
@@ -86,6 +88,7 @@ TEST(LoopBench, CountsMatchTheLedgersAndNothingWrongIsPromoted) {
     total_promotions += promotions;
   }
   EXPECT_GE(total_promotions, 1) << shown;
+  EXPECT_GE(wrong_judged, 1) << "the wrong proposal was never served: the test proves nothing";
   // Every judged row was either judged by the verifier or reused; seeds repeat candidates.
   EXPECT_EQ(result.judged + result.reused, judged_rows) << shown;
   EXPECT_GT(result.reused, 0) << shown;
