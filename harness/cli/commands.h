@@ -23,6 +23,7 @@ void AddStatusCommand(CLI::App& app);     // show a running or finished loop fro
 void AddReportCommand(CLI::App& app);     // benchmark history reports (HTML + Markdown)
 void AddInitCommand(CLI::App& app);       // write a starting rlvr.json for a repository
 void AddCheckCommand(CLI::App& app);      // verify rlvr.json, build, binaries, filters; mutants
+void AddLoopBenchCommand(CLI::App& app);  // the loop against simulated models, per strategy
 
 // The git repository containing `directory` (walking up). Throws CLI::RuntimeError (exit status 2)
 // "rlvr <command>: <directory> is not inside a git repository" when there is none.

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   rlvr::AddReportCommand(app);
   rlvr::AddInitCommand(app);
   rlvr::AddCheckCommand(app);
+  rlvr::AddLoopBenchCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::RuntimeError& e) {

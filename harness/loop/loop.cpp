@@ -15,9 +15,9 @@
 
 namespace rlvr {
 
-LoopResult RunLoop(const Project& project, Evaluator& evaluator, LlmSource& llm, Ledger& ledger,
-                   const LoopSettings& settings, const nlohmann::json& settings_json,
-                   std::ostream& out) {
+LoopResult RunLoop(const Project& project, CandidateJudge& evaluator, LlmSource& llm,
+                   Ledger& ledger, const LoopSettings& settings,
+                   const nlohmann::json& settings_json, std::ostream& out) {
   LoopModel model;
   model.name = llm.model();
   model.source = &llm;
@@ -25,7 +25,7 @@ LoopResult RunLoop(const Project& project, Evaluator& evaluator, LlmSource& llm,
                  out);
 }
 
-LoopResult RunLoop(const Project& project, Evaluator& evaluator,
+LoopResult RunLoop(const Project& project, CandidateJudge& evaluator,
                    const std::vector<LoopModel>& models, Ledger& ledger,
                    const LoopSettings& settings, const nlohmann::json& settings_json,
                    std::ostream& out) {
@@ -33,8 +33,9 @@ LoopResult RunLoop(const Project& project, Evaluator& evaluator,
   return LoopRunner(project, evaluator, models, ledger, settings, out).Run(settings_json);
 }
 
-LoopRunner::LoopRunner(const Project& project, Evaluator& evaluator, std::vector<LoopModel> models,
-                       Ledger& ledger, const LoopSettings& settings, std::ostream& out)
+LoopRunner::LoopRunner(const Project& project, CandidateJudge& evaluator,
+                       std::vector<LoopModel> models, Ledger& ledger, const LoopSettings& settings,
+                       std::ostream& out)
     : project_(project),
       evaluator_(evaluator),
       models_(std::move(models)),

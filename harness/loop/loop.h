@@ -74,12 +74,12 @@ struct LoopResult {
 
 // Runs the loop under a new ledger run (started and finished here). `settings_json` is stored
 // with the run (it must hold no secret). The caller holds the repository lock.
-LoopResult RunLoop(const Project& project, Evaluator& evaluator, LlmSource& llm, Ledger& ledger,
-                   const LoopSettings& settings, const nlohmann::json& settings_json,
-                   std::ostream& out);
+LoopResult RunLoop(const Project& project, CandidateJudge& evaluator, LlmSource& llm,
+                   Ledger& ledger, const LoopSettings& settings,
+                   const nlohmann::json& settings_json, std::ostream& out);
 
 // The same with several models (at least one), requests allocated among them by the model bandit.
-LoopResult RunLoop(const Project& project, Evaluator& evaluator,
+LoopResult RunLoop(const Project& project, CandidateJudge& evaluator,
                    const std::vector<LoopModel>& models, Ledger& ledger,
                    const LoopSettings& settings, const nlohmann::json& settings_json,
                    std::ostream& out);

@@ -37,7 +37,7 @@ namespace rlvr {
 class LoopRunner {
  public:
   // The references must outlive the runner; `settings` as RunLoop takes them.
-  LoopRunner(const Project& project, Evaluator& evaluator, std::vector<LoopModel> models,
+  LoopRunner(const Project& project, CandidateJudge& evaluator, std::vector<LoopModel> models,
              Ledger& ledger, const LoopSettings& settings, std::ostream& out);
 
   // Runs the loop under a new ledger run, as RunLoop says. Call once.
@@ -264,7 +264,7 @@ class LoopRunner {
   void RecoverAdopted();
 
   const Project& project_;
-  Evaluator& evaluator_;
+  CandidateJudge& evaluator_;
   std::vector<LoopModel> models_;  // at least one
   size_t asked_model_ = 0;         // index in models_ of the last request's model
   Ledger& ledger_;

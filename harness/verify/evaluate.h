@@ -19,6 +19,7 @@
 
 #include "harness/base/config.h"
 #include "harness/bench/figure.h"
+#include "harness/verify/judge.h"
 
 namespace rlvr {
 
@@ -97,17 +98,18 @@ struct PromoteResult {
   std::string message;  // commit message, or why promotion was refused
 };
 
-class Evaluator {
+class Evaluator : public CandidateJudge {
  public:
   Evaluator(const Project& project, EvaluateOptions options = {});
-  ~Evaluator();
+  ~Evaluator() override;
   Evaluator(const Evaluator&) = delete;
   Evaluator& operator=(const Evaluator&) = delete;
 
   // Never throws for a bad candidate: every failure is a gate result. Throws only when the
   // harness itself cannot work (no git repository, cannot create .rlvr/). `base_commit` is the
   // commit the candidate is applied to (the one its prompt showed); empty = HEAD now.
-  Verdict Evaluate(const Target& target, std::string_view reply, std::string_view base_commit = {});
+  Verdict Evaluate(const Target& target, std::string_view reply,
+                   std::string_view base_commit = {}) override;
 
   // Commits the candidate's edit and baselines/<target>.json (the candidate's figures) on the
   // current branch in one commit. Refuses (promoted=false, message says why) when the verdict is
@@ -115,9 +117,9 @@ class Evaluator {
   // changes in the files involved. Atomic: on any failure the branch is unchanged. A non-empty
   // `trailer` ends the commit message (the loop's "Rlvr-Attempt: N", see loop/reconcile.h).
   PromoteResult Promote(const Target& target, const Verdict& verdict,
-                        const std::string& trailer = "");
+                        const std::string& trailer = "") override;
 
-  const Project& project() const;
+  const Project& project() const override;
 
  private:
   struct State;
