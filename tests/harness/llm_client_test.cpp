@@ -89,8 +89,8 @@ TEST_F(LlmClientTest, ResponsesApi) {
 }
 
 TEST_F(LlmClientTest, CachedPromptTokensAreParsedFromChatCompletionsUsage) {
-  HttpLlmClient client = Client(json::array({{{"content", "a"}, {"cached_tokens", 7}},
-                                             {{"content", "b"}, {"cached_tokens", 5}}}));
+  HttpLlmClient client = Client(json::array(
+      {{{"content", "a"}, {"cached_tokens", 7}}, {{"content", "b"}, {"cached_tokens", 5}}}));
   LlmResponse r = client.Complete("gemm", messages_, 2);
   ASSERT_EQ(endpoint_->requests().size(), 2u);
   // Summed over the two HTTP calls the request was split into.
@@ -123,8 +123,8 @@ TEST_F(LlmClientTest, MissingUsageIsEstimatedFromTheText) {
 
 TEST_F(LlmClientTest, OneEstimatedCallMarksTheWholeRequestEstimated) {
   // Two HTTP calls: the first reports usage, the second does not; the sum is marked estimated.
-  HttpLlmClient client = Client(
-      json::array({{{"content", "one"}}, {{"content", "12345678"}, {"no_usage", true}}}));
+  HttpLlmClient client =
+      Client(json::array({{{"content", "one"}}, {{"content", "12345678"}, {"no_usage", true}}}));
   LlmResponse r = client.Complete("gemm", messages_, 2);
   ASSERT_EQ(r.replies.size(), 2u);
   EXPECT_TRUE(r.usage_estimated);
