@@ -138,7 +138,12 @@ void RunIterate(const IterateSettings& settings, LlmSource& source, std::ostream
   LoopResult result;
   try {
     Evaluator evaluator(project, settings.evaluation);
-    result = RunLoop(project, evaluator, source, *ledger, loop, settings.recorded, out);
+    LoopModel model;
+    model.name = source.model();
+    model.source = &source;
+    model.price = settings.price;
+    result = RunLoop(project, evaluator, std::vector<LoopModel>{model}, *ledger, loop,
+                     settings.recorded, out);
   } catch (const CLI::Error&) {
     throw;
   } catch (const LedgerError& e) {

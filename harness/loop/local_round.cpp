@@ -37,7 +37,7 @@ bool LoopRunner::RunRound(const Target& target) {
     unjudged.push_back(RecordUnjudged(target, round, static_cast<int>(c) + 1, 0, messages,
                                       response->replies[c], c == 0 ? response->prompt_tokens : 0,
                                       c == 0 ? response->completion_tokens : 0,
-                                      c == 0 ? last_call_seconds_ : 0));
+                                      c == 0 ? last_call_seconds_ : 0, c == 0));
   }
 
   struct Passing {
@@ -57,8 +57,8 @@ bool LoopRunner::RunRound(const Target& target) {
     int64_t attempt_id = unjudged[c];
     for (int repair = 0;; ++repair) {
       // A stop or the clock ends the round before the next evaluation; replies already paid
-      // for are still judged when only the token budget ran out.
-      if (CheckBudgets() && *stop_reason_ != "max-tokens") break;
+      // for are still judged when only a spending budget (tokens, cost) ran out.
+      if (CheckBudgets() && !OnlySpendingStopped()) break;
       Clock::time_point start = Clock::now();
       Verdict verdict =
           EvaluateAbandonable(target, reply, &abandoned,
@@ -106,7 +106,7 @@ bool LoopRunner::RunRound(const Target& target) {
       completion_tokens = fixed->completion_tokens;
       llm_seconds = last_call_seconds_;
       attempt_id = RecordUnjudged(target, round, candidate, repair + 1, conversation, reply,
-                                  prompt_tokens, completion_tokens, llm_seconds);
+                                  prompt_tokens, completion_tokens, llm_seconds, true);
     }
   }
   ReportUnjudged();

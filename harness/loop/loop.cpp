@@ -28,6 +28,15 @@ LoopResult RunLoop(const Project& project, Evaluator& evaluator,
                    const LoopSettings& settings, const nlohmann::json& settings_json,
                    std::ostream& out) {
   if (models.empty()) throw std::invalid_argument("RunLoop: no model");
+  if (settings.max_cost > 0) {
+    // A cost budget over unpriced requests would never be reached: refuse rather than overspend.
+    for (const LoopModel& m : models) {
+      if (!m.price) {
+        throw ConfigError("a cost budget (max_cost) needs a price for every model; model '" +
+                          m.name + "' has none");
+      }
+    }
+  }
   return LoopRunner(project, evaluator, models, ledger, settings, out).Run(settings_json);
 }
 
@@ -68,7 +77,8 @@ LoopResult LoopRunner::Run(const nlohmann::json& settings_json) {
     model_names += (model_names.empty() ? "" : ", ") + m.name;
     endpoints += (endpoints.empty() ? "" : ", ") + m.source->endpoint();
   }
-  run_id_ = ledger_.BeginRun(model_names, endpoints, settings_json.dump(), getpid());
+  run_id_ =
+      ledger_.BeginRun(model_names, endpoints, settings_json.dump(), getpid(), settings_.strategy);
   Print(fmt::format("rlvr iterate: run {} with {} at {} on {} target(s)", run_id_, model_names,
                     endpoints, targets.size()));
   try {
@@ -122,6 +132,8 @@ bool LoopRunner::CheckBudgets() {
     stop_reason_ = "max-hours";
   } else if (settings_.max_tokens > 0 && tokens_used_ >= settings_.max_tokens) {
     stop_reason_ = "max-tokens";
+  } else if (settings_.max_cost > 0 && cost_used_ >= settings_.max_cost) {
+    stop_reason_ = "max-cost";
   }
   return stop_reason_.has_value();
 }
@@ -141,6 +153,15 @@ std::optional<LlmResponse> LoopRunner::Ask(const Target& target, int round, int 
     consecutive_failures_ = 0;
     tokens_used_ += response.prompt_tokens + response.completion_tokens;
     last_call_seconds_ = SecondsSince(start);
+    last_call_cost_.reset();
+    last_call_cost_estimated_ = response.usage_estimated;
+    last_call_cached_tokens_ = response.cached_prompt_tokens;
+    if (const std::optional<ModelPrice>& price = models_[asked_model_].price) {
+      RequestCost cost = CostOf(*price, response);
+      last_call_cost_ = cost.dollars;
+      last_call_cost_estimated_ = cost.estimated;
+      cost_used_ += cost.dollars;
+    }
     return response;
   } catch (const LlmError& e) {
     // The notice of the signal that cut the request short names the request.

@@ -45,6 +45,43 @@ T Pick(const std::optional<T>& flag, const json& section, const char* key, T fal
   return fallback;
 }
 
+// rlvr.json llm.price: {"input": 2.5, "output": 10, "cached_input": 1.25}, dollars per million
+// tokens, cached_input optional. Nothing when the section has no price.
+std::optional<ModelPrice> PriceFromSection(const json& section) {
+  if (!section.contains("price")) return std::nullopt;
+  const json& price = section["price"];
+  if (!price.is_object()) {
+    Fail(
+        "rlvr iterate: rlvr.json llm.price must be an object like {\"input\": 2.5, "
+        "\"output\": 10, \"cached_input\": 1.25} (dollars per million tokens)",
+        2);
+  }
+  auto dollars = [&](const char* key, bool required) -> std::optional<double> {
+    if (!price.contains(key)) {
+      if (required) Fail(std::string("rlvr iterate: rlvr.json llm.price lacks \"") + key + "\"", 2);
+      return std::nullopt;
+    }
+    const json& value = price[key];
+    if (!value.is_number() || value.get<double>() < 0) {
+      Fail(std::string("rlvr iterate: rlvr.json llm.price.") + key +
+               " must be a non-negative number (dollars per million tokens)",
+           2);
+    }
+    return value.get<double>();
+  };
+  ModelPrice out;
+  out.input_per_million = *dollars("input", true);
+  out.output_per_million = *dollars("output", true);
+  out.cached_input_per_million = dollars("cached_input", false);
+  return out;
+}
+
+json PriceJson(const ModelPrice& price) {
+  json out = {{"input", price.input_per_million}, {"output", price.output_per_million}};
+  if (price.cached_input_per_million) out["cached_input"] = *price.cached_input_per_million;
+  return out;
+}
+
 }  // namespace
 
 IterateSettings ResolveIterateSettings(const std::filesystem::path& repo_root, IterateFlags flags) {
@@ -73,6 +110,24 @@ IterateSettings ResolveIterateSettings(const std::filesystem::path& repo_root, I
   llm.connect_timeout_seconds = flags.connect_timeout;
   llm.total_timeout_seconds = flags.timeout;
   llm.max_retries = flags.retries;
+  if (flags.price) {
+    try {
+      settings.price = ParsePrice(*flags.price);
+    } catch (const std::invalid_argument& e) {
+      Fail(std::string("rlvr iterate: --price: ") + e.what(), 2);
+    }
+  } else {
+    settings.price = PriceFromSection(section);
+  }
+  if (!(flags.loop.max_cost >= 0)) {
+    Fail("rlvr iterate: --max-cost must be a non-negative number of dollars", 2);
+  }
+  if (flags.loop.max_cost > 0 && !settings.price) {
+    Fail("rlvr iterate: --max-cost needs the price of model '" + llm.model +
+             "': give --price IN/OUT[/CACHED] (dollars per million tokens) or rlvr.json "
+             "llm.price",
+         2);
+  }
   // The first stop signal abandons a model request in flight: nothing has been received (and
   // paid for) yet, and what has is already in the ledger.
   llm.cancelled = [] { return StopRequested(); };
@@ -124,6 +179,8 @@ IterateSettings ResolveIterateSettings(const std::filesystem::path& repo_root, I
                        {"max_iterations", flags.loop.max_iterations},
                        {"max_hours", flags.loop.max_hours},
                        {"max_tokens", flags.loop.max_tokens},
+                       {"max_cost", flags.loop.max_cost},
+                       {"price", settings.price ? PriceJson(*settings.price) : json(nullptr)},
                        {"max_endpoint_failures", flags.loop.max_endpoint_failures},
                        {"targets", flags.targets},
                        {"sanitizers", !flags.no_sanitizers},

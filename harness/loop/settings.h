@@ -13,6 +13,7 @@
 #include "harness/base/config.h"
 #include "harness/executors/config.h"
 #include "harness/llm/client.h"
+#include "harness/llm/price.h"
 #include "harness/loop/loop.h"
 #include "harness/verify/evaluate.h"
 
@@ -26,6 +27,9 @@ struct IterateFlags {
   std::optional<double> temperature;
   std::optional<int> reply_tokens;
   std::optional<int> candidates;
+  // --price IN/OUT[/CACHED], dollars per million tokens (llm/price.h ParsePrice); the budget in
+  // dollars is loop.max_cost (--max-cost).
+  std::optional<std::string> price;
   double connect_timeout = 10;
   double timeout = 600;
   int retries = 5;
@@ -48,6 +52,8 @@ struct IterateSettings {
   Project project;
   std::string llm_source;  // IterateFlags::llm
   LlmSettings llm;         // its `cancelled` abandons a request on the first stop signal
+  // The model's price: --price, else rlvr.json llm.price; unset = costs unknown (tokens only).
+  std::optional<ModelPrice> price;
   ExecutorConfig executor;
   int jobs = 1;  // candidates judged at once by the local executor (> 1: a local pool)
   EvaluateOptions evaluation;
@@ -60,8 +66,9 @@ struct IterateSettings {
 // Reads `repo_root`/rlvr.json (LoadProject, which also sets the children's pass-through
 // environment) and resolves `flags` against it. Changes nothing in the repository. Throws
 // CLI::RuntimeError with exit status 2, its message starting "rlvr iterate: ", on a bad rlvr.json,
-// an unknown target, a wrong type in the "llm" section, a bad executor setting or flags out of
-// range (--api, --jobs, -n).
+// an unknown target, a wrong type in the "llm" section (its "price" included), a bad executor
+// setting, flags out of range (--api, --jobs, -n, --price, a negative --max-cost) or --max-cost
+// without a price.
 IterateSettings ResolveIterateSettings(const std::filesystem::path& repo_root, IterateFlags flags);
 
 }  // namespace rlvr
