@@ -65,7 +65,7 @@ struct PromotedAttempt {
 class LedgerHistory {
  public:
   // Opens the ledger at `path`, which must exist, read-only. Throws LedgerError ("cannot open
-  // ledger at ...", "ledger at ... has schema version 3; this rlvr reads version 1 or 2", ...)
+  // ledger at ...", "ledger at ... has schema version 4; this rlvr reads versions 1 to 3", ...)
   // when it cannot be opened or is not an rlvr ledger of a version it reads.
   explicit LedgerHistory(const std::filesystem::path& path);
   ~LedgerHistory();
