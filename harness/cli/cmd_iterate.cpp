@@ -41,7 +41,8 @@ void AddIterateCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "iterate",
       "Run the model-driven optimisation loop: propose, verify, promote, repeat.\n"
-      "Exit status: 0 the budget was spent (--max-iterations, --max-hours, --max-tokens, or a "
+      "Exit status: 0 the budget was spent (--max-iterations, --max-hours, --max-tokens, "
+      "--max-cost, or a "
       "replay ran out); 130 stopped by SIGINT (Ctrl-C), 143 by SIGTERM; 1 the model could not be "
       "used (bad key or model, dead endpoint, --max-endpoint-failures in a row); 2 the machine or "
       "its storage could not be (lock held, bad rlvr.json, ledger unreadable or unwritable, "
@@ -87,7 +88,8 @@ void AddIterateCommand(CLI::App& app) {
                   "models or once per --model")
       ->allow_extra_args(false);
   cmd->add_option("--price", args->flags.prices,
-                  "Dollars per million tokens, IN/OUT or IN/OUT/CACHED (e.g. 2.5/10/1.25); once for "
+                  "The model's price, IN/OUT[/CACHED] dollars per million prompt, completion and "
+                  "cached prompt tokens (e.g. 2.5/10/1.25); default rlvr.json llm.price; once for "
                   "all models or once per --model")
       ->allow_extra_args(false);
   cmd->add_option("--connect-timeout", args->flags.connect_timeout, "Seconds to connect")
@@ -105,6 +107,9 @@ void AddIterateCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--max-tokens", args->flags.loop.max_tokens,
                   "Token budget of the run; 0 = no limit")
+      ->capture_default_str();
+  cmd->add_option("--max-cost", args->flags.loop.max_cost,
+                  "Dollar budget of the run (needs a price); 0 = no limit")
       ->capture_default_str();
   cmd->add_option("--max-endpoint-failures", args->flags.loop.max_endpoint_failures,
                   "Stop after this many consecutive model calls without a usable reply")

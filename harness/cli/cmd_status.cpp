@@ -1,5 +1,6 @@
 // `rlvr status`: a running or finished loop, read from the ledger: the last run's settings, its
-// counts per verdict, its last attempts and whether the lock holder is alive. Read-only: it
+// counts per verdict, its tokens and cost (per promotion, per 1% of primary speed-up), its last
+// attempts and whether the lock holder is alive. Read-only: it
 // never creates a ledger and works while a loop is writing.
 #include <signal.h>
 
@@ -16,6 +17,7 @@
 #include "harness/git/repo.h"
 #include "harness/ledger/ledger.h"
 #include "harness/loop/loop.h"
+#include "harness/report/cost.h"
 
 namespace rlvr {
 namespace {
@@ -70,7 +72,8 @@ void RunStatus(const StatusArgs& args) {
     state = fmt::format("finished at {}: {}", *run->finished_at, run->stop_reason.value_or("?"));
   }
   std::cout << fmt::format("run {} started {} — {}\n", run->id, run->started_at, state);
-  std::cout << fmt::format("model {} at {}\n", run->model, run->endpoint);
+  std::cout << fmt::format("model {} at {}, strategy {}\n", run->model, run->endpoint,
+                           run->strategy);
   nlohmann::json settings = nlohmann::json::parse(run->settings_json, nullptr, false);
   if (!settings.is_discarded() && settings.is_object()) {
     std::string line = "settings:";
@@ -92,6 +95,11 @@ void RunStatus(const StatusArgs& args) {
   std::cout << (total ? counts : std::string("attempts: none yet")) << "\n";
   std::cout << fmt::format("tokens: {}\n", ledger->TokensUsed(run->id));
   std::vector<AttemptRecord> attempts = ledger->RunAttempts(run->id);
+  CostTally cost;
+  for (const AttemptRecord& a : attempts) {
+    cost.Add(a.cost, a.cost_estimated, a.verdict, a.primary_ratio);
+  }
+  std::cout << "cost: " << CostText(cost) << "\n";
   size_t from = attempts.size() > static_cast<size_t>(args.last) ? attempts.size() - args.last : 0;
   if (from < attempts.size()) std::cout << "last attempts:\n";
   for (size_t i = from; i < attempts.size(); ++i) {

@@ -60,14 +60,14 @@ void LedgerHistory::CheckSchema() const {
   if (!has_meta) {
     throw LedgerError(fmt::format(
         "ledger at {} has no schema version (no meta table): it was written by an older rlvr or "
-        "is not an rlvr ledger; this rlvr reads version {} or {}",
+        "is not an rlvr ledger; this rlvr reads versions {} to {}",
         where, oldest, newest));
   }
   Statement version = Prepare("SELECT value FROM meta WHERE key = 'schema_version'");
   if (!version.Step()) {
     throw LedgerError(
         fmt::format("ledger at {} has no schema_version in its meta table; this rlvr "
-                    "reads version {} or {}",
+                    "reads versions {} to {}",
                     where, oldest, newest));
   }
   std::string found = version.Text(0);
@@ -75,7 +75,7 @@ void LedgerHistory::CheckSchema() const {
   for (int v = oldest; v <= newest; ++v) known = known || found == std::to_string(v);
   if (!known) {
     throw LedgerError(
-        fmt::format("ledger at {} has schema version {}; this rlvr reads version {} or {}", where,
+        fmt::format("ledger at {} has schema version {}; this rlvr reads versions {} to {}", where,
                     found, oldest, newest));
   }
   std::set<std::string> columns;
@@ -98,11 +98,14 @@ void LedgerHistory::CheckSchema() const {
 }
 
 std::vector<AttemptOutline> LedgerHistory::Attempts(const std::string& target) const {
+  // Ledgers older than version 3 have no cost columns: NULL stands in for them.
+  bool v3 = HasColumn(db_, "attempts", "cost", [this](sqlite3* db) { return ReadError(db); });
   std::string sql = fmt::format(
       "SELECT id, run_id, created_at, target, model, round, candidate, repair, verdict, "
       "failed_gate, substr(message, 1, {}), primary_ratio, prompt_tokens, completion_tokens, "
-      "seconds FROM attempts",
-      kOutlineMessageChars);
+      "seconds, {} FROM attempts",
+      kOutlineMessageChars,
+      v3 ? "cost, cost_estimated, cached_prompt_tokens, repeat_of" : "NULL, NULL, NULL, NULL");
   if (!target.empty()) sql += " WHERE target = ?1";
   sql += " ORDER BY created_at, id";
   Statement query = Prepare(sql);
@@ -125,6 +128,10 @@ std::vector<AttemptOutline> LedgerHistory::Attempts(const std::string& target) c
     row.prompt_tokens = query.Int(12);
     row.completion_tokens = query.Int(13);
     row.seconds = query.Real(14);
+    row.cost = query.OptReal(15);
+    row.cost_estimated = query.Int(16) != 0;
+    row.cached_prompt_tokens = query.Int(17);
+    row.repeat_of = query.OptInt(18);
     rows.push_back(std::move(row));
   }
   return rows;
@@ -164,6 +171,14 @@ std::string LedgerHistory::ReplyStart(int64_t attempt_id, int chars) const {
 
 std::optional<RunRecord> LedgerHistory::LastRun() const {
   return ReadLastRun(db_, [this](sqlite3* db) { return ReadError(db); });
+}
+
+}  // namespace rlvr
+
+namespace rlvr {
+
+std::vector<RunRecord> LedgerHistory::Runs() const {
+  return ReadRuns(db_, [this](sqlite3* db) { return ReadError(db); });
 }
 
 }  // namespace rlvr

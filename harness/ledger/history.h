@@ -1,7 +1,8 @@
 // Reading runs and attempts back for reports: the ledger opened read-only. It never creates,
 // migrates or writes the file, so it reads ledgers of schema version 1 (from before the executor
-// columns) as well as 2, and it works while a running loop is writing (it waits for the loop's
-// lock). The rows come as plain structs without the large texts a report does not need.
+// columns) and 2 (from before the cost columns) as well as 3, and it works while a running loop is
+// writing (it waits for the loop's lock). The rows come as plain structs without the large texts a
+// report does not need.
 #pragma once
 
 #include <cstdint>
@@ -38,6 +39,13 @@ struct AttemptOutline {
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
   double seconds = 0;
+  // Schema version 3 (unset, false, 0 and unset in older ledgers): what the request cost when
+  // the model had a price, whether the endpoint's usage was estimated, the cached prompt tokens,
+  // and the earlier attempt this one repeated.
+  std::optional<double> cost;
+  bool cost_estimated = false;
+  int64_t cached_prompt_tokens = 0;
+  std::optional<int64_t> repeat_of;
 };
 inline constexpr int kOutlineMessageChars = 500;
 
@@ -57,7 +65,7 @@ struct PromotedAttempt {
 class LedgerHistory {
  public:
   // Opens the ledger at `path`, which must exist, read-only. Throws LedgerError ("cannot open
-  // ledger at ...", "ledger at ... has schema version 3; this rlvr reads version 1 or 2", ...)
+  // ledger at ...", "ledger at ... has schema version 4; this rlvr reads versions 1 to 3", ...)
   // when it cannot be opened or is not an rlvr ledger of a version it reads.
   explicit LedgerHistory(const std::filesystem::path& path);
   ~LedgerHistory();
@@ -72,6 +80,8 @@ class LedgerHistory {
   std::string ReplyStart(int64_t attempt_id, int chars) const;
   // The run with the highest id, if any.
   std::optional<RunRecord> LastRun() const;
+  // Every run, oldest first (strategy "greedy" for runs of ledgers older than version 3).
+  std::vector<RunRecord> Runs() const;
 
  private:
   void CheckSchema() const;

@@ -16,7 +16,7 @@ constexpr const char* kSchema = R"sql(
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE runs(
   id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT, model TEXT, endpoint TEXT,
-  settings_json TEXT, stop_reason TEXT, pid INTEGER);
+  settings_json TEXT, stop_reason TEXT, pid INTEGER, strategy TEXT);
 CREATE TABLE attempts(
   id INTEGER PRIMARY KEY,
   run_id INTEGER REFERENCES runs(id),
@@ -35,9 +35,12 @@ CREATE TABLE attempts(
   seconds REAL,
   promoted_commit TEXT,
   job_id TEXT, node TEXT, queued_seconds REAL, run_seconds REAL, tries INTEGER,
-  infrastructure_events TEXT);
+  infrastructure_events TEXT,
+  cost REAL, cost_estimated INTEGER, cached_prompt_tokens INTEGER,
+  candidate_key TEXT, repeat_of INTEGER);
 CREATE INDEX attempts_target_time ON attempts(target, created_at);
-INSERT INTO meta(key, value) VALUES ('schema_version', '2');
+CREATE INDEX attempts_target_key ON attempts(target, candidate_key);
+INSERT INTO meta(key, value) VALUES ('schema_version', '3');
 )sql";
 
 // Version 1 -> 2: the executor columns, NULL in the rows already there.
@@ -49,6 +52,19 @@ ALTER TABLE attempts ADD COLUMN run_seconds REAL;
 ALTER TABLE attempts ADD COLUMN tries INTEGER;
 ALTER TABLE attempts ADD COLUMN infrastructure_events TEXT;
 UPDATE meta SET value = '2' WHERE key = 'schema_version';
+)sql";
+
+// Version 2 -> 3: cost accounting, repeat detection and the run's strategy, NULL in the rows
+// already there (the readers take a NULL strategy for "greedy").
+constexpr const char* kMigrationFrom2 = R"sql(
+ALTER TABLE runs ADD COLUMN strategy TEXT;
+ALTER TABLE attempts ADD COLUMN cost REAL;
+ALTER TABLE attempts ADD COLUMN cost_estimated INTEGER;
+ALTER TABLE attempts ADD COLUMN cached_prompt_tokens INTEGER;
+ALTER TABLE attempts ADD COLUMN candidate_key TEXT;
+ALTER TABLE attempts ADD COLUMN repeat_of INTEGER;
+CREATE INDEX attempts_target_key ON attempts(target, candidate_key);
+UPDATE meta SET value = '3' WHERE key = 'schema_version';
 )sql";
 
 // SQLite's quick integrity check, before anything is written: a damaged ledger is refused as it
@@ -137,11 +153,15 @@ void Ledger::CreateOrCheckSchema() {
     } else {
       Statement s(db_, "SELECT value FROM meta WHERE key='schema_version'");
       std::string version = s.Step() ? s.Text(0) : "";
+      // An older ledger keeps its rows, with the new columns empty, one version step after
+      // the other; the whole migration is one transaction (this one).
       if (version == "1") {
-        // A ledger of an rlvr from before the executors: its rows stay, with the new columns
-        // empty; the whole migration is one transaction (this one).
-        MigrateFromVersion1();
-        version = std::to_string(kLedgerSchemaVersion);
+        Exec(kMigrationFrom1);  // from before the executors
+        version = "2";
+      }
+      if (version == "2") {
+        Exec(kMigrationFrom2);  // from before cost accounting
+        version = "3";
       }
       if (version != std::to_string(kLedgerSchemaVersion)) {
         throw LedgerError("ledger " + path_.string() + ": schema_version '" + version +
@@ -157,20 +177,18 @@ void Ledger::CreateOrCheckSchema() {
   }
 }
 
-void Ledger::MigrateFromVersion1() {
-  Exec(kMigrationFrom1);
-}
-
 int64_t Ledger::BeginRun(const std::string& model, const std::string& endpoint,
-                         const std::string& settings_json, int64_t pid) {
+                         const std::string& settings_json, int64_t pid,
+                         const std::string& strategy) {
   Statement s(db_,
-              "INSERT INTO runs(started_at, model, endpoint, settings_json, pid) "
-              "VALUES (?, ?, ?, ?, ?)");
+              "INSERT INTO runs(started_at, model, endpoint, settings_json, pid, strategy) "
+              "VALUES (?, ?, ?, ?, ?, ?)");
   s.Bind(1, UtcNowIso8601());
   s.Bind(2, model);
   s.Bind(3, endpoint);
   s.Bind(4, settings_json);
   s.Bind(5, pid);
+  s.Bind(6, strategy);
   s.Step();
   return sqlite3_last_insert_rowid(db_);
 }
@@ -196,7 +214,10 @@ namespace {
 // Binds an attempt's outcome columns (its texts cut to their bound, stored_text.h), in the order
 // patch, verdict, failed_gate, message, gates_json, figures_json, primary_ratio, prompt_tokens,
 // completion_tokens, seconds, promoted_commit, job_id, node, queued_seconds, run_seconds, tries,
-// infrastructure_events, from parameter `first` on (the INSERT and the UPDATE list them alike).
+// infrastructure_events, candidate_key, repeat_of, from parameter `first` on (the INSERT and the
+// UPDATE list them alike); kOutcomeColumns of them. The request's cost is not among them: it is
+// a fact of the request, booked once by AddAttempt, and a judgement does not change it.
+constexpr int kOutcomeColumns = 19;
 void BindOutcome(Statement& s, int first, const AttemptRecord& a) {
   s.Bind(first, StoredText(a.patch));
   s.Bind(first + 1, a.verdict);
@@ -215,6 +236,10 @@ void BindOutcome(Statement& s, int first, const AttemptRecord& a) {
   s.Bind(first + 14, a.run_seconds);
   s.Bind(first + 15, int64_t{a.tries});
   s.Bind(first + 16, a.infrastructure_events);
+  // NULL rather than '' for "no key": such rows never match a lookup by key.
+  s.Bind(first + 17,
+         a.candidate_key.empty() ? std::nullopt : std::optional<std::string>(a.candidate_key));
+  s.Bind(first + 18, a.repeat_of);
 }
 
 }  // namespace
@@ -226,8 +251,9 @@ int64_t Ledger::AddAttempt(AttemptRecord a) {
               "INSERT INTO attempts(run_id, created_at, target, model, round, candidate, repair, "
               "prompt, reply, patch, verdict, failed_gate, message, gates_json, figures_json, "
               "primary_ratio, prompt_tokens, completion_tokens, seconds, promoted_commit, job_id, "
-              "node, queued_seconds, run_seconds, tries, infrastructure_events) "
-              "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+              "node, queued_seconds, run_seconds, tries, infrastructure_events, candidate_key, "
+              "repeat_of, cost, cost_estimated, cached_prompt_tokens) "
+              "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   s.Bind(1, a.run_id);
   s.Bind(2, a.created_at);
   s.Bind(3, a.target);
@@ -238,6 +264,9 @@ int64_t Ledger::AddAttempt(AttemptRecord a) {
   s.Bind(8, StoredText(a.prompt));
   s.Bind(9, StoredText(a.reply));
   BindOutcome(s, 10, a);
+  s.Bind(10 + kOutcomeColumns, a.cost);
+  s.Bind(11 + kOutcomeColumns, int64_t{a.cost_estimated ? 1 : 0});
+  s.Bind(12 + kOutcomeColumns, a.cached_prompt_tokens);
   s.Step();
   return sqlite3_last_insert_rowid(db_);
 }
@@ -247,10 +276,11 @@ void Ledger::UpdateAttempt(const AttemptRecord& a) {
               "UPDATE attempts SET patch = ?, verdict = ?, failed_gate = ?, message = ?, "
               "gates_json = ?, figures_json = ?, primary_ratio = ?, prompt_tokens = ?, "
               "completion_tokens = ?, seconds = ?, promoted_commit = ?, job_id = ?, node = ?, "
-              "queued_seconds = ?, run_seconds = ?, tries = ?, infrastructure_events = ? "
+              "queued_seconds = ?, run_seconds = ?, tries = ?, infrastructure_events = ?, "
+              "candidate_key = ?, repeat_of = ? "
               "WHERE id = ?");
   BindOutcome(s, 1, a);
-  s.Bind(18, a.id);
+  s.Bind(1 + kOutcomeColumns, a.id);
   s.Step();
   if (sqlite3_changes(db_) != 1) {
     throw LedgerError("ledger: no attempt " + std::to_string(a.id) + " to update");
@@ -311,6 +341,25 @@ int Ledger::LastRound(const std::string& target) const {
   s.Bind(1, target);
   s.Step();
   return static_cast<int>(s.Int(0));
+}
+
+std::optional<AttemptRecord> Ledger::FindJudgedByKey(const std::string& target,
+                                                     const std::string& candidate_key) const {
+  if (candidate_key.empty()) return std::nullopt;
+  Statement s(db_, std::string("SELECT ") + kAttemptColumns +
+                       " FROM attempts WHERE target = ? AND candidate_key = ? AND repeat_of IS NULL"
+                       " AND verdict IN ('promoted', 'passed', 'failed') ORDER BY id LIMIT 1");
+  s.Bind(1, target);
+  s.Bind(2, candidate_key);
+  if (!s.Step()) return std::nullopt;
+  return ReadAttempt(s);
+}
+
+double Ledger::CostUsed(int64_t run_id) const {
+  Statement s(db_, "SELECT coalesce(sum(cost), 0) FROM attempts WHERE run_id = ?");
+  s.Bind(1, run_id);
+  s.Step();
+  return s.Real(0);
 }
 
 int64_t Ledger::TokensUsed(int64_t run_id) const {

@@ -1,6 +1,7 @@
 // The ledger: every loop run and every attempt (model reply + verdict) in SQLite at
-// .rlvr/ledger.sqlite, with the schema fixed by DESIGN.md (schema_version 2; a version-1 ledger is
-// migrated in place when opened for writing: the executor columns are added). A rollback journal
+// .rlvr/ledger.sqlite, with the schema fixed by DESIGN.md (schema_version 3; version-1 and -2
+// ledgers are migrated in place when opened for writing: the executor columns, then the cost,
+// repeat and strategy columns are added). A rollback journal
 // (not WAL, whose memory-mapped index turns a read-only or full disk into SIGBUS) and one
 // transaction per write, so a killed process leaves a valid file and loses at most the attempt
 // being written. Reports read it back read-only through history.h.
@@ -23,7 +24,7 @@ class LedgerError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-inline constexpr int kLedgerSchemaVersion = 2;
+inline constexpr int kLedgerSchemaVersion = 3;
 
 struct RunRecord {
   int64_t id = 0;
@@ -99,8 +100,10 @@ class Ledger {
     return repo_root / ".rlvr" / "ledger.sqlite";
   }
 
+  // `strategy` is the run's search strategy (RunRecord::strategy), stored in runs.strategy.
   int64_t BeginRun(const std::string& model, const std::string& endpoint,
-                   const std::string& settings_json, int64_t pid);
+                   const std::string& settings_json, int64_t pid,
+                   const std::string& strategy = "greedy");
   void FinishRun(int64_t run_id, const std::string& stop_reason);
   // Runs left without finished_at by a killed process are closed with `stop_reason`; returns
   // how many. Call only while holding the repository lock.
@@ -108,7 +111,9 @@ class Ledger {
 
   int64_t AddAttempt(AttemptRecord attempt);
   // Rewrites the outcome of attempt `attempt.id` (patch, verdict, failed gate, message, gates,
-  // figures, ratio, seconds, promoted commit); what was asked and answered stays as recorded.
+  // figures, ratio, tokens, seconds, promoted commit, executor columns, candidate key,
+  // repeat_of); what was asked and answered stays as recorded, and so does the request's cost
+  // (cost, cost_estimated, cached_prompt_tokens: written by AddAttempt only).
   void UpdateAttempt(const AttemptRecord& attempt);
   // Turns a 'passed' attempt into 'promoted' with the commit it produced.
   void MarkPromoted(int64_t attempt_id, const std::string& commit);
@@ -122,11 +127,17 @@ class Ledger {
   // Highest round recorded for `target` over all runs (0 if none): a resumed loop goes on after it.
   int LastRound(const std::string& target) const;
   int64_t TokensUsed(int64_t run_id) const;
+  // Dollars spent by run `run_id`: the sum of its attempts' cost; 0 when none is priced.
+  double CostUsed(int64_t run_id) const;
+  // The earliest attempt of `target` with this candidate key that was judged (promoted, passed
+  // or failed; an 'error' is no judgement) and is not itself a repeat; nothing when there is
+  // none or the key is empty. A candidate whose key matches need not be evaluated again.
+  std::optional<AttemptRecord> FindJudgedByKey(const std::string& target,
+                                               const std::string& candidate_key) const;
 
  private:
   void Exec(const char* sql);
   void CreateOrCheckSchema();
-  void MigrateFromVersion1();
 
   std::filesystem::path path_;
   sqlite3* db_ = nullptr;

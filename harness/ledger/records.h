@@ -4,19 +4,30 @@
 #pragma once
 
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "harness/ledger/ledger.h"
 #include "harness/ledger/statement.h"
 
 namespace rlvr {
 
-// Every column of an attempt (schema version 2), in the order ReadAttempt expects.
+// Every column of an attempt (schema version 3), in the order ReadAttempt expects.
 extern const char* const kAttemptColumns;
 
 // The current row of a statement that selected kAttemptColumns.
 AttemptRecord ReadAttempt(const Statement& s);
 
-// The run with the highest id, if any (version 1 and 2 ledgers alike).
+// Whether `table` has `column` (older ledgers read by history.h lack the newer ones).
+bool HasColumn(sqlite3* db, const std::string& table, const std::string& column,
+               const Statement::ErrorText& error_text);
+
+// Every run, by id; only the `last` ones, newest first, when given. Ledgers of versions 1 to 3
+// alike (strategy "greedy" where none is stored).
+std::vector<RunRecord> ReadRuns(sqlite3* db, const Statement::ErrorText& error_text,
+                                std::optional<int> last = std::nullopt);
+
+// The run with the highest id, if any (version 1, 2 and 3 ledgers alike).
 std::optional<RunRecord> ReadLastRun(sqlite3* db, const Statement::ErrorText& error_text);
 
 }  // namespace rlvr

@@ -62,6 +62,14 @@ void Statement::Bind(int i, const std::optional<double>& v) {
   }
 }
 
+void Statement::Bind(int i, const std::optional<int64_t>& v) {
+  if (v) {
+    Bind(i, *v);
+  } else {
+    sqlite3_bind_null(stmt_, i);
+  }
+}
+
 bool Statement::Step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
@@ -89,6 +97,11 @@ std::string Statement::Text(int col) const {
 std::optional<std::string> Statement::OptText(int col) const {
   if (IsNull(col)) return std::nullopt;
   return Text(col);
+}
+
+std::optional<int64_t> Statement::OptInt(int col) const {
+  if (IsNull(col)) return std::nullopt;
+  return Int(col);
 }
 
 std::optional<double> Statement::OptReal(int col) const {

@@ -35,6 +35,7 @@ class Statement {
   void Bind(int i, const std::string& v);
   void Bind(int i, const std::optional<std::string>& v);
   void Bind(int i, const std::optional<double>& v);
+  void Bind(int i, const std::optional<int64_t>& v);
   // True while there is a row.
   bool Step();
   bool IsNull(int col) const;
@@ -42,6 +43,7 @@ class Statement {
   double Real(int col) const;
   std::string Text(int col) const;
   std::optional<std::string> OptText(int col) const;
+  std::optional<int64_t> OptInt(int col) const;
   std::optional<double> OptReal(int col) const;
 
  private:

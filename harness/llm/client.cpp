@@ -118,6 +118,20 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   return n;
 }
 
+// usage.<details>.cached_tokens (prompt_tokens_details for Chat Completions,
+// input_tokens_details for the Responses API); 0 when absent or not a number.
+int64_t CachedTokens(const json& usage, const char* details) {
+  if (!usage.contains(details) || !usage[details].is_object()) return 0;
+  const json& d = usage[details];
+  if (!d.contains("cached_tokens") || !d["cached_tokens"].is_number()) return 0;
+  return d["cached_tokens"].get<int64_t>();
+}
+
+// About four characters a token, rounded up: the usual rule of thumb for English and code.
+int64_t EstimatedTokens(size_t chars) {
+  return static_cast<int64_t>((chars + 3) / 4);
+}
+
 }  // namespace
 
 struct HttpLlmClient::HttpResult {
@@ -261,6 +275,7 @@ LlmResponse HttpLlmClient::CompleteOnce(const std::vector<ChatMessage>& messages
         std::nullopt);
   }
   LlmResponse out;
+  bool reported_usage = false;
   try {
     if (chat) {
       if (reply.contains("choices") && reply["choices"].is_array()) {
@@ -275,8 +290,11 @@ LlmResponse HttpLlmClient::CompleteOnce(const std::vector<ChatMessage>& messages
         }
       }
       if (reply.contains("usage") && reply["usage"].is_object()) {
-        out.prompt_tokens = reply["usage"].value("prompt_tokens", int64_t{0});
-        out.completion_tokens = reply["usage"].value("completion_tokens", int64_t{0});
+        const json& usage = reply["usage"];
+        reported_usage = true;
+        out.prompt_tokens = usage.value("prompt_tokens", int64_t{0});
+        out.completion_tokens = usage.value("completion_tokens", int64_t{0});
+        out.cached_prompt_tokens = CachedTokens(usage, "prompt_tokens_details");
       }
     } else {
       std::string text;
@@ -290,8 +308,11 @@ LlmResponse HttpLlmClient::CompleteOnce(const std::vector<ChatMessage>& messages
       }
       if (!text.empty()) out.replies.push_back(std::move(text));
       if (reply.contains("usage") && reply["usage"].is_object()) {
-        out.prompt_tokens = reply["usage"].value("input_tokens", int64_t{0});
-        out.completion_tokens = reply["usage"].value("output_tokens", int64_t{0});
+        const json& usage = reply["usage"];
+        reported_usage = true;
+        out.prompt_tokens = usage.value("input_tokens", int64_t{0});
+        out.completion_tokens = usage.value("output_tokens", int64_t{0});
+        out.cached_prompt_tokens = CachedTokens(usage, "input_tokens_details");
       }
     }
   } catch (const json::exception& e) {
@@ -302,6 +323,16 @@ LlmResponse HttpLlmClient::CompleteOnce(const std::vector<ChatMessage>& messages
     throw TransientLlmError(Redact(fmt::format("reply from {} has no message content: {}", url,
                                                Excerpt(http.body, 200))),
                             std::nullopt);
+  }
+  if (!reported_usage) {
+    // Costs must not silently read zero: estimate, and say so (usage_estimated).
+    size_t prompt_chars = 0;
+    for (const ChatMessage& m : messages) prompt_chars += m.content.size();
+    size_t reply_chars = 0;
+    for (const std::string& r : out.replies) reply_chars += r.size();
+    out.prompt_tokens = EstimatedTokens(prompt_chars);
+    out.completion_tokens = EstimatedTokens(reply_chars);
+    out.usage_estimated = true;
   }
   return out;
 }
@@ -323,6 +354,8 @@ LlmResponse HttpLlmClient::Complete(const std::string& /*target*/,
         }
         total.prompt_tokens += part.prompt_tokens;
         total.completion_tokens += part.completion_tokens;
+        total.cached_prompt_tokens += part.cached_prompt_tokens;
+        total.usage_estimated = total.usage_estimated || part.usage_estimated;
         break;
       } catch (const LlmError& e) {
         if (e.permanent() || e.cancelled() || attempt >= settings_.max_retries) {

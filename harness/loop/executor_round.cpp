@@ -26,12 +26,12 @@ bool LoopRunner::RunRoundOnExecutor(const Target& target) {
     ids.push_back(RecordUnjudged(target, round, static_cast<int>(c) + 1, 0, messages,
                                  response->replies[c], c == 0 ? response->prompt_tokens : 0,
                                  c == 0 ? response->completion_tokens : 0,
-                                 c == 0 ? last_call_seconds_ : 0));
+                                 c == 0 ? last_call_seconds_ : 0, c == 0));
   }
   std::vector<PassingCandidate> passing;
   // A stop or the clock ends the round before its evaluations; replies already paid for are
-  // still judged when only the token budget ran out.
-  if (!(CheckBudgets() && !SpendingBudgetStop())) {
+  // still judged when only a spending budget (tokens, cost) ran out.
+  if (!(CheckBudgets() && !OnlySpendingStopped())) {
     for (size_t c = 0; c < ids.size(); ++c)
       SubmitEvaluation(target, unjudged_[ids[c]], messages, c == 0 ? last_call_seconds_ : 0);
     Print(fmt::format("[{}] {} {}: {} candidate(s) submitted to the {} executor", ClockNow(),
@@ -127,7 +127,7 @@ void LoopRunner::CollectSubmitted(const std::string& what, bool repairs,
       if (!fixed) continue;
       int64_t id = RecordUnjudged(*s.target, a.round, a.candidate, a.repair + 1, conversation,
                                   fixed->replies.front(), fixed->prompt_tokens,
-                                  fixed->completion_tokens, last_call_seconds_);
+                                  fixed->completion_tokens, last_call_seconds_, true);
       SubmitEvaluation(*s.target, unjudged_[id], conversation, last_call_seconds_);
     }
   }

@@ -64,7 +64,7 @@ bool LoopRunner::RunRound(const Target& target) {
       }
       reply.id = RecordUnjudged(target, round, static_cast<int>(replies.size()) + 1, 0, messages,
                                 reply.text, reply.prompt_tokens, reply.completion_tokens,
-                                reply.llm_seconds);
+                                reply.llm_seconds, c == 0);
       replies.push_back(std::move(reply));
     }
   }
@@ -85,7 +85,7 @@ bool LoopRunner::RunRound(const Target& target) {
     for (int repair = 0;; ++repair) {
       // A stop or the clock ends the round before the next evaluation; replies already paid
       // for are still judged when only a spending budget ran out.
-      if (CheckBudgets() && !SpendingBudgetStop()) break;
+      if (CheckBudgets() && !OnlySpendingStopped()) break;
       AttemptRecord a = NewAttempt(target, round, candidate, repair, conversation);
       a.model = models_[model].name;
       a.id = attempt_id;
@@ -151,7 +151,7 @@ bool LoopRunner::RunRound(const Target& target) {
       completion_tokens = fixed->completion_tokens;
       llm_seconds = last_call_seconds_;
       attempt_id = RecordUnjudged(target, round, candidate, repair + 1, conversation, reply,
-                                  prompt_tokens, completion_tokens, llm_seconds);
+                                  prompt_tokens, completion_tokens, llm_seconds, true);
     }
   }
   ReportUnjudged();

@@ -30,6 +30,15 @@ LoopResult RunLoop(const Project& project, CandidateJudge& evaluator,
                    const LoopSettings& settings, const nlohmann::json& settings_json,
                    std::ostream& out) {
   if (models.empty()) throw std::invalid_argument("RunLoop: no model");
+  if (settings.max_cost > 0) {
+    // A cost budget over unpriced requests would never be reached: refuse rather than overspend.
+    for (const LoopModel& m : models) {
+      if (!m.price) {
+        throw ConfigError("a cost budget (max_cost) needs a price for every model; model '" +
+                          m.name + "' has none");
+      }
+    }
+  }
   return LoopRunner(project, evaluator, models, ledger, settings, out).Run(settings_json);
 }
 
@@ -173,12 +182,10 @@ bool LoopRunner::CheckBudgets() {
     stop_reason_ = "max-hours";
   } else if (settings_.max_tokens > 0 && tokens_used_ >= settings_.max_tokens) {
     stop_reason_ = "max-tokens";
+  } else if (settings_.max_cost > 0 && cost_used_ >= settings_.max_cost) {
+    stop_reason_ = "max-cost";
   }
   return stop_reason_.has_value();
-}
-
-bool LoopRunner::SpendingBudgetStop() const {
-  return stop_reason_ && (*stop_reason_ == "max-tokens" || *stop_reason_ == "max-cost");
 }
 
 std::optional<LlmResponse> LoopRunner::Ask(const Target& target, int round, int candidate,
@@ -196,10 +203,18 @@ std::optional<LlmResponse> LoopRunner::Ask(const Target& target, int round, int 
     for (std::string& reply : response.replies) reply = RedactSecrets(reply);
     consecutive_failures_ = 0;
     tokens_used_ += response.prompt_tokens + response.completion_tokens;
-    const LoopModel& asked = models_[asked_model_];
-    bandit_.RecordRequest(asked_model_, response.prompt_tokens, response.completion_tokens,
-                          asked.price ? CostOf(*asked.price, response).dollars : 0.0);
     last_call_seconds_ = SecondsSince(start);
+    last_call_cost_.reset();
+    last_call_cost_estimated_ = response.usage_estimated;
+    last_call_cached_tokens_ = response.cached_prompt_tokens;
+    if (const std::optional<ModelPrice>& price = models_[asked_model_].price) {
+      RequestCost cost = CostOf(*price, response);
+      last_call_cost_ = cost.dollars;
+      last_call_cost_estimated_ = cost.estimated;
+      cost_used_ += cost.dollars;
+    }
+    bandit_.RecordRequest(asked_model_, response.prompt_tokens, response.completion_tokens,
+                          last_call_cost_.value_or(0.0));
     return response;
   } catch (const LlmError& e) {
     // The notice of the signal that cut the request short names the request.

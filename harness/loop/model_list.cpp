@@ -42,20 +42,25 @@ T Field(const json& entry, const json& section, const char* key, T fallback,
 }  // namespace
 
 ModelPrice PriceFromJson(const json& price, const std::string& where) {
-  if (!price.is_object() || !price.contains("input") || !price.contains("output"))
+  if (!price.is_object())
     throw std::invalid_argument(where +
-                                " must be {\"input\": IN, \"output\": OUT} dollars per million "
-                                "tokens (\"cached_input\" optional)");
+                                " must be an object like {\"input\": 2.5, \"output\": 10, "
+                                "\"cached_input\": 1.25} (dollars per million tokens)");
+  auto dollars = [&](const char* key, bool required) -> std::optional<double> {
+    if (!price.contains(key)) {
+      if (required) throw std::invalid_argument(where + " lacks \"" + key + "\"");
+      return std::nullopt;
+    }
+    const json& value = price[key];
+    if (!value.is_number() || value.get<double>() < 0)
+      throw std::invalid_argument(where + "." + key +
+                                  " must be a non-negative number (dollars per million tokens)");
+    return value.get<double>();
+  };
   ModelPrice p;
-  try {
-    p.input_per_million = price["input"].get<double>();
-    p.output_per_million = price["output"].get<double>();
-    if (price.contains("cached_input")) p.cached_input_per_million = price["cached_input"].get<double>();
-  } catch (const json::exception&) {
-    throw std::invalid_argument(where + " prices must be numbers");
-  }
-  if (p.input_per_million < 0 || p.output_per_million < 0 || p.cached_input_per_million.value_or(0) < 0)
-    throw std::invalid_argument(where + " prices must not be negative");
+  p.input_per_million = *dollars("input", true);
+  p.output_per_million = *dollars("output", true);
+  p.cached_input_per_million = dollars("cached_input", false);
   return p;
 }
 
@@ -98,7 +103,11 @@ std::vector<ModelSpec> ResolveModels(const json& section, const ModelFlags& flag
                           .value_or(Field(entry, common, "temperature", defaults.temperature, where));
     llm.max_tokens = Field(entry, common, "max_tokens", defaults.max_tokens, where);
     if (std::optional<std::string> price = PerModel(flags.prices, i, n, "--price")) {
-      spec.price = ParsePrice(*price);
+      try {
+        spec.price = ParsePrice(*price);
+      } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument(std::string("--price: ") + e.what());
+      }
     } else if (entry.contains("price")) {
       spec.price = PriceFromJson(entry["price"], where + ".price");
     } else if (common.contains("price")) {

@@ -30,7 +30,8 @@ int64_t LoopRunner::Record(AttemptRecord& a) {
 int64_t LoopRunner::RecordUnjudged(const Target& target, int round, int candidate, int repair,
                                    const std::vector<ChatMessage>& messages,
                                    const std::string& reply, int64_t prompt_tokens,
-                                   int64_t completion_tokens, double llm_seconds) {
+                                   int64_t completion_tokens, double llm_seconds,
+                                   bool books_request) {
   AttemptRecord a = NewAttempt(target, round, candidate, repair, messages);
   a.reply = reply;
   a.verdict = "error";
@@ -38,6 +39,11 @@ int64_t LoopRunner::RecordUnjudged(const Target& target, int round, int candidat
   a.prompt_tokens = prompt_tokens;
   a.completion_tokens = completion_tokens;
   a.seconds = llm_seconds;
+  if (books_request) {
+    a.cost = last_call_cost_;
+    a.cost_estimated = last_call_cost_estimated_;
+    a.cached_prompt_tokens = last_call_cached_tokens_;
+  }
   a.id = ledger_.AddAttempt(a);
   // A row of the ledger is an attempt of the run, judged or not.
   ++result_.attempts;

@@ -57,6 +57,12 @@ class LoopRunner {
   // Sets stop_reason_ when a budget is spent or a stop was requested; true if so.
   bool CheckBudgets();
 
+  // Whether the stop reason still lets replies already paid for be judged: only a spending
+  // budget ran out (max-tokens, max-cost). Precondition: stop_reason_ is set.
+  bool OnlySpendingStopped() const {
+    return *stop_reason_ == "max-tokens" || *stop_reason_ == "max-cost";
+  }
+
   // Asks the model; on failure records an 'llm' error attempt and updates the failure count.
   // `repair` is 0 for the first turn. Returns nothing when the model gave no usable reply (the
   // stop reason is set when that ends the run).
@@ -66,8 +72,6 @@ class LoopRunner {
                                  const std::vector<ChatMessage>& messages, int n,
                                  std::optional<size_t> model);
 
-  // The stop reason is a spent token or cost budget: replies already paid for are still judged.
-  bool SpendingBudgetStop() const;
 
   // ---- Stop signals (stop_notices.cpp) ----
 
@@ -129,9 +133,13 @@ class LoopRunner {
   // Writes a reply to the ledger before it is judged, so a loop killed mid-evaluation (or stopped
   // before reaching it) loses nothing the model was paid for. The row stands as an error saying
   // so until Judged (or RecordOutcome) replaces its outcome. Returns its id.
+  // `books_request`: this row books the last request's cost (last_call_cost_ and the rest), as
+  // the request's first candidate and each repair turn do; the request's other candidates pass
+  // false (and zero tokens) so sums stay right.
   int64_t RecordUnjudged(const Target& target, int round, int candidate, int repair,
                          const std::vector<ChatMessage>& messages, const std::string& reply,
-                         int64_t prompt_tokens, int64_t completion_tokens, double llm_seconds);
+                         int64_t prompt_tokens, int64_t completion_tokens, double llm_seconds,
+                         bool books_request);
 
   // The verdict of a reply recorded by RecordUnjudged (a.id): stored and printed.
   void Judged(const AttemptRecord& a);
@@ -281,6 +289,12 @@ class LoopRunner {
   int consecutive_failures_ = 0;
   int64_t tokens_used_ = 0;
   double last_call_seconds_ = 0;
+  // The last request's dollars (unset: its model has no price), whether its usage was estimated,
+  // and its cached prompt tokens; booked by RecordUnjudged like its tokens.
+  std::optional<double> last_call_cost_;
+  bool last_call_cost_estimated_ = false;
+  int64_t last_call_cached_tokens_ = 0;
+  double cost_used_ = 0;  // dollars of this run's priced requests (the max-cost budget)
   std::optional<std::string> stop_reason_;
   std::string prompt_commit_;  // the commit the last prompt showed; candidates apply to it
   std::map<int64_t, AttemptRecord> unjudged_;   // rows of RecordUnjudged not judged yet

@@ -46,6 +46,12 @@ T Pick(const std::optional<T>& flag, const json& section, const char* key, T fal
   return fallback;
 }
 
+json PriceJson(const ModelPrice& price) {
+  json out = {{"input", price.input_per_million}, {"output", price.output_per_million}};
+  if (price.cached_input_per_million) out["cached_input"] = *price.cached_input_per_million;
+  return out;
+}
+
 }  // namespace
 
 IterateSettings ResolveIterateSettings(const std::filesystem::path& repo_root, IterateFlags flags) {
@@ -70,6 +76,9 @@ IterateSettings ResolveIterateSettings(const std::filesystem::path& repo_root, I
   llm.connect_timeout_seconds = flags.connect_timeout;
   llm.total_timeout_seconds = flags.timeout;
   llm.max_retries = flags.retries;
+  if (!(flags.loop.max_cost >= 0)) {
+    Fail("rlvr iterate: --max-cost must be a non-negative number of dollars", 2);
+  }
   // The first stop signal abandons a model request in flight: nothing has been received (and
   // paid for) yet, and what has is already in the ledger.
   llm.cancelled = [] { return StopRequested(); };
@@ -86,6 +95,14 @@ IterateSettings ResolveIterateSettings(const std::filesystem::path& repo_root, I
   if (settings.models.size() > 1 && flags.llm != "http")
     Fail("rlvr iterate: several models need --llm http (a replay is one model)", 2);
   llm = settings.models.front().llm;
+  for (const ModelSpec& spec : settings.models) {
+    if (flags.loop.max_cost > 0 && !spec.price) {
+      Fail("rlvr iterate: --max-cost needs the price of model '" + spec.name +
+               "': give --price IN/OUT[/CACHED] (dollars per million tokens) or rlvr.json "
+               "llm.price",
+           2);
+    }
+  }
   ExecutorConfig& executor_config = settings.executor;
   try {
     std::ifstream in(repo_root / "rlvr.json");
@@ -164,6 +181,8 @@ IterateSettings ResolveIterateSettings(const std::filesystem::path& repo_root, I
                        {"max_iterations", flags.loop.max_iterations},
                        {"max_hours", flags.loop.max_hours},
                        {"max_tokens", flags.loop.max_tokens},
+                       {"max_cost", flags.loop.max_cost},
+                       {"price", settings.models.front().price ? PriceJson(*settings.models.front().price) : json(nullptr)},
                        {"max_endpoint_failures", flags.loop.max_endpoint_failures},
                        {"targets", flags.targets},
                        {"strategy", flags.loop.strategy},

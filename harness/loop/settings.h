@@ -13,6 +13,7 @@
 #include "harness/base/config.h"
 #include "harness/executors/config.h"
 #include "harness/llm/client.h"
+#include "harness/llm/price.h"
 #include "harness/loop/loop.h"
 #include "harness/loop/model_list.h"
 #include "harness/verify/evaluate.h"
@@ -66,8 +67,9 @@ struct IterateSettings {
 // Reads `repo_root`/rlvr.json (LoadProject, which also sets the children's pass-through
 // environment) and resolves `flags` against it. Changes nothing in the repository. Throws
 // CLI::RuntimeError with exit status 2, its message starting "rlvr iterate: ", on a bad rlvr.json,
-// an unknown target, a wrong type in the "llm" section, a bad executor setting or flags out of
-// range (--api, --jobs, -n).
+// an unknown target, a wrong type in the "llm" section (its "price" included), a bad executor
+// setting, flags out of range (--api, --jobs, -n, --price, a negative --max-cost) or --max-cost
+// without a price.
 IterateSettings ResolveIterateSettings(const std::filesystem::path& repo_root, IterateFlags flags);
 
 }  // namespace rlvr

@@ -42,6 +42,7 @@ void Count(VerdictTally& tally, const AttemptRow& row) {
   ++tally.by_category[AttemptCategory(row.verdict, row.failed_gate)];
   tally.tokens += row.tokens;
   tally.seconds += row.seconds;
+  tally.cost.Add(row.cost, row.cost_estimated, row.verdict, row.primary_ratio);
 }
 
 // Every attempt (of `target` unless it is "") without its large texts, oldest first.
@@ -63,6 +64,8 @@ std::vector<AttemptRow> LoadAttemptRows(const LedgerHistory& ledger, const std::
     row.primary_ratio = outline.primary_ratio;
     row.tokens = outline.prompt_tokens + outline.completion_tokens;
     row.seconds = outline.seconds;
+    row.cost = outline.cost;
+    row.cost_estimated = outline.cost_estimated;
     rows.push_back(std::move(row));
   }
   return rows;
@@ -382,6 +385,7 @@ void LoadLastRun(const LedgerHistory& ledger, const std::vector<AttemptRow>& row
   run.finished_at = last->finished_at.value_or("");
   run.model = last->model;
   run.stop_reason = last->stop_reason.value_or("");
+  run.strategy = last->strategy;
   std::set<int64_t> promoted_in_run;
   for (const AttemptRow& row : rows) {
     if (row.run_id != run.id) continue;
@@ -404,6 +408,37 @@ void LoadLastRun(const LedgerHistory& ledger, const std::vector<AttemptRow>& row
     if (any) run.improvements.emplace_back(target.name, factor);
   }
   if (run.tally.attempts > 0 || !run.improvements.empty()) data.last_run = std::move(run);
+}
+
+// Per model and per run, over the attempts inside --since.
+void LoadModelsAndRuns(const LedgerHistory& ledger, const std::vector<const AttemptRow*>& window,
+                       ReportData& data) {
+  std::map<std::string, ModelSummary> models;
+  std::map<int64_t, VerdictTally> run_tallies;
+  for (const AttemptRow* row : window) {
+    ModelSummary& model = models[row->model];
+    model.model = row->model;
+    // Each request books its tokens (and cost) on one row; a request that failed is an 'llm' error.
+    if (row->tokens > 0 || row->cost || (row->verdict == "error" && row->failed_gate == "llm")) {
+      ++model.requests;
+    }
+    Count(model.tally, *row);
+    Count(run_tallies[row->run_id], *row);
+  }
+  for (auto& [name, model] : models) data.models.push_back(std::move(model));
+  for (const RunRecord& record : ledger.Runs()) {
+    auto it = run_tallies.find(record.id);
+    if (it == run_tallies.end()) continue;
+    RunSummary run;
+    run.id = record.id;
+    run.started_at = record.started_at;
+    run.finished_at = record.finished_at.value_or("");
+    run.model = record.model;
+    run.stop_reason = record.stop_reason.value_or("");
+    run.strategy = record.strategy;
+    run.tally = std::move(it->second);
+    data.runs.push_back(std::move(run));
+  }
 }
 
 }  // namespace
@@ -503,6 +538,7 @@ ReportData LoadReportDataOrThrowLedgerError(const ReportOptions& options) {
   if (ledger) {
     data.failures = FindFailureReasons(*ledger, window, options.failure_reasons);
     LoadLastRun(*ledger, rows, data.targets, data);
+    LoadModelsAndRuns(*ledger, window, data);
   }
   FillBuckets(window, options.max_buckets, data);
   return data;

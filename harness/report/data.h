@@ -1,5 +1,5 @@
 // The model of `rlvr report`: what the HTML and Markdown pages show, loaded read-only from the
-// ledger (.rlvr/ledger.sqlite, schema version 1 or 2, read through harness/ledger/history.h), the
+// ledger (.rlvr/ledger.sqlite, schema version 1 to 3, read through harness/ledger/history.h), the
 // stored baselines (baselines/<target>.json) and rlvr.json (each target's primary benchmark).
 // Renderers only format this; all selection, aggregation and arithmetic happens in LoadReportData.
 #pragma once
@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "harness/report/cost.h"
 
 namespace rlvr {
 
@@ -41,6 +43,7 @@ struct VerdictTally {
   std::map<std::string, int> by_category;  // see AttemptCategory
   int64_t tokens = 0;
   double seconds = 0;
+  CostTally cost;  // dollars of the priced attempts against the promotions' speed-up
 };
 
 // "promoted", "passed", the failed gate's name for failed/error attempts that name one, else
@@ -114,6 +117,8 @@ struct AttemptRow {
   std::optional<double> primary_ratio;
   int64_t tokens = 0;
   double seconds = 0;
+  std::optional<double> cost;  // the request's dollars, on the row that booked it
+  bool cost_estimated = false;
 };
 
 // Failures whose messages match once numbers are masked, with the most recent as the example.
@@ -139,8 +144,18 @@ struct RunSummary {
   std::string finished_at;
   std::string model;
   std::string stop_reason;
+  std::string strategy;  // "greedy" for runs from before the ledger recorded one
   VerdictTally tally;
   std::vector<std::pair<std::string, double>> improvements;  // target, speed-up factor in this run
+};
+
+// What one model did and cost over the report's attempts. `requests` counts the rows that
+// booked a request (tokens or a cost) and the requests that failed ('llm' errors); `tally.passed`
+// and `tally.promoted` together are its passes.
+struct ModelSummary {
+  std::string model;
+  int requests = 0;
+  VerdictTally tally;
 };
 
 struct ReportData {
@@ -160,9 +175,13 @@ struct ReportData {
   std::vector<TimeBucket> buckets;
   int64_t bucket_seconds = 0;
   std::optional<RunSummary> last_run;
+  std::vector<ModelSummary> models;  // over the attempts inside --since, by model name
+  // Runs with attempts inside --since, oldest first, to compare strategies: tallies over those
+  // attempts; `improvements` left empty (see last_run).
+  std::vector<RunSummary> runs;
 };
 
-// Throws ReportError when the ledger exists but cannot be read as schema version 1 or 2.
+// Throws ReportError when the ledger exists but cannot be read as schema version 1 to 3.
 ReportData LoadReportData(const ReportOptions& options);
 
 }  // namespace rlvr

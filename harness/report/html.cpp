@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "harness/base/utc_time.h"
+#include "harness/report/cost.h"
 #include "harness/report/escape.h"
 #include "harness/report/format.h"
 #include "harness/report/summary.h"
@@ -392,6 +393,45 @@ std::string FailuresSection(const ReportData& data) {
   return out + "</tbody></table></div></section>";
 }
 
+// What each model did and cost, and each run with its strategy, so strategies can be compared.
+std::string CostSection(const ReportData& data) {
+  std::string out = "<section id=\"cost\"><h2>Models, runs and cost</h2>";
+  out += "<p class=\"note\">Cost: " + Esc(CostText(data.totals.cost)) +
+         ". A promotion's speed-up is 1/primary ratio &minus; 1, summed over promotions.</p>";
+  out +=
+      "<h3>Models</h3><div class=\"scroll\"><table><thead><tr><th>model</th>"
+      "<th class=\"num\">requests</th><th class=\"num\">attempts</th><th class=\"num\">passes"
+      "</th><th class=\"num\">promotions</th><th class=\"num\">speed-up gained</th>"
+      "<th class=\"num\">tokens</th><th class=\"num\">cost</th><th class=\"num\">cost per "
+      "promotion</th></tr></thead><tbody>";
+  for (const ModelSummary& model : data.models) {
+    const VerdictTally& tally = model.tally;
+    std::optional<double> per = tally.cost.PerPromotion();
+    out += fmt::format(
+        "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td "
+        "class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{:+.1f}%</td><td "
+        "class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+        Esc(model.model), model.requests, tally.attempts, tally.passed + tally.promoted,
+        tally.promoted, tally.cost.speedup_percent, Esc(FormatCount(tally.tokens)),
+        Esc(CostAmountText(tally.cost)), per ? Esc(FormatDollars(*per)) : "—");
+  }
+  out +=
+      "</tbody></table></div><h3>Runs</h3><div class=\"scroll\"><table><thead><tr>"
+      "<th>run</th><th>started</th><th>strategy</th><th>model</th><th class=\"num\">attempts"
+      "</th><th class=\"num\">promotions</th><th class=\"num\">speed-up</th>"
+      "<th class=\"num\">cost</th><th>stop</th></tr></thead><tbody>";
+  for (const RunSummary& run : data.runs) {
+    out += fmt::format(
+        "<tr><td>{}</td>{}<td>{}</td><td>{}</td><td class=\"num\">{}</td><td "
+        "class=\"num\">{}</td><td class=\"num\">{:+.1f}%</td><td class=\"num\">{}</td>"
+        "<td>{}</td></tr>",
+        run.id, WhenCell(run.started_at), Esc(run.strategy), Esc(run.model), run.tally.attempts,
+        run.tally.promoted, run.tally.cost.speedup_percent, Esc(CostAmountText(run.tally.cost)),
+        Esc(run.stop_reason));
+  }
+  return out + "</tbody></table></div></section>";
+}
+
 std::string RecentSection(const ReportData& data) {
   std::string out = "<section id=\"recent\"><h2>Recent attempts</h2>";
   out += fmt::format(
@@ -454,6 +494,7 @@ std::string RenderHtml(const ReportData& data) {
   if (data.totals.attempts > 0) {
     out += AttemptsSection(data);
     out += FailuresSection(data);
+    out += CostSection(data);
     out += RecentSection(data);
   }
   out += "</main>";

@@ -4,6 +4,7 @@
 
 #include <sstream>
 
+#include "harness/report/cost.h"
 #include "harness/report/escape.h"
 #include "harness/report/format.h"
 #include "harness/report/summary.h"
@@ -88,6 +89,40 @@ void TargetSection(const TargetReport& target, const MarkdownOptions& options, s
   }
 }
 
+std::string PerPromotionText(const CostTally& cost) {
+  std::optional<double> per = cost.PerPromotion();
+  return per ? FormatDollars(*per) : "—";
+}
+
+// The per-model table and the per-run table (runs compared by strategy).
+void ModelsAndRuns(const ReportData& data, std::string& out) {
+  if (!data.models.empty()) {
+    out +=
+        "## Models\n\n| model | requests | attempts | passes | promotions | speed-up gained | "
+        "tokens | cost | cost per promotion |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|\n";
+    for (const ModelSummary& model : data.models) {
+      const VerdictTally& tally = model.tally;
+      out += fmt::format("| {} | {} | {} | {} | {} | {:+.1f}% | {} | {} | {} |\n", Md(model.model),
+                         model.requests, tally.attempts, tally.passed + tally.promoted,
+                         tally.promoted, tally.cost.speedup_percent, FormatCount(tally.tokens),
+                         Md(CostAmountText(tally.cost)), PerPromotionText(tally.cost));
+    }
+    out += "\n";
+  }
+  if (!data.runs.empty()) {
+    out +=
+        "## Runs\n\n| run | started | strategy | model | attempts | promotions | speed-up | cost "
+        "| stop |\n|--:|---|---|---|--:|--:|--:|--:|---|\n";
+    for (const RunSummary& run : data.runs) {
+      out += fmt::format("| {} | {} | {} | {} | {} | {} | {:+.1f}% | {} | {} |\n", run.id,
+                         Md(run.started_at), Md(run.strategy), Md(run.model), run.tally.attempts,
+                         run.tally.promoted, run.tally.cost.speedup_percent,
+                         Md(CostAmountText(run.tally.cost)), Md(run.stop_reason));
+    }
+    out += "\n";
+  }
+}
+
 }  // namespace
 
 std::string RenderMarkdown(const ReportData& data, const MarkdownOptions& options) {
@@ -110,8 +145,10 @@ std::string RenderMarkdown(const ReportData& data, const MarkdownOptions& option
     out += fmt::format("| {} | {} | {:.1f}% |\n", Md(category), count,
                        100.0 * count / data.totals.attempts);
   }
-  out += fmt::format("\nTokens: {}; attempt wall time: {}.\n\n", FormatCount(data.totals.tokens),
-                     FormatWallSeconds(data.totals.seconds));
+  out += fmt::format("\nTokens: {}; attempt wall time: {}; cost: {}.\n\n",
+                     FormatCount(data.totals.tokens), FormatWallSeconds(data.totals.seconds),
+                     Md(CostText(data.totals.cost)));
+  ModelsAndRuns(data, out);
 
   if (!data.failures.empty()) {
     out +=

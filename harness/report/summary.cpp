@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "harness/report/cost.h"
 #include "harness/report/format.h"
 
 namespace rlvr {
@@ -70,12 +71,15 @@ std::string SummaryParagraph(const ReportData& data) {
     for (const auto& [target, factor] : run.improvements) {
       text += fmt::format(", {} {}", PrimaryName(data, target), FormatSpeedup(factor));
     }
+    if (!run.strategy.empty() && run.strategy != "greedy") text += "; strategy " + run.strategy;
+    text += "; cost " + CostText(run.tally.cost);
     sentences.push_back(text + ".");
   }
   std::string window =
       data.since.empty() ? fmt::format("From {} to {}", data.first_attempt_at, data.last_attempt_at)
                          : fmt::format("Since {}", data.since);
-  sentences.push_back(fmt::format("{}{}: {}.", window, scope, TallyText(data.totals)));
+  sentences.push_back(fmt::format("{}{}: {}; cost {}.", window, scope, TallyText(data.totals),
+                                  CostText(data.totals.cost)));
   std::vector<std::string> standings;
   for (const TargetReport& target : data.targets) {
     if (target.promotions.empty()) continue;

@@ -146,6 +146,11 @@ void FakeEndpoint::Start(int port) {
               {"usage",
                {{"prompt_tokens", RoughTokens(prompt_text)}, {"completion_tokens", completion}}}};
     }
+    if (step.contains("cached_tokens")) {
+      const char* details = responses_api ? "input_tokens_details" : "prompt_tokens_details";
+      body["usage"][details] = {{"cached_tokens", step["cached_tokens"]}};
+    }
+    if (step.value("no_usage", false)) body.erase("usage");
     std::string text = body.dump();
     if (fault == "truncated") {
       // Promise the whole body, send half, then drop the connection.

@@ -10,6 +10,8 @@
 //   "delay_ms": 3000                                        (answer late)
 //   "fault": "malformed_json" | "truncated" | "oversized" | "wrong_content_type" | "empty_choices"
 //   "bytes": 5000000                                        (size of an oversized body)
+//   "cached_tokens": 40                                     (usage reports cached prompt tokens)
+//   "no_usage": true                                        (the reply has no usage at all)
 // Once the script is used up every request gets HTTP 400 "script exhausted".
 #pragma once
 

@@ -207,6 +207,11 @@ INSERT INTO attempts VALUES (2, 1, '2026-11-01T00:20:00Z', 'dot', 'm', 2, 1, 0, 
     ASSERT_TRUE(run.has_value());
     EXPECT_EQ(run->finished_at, "2026-11-01T01:00:00Z");
     EXPECT_EQ(run->stop_reason, "max-iterations");
+    EXPECT_EQ(run->strategy, "greedy");  // no strategy column before version 3
+    ASSERT_EQ(history.Runs().size(), 1u);
+    EXPECT_FALSE(attempts[0].cost.has_value());
+    EXPECT_FALSE(attempts[0].cost_estimated);
+    EXPECT_FALSE(attempts[0].repeat_of.has_value());
   }
   EXPECT_EQ(QueryText("SELECT value FROM meta WHERE key = 'schema_version'"), "1");
   EXPECT_EQ(QueryText("SELECT count(*) FROM pragma_table_info('attempts') WHERE name = 'job_id'"),
@@ -230,9 +235,9 @@ TEST_F(LedgerHistoryTest, RefusesWhatItCannotReadWithAClearMessage) {
   EXPECT_FALSE(fs::exists(Path())) << "a missing ledger must not be created";
 
   { Ledger ledger(Path()); }
-  Exec("UPDATE meta SET value = '3' WHERE key = 'schema_version'");
+  Exec("UPDATE meta SET value = '4' WHERE key = 'schema_version'");
   EXPECT_THAT(OpenError(), HasSubstr("ledger at " + Path().string() +
-                                     " has schema version 3; this rlvr reads version 1 or 2"));
+                                     " has schema version 4; this rlvr reads versions 1 to 3"));
 
   Exec("DELETE FROM meta");
   EXPECT_THAT(OpenError(), HasSubstr("has no schema_version in its meta table"));

@@ -75,13 +75,14 @@ TEST_F(LedgerTest, CreatesSchemaWithRollbackJournalAndVersion) {
     sqlite3_finalize(s);
     return out;
   };
-  EXPECT_EQ(scalar("SELECT value FROM meta WHERE key='schema_version'"), "2");
+  EXPECT_EQ(scalar("SELECT value FROM meta WHERE key='schema_version'"), "3");
   // A rollback journal: WAL's memory-mapped index turns a read-only or full disk into SIGBUS.
   EXPECT_EQ(scalar("PRAGMA journal_mode"), "delete");
   // The report reads these columns directly.
-  EXPECT_EQ(scalar("SELECT count(*) FROM pragma_table_info('attempts')"), "27");
-  EXPECT_EQ(scalar("SELECT count(*) FROM pragma_table_info('runs')"), "8");
+  EXPECT_EQ(scalar("SELECT count(*) FROM pragma_table_info('attempts')"), "32");
+  EXPECT_EQ(scalar("SELECT count(*) FROM pragma_table_info('runs')"), "9");
   EXPECT_EQ(scalar("SELECT count(*) FROM sqlite_master WHERE name='attempts_target_time'"), "1");
+  EXPECT_EQ(scalar("SELECT count(*) FROM sqlite_master WHERE name='attempts_target_key'"), "1");
   sqlite3_close(db);
 }
 
@@ -198,7 +199,8 @@ TEST_F(LedgerTest, ExecutorColumnsRoundTrip) {
 }
 
 // A ledger written by an rlvr of schema version 1 (the exact version-1 DDL) is migrated when
-// opened: its rows stay as they were, the executor columns are added empty, and it is version 2.
+// opened: its rows stay as they were, the executor and cost columns are added empty, and it is
+// version 3.
 TEST_F(LedgerTest, MigratesAVersion1Ledger) {
   std::filesystem::create_directories(Path().parent_path());
   sqlite3* db = nullptr;
@@ -245,10 +247,10 @@ INSERT INTO attempts VALUES (1, 1, '2026-11-01T00:10:00Z', 'dot', 'm', 1, 1, 0, 
       sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key='schema_version'", -1, &s, nullptr),
       SQLITE_OK);
   ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
-  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)), "2");
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)), "3");
   sqlite3_finalize(s);
   sqlite3_close(db);
-  // Opening again (already version 2) changes nothing.
+  // Opening again (already version 3) changes nothing.
   Ledger again(Path());
   EXPECT_EQ(again.FindAttempt(1)->promoted_commit, "abc123");
 }

@@ -88,6 +88,60 @@ TEST_F(LlmClientTest, ResponsesApi) {
   EXPECT_TRUE(json::parse(requests[0].body).contains("input"));
 }
 
+TEST_F(LlmClientTest, CachedPromptTokensAreParsedFromChatCompletionsUsage) {
+  HttpLlmClient client = Client(json::array(
+      {{{"content", "a"}, {"cached_tokens", 7}}, {{"content", "b"}, {"cached_tokens", 5}}}));
+  LlmResponse r = client.Complete("gemm", messages_, 2);
+  ASSERT_EQ(endpoint_->requests().size(), 2u);
+  // Summed over the two HTTP calls the request was split into.
+  EXPECT_EQ(r.cached_prompt_tokens, 12);
+  EXPECT_FALSE(r.usage_estimated);
+}
+
+TEST_F(LlmClientTest, CachedPromptTokensAreParsedFromResponsesUsage) {
+  HttpLlmClient client =
+      Client(json::array({{{"content", "patch"}, {"cached_tokens", 9}}}), LlmApi::kResponses);
+  LlmResponse r = client.Complete("gemm", messages_, 1);
+  EXPECT_EQ(r.cached_prompt_tokens, 9);
+  EXPECT_FALSE(r.usage_estimated);
+}
+
+TEST_F(LlmClientTest, NoCachedTokensReportedMeansZero) {
+  HttpLlmClient client = Client(json::array({{{"content", "a"}}}));
+  EXPECT_EQ(client.Complete("gemm", messages_, 1).cached_prompt_tokens, 0);
+}
+
+TEST_F(LlmClientTest, MissingUsageIsEstimatedFromTheText) {
+  // Prompt: "be fast" + "optimise" = 15 characters -> 4 tokens; reply 9 characters -> 3 tokens.
+  HttpLlmClient client = Client(json::array({{{"content", "123456789"}, {"no_usage", true}}}));
+  LlmResponse r = client.Complete("gemm", messages_, 1);
+  EXPECT_TRUE(r.usage_estimated);
+  EXPECT_EQ(r.prompt_tokens, 4);
+  EXPECT_EQ(r.completion_tokens, 3);
+  EXPECT_EQ(r.cached_prompt_tokens, 0);
+}
+
+TEST_F(LlmClientTest, OneEstimatedCallMarksTheWholeRequestEstimated) {
+  // Two HTTP calls: the first reports usage, the second does not; the sum is marked estimated.
+  HttpLlmClient client =
+      Client(json::array({{{"content", "one"}}, {{"content", "12345678"}, {"no_usage", true}}}));
+  LlmResponse r = client.Complete("gemm", messages_, 2);
+  ASSERT_EQ(r.replies.size(), 2u);
+  EXPECT_TRUE(r.usage_estimated);
+  // The second call contributes ceil(15/4) = 4 prompt and 2 completion tokens to the sums.
+  EXPECT_GT(r.prompt_tokens, 4);
+  EXPECT_GT(r.completion_tokens, 2);
+}
+
+TEST_F(LlmClientTest, ResponsesApiMissingUsageIsEstimated) {
+  HttpLlmClient client =
+      Client(json::array({{{"content", "12345"}, {"no_usage", true}}}), LlmApi::kResponses);
+  LlmResponse r = client.Complete("gemm", messages_, 1);
+  EXPECT_TRUE(r.usage_estimated);
+  EXPECT_EQ(r.prompt_tokens, 4);
+  EXPECT_EQ(r.completion_tokens, 2);
+}
+
 TEST_F(LlmClientTest, Retries429HonouringRetryAfter) {
   HttpLlmClient client =
       Client(json::array({{{"status", 429}, {"retry_after", 7}}, {{"content", "ok"}}}));

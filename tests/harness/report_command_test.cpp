@@ -111,7 +111,7 @@ TEST_F(ReportCommandTest, OldLedgerAndBadOptionsGetClearMessages) {
   WriteLedgerWithVersion(repo_ / ".rlvr" / "ledger.sqlite", "0");
   Outcome old = RunRlvr("report -C " + Quoted(repo_));
   EXPECT_NE(old.status, 0);
-  EXPECT_THAT(old.output, HasSubstr("has schema version 0; this rlvr reads version 1"));
+  EXPECT_THAT(old.output, HasSubstr("has schema version 0; this rlvr reads versions 1 to 3"));
   EXPECT_FALSE(fs::exists(repo_ / "rlvr-report" / "index.html"));
 
   Outcome since = RunRlvr("report -C " + Quoted(repo_) + " --since yesterday");

@@ -189,12 +189,12 @@ TEST_F(ReportDataTest, MissingAndEmptyLedgersAreNotErrors) {
 }
 
 TEST_F(ReportDataTest, OtherSchemaVersionsGetAClearMessage) {
-  WriteLedgerWithVersion(options_.ledger_path, "3");
+  WriteLedgerWithVersion(options_.ledger_path, "4");
   try {
     LoadReportData(options_);
     FAIL() << "expected ReportError";
   } catch (const ReportError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("has schema version 3; this rlvr reads version 1 or 2"));
+    EXPECT_THAT(e.what(), HasSubstr("has schema version 4; this rlvr reads versions 1 to 3"));
     EXPECT_THAT(e.what(), HasSubstr(options_.ledger_path.string()));
   }
   WriteLedgerWithoutMeta(options_.ledger_path);
@@ -203,7 +203,7 @@ TEST_F(ReportDataTest, OtherSchemaVersionsGetAClearMessage) {
     FAIL() << "expected ReportError";
   } catch (const ReportError& e) {
     EXPECT_THAT(e.what(), HasSubstr("no schema version"));
-    EXPECT_THAT(e.what(), HasSubstr("this rlvr reads version 1"));
+    EXPECT_THAT(e.what(), HasSubstr("this rlvr reads versions 1 to 3"));
   }
 }
 
