@@ -188,6 +188,12 @@ bool LoopRunner::CheckBudgets() {
   return stop_reason_.has_value();
 }
 
+std::optional<size_t> LoopRunner::ModelIndexOf(const std::string& name) const {
+  for (size_t m = 0; m < models_.size(); ++m)
+    if (models_[m].name == name) return m;
+  return std::nullopt;
+}
+
 std::optional<LlmResponse> LoopRunner::Ask(const Target& target, int round, int candidate,
                                            int repair, const std::vector<ChatMessage>& messages,
                                            int n, std::optional<size_t> model) {

@@ -1,6 +1,7 @@
 #include "harness/loop/prompt.h"
 
 #include <algorithm>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -177,6 +178,50 @@ std::string RepairRequest(const std::string& failed_gate, const std::string& err
       failed_gate, shown));
 }
 
+std::vector<AttemptRecord> SelectInspirations(const std::vector<AttemptRecord>& attempts,
+                                              size_t k) {
+  auto ratio = [](const AttemptRecord& a) { return a.primary_ratio.value_or(1e9); };
+  std::vector<AttemptRecord> passed, near;
+  for (const AttemptRecord& a : attempts) {
+    if (a.patch.empty() || a.repeat_of) continue;
+    if (a.verdict == "passed") {
+      passed.push_back(a);
+    } else if (a.verdict == "failed" && a.failed_gate.value_or("") == "benchmark") {
+      near.push_back(a);
+    }
+  }
+  auto fastest = [&](const AttemptRecord& x, const AttemptRecord& y) { return ratio(x) < ratio(y); };
+  std::stable_sort(passed.begin(), passed.end(), fastest);
+  std::stable_sort(near.begin(), near.end(), fastest);
+  std::vector<AttemptRecord> out;
+  std::set<std::string> patches;
+  for (const std::vector<AttemptRecord>* list : {&passed, &near}) {
+    for (const AttemptRecord& a : *list) {
+      if (out.size() >= k) return out;
+      if (patches.insert(a.patch).second) out.push_back(a);
+    }
+  }
+  return out;
+}
+
+namespace {
+
+constexpr size_t kInspirationPatchChars = 6000;
+
+std::string InspirationBlock(const AttemptRecord& a) {
+  std::string why = a.verdict == "passed"
+                        ? "passed every gate, not promoted (another was faster or HEAD moved)"
+                        : "right but not faster enough: " + OneLine(a.message, 300);
+  std::string ratio =
+      a.primary_ratio ? fmt::format(", {:.3f}x the time of its HEAD", *a.primary_ratio) : "";
+  std::string patch = a.patch.size() > kInspirationPatchChars
+                          ? a.patch.substr(0, kInspirationPatchChars) + "\n[... cut]\n"
+                          : a.patch;
+  return fmt::format("- attempt {} ({}{}):\n```diff\n{}```\n", a.id, why, ratio, patch);
+}
+
+}  // namespace
+
 std::vector<ChatMessage> BuildPrompt(const PromptInput& in) {
   std::string system = SystemInstructions(in);
   std::string head = fmt::format("Target: {}\n{}\n\n", in.target, in.description);
@@ -184,6 +229,11 @@ std::vector<ChatMessage> BuildPrompt(const PromptInput& in) {
       "Editable files (as committed at HEAD: your change is applied to exactly this):\n\n";
   for (const PromptFile& f : in.editable) editable += FileBlock(f, in.language);
   std::string figures = FormatBaselineFigures(in.baseline, in.primary) + "\n";
+  if (!in.headroom.empty()) {
+    figures += "Headroom (the primary benchmarks against the machine's measured peaks):\n";
+    for (const BenchmarkHeadroom& h : in.headroom) figures += "  " + DescribeHeadroom(h) + "\n";
+    figures += "\n";
+  }
   std::string tail =
       "Propose ONE focused optimisation of the editable files. Explain briefly, then give the "
       "change in the reply format.\n";
@@ -202,6 +252,17 @@ std::vector<ChatMessage> BuildPrompt(const PromptInput& in) {
   for (const auto& b : context_blocks) context_total += b.size();
   size_t history_total = 0;
   for (const auto& l : history_lines) history_total += l.size() + 1;
+  std::vector<std::string> inspiration_blocks;
+  for (const AttemptRecord& a : in.inspirations) inspiration_blocks.push_back(InspirationBlock(a));
+  size_t inspiration_total = 0;
+  for (const auto& b : inspiration_blocks) inspiration_total += b.size();
+
+  // Inspirations go first (the weakest last), then history, then context files.
+  size_t inspiration_keep = inspiration_blocks.size();
+  while (inspiration_keep > 0 && context_total + history_total + inspiration_total > budget) {
+    inspiration_total -= inspiration_blocks[inspiration_keep - 1].size();
+    --inspiration_keep;
+  }
 
   // Oldest history goes first until everything fits, then context files from the end.
   size_t history_keep = history_lines.size();
@@ -231,6 +292,13 @@ std::vector<ChatMessage> BuildPrompt(const PromptInput& in) {
     }
   }
   user += figures;
+  if (inspiration_keep > 0) {
+    user +=
+        "Earlier candidates you may build on or combine (each was judged against the HEAD of "
+        "its time; your change must still apply to the files shown above):\n";
+    for (size_t i = 0; i < inspiration_keep; ++i) user += inspiration_blocks[i];
+    user += "\n";
+  }
   if (history_keep > 0) {
     user += "Recent attempts on this target (newest first; learn from the failures):\n";
     for (size_t i = 0; i < history_keep; ++i) user += history_lines[i] + "\n";

@@ -62,6 +62,7 @@ PromptInput LoopRunner::MakePromptInput(const Target& target) {
     in.baseline = json::parse(*baseline, nullptr, false);
     if (in.baseline.is_discarded()) in.baseline = nullptr;
   }
+  in.headroom = Headroom(in.baseline, target.primary);
   in.history = ledger_.RecentAttempts(target.name, settings_.history_attempts);
   // What the model is told comes from the repository and rlvr.json, not from our own kernels.
   std::vector<std::string> editable_paths;

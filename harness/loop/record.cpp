@@ -91,6 +91,10 @@ AttemptRecord LoopRunner::RecordOutcome(AttemptRecord a, const EvaluationOutcome
     a.verdict = LedgerVerdict(v);
     if (!v.failed_gate.empty()) a.failed_gate = v.failed_gate;
     a.message = VerdictReason(v);
+    // The model's record for the bandit (a verdict of this run's models only).
+    if (std::optional<size_t> model = ModelIndexOf(a.model))
+      bandit_.RecordCandidate(*model, OutcomeOf(v),
+                              v.promotable && v.primary_ratio > 0 ? 1 / v.primary_ratio - 1 : 0);
     *verdict = std::move(v);
   }
   ledger_.UpdateAttempt(a);

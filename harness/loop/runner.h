@@ -73,6 +73,9 @@ class LoopRunner {
                                  std::optional<size_t> model);
 
 
+  // The index in models_ of the model named `name`; nothing when none is (a row of another run).
+  std::optional<size_t> ModelIndexOf(const std::string& name) const;
+
   // ---- Stop signals (stop_notices.cpp) ----
 
   // What the loop is doing, for the stop notices.
