@@ -168,25 +168,25 @@ TEST_F(LoopCostTest, UnpricedRunSaysNoPriceSet) {
 
 TEST_F(LoopCostTest, PriceFlagAndRlvrJsonPriceResolve) {
   IterateFlags flags;
-  flags.price = "2.5/10/1.25";
+  flags.prices = {"2.5/10/1.25"};
   IterateSettings settings = ResolveIterateSettings(repo_.path(), flags);
-  ASSERT_TRUE(settings.price.has_value());
-  EXPECT_EQ(settings.price->input_per_million, 2.5);
-  EXPECT_EQ(settings.price->output_per_million, 10);
-  EXPECT_EQ(settings.price->cached_input_per_million, 1.25);
+  ASSERT_TRUE(settings.models.front().price.has_value());
+  EXPECT_EQ(settings.models.front().price->input_per_million, 2.5);
+  EXPECT_EQ(settings.models.front().price->output_per_million, 10);
+  EXPECT_EQ(settings.models.front().price->cached_input_per_million, 1.25);
   EXPECT_EQ(settings.recorded["price"]["cached_input"], 1.25);
 
-  EXPECT_FALSE(ResolveIterateSettings(repo_.path(), IterateFlags{}).price.has_value());
+  EXPECT_FALSE(ResolveIterateSettings(repo_.path(), IterateFlags{}).models.front().price.has_value());
   EXPECT_TRUE(ResolveIterateSettings(repo_.path(), IterateFlags{}).recorded["price"].is_null());
 
   SetLlmSection({{"price", {{"input", 3}, {"output", 15}}}});
   settings = ResolveIterateSettings(repo_.path(), IterateFlags{});
-  ASSERT_TRUE(settings.price.has_value());
-  EXPECT_EQ(settings.price->input_per_million, 3);
-  EXPECT_FALSE(settings.price->cached_input_per_million.has_value());
+  ASSERT_TRUE(settings.models.front().price.has_value());
+  EXPECT_EQ(settings.models.front().price->input_per_million, 3);
+  EXPECT_FALSE(settings.models.front().price->cached_input_per_million.has_value());
   // The flag wins over rlvr.json.
   settings = ResolveIterateSettings(repo_.path(), flags);
-  EXPECT_EQ(settings.price->input_per_million, 2.5);
+  EXPECT_EQ(settings.models.front().price->input_per_million, 2.5);
   // A budget with the rlvr.json price is accepted.
   IterateFlags budget;
   budget.loop.max_cost = 5;
@@ -203,16 +203,16 @@ TEST_F(LoopCostTest, BadPricesAndBudgetsExitTwoSayingWhy) {
   EXPECT_THAT(message, HasSubstr("--price"));
 
   flags = IterateFlags{};
-  flags.price = "cheap";
+  flags.prices = {"cheap"};
   std::tie(status, message) = Refusal(flags);
   EXPECT_EQ(status, 2);
   EXPECT_THAT(message, HasSubstr("rlvr iterate: --price: price 'cheap'"));
 
-  flags.price = "1/-2";
+  flags.prices = {"1/-2"};
   EXPECT_EQ(Refusal(flags).first, 2);
 
   flags = IterateFlags{};
-  flags.price = "1/2";
+  flags.prices = {"1/2"};
   flags.loop.max_cost = -1;
   std::tie(status, message) = Refusal(flags);
   EXPECT_EQ(status, 2);

@@ -56,20 +56,20 @@ EvaluateOptions Quick(bool benchmark) {
   return options;
 }
 
-struct Run {
+struct RunOutcome {
   LoopResult result;
   std::vector<AttemptRecord> attempts;
   RunRecord run;
   std::string out;
 };
 
-Run RunWith(const FixtureRepo& repo, std::vector<LoopModel> models, LoopSettings settings,
+RunOutcome RunWith(const FixtureRepo& repo, std::vector<LoopModel> models, LoopSettings settings,
             bool benchmark) {
   Project project = LoadProject(repo.path());
   Evaluator evaluator(project, Quick(benchmark));
   Ledger ledger(Ledger::DefaultPath(repo.path()));
   std::ostringstream out;
-  Run run;
+  RunOutcome run;
   run.result = RunLoop(project, evaluator, models, ledger, settings, nlohmann::json::object(), out);
   run.run = *ledger.LastRun();
   run.attempts = ledger.RunAttempts(run.run.id);
@@ -88,7 +88,7 @@ TEST(LoopSearch, ARepeatedPatchIsNotJudgedAgain) {
   settings.candidates = 1;
   settings.max_repairs = 0;
   settings.max_iterations = 2;
-  Run run = RunWith(repo, {Model(model)}, settings, false);
+  RunOutcome run = RunWith(repo, {Model(model)}, settings, false);
   ASSERT_EQ(run.attempts.size(), 2u) << run.out;
   EXPECT_EQ(run.attempts[0].verdict, "failed");
   EXPECT_FALSE(run.attempts[0].candidate_key.empty());
@@ -103,7 +103,7 @@ TEST(LoopSearch, ARepeatedPatchIsNotJudgedAgain) {
   // A later run recognises it too, from the ledger.
   ScriptedModel again("m", {wrong});
   settings.max_iterations = 1;
-  Run later = RunWith(repo, {Model(again)}, settings, false);
+  RunOutcome later = RunWith(repo, {Model(again)}, settings, false);
   ASSERT_EQ(later.attempts.size(), 1u);
   EXPECT_EQ(later.attempts[0].verdict, "repeat");
   EXPECT_EQ(later.attempts[0].repeat_of.value_or(0), run.attempts[0].id);
@@ -119,7 +119,7 @@ TEST(LoopSearch, SeveralModelsAreEachAskedAndRecorded) {
   settings.max_repairs = 0;
   settings.max_iterations = 4;
   settings.seed = 7;
-  Run run = RunWith(repo, {Model(a), Model(b)}, settings, false);
+  RunOutcome run = RunWith(repo, {Model(a), Model(b)}, settings, false);
   ASSERT_EQ(run.attempts.size(), 4u) << run.out;
   std::set<std::string> names;
   for (const AttemptRecord& attempt : run.attempts) names.insert(attempt.model);
@@ -139,7 +139,7 @@ TEST(LoopSearch, BestOfNAsksSeparatelyWithoutHistory) {
   settings.candidates = 2;
   settings.max_repairs = 0;
   settings.max_iterations = 2;
-  Run run = RunWith(repo, {Model(model)}, settings, false);
+  RunOutcome run = RunWith(repo, {Model(model)}, settings, false);
   EXPECT_EQ(run.run.strategy, "best-of-n");
   EXPECT_EQ(model.ns, (std::vector<int>{1, 1, 1, 1}));
   ASSERT_EQ(run.attempts.size(), 4u);
@@ -157,7 +157,7 @@ TEST(LoopSearch, GreedyIsOneRequestForNRepliesWithHistory) {
   settings.candidates = 2;
   settings.max_repairs = 0;
   settings.max_iterations = 2;
-  Run run = RunWith(repo, {Model(model)}, settings, false);
+  RunOutcome run = RunWith(repo, {Model(model)}, settings, false);
   EXPECT_EQ(run.run.strategy, "greedy");
   EXPECT_EQ(model.ns, (std::vector<int>{2, 2}));
   EXPECT_THAT(model.prompts[1], HasSubstr("round 1.1"));
@@ -172,7 +172,7 @@ TEST(LoopSearch, IndependentPromotesOnlyWhenTheRunEnds) {
   settings.candidates = 1;
   settings.max_repairs = 0;
   settings.max_iterations = 2;
-  Run run = RunWith(repo, {Model(model)}, settings, true);
+  RunOutcome run = RunWith(repo, {Model(model)}, settings, true);
   ASSERT_EQ(run.attempts.size(), 2u) << run.out;
   // Round 2 was asked from the same parent: the speed-up of round 1 not yet promoted.
   EXPECT_THAT(model.prompts[1], Not(HasSubstr("acc[8]")));
@@ -195,7 +195,7 @@ TEST(LoopSearch, ArchiveShowsAnEarlierCandidateAsTheFilesToEdit) {
   settings.max_repairs = 0;
   settings.max_iterations = 6;
   settings.seed = 11;
-  Run run = RunWith(repo, {Model(model)}, settings, true);
+  RunOutcome run = RunWith(repo, {Model(model)}, settings, true);
   ASSERT_EQ(run.attempts.size(), 6u) << run.out;
   EXPECT_EQ(run.attempts[0].failed_gate.value_or(""), "benchmark") << run.out;
   int shown = 0;
