@@ -29,24 +29,19 @@ std::vector<BenchmarkHeadroom> Headroom(const json& baseline,
     if (!benchmarks.contains(name) || !benchmarks[name].contains("counters")) continue;
     const json& counters = benchmarks[name]["counters"];
     if (!counters.is_object()) continue;
+    // The first throughput counter (in name order) some reference also reports; the reference
+    // with the highest value of it is the roof.
     std::optional<BenchmarkHeadroom> best;
     for (auto& [counter, value] : counters.items()) {
-      if (!IsThroughput(counter) || Number(value) <= 0) continue;
+      if (best || !IsThroughput(counter) || Number(value) <= 0) continue;
       for (auto& [reference, entry] : references.items()) {
         if (!entry.is_object() || !entry.contains("counters")) continue;
         const json& ref_counters = entry["counters"];
         if (!ref_counters.is_object() || !ref_counters.contains(counter)) continue;
         double peak = Number(ref_counters[counter]);
-        if (peak <= 0) continue;
-        // Of the references sharing a counter, the highest value is the roof.
-        if (!best || (best->counter == counter && peak > best->peak) || best->counter != counter) {
-          if (best && best->counter != counter && best->peak > 0) {
-            // Another counter already found: keep the first counter the benchmark has.
-            continue;
-          }
-          best = BenchmarkHeadroom{name, counter, reference, Number(value), peak,
-                                   Number(value) / peak};
-        }
+        if (peak <= 0 || (best && peak <= best->peak)) continue;
+        best = BenchmarkHeadroom{name, counter, reference, Number(value), peak,
+                                 Number(value) / peak};
       }
     }
     if (best) out.push_back(*best);

@@ -11,6 +11,7 @@
 #include "harness/loop/attempt.h"
 #include "harness/loop/reconcile.h"
 #include "harness/loop/repair.h"
+#include "harness/loop/repeats.h"
 
 namespace rlvr {
 
@@ -32,14 +33,41 @@ bool LoopRunner::RunRoundOnExecutor(const Target& target) {
   // A stop or the clock ends the round before its evaluations; replies already paid for are
   // still judged when only a spending budget (tokens, cost) ran out.
   if (!(CheckBudgets() && !OnlySpendingStopped())) {
-    for (size_t c = 0; c < ids.size(); ++c)
-      SubmitEvaluation(target, unjudged_[ids[c]], messages, c == 0 ? last_call_seconds_ : 0);
-    Print(fmt::format("[{}] {} {}: {} candidate(s) submitted to the {} executor", ClockNow(),
-                      target.name, round, ids.size(), settings_.executor->name()));
-    CollectSubmitted(fmt::format("{} round {}", target.name, round), true, &passing);
+    size_t submitted = 0;
+    for (size_t c = 0; c < ids.size(); ++c) {
+      AttemptRecord a = unjudged_[ids[c]];
+      a.candidate_key = CandidateKey(project_.root, target, prompt_commit_, a.reply);
+      if (std::optional<AttemptRecord> earlier = EarlierJudgement(target, a.candidate_key)) {
+        RecordRepeat(a, *earlier, a.seconds);
+        if (std::optional<size_t> model = ModelIndexOf(a.model))
+          bandit_.RecordCandidate(*model, CandidateOutcome::kFailed, 0);
+        continue;
+      }
+      // A second copy in the same round is a repeat of this one.
+      if (!a.candidate_key.empty()) judged_keys_[a.candidate_key] = a.id;
+      unjudged_[a.id] = a;
+      SubmitEvaluation(target, a, messages, c == 0 ? last_call_seconds_ : 0);
+      ++submitted;
+    }
+    if (submitted > 0) {
+      Print(fmt::format("[{}] {} {}: {} candidate(s) submitted to the {} executor", ClockNow(),
+                        target.name, round, submitted, settings_.executor->name()));
+      CollectSubmitted(fmt::format("{} round {}", target.name, round), true, &passing);
+    }
   }
   ReportUnjudged();
+  RoundOutcome outcome;
+  outcome.passed = !passing.empty();
+  int promotions = result_.promotions;
+  double best_ratio = 1;
+  for (const PassingCandidate& p : passing)
+    best_ratio = std::min(best_ratio, p.verdict.primary_ratio);
   if (!passing.empty()) PromoteBest(target, std::move(passing));
+  if (result_.promotions > promotions) {
+    outcome.promoted = true;
+    outcome.speedup = best_ratio > 0 ? 1 / best_ratio - 1 : 0;
+  }
+  RecordRoundOutcome(target, outcome);
   return true;
 }
 

@@ -79,6 +79,8 @@ AttemptRecord LoopRunner::RecordOutcome(AttemptRecord a, const EvaluationOutcome
     a.infrastructure_events += (a.infrastructure_events.empty() ? "" : "\n") + event;
   a.seconds = seconds;
   if (!outcome.has_verdict) {
+    // Not judged: the same change may be judged later.
+    if (!a.candidate_key.empty()) judged_keys_.erase(a.candidate_key);
     a.verdict = "error";
     a.failed_gate.reset();
     a.message = "not judged (infrastructure, not the candidate): " + outcome.error;

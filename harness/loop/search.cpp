@@ -148,10 +148,13 @@ void LoopRunner::RecordRepeat(AttemptRecord& a, const AttemptRecord& earlier, do
   a.patch = earlier.patch;
   a.primary_ratio = earlier.primary_ratio;
   a.failed_gate = earlier.failed_gate;
-  a.message = fmt::format("repeat of attempt {} ({}{}): the same change of the same commit, not "
-                          "judged again",
-                          earlier.id, earlier.verdict,
-                          earlier.failed_gate ? " at " + *earlier.failed_gate : "");
+  // An earlier copy of the same round is still being judged.
+  std::string what = earlier.gates_json.empty() && earlier.verdict == "error"
+                         ? std::string("judged in this round")
+                         : earlier.verdict + (earlier.failed_gate ? " at " + *earlier.failed_gate : "");
+  a.message = fmt::format(
+      "repeat of attempt {} ({}): the same change of the same commit, not judged again",
+      earlier.id, what);
   a.seconds = llm_seconds;
   Judged(a);
 }
