@@ -31,7 +31,7 @@ const std::map<std::string, std::set<std::string>>& AllowedIncludes() {
       {"candidate", {"base"}},
       {"bench", {"base", "git", "candidate"}},
       {"verify", {"base", "git", "patch", "candidate", "bench"}},
-      {"llm", {"base", "ledger"}},
+      {"llm", {"base", "patch", "ledger"}},
       {"executors", {"base", "git", "candidate", "bench", "verify"}},
       {"loop",
        {"base", "git", "patch", "candidate", "bench", "verify", "ledger", "llm", "executors"}},
