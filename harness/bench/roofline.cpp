@@ -14,7 +14,9 @@ bool IsThroughput(const std::string& counter) {
   return counter.rfind("alloc", 0) != 0 && counter != "max_bytes_used";
 }
 
-double Number(const json& value) { return value.is_number() ? value.get<double>() : 0; }
+double Number(const json& value) {
+  return value.is_number() ? value.get<double>() : 0;
+}
 
 }  // namespace
 
@@ -40,8 +42,8 @@ std::vector<BenchmarkHeadroom> Headroom(const json& baseline,
         if (!ref_counters.is_object() || !ref_counters.contains(counter)) continue;
         double peak = Number(ref_counters[counter]);
         if (peak <= 0 || (best && peak <= best->peak)) continue;
-        best = BenchmarkHeadroom{name, counter, reference, Number(value), peak,
-                                 Number(value) / peak};
+        best =
+            BenchmarkHeadroom{name, counter, reference, Number(value), peak, Number(value) / peak};
       }
     }
     if (best) out.push_back(*best);
@@ -51,7 +53,8 @@ std::vector<BenchmarkHeadroom> Headroom(const json& baseline,
 
 std::optional<double> RooflineFraction(const std::vector<BenchmarkHeadroom>& headroom) {
   std::optional<double> least;
-  for (const BenchmarkHeadroom& h : headroom) least = std::min(least.value_or(h.fraction), h.fraction);
+  for (const BenchmarkHeadroom& h : headroom)
+    least = std::min(least.value_or(h.fraction), h.fraction);
   return least;
 }
 

@@ -1,6 +1,6 @@
-// What the loop and the loop bench read of a commit through libgit2: its full sha, its tree's hash (the same in
-// every clone and after every reset, unlike a commit made again), and the files matching a
-// target's globs, for judging whether two replies make the same candidate.
+// What the loop and the loop bench read of a commit through libgit2: its full sha, its tree's hash
+// (the same in every clone and after every reset, unlike a commit made again), and the files
+// matching a target's globs, for judging whether two replies make the same candidate.
 #pragma once
 
 #include <filesystem>

@@ -22,8 +22,8 @@ ModelPrice ParsePrice(const std::string& text) {
   size_t start = 0;
   while (true) {
     size_t slash = text.find('/', start);
-    std::string part = text.substr(start, slash == std::string::npos ? std::string::npos
-                                                                      : slash - start);
+    std::string part =
+        text.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
     size_t used = 0;
     double value = -1;
     try {

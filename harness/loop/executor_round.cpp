@@ -149,8 +149,8 @@ void LoopRunner::CollectSubmitted(const std::string& what, bool repairs,
       // Repair turn: same conversation, the model sees its reply and the exact error.
       std::vector<ChatMessage> conversation = s.conversation;
       AddRepairTurn(conversation, a.reply, *verdict, settings_.prompt_max_chars);
-      std::optional<LlmResponse> fixed =
-          Ask(*s.target, a.round, a.candidate, a.repair + 1, conversation, 1, ModelIndexOf(a.model));
+      std::optional<LlmResponse> fixed = Ask(*s.target, a.round, a.candidate, a.repair + 1,
+                                             conversation, 1, ModelIndexOf(a.model));
       phase.Set();
       if (!fixed) continue;
       int64_t id = RecordUnjudged(*s.target, a.round, a.candidate, a.repair + 1, conversation,

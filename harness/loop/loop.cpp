@@ -103,8 +103,8 @@ LoopResult LoopRunner::Run(const nlohmann::json& settings_json) {
     recorded["strategy"] = StrategyName(strategy_);
     recorded["seed"] = seed_;
   }
-  run_id_ = ledger_.BeginRun(model_names, endpoints, recorded.dump(), getpid(),
-                             StrategyName(strategy_));
+  run_id_ =
+      ledger_.BeginRun(model_names, endpoints, recorded.dump(), getpid(), StrategyName(strategy_));
   Print(fmt::format("rlvr iterate: run {} ({}) with {} at {} on {} target(s)", run_id_,
                     StrategyName(strategy_), model_names, endpoints, targets.size()));
   try {

@@ -41,8 +41,8 @@ struct LoopSettings {
   // this many rounds in a row without a promotion, is rested; 0 = never rested that way.
   double rest_at_fraction = 0.9;
   int rest_after_failures = 10;
-  int max_endpoint_failures = 3;     // consecutive model calls without a usable reply
-  int history_attempts = 8;          // recent attempts shown in the prompt
+  int max_endpoint_failures = 3;  // consecutive model calls without a usable reply
+  int history_attempts = 8;       // recent attempts shown in the prompt
   size_t prompt_max_chars = 120000;
   // How long an evaluation may still take, said when a stop is requested during one (e.g. "each
   // build is limited to 20 min, ..."); the evaluator's own limits.

@@ -61,8 +61,8 @@ size_t ModelBandit::Choose() {
   double best_score = -1;
   for (size_t m = 0; m < models_.size(); ++m) {
     const Record& r = models_[m];
-    double rate = SampleBeta(rng_, (r.successes + kPrior) * kSharpening,
-                             (r.failures + kPrior) * kSharpening);
+    double rate =
+        SampleBeta(rng_, (r.successes + kPrior) * kSharpening, (r.failures + kPrior) * kSharpening);
     double speedup =
         (r.speedup_sum + kSpeedupPrior * mean_speedup) / (r.speedup_count + kSpeedupPrior);
     double score = rate * std::max(speedup, 1e-6) / CostPerRequest(m);

@@ -12,14 +12,13 @@ using nlohmann::json;
 
 // The i-th of a per-model flag's values: none, the only one, or the i-th of one per model.
 template <typename T>
-std::optional<T> PerModel(const std::vector<T>& values, size_t i, size_t models,
-                          const char* flag) {
+std::optional<T> PerModel(const std::vector<T>& values, size_t i, size_t models, const char* flag) {
   if (values.empty()) return std::nullopt;
   if (values.size() == 1) return values[0];
   if (values.size() != models) {
-    throw std::invalid_argument(fmt::format(
-        "{} is given {} times: give it once (for every model) or once per --model ({})", flag,
-        values.size(), models));
+    throw std::invalid_argument(
+        fmt::format("{} is given {} times: give it once (for every model) or once per --model ({})",
+                    flag, values.size(), models));
   }
   return values[i];
 }
@@ -97,10 +96,12 @@ std::vector<ModelSpec> ResolveModels(const json& section, const ModelFlags& flag
     llm.model = Field(entry, common, "model", defaults.model, where);
     llm.base_url = PerModel(flags.base_urls, i, n, "--base-url")
                        .value_or(Field(entry, common, "base_url", defaults.base_url, where));
-    llm.api_key_env = PerModel(flags.api_key_envs, i, n, "--api-key-env")
-                          .value_or(Field(entry, common, "api_key_env", defaults.api_key_env, where));
-    llm.temperature = PerModel(flags.temperatures, i, n, "--temperature")
-                          .value_or(Field(entry, common, "temperature", defaults.temperature, where));
+    llm.api_key_env =
+        PerModel(flags.api_key_envs, i, n, "--api-key-env")
+            .value_or(Field(entry, common, "api_key_env", defaults.api_key_env, where));
+    llm.temperature =
+        PerModel(flags.temperatures, i, n, "--temperature")
+            .value_or(Field(entry, common, "temperature", defaults.temperature, where));
     llm.max_tokens = Field(entry, common, "max_tokens", defaults.max_tokens, where);
     if (std::optional<std::string> price = PerModel(flags.prices, i, n, "--price")) {
       try {

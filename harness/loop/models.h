@@ -15,7 +15,7 @@ namespace rlvr {
 
 struct LoopModel {
   std::string name;  // as the ledger records it: the source's model() unless set otherwise
-  LlmSource* source = nullptr;  // not owned; must outlive the run
+  LlmSource* source = nullptr;      // not owned; must outlive the run
   std::optional<ModelPrice> price;  // unset: costs are not known (tokens still counted)
 };
 

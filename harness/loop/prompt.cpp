@@ -190,7 +190,9 @@ std::vector<AttemptRecord> SelectInspirations(const std::vector<AttemptRecord>& 
       near.push_back(a);
     }
   }
-  auto fastest = [&](const AttemptRecord& x, const AttemptRecord& y) { return ratio(x) < ratio(y); };
+  auto fastest = [&](const AttemptRecord& x, const AttemptRecord& y) {
+    return ratio(x) < ratio(y);
+  };
   std::stable_sort(passed.begin(), passed.end(), fastest);
   std::stable_sort(near.begin(), near.end(), fastest);
   std::vector<AttemptRecord> out;

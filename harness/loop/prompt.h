@@ -34,7 +34,7 @@ struct PromptInput {
   // gate and figures that stopped them; dropped first when the prompt is over its bound.
   std::vector<AttemptRecord> inspirations;
   std::vector<BenchmarkHeadroom> headroom;  // each primary benchmark against its roofline
-  size_t max_chars = 120000;           // bound on the whole prompt (~30k tokens)
+  size_t max_chars = 120000;                // bound on the whole prompt (~30k tokens)
   // From the repository and rlvr.json, not assumed: "C" or "C++" (from the editable files), the
   // gates that will judge the candidate (one line each, as configured for this target), and how
   // formatting is checked.
@@ -58,8 +58,7 @@ std::vector<ChatMessage> BuildPrompt(const PromptInput& input);
 // From a target's earlier attempts (any order), the best `k` to show as inspirations: passed but
 // not promoted (fastest first), then near misses (right but not faster: failed at the benchmark
 // gate, or a pass without it), each with a patch; no two with the same patch; repeats skipped.
-std::vector<AttemptRecord> SelectInspirations(const std::vector<AttemptRecord>& attempts,
-                                              size_t k);
+std::vector<AttemptRecord> SelectInspirations(const std::vector<AttemptRecord>& attempts, size_t k);
 
 // "BM_Gemm/1024  12.3 ms  GFLOPS=174 (primary)" lines for benchmarks and references.
 std::string FormatBaselineFigures(const nlohmann::json& baseline,

@@ -39,8 +39,7 @@ class Scratch {
 }  // namespace
 
 std::optional<std::string> CanonicalChange(const fs::path& repo_root, const Target& target,
-                                           const std::string& base_commit,
-                                           std::string_view reply) {
+                                           const std::string& base_commit, std::string_view reply) {
   Scratch scratch;
   for (const auto& [path, text] : CommitFiles(repo_root, base_commit, target.editable)) {
     fs::path file = scratch.path() / path;

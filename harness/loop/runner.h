@@ -12,8 +12,8 @@
 #include <map>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <ostream>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -27,9 +27,9 @@
 #include "harness/loop/loop.h"
 #include "harness/loop/model_bandit.h"
 #include "harness/loop/models.h"
+#include "harness/loop/prompt.h"
 #include "harness/loop/strategy.h"
 #include "harness/loop/target_schedule.h"
-#include "harness/loop/prompt.h"
 #include "harness/verify/evaluate.h"
 
 namespace rlvr {
@@ -71,7 +71,6 @@ class LoopRunner {
   std::optional<LlmResponse> Ask(const Target& target, int round, int candidate, int repair,
                                  const std::vector<ChatMessage>& messages, int n,
                                  std::optional<size_t> model);
-
 
   // The index in models_ of the model named `name`; nothing when none is (a row of another run).
   std::optional<size_t> ModelIndexOf(const std::string& name) const;
@@ -163,8 +162,8 @@ class LoopRunner {
   // A candidate kept by the archive strategy as a further parent: the files it produced.
   struct ArchiveMember {
     int64_t attempt_id = 0;
-    double ratio = 0;      // its primary ratio (0: not measured)
-    bool passed = false;   // passed every gate (else a near miss)
+    double ratio = 0;                                        // its primary ratio (0: not measured)
+    bool passed = false;                                     // passed every gate (else a near miss)
     std::vector<std::pair<std::string, std::string>> files;  // path -> content
   };
 
@@ -311,7 +310,7 @@ class LoopRunner {
   std::optional<TargetSchedule> schedule_;
   size_t rest_notices_printed_ = 0;
   std::map<std::string, int64_t> judged_keys_;  // candidate key -> attempt judged in this run
-  std::map<std::string, std::vector<ArchiveMember>> archive_;         // by target
+  std::map<std::string, std::vector<ArchiveMember>> archive_;      // by target
   std::map<std::string, std::vector<PassingCandidate>> deferred_;  // independent, by target
 };
 

@@ -59,9 +59,8 @@ LoopRunner::RoundPrompt LoopRunner::MakeRoundPrompt(const Target& target) {
       break;
     case Strategy::kGreedy:
     case Strategy::kArchive:
-      in.inspirations =
-          SelectInspirations(ledger_.RecentAttempts(target.name, kInspirationHistory),
-                             kInspirations);
+      in.inspirations = SelectInspirations(ledger_.RecentAttempts(target.name, kInspirationHistory),
+                                           kInspirations);
       break;
   }
   if (strategy_ == Strategy::kArchive) {
@@ -149,12 +148,13 @@ void LoopRunner::RecordRepeat(AttemptRecord& a, const AttemptRecord& earlier, do
   a.primary_ratio = earlier.primary_ratio;
   a.failed_gate = earlier.failed_gate;
   // An earlier copy of the same round is still being judged.
-  std::string what = earlier.gates_json.empty() && earlier.verdict == "error"
-                         ? std::string("judged in this round")
-                         : earlier.verdict + (earlier.failed_gate ? " at " + *earlier.failed_gate : "");
-  a.message = fmt::format(
-      "repeat of attempt {} ({}): the same change of the same commit, not judged again",
-      earlier.id, what);
+  std::string what =
+      earlier.gates_json.empty() && earlier.verdict == "error"
+          ? std::string("judged in this round")
+          : earlier.verdict + (earlier.failed_gate ? " at " + *earlier.failed_gate : "");
+  a.message =
+      fmt::format("repeat of attempt {} ({}): the same change of the same commit, not judged again",
+                  earlier.id, what);
   a.seconds = llm_seconds;
   Judged(a);
 }
@@ -167,8 +167,8 @@ CandidateOutcome LoopRunner::OutcomeOf(const Verdict& verdict) {
   return CandidateOutcome::kFailed;
 }
 
-void LoopRunner::KeepInArchive(const Target& target, const AttemptRecord& a,
-                               const Verdict& verdict, CandidateOutcome outcome) {
+void LoopRunner::KeepInArchive(const Target& target, const AttemptRecord& a, const Verdict& verdict,
+                               CandidateOutcome outcome) {
   if (strategy_ != Strategy::kArchive) return;
   if (outcome != CandidateOutcome::kPassed && outcome != CandidateOutcome::kNearMiss) return;
   if (verdict.new_contents.empty()) return;
@@ -180,11 +180,12 @@ void LoopRunner::KeepInArchive(const Target& target, const AttemptRecord& a,
   m.files = verdict.new_contents;
   members.push_back(std::move(m));
   // Passing before near misses, then the fastest first.
-  std::stable_sort(members.begin(), members.end(), [](const ArchiveMember& x, const ArchiveMember& y) {
-    if (x.passed != y.passed) return x.passed;
-    double rx = x.ratio > 0 ? x.ratio : 1e9, ry = y.ratio > 0 ? y.ratio : 1e9;
-    return rx < ry;
-  });
+  std::stable_sort(members.begin(), members.end(),
+                   [](const ArchiveMember& x, const ArchiveMember& y) {
+                     if (x.passed != y.passed) return x.passed;
+                     double rx = x.ratio > 0 ? x.ratio : 1e9, ry = y.ratio > 0 ? y.ratio : 1e9;
+                     return rx < ry;
+                   });
   if (members.size() > kArchiveSize) members.resize(kArchiveSize);
 }
 
@@ -229,9 +230,10 @@ void LoopRunner::PromoteDeferred() {
     PassingCandidate& best = passing.front();
     std::string head = HeadCommit(project_.root);
     if (best.verdict.head_commit != head) {
-      Print(fmt::format("[{}] {} attempt {}: re-judged against HEAD {} (another target's "
-                        "promotion moved it)",
-                        ClockNow(), name, best.attempt.id, head.substr(0, 12)));
+      Print(
+          fmt::format("[{}] {} attempt {}: re-judged against HEAD {} (another target's "
+                      "promotion moved it)",
+                      ClockNow(), name, best.attempt.id, head.substr(0, 12)));
       Verdict again = evaluator_.Evaluate(target, best.verdict.patch, head);
       if (!again.promotable) {
         Print(fmt::format("[{}] {} attempt {} not promoted: against HEAD {}: {}", ClockNow(), name,

@@ -52,8 +52,8 @@ struct IterateFlags {
 // What the run uses, every choice made.
 struct IterateSettings {
   Project project;
-  std::string llm_source;  // IterateFlags::llm
-  LlmSettings llm;         // the first model's; its `cancelled` abandons a request on a stop
+  std::string llm_source;         // IterateFlags::llm
+  LlmSettings llm;                // the first model's; its `cancelled` abandons a request on a stop
   std::vector<ModelSpec> models;  // at least one (loop/model_list.h)
   ExecutorConfig executor;
   int jobs = 1;  // candidates judged at once by the local executor (> 1: a local pool)

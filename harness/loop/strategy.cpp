@@ -24,6 +24,8 @@ std::optional<Strategy> ParseStrategy(const std::string& name) {
   return std::nullopt;
 }
 
-std::string StrategyNames() { return "greedy, best-of-n, independent, archive"; }
+std::string StrategyNames() {
+  return "greedy, best-of-n, independent, archive";
+}
 
 }  // namespace rlvr

@@ -22,8 +22,8 @@ struct TargetScheduleSettings {
 // What one round of a target gave.
 struct RoundOutcome {
   bool promoted = false;
-  double speedup = 0;  // 1/primary_ratio - 1 of the promotion
-  bool passed = false;  // a candidate passed every gate (promoted or not)
+  double speedup = 0;      // 1/primary_ratio - 1 of the promotion
+  bool passed = false;     // a candidate passed every gate (promoted or not)
   bool near_miss = false;  // right but not faster
 };
 

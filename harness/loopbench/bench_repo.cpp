@@ -4,8 +4,8 @@
 #include <vector>
 
 #include "harness/base/process.h"
-#include "harness/git/worktree.h"
 #include "harness/git/commit_files.h"
+#include "harness/git/worktree.h"
 
 namespace rlvr {
 namespace {

@@ -176,7 +176,8 @@ TEST_F(LoopCostTest, PriceFlagAndRlvrJsonPriceResolve) {
   EXPECT_EQ(settings.models.front().price->cached_input_per_million, 1.25);
   EXPECT_EQ(settings.recorded["price"]["cached_input"], 1.25);
 
-  EXPECT_FALSE(ResolveIterateSettings(repo_.path(), IterateFlags{}).models.front().price.has_value());
+  EXPECT_FALSE(
+      ResolveIterateSettings(repo_.path(), IterateFlags{}).models.front().price.has_value());
   EXPECT_TRUE(ResolveIterateSettings(repo_.path(), IterateFlags{}).recorded["price"].is_null());
 
   SetLlmSection({{"price", {{"input", 3}, {"output", 15}}}});

@@ -64,7 +64,7 @@ struct RunOutcome {
 };
 
 RunOutcome RunWith(const FixtureRepo& repo, std::vector<LoopModel> models, LoopSettings settings,
-            bool benchmark) {
+                   bool benchmark) {
   Project project = LoadProject(repo.path());
   Evaluator evaluator(project, Quick(benchmark));
   Ledger ledger(Ledger::DefaultPath(repo.path()));
@@ -77,7 +77,9 @@ RunOutcome RunWith(const FixtureRepo& repo, std::vector<LoopModel> models, LoopS
   return run;
 }
 
-LoopModel Model(ScriptedModel& source) { return {source.model(), &source, std::nullopt}; }
+LoopModel Model(ScriptedModel& source) {
+  return {source.model(), &source, std::nullopt};
+}
 
 TEST(LoopSearch, ARepeatedPatchIsNotJudgedAgain) {
   FixtureRepo repo = MakeFixtureRepo();
@@ -200,8 +202,8 @@ TEST(LoopSearch, ArchiveShowsAnEarlierCandidateAsTheFilesToEdit) {
   EXPECT_EQ(run.attempts[0].failed_gate.value_or(""), "benchmark") << run.out;
   int shown = 0;
   for (size_t i = 1; i < model.prompts.size(); ++i) {
-    if (model.prompts[i].find("those of earlier candidate " +
-                              std::to_string(run.attempts[0].id)) != std::string::npos)
+    if (model.prompts[i].find("those of earlier candidate " + std::to_string(run.attempts[0].id)) !=
+        std::string::npos)
       ++shown;
   }
   // HEAD half the time, the kept candidate otherwise: over five rounds both happen.

@@ -29,10 +29,10 @@ double ShareOfFirst(const std::vector<SimulatedModel>& models, int calls, int se
     for (int call = 0; call < calls; ++call) {
       size_t m = bandit.Choose();
       if (m == 0) ++first;
-      bandit.RecordRequest(m, 3000, 1000,
-                           (3000 * models[m].price.input_per_million +
-                            1000 * models[m].price.output_per_million) /
-                               1e6);
+      bandit.RecordRequest(
+          m, 3000, 1000,
+          (3000 * models[m].price.input_per_million + 1000 * models[m].price.output_per_million) /
+              1e6);
       for (int c = 0; c < 2; ++c) {
         if (u(world) < models[m].success) {
           bandit.RecordCandidate(m, CandidateOutcome::kPassed, 0.1);

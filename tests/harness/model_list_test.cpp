@@ -20,11 +20,12 @@ TEST(ModelList, OneModelFromTheSectionAsToday) {
 }
 
 TEST(ModelList, SeveralFromTheSectionWithTheirPrices) {
-  json section = {{"base_url", "http://common/v1"},
-                  {"price", {{"input", 1}, {"output", 2}}},
-                  {"models",
-                   {{{"model", "big"}, {"price", {{"input", 5}, {"output", 15}, {"cached_input", 0.5}}}},
-                    {{"model", "small"}, {"name", "small-hot"}, {"temperature", 1.0}}}}};
+  json section = {
+      {"base_url", "http://common/v1"},
+      {"price", {{"input", 1}, {"output", 2}}},
+      {"models",
+       {{{"model", "big"}, {"price", {{"input", 5}, {"output", 15}, {"cached_input", 0.5}}}},
+        {{"model", "small"}, {"name", "small-hot"}, {"temperature", 1.0}}}}};
   std::vector<ModelSpec> specs = ResolveModels(section, {}, LlmSettings{});
   ASSERT_EQ(specs.size(), 2u);
   EXPECT_EQ(specs[0].name, "big");

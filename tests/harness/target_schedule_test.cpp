@@ -150,7 +150,8 @@ TEST(Roofline, SyntheticShapes) {
       {"benchmarks",
        {{"BM_A", {{"counters", {{"GB/s", 20}}}}}, {"BM_B", {{"counters", {{"GB/s", 50}}}}}}},
       {"references",
-       {{"BM_Slow", {{"counters", {{"GB/s", 60}}}}}, {"BM_Fast", {{"counters", {{"GB/s", 100}}}}}}}};
+       {{"BM_Slow", {{"counters", {{"GB/s", 60}}}}},
+        {"BM_Fast", {{"counters", {{"GB/s", 100}}}}}}}};
   std::vector<BenchmarkHeadroom> h = Headroom(two, {"BM_A", "BM_B", "BM_Missing"});
   ASSERT_EQ(h.size(), 2u);
   EXPECT_EQ(h[0].reference, "BM_Fast");
