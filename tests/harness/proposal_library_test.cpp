@@ -81,9 +81,9 @@ TEST(ProposalLibrary, ShippedLibraryHasEveryClassForThreeTargets) {
   for (const std::string target : {"softmax", "rmsnorm", "swiglu"}) {
     SCOPED_TRACE(target);
     ASSERT_TRUE(count.count(target));
-    // No real speed-up of SwiGLU was found on the machine the library was checked on (see
-    // tests/fixtures/proposals/README.md): its would-be speed-up measured slower.
-    EXPECT_GE(count[target]["faster"], target == std::string("swiglu") ? 0 : 3);
+    // SwiGLU is compute-bound and already vectorised: only one small real speed-up was found on
+    // the machine the library was checked on (tests/fixtures/proposals/README.md).
+    EXPECT_GE(count[target]["faster"], target == std::string("swiglu") ? 1 : 2);
     EXPECT_GE(count[target]["neutral"], 2);
     EXPECT_GE(count[target]["slower"], 1);
     EXPECT_GE(count[target]["wrong"], 2);
