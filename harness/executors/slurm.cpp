@@ -419,6 +419,20 @@ void SlurmExecutor::Advance(Evaluation& evaluation, const std::map<std::string, 
     Retry(evaluation, "job " + job_id + " " + state + where + " (not by rlvr)", finished);
     return;
   }
+  if (script_ended) {
+    // rlvr evaluate stopped by a signal (a cancel or preemption whose CANCELLED state squeue does
+    // not show yet): the cluster's doing, never the candidate's.
+    std::istringstream end(ReadFileText(folder / ("end." + job_id)));
+    int status = -1;
+    end >> status;
+    if (status >= 128) {
+      Retry(evaluation,
+            "job " + job_id + " CANCELLED or preempted" + where + " (its evaluation stopped by " +
+                "signal " + std::to_string(status - 128) + ", not by rlvr)",
+            finished);
+      return;
+    }
+  }
   if (script_ended || IsOwnEnd(state)) {
     // The script's own end without a verdict; give a shared filesystem a moment to show files.
     if (!script_ended && evaluation.ended_seen_at == 0) evaluation.ended_seen_at = Now();

@@ -60,7 +60,10 @@ class LoopRunner {
   // Whether the stop reason still lets replies already paid for be judged: only a spending
   // budget ran out (max-tokens, max-cost). Precondition: stop_reason_ is set.
   bool OnlySpendingStopped() const {
-    return *stop_reason_ == "max-tokens" || *stop_reason_ == "max-cost";
+    // A replay (or the loop bench's simulated models) that ran out: the replies it gave are
+    // still judged, like paid ones.
+    return *stop_reason_ == "max-tokens" || *stop_reason_ == "max-cost" ||
+           *stop_reason_ == "replay exhausted";
   }
 
   // Asks the model; on failure records an 'llm' error attempt and updates the failure count.

@@ -129,8 +129,6 @@ LoopBenchResult RunLoopBench(const LoopBenchSettings& settings,
   for (const std::string& strategy : settings.strategies) {
     for (int seed = 1; seed <= settings.seeds; ++seed) {
       ResetBenchRepo(repo);
-      std::map<std::string, std::map<std::string, double>> start_medians;
-      for (const Target* t : targets) start_medians[t->name] = PrimaryMedians(repo.root, *t);
       std::string name = fmt::format("{}-seed{}", strategy, seed);
       fs::path ledger_path = work / "ledgers" / (name + ".sqlite");
       fs::remove(ledger_path);
@@ -175,7 +173,7 @@ LoopBenchResult RunLoopBench(const LoopBenchSettings& settings,
       metrics.proposals = budget.served;
       metrics.wall_seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      MeasureRun(ledger, ledger.LastRun()->id, targets, start_medians, repo.root, proposal_of,
+      MeasureRun(ledger, ledger.LastRun()->id, targets, proposal_of,
                  prices, usage_reported, &metrics);
       result.false_promotions += metrics.false_promotions;
       out << fmt::format(

@@ -40,26 +40,7 @@ nlohmann::json RunMetrics::ToJson() const {
           {"wall_seconds", wall_seconds}};
 }
 
-std::map<std::string, double> PrimaryMedians(const fs::path& repo_root, const Target& target) {
-  std::map<std::string, double> medians;
-  fs::path path = BaselinePath(repo_root, target.name);
-  if (!fs::exists(path)) return medians;
-  try {
-    Baseline baseline = ReadBaselineFile(path);
-    for (const std::string& name : target.primary) {
-      auto found = baseline.benchmarks.find(name);
-      if (found != baseline.benchmarks.end() && found->second.median_ns > 0)
-        medians[name] = found->second.median_ns;
-    }
-  } catch (const std::exception&) {
-    medians.clear();
-  }
-  return medians;
-}
-
 void MeasureRun(const Ledger& ledger, int64_t run_id, const std::vector<const Target*>& targets,
-                const std::map<std::string, std::map<std::string, double>>& start_medians,
-                const fs::path& repo_root,
                 const std::function<const Proposal*(const std::string&)>& proposal_of,
                 const std::map<std::string, std::optional<ModelPrice>>& prices,
                 const std::map<std::string, bool>& usage_reported, RunMetrics* m) {
@@ -99,30 +80,14 @@ void MeasureRun(const Ledger& ledger, int64_t run_id, const std::vector<const Ta
                                          proposal->name + "' (" + proposal->label + ")");
     }
   }
+  // The product of the promotions' primary ratios, each measured side by side against its parent
+  // by the benchmark gate: stored baselines recorded at other times on a shared machine would
+  // mix the machine's drift into the figure.
   double log_sum = 0;
+  m->speedup_source = "promoted ratios";
   for (const Target* target : targets) {
-    auto start = start_medians.find(target->name);
-    std::map<std::string, double> end = PrimaryMedians(repo_root, *target);
-    double target_log = 0;
-    int measured = 0;
-    bool complete = start != start_medians.end() && !target->primary.empty();
-    for (const std::string& name : target->primary) {
-      if (!complete || !start->second.count(name)) {
-        complete = false;
-        break;
-      }
-      if (!end.count(name)) continue;
-      target_log += std::log(start->second.at(name) / end.at(name));
-      ++measured;
-    }
-    if (complete) {
-      if (measured > 0) log_sum += target_log / measured;
-    } else {
-      // No stored baseline at the start to compare with: the promotions' own measured ratios.
-      m->speedup_source = "promoted ratios";
-      auto product = promoted_ratio_product.find(target->name);
-      if (product != promoted_ratio_product.end()) log_sum -= std::log(product->second);
-    }
+    auto product = promoted_ratio_product.find(target->name);
+    if (product != promoted_ratio_product.end()) log_sum -= std::log(product->second);
   }
   m->speedup = targets.empty() ? 1 : std::exp(log_sum / static_cast<double>(targets.size()));
 }

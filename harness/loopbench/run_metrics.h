@@ -32,9 +32,8 @@ struct RunMetrics {
   // Geometric mean over the targets of (start / end primary median), each target's own the
   // geometric mean over its primary benchmarks; 1 = no change.
   double speedup = 1;
-  // "baselines": from baselines/<target>.json before and after; "promoted ratios": a target had no
-  // stored baseline at the start, so 1 / the product of its promotions' primary ratios.
-  std::string speedup_source = "baselines";
+  // Always "promoted ratios": the product of the promotions' side-by-side primary ratios.
+  std::string speedup_source = "promoted ratios";
   int64_t tokens = 0;
   double cost = 0;              // dollars; 0 when no model has a price
   bool cost_estimated = false;  // some tokens were estimated, not reported
@@ -47,18 +46,11 @@ struct RunMetrics {
   nlohmann::json ToJson() const;
 };
 
-// Primary benchmark medians of baselines/<target>.json under `repo_root`, by name; empty when the
-// file is missing or unreadable.
-std::map<std::string, double> PrimaryMedians(const std::filesystem::path& repo_root,
-                                             const Target& target);
-
-// Fills the ledger-derived fields of `metrics` from run `run_id`'s attempts. `start_medians` are
-// PrimaryMedians per target before the run; the end ones are read from `repo_root` now.
+// Fills the ledger-derived fields of `metrics` from run `run_id`'s attempts; the speed-up is the
+// product of the promotions' primary ratios (each measured side by side against its parent).
 // `proposal_of` finds the proposal a reply is (nullptr: none); `prices` are by model name, and
 // used only when the ledger holds no cost (rows written before cost was stored).
 void MeasureRun(const Ledger& ledger, int64_t run_id, const std::vector<const Target*>& targets,
-                const std::map<std::string, std::map<std::string, double>>& start_medians,
-                const std::filesystem::path& repo_root,
                 const std::function<const Proposal*(const std::string&)>& proposal_of,
                 const std::map<std::string, std::optional<ModelPrice>>& prices,
                 const std::map<std::string, bool>& usage_reported, RunMetrics* metrics);
