@@ -52,7 +52,7 @@ struct AttemptRecord {
   std::string prompt;
   std::string reply;
   std::string patch;
-  std::string verdict;  // promoted | passed | failed | error
+  std::string verdict;  // promoted | passed | failed | error | repeat (of repeat_of, not judged)
   std::optional<std::string> failed_gate;
   std::string message;
   std::string gates_json;

@@ -317,7 +317,9 @@ std::vector<FailureReason> FindFailureReasons(const LedgerHistory& ledger,
                                               int limit) {
   std::map<std::pair<std::string, std::string>, FailureReason> reasons;
   for (const AttemptRow* row : window) {
-    if (row->verdict == "promoted" || row->verdict == "passed") continue;
+    // Repeats are counted once, at the attempt that was judged.
+    if (row->verdict == "promoted" || row->verdict == "passed" || row->verdict == "repeat")
+      continue;
     std::string category = AttemptCategory(row->verdict, row->failed_gate);
     std::string pattern = MaskNumbers(row->message);
     FailureReason& reason = reasons[{category, pattern}];
@@ -444,7 +446,8 @@ void LoadModelsAndRuns(const LedgerHistory& ledger, const std::vector<const Atte
 }  // namespace
 
 std::string AttemptCategory(const std::string& verdict, const std::string& failed_gate) {
-  if (verdict == "promoted" || verdict == "passed") return verdict;
+  // A repeat was not judged again: its own category, not its earlier judgement's gate.
+  if (verdict == "promoted" || verdict == "passed" || verdict == "repeat") return verdict;
   return failed_gate.empty() ? verdict : failed_gate;
 }
 
@@ -452,6 +455,7 @@ std::vector<std::string> OrderedCategories(const std::map<std::string, int>& see
   std::vector<std::string> order = {"promoted", "passed"};
   for (const std::string& gate : GateOrder()) order.push_back(gate);
   order.push_back("failed");
+  order.push_back("repeat");
   order.push_back("error");
   std::vector<std::string> present;
   for (const std::string& category : order) {

@@ -1,6 +1,12 @@
 // The run's models from rlvr.json and flags (loop/model_list.h).
 #include "harness/loop/model_list.h"
 
+#include <CLI/CLI.hpp>
+#include <fstream>
+
+#include "harness/loop/settings.h"
+#include "tests/harness/fixture_repo.h"
+
 #include <gtest/gtest.h>
 
 namespace rlvr {
@@ -66,6 +72,33 @@ TEST(ModelList, RefusesWhatIsAmbiguousOrWrong) {
                std::invalid_argument);
   EXPECT_THROW(ParsePrice("2.5"), std::invalid_argument);
   EXPECT_THROW(ParsePrice("a/b"), std::invalid_argument);
+}
+
+TEST(ModelList, IterateSettingsCarryEveryModelAndRecordNoKey) {
+  FixtureRepo repo = MakeFixtureRepo();
+  IterateFlags flags;
+  flags.models = {"big", "small"};
+  flags.prices = {"5/15", "0.5/1.5"};
+  flags.api_key_envs = {"BIG_KEY", "SMALL_KEY"};
+  flags.strategy = "best-of-n";
+  IterateSettings settings = ResolveIterateSettings(repo.path(), flags);
+  ASSERT_EQ(settings.models.size(), 2u);
+  EXPECT_EQ(settings.models[1].llm.api_key_env, "SMALL_KEY");
+  EXPECT_EQ(settings.loop.strategy, "best-of-n");
+  ASSERT_EQ(settings.recorded["models"].size(), 2u);
+  EXPECT_EQ(settings.recorded["models"][0]["price"]["input"], 5);
+  EXPECT_EQ(settings.recorded["strategy"], "best-of-n");
+  // The flags' model list: an unknown strategy or a misaligned flag is refused (exit 2).
+  flags.strategy = "evolve";
+  try {
+    ResolveIterateSettings(repo.path(), flags);
+    ADD_FAILURE() << "an unknown strategy was accepted";
+  } catch (const CLI::RuntimeError& e) {
+    EXPECT_EQ(e.get_exit_code(), 2);
+  }
+  flags.strategy.reset();
+  flags.temperatures = {0.1, 0.2, 0.3};
+  EXPECT_THROW(ResolveIterateSettings(repo.path(), flags), CLI::RuntimeError);
 }
 
 }  // namespace
