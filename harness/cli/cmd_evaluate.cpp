@@ -103,6 +103,10 @@ void RunEvaluate(const EvaluateArgs& args) {
     }
   }
   std::fflush(stdout);
+  // The machine failed, not the candidate: no verdict (a job script records none either).
+  if (!verdict.machine_fault.empty())
+    throw CLI::RuntimeError(
+        "rlvr evaluate: no verdict, the machine failed: " + verdict.machine_fault, 2);
   bool success = verdict.promotable && (!promotion || promotion->promoted);
   if (!success) throw CLI::RuntimeError(1);
 }

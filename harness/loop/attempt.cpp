@@ -48,10 +48,14 @@ int64_t AttemptIdOfKey(const std::string& key) {
 }
 
 std::string LedgerVerdict(const Verdict& v) {
+  if (!v.machine_fault.empty()) return "error";
   return v.promotable || v.failed_gate.empty() ? "passed" : "failed";
 }
 
 std::string VerdictReason(const Verdict& v) {
+  if (!v.machine_fault.empty())
+    return "not judged (the machine's fault, not the candidate's): " + v.machine_fault + " [" +
+           v.message + "]";
   if (!v.promotable && v.failed_gate.empty()) {
     return "passed every gate run; the benchmark gate was skipped (--no-benchmark), so it is not "
            "promoted";

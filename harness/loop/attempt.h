@@ -15,7 +15,8 @@ namespace rlvr {
 std::string EvaluationKey(int64_t attempt_id);
 int64_t AttemptIdOfKey(const std::string& key);
 
-// The ledger's verdict of an evaluation: 'passed' when no gate run failed (promotable, or every
+// The ledger's verdict of an evaluation: 'error' when the machine failed (machine_fault), else
+// 'passed' when no gate run failed (promotable, or every
 // gate run passed and the benchmark gate was skipped, --no-benchmark: such a pass is never
 // promoted), else 'failed'.
 std::string LedgerVerdict(const Verdict& verdict);

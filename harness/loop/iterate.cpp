@@ -160,6 +160,9 @@ void RunIterate(const IterateSettings& settings,
   } catch (const std::exception& e) {
     Fail(std::string("rlvr iterate: ") + e.what(), 2);
   }
+  if (result.machine_fault)
+    Fail("rlvr iterate: stopped, this machine cannot judge candidates now: " + result.stop_reason,
+         2);
   if (result.model_unusable)
     Fail("rlvr iterate: the model could not be used: " + result.stop_reason, 1);
   // Stopped by a signal: the shell's status for it (130 for SIGINT, 143 for SIGTERM), so a script

@@ -125,6 +125,16 @@ bool LoopRunner::RunRound(const Target& target) {
         stop_reason_ = "abandoned (second stop signal)";
         break;
       }
+      if (!verdict.machine_fault.empty()) {
+        // No verdict on the candidate, and none to be had on this machine now: stop before
+        // paying for another reply.
+        a.verdict = "error";
+        a.message = VerdictReason(verdict);
+        a.candidate_key.clear();
+        Judged(a);
+        StopForMachineFault(verdict.machine_fault);
+        break;
+      }
       a.verdict = LedgerVerdict(verdict);
       if (!verdict.failed_gate.empty()) a.failed_gate = verdict.failed_gate;
       a.message = VerdictReason(verdict);

@@ -70,6 +70,9 @@ struct LoopResult {
   // The loop stopped because of a stop signal (Ctrl-C, SIGTERM, RequestStop): its stop reason is
   // "stop signal" or "abandoned (second stop signal)". `rlvr iterate` exits 128 + the signal.
   bool stopped_by_signal = false;
+  // The loop stopped because the machine failed a gate, not a candidate (a nearly full disk, a
+  // harness error): `rlvr iterate` exits 2.
+  bool machine_fault = false;
 };
 
 // Runs the loop under a new ledger run (started and finished here). `settings_json` is stored

@@ -67,6 +67,11 @@ void LoopRunner::ReportUnjudged() {
   unjudged_.clear();
 }
 
+void LoopRunner::StopForMachineFault(const std::string& fault) {
+  if (!stop_reason_) stop_reason_ = "machine fault: " + fault;
+  result_.machine_fault = true;
+}
+
 AttemptRecord LoopRunner::RecordOutcome(AttemptRecord a, const EvaluationOutcome& outcome,
                                         double seconds, std::optional<Verdict>* verdict) {
   a.job_id = outcome.job_id;
@@ -86,15 +91,17 @@ AttemptRecord LoopRunner::RecordOutcome(AttemptRecord a, const EvaluationOutcome
     a.message = "not judged (infrastructure, not the candidate): " + outcome.error;
   } else {
     Verdict v = outcome.verdict();
+    if (!v.machine_fault.empty()) StopForMachineFault(v.machine_fault);
     a.patch = v.patch;
     a.gates_json = GatesJson(v);
     a.figures_json = FiguresJson(v);
     if (v.primary_ratio > 0) a.primary_ratio = v.primary_ratio;
     a.verdict = LedgerVerdict(v);
-    if (!v.failed_gate.empty()) a.failed_gate = v.failed_gate;
+    if (!v.failed_gate.empty() && v.machine_fault.empty()) a.failed_gate = v.failed_gate;
     a.message = VerdictReason(v);
     // The model's record for the bandit (a verdict of this run's models only).
-    if (std::optional<size_t> model = ModelIndexOf(a.model))
+    std::optional<size_t> model = ModelIndexOf(a.model);
+    if (model && v.machine_fault.empty())
       bandit_.RecordCandidate(*model, OutcomeOf(v),
                               v.promotable && v.primary_ratio > 0 ? 1 / v.primary_ratio - 1 : 0);
     *verdict = std::move(v);

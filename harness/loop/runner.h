@@ -146,6 +146,10 @@ class LoopRunner {
                          int64_t prompt_tokens, int64_t completion_tokens, double llm_seconds,
                          bool books_request);
 
+  // Stops the run: the machine, not a candidate, failed (Verdict::machine_fault); RunIterate
+  // exits 2.
+  void StopForMachineFault(const std::string& fault);
+
   // The verdict of a reply recorded by RecordUnjudged (a.id): stored and printed.
   void Judged(const AttemptRecord& a);
 

@@ -1,5 +1,7 @@
 #include "harness/verify/evaluate.h"
 
+#include <sys/statvfs.h>
+
 #include <chrono>
 #include <cstdio>
 
@@ -49,6 +51,19 @@ const Project& Evaluator::project() const {
 
 namespace {
 
+// "disk nearly full: 12 MiB free for /work/repo/.rlvr" when the filesystem of `dir` has less
+// than `least` bytes available; "" otherwise (or when it cannot be asked).
+std::string LowDiskSpace(const fs::path& dir, uint64_t least) {
+  struct statvfs info;
+  if (statvfs(dir.c_str(), &info) != 0) return "";
+  uint64_t available = static_cast<uint64_t>(info.f_bavail) * info.f_frsize;
+  if (available >= least) return "";
+  return fmt::format(
+      "disk nearly full: {} MiB free for {} (the gate failed there; free space and "
+      "run again)",
+      available >> 20, dir.string());
+}
+
 // Runs the gates one after another; a gate body returns its result, a thrown exception is that
 // gate's failure (a harness problem, reported rather than crashing the loop).
 class GateSequence {
@@ -62,11 +77,13 @@ class GateSequence {
     Verdict& verdict = context_.verdict;
     double start = Now();
     GateResult result;
+    bool harness_error = false;
     try {
       result = gate.run(context_);
     } catch (const std::exception& e) {
       result.status = GateStatus::kFail;
       result.message = std::string("harness error: ") + e.what();
+      harness_error = true;
     }
     result.name = gate.name;
     result.seconds = Now() - start;
@@ -75,6 +92,13 @@ class GateSequence {
     if (result.status == GateStatus::kFail) {
       verdict.failed_gate = gate.name;
       verdict.message = fmt::format("{} gate failed: {}", gate.name, result.message);
+      // A failure on a full disk, or the harness's own, is no verdict on the candidate.
+      std::string low = LowDiskSpace(context_.state_dir, context_.options.min_free_disk_bytes);
+      if (!low.empty()) {
+        verdict.machine_fault = low;
+      } else if (harness_error) {
+        verdict.machine_fault = result.message;
+      }
     }
     verdict.gates.push_back(std::move(result));
     return !failed();

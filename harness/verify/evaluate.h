@@ -57,6 +57,10 @@ struct Verdict {
   uint64_t seed = 0;                  // the fresh RLVR_TEST_SEED of this evaluation
   std::vector<uint64_t> extra_seeds;  // seeds of the re-verification of a suspicious candidate
   std::string host_drift;             // machine/compiler differences from the stored baseline
+  // Why the gate that failed says nothing about the candidate: the machine's fault (the disk of
+  // the build and state folders nearly full when it failed) or the harness's own error. Empty
+  // for a real verdict. Such a verdict is recorded as an error, never as the candidate's failure.
+  std::string machine_fault;
 
   const GateResult* FindGate(std::string_view name) const;
   // Everything; its gates and figures are SummaryJson of each, plus detail, flags and samples.
@@ -89,7 +93,10 @@ struct EvaluateOptions {
   size_t max_reply_bytes = size_t{1} << 20;
   int bench_rounds = 0;             // 0 = the benchmark runner's default
   std::filesystem::path state_dir;  // default <repo>/.rlvr
-  bool verbose = false;             // progress lines on stderr
+  // A gate failing while the state folder's filesystem has less free space than this is the
+  // disk's fault, not the candidate's (Verdict::machine_fault).
+  uint64_t min_free_disk_bytes = uint64_t{256} << 20;
+  bool verbose = false;  // progress lines on stderr
 };
 
 struct PromoteResult {

@@ -82,6 +82,7 @@ nlohmann::json Verdict::ToJson() const {
       {"seed", seed},
       {"extra_seeds", extra_seeds},
       {"host_drift", host_drift},
+      {"machine_fault", machine_fault},
   };
   nlohmann::json contents = nlohmann::json::object();
   for (const auto& [path, text] : new_contents) contents[path] = text;
@@ -127,6 +128,7 @@ Verdict VerdictFromJson(const nlohmann::json& json) {
   v.seed = json.value("seed", uint64_t{0});
   v.extra_seeds = json.value("extra_seeds", std::vector<uint64_t>{});
   v.host_drift = json.value("host_drift", "");
+  v.machine_fault = json.value("machine_fault", "");
   if (json.contains("new_contents") && json["new_contents"].is_object()) {
     for (const auto& [path, text] : json["new_contents"].items())
       v.new_contents.emplace_back(path, text.get<std::string>());
@@ -169,6 +171,7 @@ std::string Verdict::Render() const {
   }
   if (suspicious) out += "  suspicious speed-up: re-verified with more seeds and a second run\n";
   if (!host_drift.empty()) out += "  note: " + host_drift + "\n";
+  if (!machine_fault.empty()) out += "  not the candidate's fault: " + machine_fault + "\n";
   out += fmt::format("  total {:.1f} s\n", seconds);
   return out;
 }

@@ -56,6 +56,13 @@ EvaluateOptions Quick(bool benchmark) {
   return options;
 }
 
+// As if the disk were nearly full: any failing gate is the machine's.
+EvaluateOptions FullDisk() {
+  EvaluateOptions options = Quick(false);
+  options.min_free_disk_bytes = uint64_t{1} << 62;
+  return options;
+}
+
 struct RunOutcome {
   LoopResult result;
   std::vector<AttemptRecord> attempts;
@@ -64,9 +71,9 @@ struct RunOutcome {
 };
 
 RunOutcome RunWith(const FixtureRepo& repo, std::vector<LoopModel> models, LoopSettings settings,
-                   bool benchmark) {
+                   bool benchmark, std::optional<EvaluateOptions> options = std::nullopt) {
   Project project = LoadProject(repo.path());
-  Evaluator evaluator(project, Quick(benchmark));
+  Evaluator evaluator(project, options.value_or(Quick(benchmark)));
   Ledger ledger(Ledger::DefaultPath(repo.path()));
   std::ostringstream out;
   RunOutcome run;
@@ -209,6 +216,27 @@ TEST(LoopSearch, ArchiveShowsAnEarlierCandidateAsTheFilesToEdit) {
   // HEAD half the time, the kept candidate otherwise: over five rounds both happen.
   EXPECT_GT(shown, 0);
   EXPECT_LT(shown, 5);
+}
+
+TEST(LoopSearch, AFullDiskIsNeverTheCandidatesFailureAndStopsTheRun) {
+  FixtureRepo repo = MakeFixtureRepo();
+  std::string wrong = ReadCandidate("wrong_result.txt");
+  ScriptedModel model("m", {wrong, wrong, wrong});
+  LoopSettings settings;
+  settings.candidates = 1;
+  settings.max_repairs = 1;
+  settings.max_iterations = 3;
+  RunOutcome run = RunWith(repo, {Model(model)}, settings, false, FullDisk());
+  // One reply judged, by the machine: an error, no gate blamed, no repair asked, no next round.
+  ASSERT_EQ(run.attempts.size(), 1u) << run.out;
+  EXPECT_EQ(run.attempts[0].verdict, "error");
+  EXPECT_FALSE(run.attempts[0].failed_gate.has_value());
+  EXPECT_THAT(run.attempts[0].message, HasSubstr("not the candidate's"));
+  EXPECT_THAT(run.attempts[0].message, HasSubstr("disk nearly full"));
+  EXPECT_TRUE(run.attempts[0].candidate_key.empty());  // not a judgement: may be judged later
+  EXPECT_TRUE(run.result.machine_fault);
+  EXPECT_THAT(run.result.stop_reason, HasSubstr("machine fault"));
+  EXPECT_EQ(model.ns.size(), 1u);  // nothing more was paid for
 }
 
 }  // namespace
