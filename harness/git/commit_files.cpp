@@ -6,29 +6,8 @@
 namespace rlvr {
 namespace {
 
-using Repo = GitOwned<git_repository, git_repository_free>;
 using Object = GitOwned<git_object, git_object_free>;
-using Commit = GitOwned<git_commit, git_commit_free>;
-using Tree = GitOwned<git_tree, git_tree_free>;
 using Blob = GitOwned<git_blob, git_blob_free>;
-
-Repo OpenRepo(const std::filesystem::path& root) {
-  InitLibgit2();
-  git_repository* repo = nullptr;
-  CheckGit(git_repository_open(&repo, root.c_str()), "cannot open git repository " + root.string());
-  return Repo(repo);
-}
-
-Tree CommitTree(git_repository* repo, const std::string& sha) {
-  git_oid oid;
-  CheckGit(git_oid_fromstr(&oid, sha.c_str()), "cannot parse commit " + sha);
-  git_commit* commit = nullptr;
-  CheckGit(git_commit_lookup(&commit, repo, &oid), "cannot read commit " + sha);
-  Commit owned(commit);
-  git_tree* tree = nullptr;
-  CheckGit(git_commit_tree(&tree, commit), "cannot read the tree of " + sha);
-  return Tree(tree);
-}
 
 struct Walk {
   git_repository* repo;
@@ -58,7 +37,7 @@ int CollectMatching(const char* dir, const git_tree_entry* entry, void* payload)
 }  // namespace
 
 std::string ResolveCommit(const std::filesystem::path& repo_root, const std::string& revision) {
-  Repo repo = OpenRepo(repo_root);
+  GitRepository repo = OpenGitRepository(repo_root);
   std::string spec = revision.empty() ? "HEAD" : revision;
   git_object* object = nullptr;
   CheckGit(git_revparse_single(&object, repo.get(), spec.c_str()), "no commit " + spec);
@@ -72,8 +51,8 @@ std::string ResolveCommit(const std::filesystem::path& repo_root, const std::str
 }
 
 std::string TreeOfCommit(const std::filesystem::path& repo_root, const std::string& commit) {
-  Repo repo = OpenRepo(repo_root);
-  Tree tree = CommitTree(repo.get(), commit);
+  GitRepository repo = OpenGitRepository(repo_root);
+  GitTree tree = TreeOfCommitSha(repo.get(), commit);
   char hex[GIT_OID_HEXSZ + 1] = {};
   git_oid_tostr(hex, sizeof hex, git_tree_id(tree.get()));
   return hex;
@@ -82,8 +61,8 @@ std::string TreeOfCommit(const std::filesystem::path& repo_root, const std::stri
 std::map<std::string, std::string> CommitFiles(const std::filesystem::path& repo_root,
                                                const std::string& commit,
                                                const std::vector<std::string>& globs) {
-  Repo repo = OpenRepo(repo_root);
-  Tree tree = CommitTree(repo.get(), commit);
+  GitRepository repo = OpenGitRepository(repo_root);
+  GitTree tree = TreeOfCommitSha(repo.get(), commit);
   std::map<std::string, std::string> files;
   Walk walk{repo.get(), &globs, &files};
   CheckGit(git_tree_walk(tree.get(), GIT_TREEWALK_PRE, CollectMatching, &walk),

@@ -5,6 +5,7 @@
 
 #include <git2.h>
 
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -25,5 +26,14 @@ using GitOwned = std::unique_ptr<T, GitFree<T, Free>>;
 
 // Throws GitError("<what>: <libgit2's last error>") when `code` < 0.
 void CheckGit(int code, const std::string& what);
+
+using GitRepository = GitOwned<git_repository, git_repository_free>;
+using GitTree = GitOwned<git_tree, git_tree_free>;
+
+// The repository at `root` (libgit2 initialised first). Throws GitError.
+GitRepository OpenGitRepository(const std::filesystem::path& root);
+
+// The tree of commit `sha` (40 hex digits). Throws GitError.
+GitTree TreeOfCommitSha(git_repository* repo, const std::string& sha);
 
 }  // namespace rlvr

@@ -8,29 +8,8 @@
 namespace rlvr {
 namespace {
 
-using Repo = GitOwned<git_repository, git_repository_free>;
-using Commit = GitOwned<git_commit, git_commit_free>;
-using Tree = GitOwned<git_tree, git_tree_free>;
 using TreeEntry = GitOwned<git_tree_entry, git_tree_entry_free>;
 using Blob = GitOwned<git_blob, git_blob_free>;
-
-Repo OpenRepo(const std::filesystem::path& root) {
-  InitLibgit2();
-  git_repository* repo = nullptr;
-  CheckGit(git_repository_open(&repo, root.c_str()), "cannot open git repository " + root.string());
-  return Repo(repo);
-}
-
-Tree HeadTree(git_repository* repo, const std::string& commit_sha) {
-  git_oid oid;
-  CheckGit(git_oid_fromstr(&oid, commit_sha.c_str()), "cannot parse commit " + commit_sha);
-  git_commit* commit = nullptr;
-  CheckGit(git_commit_lookup(&commit, repo, &oid), "cannot read commit " + commit_sha);
-  Commit owned(commit);
-  git_tree* tree = nullptr;
-  CheckGit(git_commit_tree(&tree, commit), "cannot read the tree of " + commit_sha);
-  return Tree(tree);
-}
 
 int CollectBlob(const char* dir, const git_tree_entry* entry, void* payload) {
   if (git_tree_entry_type(entry) == GIT_OBJECT_BLOB &&
@@ -45,8 +24,8 @@ int CollectBlob(const char* dir, const git_tree_entry* entry, void* payload) {
 
 HeadFiles::HeadFiles(const std::filesystem::path& repo_root)
     : root_(repo_root), commit_(HeadCommit(repo_root)) {
-  Repo repo = OpenRepo(root_);
-  Tree tree = HeadTree(repo.get(), commit_);
+  GitRepository repo = OpenGitRepository(root_);
+  GitTree tree = TreeOfCommitSha(repo.get(), commit_);
   CheckGit(git_tree_walk(tree.get(), GIT_TREEWALK_PRE, CollectBlob, &paths_),
            "cannot list the files of " + commit_);
   std::sort(paths_.begin(), paths_.end());
@@ -67,8 +46,8 @@ std::vector<std::string> HeadFiles::Matching(const std::vector<std::string>& glo
 
 std::optional<std::string> HeadFiles::Text(const std::string& path) const {
   if (!std::binary_search(paths_.begin(), paths_.end(), path)) return std::nullopt;
-  Repo repo = OpenRepo(root_);
-  Tree tree = HeadTree(repo.get(), commit_);
+  GitRepository repo = OpenGitRepository(root_);
+  GitTree tree = TreeOfCommitSha(repo.get(), commit_);
   git_tree_entry* entry = nullptr;
   CheckGit(git_tree_entry_bypath(&entry, tree.get(), path.c_str()),
            "cannot find " + path + " in " + commit_);
