@@ -17,6 +17,7 @@
 #include "harness/git/repo.h"
 #include "harness/ledger/ledger.h"
 #include "harness/loop/loop.h"
+#include "harness/loop/reconcile.h"
 #include "harness/report/cost.h"
 
 namespace rlvr {
@@ -95,6 +96,24 @@ void RunStatus(const StatusArgs& args) {
   std::cout << (total ? counts : std::string("attempts: none yet")) << "\n";
   std::cout << fmt::format("tokens: {}\n", ledger->TokensUsed(run->id));
   std::vector<AttemptRecord> attempts = ledger->RunAttempts(run->id);
+  // A loop killed inside a promotion: git has the commit, the ledger not yet. Say it as git has it.
+  std::vector<AttemptCommit> pending;
+  try {
+    pending = UnrecordedPromotions(*root, *ledger);
+  } catch (const std::exception& e) {
+    std::cout << "promotions: cannot read the git history: " << e.what() << "\n";
+  }
+  for (const AttemptCommit& c : pending) {
+    std::cout << fmt::format(
+        "promoted as {}, not yet in the ledger: attempt {} (a loop was killed while promoting; "
+        "the next rlvr iterate records it)\n",
+        c.commit.substr(0, 12), c.attempt_id);
+    for (AttemptRecord& a : attempts) {
+      if (a.id != c.attempt_id) continue;
+      a.verdict = "promoted";
+      a.promoted_commit = c.commit;
+    }
+  }
   CostTally cost;
   for (const AttemptRecord& a : attempts) {
     cost.Add(a.cost, a.cost_estimated, a.verdict, a.primary_ratio);

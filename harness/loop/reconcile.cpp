@@ -5,26 +5,15 @@
 
 #include <algorithm>
 #include <memory>
-#include <regex>
 #include <stdexcept>
 
+#include "harness/git/attempt_commits.h"
 #include "harness/git/handle.h"
 #include "harness/git/worktree.h"
 
 namespace rlvr {
 
 namespace {
-
-// The attempt id of the commit's last "Rlvr-Attempt: N" line, or 0.
-int64_t AttemptOf(const std::string& message) {
-  static const std::regex trailer(R"((?:^|\n)Rlvr-Attempt: (\d+)\s*(?=\n|$))");
-  int64_t id = 0;
-  for (auto it = std::sregex_iterator(message.begin(), message.end(), trailer);
-       it != std::sregex_iterator(); ++it) {
-    id = std::stoll((*it)[1].str());
-  }
-  return id;
-}
 
 // Brings the files `commit` changed up to it in the working tree and index where they still hold
 // its parent's content (the checkout a killed promotion did not reach). SAFE with the parent as
@@ -78,39 +67,34 @@ std::string AttemptTrailer(int64_t attempt_id) {
   return fmt::format("Rlvr-Attempt: {}", attempt_id);
 }
 
-std::vector<std::string> ReconcilePromotions(const std::filesystem::path& repo_root, Ledger& ledger,
-                                             int depth) {
-  InitLibgit2();
-  std::vector<std::string> repairs;
-  git_repository* raw_repo = nullptr;
-  CheckGit(git_repository_open(&raw_repo, repo_root.c_str()), "cannot open repository");
-  GitOwned<git_repository, git_repository_free> repo(raw_repo);
-  if (git_repository_head_unborn(repo.get()) == 1) return repairs;
-
-  git_revwalk* raw_walk = nullptr;
-  CheckGit(git_revwalk_new(&raw_walk, repo.get()), "cannot walk history");
-  GitOwned<git_revwalk, git_revwalk_free> walk(raw_walk);
-  git_revwalk_simplify_first_parent(walk.get());
-  CheckGit(git_revwalk_push_head(walk.get()), "cannot read HEAD");
-  git_oid id;
-  for (int i = 0; i < depth && git_revwalk_next(&id, walk.get()) == 0; ++i) {
-    git_commit* raw_commit = nullptr;
-    CheckGit(git_commit_lookup(&raw_commit, repo.get(), &id), "cannot read a commit");
-    GitOwned<git_commit, git_commit_free> commit(raw_commit);
-    std::string message = git_commit_message(commit.get());
-    int64_t attempt_id = AttemptOf(message);
-    if (attempt_id == 0) continue;
-    std::optional<AttemptRecord> attempt = ledger.FindAttempt(attempt_id);
+std::vector<AttemptCommit> UnrecordedPromotions(const std::filesystem::path& repo_root,
+                                                const Ledger& ledger, int depth) {
+  std::vector<AttemptCommit> out;
+  for (const AttemptCommit& c : AttemptCommits(repo_root, depth)) {
+    std::optional<AttemptRecord> attempt = ledger.FindAttempt(c.attempt_id);
     // The subject starts with the target's name: a ledger recreated since would have another
     // attempt under the same id.
-    if (!attempt || attempt->verdict != "passed" || message.rfind(attempt->target + ": ", 0) != 0)
+    if (!attempt || attempt->verdict != "passed" || c.subject.rfind(attempt->target + ": ", 0) != 0)
       continue;
-    char sha[GIT_OID_HEXSZ + 1];
-    git_oid_tostr(sha, sizeof sha, &id);
-    ledger.MarkPromoted(attempt_id, sha);
-    repairs.push_back(fmt::format("attempt {} ({}) marked promoted by commit {}", attempt_id,
-                                  attempt->target, std::string(sha).substr(0, 12)));
-    if (i == 0) {
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::vector<std::string> ReconcilePromotions(const std::filesystem::path& repo_root, Ledger& ledger,
+                                             int depth) {
+  std::vector<std::string> repairs;
+  for (const AttemptCommit& c : UnrecordedPromotions(repo_root, ledger, depth)) {
+    ledger.MarkPromoted(c.attempt_id, c.commit);
+    repairs.push_back(fmt::format("attempt {} marked promoted by commit {}", c.attempt_id,
+                                  c.commit.substr(0, 12)));
+    if (c.depth == 0) {
+      GitRepository repo = OpenGitRepository(repo_root);
+      git_oid oid;
+      CheckGit(git_oid_fromstr(&oid, c.commit.c_str()), "cannot parse commit " + c.commit);
+      git_commit* raw_commit = nullptr;
+      CheckGit(git_commit_lookup(&raw_commit, repo.get(), &oid), "cannot read a commit");
+      GitOwned<git_commit, git_commit_free> commit(raw_commit);
       for (const auto& path : CheckOutWhereStale(repo_root, repo.get(), commit.get()))
         repairs.push_back(path + " brought up to the promotion commit");
     }

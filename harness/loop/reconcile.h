@@ -10,9 +10,16 @@
 #include <string>
 #include <vector>
 
+#include "harness/git/attempt_commits.h"
 #include "harness/ledger/ledger.h"
 
 namespace rlvr {
+
+// The promotion commits among the last `depth` commits of HEAD whose ledger row is still
+// 'passed' (a loop killed between its commit and its ledger write). Reads only: for read-only
+// commands, which report them as promoted (pending in the ledger).
+std::vector<AttemptCommit> UnrecordedPromotions(const std::filesystem::path& repo_root,
+                                                const Ledger& ledger, int depth = 200);
 
 // "Rlvr-Attempt: 42": the last line of a promotion commit made by the loop.
 std::string AttemptTrailer(int64_t attempt_id);

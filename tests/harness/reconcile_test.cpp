@@ -89,6 +89,29 @@ TEST_F(ReconcileTest, MarksTheAttemptPromotedAndChecksOutTheStaleFile) {
   EXPECT_TRUE(ReconcilePromotions(repo_.path(), *ledger_).empty());
 }
 
+TEST_F(ReconcileTest, ReadOnlyCommandsSeeThePromotionBeforeItIsRecorded) {
+  int64_t id = AddPassed("dot");
+  std::string sha = CommitPromotion("dot", id);
+  std::vector<AttemptCommit> pending = UnrecordedPromotions(repo_.path(), *ledger_);
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].attempt_id, id);
+  EXPECT_EQ(pending[0].commit, sha);
+  // Reading changed nothing: the row is still 'passed' until a loop records it.
+  EXPECT_EQ(ledger_->FindAttempt(id)->verdict, "passed");
+
+  // rlvr status says it as git has it.
+  ledger_.reset();
+  std::string out = fixture_detail::RunShell(std::string(RLVR_BINARY) + " status -C " +
+                                             fixture_detail::ShellQuote(repo_.path().string()));
+  EXPECT_THAT(out, HasSubstr("promoted as " + sha.substr(0, 12) +
+                             ", not yet in the ledger: attempt " + std::to_string(id)));
+  EXPECT_THAT(out, HasSubstr("dot 1.1 promoted"));
+
+  ledger_ = std::make_unique<Ledger>(Ledger::DefaultPath(repo_.path()));
+  ReconcilePromotions(repo_.path(), *ledger_);
+  EXPECT_TRUE(UnrecordedPromotions(repo_.path(), *ledger_).empty());
+}
+
 TEST_F(ReconcileTest, LeavesAFileTheUserEditedSinceAlone) {
   int64_t id = AddPassed("dot");
   CommitPromotion("dot", id);
