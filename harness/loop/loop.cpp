@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "harness/base/disk_space.h"
 #include "harness/base/secrets.h"
 #include "harness/base/signals.h"
 #include "harness/loop/runner.h"
@@ -178,6 +179,9 @@ bool LoopRunner::CheckBudgets() {
     stop_reason_ = "abandoned (second stop signal)";
   } else if (StopRequested()) {
     stop_reason_ = "stop signal";
+  } else if (std::string low = LowDiskSpace(project_.root / ".rlvr", settings_.min_free_disk_bytes);
+             !low.empty()) {
+    StopForMachineFault(low);
   } else if (settings_.max_hours > 0 && SecondsSince(start_) >= settings_.max_hours * 3600) {
     stop_reason_ = "max-hours";
   } else if (settings_.max_tokens > 0 && tokens_used_ >= settings_.max_tokens) {

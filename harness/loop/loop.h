@@ -41,6 +41,9 @@ struct LoopSettings {
   // this many rounds in a row without a promotion, is rested; 0 = never rested that way.
   double rest_at_fraction = 0.9;
   int rest_after_failures = 10;
+  // Before each round, a disk with less free space than this under the repository's .rlvr stops
+  // the run (a machine fault, exit 2) before any reply is paid for.
+  uint64_t min_free_disk_bytes = uint64_t{256} << 20;
   int max_endpoint_failures = 3;  // consecutive model calls without a usable reply
   int history_attempts = 8;       // recent attempts shown in the prompt
   size_t prompt_max_chars = 120000;

@@ -1,12 +1,11 @@
 #include "harness/verify/evaluate.h"
 
-#include <sys/statvfs.h>
-
 #include <chrono>
 #include <cstdio>
 
 #include <fmt/format.h>
 
+#include "harness/base/disk_space.h"
 #include "harness/base/secrets.h"
 #include "harness/bench/baseline.h"
 #include "harness/candidate/run.h"
@@ -50,19 +49,6 @@ const Project& Evaluator::project() const {
 }
 
 namespace {
-
-// "disk nearly full: 12 MiB free for /work/repo/.rlvr" when the filesystem of `dir` has less
-// than `least` bytes available; "" otherwise (or when it cannot be asked).
-std::string LowDiskSpace(const fs::path& dir, uint64_t least) {
-  struct statvfs info;
-  if (statvfs(dir.c_str(), &info) != 0) return "";
-  uint64_t available = static_cast<uint64_t>(info.f_bavail) * info.f_frsize;
-  if (available >= least) return "";
-  return fmt::format(
-      "disk nearly full: {} MiB free for {} (the gate failed there; free space and "
-      "run again)",
-      available >> 20, dir.string());
-}
 
 // Runs the gates one after another; a gate body returns its result, a thrown exception is that
 // gate's failure (a harness problem, reported rather than crashing the loop).

@@ -95,7 +95,7 @@ struct EvaluateOptions {
   std::filesystem::path state_dir;  // default <repo>/.rlvr
   // A gate failing while the state folder's filesystem has less free space than this is the
   // disk's fault, not the candidate's (Verdict::machine_fault).
-  uint64_t min_free_disk_bytes = uint64_t{256} << 20;
+  uint64_t min_free_disk_bytes = uint64_t{256} << 20;  // base/disk_space.h
   bool verbose = false;  // progress lines on stderr
 };
 

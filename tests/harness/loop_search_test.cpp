@@ -239,5 +239,19 @@ TEST(LoopSearch, AFullDiskIsNeverTheCandidatesFailureAndStopsTheRun) {
   EXPECT_EQ(model.ns.size(), 1u);  // nothing more was paid for
 }
 
+TEST(LoopSearch, AFullDiskAtStartStopsBeforeAnyPaidRequest) {
+  FixtureRepo repo = MakeFixtureRepo();
+  ScriptedModel model("m", {ReadCandidate("speedup.txt")});
+  LoopSettings settings;
+  settings.candidates = 1;
+  settings.max_iterations = 1;
+  settings.min_free_disk_bytes = uint64_t{1} << 62;
+  RunOutcome run = RunWith(repo, {Model(model)}, settings, false);
+  EXPECT_TRUE(model.ns.empty());  // never asked
+  EXPECT_TRUE(run.attempts.empty());
+  EXPECT_TRUE(run.result.machine_fault);
+  EXPECT_THAT(run.result.stop_reason, HasSubstr("disk nearly full"));
+}
+
 }  // namespace
 }  // namespace rlvr
