@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "harness/base/utc_time.h"
+#include "harness/git/attempt_commits.h"
 #include "harness/git/handle.h"
 #include "harness/ledger/history.h"
 
@@ -43,6 +44,26 @@ void Count(VerdictTally& tally, const AttemptRow& row) {
   tally.tokens += row.tokens;
   tally.seconds += row.seconds;
   tally.cost.Add(row.cost, row.cost_estimated, row.verdict, row.primary_ratio);
+}
+
+// A loop killed between its promotion commit and its ledger write leaves the row 'passed'; git
+// has the truth (the commit's Rlvr-Attempt trailer), and the report tells it as the next loop
+// will record it. Nothing when `repo_root` is not a readable repository.
+void MarkUnrecordedPromotions(const std::filesystem::path& repo_root,
+                              std::vector<AttemptRow>& rows) {
+  std::vector<AttemptCommit> commits;
+  try {
+    commits = AttemptCommits(repo_root);
+  } catch (const std::exception&) {
+    return;
+  }
+  for (const AttemptCommit& c : commits) {
+    for (AttemptRow& row : rows) {
+      if (row.id == c.attempt_id && row.verdict == "passed" &&
+          c.subject.rfind(row.target + ": ", 0) == 0)
+        row.verdict = "promoted";
+    }
+  }
 }
 
 // Every attempt (of `target` unless it is "") without its large texts, oldest first.
@@ -504,6 +525,7 @@ ReportData LoadReportDataOrThrowLedgerError(const ReportOptions& options) {
   if (std::filesystem::exists(options.ledger_path, ec)) {
     ledger.emplace(options.ledger_path);
     rows = LoadAttemptRows(*ledger, options.target);
+    MarkUnrecordedPromotions(options.config_path.parent_path(), rows);
     for (auto& [name, promotions] : LoadPromotions(*ledger, options.target)) {
       UsePromotionCommitTimes(options.config_path.parent_path(), promotions);
       add_target(name).promotions = std::move(promotions);

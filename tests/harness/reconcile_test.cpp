@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "harness/report/data.h"
 #include "tests/harness/fixture_repo.h"
 
 namespace rlvr {
@@ -106,6 +107,14 @@ TEST_F(ReconcileTest, ReadOnlyCommandsSeeThePromotionBeforeItIsRecorded) {
   EXPECT_THAT(out, HasSubstr("promoted as " + sha.substr(0, 12) +
                              ", not yet in the ledger: attempt " + std::to_string(id)));
   EXPECT_THAT(out, HasSubstr("dot 1.1 promoted"));
+  // So does the report.
+  ReportOptions options;
+  options.ledger_path = Ledger::DefaultPath(repo_.path());
+  options.config_path = repo_.path() / "rlvr.json";
+  options.baselines_dir = repo_.path() / "baselines";
+  ReportData data = LoadReportData(options);
+  EXPECT_EQ(data.totals.promoted, 1);
+  EXPECT_EQ(data.totals.passed, 0);
 
   ledger_ = std::make_unique<Ledger>(Ledger::DefaultPath(repo_.path()));
   ReconcilePromotions(repo_.path(), *ledger_);
