@@ -35,19 +35,8 @@ bool LoopRunner::RunRoundOnExecutor(const Target& target) {
   if (!(CheckBudgets() && !OnlySpendingStopped())) {
     size_t submitted = 0;
     for (size_t c = 0; c < ids.size(); ++c) {
-      AttemptRecord a = unjudged_[ids[c]];
-      a.candidate_key = CandidateKey(project_.root, target, prompt_commit_, a.reply);
-      if (std::optional<AttemptRecord> earlier = EarlierJudgement(target, a.candidate_key)) {
-        RecordRepeat(a, *earlier, a.seconds);
-        if (std::optional<size_t> model = ModelIndexOf(a.model))
-          bandit_.RecordCandidate(*model, CandidateOutcome::kFailed, 0);
-        continue;
-      }
-      // A second copy in the same round is a repeat of this one.
-      if (!a.candidate_key.empty()) judged_keys_[a.candidate_key] = a.id;
-      unjudged_[a.id] = a;
-      SubmitEvaluation(target, a, messages, c == 0 ? last_call_seconds_ : 0);
-      ++submitted;
+      if (SubmitUnlessRepeat(target, unjudged_[ids[c]], messages, c == 0 ? last_call_seconds_ : 0))
+        ++submitted;
     }
     if (submitted > 0) {
       Print(fmt::format("[{}] {} {}: {} candidate(s) submitted to the {} executor", ClockNow(),
@@ -68,6 +57,23 @@ bool LoopRunner::RunRoundOnExecutor(const Target& target) {
     outcome.speedup = best_ratio > 0 ? 1 / best_ratio - 1 : 0;
   }
   RecordRoundOutcome(target, outcome);
+  return true;
+}
+
+bool LoopRunner::SubmitUnlessRepeat(const Target& target, AttemptRecord a,
+                                    const std::vector<ChatMessage>& conversation,
+                                    double llm_seconds) {
+  a.candidate_key = CandidateKey(project_.root, target, prompt_commit_, a.reply);
+  if (std::optional<AttemptRecord> earlier = EarlierJudgement(target, a.candidate_key)) {
+    RecordRepeat(a, *earlier, a.seconds);
+    if (std::optional<size_t> model = ModelIndexOf(a.model))
+      bandit_.RecordCandidate(*model, CandidateOutcome::kFailed, 0);
+    return false;
+  }
+  // A second copy in the same round is a repeat of this one.
+  if (!a.candidate_key.empty()) judged_keys_[a.candidate_key] = a.id;
+  unjudged_[a.id] = a;
+  SubmitEvaluation(target, a, conversation, llm_seconds);
   return true;
 }
 
@@ -156,7 +162,7 @@ void LoopRunner::CollectSubmitted(const std::string& what, bool repairs,
       int64_t id = RecordUnjudged(*s.target, a.round, a.candidate, a.repair + 1, conversation,
                                   fixed->replies.front(), fixed->prompt_tokens,
                                   fixed->completion_tokens, last_call_seconds_, true);
-      SubmitEvaluation(*s.target, unjudged_[id], conversation, last_call_seconds_);
+      SubmitUnlessRepeat(*s.target, unjudged_[id], conversation, last_call_seconds_);
     }
   }
 }

@@ -261,6 +261,12 @@ class LoopRunner {
   void SubmitEvaluation(const Target& target, const AttemptRecord& attempt,
                         std::vector<ChatMessage> conversation, double llm_seconds);
 
+  // Submits `a` (recorded by RecordUnjudged) unless its candidate key was judged before (this
+  // run, this round or the ledger): then it is recorded as a repeat. Returns whether submitted.
+  // The key is of the reply applied to prompt_commit_.
+  bool SubmitUnlessRepeat(const Target& target, AttemptRecord a,
+                          const std::vector<ChatMessage>& conversation, double llm_seconds);
+
   // Cancels every evaluation in flight (a stop signal): says which, so nobody wonders about jobs.
   void CancelInFlight();
 

@@ -8,6 +8,7 @@
 #include <deque>
 #include <sstream>
 
+#include "harness/executors/local_pool.h"
 #include "harness/ledger/ledger.h"
 #include "harness/loop/loop.h"
 #include "harness/verify/evaluate.h"
@@ -237,6 +238,29 @@ TEST(LoopSearch, AFullDiskIsNeverTheCandidatesFailureAndStopsTheRun) {
   EXPECT_TRUE(run.result.machine_fault);
   EXPECT_THAT(run.result.stop_reason, HasSubstr("machine fault"));
   EXPECT_EQ(model.ns.size(), 1u);  // nothing more was paid for
+}
+
+TEST(LoopSearch, AnExecutorRoundNeverSubmitsARepeat) {
+  FixtureRepo repo = MakeFixtureRepo();
+  std::string wrong = ReadCandidate("wrong_result.txt");
+  // Two copies in one round, then a repair turn that sends the same change again.
+  ScriptedModel model("m", {wrong, "Same again.\n\n" + wrong, wrong});
+  LocalPoolExecutor executor({.rlvr_binary = RLVR_BINARY, .parallel = 2});
+  LoopSettings settings;
+  settings.candidates = 2;
+  settings.max_repairs = 1;
+  settings.max_iterations = 1;
+  settings.executor = &executor;
+  settings.evaluation.sanitizers = false;
+  settings.evaluation.benchmark = false;
+  RunOutcome run = RunWith(repo, {Model(model)}, settings, false);
+  ASSERT_EQ(run.attempts.size(), 3u) << run.out;
+  EXPECT_EQ(run.attempts[0].verdict, "failed") << run.out;
+  EXPECT_EQ(run.attempts[1].verdict, "repeat");
+  EXPECT_THAT(run.attempts[1].message, HasSubstr("judged in this round"));
+  EXPECT_EQ(run.attempts[2].repair, 1);
+  EXPECT_EQ(run.attempts[2].verdict, "repeat");
+  EXPECT_EQ(run.attempts[2].repeat_of.value_or(0), run.attempts[0].id);
 }
 
 TEST(LoopSearch, AFullDiskAtStartStopsBeforeAnyPaidRequest) {
