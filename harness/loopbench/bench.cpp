@@ -173,8 +173,8 @@ LoopBenchResult RunLoopBench(const LoopBenchSettings& settings,
       metrics.proposals = budget.served;
       metrics.wall_seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      MeasureRun(ledger, ledger.LastRun()->id, targets, proposal_of,
-                 prices, usage_reported, &metrics);
+      MeasureRun(ledger, ledger.LastRun()->id, targets, proposal_of, prices, usage_reported,
+                 &metrics);
       result.false_promotions += metrics.false_promotions;
       out << fmt::format(
                  "  {:<12} seed {:<3} {:>3} proposal(s) {:>2} promotion(s) {:>2} false  "

@@ -46,8 +46,8 @@ struct VerdictTally {
   CostTally cost;  // dollars of the priced attempts against the promotions' speed-up
 };
 
-// "promoted", "passed", "repeat", the failed gate's name for failed/error attempts that name one, else
-// the verdict itself ("failed", "error").
+// "promoted", "passed", "repeat", the failed gate's name for failed/error attempts that name one,
+// else the verdict itself ("failed", "error").
 std::string AttemptCategory(const std::string& verdict, const std::string& failed_gate);
 // Every category in display order: verdicts, then gates in DESIGN.md order, then the rest.
 std::vector<std::string> OrderedCategories(const std::map<std::string, int>& seen);

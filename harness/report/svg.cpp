@@ -213,7 +213,8 @@ std::string CategoryColor(const std::string& category) {
       {"apply", "#a78bfa"},      {"format", "#f0abfc"},      {"build", "#dc2626"},
       {"tests", "#f97316"},      {"history", "#be185d"},     {"portable", "#0d9488"},
       {"sanitizers", "#facc15"}, {"allocations", "#a16207"}, {"benchmark", "#60a5fa"},
-      {"llm", "#94a3b8"},        {"failed", "#9ca3af"},      {"repeat", "#d1d5db"}, {"error", "#4b5563"}};
+      {"llm", "#94a3b8"},        {"failed", "#9ca3af"},      {"repeat", "#d1d5db"},
+      {"error", "#4b5563"}};
   for (const auto& [name, color] : kColors) {
     if (category == name) return color;
   }

@@ -96,7 +96,7 @@ struct EvaluateOptions {
   // A gate failing while the state folder's filesystem has less free space than this is the
   // disk's fault, not the candidate's (Verdict::machine_fault).
   uint64_t min_free_disk_bytes = uint64_t{256} << 20;  // base/disk_space.h
-  bool verbose = false;  // progress lines on stderr
+  bool verbose = false;                                // progress lines on stderr
 };
 
 struct PromoteResult {
