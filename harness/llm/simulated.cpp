@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "harness/base/scratch_tree.h"
 #include "harness/base/sha256.h"
 #include "harness/patch/apply.h"
 #include "harness/patch/paths.h"
@@ -39,30 +40,6 @@ std::vector<std::string> SplitText(const std::string& text) {
   }
   return lines;
 }
-
-// A throw-away folder holding the shown files, removed when it goes out of scope.
-class ScratchTree {
- public:
-  explicit ScratchTree(const std::map<std::string, std::string>& files) {
-    std::string pattern = (fs::temp_directory_path() / "rlvr-simulated-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) {
-      throw std::runtime_error("simulated model: cannot create a temporary folder");
-    }
-    root_ = pattern;
-    for (const auto& [path, content] : files) {
-      fs::create_directories((root_ / path).parent_path());
-      std::ofstream(root_ / path, std::ios::binary) << content;
-    }
-  }
-  ~ScratchTree() {
-    std::error_code ec;
-    fs::remove_all(root_, ec);
-  }
-  const fs::path& root() const { return root_; }
-
- private:
-  fs::path root_;
-};
 
 double Uniform(std::mt19937_64& random) {
   return static_cast<double>(random() >> 11) * 0x1.0p-53;
@@ -126,7 +103,7 @@ SimulatedModel::ShownFiles& SimulatedModel::StateFor(const std::string& target,
       continue;
     }
     if (files.empty()) continue;
-    if (!tree) tree = std::make_unique<ScratchTree>(files);
+    if (!tree) tree = std::make_unique<ScratchTree>("rlvr-simulated", files);
     ApplyOptions options;
     options.dry_run = true;
     if (ApplyReply(tree->root(), p.reply, options).applied) state->eligible.push_back(&p);

@@ -1,56 +1,21 @@
 #include "harness/loop/repeats.h"
 
-#include <stdlib.h>
-
-#include <fstream>
-#include <system_error>
-
+#include "harness/base/scratch_tree.h"
 #include "harness/base/sha256.h"
 #include "harness/git/commit_files.h"
 #include "harness/patch/apply.h"
 
 namespace rlvr {
-namespace {
-
 namespace fs = std::filesystem;
-
-// A private scratch folder, removed on destruction.
-class Scratch {
- public:
-  Scratch() {
-    std::string pattern = (fs::temp_directory_path() / "rlvr-change-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr)
-      throw std::runtime_error("cannot create a temporary folder in " +
-                               fs::temp_directory_path().string());
-    path_ = pattern;
-  }
-  ~Scratch() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-}  // namespace
 
 std::optional<std::string> CanonicalChange(const fs::path& repo_root, const Target& target,
                                            const std::string& base_commit, std::string_view reply) {
-  Scratch scratch;
-  for (const auto& [path, text] : CommitFiles(repo_root, base_commit, target.editable)) {
-    fs::path file = scratch.path() / path;
-    fs::create_directories(file.parent_path());
-    std::ofstream(file, std::ios::binary) << text;
-  }
+  ScratchTree scratch("rlvr-change", CommitFiles(repo_root, base_commit, target.editable));
   ApplyOptions options;
   options.allowed_globs = target.editable;
   options.dry_run = true;
   options.max_reply_bytes = std::max(options.max_reply_bytes, reply.size());
-  ApplyResult applied = ApplyReply(scratch.path(), reply, options);
+  ApplyResult applied = ApplyReply(scratch.root(), reply, options);
   if (!applied.applied || applied.diff.empty()) return std::nullopt;
   return applied.diff;
 }

@@ -186,9 +186,10 @@ class LoopRunner {
   // prompt_commit_ (MakePromptInput).
   RoundPrompt MakeRoundPrompt(const Target& target);
 
-  // The reply as an edit of HEAD: unchanged unless the prompt showed an archive parent, then the
-  // reply applied to the parent's files and the result diffed against HEAD's (the reply unchanged
-  // when it does not apply to the parent: the evaluator then says why).
+  // The reply as an edit of the prompt's commit (prompt_commit_, HEAD when the prompt was made):
+  // unchanged unless the prompt showed an archive parent, then the reply applied to the parent's
+  // files and the result diffed against the commit's (the reply unchanged when it does not apply
+  // to the parent: the evaluator then says why).
   std::string ReplyForHead(const Target& target, const RoundPrompt& prompt,
                            const std::string& reply);
 

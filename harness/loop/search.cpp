@@ -1,12 +1,15 @@
 // LoopRunner (runner.h): the strategy's choices — what a round shows the model, archive parents,
 // repeats never judged twice, the target schedule's feedback, the independent strategy's end.
+#include <algorithm>
 #include <filesystem>
-#include <fstream>
+#include <map>
 
 #include <fmt/format.h>
 
-#include "harness/base/private_file.h"
+#include "harness/base/file_text.h"
+#include "harness/base/scratch_tree.h"
 #include "harness/bench/roofline.h"
+#include "harness/git/commit_files.h"
 #include "harness/git/head_files.h"
 #include "harness/git/worktree.h"
 #include "harness/loop/attempt.h"
@@ -21,30 +24,6 @@ namespace {
 constexpr size_t kArchiveSize = 4;       // parents kept per target besides HEAD
 constexpr size_t kInspirations = 3;      // earlier candidates shown by greedy and archive
 constexpr int kInspirationHistory = 60;  // of the target's most recent attempts
-
-// A private scratch folder, removed on destruction.
-class ScratchFolder {
- public:
-  ScratchFolder() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "rlvr-parent-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("cannot create a temp folder");
-    path_ = pattern;
-  }
-  ~ScratchFolder() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
-
-std::optional<std::string> ReadWhole(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 }  // namespace
 
@@ -98,36 +77,33 @@ LoopRunner::RoundPrompt LoopRunner::MakeRoundPrompt(const Target& target) {
 std::string LoopRunner::ReplyForHead(const Target& target, const RoundPrompt& prompt,
                                      const std::string& reply) {
   if (!prompt.parent) return reply;
-  HeadFiles head(project_.root);
-  ScratchFolder scratch;
-  std::vector<std::string> paths = head.Matching(target.editable);
-  for (const std::string& path : paths) {
-    std::string content = head.Text(path).value_or("");
-    for (const auto& [p, c] : prompt.parent->files)
-      if (p == path) content = c;
-    std::filesystem::create_directories((scratch.path() / path).parent_path());
-    if (!WritePrivateFile(scratch.path() / path, content)) return reply;
+  // The commit's editable files with the parent's in their place: what the model was shown.
+  std::map<std::string, std::string> head =
+      CommitFiles(project_.root, prompt_commit_, target.editable);
+  std::map<std::string, std::string> shown = head;
+  for (const auto& [path, content] : prompt.parent->files) {
+    if (shown.count(path)) shown[path] = content;
   }
+  ScratchTree scratch("rlvr-parent", shown);
   ApplyOptions options;
   options.allowed_globs = target.editable;
-  ApplyResult applied = ApplyReply(scratch.path(), reply, options);
+  ApplyResult applied = ApplyReply(scratch.root(), reply, options);
   if (!applied.applied) return reply;
+  auto before = [&](const std::string& path) -> std::optional<std::string> {
+    auto it = head.find(path);
+    return it == head.end() ? std::nullopt : std::optional<std::string>(it->second);
+  };
   std::vector<FileContents> files;
-  for (const std::string& path : applied.changed_files) {
-    FileContents f;
-    f.path = path;
-    f.before = head.Text(path);
-    f.after = ReadWhole(scratch.path() / path);
-    files.push_back(std::move(f));
-  }
+  for (const std::string& path : applied.changed_files)
+    files.push_back({path, before(path), ReadFileText(scratch.root() / path)});
   // The parent's own edits in files the reply left alone belong to the candidate too.
   for (const auto& [path, content] : prompt.parent->files) {
     if (std::find(applied.changed_files.begin(), applied.changed_files.end(), path) !=
         applied.changed_files.end())
       continue;
-    std::optional<std::string> before = head.Text(path);
-    if (before && *before == content) continue;
-    files.push_back({path, before, content});
+    std::optional<std::string> was = before(path);
+    if (was && *was == content) continue;
+    files.push_back({path, was, content});
   }
   std::string diff = GitDiff(files);
   return diff.empty() ? reply : diff;
