@@ -160,12 +160,7 @@ IterateSettings ResolveIterateSettings(const std::filesystem::path& repo_root, I
               {"base_url", spec.llm.base_url},
               {"temperature", spec.llm.temperature},
               {"api_key_env", spec.llm.api_key_env}};
-    if (spec.price) {
-      m["price"] = {{"input", spec.price->input_per_million},
-                    {"output", spec.price->output_per_million}};
-      if (spec.price->cached_input_per_million)
-        m["price"]["cached_input"] = *spec.price->cached_input_per_million;
-    }
+    if (spec.price) m["price"] = PriceJson(*spec.price);
     models.push_back(std::move(m));
   }
   settings.recorded = {
