@@ -47,15 +47,7 @@ bool LoopRunner::RunRoundOnExecutor(const Target& target) {
   ReportUnjudged();
   RoundOutcome outcome;
   outcome.passed = !passing.empty();
-  int promotions = result_.promotions;
-  double best_ratio = 1;
-  for (const PassingCandidate& p : passing)
-    best_ratio = std::min(best_ratio, p.verdict.primary_ratio);
-  if (!passing.empty()) PromoteBest(target, std::move(passing));
-  if (result_.promotions > promotions) {
-    outcome.promoted = true;
-    outcome.speedup = best_ratio > 0 ? 1 / best_ratio - 1 : 0;
-  }
+  if (!passing.empty()) outcome.SetPromoted(PromoteBest(target, std::move(passing)));
   RecordRoundOutcome(target, outcome);
   return true;
 }
@@ -167,12 +159,14 @@ void LoopRunner::CollectSubmitted(const std::string& what, bool repairs,
   }
 }
 
-void LoopRunner::PromoteBest(const Target& target, std::vector<PassingCandidate> passing) {
+std::optional<double> LoopRunner::PromoteBest(const Target& target,
+                                              std::vector<PassingCandidate> passing) {
   std::stable_sort(passing.begin(), passing.end(), [](const auto& x, const auto& y) {
     return x.verdict.primary_ratio < y.verdict.primary_ratio;
   });
   std::string head = HeadCommit(project_.root);
   std::optional<int64_t> promoted_id;
+  std::optional<double> promoted_ratio;
   std::string refusal;
   for (PassingCandidate& p : passing) {
     AttemptRecord& a = p.attempt;
@@ -198,6 +192,7 @@ void LoopRunner::PromoteBest(const Target& target, std::vector<PassingCandidate>
         ledger_.MarkPromoted(a.id, promoted.commit);
         ++result_.promotions;
         promoted_id = a.id;
+        promoted_ratio = p.verdict.primary_ratio;
         head = promoted.commit;
         AttemptRecord shown = a;
         shown.verdict = "promoted";
@@ -213,6 +208,7 @@ void LoopRunner::PromoteBest(const Target& target, std::vector<PassingCandidate>
     Print(fmt::format("[{}] {} {}.{}{} {}", ClockNow(), target.name, a.round, a.candidate,
                       a.repair > 0 ? fmt::format(".{}", a.repair) : std::string(), why));
   }
+  return promoted_ratio;
 }
 
 void LoopRunner::RecoverAdopted() {

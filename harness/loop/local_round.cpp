@@ -171,15 +171,7 @@ bool LoopRunner::RunRound(const Target& target) {
       // ends (PromoteDeferred), never in between.
       for (PassingCandidate& p : passing) deferred_[target.name].push_back(std::move(p));
     } else {
-      int promotions = result_.promotions;
-      double best_ratio = 1;
-      for (const PassingCandidate& p : passing)
-        best_ratio = std::min(best_ratio, p.verdict.primary_ratio);
-      PromoteBest(target, std::move(passing));
-      if (result_.promotions > promotions) {
-        outcome.promoted = true;
-        outcome.speedup = best_ratio > 0 ? 1 / best_ratio - 1 : 0;
-      }
+      outcome.SetPromoted(PromoteBest(target, std::move(passing)));
     }
   }
   RecordRoundOutcome(target, outcome);

@@ -279,8 +279,9 @@ class LoopRunner {
                         std::vector<PassingCandidate>* passing);
 
   // Promotes at most one of `passing` (one target): the fastest whose base commit is still HEAD.
-  // The others keep 'passed' and say why they were not promoted.
-  void PromoteBest(const Target& target, std::vector<PassingCandidate> passing);
+  // The others keep 'passed' and say why they were not promoted. Returns the promoted one's
+  // primary ratio; nothing when none was promoted.
+  std::optional<double> PromoteBest(const Target& target, std::vector<PassingCandidate> passing);
 
   // The evaluations a killed loop submitted and never recorded: adopted, collected, recorded in
   // their rows (of the earlier run), and the best passing one per target promoted if its base is

@@ -25,6 +25,13 @@ struct RoundOutcome {
   double speedup = 0;      // 1/primary_ratio - 1 of the promotion
   bool passed = false;     // a candidate passed every gate (promoted or not)
   bool near_miss = false;  // right but not faster
+
+  // A promotion at `primary_ratio`, if there was one (nothing: none).
+  void SetPromoted(std::optional<double> primary_ratio) {
+    if (!primary_ratio) return;
+    promoted = true;
+    speedup = *primary_ratio > 0 ? 1 / *primary_ratio - 1 : 0;
+  }
 };
 
 class TargetSchedule {
