@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -19,7 +20,9 @@
 #include <fmt/format.h>
 
 #include "harness/base/child_env.h"
+#include "harness/base/process_guard.h"
 #include "harness/base/secrets.h"
+#include "harness/base/signals.h"
 
 extern char** environ;
 
@@ -65,9 +68,13 @@ void SetLimit(int resource, rlim_t value, rlim_t hard_extra = 0) {
 // `error_fd` so the parent can say why the program could not start.
 [[noreturn]] void ExecChild(char* const* argv, char* const* envp, const char* cwd,
                             const ResourceLimits& limits, int stdin_fd, int stdout_fd,
-                            int stderr_fd, int error_fd) {
+                            int stderr_fd, int error_fd, pid_t parent) {
   // Own session and process group: the parent can kill everything the child spawns at once.
   setsid();
+  // The child dies with the thread that started it (which waits for it); the guard ends the rest
+  // of the group. A parent already gone before this line is caught by the check after it.
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  if (getppid() != parent) _exit(127);
   if (limits.no_network && unshare(CLONE_NEWNET) != 0) {
     // EPERM (no privilege) or EINVAL (no namespaces): run with the network rather than not at all.
   }
@@ -168,6 +175,7 @@ void NoteDropped(std::string& out, size_t dropped) {
 }  // namespace
 
 std::string ProcessResult::Describe() const {
+  if (stopped) return "stopped: rlvr was asked to stop";
   if (spawn_failed) return fmt::format("could not start: {}", err);
   if (timed_out) return fmt::format("timed out after {:.0f} s", wall_seconds);
   if (signal != 0) return fmt::format("killed by signal {}", SignalName(signal));
@@ -179,6 +187,11 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const RunOptions&
   if (argv.empty()) {
     result.spawn_failed = true;
     result.err = "empty command line";
+    return result;
+  }
+  if (!options.survives_stop && StopRequested()) {
+    result.stopped = true;
+    result.err = "not started: rlvr was asked to stop";
     return result;
   }
   Pipe in, out, err, error_report;
@@ -198,6 +211,7 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const RunOptions&
   std::string cwd = options.cwd.string();
 
   auto start = Clock::now();
+  pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) {
     result.spawn_failed = true;
@@ -206,11 +220,12 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const RunOptions&
   }
   if (pid == 0) {
     ExecChild(child_argv.data(), child_env.data(), cwd.empty() ? nullptr : cwd.c_str(),
-              options.limits, in.read, out.write, err.write, error_report.write);
+              options.limits, in.read, out.write, err.write, error_report.write, parent);
   }
   // The child calls setsid() itself; setting the group here too closes the race where we would
   // have to kill the group before the child got to it.
   setpgid(pid, pid);
+  GuardProcessGroup(pid);
   in.CloseRead();
   out.CloseWrite();
   err.CloseWrite();
@@ -236,14 +251,23 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const RunOptions&
       }
     }
     if (exited && out.read < 0 && err.read < 0) break;
-    if (!exited && options.limits.wall_seconds > 0 && Clock::now() >= deadline) {
-      result.timed_out = true;
+    bool out_of_time = options.limits.wall_seconds > 0 && Clock::now() >= deadline;
+    bool stop = !options.survives_stop && StopRequested();
+    if (!exited && (out_of_time || stop)) {
+      result.timed_out = out_of_time && !stop;
+      result.stopped = stop;
       kill(-pid, SIGTERM);
       auto grace = Clock::now() + std::chrono::milliseconds(500);
       while (Clock::now() < grace && wait4(pid, &status, WNOHANG, &usage) == 0) usleep(10000);
       KillGroup(pid);
       if (wait4(pid, &status, 0, &usage) == pid || errno == ECHILD) exited = true;
       // Drain what the pipes still hold, without blocking on a straggler.
+      DrainRest(out.read, result.out, options.max_output_bytes, out_dropped);
+      DrainRest(err.read, result.err, options.max_output_bytes, err_dropped);
+      break;
+    }
+    if (exited && stop) {
+      // The main process is done, but a straggler holding the pipes open must not delay a stop.
       DrainRest(out.read, result.out, options.max_output_bytes, out_dropped);
       DrainRest(err.read, result.err, options.max_output_bytes, err_dropped);
       break;
@@ -270,6 +294,7 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const RunOptions&
       }
     }
   }
+  ReleaseProcessGroup(pid);
   result.wall_seconds = std::chrono::duration<double>(Clock::now() - start).count();
   result.cpu_seconds = double(usage.ru_utime.tv_sec) + usage.ru_utime.tv_usec * 1e-6 +
                        double(usage.ru_stime.tv_sec) + usage.ru_stime.tv_usec * 1e-6;
@@ -285,7 +310,7 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const RunOptions&
     result.err = fmt::format("{}: {}", argv[0], std::strerror(exec_error));
     return result;
   }
-  if (exited && !result.timed_out) {
+  if (exited && !result.timed_out && !result.stopped) {
     if (WIFSIGNALED(status)) {
       result.signal = WTERMSIG(status);
     } else if (WIFEXITED(status)) {

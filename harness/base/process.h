@@ -1,7 +1,8 @@
 // Runs a child process (a build, a test binary, a candidate's benchmark) in its own process
 // group under wall-clock, CPU, memory, file-size and process-count limits, optionally without
 // network, capturing its output. A crash, hang or fork bomb comes back as a described result,
-// never as a harness failure.
+// never as a harness failure. The group dies with rlvr, even by SIGKILL (base/process_guard.h),
+// and with a stop request unless the caller says otherwise.
 //
 // The child sees only the allowlisted part of rlvr's environment (base/child_env.h), never the API
 // key or any other secret-looking variable, and whatever it prints comes back with every registered
@@ -38,6 +39,11 @@ struct RunOptions {
   ResourceLimits limits;
   size_t max_output_bytes = size_t{4} << 20;  // per stream; the rest is dropped, noted
   std::string stdin_text;
+  // A stop request (base/signals.h: the first Ctrl-C or SIGTERM) ends the child at once — its
+  // whole group, SIGTERM then SIGKILL within a second — and a child not started yet is not
+  // started. Set for the few commands that must still run while rlvr stops (cancelling cluster
+  // jobs).
+  bool survives_stop = false;
 };
 
 struct ProcessResult {
@@ -45,13 +51,17 @@ struct ProcessResult {
   int signal = 0;      // terminating signal, 0 if exited
   bool timed_out = false;
   bool spawn_failed = false;
+  bool stopped = false;  // ended (or never started) because rlvr was asked to stop
   std::string out;
   std::string err;
   double wall_seconds = 0;
   double cpu_seconds = 0;  // user + system of the child and its children
 
-  bool ok() const { return !timed_out && !spawn_failed && signal == 0 && exit_code == 0; }
-  // "exit status 1", "killed by signal SIGSEGV", "timed out after 60 s", "could not start: ..."
+  bool ok() const {
+    return !timed_out && !spawn_failed && !stopped && signal == 0 && exit_code == 0;
+  }
+  // "exit status 1", "killed by signal SIGSEGV", "timed out after 60 s", "could not start: ...",
+  // "stopped: rlvr was asked to stop"
   std::string Describe() const;
 };
 

@@ -1,15 +1,9 @@
 #include "harness/base/signals.h"
 
-#include <dirent.h>
 #include <signal.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
-#include <string>
 #include <thread>
 
 namespace rlvr {
@@ -56,38 +50,6 @@ bool SleepUnlessStopped(double seconds) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return !StopRequested();
-}
-
-int KillChildProcessGroups() {
-  pid_t self = getpid();
-  pid_t own_group = getpgrp();
-  int signalled = 0;
-  DIR* proc = opendir("/proc");
-  if (!proc) return 0;
-  while (dirent* entry = readdir(proc)) {
-    char* end = nullptr;
-    long pid = std::strtol(entry->d_name, &end, 10);
-    if (*end != '\0' || pid <= 0) continue;
-    std::ifstream stat("/proc/" + std::string(entry->d_name) + "/stat");
-    std::string line;
-    if (!std::getline(stat, line)) continue;
-    // Fields after the parenthesised command name: state ppid pgrp ...
-    size_t close = line.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream fields(line.substr(close + 1));
-    char state = 0;
-    long ppid = 0, pgrp = 0;
-    fields >> state >> ppid >> pgrp;
-    if (ppid != self) continue;
-    if (pgrp > 0 && pgrp != own_group) {
-      kill(-static_cast<pid_t>(pgrp), SIGKILL);
-    } else {
-      kill(static_cast<pid_t>(pid), SIGKILL);
-    }
-    ++signalled;
-  }
-  closedir(proc);
-  return signalled;
 }
 
 }  // namespace rlvr

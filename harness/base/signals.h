@@ -1,6 +1,8 @@
-// Ctrl-C / SIGTERM for the loop. The first signal asks the loop to stop after the current
-// evaluation; the second asks it to abandon that evaluation now (its child processes are
-// killed, the attempt is recorded, the ledger closed). Handlers only bump a counter.
+// Ctrl-C / SIGTERM for the loop. The first signal stops it now, in whatever phase: a model request
+// is abandoned, the running build, test or benchmark is killed (base/process.h ends a child when a
+// stop is requested), the attempt is recorded as not judged, the ledger closed — seconds, not the
+// minutes an evaluation can take, so a service manager's stop timeout is never reached. Handlers
+// only bump a counter.
 #pragma once
 
 namespace rlvr {
@@ -13,17 +15,10 @@ int FirstStopSignal();
 inline bool StopRequested() {
   return StopRequestCount() >= 1;
 }
-inline bool AbandonRequested() {
-  return StopRequestCount() >= 2;
-}
 void ResetStopRequests();  // for tests and for a new loop in the same process
 void RequestStop();        // as if a signal arrived (tests, internal stops); no FirstStopSignal
 
 // Sleeps `seconds` in short slices; returns false early if a stop was requested.
 bool SleepUnlessStopped(double seconds);
-
-// SIGKILLs the process group of each direct child of this process (the builds, tests and
-// benchmarks the evaluator runs each live in their own group). Returns how many it signalled.
-int KillChildProcessGroups();
 
 }  // namespace rlvr

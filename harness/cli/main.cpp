@@ -2,9 +2,11 @@
 #include <sys/prctl.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <string>
 
+#include "harness/base/leftover_processes.h"
 #include "harness/base/secrets.h"
 #include "harness/cli/commands.h"
 
@@ -14,6 +16,16 @@ int main(int argc, char** argv) {
   // Candidate processes run as our user: without this they could read our environment (the API
   // key) from /proc/<our pid>/environ or our memory. (Root bypasses it; see README.)
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  // An rlvr started by another (a pool's `rlvr evaluate`) records the process groups it runs
+  // where its parent does, so a later loop can end them if both are killed.
+  if (const char* dir = std::getenv(rlvr::kProcessRecordDirVariable); dir && *dir) {
+    try {
+      rlvr::RecordProcessGroupsIn(dir);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "rlvr: warning: cannot record process groups in %s: %s\n", dir,
+                   e.what());
+    }
+  }
   CLI::App app{"rlvr: let a language model optimise performance kernels, safely"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "rlvr 0.1");

@@ -104,7 +104,7 @@ class Executor {
 
   // Waits up to `timeout_seconds` (0: only look) for evaluations to finish and returns those that
   // did since the last call, each once per executor. Returns early, possibly empty, when a second
-  // stop signal arrives (base/signals.h AbandonRequested). LocalExecutor runs at most one queued
+  // stop signal arrives (base/signals.h StopRequested). LocalExecutor runs at most one queued
   // evaluation per call, in the calling thread, whatever the timeout.
   virtual std::vector<EvaluationOutcome> Collect(double timeout_seconds) = 0;
 
@@ -124,7 +124,7 @@ class Executor {
   virtual std::vector<std::string> Adopt(const std::filesystem::path& repo) = 0;
 };
 
-// Collects until nothing is in flight, `timeout_seconds` passed or a second stop signal came;
+// Collects until nothing is in flight, `timeout_seconds` passed or a stop signal came;
 // returns what came back, in completion order.
 std::vector<EvaluationOutcome> CollectAll(Executor& executor, double timeout_seconds);
 
@@ -148,7 +148,7 @@ inline std::filesystem::path EvaluationFolder(const std::filesystem::path& repo,
 inline std::vector<EvaluationOutcome> CollectAll(Executor& executor, double timeout_seconds) {
   std::vector<EvaluationOutcome> outcomes;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_seconds);
-  while (!executor.InFlight().empty() && !AbandonRequested()) {
+  while (!executor.InFlight().empty() && !StopRequested()) {
     double left =
         std::chrono::duration<double>(deadline - std::chrono::steady_clock::now()).count();
     if (left <= 0) break;

@@ -54,7 +54,7 @@ void LocalExecutor::Submit(const EvaluationRequest& request) {
 }
 
 std::vector<EvaluationOutcome> LocalExecutor::Collect(double /*timeout_seconds*/) {
-  if (queue_.empty() || AbandonRequested()) return {};
+  if (queue_.empty() || StopRequested()) return {};
   EvaluationRequest request = std::move(queue_.front());
   queue_.pop_front();
   EvaluationOutcome outcome =

@@ -5,8 +5,10 @@
 #include <chrono>
 #include <system_error>
 
+#include "harness/base/leftover_processes.h"
 #include "harness/base/private_file.h"
 #include "harness/base/process.h"
+#include "harness/base/process_guard.h"
 #include "harness/verify/verdict.h"
 
 namespace rlvr {
@@ -39,6 +41,8 @@ RunOptions Plain(double wall_seconds) {
   run.limits.memory_bytes = 0;  // rlvr evaluate limits the candidate's processes itself
   run.limits.file_size_bytes = 0;
   run.max_output_bytes = size_t{64} << 20;  // a verdict carries the candidate's files
+  // The child records its builds and tests where this process records its own.
+  if (fs::path dir = ProcessRecordDir(); !dir.empty()) run.env[kProcessRecordDirVariable] = dir;
   return run;
 }
 
@@ -233,7 +237,7 @@ EvaluationOutcome LocalPoolExecutor::Evaluate(const EvaluationRequest& request) 
 std::vector<EvaluationOutcome> LocalPoolExecutor::Collect(double timeout_seconds) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_seconds);
   std::unique_lock<std::mutex> lock(mu_);
-  while (done_.empty() && (!queue_.empty() || !running_.empty()) && !AbandonRequested() &&
+  while (done_.empty() && (!queue_.empty() || !running_.empty()) && !StopRequested() &&
          std::chrono::steady_clock::now() < deadline) {
     done_cv_.wait_for(lock, std::chrono::milliseconds(50));
   }
@@ -263,7 +267,7 @@ void LocalPoolExecutor::CancelAll() {
     done_.clear();
     if (running_.empty()) return;
   }
-  KillChildProcessGroups();
+  KillGuardedProcessGroups();
 }
 
 std::vector<InFlightEvaluation> LocalPoolExecutor::InFlight() const {
@@ -279,7 +283,14 @@ std::vector<InFlightEvaluation> LocalPoolExecutor::InFlight() const {
   return in_flight;
 }
 
-std::vector<std::string> LocalPoolExecutor::Adopt(const fs::path& /*repo*/) {
+std::vector<std::string> LocalPoolExecutor::Adopt(const fs::path& repo) {
+  // Nothing to take over, but a killed predecessor's clones are removed (its processes were
+  // ended by then: loop/start.cpp EndLeftoverProcessGroups).
+  std::error_code error;
+  for (const fs::directory_entry& entry : fs::directory_iterator(repo / ".rlvr" / "pool", error)) {
+    std::error_code ignored;
+    fs::remove_all(entry.path(), ignored);
+  }
   return {};
 }
 

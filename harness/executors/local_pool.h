@@ -7,9 +7,10 @@
 // waiting benchmark keeps new checks from starting). So the A/B timing sees a quiet machine, at
 // the price of running the passing candidates' checks twice.
 //
-// Nothing outlives the process: Adopt finds nothing; CancelAll kills the children's process
-// groups (base/signals.h KillChildProcessGroups, so only where no other child of this process must
-// survive, as in the loop).
+// Nothing outlives the process: its `rlvr evaluate` children die with it (base/process_guard.h)
+// and record their own children where it does (base/leftover_processes.h); CancelAll kills every
+// process group this process runs (so only where no other child must survive, as in the loop);
+// Adopt takes over nothing but removes the clones a killed predecessor left in .rlvr/pool/.
 #pragma once
 
 #include <condition_variable>

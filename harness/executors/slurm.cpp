@@ -185,6 +185,8 @@ ProcessResult RunScheduler(const std::vector<std::string>& argv,
   // need terabytes of address space (and the job is submitted with --propagate=NONE anyway).
   run.limits.memory_bytes = 0;
   run.limits.file_size_bytes = 0;
+  // A stop cancels the jobs (scancel) and looks at the queue once more: those must still run.
+  run.survives_stop = true;
   return RunProcess(argv, run);
 }
 
@@ -479,13 +481,13 @@ std::vector<EvaluationOutcome> SlurmExecutor::Collect(double timeout_seconds) {
       it = finished.size() > before ? evaluations_.erase(it) : std::next(it);
     }
     SubmitWaiting(finished);
-    if (!finished.empty() || evaluations_.empty() || AbandonRequested() ||
+    if (!finished.empty() || evaluations_.empty() || StopRequested() ||
         seconds_since(start) >= timeout_seconds)
       return finished;
-    // Sleep in short slices, so a second stop signal is answered at once.
+    // Sleep in short slices, so a stop signal is answered at once.
     Clock::time_point nap = Clock::now();
     while (seconds_since(nap) < options_.poll_seconds && seconds_since(start) < timeout_seconds &&
-           !AbandonRequested())
+           !StopRequested())
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 }

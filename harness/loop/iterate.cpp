@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "harness/base/leftover_processes.h"
 #include "harness/base/signals.h"
 #include "harness/executors/local_pool.h"
 #include "harness/executors/slurm.h"
@@ -46,6 +47,19 @@ std::unique_ptr<Ledger> OpenLedgerAndRecover(const std::filesystem::path& root, 
     Fail(std::string("rlvr iterate: cannot check for interrupted promotions: ") + e.what(), 2);
   }
   return ledger;
+}
+
+// Ends the builds, tests and evaluations a killed loop (and its guard) left running, by the
+// process groups it recorded, then records this run's own there. The caller holds the lock.
+void EndWhatAKilledLoopLeft(const std::filesystem::path& root, std::ostream& out) {
+  std::filesystem::path records = root / ".rlvr" / "processes";
+  for (const std::string& line : EndLeftoverProcessGroups(records))
+    out << "rlvr iterate: ended " << line << " (a killed loop left it running)\n";
+  try {
+    RecordProcessGroupsIn(records);
+  } catch (const std::exception& e) {
+    Fail(std::string("rlvr iterate: cannot record process groups: ") + e.what(), 2);
+  }
 }
 
 // The executor `settings` choose, said on `out`, with `loop` told to use it and what its
@@ -133,6 +147,7 @@ void RunIterate(const IterateSettings& settings,
                 const std::vector<std::unique_ptr<LlmSource>>& sources, std::ostream& out) {
   const Project& project = settings.project;
   std::unique_ptr<Ledger> ledger = OpenLedgerAndRecover(project.root, out);
+  EndWhatAKilledLoopLeft(project.root, out);
   LoopSettings loop = settings.loop;
   std::unique_ptr<Executor> executor = MakeExecutor(settings, loop, out);
   ResetStopRequests();

@@ -117,12 +117,16 @@ bool LoopRunner::RunRound(const Target& target) {
       a.run_seconds = SecondsSince(start);
       a.tries = 1;
       if (abandoned) {
+        // Whatever the killed build or test said is no verdict on the candidate.
         a.verdict = "error";
-        a.message = "abandoned by a second stop signal: " + VerdictReason(verdict);
-        if (!verdict.failed_gate.empty()) a.failed_gate = verdict.failed_gate;
+        a.message = fmt::format(
+            "not judged: stopped (a stop signal came during its evaluation, at the {} gate); the "
+            "reply is kept in the ledger for a later judgment",
+            verdict.stopped_at.empty() ? "first" : verdict.stopped_at);
+        a.failed_gate.reset();
         a.candidate_key.clear();  // not a judgement: the same patch may be judged later
         Judged(a);
-        stop_reason_ = "abandoned (second stop signal)";
+        stop_reason_ = "stop signal";
         break;
       }
       if (!verdict.machine_fault.empty()) {
@@ -183,15 +187,14 @@ Verdict LoopRunner::EvaluateAbandonable(const Target& target, const std::string&
   ActivityScope activity(this, Phase::kEvaluating, what);
   auto future = std::async(std::launch::async,
                            [&] { return evaluator_.Evaluate(target, reply, prompt_commit_); });
-  *abandoned = false;
-  while (future.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
-    if (AbandonRequested()) {
-      *abandoned = true;
-      KillChildProcessGroups();
-    }
-  }
+  // A stop ends the running build, test or benchmark at once (base/process.h) and the evaluator
+  // runs no further gate, so the wait below ends within a second or so of the signal.
+  while (future.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready)
+    AnnounceStopSignals();
   AnnounceStopSignals();
-  return future.get();
+  Verdict verdict = future.get();
+  *abandoned = verdict.stopped;
+  return verdict;
 }
 
 }  // namespace rlvr

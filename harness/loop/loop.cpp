@@ -155,8 +155,7 @@ LoopResult LoopRunner::Run(const nlohmann::json& settings_json) {
     throw;
   }
   result_.stop_reason = *stop_reason_;
-  result_.stopped_by_signal = result_.stop_reason == "stop signal" ||
-                              result_.stop_reason == "abandoned (second stop signal)";
+  result_.stopped_by_signal = result_.stop_reason == "stop signal";
   if (!deferred_.empty()) PromoteDeferred();
   if (models_.size() > 1) {
     for (size_t m = 0; m < models_.size(); ++m)
@@ -175,9 +174,7 @@ void LoopRunner::Print(const std::string& line) {
 
 bool LoopRunner::CheckBudgets() {
   if (stop_reason_) return true;
-  if (AbandonRequested()) {
-    stop_reason_ = "abandoned (second stop signal)";
-  } else if (StopRequested()) {
+  if (StopRequested()) {
     stop_reason_ = "stop signal";
   } else if (std::string low = LowDiskSpace(project_.root / ".rlvr", settings_.min_free_disk_bytes);
              !low.empty()) {

@@ -71,7 +71,7 @@ struct LoopResult {
   // failing endpoint): `rlvr iterate` exits non-zero.
   bool model_unusable = false;
   // The loop stopped because of a stop signal (Ctrl-C, SIGTERM, RequestStop): its stop reason is
-  // "stop signal" or "abandoned (second stop signal)". `rlvr iterate` exits 128 + the signal.
+  // "stop signal". `rlvr iterate` exits 128 + the signal.
   bool stopped_by_signal = false;
   // The loop stopped because the machine failed a gate, not a candidate (a nearly full disk, a
   // harness error): `rlvr iterate` exits 2.

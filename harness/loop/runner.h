@@ -228,9 +228,10 @@ class LoopRunner {
   // the model gave a usable reply to judge (the round counts).
   bool RunRound(const Target& target);
 
-  // Evaluates on a worker thread so a second stop signal can abandon it: the evaluator's child
-  // process groups are killed, its gates fail fast, and the attempt is recorded as abandoned.
-  // `what` names the attempt for the stop notices.
+  // Evaluates on a worker thread while this one announces stop signals. A stop kills the running
+  // build, test or benchmark (base/process.h) and runs no further gate; `*abandoned` is then set
+  // (Verdict::stopped) and the attempt is recorded as not judged. `what` names the attempt for the
+  // stop notices.
   Verdict EvaluateAbandonable(const Target& target, const std::string& reply, bool* abandoned,
                               const std::string& what);
 

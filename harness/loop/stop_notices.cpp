@@ -21,9 +21,10 @@ std::string LoopRunner::StopNotice(int count) {
             what);
       case Phase::kEvaluating:
         return fmt::format(
-            "rlvr iterate: stop requested: finishing the evaluation of {} first, then stopping "
-            "({}); Ctrl-C again (or a second SIGTERM) abandons it now",
-            what, settings_.evaluation_limits);
+            "rlvr iterate: stop requested: abandoning the evaluation of {} now (its builds, "
+            "tests and benchmarks are killed; the attempt is recorded as not judged and its "
+            "reply kept), then stopping",
+            what);
       case Phase::kEvaluatingJobs:
         return fmt::format(
             "rlvr iterate: stop requested: cancelling the {} evaluations of {} now, then "
@@ -40,20 +41,12 @@ std::string LoopRunner::StopNotice(int count) {
     return "rlvr iterate: stop requested: stopping before the next step";
   }
   if (count == 2) {
-    switch (phase_) {
-      case Phase::kEvaluating:
-        return fmt::format(
-            "rlvr iterate: second stop signal: abandoning the evaluation of {} now (its builds "
-            "and tests are killed; the attempt is recorded as abandoned)",
-            what);
-      case Phase::kPromoting:
-        return fmt::format(
-            "rlvr iterate: second stop signal: the promotion of {} is one git commit and "
-            "finishes in seconds, then the loop stops",
-            what);
-      default:
-        return "rlvr iterate: second stop signal: stopping now";
-    }
+    if (phase_ == Phase::kPromoting)
+      return fmt::format(
+          "rlvr iterate: second stop signal: the promotion of {} is one git commit and finishes "
+          "in seconds, then the loop stops",
+          what);
+    return "rlvr iterate: second stop signal: already stopping";
   }
   return "";
 }

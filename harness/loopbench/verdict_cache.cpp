@@ -83,7 +83,7 @@ Verdict ReusingJudge::Evaluate(const Target& target, std::string_view reply,
   Verdict verdict = inner_.Evaluate(target, reply, base);
   std::lock_guard<std::mutex> lock(mu_);
   ++judged_;
-  if (AbandonRequested()) return verdict;
+  if (StopRequested()) return verdict;
   verdicts_[key] = verdict.ToJson();
   Save();
   return verdict;

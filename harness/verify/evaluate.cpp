@@ -1,5 +1,7 @@
 #include "harness/verify/evaluate.h"
 
+#include "harness/base/signals.h"
+
 #include <chrono>
 #include <cstdio>
 
@@ -7,6 +9,7 @@
 
 #include "harness/base/disk_space.h"
 #include "harness/base/secrets.h"
+#include "harness/base/signals.h"
 #include "harness/bench/baseline.h"
 #include "harness/candidate/run.h"
 #include "harness/git/worktree.h"
@@ -61,6 +64,15 @@ class GateSequence {
   // Returns true when the gate passed (or was skipped) and the sequence continues.
   bool Run(const Gate& gate) {
     Verdict& verdict = context_.verdict;
+    if (StopRequested()) {
+      // Nothing more runs: what a killed process said would be no verdict on the candidate.
+      verdict.stopped = true;
+      verdict.stopped_at = gate.name;
+      verdict.failed_gate = gate.name;
+      verdict.message =
+          fmt::format("not judged: stopped at the {} gate (rlvr was asked to stop)", gate.name);
+      return false;
+    }
     double start = Now();
     GateResult result;
     bool harness_error = false;
@@ -73,6 +85,18 @@ class GateSequence {
     }
     result.name = gate.name;
     result.seconds = Now() - start;
+    if (StopRequested() && result.status == GateStatus::kFail) {
+      // The gate failed because its processes were killed by the stop, most likely.
+      verdict.stopped = true;
+      verdict.stopped_at = gate.name;
+      verdict.failed_gate = gate.name;
+      verdict.message =
+          fmt::format("not judged: stopped at the {} gate (rlvr was asked to stop)", gate.name);
+      result.status = GateStatus::kSkipped;
+      result.message = "not judged: stopped (" + result.message + ")";
+      verdict.gates.push_back(std::move(result));
+      return false;
+    }
     context_.Log(fmt::format("{} {} ({:.1f} s) {}", gate.name, GateStatusName(result.status),
                              result.seconds, result.message));
     if (result.status == GateStatus::kFail) {
@@ -145,8 +169,10 @@ Verdict Evaluator::Evaluate(const Target& target, std::string_view reply,
     v.host_drift = std::string("stored baseline unreadable: ") + e.what();
   }
 
-  sequence.SkipRemaining(v.failed_gate.empty() ? "" : "not run: an earlier gate failed");
-  v.promotable = v.failed_gate.empty() && s.options.benchmark;
+  sequence.SkipRemaining(v.stopped               ? "not run: rlvr was asked to stop"
+                         : v.failed_gate.empty() ? ""
+                                                 : "not run: an earlier gate failed");
+  v.promotable = v.failed_gate.empty() && s.options.benchmark && !v.stopped;
   if (v.promotable)
     v.message = "every gate passed: " + v.FindGate("benchmark")->message;
   else if (v.failed_gate.empty())

@@ -61,6 +61,10 @@ struct Verdict {
   // the build and state folders nearly full when it failed) or the harness's own error. Empty
   // for a real verdict. Such a verdict is recorded as an error, never as the candidate's failure.
   std::string machine_fault;
+  // A stop request (base/signals.h) cut the evaluation short at gate `stopped_at`: its killed
+  // processes say nothing about the candidate, and no later gate ran. Never promotable.
+  bool stopped = false;
+  std::string stopped_at;
 
   const GateResult* FindGate(std::string_view name) const;
   // Everything; its gates and figures are SummaryJson of each, plus detail, flags and samples.

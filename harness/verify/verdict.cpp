@@ -83,6 +83,8 @@ nlohmann::json Verdict::ToJson() const {
       {"extra_seeds", extra_seeds},
       {"host_drift", host_drift},
       {"machine_fault", machine_fault},
+      {"stopped", stopped},
+      {"stopped_at", stopped_at},
   };
   nlohmann::json contents = nlohmann::json::object();
   for (const auto& [path, text] : new_contents) contents[path] = text;
@@ -129,6 +131,8 @@ Verdict VerdictFromJson(const nlohmann::json& json) {
   v.extra_seeds = json.value("extra_seeds", std::vector<uint64_t>{});
   v.host_drift = json.value("host_drift", "");
   v.machine_fault = json.value("machine_fault", "");
+  v.stopped = json.value("stopped", false);
+  v.stopped_at = json.value("stopped_at", "");
   if (json.contains("new_contents") && json["new_contents"].is_object()) {
     for (const auto& [path, text] : json["new_contents"].items())
       v.new_contents.emplace_back(path, text.get<std::string>());
@@ -172,6 +176,8 @@ std::string Verdict::Render() const {
   if (suspicious) out += "  suspicious speed-up: re-verified with more seeds and a second run\n";
   if (!host_drift.empty()) out += "  note: " + host_drift + "\n";
   if (!machine_fault.empty()) out += "  not the candidate's fault: " + machine_fault + "\n";
+  if (stopped)
+    out += "  not judged: stopped at the " + stopped_at + " gate (rlvr was asked to stop)\n";
   out += fmt::format("  total {:.1f} s\n", seconds);
   return out;
 }

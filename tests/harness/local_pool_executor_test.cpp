@@ -1,15 +1,22 @@
 // The local pool executor (`rlvr iterate --jobs N`, harness/executors/local_pool.h): candidates
 // judged at once in clones of the repository give the verdicts rlvr evaluate gives, their
 // evaluations overlap, cancelled ones never come back, the repository is left clean, and reply
-// files are redacted and owner-only.
+// files are redacted and owner-only. A killed loop's evaluations die with it and its clones go with
+// the next loop's Adopt.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <thread>
 
+#include "harness/base/leftover_processes.h"
 #include "harness/base/secrets.h"
 #include "harness/executors/local_pool.h"
 #include "tests/harness/fixture_repo.h"
@@ -111,6 +118,60 @@ TEST(LocalPoolExecutorTest, ReplyFileIsRedactedAndOwnerOnly) {
   EXPECT_FALSE(outcomes[0].has_verdict);  // the script gives none
   EXPECT_EQ(reply, "my key: [redacted]\n");
   EXPECT_EQ(mode, "600\n");
+}
+
+// `rlvr iterate --jobs` killed by SIGKILL: its `rlvr evaluate` children die within seconds (they
+// used to build and benchmark beside the restarted loop for a minute), they were told where to
+// record their own builds, and the next loop's Adopt removes the clones left in .rlvr/pool/.
+TEST(LocalPoolExecutorTest, AKilledLoopsEvaluationsDieAndItsClonesGo) {
+  FixtureRepo repo = MakeFixtureRepo();
+  fs::path seen = repo.path().parent_path() / (repo.path().filename().string() + ".seen");
+  fs::create_directories(seen);
+  std::string marker = "301." + std::to_string(getpid());
+  fs::path script = seen / "fake-rlvr";
+  {
+    std::ofstream out(script);
+    out << "#!/bin/sh\necho \"$" << kProcessRecordDirVariable << "\" > '"
+        << (seen / "record_dir").string() << "'\nexec sleep " << marker << "\n";
+  }
+  fs::permissions(script, fs::perms::owner_all);
+  auto sleepers = [&] {
+    int count = 0;
+    for (const fs::directory_entry& entry : fs::directory_iterator("/proc")) {
+      std::string cmdline = ReadAll(entry.path() / "cmdline");
+      std::string stat = ReadAll(entry.path() / "stat");
+      bool zombie = stat.rfind(')') != std::string::npos && stat[stat.rfind(')') + 2] == 'Z';
+      if (!zombie && cmdline.rfind("sleep", 0) == 0 && cmdline.find(marker) != std::string::npos)
+        ++count;
+    }
+    return count;
+  };
+  fs::path records = repo.path() / ".rlvr" / "processes";
+  pid_t loop = fork();
+  if (loop == 0) {
+    RecordProcessGroupsIn(records);
+    LocalPoolExecutor executor({.rlvr_binary = script, .parallel = 2});
+    executor.Submit({"one", repo.path(), "dot", "reply one", ChecksOnly()});
+    executor.Submit({"two", repo.path(), "dot", "reply two", ChecksOnly()});
+    pause();
+    _exit(0);
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (sleepers() < 2 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_EQ(sleepers(), 2);
+  EXPECT_EQ(ReadAll(seen / "record_dir"), records.string() + "\n");
+  kill(loop, SIGKILL);
+  waitpid(loop, nullptr, 0);
+  auto killed = std::chrono::steady_clock::now();
+  while (sleepers() > 0 && std::chrono::steady_clock::now() - killed < std::chrono::seconds(5))
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(sleepers(), 0) << "evaluations alive 5 s after the loop's SIGKILL";
+  ASSERT_TRUE(fs::exists(repo.path() / ".rlvr" / "pool" / "one"));
+  LocalPoolExecutor next({.rlvr_binary = script, .parallel = 1});
+  EXPECT_TRUE(next.Adopt(repo.path()).empty());
+  EXPECT_TRUE(fs::is_empty(repo.path() / ".rlvr" / "pool"));
+  fs::remove_all(seen);
 }
 
 }  // namespace
