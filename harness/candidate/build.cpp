@@ -13,6 +13,7 @@
 #include "harness/base/file_text.h"
 #include "harness/base/process.h"
 #include "harness/candidate/diagnostics.h"
+#include "harness/candidate/machine_fault.h"
 
 namespace rlvr {
 
@@ -237,6 +238,8 @@ BuildOutcome Configure(const BuildRequest& request) {
   ProcessResult configure = RunProcess(argv, options);
   outcome.seconds = configure.wall_seconds;
   if (!configure.ok()) {
+    outcome.machine_fault = BuildMachineFault(configure, configure.out + configure.err);
+    if (!outcome.machine_fault.empty()) NoteMachineFault(outcome.machine_fault);
     // A half-written cache would make the next build skip configuring: remove it.
     fs::remove(cache, ec);
     outcome.message = "cmake configure failed: " + configure.Describe();
@@ -271,6 +274,20 @@ BuildOutcome ConfigureAndBuild(const BuildRequest& request) {
   options.limits.wall_seconds = request.timeout_seconds;
   ProcessResult build = RunProcess(argv, options);
   outcome.seconds += build.wall_seconds;
+  std::string fault = build.ok() ? "" : BuildMachineFault(build, build.out + build.err);
+  if (IsOutOfMemoryFault(fault)) {
+    // A compiler killed for memory may fit with one job at a time: once more, before blaming the
+    // machine (never the candidate).
+    argv[4] = "1";
+    build = RunProcess(argv, options);
+    outcome.seconds += build.wall_seconds;
+    fault = build.ok() ? "" : BuildMachineFault(build, build.out + build.err);
+    if (!fault.empty()) fault += " (also with one build job)";
+  }
+  if (!fault.empty()) {
+    outcome.machine_fault = fault;
+    NoteMachineFault(fault);
+  }
   if (!build.ok()) {
     std::string log = RepositoryOutput(request, build.out + build.err);
     outcome.message = build.timed_out ? "build " + build.Describe() : "build failed";
@@ -322,6 +339,19 @@ BuildOutcome RunBuildCommand(const BuildRequest& request, const std::vector<std:
   options.env["MAKEFLAGS"] = fmt::format("-j{}", request.jobs);
   ProcessResult build = RunProcess(argv, options);
   outcome.seconds = build.wall_seconds;
+  std::string fault = build.ok() ? "" : BuildMachineFault(build, build.out + build.err);
+  if (IsOutOfMemoryFault(fault)) {
+    // As in ConfigureAndBuild: once more with one job before blaming the machine.
+    options.env["MAKEFLAGS"] = "-j1";
+    build = RunProcess(argv, options);
+    outcome.seconds += build.wall_seconds;
+    fault = build.ok() ? "" : BuildMachineFault(build, build.out + build.err);
+    if (!fault.empty()) fault += " (also with one build job)";
+  }
+  if (!fault.empty()) {
+    outcome.machine_fault = fault;
+    NoteMachineFault(fault);
+  }
   if (!build.ok()) {
     outcome.message =
         fmt::format("build command `{}` failed: {}", JoinArgs(argv), build.Describe());

@@ -44,6 +44,10 @@ struct BuildOutcome {
   std::string message;     // "configure failed: exit status 1", "compile error in kernel/dot.cpp"
   std::string detail;      // first lines of the error output
   bool timed_out = false;  // the build was stopped at request.timeout_seconds
+  // Why the failure is the machine's, not the code's (candidate/machine_fault.h: a tool that
+  // cannot start, a compiler killed from outside even when retried with one job); also noted for
+  // the verifier (NoteMachineFault). Empty otherwise.
+  std::string machine_fault;
   // Why the build dir was wiped and configured afresh, e.g. "reconfigured: configure_args
   // changed"; empty when it was configured for the first time or reused as it was. Also in
   // `message` ("built; reconfigured: ...").

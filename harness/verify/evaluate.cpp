@@ -11,6 +11,7 @@
 #include "harness/base/secrets.h"
 #include "harness/base/signals.h"
 #include "harness/bench/baseline.h"
+#include "harness/candidate/machine_fault.h"
 #include "harness/candidate/run.h"
 #include "harness/git/worktree.h"
 #include "harness/verify/gates/gate.h"
@@ -74,6 +75,7 @@ class GateSequence {
       return false;
     }
     double start = Now();
+    TakeMachineFault();  // a fault of an earlier gate that passed anyway is not this gate's
     GateResult result;
     bool harness_error = false;
     try {
@@ -104,10 +106,13 @@ class GateSequence {
       verdict.message = fmt::format("{} gate failed: {}", gate.name, result.message);
       // A failure on a full disk, or the harness's own, is no verdict on the candidate.
       std::string low = LowDiskSpace(context_.state_dir, context_.options.min_free_disk_bytes);
+      std::string noted = TakeMachineFault();  // a build tool missing, a compiler killed
       if (!low.empty()) {
         verdict.machine_fault = low;
       } else if (harness_error) {
         verdict.machine_fault = result.message;
+      } else if (!noted.empty()) {
+        verdict.machine_fault = noted;
       }
     }
     verdict.gates.push_back(std::move(result));

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <fstream>
 #include <sstream>
 
 #include "harness/executors/local_pool.h"
@@ -275,6 +276,52 @@ TEST(LoopSearch, AFullDiskAtStartStopsBeforeAnyPaidRequest) {
   EXPECT_TRUE(run.attempts.empty());
   EXPECT_TRUE(run.result.machine_fault);
   EXPECT_THAT(run.result.stop_reason, HasSubstr("disk nearly full"));
+}
+
+// A compiler killed from outside (the out-of-memory killer) is the machine's fault: the build is
+// tried again with one job, then the attempt is recorded as not judged (no gate blamed, no repair
+// turn) and the run stops before paying for another reply.
+TEST(LoopSearch, AKilledCompilerIsTheMachinesFaultNotTheCandidates) {
+  FixtureRepo repo = MakeFixtureRepo();
+  namespace fs = std::filesystem;
+  fs::path launcher = repo.path().parent_path() / (repo.path().filename().string() + "-cc");
+  fs::path calls = launcher;
+  calls += ".calls";
+  {
+    std::ofstream out(launcher);
+    out << "#!/bin/sh\ncase \"$*\" in *kernel/dot.cpp*)\n  echo x >> '" << calls.string()
+        << "'\n  echo 'c++: fatal error: Killed signal terminated program cc1plus' >&2\n"
+        << "  exit 1;;\nesac\nexec c++ \"$@\"\n";
+  }
+  fs::permissions(launcher, fs::perms::owner_all);
+  nlohmann::json config = nlohmann::json::parse(std::ifstream(repo.path() / "rlvr.json"));
+  config["build"]["configure_args"].push_back("-DCMAKE_CXX_COMPILER=" + launcher.string());
+  std::ofstream(repo.path() / "rlvr.json") << config.dump(2);
+  repo.Git("commit -qam launcher");
+  std::string wrong = ReadCandidate("wrong_result.txt");
+  ScriptedModel model("m", {wrong, wrong, wrong});
+  LoopSettings settings;
+  settings.candidates = 1;
+  settings.max_repairs = 1;
+  settings.max_iterations = 3;
+  RunOutcome run = RunWith(repo, {Model(model)}, settings, false);
+  std::string calls_made;
+  {
+    std::ifstream in(calls);
+    calls_made.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  fs::remove(launcher);
+  fs::remove(calls);
+  ASSERT_EQ(run.attempts.size(), 1u) << run.out;
+  EXPECT_EQ(run.attempts[0].verdict, "error");
+  EXPECT_FALSE(run.attempts[0].failed_gate.has_value());
+  EXPECT_THAT(run.attempts[0].message, HasSubstr("not the candidate's"));
+  EXPECT_THAT(run.attempts[0].message, HasSubstr("the compiler was killed"));
+  EXPECT_THAT(run.attempts[0].message, HasSubstr("also with one build job"));
+  // HEAD's build, then once more with one job (ninja may start more than one compile of dot.cpp).
+  EXPECT_GE(std::count(calls_made.begin(), calls_made.end(), '\n'), 2);
+  EXPECT_TRUE(run.result.machine_fault);
+  EXPECT_EQ(model.ns.size(), 1u);  // nothing more was paid for
 }
 
 }  // namespace
