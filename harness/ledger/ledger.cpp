@@ -355,6 +355,17 @@ std::optional<AttemptRecord> Ledger::FindJudgedByKey(const std::string& target,
   return ReadAttempt(s);
 }
 
+std::vector<AttemptRecord> Ledger::UnjudgedReplies(int limit) const {
+  Statement s(db_, std::string("SELECT ") + kAttemptColumns +
+                       " FROM attempts WHERE verdict = 'error' AND message LIKE 'not judged: %'"
+                       " AND reply <> '' AND run_id IN (SELECT id FROM runs WHERE finished_at IS"
+                       " NOT NULL) ORDER BY id LIMIT ?");
+  s.Bind(1, static_cast<int64_t>(limit));
+  std::vector<AttemptRecord> rows;
+  while (s.Step()) rows.push_back(ReadAttempt(s));
+  return rows;
+}
+
 double Ledger::CostUsed(int64_t run_id) const {
   Statement s(db_, "SELECT coalesce(sum(cost), 0) FROM attempts WHERE run_id = ?");
   s.Bind(1, run_id);

@@ -134,6 +134,10 @@ class Ledger {
   // none or the key is empty. A candidate whose key matches need not be evaluated again.
   std::optional<AttemptRecord> FindJudgedByKey(const std::string& target,
                                                const std::string& candidate_key) const;
+  // Replies of finished runs that a stop (or a kill) left unjudged: 'error' rows whose message
+  // starts "not judged: " and that have a reply, oldest first, at most `limit`. Rows of the
+  // machine's or the infrastructure's faults ("not judged (...") are not among them.
+  std::vector<AttemptRecord> UnjudgedReplies(int limit) const;
 
  private:
   void Exec(const char* sql);

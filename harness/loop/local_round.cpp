@@ -105,45 +105,7 @@ bool LoopRunner::RunRound(const Target& target) {
           EvaluateAbandonable(target, judged, &abandoned,
                               fmt::format("{} {}.{}{}", target.name, round, candidate,
                                           repair > 0 ? fmt::format(".{}", repair) : std::string()));
-      a.patch = verdict.patch;
-      a.gates_json = GatesJson(verdict);
-      a.figures_json = FiguresJson(verdict);
-      if (verdict.primary_ratio > 0) a.primary_ratio = verdict.primary_ratio;
-      a.seconds = llm_seconds + SecondsSince(start);
-      // Judged here, in this process: the ledger's executor columns say so.
-      a.job_id = "local";
-      a.node = HostName();
-      a.queued_seconds = 0.0;
-      a.run_seconds = SecondsSince(start);
-      a.tries = 1;
-      if (abandoned) {
-        // Whatever the killed build or test said is no verdict on the candidate.
-        a.verdict = "error";
-        a.message = fmt::format(
-            "not judged: stopped (a stop signal came during its evaluation, at the {} gate); the "
-            "reply is kept in the ledger for a later judgment",
-            verdict.stopped_at.empty() ? "first" : verdict.stopped_at);
-        a.failed_gate.reset();
-        a.candidate_key.clear();  // not a judgement: the same patch may be judged later
-        Judged(a);
-        stop_reason_ = "stop signal";
-        break;
-      }
-      if (!verdict.machine_fault.empty()) {
-        // No verdict on the candidate, and none to be had on this machine now: stop before
-        // paying for another reply.
-        a.verdict = "error";
-        a.message = VerdictReason(verdict);
-        a.candidate_key.clear();
-        Judged(a);
-        StopForMachineFault(verdict.machine_fault);
-        break;
-      }
-      a.verdict = LedgerVerdict(verdict);
-      if (!verdict.failed_gate.empty()) a.failed_gate = verdict.failed_gate;
-      a.message = VerdictReason(verdict);
-      Judged(a);
-      if (!a.candidate_key.empty()) judged_keys_[a.candidate_key] = a.id;
+      if (!RecordLocalVerdict(a, verdict, abandoned, llm_seconds, start)) break;
       CandidateOutcome judged_as = OutcomeOf(verdict);
       bandit_.RecordCandidate(model, judged_as,
                               verdict.promotable ? 1 / verdict.primary_ratio - 1 : 0);
@@ -179,6 +141,51 @@ bool LoopRunner::RunRound(const Target& target) {
     }
   }
   RecordRoundOutcome(target, outcome);
+  return true;
+}
+
+bool LoopRunner::RecordLocalVerdict(AttemptRecord& a, const Verdict& verdict, bool abandoned,
+                                    double llm_seconds, Clock::time_point start) {
+  a.patch = verdict.patch;
+  a.gates_json = GatesJson(verdict);
+  a.figures_json = FiguresJson(verdict);
+  if (verdict.primary_ratio > 0) a.primary_ratio = verdict.primary_ratio;
+  a.seconds = llm_seconds + SecondsSince(start);
+  // Judged here, in this process: the ledger's executor columns say so.
+  a.job_id = "local";
+  a.node = HostName();
+  a.queued_seconds = 0.0;
+  a.run_seconds = SecondsSince(start);
+  a.tries = 1;
+  if (abandoned) {
+    // Whatever the killed build or test said is no verdict on the candidate.
+    a.verdict = "error";
+    a.message = fmt::format(
+        "not judged: stopped (a stop signal came during its evaluation, at the {} gate); the "
+        "reply is kept in the ledger and judged first by the next run",
+        verdict.stopped_at.empty() ? "first" : verdict.stopped_at);
+    a.failed_gate.reset();
+    a.candidate_key.clear();  // not a judgement: the same patch may be judged later
+    Judged(a);
+    stop_reason_ = "stop signal";
+    return false;
+  }
+  if (!verdict.machine_fault.empty()) {
+    // No verdict on the candidate, and none to be had on this machine now: stop before paying
+    // for another reply.
+    a.verdict = "error";
+    a.message = VerdictReason(verdict);
+    a.failed_gate.reset();
+    a.candidate_key.clear();
+    Judged(a);
+    StopForMachineFault(verdict.machine_fault);
+    return false;
+  }
+  a.verdict = LedgerVerdict(verdict);
+  if (!verdict.failed_gate.empty()) a.failed_gate = verdict.failed_gate;
+  a.message = VerdictReason(verdict);
+  Judged(a);
+  if (!a.candidate_key.empty()) judged_keys_[a.candidate_key] = a.id;
   return true;
 }
 

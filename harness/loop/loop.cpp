@@ -112,6 +112,8 @@ LoopResult LoopRunner::Run(const nlohmann::json& settings_json) {
     // Verdicts of evaluations a killed loop left on the cluster are recorded before anything new.
     if (settings_.executor) RecoverAdopted();
     WarnAboutUncommittedEdits(targets);
+    // Replies paid for and left unjudged by a stop are judged before any new request.
+    JudgeLeftoverReplies(targets);
     // Rounds go where gains are likely (target_schedule.h); one target is strict turns.
     std::vector<std::string> names;
     std::vector<std::optional<double>> fractions;

@@ -235,6 +235,20 @@ class LoopRunner {
   Verdict EvaluateAbandonable(const Target& target, const std::string& reply, bool* abandoned,
                               const std::string& what);
 
+  // Writes the verdict of `a` judged in this process (started at `start`, its request having
+  // taken `llm_seconds`) into its row and prints it. Returns false when the run must stop: the
+  // evaluation was abandoned by a stop (recorded as not judged, its reply kept for the next run)
+  // or the machine failed (recorded as not judged, the run stopped for the machine's fault).
+  bool RecordLocalVerdict(AttemptRecord& a, const Verdict& verdict, bool abandoned,
+                          double llm_seconds, Clock::time_point start);
+
+  // ---- Replies earlier runs left unjudged (leftover_replies.cpp) ----
+
+  // Judges, before the first request, the replies a stopped or killed run paid for and never
+  // judged (Ledger::UnjudgedReplies): each applied to HEAD in its own row, a repeat recorded as
+  // such, the best passing one per target promoted. With an executor they are only named.
+  void JudgeLeftoverReplies(const std::vector<const Target*>& targets);
+
   // ---- Rounds judged by an executor (executor_round.cpp): every reply at once, in parallel ----
 
   // One evaluation handed to the executor and not yet recorded.

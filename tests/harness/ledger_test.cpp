@@ -159,6 +159,41 @@ TEST_F(LedgerTest, AnUnjudgedAttemptGetsItsVerdictLater) {
   EXPECT_FALSE(ledger.FindAttempt(999).has_value());
 }
 
+// The replies a stop left unjudged, for the next run to judge first: only "not judged: " rows of
+// finished runs with a reply, oldest first; never the machine's or the infrastructure's faults,
+// never a row of a run still going, never a judged row.
+TEST_F(LedgerTest, UnjudgedRepliesAreThoseAStopLeft) {
+  Ledger ledger(Path());
+  int64_t done = ledger.BeginRun("m", "e", "{}", 1);
+  auto add = [&](int64_t run, const std::string& verdict, const std::string& message,
+                 const std::string& reply) {
+    AttemptRecord a = Attempt(run, "dot", 1, 1, verdict);
+    a.message = message;
+    a.reply = reply;
+    return ledger.AddAttempt(a);
+  };
+  int64_t stopped = add(done, "error", "not judged: stopped (at the tests gate)", "r1");
+  int64_t killed = add(done, "error", "not judged: the loop stopped or was killed", "r2");
+  add(done, "error", "not judged (the machine's fault, not the candidate's): disk", "r3");
+  add(done, "error", "not judged (infrastructure, not the candidate): node lost", "r4");
+  add(done, "error", "not judged: stopped", "");  // nothing to judge
+  add(done, "failed", "tests gate failed", "r5");
+  ledger.FinishRun(done, "stop signal");
+  int64_t going = ledger.BeginRun("m", "e", "{}", 2);
+  add(going, "error", "not judged: stopped", "r6");  // its own run may still judge it
+  std::vector<AttemptRecord> rows = ledger.UnjudgedReplies(10);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].id, stopped);
+  EXPECT_EQ(rows[1].id, killed);
+  ASSERT_EQ(ledger.UnjudgedReplies(1).size(), 1u);
+  // Judged later: no longer among them.
+  rows[0].verdict = "failed";
+  rows[0].message = "tests gate failed";
+  ledger.UpdateAttempt(rows[0]);
+  ASSERT_EQ(ledger.UnjudgedReplies(10).size(), 1u);
+  EXPECT_EQ(ledger.UnjudgedReplies(10)[0].id, killed);
+}
+
 TEST_F(LedgerTest, ReplaysRepliesOfALedgerPerTarget) {
   {
     Ledger ledger(Path());

@@ -16,6 +16,7 @@
 #include <sstream>
 #include <thread>
 
+#include "harness/base/process.h"
 #include "harness/base/run_lock.h"
 #include "harness/ledger/ledger.h"
 #include "harness/loop/loop.h"
@@ -288,42 +289,51 @@ TEST(LoopEndToEnd, KilledMidEvaluationResumesCleanlyAndStopsOnSignal) {
     EXPECT_GT(killed[0].prompt_tokens, 0);
   }
 
-  // Second loop: resumes; SIGINT during its evaluation abandons it at once: recorded as not
-  // judged (the reply kept), nothing promoted, exit 130.
+  // Second loop: judges the killed loop's reply before asking for anything; a SIGINT during that
+  // evaluation abandons it at once: still not judged (the reply kept), nothing asked, exit 130.
   pid = StartRlvr(args, log);
-  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (std::chrono::steady_clock::now() < deadline && endpoint.requests().size() < 2) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  EXPECT_TRUE(WaitForText(log, "judging 1 reply an earlier run paid for and left unjudged", 60))
+      << ReadAll(log);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   auto signalled = std::chrono::steady_clock::now();
   kill(pid, SIGINT);
-  EXPECT_TRUE(WaitForText(log, "stop requested: abandoning the evaluation of dot 2.1 now", 2))
+  EXPECT_TRUE(WaitForText(log, "stop requested: abandoning the evaluation of dot 1.1", 2))
       << ReadAll(log);
   int exit_code = Wait(pid);
   double stop_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - signalled).count();
   std::string out = ReadAll(log);
-  std::filesystem::remove(log);
   EXPECT_EQ(exit_code, 128 + SIGINT) << out;  // 130: stopped by Ctrl-C, not a spent budget
   EXPECT_LT(stop_seconds, 10) << out;
   EXPECT_THAT(out, HasSubstr("closed 1 run(s) left unfinished"));
-  // Round 1 was asked and recorded before the kill, so the resumed loop goes on with round 2.
-  EXPECT_THAT(out, ::testing::ContainsRegex(R"(\] dot 2\.1 error .*not judged: stopped)")) << out;
+  EXPECT_THAT(out, ::testing::ContainsRegex(R"(\] dot 1\.1 error .*not judged: stopped)")) << out;
   EXPECT_THAT(out, HasSubstr("stopped (stop signal)"));
-  EXPECT_EQ(endpoint.requests().size(), 2u);  // no new round after the signal
-
+  EXPECT_EQ(endpoint.requests().size(), 1u);  // nothing asked: a paid reply was waiting
   EXPECT_EQ(repo.Head(), initial);
+  {
+    Ledger ledger(Ledger::DefaultPath(repo.path()));
+    std::optional<AttemptRecord> kept = ledger.FindAttempt(1);
+    ASSERT_TRUE(kept.has_value());
+    EXPECT_EQ(kept->verdict, "error");
+    EXPECT_THAT(kept->message, HasSubstr("reply is kept"));
+    EXPECT_FALSE(kept->reply.empty());
+  }
+
+  // Third loop: judges it to the end and promotes it, in its own row, then its one round.
+  args.insert(args.end(), {"--max-iterations", "1"});
+  exit_code = Wait(StartRlvr(args, log));
+  out = ReadAll(log);
+  std::filesystem::remove(log);
+  EXPECT_EQ(exit_code, 0) << out;
+  EXPECT_THAT(out, ::testing::ContainsRegex(R"(\] dot 1\.1 promoted )")) << out;
+  EXPECT_EQ(endpoint.requests().size(), 2u);  // the round's request only
+  EXPECT_EQ(repo.Git("rev-list --count HEAD"), "2\n");
   EXPECT_EQ(repo.Git("status --porcelain --untracked-files=no"), "");
   Ledger ledger(Ledger::DefaultPath(repo.path()));
-  auto runs = ledger.LastRun();
-  ASSERT_EQ(runs->id, 2);
-  EXPECT_EQ(runs->stop_reason.value_or(""), "stop signal");
-  auto attempts = ledger.RunAttempts(2);
-  ASSERT_EQ(attempts.size(), 1u);
-  EXPECT_EQ(attempts[0].verdict, "error");
-  EXPECT_THAT(attempts[0].message, HasSubstr("reply is kept"));
-  EXPECT_FALSE(attempts[0].reply.empty());
+  std::optional<AttemptRecord> first = ledger.FindAttempt(1);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->verdict, "promoted");
+  EXPECT_EQ(first->promoted_commit.value_or(""), repo.Head());
   EXPECT_THAT(FilesContaining(repo.path() / ".rlvr", kSecret), ::testing::IsEmpty());
 }
 
@@ -399,12 +409,15 @@ bool ProcessRunning(const std::string& name, const std::string& text) {
 // its reply kept.
 TEST(LoopEndToEnd, HungTestFirstSignalAbandonsAtOnce) {
   FixtureRepo repo = MakeFixtureRepo();
-  FakeEndpoint endpoint(json::array({Step("hangs.txt"), Step("hangs.txt")}));
+  FakeEndpoint endpoint(json::array({Step("hangs.txt")}));
   endpoint.Start();
   std::filesystem::path log =
       repo.path().parent_path() / (repo.path().filename().string() + ".log");
+  // The second loop judges the reply the first one was stopped on, before asking for more: it
+  // hangs again, and SIGTERM abandons it as fast.
   for (int signal_number : {SIGINT, SIGTERM}) {
     SCOPED_TRACE(signal_number);
+    std::filesystem::remove(log);  // the notices waited for are this loop's
     pid_t pid =
         StartRlvr({"iterate", "-C", repo.path().string(), "--base-url", endpoint.base_url(), "-n",
                    "1", "--max-repairs", "0", "--no-sanitizers", "--max-iterations", "1"},
@@ -417,21 +430,22 @@ TEST(LoopEndToEnd, HungTestFirstSignalAbandonsAtOnce) {
     ASSERT_TRUE(ProcessRunning("dot_tests", repo.path().string())) << ReadAll(log);
     auto start = std::chrono::steady_clock::now();
     kill(pid, signal_number);
-    EXPECT_TRUE(WaitForText(log, "stop requested: abandoning the evaluation of dot ", 2))
+    EXPECT_TRUE(WaitForText(log, "stop requested: abandoning the evaluation of dot 1.1", 2))
         << ReadAll(log);
     int exit_code = Wait(pid);
     double seconds = SecondsSince(start);
     std::string out = ReadAll(log);
     EXPECT_EQ(exit_code, 128 + signal_number) << out;
     EXPECT_LT(seconds, 5) << out;
-    EXPECT_THAT(out, HasSubstr("stopped (stop signal) after 1 round(s), 1 attempt(s)")) << out;
+    EXPECT_THAT(out, HasSubstr("stopped (stop signal)")) << out;
+    EXPECT_EQ(endpoint.requests().size(), 1u);  // the second loop asked for nothing
     Ledger ledger(Ledger::DefaultPath(repo.path()));
-    std::vector<AttemptRecord> rows = ledger.RunAttempts(ledger.LastRun()->id);
-    ASSERT_EQ(rows.size(), 1u);
-    EXPECT_EQ(rows[0].verdict, "error");
-    EXPECT_THAT(rows[0].message, HasSubstr("not judged: stopped"));
-    EXPECT_FALSE(rows[0].failed_gate.has_value());            // not the candidate's failure
-    EXPECT_THAT(rows[0].reply, HasSubstr("kernel/dot.cpp"));  // kept for a later judgment
+    std::optional<AttemptRecord> row = ledger.FindAttempt(1);
+    ASSERT_TRUE(row.has_value());
+    EXPECT_EQ(row->verdict, "error");
+    EXPECT_THAT(row->message, HasSubstr("not judged: stopped"));
+    EXPECT_FALSE(row->failed_gate.has_value());            // not the candidate's failure
+    EXPECT_THAT(row->reply, HasSubstr("kernel/dot.cpp"));  // kept for a later judgment
     EXPECT_FALSE(ProcessRunning("dot_tests", repo.path().string()));
   }
   std::filesystem::remove(log);
@@ -491,12 +505,20 @@ TEST(LoopEndToEnd, NothingOutlivesAKilledLoop) {
     EXPECT_FALSE(ProcessRunning("dot_tests", repo.path().string())) << "alive 5 s after SIGKILL";
   }
   EXPECT_FALSE(std::filesystem::is_empty(records));  // the dead loop's record
-  int exit_code = Wait(StartRlvr(args, log));
+  // The next loop reads it (nothing left to end), then goes on to judge the hung reply the killed
+  // loops left (the second judged it first, too, asking for nothing): stopped there.
+  std::filesystem::remove(log);  // so the text waited for is the next loop's
+  pid_t next = StartRlvr(args, log);
+  EXPECT_TRUE(WaitForText(log, "judging 1 reply an earlier run paid for", 60)) << ReadAll(log);
+  kill(next, SIGINT);
+  int exit_code = Wait(next);
   std::string out = ReadAll(log);
-  EXPECT_EQ(exit_code, 0) << out;
-  EXPECT_THAT(out, HasSubstr("stopped (max-iterations) after 1 round(s)")) << out;
+  EXPECT_EQ(exit_code, 130) << out;
   EXPECT_THAT(out, Not(HasSubstr("ended process group"))) << out;  // nothing was left
-  EXPECT_TRUE(std::filesystem::is_empty(records));  // read, nothing left to end, removed
+  std::string left;
+  for (const auto& entry : std::filesystem::directory_iterator(records))
+    left += entry.path().filename().string() + ": " + ReadAll(entry.path()) + "\n";
+  EXPECT_EQ(left, "") << out;  // read and removed; its own gone at exit
   std::filesystem::remove(log);
 }
 
