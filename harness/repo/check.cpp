@@ -137,10 +137,11 @@ void CheckTestCommands(const Target& target, const HeadBuild& built, double time
       report.Ok(subject, fmt::format("`{}` passes on HEAD ({:.1f} s)", fmt::join(test.command, " "),
                                      run.seconds));
     else
-      report.Fail(subject, fmt::format("fails on HEAD, so every candidate would fail: {}{}; fix the "
-                                       "command (it runs in the tree with {{build_dir}} = {}):\n{}",
-                                       run.message, OffOptionsHint(built.build_dir),
-                                       built.build_dir.string(), run.detail));
+      report.Fail(subject,
+                  fmt::format("fails on HEAD, so every candidate would fail: {}{}; fix the "
+                              "command (it runs in the tree with {{build_dir}} = {}):\n{}",
+                              run.message, OffOptionsHint(built.build_dir),
+                              built.build_dir.string(), run.detail));
   }
 }
 

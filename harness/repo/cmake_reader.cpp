@@ -302,9 +302,10 @@ class CMakeReader {
         Glob(dir, args, args[0] == "GLOB_RECURSE");
       } else if ((name == "add_executable" || name == "add_library") && !args.empty()) {
         if (args[0].find("@UNKNOWN@") != std::string::npos || args[0].find("${") == 0) {
-          unresolved_.push_back(fmt::format("{}({} ...) in {}: the name is set through a variable "
-                                            "rlvr init cannot evaluate; left out",
-                                            name, command.args[0], file));
+          unresolved_.push_back(
+              fmt::format("{}({} ...) in {}: the name is set through a variable "
+                          "rlvr init cannot evaluate; left out",
+                          name, command.args[0], file));
           continue;
         }
         Program& p = programs_[args[0]];

@@ -181,7 +181,8 @@ RepoInspection InspectRepository(const fs::path& root) {
   }
   std::vector<std::string> consumers;
   for (const auto* list : {&out.test_programs, &out.bench_programs})
-    for (const auto& p : *list) consumers.insert(consumers.end(), p.sources.begin(), p.sources.end());
+    for (const auto& p : *list)
+      consumers.insert(consumers.end(), p.sources.begin(), p.sources.end());
   for (const auto& file : files) {
     std::string lower = Lower(file);
     if ((IsSourceFile(file) || IsHeaderFile(file)) && IsTestOrToolPath(file) &&
@@ -213,11 +214,11 @@ RepoInspection InspectRepository(const fs::path& root) {
         p.output_path, EnabledBy(p)));
   }
   for (const auto& p : out.bench_programs) {
-    out.findings.push_back(fmt::format(
-        "benchmark program {} ({}), built as {}{}", p.name,
-        p.benchmark ? "links Google Benchmark"
-                    : "its own output format: it links no Google Benchmark library",
-        p.output_path, EnabledBy(p)));
+    out.findings.push_back(
+        fmt::format("benchmark program {} ({}), built as {}{}", p.name,
+                    p.benchmark ? "links Google Benchmark"
+                                : "its own output format: it links no Google Benchmark library",
+                    p.output_path, EnabledBy(p)));
   }
   if (!out.benchmarks.empty()) {
     std::string names;

@@ -76,7 +76,7 @@ struct RepoInspection {
   std::vector<std::string> library_sources;  // non-test C/C++ sources of the libraries
   bool header_only = false;                  // no library sources: library_sources are headers
   std::vector<RegisteredBenchmark> benchmarks;
-  std::vector<BuildOption> options;       // every CMake option() read
+  std::vector<BuildOption> options;  // every CMake option() read
   // Options, off by default, that the chosen test and benchmark programs need (see enabled_by):
   // the starting configure_args turn each on.
   std::vector<std::string> enable_options;
@@ -102,8 +102,8 @@ struct RepoInspection {
 RepoInspection InspectRepository(const std::filesystem::path& root);
 
 struct StarterConfig {
-  nlohmann::ordered_json config;   // the rlvr.json to write
-  std::vector<std::string> todos;  // what the user must check or fill in, one line each
+  nlohmann::ordered_json config;     // the rlvr.json to write
+  std::vector<std::string> todos;    // what the user must check or fill in, one line each
   std::vector<std::string> guesses;  // each choice made and why ("test program: ..., because ...")
 };
 

@@ -48,7 +48,7 @@ bool IsIdentifierChar(char c) {
 // parameter list and then a body ("{"), not a declaration (";"). `static` ones are internal
 // unless the file is a header (header implementations are static inline).
 std::vector<std::string> DefinedFunctions(const std::string& code, bool header) {
-  static const std::set<std::string> kNotNames = {"if",     "for",     "while",  "switch",
+  static const std::set<std::string> kNotNames = {"if",     "for",     "while",   "switch",
                                                   "return", "sizeof",  "defined", "do",
                                                   "else",   "typedef", "case"};
   std::vector<std::string> names;
@@ -57,8 +57,8 @@ std::vector<std::string> DefinedFunctions(const std::string& code, bool header) 
     size_t line_end = code.find('\n', line_start);
     if (line_end == std::string::npos) line_end = code.size();
     char first = code[line_start];
-    bool candidate = IsIdentifierChar(first) &&
-                     (header || code.compare(line_start, 7, "static ") != 0);
+    bool candidate =
+        IsIdentifierChar(first) && (header || code.compare(line_start, 7, "static ") != 0);
     if (candidate) {
       size_t paren = code.find('(', line_start);
       if (paren != std::string::npos && paren < line_end) {
@@ -166,13 +166,12 @@ std::vector<KernelGuess> RankKernels(const fs::path& root,
     double density = 100.0 * static_cast<double>(loops) / static_cast<double>(lines);
     KernelGuess guess;
     guess.path = path;
-    guess.score = (static_cast<double>(loops) + density) *
-                      (1.0 + 2.0 * bench_callers +
-                       static_cast<double>(callers.size() - bench_callers)) +
-                  (naming.empty() ? 0.0 : 1000.0);
+    guess.score =
+        (static_cast<double>(loops) + density) *
+            (1.0 + 2.0 * bench_callers + static_cast<double>(callers.size() - bench_callers)) +
+        (naming.empty() ? 0.0 : 1000.0);
     guess.reason = fmt::format("{} loop(s) in {} lines", loops, lines);
-    if (!naming.empty())
-      guess.reason += fmt::format("; benchmark {} names it", naming.front());
+    if (!naming.empty()) guess.reason += fmt::format("; benchmark {} names it", naming.front());
     if (!callers.empty()) {
       guess.reason += fmt::format("; its functions are called by {}", callers.front());
       if (callers.size() > 1) guess.reason += fmt::format(" and {} more", callers.size() - 1);

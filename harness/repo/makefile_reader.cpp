@@ -61,7 +61,7 @@ void ReadPrograms(const fs::path& root, const std::string& dir, RepoInspection& 
     // even when only a phony rule (which also runs it) names it.
     program.make_goal =
         fs::exists(root / dir / (name + ".c")) || fs::exists(root / dir / (name + ".cpp")) ? name
-                                                                                            : goal;
+                                                                                           : goal;
     for (const char* ext : {".c", ".cpp", ".cc"}) {
       fs::path source = fs::path(dir) / (name + ext);
       if (fs::exists(root / source)) program.sources.push_back(source.generic_string());

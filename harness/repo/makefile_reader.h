@@ -1,6 +1,6 @@
 // A Makefile build of a kernel repository as `rlvr init` reads it, statically: the programs its
-// rules make (and those of the Makefiles in its test and benchmark directories), the variable naming their output directory, whether an `all` rule exists, CFLAGS'
-// default.
+// rules make (and those of the Makefiles in its test and benchmark directories), the variable
+// naming their output directory, whether an `all` rule exists, CFLAGS' default.
 #pragma once
 
 #include <filesystem>

@@ -137,9 +137,10 @@ StarterConfig MakeStarterConfig(const RepoInspection& in) {
     for (const auto& option : p.enabled_by) {
       if (std::find(enable.begin(), enable.end(), option) != enable.end()) continue;
       enable.push_back(option);
-      guesses.push_back(fmt::format("configure_args: -D{}=ON, because {} is built only with it "
-                                    "({} has it off by default)",
-                                    option, p.name, p.defined_in));
+      guesses.push_back(
+          fmt::format("configure_args: -D{}=ON, because {} is built only with it "
+                      "({} has it off by default)",
+                      option, p.name, p.defined_in));
     }
   };
   if (test != nullptr && test->ctest && !test->googletest) {
@@ -154,16 +155,16 @@ StarterConfig MakeStarterConfig(const RepoInspection& in) {
     std::string upper = option.name;
     for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     bool test_switch = upper.find("TEST") != std::string::npos;
-    bool bench_switch = upper.find("BENCHMARK") != std::string::npos &&
-                        upper.find("APP") == std::string::npos;
+    bool bench_switch =
+        upper.find("BENCHMARK") != std::string::npos && upper.find("APP") == std::string::npos;
     if (option.default_on || upper.starts_with("CMAKE_")) continue;
     if ((test_switch && test == nullptr) || (bench_switch && bench == nullptr)) {
       if (std::find(enable.begin(), enable.end(), option.name) != enable.end()) continue;
       enable.push_back(option.name);
-      guesses.push_back(fmt::format("configure_args: -D{}=ON, because no {} program was found "
-                                    "and its name says it builds them (off by default in {})",
-                                    option.name, test_switch ? "test" : "benchmark",
-                                    option.defined_in));
+      guesses.push_back(
+          fmt::format("configure_args: -D{}=ON, because no {} program was found "
+                      "and its name says it builds them (off by default in {})",
+                      option.name, test_switch ? "test" : "benchmark", option.defined_in));
     }
   }
   if (in.build_system == "cmake") {
@@ -206,11 +207,11 @@ StarterConfig MakeStarterConfig(const RepoInspection& in) {
       command.push_back(in.make_build_variable + "={build_dir}");
       if (in.make_has_all) command.push_back("all");
       sanitize = command;
-      sanitize.insert(sanitize.begin() + 1, sanitizer_compilers.begin(),
-                      sanitizer_compilers.end());
-      guesses.push_back(fmt::format("build.command: make {}={{build_dir}}, because the Makefile "
-                                    "puts its programs under ${}",
-                                    in.make_build_variable, in.make_build_variable));
+      sanitize.insert(sanitize.begin() + 1, sanitizer_compilers.begin(), sanitizer_compilers.end());
+      guesses.push_back(
+          fmt::format("build.command: make {}={{build_dir}}, because the Makefile "
+                      "puts its programs under ${}",
+                      in.make_build_variable, in.make_build_variable));
     } else {
       // The Makefiles build in the tree: make each program in its directory (-B: always, so a
       // sanitizer build never reuses plain objects nor the other way round), then copy the
@@ -268,9 +269,10 @@ StarterConfig MakeStarterConfig(const RepoInspection& in) {
       for (const auto& p : in.test_programs)
         if (&p != test && !p.googletest) others += (others.empty() ? "" : ", ") + p.name;
       if (!others.empty())
-        todos.push_back(fmt::format("test_commands: {} runs for every target and passes by its "
-                                    "exit status; other test programs not run: {}",
-                                    test->name, others));
+        todos.push_back(
+            fmt::format("test_commands: {} runs for every target and passes by its "
+                        "exit status; other test programs not run: {}",
+                        test->name, others));
     }
   }
   if (test != nullptr && test->googletest) {
@@ -296,7 +298,8 @@ StarterConfig MakeStarterConfig(const RepoInspection& in) {
     // A benchmark program of its own output format: timed as a whole by a shell wrapper that
     // prints Google Benchmark JSON (the fastest of three runs), so the gate can judge it.
     timed_name = bench->name;
-    std::vector<std::string> command = TimedCommand(bench->name, "{build_dir}/" + bench->output_path);
+    std::vector<std::string> command =
+        TimedCommand(bench->name, "{build_dir}/" + bench->output_path);
     // A program whose usage asks for files (libdeflate's "benchmark [FILE]...") is given the
     // repository's largest data file, which no candidate edits.
     bool wants_files = false;
@@ -307,9 +310,10 @@ StarterConfig MakeStarterConfig(const RepoInspection& in) {
     }
     if (wants_files && !in.largest_data_file.empty()) {
       command.push_back(in.largest_data_file);
-      guesses.push_back(fmt::format("bench_command: {} is given {} as input, because its usage "
-                                    "asks for files and that is the largest data file committed",
-                                    bench->name, in.largest_data_file));
+      guesses.push_back(
+          fmt::format("bench_command: {} is given {} as input, because its usage "
+                      "asks for files and that is the largest data file committed",
+                      bench->name, in.largest_data_file));
     }
     bench_command = {{"command", command}, {"format", "google_benchmark_json"}};
     todos.push_back(fmt::format(
@@ -318,7 +322,7 @@ StarterConfig MakeStarterConfig(const RepoInspection& in) {
         "\"{{build_dir}}/{}\"",
         bench->name,
         wants_files && !in.largest_data_file.empty() ? "on " + in.largest_data_file
-                                                      : std::string("without arguments"),
+                                                     : std::string("without arguments"),
         bench->output_path));
   } else if (bench != nullptr) {
     build["bench_binary"] = bench->output_path;

@@ -185,10 +185,10 @@ TEST(RepoInspect, StarterConfigForAMakefileUsesCommands) {
   EXPECT_THAT(project.build.artifacts, ElementsAre("test_vsum", "bench_vsum"));
   // The sanitizers come in through CC and CXX, so the Makefile's own CFLAGS (and its += additions)
   // stay: a CFLAGS= on make's command line would replace them.
-  EXPECT_THAT(project.build.sanitize_command,
-              ElementsAre("make", HasSubstr("CC=cc -fsanitize=address,undefined"),
-                          HasSubstr("CXX=c++ -fsanitize=address,undefined"), "BUILD={build_dir}",
-                          "all"));
+  EXPECT_THAT(
+      project.build.sanitize_command,
+      ElementsAre("make", HasSubstr("CC=cc -fsanitize=address,undefined"),
+                  HasSubstr("CXX=c++ -fsanitize=address,undefined"), "BUILD={build_dir}", "all"));
   ASSERT_EQ(project.targets.size(), 1u);
   const Target& vsum = project.targets[0];
   EXPECT_THAT(vsum.editable, ElementsAre("include/vsum.h"));
