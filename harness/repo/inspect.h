@@ -7,10 +7,11 @@
 // comments; rlvr ignores fields starting with '_') and "TODO" wherever a guess needs a human.
 //
 // Static reading only: nothing is configured or built (that is `rlvr check`). The CMake reader
-// understands the common commands (project, add_subdirectory, set, option, file(GLOB),
-// add_library, add_executable, target_sources, target_link_libraries, add_test,
-// gtest_discover_tests, gtest_add_tests) with ${VAR} expansion; anything cleverer is missed, and
-// the starting config says what to check.
+// understands the common commands (project, add_subdirectory, set, list(APPEND), option, if,
+// foreach, file(GLOB), add_library, add_executable, target_sources, target_link_libraries,
+// add_test, gtest_discover_tests, gtest_add_tests) with ${VAR} expansion; anything cleverer is
+// missed (a program whose name it cannot resolve is reported, not invented), and the starting
+// config says what to check. Every choice is recorded in `guesses` with its reason.
 //
 // inspect.cpp lists the repository's files, finds its build and sums up the findings; the build
 // is read by cmake_reader.h or makefile_reader.h, the benchmark sources by
