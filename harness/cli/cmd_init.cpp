@@ -43,6 +43,8 @@ void RunInit(const InitArgs& args) {
   StarterConfig starter = MakeStarterConfig(inspection);
   std::printf("rlvr init: read %s\n", root->c_str());
   for (const auto& line : inspection.findings) std::printf("  found: %s\n", line.c_str());
+  for (const auto* guesses : {&inspection.guesses, &starter.guesses})
+    for (const auto& line : *guesses) std::printf("  guessed: %s\n", line.c_str());
   {
     std::ofstream out(config_path, std::ios::binary | std::ios::trunc);
     out << starter.config.dump(2) << "\n";

@@ -137,9 +137,11 @@ void CheckTestCommands(const Target& target, const HeadBuild& built, double time
       report.Ok(subject, fmt::format("`{}` passes on HEAD ({:.1f} s)", fmt::join(test.command, " "),
                                      run.seconds));
     else
-      report.Fail(subject, fmt::format("fails on HEAD, so every candidate would fail: {}; fix the "
-                                       "command (it runs in the tree with {{build_dir}} = {}):\n{}",
-                                       run.message, built.build_dir.string(), run.detail));
+      report.Fail(subject,
+                  fmt::format("fails on HEAD, so every candidate would fail: {}{}; fix the "
+                              "command (it runs in the tree with {{build_dir}} = {}):\n{}",
+                              run.message, OffOptionsHint(built.build_dir),
+                              built.build_dir.string(), run.detail));
   }
 }
 
@@ -154,8 +156,9 @@ void CheckBenchCommand(const Target& target, const HeadBuild& built, CheckReport
   ProcessResult run =
       RunProcess(ExpandCommand(target.bench_command.command, built.tree, built.build_dir), options);
   if (!run.ok()) {
-    report.Fail(subject, fmt::format("fails on HEAD: {}; the first lines of its output:\n{}",
-                                     run.Describe(), (run.out + run.err).substr(0, 1500)));
+    report.Fail(subject, fmt::format("fails on HEAD: {}{}; the first lines of its output:\n{}",
+                                     run.Describe(), OffOptionsHint(built.build_dir),
+                                     (run.out + run.err).substr(0, 1500)));
     return;
   }
   std::vector<std::string> names;

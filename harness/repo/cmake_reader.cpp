@@ -6,6 +6,8 @@
 #include <regex>
 #include <set>
 
+#include <fmt/format.h>
+
 #include "harness/base/config.h"
 #include "harness/base/file_text.h"
 #include "harness/repo/inspect_helpers.h"
@@ -114,6 +116,9 @@ class CMakeReader {
     variables_["PROJECT_BINARY_DIR"] = kBinaryDirMark;
     variables_["CMAKE_SOURCE_DIR"] = Abs(top_dir);
     variables_["PROJECT_SOURCE_DIR"] = Abs(top_dir);
+    // Unset in a native build: they expand to nothing.
+    variables_["CMAKE_CROSSCOMPILING_EMULATOR"] = "";
+    variables_["CMAKE_EXECUTABLE_SUFFIX"] = "";
     ReadFile(top_dir, 0);
     Finish(out);
   }
@@ -127,6 +132,7 @@ class CMakeReader {
     std::string output_dir;
     std::vector<std::string> sources;
     std::vector<std::string> links;
+    std::vector<std::string> enabled_by;
   };
 
   std::string Abs(const std::string& relative_dir) const {
@@ -184,9 +190,83 @@ class CMakeReader {
     std::string binary_dir =
         std::string(kBinaryDirMark) + (relative_to_top.empty() ? "" : "/" + relative_to_top);
     variables_["CMAKE_CURRENT_BINARY_DIR"] = binary_dir;
-    for (const auto& command : ParseCMake(text)) {
-      std::vector<std::string> args = ExpandArgs(command.args);
+    size_t conditions = conditions_.size();
+    Run(ParseCMake(text), dir, file, binary_dir, depth);
+    conditions_.resize(conditions);  // an if() left open by the file ends with it
+  }
+
+  // The options, off by default, that a condition names outside a NOT: those the branch needs on.
+  std::vector<std::string> OptionsNamed(const std::vector<std::string>& raw_args) const {
+    std::vector<std::string> names;
+    for (size_t i = 0; i < raw_args.size(); ++i) {
+      if (raw_args[i] == "NOT") {
+        ++i;
+        continue;
+      }
+      std::string name = raw_args[i];
+      if (name.starts_with("${") && name.ends_with("}")) name = name.substr(2, name.size() - 3);
+      auto it = options_.find(name);
+      if (it != options_.end() && !it->second.default_on) names.push_back(name);
+    }
+    return names;
+  }
+
+  // Runs parsed commands: foreach() bodies once per item, if() branches all (their conditions are
+  // remembered, not evaluated).
+  void Run(const std::vector<CMakeCommand>& commands, const std::string& dir,
+           const std::string& file, const std::string& binary_dir, int depth) {
+    for (size_t index = 0; index < commands.size(); ++index) {
+      const CMakeCommand& command = commands[index];
       const std::string& name = command.name;
+      if (name == "foreach") {
+        size_t nesting = 1, end = index + 1;
+        for (; end < commands.size(); ++end) {
+          if (commands[end].name == "foreach") ++nesting;
+          if (commands[end].name == "endforeach" && --nesting == 0) break;
+        }
+        std::vector<CMakeCommand> body(commands.begin() + index + 1, commands.begin() + end);
+        std::vector<std::string> args = ExpandArgs(command.args);
+        if (!command.args.empty()) {
+          std::vector<std::string> items;
+          bool lists = false;
+          for (size_t i = 1; i < args.size(); ++i) {
+            if (args[i] == "IN" || args[i] == "ITEMS") continue;
+            if (args[i] == "LISTS") {
+              lists = true;
+              continue;
+            }
+            if (lists) {
+              for (const auto& item : ExpandArgs({"${" + args[i] + "}"})) items.push_back(item);
+            } else {
+              items.push_back(args[i]);
+            }
+          }
+          if (args.size() >= 2 && args[1] == "RANGE") items.clear();  // numbers: nothing to read
+          for (const auto& item : items) {
+            variables_[command.args[0]] = item;
+            Run(body, dir, file, binary_dir, depth);
+          }
+        }
+        index = end;
+        continue;
+      }
+      if (name == "if") {
+        conditions_.push_back(OptionsNamed(command.args));
+        continue;
+      }
+      if (name == "elseif" && !conditions_.empty()) {
+        conditions_.back() = OptionsNamed(command.args);
+        continue;
+      }
+      if (name == "else" && !conditions_.empty()) {
+        conditions_.back().clear();
+        continue;
+      }
+      if (name == "endif") {
+        if (!conditions_.empty()) conditions_.pop_back();
+        continue;
+      }
+      std::vector<std::string> args = ExpandArgs(command.args);
       if (name == "set" && !command.args.empty()) {
         std::string value;
         for (size_t i = 1; i < args.size(); ++i) {
@@ -195,13 +275,39 @@ class CMakeReader {
         }
         variables_[command.args[0]] = value;
         if (command.args[0] == "CMAKE_EXPORT_COMPILE_COMMANDS") exports_compile_commands_ = true;
+      } else if (name == "list" && command.args.size() >= 2 &&
+                 (command.args[0] == "APPEND" || command.args[0] == "PREPEND")) {
+        std::string& value = variables_[command.args[1]];
+        std::string added;
+        for (size_t i = 2; i < args.size(); ++i) added += (added.empty() ? "" : ";") + args[i];
+        if (added.empty()) continue;
+        if (command.args[0] == "APPEND")
+          value = value.empty() ? added : value + ";" + added;
+        else
+          value = value.empty() ? added : added + ";" + value;
       } else if (name == "option" && !args.empty()) {
         if (Lower(args[0]).find("sanitiz") != std::string::npos && sanitize_option_.empty())
           sanitize_option_ = args[0];
+        BuildOption option;
+        option.name = command.args[0];
+        std::string value = args.size() >= 3 ? args[2] : "OFF";
+        for (char& c : value) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        option.default_on = value == "ON" || value == "TRUE" || value == "YES" || value == "1";
+        option.defined_in = file;
+        if (!options_.contains(option.name)) option_order_.push_back(option.name);
+        options_[option.name] = option;
+        variables_[option.name] = option.default_on ? "ON" : "OFF";
       } else if (name == "file" && args.size() >= 3 &&
                  (args[0] == "GLOB" || args[0] == "GLOB_RECURSE")) {
         Glob(dir, args, args[0] == "GLOB_RECURSE");
       } else if ((name == "add_executable" || name == "add_library") && !args.empty()) {
+        if (args[0].find("@UNKNOWN@") != std::string::npos || args[0].find("${") == 0) {
+          unresolved_.push_back(
+              fmt::format("{}({} ...) in {}: the name is set through a variable "
+                          "rlvr init cannot evaluate; left out",
+                          name, command.args[0], file));
+          continue;
+        }
         Program& p = programs_[args[0]];
         p.name = args[0];
         p.executable = name == "add_executable";
@@ -209,6 +315,9 @@ class CMakeReader {
         p.output_dir = variables_.count("CMAKE_RUNTIME_OUTPUT_DIRECTORY")
                            ? variables_["CMAKE_RUNTIME_OUTPUT_DIRECTORY"]
                            : binary_dir;
+        std::set<std::string> guards;
+        for (const auto& condition : conditions_) guards.insert(condition.begin(), condition.end());
+        p.enabled_by.assign(guards.begin(), guards.end());
         for (size_t i = 1; i < args.size(); ++i) {
           static const std::set<std::string> kKeywords = {
               "STATIC",           "SHARED", "MODULE",        "OBJECT", "INTERFACE",
@@ -231,11 +340,21 @@ class CMakeReader {
         }
         if (!args.empty() && args[0] != "TARGET") gtest_programs_.insert(args[0]);
       } else if (name == "add_test" && !args.empty()) {
-        auto it = std::find(args.begin(), args.end(), "COMMAND");
-        if (it != args.end() && it + 1 != args.end()) {
+        // COMMAND [emulator] $<TARGET_FILE:prog> args, or the old add_test(name prog args).
+        std::vector<std::string> words;
+        for (const auto& arg : args) {
+          if (arg.find("@UNKNOWN@") != std::string::npos) continue;
+          static const std::string kTargetFile = "$<TARGET_FILE:";
+          if (arg.starts_with(kTargetFile) && arg.ends_with(">"))
+            words.push_back(arg.substr(kTargetFile.size(), arg.size() - kTargetFile.size() - 1));
+          else
+            words.push_back(arg);
+        }
+        auto it = std::find(words.begin(), words.end(), "COMMAND");
+        if (it != words.end() && it + 1 != words.end()) {
           ctest_programs_.insert(*(it + 1));
-        } else if (args.size() >= 2 && args[0] != "NAME") {
-          ctest_programs_.insert(args[1]);
+        } else if (words.size() >= 2 && words[0] != "NAME") {
+          ctest_programs_.insert(words[1]);
         }
       } else if (name == "add_subdirectory" && !args.empty()) {
         std::string sub = SourcePath(dir, args[0]);
@@ -277,8 +396,12 @@ class CMakeReader {
     variables_[variable] = value;
   }
 
-  static bool LinksAny(const Program& p, std::initializer_list<const char*> names) {
+  // Whether `p` links one of `names` that is not a target of the repository itself (libdeflate's
+  // own program `benchmark` is no Google Benchmark).
+  bool LinksAny(const Program& p, std::initializer_list<const char*> names) const {
     for (const auto& link : p.links) {
+      auto own = programs_.find(link);
+      if (own != programs_.end() && !own->second.imported && !own->second.name.empty()) continue;
       for (const char* name : names)
         if (link == name) return true;
     }
@@ -301,13 +424,15 @@ class CMakeReader {
       if (p.imported || p.name.empty()) continue;
       if (!p.executable) {
         for (const auto& source : p.sources) {
-          if ((IsSourceFile(source) || IsHeaderFile(source)) && !IsTestOrToolPath(source))
+          if ((IsSourceFile(source) || IsHeaderFile(source)) && !IsTestOrToolPath(source) &&
+              std::binary_search(files_.begin(), files_.end(), source))
             library_sources.insert(source);
         }
         continue;
       }
       std::set<std::string> links;
       CollectLinks(name, links);
+      links.erase(name);
       Program all = p;
       all.links.assign(links.begin(), links.end());
       BuildProgram program;
@@ -329,13 +454,19 @@ class CMakeReader {
       program.benchmark = LinksAny(all, {"benchmark::benchmark", "benchmark::benchmark_main",
                                          "benchmark", "benchmark_main"});
       program.ctest = ctest_programs_.contains(name);
-      if (program.benchmark) {
+      program.enabled_by = p.enabled_by;
+      // A benchmark program of the repository's own (libdeflate's `benchmark`) is told from a
+      // Google Benchmark one by what it links, not by its name.
+      if (program.benchmark || (Lower(name).find("bench") != std::string::npos &&
+                                !program.googletest && !program.ctest)) {
         out.bench_programs.push_back(program);
       } else if (program.googletest || program.ctest ||
                  Lower(name).find("test") != std::string::npos) {
         out.test_programs.push_back(program);
       }
     }
+    for (const auto& option : option_order_) out.options.push_back(options_.at(option));
+    for (const auto& line : unresolved_) out.findings.push_back(line);
     for (const auto& source : library_sources) {
       if (IsSourceFile(source)) out.library_sources.push_back(source);
     }
@@ -353,6 +484,10 @@ class CMakeReader {
   std::set<std::string> ctest_programs_;
   std::string sanitize_option_;
   bool exports_compile_commands_ = false;
+  std::map<std::string, BuildOption> options_;
+  std::vector<std::string> option_order_;
+  std::vector<std::vector<std::string>> conditions_;  // per open if(): the options it needs on
+  std::vector<std::string> unresolved_;
 };
 
 }  // namespace

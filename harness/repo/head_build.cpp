@@ -64,20 +64,7 @@ void ProbeBinaries(const Project& project, const fs::path& root, const fs::path&
   auto missing = [&](const char* field, const std::string& value) {
     if (programs.empty()) programs = BuiltPrograms(build_dir);
     // An option that is off may be what builds it: name it, with the argument that turns it on.
-    std::string hint;
-    const std::string cache = fs::exists(build_dir / "CMakeCache.txt")
-                                  ? ReadFileText(build_dir / "CMakeCache.txt")
-                                  : std::string();
-    std::vector<std::string> off =
-        OffOptionsNaming(cache, std::string(field) == "build.test_binary" ? "TEST" : "BENCH");
-    if (!off.empty()) {
-      std::vector<std::string> args;
-      for (const auto& name : off) args.push_back("\"-D" + name + "=ON\"");
-      hint = fmt::format(
-          "; the build has {} off: add {} to build.configure_args if it builds "
-          "the program",
-          JoinForCheck(off), JoinForCheck(args));
-    }
+    std::string hint = OffOptionsHint(build_dir);
     report.Fail(field, fmt::format("{} was not built at {} (relative to the build dir); programs "
                                    "the build made: {}{}",
                                    QuoteForCheck(value), fs::relative(build_dir, root).string(),
@@ -129,6 +116,20 @@ void ProbeBinaries(const Project& project, const fs::path& root, const fs::path&
 }
 
 }  // namespace
+
+std::string OffOptionsHint(const fs::path& build_dir) {
+  if (!fs::exists(build_dir / "CMakeCache.txt")) return "";
+  const std::string cache = ReadFileText(build_dir / "CMakeCache.txt");
+  std::vector<std::string> off = OffOptionsNaming(cache, "TEST");
+  for (const auto& name : OffOptionsNaming(cache, "BENCH"))
+    if (std::find(off.begin(), off.end(), name) == off.end()) off.push_back(name);
+  if (off.empty()) return "";
+  std::vector<std::string> args;
+  for (const auto& name : off) args.push_back("\"-D" + name + "=ON\"");
+  return fmt::format(
+      "; the build has {} off: add {} to build.configure_args if it builds the program",
+      JoinForCheck(off), JoinForCheck(args));
+}
 
 std::vector<std::string> OffOptionsNaming(const std::string& cmake_cache, const std::string& word) {
   std::vector<std::string> names;

@@ -49,6 +49,12 @@ std::vector<std::string> SuitesOf(const std::vector<std::string>& tests);
 // program the build did not make.
 std::vector<std::string> OffOptionsNaming(const std::string& cmake_cache, const std::string& word);
 
+// When a test or benchmark program is missing or finds nothing to run ("No tests were found"):
+// "; the build has LIBDEFLATE_BUILD_TESTS off: add \"-DLIBDEFLATE_BUILD_TESTS=ON\" to
+// build.configure_args if it builds the program", naming the options of `build_dir`'s
+// CMakeCache.txt that are off and mention TEST or BENCH; "" when there is none (or no cache).
+std::string OffOptionsHint(const std::filesystem::path& build_dir);
+
 // Benchmark names from --benchmark_list_tests, without a time-mode suffix (as rlvr.json names
 // them, see bench/run.h).
 std::vector<std::string> ParseBenchmarkList(const std::string& out);

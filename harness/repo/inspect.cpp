@@ -10,6 +10,7 @@
 #include "harness/base/process.h"
 #include "harness/repo/cmake_reader.h"
 #include "harness/repo/inspect_helpers.h"
+#include "harness/repo/kernel_ranking.h"
 #include "harness/repo/makefile_reader.h"
 #include "harness/repo/registered_benchmarks.h"
 
@@ -53,6 +54,14 @@ std::vector<std::string> RepositoryFiles(const fs::path& root) {
   return files;
 }
 
+// ", only with OPTION=ON (off by default)" for a program an option switches on.
+std::string EnabledBy(const BuildProgram& p) {
+  if (p.enabled_by.empty()) return "";
+  std::string names;
+  for (const auto& name : p.enabled_by) names += (names.empty() ? "" : ", ") + name + "=ON";
+  return ", only with " + names + " (off by default)";
+}
+
 }  // namespace
 
 bool IsTestOrToolPath(const std::string& path) {
@@ -61,7 +70,7 @@ bool IsTestOrToolPath(const std::string& path) {
       "benchmark",  "benchmarks", "example", "examples", "doc",       "docs",    "third_party",
       "thirdparty", "external",   "extern",  "vendor",   "deps",      "fuzz",    "fuzzing",
       "tools",      "scripts",    "cmake",   "contrib",  "perf",      "samples", "reference",
-      "references", "ref",        "refs"};
+      "references", "ref",        "refs",    "programs", "cli",       "apps",    "app"};
   std::vector<std::string> segments;
   std::stringstream parts(path);
   std::string part;
@@ -93,16 +102,47 @@ RepoInspection InspectRepository(const fs::path& root) {
     top_cmake = file;
     top_depth = depth;
   }
+  bool root_makefile = file_set.contains("Makefile");
+  // Which build has the tests and benchmarks: a CMake project at the root is the build; a root
+  // Makefile beside a CMake project in a subdirectory (xxHash's cmake_unofficial/) is read too,
+  // and the one making more test and benchmark programs wins (the Makefile on a tie).
+  RepoInspection cmake_read = out;
   if (!top_cmake.empty()) {
-    out.build_system = "cmake";
-    out.cmake_dir = fs::path(top_cmake).parent_path().generic_string();
-    out.findings.push_back(fmt::format("CMake project in {}", top_cmake));
-    ReadCMakeBuild(root, files, out.cmake_dir, out);
-  } else if (file_set.contains("Makefile") || file_set.contains("makefile") ||
-             file_set.contains("GNUmakefile")) {
-    out.build_system = "make";
-    out.findings.push_back("Makefile at the root (no CMakeLists.txt)");
-    ReadMakefile(root, out);
+    cmake_read.build_system = "cmake";
+    cmake_read.cmake_dir = fs::path(top_cmake).parent_path().generic_string();
+    ReadCMakeBuild(root, files, cmake_read.cmake_dir, cmake_read);
+  }
+  RepoInspection make_read = out;
+  if (root_makefile) {
+    make_read.build_system = "make";
+    ReadMakefile(root, files, make_read);
+  }
+  auto programs = [](const RepoInspection& r) {
+    return r.test_programs.size() + r.bench_programs.size();
+  };
+  if (!top_cmake.empty() && (!root_makefile || cmake_read.cmake_dir.empty() ||
+                             programs(cmake_read) > programs(make_read))) {
+    out = std::move(cmake_read);
+    out.findings.insert(out.findings.begin(), fmt::format("CMake project in {}", top_cmake));
+    out.guesses.push_back(
+        root_makefile
+            ? fmt::format("build: CMake ({}), because it makes {} test/benchmark program(s) and "
+                          "the root Makefile {}",
+                          top_cmake, programs(out), programs(make_read))
+            : fmt::format("build: CMake ({}), the only build found", top_cmake));
+  } else if (root_makefile) {
+    out = std::move(make_read);
+    out.findings.insert(out.findings.begin(),
+                        top_cmake.empty()
+                            ? std::string("Makefile at the root (no CMakeLists.txt)")
+                            : fmt::format("Makefile at the root; CMake project in {}", top_cmake));
+    out.guesses.push_back(
+        top_cmake.empty()
+            ? std::string("build: the root Makefile, the only build found")
+            : fmt::format("build: the root Makefile, because it (with the Makefiles of its test "
+                          "and benchmark directories) makes {} test/benchmark program(s) and "
+                          "the side CMake project {} makes {}",
+                          programs(out), top_cmake, programs(cmake_read)));
   } else {
     out.findings.push_back("no CMakeLists.txt or Makefile found");
   }
@@ -131,16 +171,54 @@ RepoInspection InspectRepository(const fs::path& root) {
     }
   }
   FindBenchmarks(root, bench_sources, out);
+  // Kernels: the library's sources and its headers (an implementation in a header, xxhash.h),
+  // ranked by loops and by the tests and benchmarks that call them.
+  std::vector<std::string> candidates = out.library_sources;
+  for (const auto& file : files) {
+    if (IsHeaderFile(file) && !IsTestOrToolPath(file) &&
+        std::find(candidates.begin(), candidates.end(), file) == candidates.end())
+      candidates.push_back(file);
+  }
+  std::vector<std::string> consumers;
+  for (const auto* list : {&out.test_programs, &out.bench_programs})
+    for (const auto& p : *list)
+      consumers.insert(consumers.end(), p.sources.begin(), p.sources.end());
+  for (const auto& file : files) {
+    std::string lower = Lower(file);
+    if ((IsSourceFile(file) || IsHeaderFile(file)) && IsTestOrToolPath(file) &&
+        (lower.find("test") != std::string::npos || lower.find("bench") != std::string::npos) &&
+        std::find(consumers.begin(), consumers.end(), file) == consumers.end())
+      consumers.push_back(file);
+  }
+  out.kernels = RankKernels(root, candidates, consumers, out.benchmarks);
+  uintmax_t largest = 0;
+  for (const auto& file : files) {
+    if (IsSourceFile(file) || IsHeaderFile(file) || file.starts_with(".") ||
+        file.find("/.") != std::string::npos || file == "rlvr.json")
+      continue;
+    std::error_code ec;
+    uintmax_t size = fs::file_size(root / file, ec);
+    if (!ec && size > largest && size < (uintmax_t{64} << 20)) {
+      largest = size;
+      out.largest_data_file = file;
+    }
+  }
+  for (const auto& kernel : out.kernels)
+    out.guesses.push_back(fmt::format("kernel {}: {}", kernel.path, kernel.reason));
+  if (out.kernels.empty())
+    out.guesses.push_back("kernels: no library file with a loop that is not build plumbing");
   for (const auto& p : out.test_programs) {
-    out.findings.push_back(
-        fmt::format("test program {} ({}{}{}), built as {}", p.name,
-                    p.googletest ? "GoogleTest" : "plain", p.ctest ? ", run by ctest" : "",
-                    p.sources.empty() ? "" : ", from " + p.sources.front(), p.output_path));
+    out.findings.push_back(fmt::format(
+        "test program {} ({}{}{}), built as {}{}", p.name, p.googletest ? "GoogleTest" : "plain",
+        p.ctest ? ", run by ctest" : "", p.sources.empty() ? "" : ", from " + p.sources.front(),
+        p.output_path, EnabledBy(p)));
   }
   for (const auto& p : out.bench_programs) {
-    out.findings.push_back(fmt::format("benchmark program {} ({}), built as {}", p.name,
-                                       p.benchmark ? "Google Benchmark" : "its own output format",
-                                       p.output_path));
+    out.findings.push_back(
+        fmt::format("benchmark program {} ({}), built as {}{}", p.name,
+                    p.benchmark ? "links Google Benchmark"
+                                : "its own output format: it links no Google Benchmark library",
+                    p.output_path, EnabledBy(p)));
   }
   if (!out.benchmarks.empty()) {
     std::string names;

@@ -8,8 +8,10 @@
 
 #include <fmt/format.h>
 
+#include "harness/base/file_text.h"
 #include "harness/repo/inspect.h"
 #include "harness/repo/inspect_helpers.h"
+#include "harness/repo/kernel_ranking.h"
 
 namespace rlvr {
 
@@ -35,6 +37,21 @@ std::string RegexEscape(const std::string& text) {
     out += c;
   }
   return out;
+}
+
+// A command timing `program` as a whole: the fastest of three runs (stdout discarded, a failing
+// run fails the command), printed as one Google Benchmark JSON benchmark named `name`. Arguments
+// appended to the command go to the program.
+std::vector<std::string> TimedCommand(const std::string& name, const std::string& program) {
+  const std::string script =
+      "name=$0; best=; i=0; "
+      "while [ $i -lt 3 ]; do "
+      "s=$(date +%s%N); \"$@\" >/dev/null || exit $?; e=$(date +%s%N); t=$((e - s)); "
+      "if [ -z \"$best\" ] || [ $t -lt $best ]; then best=$t; fi; i=$((i + 1)); "
+      "done; "
+      "printf '{\"benchmarks\": [{\"name\": \"%s\", \"real_time\": %s, \"cpu_time\": %s, "
+      "\"time_unit\": \"ns\", \"iterations\": 1}]}\\n' \"$name\" \"$best\" \"$best\"";
+  return {"sh", "-c", script, name, program};
 }
 
 bool HasProgram(const std::string& name) {
@@ -63,22 +80,105 @@ StarterConfig MakeStarterConfig(const RepoInspection& in) {
       "How rlvr builds HEAD and each candidate (cmake -S <tree>[/source_subdir] -B <build dir> "
       "<configure_args>). Binaries are paths relative to the build dir. sanitize_args are added "
       "for the ASan+UBSan build.";
+  // The test program: GoogleTest first, then one ctest runs, then plain ones; among equals the
+  // one needing the fewest options switched on.
+  auto fewer_options = [](const BuildProgram* a, const BuildProgram& b) {
+    return a == nullptr || b.enabled_by.size() < a->enabled_by.size();
+  };
   const BuildProgram* test = nullptr;
-  for (const auto& p : in.test_programs) {
-    if (p.googletest && test == nullptr) test = &p;
+  for (const auto& p : in.test_programs)
+    if (p.googletest && fewer_options(test, p)) test = &p;
+  if (test == nullptr) {
+    for (const auto& p : in.test_programs)
+      if (p.ctest && fewer_options(test, p)) test = &p;
   }
-  if (test == nullptr && !in.test_programs.empty()) test = &in.test_programs.front();
-  const BuildProgram* bench = in.bench_programs.empty() ? nullptr : &in.bench_programs.front();
+  // Plain ones: a program with its own source file, then the plainest name.
+  for (const auto& p : in.test_programs) {
+    if (test != nullptr && (test->googletest || test->ctest)) break;
+    if (test == nullptr || (test->sources.empty() && !p.sources.empty()) ||
+        (test->sources.empty() == p.sources.empty() && p.name.size() < test->name.size()))
+      test = &p;
+  }
+  // The benchmark program: a Google Benchmark one that registers benchmarks, else any Google
+  // Benchmark one, else one of the repository's own.
+  const BuildProgram* bench = nullptr;
+  for (const auto& p : in.bench_programs) {
+    bool registers = std::any_of(in.benchmarks.begin(), in.benchmarks.end(), [&](const auto& b) {
+      return std::find(p.sources.begin(), p.sources.end(), b.source) != p.sources.end();
+    });
+    if (p.benchmark && registers && fewer_options(bench, p)) bench = &p;
+  }
+  for (const auto& p : in.bench_programs)
+    if (bench == nullptr && p.benchmark) bench = &p;
+  // Among the repository's own, the fewest options, then the plainest name (benchHash, not its
+  // variants benchHash32 or benchHash_avx512).
+  for (const auto& p : in.bench_programs) {
+    if (bench != nullptr && bench->benchmark) break;
+    if (bench == nullptr || p.enabled_by.size() < bench->enabled_by.size() ||
+        (p.enabled_by.size() == bench->enabled_by.size() && p.name.size() < bench->name.size()))
+      bench = &p;
+  }
+  auto& guesses = out.guesses;
+  if (test != nullptr)
+    guesses.push_back(fmt::format(
+        "test program: {} ({}), because {}", test->name, test->output_path,
+        test->googletest ? "it is a GoogleTest program"
+        : test->ctest    ? "no GoogleTest program was found and ctest runs it"
+                         : "no GoogleTest or ctest program was found; it runs by exit status"));
+  if (bench != nullptr)
+    guesses.push_back(fmt::format(
+        "benchmark program: {} ({}), because {}", bench->name, bench->output_path,
+        bench->benchmark ? "it links Google Benchmark"
+                         : "its name says benchmark; it links no Google Benchmark library, so "
+                           "rlvr times it as a whole (bench_command)"));
+  // Options the chosen programs need (every ctest program's, when ctest runs the tests).
+  std::vector<std::string> enable;
+  auto need = [&](const BuildProgram& p) {
+    for (const auto& option : p.enabled_by) {
+      if (std::find(enable.begin(), enable.end(), option) != enable.end()) continue;
+      enable.push_back(option);
+      guesses.push_back(
+          fmt::format("configure_args: -D{}=ON, because {} is built only with it "
+                      "({} has it off by default)",
+                      option, p.name, p.defined_in));
+    }
+  };
+  if (test != nullptr && test->ctest && !test->googletest) {
+    for (const auto& p : in.test_programs)
+      if (p.ctest) need(p);
+  } else if (test != nullptr) {
+    need(*test);
+  }
+  if (bench != nullptr) need(*bench);
+  // No program found: an option named like a test or benchmark switch that is off may hide them.
+  for (const auto& option : in.options) {
+    std::string upper = option.name;
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    bool test_switch = upper.find("TEST") != std::string::npos;
+    bool bench_switch =
+        upper.find("BENCHMARK") != std::string::npos && upper.find("APP") == std::string::npos;
+    if (option.default_on || upper.starts_with("CMAKE_")) continue;
+    if ((test_switch && test == nullptr) || (bench_switch && bench == nullptr)) {
+      if (std::find(enable.begin(), enable.end(), option.name) != enable.end()) continue;
+      enable.push_back(option.name);
+      guesses.push_back(
+          fmt::format("configure_args: -D{}=ON, because no {} program was found "
+                      "and its name says it builds them (off by default in {})",
+                      option.name, test_switch ? "test" : "benchmark", option.defined_in));
+    }
+  }
   if (in.build_system == "cmake") {
     if (!in.cmake_dir.empty()) build["source_subdir"] = in.cmake_dir;
     std::vector<std::string> configure;
     if (HasProgram("ninja")) configure = {"-G", "Ninja"};
     configure.push_back("-DCMAKE_BUILD_TYPE=Release");
     configure.push_back("-DCMAKE_EXPORT_COMPILE_COMMANDS=ON");
+    for (const auto& option : enable) configure.push_back("-D" + option + "=ON");
     build["configure_args"] = configure;
     if (!in.sanitize_option.empty()) {
       build["sanitize_args"] = {"-D" + in.sanitize_option + "=ON"};
     } else {
+      // Added to configure_args' own flags variables, never replacing them (MergeConfigureArgs).
       const std::string flags = "-fsanitize=address,undefined -fno-omit-frame-pointer";
       build["sanitize_args"] = {"-DCMAKE_C_FLAGS=" + flags, "-DCMAKE_CXX_FLAGS=" + flags,
                                 "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined",
@@ -88,40 +188,59 @@ StarterConfig MakeStarterConfig(const RepoInspection& in) {
     build["_comment"] =
         "How rlvr builds HEAD and each candidate: the command runs in the tree being judged, "
         "{build_dir} is that tree's build directory under .rlvr/build/ (artifacts are relative to "
-        "it). sanitize_command builds the ASan+UBSan variant into its own build dir.";
+        "it). sanitize_command builds the ASan+UBSan variant into its own build dir; it adds the "
+        "sanitizers through CC and CXX, so every flag the Makefiles set stays.";
+    // Only the chosen programs: a variant (benchHash32 needs -m32 libraries) may not build here.
+    std::vector<const BuildProgram*> made;
+    for (const auto* p : {test, bench})
+      if (p != nullptr) made.push_back(p);
     std::vector<std::string> artifacts;
-    for (const auto* programs : {&in.test_programs, &in.bench_programs})
-      for (const auto& p : *programs) artifacts.push_back(p.output_path);
+    for (const auto* p : made) artifacts.push_back(p->output_path);
+    bool subdirectories = std::any_of(made.begin(), made.end(),
+                                      [](const BuildProgram* p) { return !p->make_dir.empty(); });
+    const std::string sanitizer = "-fsanitize=address,undefined -fno-sanitize-recover=all -g";
+    const std::vector<std::string> sanitizer_compilers = {"CC=cc " + sanitizer,
+                                                          "CXX=c++ " + sanitizer};
     std::vector<std::string> command = {"make"};
-    if (!in.make_build_variable.empty()) {
+    std::vector<std::string> sanitize;
+    if (!in.make_build_variable.empty() && !subdirectories) {
       command.push_back(in.make_build_variable + "={build_dir}");
       if (in.make_has_all) command.push_back("all");
+      sanitize = command;
+      sanitize.insert(sanitize.begin() + 1, sanitizer_compilers.begin(), sanitizer_compilers.end());
+      guesses.push_back(
+          fmt::format("build.command: make {}={{build_dir}}, because the Makefile "
+                      "puts its programs under ${}",
+                      in.make_build_variable, in.make_build_variable));
     } else {
-      // The Makefile builds in the tree: build there, then copy the programs to the build dir.
-      std::string copy;
-      for (const auto& artifact : artifacts) copy += " " + artifact;
-      command = {"sh", "-c",
-                 std::string("make") + (in.make_has_all ? " all" : "") +
-                     " && mkdir -p {build_dir} && cp" + (copy.empty() ? " TODO" : copy) +
-                     " {build_dir}/"};
-      todos.push_back(
-          "build.command: the Makefile has no output-directory variable (BUILD, O, OUT_DIR...), "
-          "so the command builds in the tree and copies the programs to {build_dir}; check it");
+      // The Makefiles build in the tree: make each program in its directory (-B: always, so a
+      // sanitizer build never reuses plain objects nor the other way round), then copy the
+      // programs to the build dir.
+      auto script = [&](const std::string& extra) {
+        std::string text;
+        std::string copy;
+        for (const auto* p : made) {
+          text += fmt::format("make -B{}{} {} && ", extra,
+                              p->make_dir.empty() ? "" : " -C " + p->make_dir,
+                              p->make_goal.empty() ? p->name : p->make_goal);
+          copy += " " + (p->make_dir.empty() ? "" : p->make_dir + "/") + p->name;
+        }
+        return text + "mkdir -p {build_dir} && cp" + (copy.empty() ? " TODO" : copy) +
+               " {build_dir}/";
+      };
+      command = {"sh", "-c", script("")};
+      sanitize = {"sh", "-c", script(" 'CC=cc " + sanitizer + "' 'CXX=c++ " + sanitizer + "'")};
+      guesses.push_back(
+          subdirectories
+              ? std::string("build.command: make in each program's directory, then copy the "
+                            "programs to {build_dir}, because the test and benchmark programs "
+                            "are made by the Makefiles of their own directories")
+              : std::string("build.command: make in the tree, then copy the programs to "
+                            "{build_dir}, because the Makefile has no output-directory variable "
+                            "(BUILD, O, OUT_DIR...)"));
     }
     build["command"] = command;
-    std::vector<std::string> sanitize = command;
-    const std::string flags = "-fsanitize=address,undefined -fno-sanitize-recover=all -g";
-    if (!in.make_build_variable.empty()) {
-      sanitize.insert(
-          sanitize.begin() + 2,
-          "CFLAGS=" + (in.make_cflags.empty() ? std::string("-O1") : in.make_cflags) + " " + flags);
-      sanitize.insert(sanitize.begin() + 3, "LDFLAGS=-fsanitize=address,undefined");
-      build["sanitize_command"] = sanitize;
-    } else {
-      todos.push_back(
-          "build.sanitize_command: not written (the build copies programs); add one that builds "
-          "with -fsanitize=address,undefined, or the sanitizers gate says it has nothing to run");
-    }
+    build["sanitize_command"] = sanitize;
     build["artifacts"] = artifacts;
   } else {
     todos.push_back("build: no CMakeLists.txt or Makefile found; describe the build by hand");
@@ -143,15 +262,17 @@ StarterConfig MakeStarterConfig(const RepoInspection& in) {
           "test_commands: ctest runs every test for every target; narrow each target's with "
           "\"-R\", \"<regex>\" or \"-L\", \"<label>\" so each evaluation is quick");
     } else {
-      for (const auto& p : in.test_programs) {
-        if (p.googletest) continue;
-        test_commands.push_back({{"name", p.name},
-                                 {"command", {"{build_dir}/" + p.output_path}},
-                                 {"kind", "exit_status"}});
-      }
-      todos.push_back(
-          "test_commands: each test program runs for every target and passes by its exit status; "
-          "keep the ones that test the target's kernel");
+      test_commands.push_back({{"name", test->name},
+                               {"command", {"{build_dir}/" + test->output_path}},
+                               {"kind", "exit_status"}});
+      std::string others;
+      for (const auto& p : in.test_programs)
+        if (&p != test && !p.googletest) others += (others.empty() ? "" : ", ") + p.name;
+      if (!others.empty())
+        todos.push_back(
+            fmt::format("test_commands: {} runs for every target and passes by its "
+                        "exit status; other test programs not run: {}",
+                        test->name, others));
     }
   }
   if (test != nullptr && test->googletest) {
@@ -172,17 +293,37 @@ StarterConfig MakeStarterConfig(const RepoInspection& in) {
         fmt::format("build.test_binary: chose {}; other test programs: {}", test->name, others));
   }
   nlohmann::ordered_json bench_command;
+  std::string timed_name;  // the one benchmark a timed bench_command reports
   if (bench != nullptr && !bench->benchmark) {
-    // A benchmark program of its own output format: run as a command that must print Google
-    // Benchmark JSON.
-    bench_command = {{"command", {"{build_dir}/" + bench->output_path}},
-                     {"format", "google_benchmark_json"}};
+    // A benchmark program of its own output format: timed as a whole by a shell wrapper that
+    // prints Google Benchmark JSON (the fastest of three runs), so the gate can judge it.
+    timed_name = bench->name;
+    std::vector<std::string> command =
+        TimedCommand(bench->name, "{build_dir}/" + bench->output_path);
+    // A program whose usage asks for files (libdeflate's "benchmark [FILE]...") is given the
+    // repository's largest data file, which no candidate edits.
+    bool wants_files = false;
+    for (const auto& source : bench->sources) {
+      std::string text = ReadFileText(in.root / source);
+      wants_files = wants_files || text.find("FILE]") != std::string::npos ||
+                    text.find("FILE...") != std::string::npos;
+    }
+    if (wants_files && !in.largest_data_file.empty()) {
+      command.push_back(in.largest_data_file);
+      guesses.push_back(
+          fmt::format("bench_command: {} is given {} as input, because its usage "
+                      "asks for files and that is the largest data file committed",
+                      bench->name, in.largest_data_file));
+    }
+    bench_command = {{"command", command}, {"format", "google_benchmark_json"}};
     todos.push_back(fmt::format(
-        "bench_command: {} prints its own format; the benchmark gate reads Google Benchmark JSON "
-        "({{\"benchmarks\": [{{\"name\", \"real_time\", \"time_unit\"}}]}}): put a small "
-        "script converting its output in bench_command (see the README), then set benchmarks "
-        "and primary",
-        bench->name));
+        "bench_command: times {} run {} (its own output is discarded). If it needs another "
+        "input or a size to measure the kernel, put them in bench_command.command after "
+        "\"{{build_dir}}/{}\"",
+        bench->name,
+        wants_files && !in.largest_data_file.empty() ? "on " + in.largest_data_file
+                                                     : std::string("without arguments"),
+        bench->output_path));
   } else if (bench != nullptr) {
     build["bench_binary"] = bench->output_path;
   } else {
@@ -192,9 +333,12 @@ StarterConfig MakeStarterConfig(const RepoInspection& in) {
   if (in.build_system != "make") build["portable_args"] = nlohmann::json::array();
   config["build"] = build;
 
-  // Targets: the library sources a registered benchmark names, else the first few sources.
+  // Targets: the ranked kernels (loops, called by the tests and benchmarks; never plumbing),
+  // else the library sources a registered benchmark names, else the first few sources.
   std::vector<std::string> chosen;
+  for (size_t i = 0; i < in.kernels.size() && i < 4; ++i) chosen.push_back(in.kernels[i].path);
   for (const auto& source : in.library_sources) {
+    if (!in.kernels.empty()) break;
     std::string stem = Alnum(Stem(source));
     if (stem.size() < 3) continue;
     for (const auto& b : in.benchmarks) {
@@ -206,8 +350,17 @@ StarterConfig MakeStarterConfig(const RepoInspection& in) {
   }
   bool guessed_sources = chosen.empty();
   if (chosen.empty()) {
-    for (size_t i = 0; i < in.library_sources.size() && i < 4; ++i)
-      chosen.push_back(in.library_sources[i]);
+    for (size_t i = 0; i < in.library_sources.size() && chosen.size() < 4; ++i)
+      if (!IsPlumbingName(in.library_sources[i])) chosen.push_back(in.library_sources[i]);
+  }
+  for (const auto& source : chosen) {
+    auto kernel = std::find_if(in.kernels.begin(), in.kernels.end(),
+                               [&](const KernelGuess& k) { return k.path == source; });
+    guesses.push_back(fmt::format("target {}: {}", Stem(source),
+                                  kernel != in.kernels.end()
+                                      ? "a kernel: " + kernel->reason
+                                      : std::string("no file ranks as a kernel (none has a "
+                                                    "loop); a library source")));
   }
   if (chosen.empty()) todos.push_back("targets: no library source found; add a target by hand");
   std::vector<std::string> all_files;
@@ -251,7 +404,10 @@ StarterConfig MakeStarterConfig(const RepoInspection& in) {
     for (const auto& b : in.benchmarks) {
       if (Alnum(b.name).find(Alnum(stem)) != std::string::npos) matching.push_back(&b);
     }
-    if (!matching.empty()) {
+    if (!timed_name.empty()) {
+      t["benchmarks"] = "^" + RegexEscape(timed_name) + "$";
+      t["primary"] = {timed_name};
+    } else if (!matching.empty()) {
       std::string alternatives;
       for (const auto* b : matching)
         alternatives += (alternatives.empty() ? "" : "|") + RegexEscape(b->name);
