@@ -12,6 +12,8 @@
 #include <system_error>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "harness/base/file_text.h"
 #include "harness/base/private_file.h"
 #include "harness/base/process.h"
@@ -38,6 +40,13 @@ struct SlurmExecutor::Evaluation {
   const std::string& job_id() const {
     static const std::string none;
     return tries.empty() || waiting ? none : tries.back().job_id;
+  }
+  // How many times the current try's job should have started: once per try under its id (Slurm
+  // reruns a requeued job under the same id).
+  size_t StartsExpected() const {
+    if (tries.empty()) return 0;
+    return static_cast<size_t>(std::count_if(
+        tries.begin(), tries.end(), [&](const Try& t) { return t.job_id == tries.back().job_id; }));
   }
 };
 
@@ -103,6 +112,25 @@ bool IsInfrastructureEnd(const std::string& state) {
   return states.count(state) > 0;
 }
 
+// The job runs, or is about to.
+bool IsRunningState(const std::string& state) {
+  return state == "RUNNING" || state == "CONFIGURING" || state == "COMPLETING";
+}
+
+// The job waits in the queue again after it ran: Slurm requeued it under the same id.
+bool IsQueuedAgainState(const std::string& state) {
+  return state == "PENDING" || state == "REQUEUED" || state == "REQUEUE_HOLD" ||
+         state == "REQUEUE_FED";
+}
+
+std::vector<std::string> NonEmptyLines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) lines.push_back(line);
+  return lines;
+}
+
 // The job script ran to its end (with or without a verdict).
 bool IsOwnEnd(const std::string& state) {
   return state == "COMPLETED" || state == "FAILED";
@@ -134,7 +162,10 @@ std::string JobScript(const fs::path& folder, const fs::path& repo, const std::s
     << ", written by rlvr's Slurm executor.\n"
     << "dir=" << ShellQuote(folder.string()) << "\n"
     << "job=${SLURM_JOB_ID:-none}\n"
-    << "echo \"${SLURMD_NODENAME:-$(hostname)} $(date +%s.%N)\" >\"$dir/start.$job\"\n"
+    << "# One line per start: Slurm may run the same job again (a lost node, a requeue).\n"
+    << "rm -f \"$dir/end.$job\"\n"
+    << "echo \"${SLURMD_NODENAME:-$(hostname)} $(date +%s.%N) ${SLURM_RESTART_COUNT:-0}\" "
+       ">>\"$dir/start.$job\"\n"
     << "scratch=$(mktemp -d \"${TMPDIR:-/tmp}/rlvr-eval.XXXXXX\") || exit 3\n"
     << "trap 'rm -rf \"$scratch\"' EXIT\n"
     << "trap 'exit 143' TERM INT\n"
@@ -360,7 +391,10 @@ EvaluationOutcome SlurmExecutor::Finish(Evaluation& evaluation) {
   if (evaluation.tries.empty()) return outcome;
   const Evaluation::Try& last = evaluation.tries.back();
   outcome.job_id = last.job_id;
-  std::istringstream start(ReadFileText(evaluation.folder / ("start." + last.job_id)));
+  // The last start of the job: an earlier one was a run Slurm lost and requeued.
+  std::vector<std::string> starts =
+      NonEmptyLines(ReadFileText(evaluation.folder / ("start." + last.job_id)));
+  std::istringstream start(starts.empty() ? std::string() : starts.back());
   double started_at = 0;
   start >> outcome.node >> started_at;
   std::istringstream end(ReadFileText(evaluation.folder / ("end." + last.job_id)));
@@ -392,16 +426,66 @@ void SlurmExecutor::Retry(Evaluation& evaluation, const std::string& fault,
   finished.push_back(std::move(outcome));
 }
 
+bool SlurmExecutor::NoteRequeue(Evaluation& evaluation, const std::string& previous,
+                                const std::string& state, const std::string& where) {
+  const std::string job_id = evaluation.tries.back().job_id;
+  const fs::path& folder = evaluation.folder;
+  std::vector<std::string> starts = NonEmptyLines(ReadFileText(folder / ("start." + job_id)));
+  size_t expected = evaluation.StartsExpected();
+  std::string end_line = ReadFileText(folder / ("end." + job_id));
+  int end_status = -1;
+  std::istringstream(end_line) >> end_status;
+  std::string why;
+  double queued_since = Now();
+  if (starts.size() > expected) {
+    // It started again before a poll saw it leave: its queue time runs from this new start.
+    why = "started again under the same id";
+    std::istringstream last(starts.back());
+    std::string node;
+    last >> node >> queued_since;
+  } else if (starts.size() == expected && IsRunningState(previous) && IsQueuedAgainState(state)) {
+    why = "back in the queue (" + state + ") after running";
+  } else if (starts.size() == expected && end_status >= 128 && IsQueuedAgainState(state)) {
+    why = "its run stopped by signal " + std::to_string(end_status - 128) +
+          " while the job stays in the queue (" + state + ")";
+  } else {
+    return false;
+  }
+  std::string lost_on;
+  if (starts.size() >= expected && expected > 0) {
+    std::istringstream lost(starts[expected - 1]);
+    std::string node;
+    lost >> node;
+    if (!node.empty()) lost_on = " on " + node;
+  }
+  evaluation.tries.push_back({job_id, queued_since});
+  evaluation.events.push_back(fmt::format(
+      "job {} requeued by Slurm{} (a lost node or an administrator's requeue): {}; its run{} is "
+      "lost, try {} under the same job id",
+      job_id, where, why, lost_on, evaluation.tries.size()));
+  evaluation.ended_seen_at = 0;
+  Save(evaluation);
+  return true;
+}
+
 void SlurmExecutor::Advance(Evaluation& evaluation, const std::map<std::string, QueueEntry>& queue,
                             std::vector<EvaluationOutcome>& finished) {
-  const std::string& job_id = evaluation.tries.back().job_id;
+  const std::string job_id = evaluation.tries.back().job_id;
   const fs::path& folder = evaluation.folder;
   auto entry = queue.find(job_id);
   std::string state = entry == queue.end() ? "" : entry->second.state;
+  std::string previous = evaluation.state;
   if (!state.empty()) evaluation.state = state;
+  std::string where =
+      entry == queue.end() || entry->second.node.empty() ? "" : " on " + entry->second.node;
+  if (NoteRequeue(evaluation, previous, state, where)) return;
   std::error_code error;
   bool has_verdict = fs::exists(folder / "verdict.json", error);
   bool script_ended = fs::exists(folder / ("end." + job_id), error);
+  // Requeued and not started again: an end line is the lost run's, not this try's.
+  if (evaluation.StartsExpected() >
+      NonEmptyLines(ReadFileText(folder / ("start." + job_id))).size())
+    script_ended = false;
 
   if (has_verdict &&
       (script_ended || state.empty() || IsOwnEnd(state) || IsInfrastructureEnd(state))) {
@@ -415,9 +499,9 @@ void SlurmExecutor::Advance(Evaluation& evaluation, const std::map<std::string, 
     finished.push_back(std::move(outcome));
     return;
   }
-  std::string where =
-      entry == queue.end() || entry->second.node.empty() ? "" : " on " + entry->second.node;
   if (IsInfrastructureEnd(state)) {
+    // Cancelled for good first: a job Slurm would requeue itself must not run beside the new try.
+    ScancelJobs({job_id});
     Retry(evaluation, "job " + job_id + " " + state + where + " (not by rlvr)", finished);
     return;
   }

@@ -80,6 +80,12 @@ class SlurmExecutor : public Executor {
                std::vector<EvaluationOutcome>& finished);
   void Retry(Evaluation& evaluation, const std::string& fault,
              std::vector<EvaluationOutcome>& finished);
+  // Whether Slurm itself put the current try's job back in the queue (a lost node, `scontrol
+  // requeue`: the same job id runs again), judged from its state before (`previous`) and now and
+  // from the starts its script recorded. If so, records it as a try of the same job id and an
+  // infrastructure event, and returns true: the job is waited for again, never resubmitted.
+  bool NoteRequeue(Evaluation& evaluation, const std::string& previous, const std::string& state,
+                   const std::string& where);
   EvaluationOutcome Finish(Evaluation& evaluation);
   void Save(const Evaluation& evaluation) const;
   bool ScancelJobs(const std::vector<std::string>& job_ids) const;

@@ -264,6 +264,40 @@ TEST_F(SlurmExecutorTest, JobCancelledByOthersIsRetried) {
   executor.Acknowledge("cancelled");
 }
 
+// Slurm requeues a running job itself (a lost node; here `scontrol requeue`): the same job id
+// runs again. That is a try and an infrastructure event of its own, never a resubmission (two
+// jobs for one evaluation), and the queue time is the new run's, not the lost one's.
+TEST_F(SlurmExecutorTest, JobRequeuedBySlurmIsATryAndAnEvent) {
+  SlurmExecutor executor(Options());
+  executor.Submit(Request("requeued", "crashes.txt"));
+  std::string job = WaitUntilRunning(executor, "requeued");
+  ASSERT_FALSE(job.empty());
+  std::this_thread::sleep_for(std::chrono::seconds(6));  // the lost run lasts a while
+  ProcessResult requeue = Slurm({"scontrol", "requeue", job});
+  ASSERT_TRUE(requeue.ok()) << requeue.err;
+  // Slurm holds a requeued job for two minutes; the test lets it start at once.
+  bool released = false;
+  for (int i = 0; i < 40 && !released; ++i) {
+    executor.Collect(0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    released = Slurm({"scontrol", "update", "jobid=" + job, "StartTime=now"}).ok() &&
+               ActiveJobs().find("PENDING") != std::string::npos;
+  }
+  std::map<std::string, EvaluationOutcome> outcomes = CollectByKey(executor);
+  ASSERT_EQ(outcomes.count("requeued"), 1u);
+  const EvaluationOutcome& outcome = outcomes["requeued"];
+  ASSERT_TRUE(outcome.has_verdict) << outcome.error;
+  EXPECT_EQ(outcome.job_id, job);  // the same job, run again: nothing resubmitted
+  EXPECT_EQ(outcome.tries, 2);
+  ASSERT_EQ(outcome.infrastructure_events.size(), 1u);
+  EXPECT_THAT(outcome.infrastructure_events[0], HasSubstr("job " + job + " requeued by Slurm"));
+  EXPECT_THAT(outcome.infrastructure_events[0], HasSubstr("try 2 under the same job id"));
+  EXPECT_LT(outcome.queued_seconds, 6.0);  // from the requeue, not from the first submission
+  EXPECT_EQ(outcome.verdict().failed_gate, LocalFailedGate("crashes.txt"));
+  EXPECT_EQ(ActiveJobs(), "");  // one job only, finished
+  executor.Acknowledge("requeued");
+}
+
 TEST_F(SlurmExecutorTest, RestartedExecutorAdoptsTheJobs) {
   std::map<std::string, std::string> job_of_key;
   {
