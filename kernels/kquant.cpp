@@ -98,7 +98,8 @@ void DequantizeBlockQ6_K(const BlockQ6_K& b, float* y) {
   }
 }
 
-void QuantizeBlockQ4_K(const float* x, BlockQ4_K& b) {
+// The covering encoding: never clamps, every value within half a step of its sub-block.
+void CoverBlockQ4_K(const float* x, BlockQ4_K& b) {
   // Each sub-block covers [lo, hi] with lo = min(0, min x) (GGML keeps mins non-negative, i.e.
   // the offset only lowers). Mins first: -dmin * m[j] <= lo[j]. Then scales, so that the 16
   // codes from -dmin * m[j] reach hi[j]. Both are rounded up, so no value clamps and every error
@@ -145,7 +146,22 @@ void QuantizeBlockQ4_K(const float* x, BlockQ4_K& b) {
   }
 }
 
-void QuantizeBlockQ6_K(const float* x, BlockQ6_K& b) {
+// Stores codes q (0..63, value 32 + code) in b's ql and qh.
+void PackQ6_K(const uint8_t* q, BlockQ6_K& b) {
+  for (int h = 0; h < 2; ++h) {
+    const uint8_t* qv = q + 128 * h;
+    for (int l = 0; l < 32; ++l) {
+      b.ql[64 * h + l] = static_cast<uint8_t>((qv[l] & 0x0f) | ((qv[l + 64] & 0x0f) << 4));
+      b.ql[64 * h + l + 32] =
+          static_cast<uint8_t>((qv[l + 32] & 0x0f) | ((qv[l + 96] & 0x0f) << 4));
+      b.qh[32 * h + l] = static_cast<uint8_t>((qv[l] >> 4) | ((qv[l + 32] >> 4) << 2) |
+                                              ((qv[l + 64] >> 4) << 4) | ((qv[l + 96] >> 4) << 6));
+    }
+  }
+}
+
+// The covering encoding: never clamps, every value within half a step of its sub-block.
+void CoverBlockQ6_K(const float* x, BlockQ6_K& b) {
   // Codes run -32..31: the side of larger magnitude takes -32 (the scale's sign says which),
   // the other side must fit in 31 steps.
   float scale[16];
@@ -172,16 +188,261 @@ void QuantizeBlockQ6_K(const float* x, BlockQ6_K& b) {
       q[16 * j + l] = static_cast<uint8_t>(std::clamp(code, -32.0f, 31.0f) + 32.0f);
     }
   }
-  for (int h = 0; h < 2; ++h) {
-    const uint8_t* qv = q + 128 * h;
+  PackQ6_K(q, b);
+}
+
+// GGML's rounding (nearest_int): half to even, the default rounding mode.
+inline int Nearest(float v) {
+  return static_cast<int>(std::nearbyint(v));
+}
+
+// One Q4_K sub-block of 32 values fitted as GGML does (make_qkx2_quants): codes q in 0..15 for
+// value ~ scale * q - offset, offset >= 0, chosen by weighted least squares over 21 trial grids
+// (weights av + |x|, so large values count more). Returns the scale; sets *offset and q.
+float FitSubBlockQ4_K(const float* x, uint8_t* q, float* offset) {
+  float sum_x2 = 0;
+  for (int l = 0; l < 32; ++l) sum_x2 += x[l] * x[l];
+  const float av = std::sqrt(sum_x2 / 32);
+  float w[32];
+  float lo = x[0], hi = x[0], sum_w = 0, sum_x = 0;
+  for (int l = 0; l < 32; ++l) {
+    w[l] = av + std::fabs(x[l]);
+    lo = std::min(lo, x[l]);
+    hi = std::max(hi, x[l]);
+    sum_w += w[l];
+    sum_x += w[l] * x[l];
+  }
+  lo = std::min(lo, 0.0f);
+  if (hi == lo) {
+    std::fill(q, q + 32, 0);
+    *offset = -lo;
+    return 0.0f;
+  }
+  float inverse = 15 / (hi - lo), scale = 1 / inverse, best = 0;
+  for (int l = 0; l < 32; ++l) {
+    q[l] = static_cast<uint8_t>(std::clamp(Nearest(inverse * (x[l] - lo)), 0, 15));
+    const float diff = scale * q[l] + lo - x[l];
+    best += w[l] * diff * diff;
+  }
+  uint8_t trial[32];
+  for (int step = 0; step <= 20; ++step) {
+    inverse = (-1.0f + 0.1f * step + 15) / (hi - lo);
+    float sum_l = 0, sum_l2 = 0, sum_xl = 0;
     for (int l = 0; l < 32; ++l) {
-      b.ql[64 * h + l] = static_cast<uint8_t>((qv[l] & 0x0f) | ((qv[l + 64] & 0x0f) << 4));
-      b.ql[64 * h + l + 32] =
-          static_cast<uint8_t>((qv[l + 32] & 0x0f) | ((qv[l + 96] & 0x0f) << 4));
-      b.qh[32 * h + l] = static_cast<uint8_t>((qv[l] >> 4) | ((qv[l + 32] >> 4) << 2) |
-                                              ((qv[l + 64] >> 4) << 4) | ((qv[l + 96] >> 4) << 6));
+      const int code = std::clamp(Nearest(inverse * (x[l] - lo)), 0, 15);
+      trial[l] = static_cast<uint8_t>(code);
+      sum_l += w[l] * code;
+      sum_l2 += w[l] * code * code;
+      sum_xl += w[l] * code * x[l];
+    }
+    const float det = sum_w * sum_l2 - sum_l * sum_l;
+    if (!(det > 0)) continue;
+    float this_scale = (sum_w * sum_xl - sum_x * sum_l) / det;
+    float this_lo = (sum_l2 * sum_x - sum_l * sum_xl) / det;
+    if (this_lo > 0) {
+      this_lo = 0;
+      this_scale = sum_xl / sum_l2;
+    }
+    float error = 0;
+    for (int l = 0; l < 32; ++l) {
+      const float diff = this_scale * trial[l] + this_lo - x[l];
+      error += w[l] * diff * diff;
+    }
+    if (error < best) {
+      std::copy(trial, trial + 32, q);
+      best = error;
+      scale = this_scale;
+      lo = this_lo;
     }
   }
+  *offset = -lo;
+  return scale;
+}
+
+// Squared error of 32 values coded as step * q - base, q = the nearest code in 0..15, as
+// DequantizeBlockQ4_K decodes them.
+double SubBlockErrorQ4_K(const float* x, float step, float base) {
+  double sum = 0;
+  for (int l = 0; l < 32; ++l) {
+    const int q = step == 0 ? 0 : std::clamp(Nearest((x[l] + base) / step), 0, 15);
+    const double e = static_cast<double>(x[l]) - (step * static_cast<float>(q) - base);
+    sum += e * e;
+  }
+  return sum;
+}
+
+// Squared error of 16 values coded as step * code, code the nearest in -32..31.
+double SubBlockErrorQ6_K(const float* x, float step) {
+  double sum = 0;
+  for (int l = 0; l < 16; ++l) {
+    const int code = step == 0 ? 0 : std::clamp(Nearest(x[l] / step), -32, 31);
+    const double e = static_cast<double>(x[l]) - step * static_cast<float>(code);
+    sum += e * e;
+  }
+  return sum;
+}
+
+// Q4_K as GGML's quantize_row_q4_K_ref, then refined: sub-blocks fitted, their scales and offsets
+// rounded to 6 bits of the largest, codes rounded again against the stored scales (may clamp
+// outliers).
+void FitBlockQ4_K(const float* x, BlockQ4_K& b) {
+  uint8_t q[kSuperBlock];
+  float scale[8], offset[8], max_scale = 0, max_offset = 0;
+  for (int j = 0; j < 8; ++j) {
+    scale[j] = FitSubBlockQ4_K(x + 32 * j, q + 32 * j, &offset[j]);
+    max_scale = std::max(max_scale, scale[j]);
+    max_offset = std::max(max_offset, offset[j]);
+  }
+  const float inverse_scale = max_scale > 0 ? 63 / max_scale : 0;
+  const float inverse_offset = max_offset > 0 ? 63 / max_offset : 0;
+  uint8_t sc[8], mn[8];
+  for (int j = 0; j < 8; ++j) {
+    sc[j] = static_cast<uint8_t>(std::min(63, Nearest(inverse_scale * scale[j])));
+    mn[j] = static_cast<uint8_t>(std::min(63, Nearest(inverse_offset * offset[j])));
+  }
+  b.d = FloatToHalf(max_scale / 63);
+  b.dmin = FloatToHalf(max_offset / 63);
+  const float d = HalfToFloat(b.d), dmin = HalfToFloat(b.dmin);
+  // Beyond GGML: each sub-block's 6-bit scale and offset moved by one step where that lowers its
+  // squared error (the fit chose them before rounding them to 6 bits).
+  for (int j = 0; j < 8; ++j) {
+    int best_sc = sc[j], best_mn = mn[j];
+    double best = SubBlockErrorQ4_K(x + 32 * j, d * sc[j], dmin * mn[j]);
+    for (int ds = -1; ds <= 1; ++ds) {
+      for (int dm = -1; dm <= 1; ++dm) {
+        const int s2 = sc[j] + ds, m2 = mn[j] + dm;
+        if ((ds == 0 && dm == 0) || s2 < 0 || s2 > 63 || m2 < 0 || m2 > 63) continue;
+        const double error = SubBlockErrorQ4_K(x + 32 * j, d * s2, dmin * m2);
+        if (error < best) {
+          best = error;
+          best_sc = s2;
+          best_mn = m2;
+        }
+      }
+    }
+    sc[j] = static_cast<uint8_t>(best_sc);
+    mn[j] = static_cast<uint8_t>(best_mn);
+  }
+  for (int j = 0; j < 8; ++j) {
+    const float step = d * sc[j];
+    if (step == 0) continue;
+    const float base = dmin * mn[j];
+    for (int l = 0; l < 32; ++l)
+      q[32 * j + l] =
+          static_cast<uint8_t>(std::clamp(Nearest((x[32 * j + l] + base) / step), 0, 15));
+  }
+  PackQ4_KScales(sc, mn, b.scales);
+  for (int c = 0; c < 4; ++c) {
+    for (int l = 0; l < 32; ++l) {
+      b.qs[32 * c + l] = static_cast<uint8_t>(q[64 * c + l] | (q[64 * c + 32 + l] << 4));
+    }
+  }
+}
+
+// One Q6_K sub-block of 16 values fitted as GGML does (make_qx_quants, weights x^2): codes -32..31
+// for value ~ scale * code, over 19 trial grids. Returns the scale.
+float FitSubBlockQ6_K(const float* x) {
+  float max = 0, amax = 0;
+  for (int l = 0; l < 16; ++l) {
+    if (std::fabs(x[l]) > amax) {
+      amax = std::fabs(x[l]);
+      max = x[l];
+    }
+  }
+  if (amax < 1e-15f) return 0.0f;
+  float best = 0, scale = 0;
+  for (int step = 0; step <= 18; ++step) {
+    // Step 9 is the plain grid (-32 at the value of largest magnitude); GGML tries it first.
+    const int is = step == 0 ? 0 : (step <= 9 ? step - 10 : step - 9);
+    const float inverse = -(32 + 0.1f * is) / max;
+    float sum_lx = 0, sum_l2 = 0;
+    for (int l = 0; l < 16; ++l) {
+      const int code = std::clamp(Nearest(inverse * x[l]), -32, 31);
+      const float w = x[l] * x[l];
+      sum_lx += w * x[l] * code;
+      sum_l2 += w * code * code;
+    }
+    if (step == 0) {
+      scale = sum_l2 ? sum_lx / sum_l2 : 0.0f;
+      best = scale * sum_lx;
+    } else if (sum_l2 > 0 && sum_lx * sum_lx > best * sum_l2) {
+      scale = sum_lx / sum_l2;
+      best = scale * sum_lx;
+    }
+  }
+  return scale;
+}
+
+// Q6_K as GGML's quantize_row_q6_K_ref, then refined: sub-block scales fitted, stored as int8 steps
+// of the largest one's 128th (its sign so that it takes -128), codes rounded against them.
+void FitBlockQ6_K(const float* x, BlockQ6_K& b) {
+  float scale[16], max_scale = 0, max_abs = 0;
+  for (int j = 0; j < 16; ++j) {
+    scale[j] = FitSubBlockQ6_K(x + 16 * j);
+    if (std::fabs(scale[j]) > max_abs) {
+      max_abs = std::fabs(scale[j]);
+      max_scale = scale[j];
+    }
+  }
+  uint8_t q[kSuperBlock];
+  std::fill(q, q + kSuperBlock, 32);
+  if (max_abs < 1e-15f) {
+    b.d = 0;
+    std::fill(b.scales, b.scales + 16, 0);
+  } else {
+    const float inverse = -128 / max_scale;
+    b.d = FloatToHalf(1 / inverse);
+    const float d = HalfToFloat(b.d);
+    for (int j = 0; j < 16; ++j) {
+      int best_scale = std::min(127, Nearest(inverse * scale[j]));
+      // Beyond GGML: the int8 scale moved by one where that lowers the sub-block's error.
+      double best = SubBlockErrorQ6_K(x + 16 * j, d * static_cast<float>(best_scale));
+      for (int candidate : {best_scale - 1, best_scale + 1}) {
+        if (candidate < -128 || candidate > 127) continue;
+        const double error = SubBlockErrorQ6_K(x + 16 * j, d * static_cast<float>(candidate));
+        if (error < best) {
+          best = error;
+          best_scale = candidate;
+        }
+      }
+      b.scales[j] = static_cast<int8_t>(best_scale);
+      const float step = d * b.scales[j];
+      if (step == 0) continue;
+      for (int l = 0; l < 16; ++l)
+        q[16 * j + l] =
+            static_cast<uint8_t>(std::clamp(Nearest(x[16 * j + l] / step), -32, 31) + 32);
+    }
+  }
+  PackQ6_K(q, b);
+}
+
+// Sum of squared errors of `b` against x (one super-block), in double.
+template <typename Block>
+double SquaredError(const float* x, const Block& b, void (*dequantize)(const Block&, float*)) {
+  float back[kSuperBlock];
+  dequantize(b, back);
+  double sum = 0;
+  for (int i = 0; i < kSuperBlock; ++i) {
+    const double e = static_cast<double>(x[i]) - back[i];
+    sum += e * e;
+  }
+  return sum;
+}
+
+// Per super-block, the encoding of lower squared error: GGML's fit (so never less accurate than
+// llama.cpp's quantizer) or the covering one (never clamps; preferred on a tie).
+void QuantizeBlockQ4_K(const float* x, BlockQ4_K& b) {
+  BlockQ4_K fit;
+  FitBlockQ4_K(x, fit);
+  CoverBlockQ4_K(x, b);
+  if (SquaredError(x, fit, DequantizeBlockQ4_K) < SquaredError(x, b, DequantizeBlockQ4_K)) b = fit;
+}
+
+void QuantizeBlockQ6_K(const float* x, BlockQ6_K& b) {
+  BlockQ6_K fit;
+  FitBlockQ6_K(x, fit);
+  CoverBlockQ6_K(x, b);
+  if (SquaredError(x, fit, DequantizeBlockQ6_K) < SquaredError(x, b, DequantizeBlockQ6_K)) b = fit;
 }
 
 }  // namespace
@@ -189,6 +450,11 @@ void QuantizeBlockQ6_K(const float* x, BlockQ6_K& b) {
 void QuantizeQ4_K(const float* x, BlockQ4_K* y, int n) {
   CheckLength("QuantizeQ4_K", n);
   for (int b = 0; b < n / kSuperBlock; ++b) QuantizeBlockQ4_K(x + b * kSuperBlock, y[b]);
+}
+
+void QuantizeQ4_KCovering(const float* x, BlockQ4_K* y, int n) {
+  CheckLength("QuantizeQ4_KCovering", n);
+  for (int b = 0; b < n / kSuperBlock; ++b) CoverBlockQ4_K(x + b * kSuperBlock, y[b]);
 }
 
 void DequantizeQ4_K(const BlockQ4_K* x, float* y, int n) {
@@ -199,6 +465,11 @@ void DequantizeQ4_K(const BlockQ4_K* x, float* y, int n) {
 void QuantizeQ6_K(const float* x, BlockQ6_K* y, int n) {
   CheckLength("QuantizeQ6_K", n);
   for (int b = 0; b < n / kSuperBlock; ++b) QuantizeBlockQ6_K(x + b * kSuperBlock, y[b]);
+}
+
+void QuantizeQ6_KCovering(const float* x, BlockQ6_K* y, int n) {
+  CheckLength("QuantizeQ6_KCovering", n);
+  for (int b = 0; b < n / kSuperBlock; ++b) CoverBlockQ6_K(x + b * kSuperBlock, y[b]);
 }
 
 void DequantizeQ6_K(const BlockQ6_K* x, float* y, int n) {

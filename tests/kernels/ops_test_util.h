@@ -3,6 +3,7 @@
 // replays with the same RLVR_TEST_SEED.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -20,6 +21,12 @@ class Rng {
   // Uniform integer in [lo, hi].
   int Int(int lo, int hi) {
     return lo + static_cast<int>(engine_() % static_cast<uint64_t>(hi - lo + 1));
+  }
+  // Standard normal, by Box-Muller from two uniforms (the same values on every platform, which
+  // std::normal_distribution does not promise).
+  float Normal() {
+    const float u = Uniform(0x1.0p-24f, 1.0f), v = Uniform(0.0f, 1.0f);
+    return std::sqrt(-2.0f * std::log(u)) * std::cos(6.2831853f * v);
   }
   std::vector<float> Vector(size_t n, float lo = -1.0f, float hi = 1.0f) {
     std::vector<float> v(n);
