@@ -260,6 +260,32 @@ BuildOutcome Configure(const BuildRequest& request) {
   return outcome;
 }
 
+namespace {
+
+// Runs a build tool, adding its time to `outcome`. A compiler killed for memory may fit with one
+// job at a time: then once more as `one_job_argv` / `one_job_options` say, before blaming the
+// machine (never the candidate); a fault that stays is set in outcome.machine_fault and noted.
+ProcessResult RunBuildTool(const std::vector<std::string>& argv, const RunOptions& options,
+                           const std::vector<std::string>& one_job_argv,
+                           const RunOptions& one_job_options, BuildOutcome& outcome) {
+  ProcessResult build = RunProcess(argv, options);
+  outcome.seconds += build.wall_seconds;
+  std::string fault = build.ok() ? "" : BuildMachineFault(build, build.out + build.err);
+  if (IsOutOfMemoryFault(fault)) {
+    build = RunProcess(one_job_argv, one_job_options);
+    outcome.seconds += build.wall_seconds;
+    fault = build.ok() ? "" : BuildMachineFault(build, build.out + build.err);
+    if (!fault.empty()) fault += " (also with one build job)";
+  }
+  if (!fault.empty()) {
+    outcome.machine_fault = fault;
+    NoteMachineFault(fault);
+  }
+  return build;
+}
+
+}  // namespace
+
 BuildOutcome ConfigureAndBuild(const BuildRequest& request) {
   BuildOutcome outcome = Configure(request);
   if (!outcome.ok) return outcome;
@@ -272,22 +298,9 @@ BuildOutcome ConfigureAndBuild(const BuildRequest& request) {
     argv.insert(argv.end(), request.targets.begin(), request.targets.end());
   }
   options.limits.wall_seconds = request.timeout_seconds;
-  ProcessResult build = RunProcess(argv, options);
-  outcome.seconds += build.wall_seconds;
-  std::string fault = build.ok() ? "" : BuildMachineFault(build, build.out + build.err);
-  if (IsOutOfMemoryFault(fault)) {
-    // A compiler killed for memory may fit with one job at a time: once more, before blaming the
-    // machine (never the candidate).
-    argv[4] = "1";
-    build = RunProcess(argv, options);
-    outcome.seconds += build.wall_seconds;
-    fault = build.ok() ? "" : BuildMachineFault(build, build.out + build.err);
-    if (!fault.empty()) fault += " (also with one build job)";
-  }
-  if (!fault.empty()) {
-    outcome.machine_fault = fault;
-    NoteMachineFault(fault);
-  }
+  std::vector<std::string> one_job = argv;
+  one_job[4] = "1";
+  ProcessResult build = RunBuildTool(argv, options, one_job, options, outcome);
   if (!build.ok()) {
     std::string log = RepositoryOutput(request, build.out + build.err);
     outcome.message = build.timed_out ? "build " + build.Describe() : "build failed";
@@ -337,21 +350,9 @@ BuildOutcome RunBuildCommand(const BuildRequest& request, const std::vector<std:
   fs::remove(stamp, ec);
   RunOptions options = BuildRunOptions(request);
   options.env["MAKEFLAGS"] = fmt::format("-j{}", request.jobs);
-  ProcessResult build = RunProcess(argv, options);
-  outcome.seconds = build.wall_seconds;
-  std::string fault = build.ok() ? "" : BuildMachineFault(build, build.out + build.err);
-  if (IsOutOfMemoryFault(fault)) {
-    // As in ConfigureAndBuild: once more with one job before blaming the machine.
-    options.env["MAKEFLAGS"] = "-j1";
-    build = RunProcess(argv, options);
-    outcome.seconds += build.wall_seconds;
-    fault = build.ok() ? "" : BuildMachineFault(build, build.out + build.err);
-    if (!fault.empty()) fault += " (also with one build job)";
-  }
-  if (!fault.empty()) {
-    outcome.machine_fault = fault;
-    NoteMachineFault(fault);
-  }
+  RunOptions one_job = options;
+  one_job.env["MAKEFLAGS"] = "-j1";
+  ProcessResult build = RunBuildTool(argv, options, argv, one_job, outcome);
   if (!build.ok()) {
     outcome.message =
         fmt::format("build command `{}` failed: {}", JoinArgs(argv), build.Describe());

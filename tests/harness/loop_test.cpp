@@ -79,41 +79,56 @@ bool WaitForText(const std::filesystem::path& path, const std::string& text, dou
 }
 
 // Process groups of the direct children of `parent` (the builds rlvr runs).
-std::vector<pid_t> ChildGroups(pid_t parent) {
-  std::vector<pid_t> groups;
+// One process of /proc: its state ('Z' for a zombie), parent, process group and command name.
+struct ProcStat {
+  pid_t pid = 0;
+  char state = 0;
+  long ppid = 0, pgrp = 0;
+  std::string comm;
+};
+
+std::vector<ProcStat> AllProcStats() {
+  std::vector<ProcStat> all;
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     std::string name = entry.path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
     std::string line = ReadAll(entry.path() / "stat");
-    size_t close = line.rfind(')');
-    if (close == std::string::npos) continue;
+    size_t open = line.find('('), close = line.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;
+    ProcStat p;
+    p.pid = static_cast<pid_t>(std::stol(name));
+    p.comm = line.substr(open + 1, close - open - 1);
     std::istringstream fields(line.substr(close + 1));
-    char state;
-    long ppid = 0, pgrp = 0;
-    fields >> state >> ppid >> pgrp;
+    fields >> p.state >> p.ppid >> p.pgrp;
+    all.push_back(p);
+  }
+  return all;
+}
+
+std::vector<pid_t> ChildGroups(pid_t parent) {
+  std::vector<pid_t> groups;
+  for (const ProcStat& p : AllProcStats()) {
     // A child caught between fork and its setsid() is still in its parent's group; the test's own
     // group (ctest and the shell above it) must never be a target; rlvr's guard is not its work.
-    if (line.find("(rlvr-guard)") != std::string::npos) continue;
-    if (ppid == parent && pgrp > 0 && pgrp != getpgrp()) groups.push_back(static_cast<pid_t>(pgrp));
+    if (p.comm == "rlvr-guard") continue;
+    if (p.ppid == parent && p.pgrp > 0 && p.pgrp != getpgrp())
+      groups.push_back(static_cast<pid_t>(p.pgrp));
   }
   return groups;
 }
 
 // Whether a live (not zombie) process is in process group `group`.
 bool GroupHasLiveMembers(pid_t group) {
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    std::string name = entry.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::string line = ReadAll(entry.path() / "stat");
-    size_t close = line.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream fields(line.substr(close + 1));
-    char state;
-    long ppid = 0, pgrp = 0;
-    fields >> state >> ppid >> pgrp;
-    if (pgrp == group && state != 'Z') return true;
-  }
+  for (const ProcStat& p : AllProcStats())
+    if (p.pgrp == group && p.state != 'Z') return true;
   return false;
+}
+
+// The guard `owner` started (its child named rlvr-guard); 0 when none.
+pid_t GuardOf(pid_t owner) {
+  for (const ProcStat& p : AllProcStats())
+    if (p.comm == "rlvr-guard" && p.ppid == owner) return p.pid;
+  return 0;
 }
 
 // Searches every file under `dir` for `needle`.
@@ -488,14 +503,9 @@ TEST(LoopEndToEnd, NothingOutlivesAKilledLoop) {
     ASSERT_TRUE(std::filesystem::is_directory(records));
     EXPECT_FALSE(std::filesystem::is_empty(records));
     if (kill_guard_too) {
-      for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-        std::string stat = ReadAll(entry.path() / "stat");
-        if (stat.find("(rlvr-guard)") == std::string::npos) continue;
-        long ppid = 0;
-        char state = 0;
-        std::sscanf(stat.c_str() + stat.rfind(')') + 1, " %c %ld", &state, &ppid);
-        if (ppid == pid) kill(std::stoi(entry.path().filename().string()), SIGKILL);
-      }
+      pid_t guard = GuardOf(pid);
+      ASSERT_GT(guard, 0);
+      kill(guard, SIGKILL);
     }
     kill(pid, SIGKILL);
     Wait(pid);
