@@ -1,5 +1,7 @@
 #include "harness/base/config.h"
 
+#include <algorithm>
+
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -99,9 +101,18 @@ BuildConfig ParseBuild(const Reader& r, const json& build) {
                "is for CMake builds; this build section gives a \"command\" instead (use one "
                "or the other)");
     }
-  } else if (!out.sanitize_command.empty() || !out.artifacts.empty()) {
-    r.Fail("build", "\"sanitize_command\" and \"artifacts\" need a build \"command\"");
+  } else if (!out.sanitize_command.empty() || !out.artifacts.empty() ||
+             build.contains("isa_command")) {
+    r.Fail("build",
+           "\"sanitize_command\", \"artifacts\" and \"isa_command\" need a build \"command\"");
   }
+  out.isa_command = r.OptionalStringList(build, "build", "isa_command");
+  if (!out.isa_command.empty() &&
+      std::none_of(out.isa_command.begin(), out.isa_command.end(),
+                   [](const std::string& w) { return w.find("{march}") != std::string::npos; }))
+    r.Fail("build.isa_command",
+           "must say where the -march= value goes with {march}, e.g. \"CFLAGS=-O3 "
+           "-march={march}\"");
   for (const auto& artifact : out.artifacts) {
     if (!IsSafeRelativePath(artifact))
       r.Fail("build.artifacts",

@@ -35,6 +35,11 @@ struct BuildConfig {
   // (the "portable" gate), e.g. ["-DRLVR_NATIVE=OFF"]. Empty: edits inside ISA-conditional code
   // are refused as untestable.
   std::vector<std::string> portable_args;
+  // The build command for an instruction-set level of a command-built repository, with {march}
+  // where the -march= value goes (e.g. ["make", "BUILD={build_dir}", "CFLAGS=-O3 -march={march}",
+  // "all"]): the portable gate builds and tests x86-64-v2, -v3 and -v4 with it. Empty: edits
+  // inside ISA-conditional code of a command build are refused as untestable.
+  std::vector<std::string> isa_command;
   // Environment variables the user passes on purpose to every build and candidate process (all
   // others but a small allowlist are withheld, see base/child_env.h): exact names, or prefixes
   // ending in '*' (which never match secret-looking names).

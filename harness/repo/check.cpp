@@ -58,7 +58,23 @@ void CheckFiles(const Project& project, const Target& target, const HeadFiles& h
       std::vector<bool> isa = IsaConditionalLines(*text);
       int count = static_cast<int>(std::count(isa.begin(), isa.end(), true));
       if (count == 0) continue;
-      if (project.build.portable_args.empty()) {
+      if (project.build.UsesBuildCommand()) {
+        if (project.build.isa_command.empty()) {
+          report.Warning(
+              target.name + ".portable",
+              fmt::format("{} has {} line(s) behind instruction-set #if blocks and build."
+                          "isa_command is empty: edits there are refused as untestable. Set "
+                          "build.isa_command to the build command with {{march}} where the "
+                          "-march= value goes (e.g. [\"make\", \"BUILD={{build_dir}}\", "
+                          "\"CFLAGS=-O3 -march={{march}}\", \"all\"]): x86-64-v2, v3 and v4 are "
+                          "then built and tested with it",
+                          file, count));
+        } else {
+          report.Ok(target.name + ".portable",
+                    fmt::format("{} has instruction-set #if blocks; levels built with: {}", file,
+                                JoinForCheck(project.build.isa_command)));
+        }
+      } else if (project.build.portable_args.empty()) {
         report.Warning(
             target.name + ".portable",
             fmt::format("{} has {} line(s) behind instruction-set #if blocks and build."

@@ -87,7 +87,8 @@ MutantTally JudgeMutantsOf(const Project& project, const Target& target,
     std::optional<std::string> text = head.Text(file);
     if (!text) continue;
     MutantSource source{file, *text, {}};
-    const bool isa_tested = !project.build.portable_args.empty();
+    const bool isa_tested =
+        !project.build.portable_args.empty() || !project.build.isa_command.empty();
     source.excluded_lines = NeverCompiledLines(project, file, *text, isa_tested);
     if (source.excluded_lines.empty() && !isa_tested)
       source.excluded_lines = IsaConditionalLines(*text);

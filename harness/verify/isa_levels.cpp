@@ -60,6 +60,18 @@ std::vector<IsaLevel> IsaLevelsOf(const BuildConfig& build) {
   return levels;
 }
 
+std::vector<IsaLevel> CommandIsaLevelsOf(const BuildConfig& build) {
+  std::vector<IsaLevel> levels;
+  if (build.isa_command.empty()) return levels;
+  for (const char* march : {"x86-64-v2", "x86-64-v3", "x86-64-v4"}) {
+    IsaLevel level;
+    level.name = level.march = march;
+    level.runnable = MachineRuns(march);
+    levels.push_back(level);
+  }
+  return levels;
+}
+
 bool MachineRuns(const std::string& march) {
 #if defined(__x86_64__)
   __builtin_cpu_init();

@@ -30,6 +30,10 @@ struct IsaLevel {
 // up to v4 (the word rewritten). Empty without portable_args.
 std::vector<IsaLevel> IsaLevelsOf(const BuildConfig& build);
 
+// The levels of a command build with build.isa_command: x86-64-v2, -v3 and -v4, each built by the
+// command with {march} replaced (their configure_args empty). Empty without isa_command.
+std::vector<IsaLevel> CommandIsaLevelsOf(const BuildConfig& build);
+
 // Whether this machine runs code compiled with -march=`march`: the x86-64-v2/v3/v4 levels by the
 // CPU's features; any other value is assumed runnable (its tests then show it).
 bool MachineRuns(const std::string& march);

@@ -46,6 +46,42 @@ std::string LineName(const EditedLines& edit, int line) {
   return fmt::format("{}:{}{}", edit.file, line, edit.removed ? " (removed line of HEAD)" : "");
 }
 
+// The compiler a command build would use for `file`: cc for C (.c, and headers of a tree with
+// no C++ translation unit edited), c++ otherwise.
+std::string CompilerFor(const std::string& file) {
+  const std::string ext = fs::path(file).extension().string();
+  return ext == ".c" || ext == ".h" ? "cc" : "c++";
+}
+
+// Which edited lines each level of a command build compiles. Without a compile database the
+// build's own flags are unknown: each file is preprocessed as `cc -march=<level> -I<tree>
+// -I<its folder>` would (so a line behind a macro the build's own -D flags set is located as
+// without them), and the command's native build counts as compiling no ISA-conditional line.
+GateResult LocateInCommandBuild(GateContext& c, const std::vector<IsaLevel>& levels,
+                                const std::vector<EditedLines>& edits,
+                                std::map<std::string, std::vector<std::set<int>>>* kept) {
+  (*kept)["native"] = std::vector<std::set<int>>(edits.size());
+  for (const auto& level : levels) {
+    auto& per_edit = (*kept)[level.name];
+    for (const auto& edit : edits) {
+      fs::path file = c.worktree / edit.file;
+      std::vector<std::string> words = {CompilerFor(edit.file),
+                                        "-march=" + level.march,
+                                        "-I" + c.worktree.string(),
+                                        "-I" + file.parent_path().string(),
+                                        "-c",
+                                        file.string()};
+      try {
+        per_edit.push_back(
+            LinesKeptByPreprocessor(edit.text, file, edit.lines, words, file, c.worktree));
+      } catch (const std::exception& e) {
+        return Fail(fmt::format("cannot tell which levels compile {}: {}", edit.file, e.what()));
+      }
+    }
+  }
+  return Pass("");
+}
+
 // Which edited lines each build compiles: "native" (the other gates' build) and every level.
 // Fills `kept[level][i]` with the edited lines (indexes into `edits`) it keeps.
 GateResult Locate(GateContext& c, const std::vector<IsaLevel>& levels,
@@ -93,9 +129,39 @@ GateResult Locate(GateContext& c, const std::vector<IsaLevel>& levels,
   return Pass("");
 }
 
+// Builds a command-built tree at `level` with build.isa_command and runs the target's test
+// commands on that build; a failure names the level.
+GateResult BuildAndTestWithCommand(GateContext& c, const IsaLevel& level, int* passed) {
+  std::vector<std::string> command = c.project.build.isa_command;
+  for (std::string& word : command) {
+    for (size_t at = word.find("{march}"); at != std::string::npos;
+         at = word.find("{march}", at + level.march.size()))
+      word.replace(at, 7, level.march);
+  }
+  BuildRequest request;
+  request.jobs = c.options.jobs;
+  request.timeout_seconds = c.options.build_timeout_seconds;
+  request.source_dir = c.worktree;
+  request.build_dir = c.BuildDir(("portable-" + level.name).c_str());
+  BuildOutcome built = RunBuildCommand(request, command, {});
+  const std::string args = JoinNames(command, " ");
+  if (!built.ok)
+    return Fail(fmt::format("{} build (`{}`): {}", level.name, args, built.message), built.detail);
+  for (const auto& test : c.target.test_commands) {
+    TestRunResult run = RunTestCommand(test, c.worktree, request.build_dir, c.verdict.seed,
+                                       c.options.test_timeout_seconds * 2, false);
+    if (!run.ok)
+      return Fail(fmt::format("built for {} (`{}`): {}", level.name, args, run.message),
+                  run.detail);
+    ++*passed;
+  }
+  return Pass("");
+}
+
 // Builds the target's tests at `level` and runs them; a failure names the level.
 GateResult BuildAndTest(GateContext& c, const IsaLevel& level, int* passed) {
   const BuildConfig& build = c.project.build;
+  if (build.UsesBuildCommand()) return BuildAndTestWithCommand(c, level, passed);
   const fs::path dir = c.BuildDir(("portable-" + level.name).c_str());
   std::vector<std::string> targets;
   if (c.target.UsesGoogleTest()) targets.push_back(TargetNameOf(build.test_binary));
@@ -151,20 +217,25 @@ GateResult CheckPortable(GateContext& c) {
                                ? fmt::format(" and {} more line(s)", all_lines.size() - 1)
                                : std::string());
   const BuildConfig& build = c.project.build;
-  const std::vector<IsaLevel> levels = IsaLevelsOf(build);
-  if (levels.empty() || build.UsesBuildCommand())
+  const bool command_build = build.UsesBuildCommand();
+  const std::vector<IsaLevel> levels =
+      command_build ? CommandIsaLevelsOf(build) : IsaLevelsOf(build);
+  if (levels.empty())
     return Fail(fmt::format("edits code inside an instruction-set #if ({}) that this build never "
                             "compiles, and {}: untestable",
                             where,
-                            build.UsesBuildCommand()
-                                ? "a build command has no portable build to compile it with"
+                            command_build
+                                ? "rlvr.json has no build.isa_command (the build command with "
+                                  "{march} where the -march= value goes) to build it at other "
+                                  "instruction-set levels"
                                 : "rlvr.json has no build.portable_args to build it without those "
                                   "extensions"),
                 JoinNames(all_lines, "\n"));
 
   std::map<std::string, std::vector<std::set<int>>> kept;
-  if (GateResult located = Locate(c, levels, edits, &kept); located.status == GateStatus::kFail)
-    return located;
+  GateResult located = command_build ? LocateInCommandBuild(c, levels, edits, &kept)
+                                     : Locate(c, levels, edits, &kept);
+  if (located.status == GateStatus::kFail) return located;
 
   // Every edited line with code must be compiled by the native build or by a runnable level;
   // levels are chosen greedily, the one covering most uncovered lines first.
@@ -228,7 +299,9 @@ GateResult CheckPortable(GateContext& c) {
     c.Log(fmt::format("portable: building and testing for {}", level->name));
     if (GateResult result = BuildAndTest(c, *level, &passed); result.status == GateStatus::kFail)
       return result;
-    built.push_back(fmt::format("{} ({})", level->name, JoinNames(level->configure_args, " ")));
+    built.push_back(
+        command_build ? level->name
+                      : fmt::format("{} ({})", level->name, JoinNames(level->configure_args, " ")));
   }
   return Pass(fmt::format("edits ISA-conditional code ({}): rebuilt for {} and {} {} passed", where,
                           JoinNames(built), passed,
