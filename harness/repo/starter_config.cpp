@@ -189,7 +189,9 @@ StarterConfig MakeStarterConfig(const RepoInspection& in) {
         "How rlvr builds HEAD and each candidate: the command runs in the tree being judged, "
         "{build_dir} is that tree's build directory under .rlvr/build/ (artifacts are relative to "
         "it). sanitize_command builds the ASan+UBSan variant into its own build dir; it adds the "
-        "sanitizers through CC and CXX, so every flag the Makefiles set stays.";
+        "sanitizers through CC and CXX, so every flag the Makefiles set stays; isa_command builds "
+        "the instruction-set levels the portable gate tests ({march}: x86-64-v2, v3, v4) the "
+        "same way.";
     // Only the chosen programs: a variant (benchHash32 needs -m32 libraries) may not build here.
     std::vector<const BuildProgram*> made;
     for (const auto* p : {test, bench})
@@ -201,13 +203,19 @@ StarterConfig MakeStarterConfig(const RepoInspection& in) {
     const std::string sanitizer = "-fsanitize=address,undefined -fno-sanitize-recover=all -g";
     const std::vector<std::string> sanitizer_compilers = {"CC=cc " + sanitizer,
                                                           "CXX=c++ " + sanitizer};
+    // Instruction-set levels (the portable gate) the same way: -march through CC and CXX.
+    const std::vector<std::string> isa_compilers = {"CC=cc -march={march}",
+                                                    "CXX=c++ -march={march}"};
     std::vector<std::string> command = {"make"};
     std::vector<std::string> sanitize;
+    std::vector<std::string> isa;
     if (!in.make_build_variable.empty() && !subdirectories) {
       command.push_back(in.make_build_variable + "={build_dir}");
       if (in.make_has_all) command.push_back("all");
       sanitize = command;
       sanitize.insert(sanitize.begin() + 1, sanitizer_compilers.begin(), sanitizer_compilers.end());
+      isa = command;
+      isa.insert(isa.begin() + 1, isa_compilers.begin(), isa_compilers.end());
       guesses.push_back(
           fmt::format("build.command: make {}={{build_dir}}, because the Makefile "
                       "puts its programs under ${}",
@@ -230,6 +238,7 @@ StarterConfig MakeStarterConfig(const RepoInspection& in) {
       };
       command = {"sh", "-c", script("")};
       sanitize = {"sh", "-c", script(" 'CC=cc " + sanitizer + "' 'CXX=c++ " + sanitizer + "'")};
+      isa = {"sh", "-c", script(" 'CC=cc -march={march}' 'CXX=c++ -march={march}'")};
       guesses.push_back(
           subdirectories
               ? std::string("build.command: make in each program's directory, then copy the "
@@ -241,6 +250,7 @@ StarterConfig MakeStarterConfig(const RepoInspection& in) {
     }
     build["command"] = command;
     build["sanitize_command"] = sanitize;
+    build["isa_command"] = isa;
     build["artifacts"] = artifacts;
   } else {
     todos.push_back("build: no CMakeLists.txt or Makefile found; describe the build by hand");

@@ -189,6 +189,10 @@ TEST(RepoInspect, StarterConfigForAMakefileUsesCommands) {
       project.build.sanitize_command,
       ElementsAre("make", HasSubstr("CC=cc -fsanitize=address,undefined"),
                   HasSubstr("CXX=c++ -fsanitize=address,undefined"), "BUILD={build_dir}", "all"));
+  // The instruction-set levels the same way, so ISA-conditional code is editable.
+  EXPECT_THAT(project.build.isa_command,
+              ElementsAre("make", "CC=cc -march={march}", "CXX=c++ -march={march}",
+                          "BUILD={build_dir}", "all"));
   ASSERT_EQ(project.targets.size(), 1u);
   const Target& vsum = project.targets[0];
   EXPECT_THAT(vsum.editable, ElementsAre("include/vsum.h"));
