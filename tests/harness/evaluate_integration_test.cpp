@@ -140,7 +140,10 @@ TEST_F(EvaluateIntegrationTest, RegressionThatSurvivesOtherLayoutsRefuses) {
   Verdict v = Evaluate("regresses_short.txt");
   ExpectRejectedAt(v, "benchmark", "BM_Dot/256");
   const GateResult* bench = v.FindGate("benchmark");
-  EXPECT_THAT(bench->message, HasSubstr("regression beyond 5%"));
+  // About 1.5x: on a busy machine it can measure over 1.5x in every run, which the sequential
+  // rule refuses early under its own words; either way the regression is the reason.
+  EXPECT_THAT(bench->message, ::testing::AnyOf(HasSubstr("regression beyond 5%"),
+                                               HasSubstr("slower than every baseline run")));
   EXPECT_THAT(bench->message, HasSubstr("under 3 other code layouts: BM_Dot/256"));
   EXPECT_THAT(bench->detail, HasSubstr("in layout 2 (HEAD kernel/dot.cpp +"));
   EXPECT_LT(v.primary_ratio, 0.9);
