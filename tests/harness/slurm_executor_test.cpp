@@ -386,6 +386,54 @@ TEST_F(SlurmExecutorTest, RequeuesSeenAfterARestartCountAgainstMaxTries) {
   EXPECT_EQ(left, "") << "the job requeued past max_tries was not cancelled";
 }
 
+// A run that wrote its verdict and was requeued before its script ended (the node lost in that
+// moment): the verdict stands, the job is cancelled rather than run again, and the event says so.
+// The evaluation here is a stand-in rlvr that only sleeps; the test writes the verdict itself.
+TEST_F(SlurmExecutorTest, VerdictWrittenBeforeARequeueIsKept) {
+  const std::string key = "verdict-then-requeue";
+  fs::path sleeper = *cluster_dir_ / "sleeping-rlvr.sh";
+  {
+    std::ofstream out(sleeper);
+    out << "#!/bin/sh\nsleep 120\n";
+  }
+  fs::permissions(sleeper, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                               fs::perms::others_read | fs::perms::others_exec);
+  SlurmExecutorOptions options = Options();
+  options.rlvr_binary = sleeper;
+  SlurmExecutor executor(options);
+  executor.Submit(Request(key, "speedup.txt"));
+  std::string job = WaitUntilRunning(executor, key);
+  ASSERT_FALSE(job.empty());
+  nlohmann::json verdict = {
+      {"target", "dot"}, {"failed_gate", ""}, {"gates", nlohmann::json::array()}};
+  {
+    std::ofstream out(EvaluationFolder(repo_->path(), key) / "verdict.json");
+    out << verdict.dump();
+  }
+  executor.Collect(0);
+  EXPECT_EQ(TriesInFlight(executor, key), 1) << "a verdict taken while its job still runs";
+  ProcessResult requeue = Slurm({"scontrol", "requeue", job});
+  ASSERT_TRUE(requeue.ok()) << requeue.err;
+
+  std::map<std::string, EvaluationOutcome> outcomes = CollectByKey(executor, 30);
+  ASSERT_EQ(outcomes.count(key), 1u);
+  const EvaluationOutcome& outcome = outcomes[key];
+  ASSERT_TRUE(outcome.has_verdict) << outcome.error;
+  EXPECT_EQ(outcome.verdict_json, verdict);
+  EXPECT_EQ(outcome.tries, 1);  // the rerun never happened
+  ASSERT_EQ(outcome.infrastructure_events.size(), 1u);
+  EXPECT_THAT(outcome.infrastructure_events[0],
+              HasSubstr("job " + job + " requeued by Slurm (restart 1; "));
+  EXPECT_THAT(
+      outcome.infrastructure_events[0],
+      HasSubstr("after its verdict was written: the verdict is kept and the job cancelled"));
+  executor.Acknowledge(key);
+  std::string left;
+  for (int i = 0; i < 40 && !(left = ActiveJobs()).empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  EXPECT_EQ(left, "") << "the requeued job was not cancelled";
+}
+
 TEST_F(SlurmExecutorTest, RestartedExecutorAdoptsTheJobs) {
   std::map<std::string, std::string> job_of_key;
   {
