@@ -629,9 +629,15 @@ std::vector<std::string> SlurmExecutor::Adopt(const fs::path& repo_path) {
     request.settings.bench_rounds = settings.value("bench_rounds", 0);
     evaluation->folder = entry.path();
     evaluation->head = json.value("head", "");
-    for (const nlohmann::json& t : json.value("tries", nlohmann::json::array()))
+    for (const nlohmann::json& t : json.value("tries", nlohmann::json::array())) {
+      std::string job_id = t.value("job_id", "");
+      // job.json of an older rlvr has no restart numbers: its reruns repeat the job id.
+      int restart = static_cast<int>(
+          std::count_if(evaluation->tries.begin(), evaluation->tries.end(),
+                        [&](const Evaluation::Try& earlier) { return earlier.job_id == job_id; }));
       evaluation->tries.push_back(
-          {t.value("job_id", ""), t.value("submitted_at", 0.0), t.value("restart", 0)});
+          {job_id, t.value("submitted_at", 0.0), t.value("restart", restart)});
+    }
     for (const nlohmann::json& e : json.value("events", nlohmann::json::array()))
       evaluation->events.push_back(e.get<std::string>());
     evaluation->waiting = json.value("waiting", true) || evaluation->tries.empty();
