@@ -472,6 +472,16 @@ void SlurmExecutor::Advance(Evaluation& evaluation, const Queue& queue,
     current.submitted_at = entry->submitted_at;
     Save(evaluation);
   }
+  if (entry != nullptr && current.restart > 0 && state == "PENDING" &&
+      IsHeldAfterRequeue(entry->reason)) {
+    // Slurm requeued it held (a failed prolog, `scontrol requeuehold`): it would wait for ever.
+    ScancelJobs({job_id});
+    Retry(evaluation,
+          fmt::format("job {} held by Slurm after its requeue ({}), cancelled", job_id,
+                      entry->reason),
+          finished);
+    return;
+  }
   // An end line counts only once the current run started: before, it is a lost run's.
   bool current_run_started = !starts.empty() && starts.back().restart >= current.restart;
   bool script_ended = current_run_started && fs::exists(folder / ("end." + job_id), error);

@@ -30,7 +30,9 @@
 // after the requeue to its start. Restarts count against max_tries like resubmissions do: a try
 // is a start, whoever made it, and a job Slurm keeps losing (a flapping node) must end as "not
 // judged" rather than hold the loop for ever; past max_tries the job is cancelled. A verdict a
-// run wrote before Slurm requeued its job is kept and the requeued job cancelled.
+// run wrote before Slurm requeued its job is kept and the requeued job cancelled. A job Slurm
+// requeued held (a failed prolog, `scontrol requeuehold`) would never run by itself: it is
+// cancelled and resubmitted like the faults above.
 //
 // Every scheduler command (sbatch, squeue, scancel) runs through RunProcess.
 #pragma once

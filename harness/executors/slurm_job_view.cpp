@@ -1,6 +1,7 @@
 #include "harness/executors/slurm_job_view.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <set>
 #include <sstream>
@@ -76,6 +77,13 @@ std::string RequeueCause(const std::string& reason) {
   std::string value = Trimmed(reason);
   if (plain.count(value) || value == "(null)") return "a lost node or an administrator's requeue";
   return "Slurm's reason: " + value;
+}
+
+bool IsHeldAfterRequeue(const std::string& reason) {
+  std::string lower = reason;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower.find("requeued held") != std::string::npos ||
+         lower.find("requeued in held state") != std::string::npos;
 }
 
 std::vector<JobStart> ParseJobStarts(const std::string& text) {

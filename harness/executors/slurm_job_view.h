@@ -34,6 +34,10 @@ std::map<std::string, SlurmQueueEntry> ParseSlurmQueue(const std::string& squeue
 // names a cause ("Slurm's reason: launch failed requeued held"), else the usual causes.
 std::string RequeueCause(const std::string& reason);
 
+// Whether Slurm holds a job it requeued ("launch failed requeued held" after a failed prolog,
+// "job requeued in held state" after `scontrol requeuehold`): it will not run again by itself.
+bool IsHeldAfterRequeue(const std::string& reason);
+
 // One start of the job script: "<node> <unix seconds> <SLURM_RESTART_COUNT>" per line.
 struct JobStart {
   std::string node;

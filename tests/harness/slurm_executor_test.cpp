@@ -210,6 +210,19 @@ class SlurmExecutorTest : public ::testing::Test {
     return lines;
   }
 
+  // A stand-in for rlvr on the node that only sleeps (no verdict for two minutes), for tests of
+  // what Slurm does to a running job.
+  static fs::path SleepingRlvr() {
+    fs::path sleeper = *cluster_dir_ / "sleeping-rlvr.sh";
+    {
+      std::ofstream out(sleeper);
+      out << "#!/bin/sh\nsleep 120\n";
+    }
+    fs::permissions(sleeper, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                 fs::perms::others_read | fs::perms::others_exec);
+    return sleeper;
+  }
+
   static int TriesInFlight(const Executor& executor, const std::string& key) {
     for (const InFlightEvaluation& job : executor.InFlight())
       if (job.key == key) return job.tries;
@@ -391,15 +404,8 @@ TEST_F(SlurmExecutorTest, RequeuesSeenAfterARestartCountAgainstMaxTries) {
 // The evaluation here is a stand-in rlvr that only sleeps; the test writes the verdict itself.
 TEST_F(SlurmExecutorTest, VerdictWrittenBeforeARequeueIsKept) {
   const std::string key = "verdict-then-requeue";
-  fs::path sleeper = *cluster_dir_ / "sleeping-rlvr.sh";
-  {
-    std::ofstream out(sleeper);
-    out << "#!/bin/sh\nsleep 120\n";
-  }
-  fs::permissions(sleeper, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                               fs::perms::others_read | fs::perms::others_exec);
   SlurmExecutorOptions options = Options();
-  options.rlvr_binary = sleeper;
+  options.rlvr_binary = SleepingRlvr();
   SlurmExecutor executor(options);
   executor.Submit(Request(key, "speedup.txt"));
   std::string job = WaitUntilRunning(executor, key);
@@ -432,6 +438,41 @@ TEST_F(SlurmExecutorTest, VerdictWrittenBeforeARequeueIsKept) {
   for (int i = 0; i < 40 && !(left = ActiveJobs()).empty(); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   EXPECT_EQ(left, "") << "the requeued job was not cancelled";
+}
+
+// Slurm requeues a job held (a failed prolog gives "launch failed requeued held"; here `scontrol
+// requeuehold`): it would never run by itself, so it is cancelled and resubmitted, which here
+// leaves no try (max_tries 2: the first run and Slurm's rerun).
+TEST_F(SlurmExecutorTest, JobRequeuedHeldIsCancelledAndRetried) {
+  const std::string key = "requeued-held";
+  SlurmExecutorOptions options = Options();
+  options.rlvr_binary = SleepingRlvr();
+  options.max_tries = 2;
+  SlurmExecutor executor(options);
+  executor.Submit(Request(key, "speedup.txt"));
+  std::string job = WaitUntilRunning(executor, key);
+  ASSERT_FALSE(job.empty());
+  ProcessResult requeue = Slurm({"scontrol", "requeuehold", job});
+  ASSERT_TRUE(requeue.ok()) << requeue.err;
+
+  std::map<std::string, EvaluationOutcome> outcomes = CollectByKey(executor, 30);
+  ASSERT_EQ(outcomes.count(key), 1u);
+  const EvaluationOutcome& outcome = outcomes[key];
+  EXPECT_FALSE(outcome.has_verdict);
+  EXPECT_THAT(outcome.error, HasSubstr("no verdict after 2 tries"));
+  EXPECT_EQ(outcome.tries, 2);
+  ASSERT_EQ(outcome.infrastructure_events.size(), 2u);
+  EXPECT_THAT(
+      outcome.infrastructure_events[0],
+      HasSubstr("requeued by Slurm (restart 1; Slurm's reason: job requeued in held state)"));
+  EXPECT_THAT(outcome.infrastructure_events[1],
+              HasSubstr("job " + job + " held by Slurm after its requeue"));
+  EXPECT_THAT(outcome.infrastructure_events[1], HasSubstr("no tries left"));
+  executor.Acknowledge(key);
+  std::string left;
+  for (int i = 0; i < 40 && !(left = ActiveJobs()).empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  EXPECT_EQ(left, "") << "the held job was not cancelled";
 }
 
 TEST_F(SlurmExecutorTest, RestartedExecutorAdoptsTheJobs) {

@@ -74,6 +74,14 @@ TEST(SlurmJobView, RequeueCauseNamesSlurmsReasonWhenItSaysOne) {
   EXPECT_EQ(RequeueCause("NodeDown"), "Slurm's reason: NodeDown");
 }
 
+TEST(SlurmJobView, HeldAfterRequeueIsSlurmsOwnHoldOfARequeuedJob) {
+  EXPECT_TRUE(IsHeldAfterRequeue("launch failed requeued held"));  // a failed prolog
+  EXPECT_TRUE(IsHeldAfterRequeue("job requeued in held state"));   // scontrol requeuehold
+  EXPECT_FALSE(IsHeldAfterRequeue("BeginTime"));    // the usual pause after a requeue
+  EXPECT_FALSE(IsHeldAfterRequeue("JobHeldUser"));  // sbatch --hold: max_queue_seconds' matter
+  EXPECT_FALSE(IsHeldAfterRequeue(""));
+}
+
 TEST(SlurmJobView, StartLinesCountRestarts) {
   std::vector<JobStart> starts =
       ParseJobStarts("vm 1796416565.52 0\n\nnode2 1796416690.10 1\ngarbage\n");
