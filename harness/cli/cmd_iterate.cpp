@@ -136,7 +136,8 @@ void AddIterateCommand(CLI::App& app) {
                   "Extra sbatch argument (repeatable), e.g. --sbatch-arg=--time=60");
   cmd->add_option("--max-jobs", args->flags.max_jobs, "Slurm jobs in flight at once (default 4)");
   cmd->add_option("--max-tries", args->flags.max_tries,
-                  "Submissions per evaluation when the cluster cancels/preempts (default 3)");
+                  "Tries per evaluation: submissions when the cluster cancels/preempts and Slurm's "
+                  "own requeues (default 3)");
   cmd->add_option("--max-queue-seconds", args->flags.max_queue_seconds,
                   "A job pending longer is resubmitted (0 = no limit)");
   cmd->add_option("--rlvr-binary", args->flags.rlvr_binary,

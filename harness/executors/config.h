@@ -8,7 +8,7 @@
 //     "bench_constraint": "icelake",    // --constraint for those jobs (same hardware as baseline)
 //     "sbatch_args": ["--time=60", "--cpus-per-task=4"],
 //     "max_jobs": 8,                    // jobs in flight at once; also candidates per round
-//     "max_tries": 3,                   // submissions per evaluation (infrastructure retries)
+//     "max_tries": 3,                   // tries per evaluation: submissions and Slurm's reruns
 //     "max_queue_seconds": 0,           // a job pending longer is resubmitted; 0 = no limit
 //     "rlvr_binary": "/shared/bin/rlvr" // rlvr on the nodes; default: this rlvr's own path
 //   }

@@ -29,7 +29,8 @@ struct SlurmExecutor::Evaluation {
   std::string head;  // the commit the candidate is judged against
   struct Try {
     std::string job_id;
-    double submitted_at = 0;  // Unix time, seconds
+    double submitted_at = 0;  // Unix time, seconds: sbatch's, or Slurm's requeue of the job
+    int restart = 0;          // 0: a submission; n: Slurm's n-th rerun of the same job id
   };
   std::vector<Try> tries;
   std::vector<std::string> events;  // infrastructure faults met so far
@@ -41,20 +42,6 @@ struct SlurmExecutor::Evaluation {
     static const std::string none;
     return tries.empty() || waiting ? none : tries.back().job_id;
   }
-  // How many times the current try's job should have started: once per try under its id (Slurm
-  // reruns a requeued job under the same id).
-  size_t StartsExpected() const {
-    if (tries.empty()) return 0;
-    return static_cast<size_t>(std::count_if(
-        tries.begin(), tries.end(), [&](const Try& t) { return t.job_id == tries.back().job_id; }));
-  }
-};
-
-// One line of squeue.
-struct SlurmExecutor::QueueEntry {
-  std::string state;  // RUNNING, PENDING, CANCELLED, ...
-  std::string node;
-  std::string comment;
 };
 
 namespace {
@@ -110,25 +97,6 @@ bool IsInfrastructureEnd(const std::string& state) {
   static const std::set<std::string> states = {"CANCELLED", "PREEMPTED", "NODE_FAIL",    "TIMEOUT",
                                                "BOOT_FAIL", "DEADLINE",  "OUT_OF_MEMORY"};
   return states.count(state) > 0;
-}
-
-// The job runs, or is about to.
-bool IsRunningState(const std::string& state) {
-  return state == "RUNNING" || state == "CONFIGURING" || state == "COMPLETING";
-}
-
-// The job waits in the queue again after it ran: Slurm requeued it under the same id.
-bool IsQueuedAgainState(const std::string& state) {
-  return state == "PENDING" || state == "REQUEUED" || state == "REQUEUE_HOLD" ||
-         state == "REQUEUE_FED";
-}
-
-std::vector<std::string> NonEmptyLines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) lines.push_back(line);
-  return lines;
 }
 
 // The job script ran to its end (with or without a verdict).
@@ -320,7 +288,8 @@ void SlurmExecutor::Save(const Evaluation& evaluation) const {
   const EvaluationRequest& request = evaluation.request;
   nlohmann::json tries = nlohmann::json::array();
   for (const Evaluation::Try& t : evaluation.tries)
-    tries.push_back({{"job_id", t.job_id}, {"submitted_at", t.submitted_at}});
+    tries.push_back(
+        {{"job_id", t.job_id}, {"submitted_at", t.submitted_at}, {"restart", t.restart}});
   nlohmann::json json = {{"key", request.key},
                          {"repo", request.repo.string()},
                          {"target", request.target},
@@ -339,27 +308,16 @@ void SlurmExecutor::Save(const Evaluation& evaluation) const {
   WriteFileAtomically(evaluation.folder / "job.json", json.dump(2) + "\n");
 }
 
-std::map<std::string, SlurmExecutor::QueueEntry> SlurmExecutor::LookAtQueue(bool* ok) const {
-  std::map<std::string, QueueEntry> queue;
+SlurmExecutor::Queue SlurmExecutor::LookAtQueue(bool* ok) const {
   // -t all: finished jobs too, for as long as the controller keeps them (MinJobAge).
-  ProcessResult result = RunScheduler(
-      {"squeue", "-h", "-t", "all", "-u", UserName(), "-o", "%i|%T|%N|%k"}, options_.environment);
+  std::vector<std::string> argv = {"squeue", "-h", "-t", "all", "-u", UserName()};
+  for (const std::string& argument : SlurmQueueFormatArguments()) argv.push_back(argument);
+  std::map<std::string, std::string> environment = options_.environment;
+  environment["SLURM_TIME_FORMAT"] = kSlurmTimeFormat;
+  ProcessResult result = RunScheduler(argv, environment);
   *ok = result.ok();
-  if (!*ok) return queue;
-  std::istringstream in(result.out);
-  for (std::string line; std::getline(in, line);) {
-    std::vector<std::string> fields;
-    size_t start = 0;
-    for (int i = 0; i < 3; ++i) {
-      size_t bar = line.find('|', start);
-      if (bar == std::string::npos) break;
-      fields.push_back(line.substr(start, bar - start));
-      start = bar + 1;
-    }
-    if (fields.size() != 3) continue;
-    queue[fields[0]] = {fields[1], fields[2], Trimmed(line.substr(start))};
-  }
-  return queue;
+  if (!*ok) return {};
+  return ParseSlurmQueue(result.out);
 }
 
 void SlurmExecutor::SubmitWaiting(std::vector<EvaluationOutcome>& finished) {
@@ -392,11 +350,13 @@ EvaluationOutcome SlurmExecutor::Finish(Evaluation& evaluation) {
   const Evaluation::Try& last = evaluation.tries.back();
   outcome.job_id = last.job_id;
   // The last start of the job: an earlier one was a run Slurm lost and requeued.
-  std::vector<std::string> starts =
-      NonEmptyLines(ReadFileText(evaluation.folder / ("start." + last.job_id)));
-  std::istringstream start(starts.empty() ? std::string() : starts.back());
+  std::vector<JobStart> starts =
+      ParseJobStarts(ReadFileText(evaluation.folder / ("start." + last.job_id)));
   double started_at = 0;
-  start >> outcome.node >> started_at;
+  if (!starts.empty() && starts.back().restart >= last.restart) {
+    outcome.node = starts.back().node;
+    started_at = starts.back().started_at;
+  }
   std::istringstream end(ReadFileText(evaluation.folder / ("end." + last.job_id)));
   int status = -1;
   double ended_at = 0;
@@ -404,6 +364,17 @@ EvaluationOutcome SlurmExecutor::Finish(Evaluation& evaluation) {
   if (started_at > 0) {
     outcome.queued_seconds = std::max(0.0, started_at - last.submitted_at);
     outcome.run_seconds = std::max(0.0, (ended_at > 0 ? ended_at : Now()) - started_at);
+  }
+  return outcome;
+}
+
+EvaluationOutcome SlurmExecutor::FinishWithVerdict(Evaluation& evaluation) {
+  EvaluationOutcome outcome = Finish(evaluation);
+  try {
+    outcome.verdict_json = nlohmann::json::parse(ReadFileText(evaluation.folder / "verdict.json"));
+    outcome.has_verdict = true;
+  } catch (const nlohmann::json::exception& e) {
+    outcome.error = std::string("the job's verdict.json is not JSON: ") + e.what();
   }
   return outcome;
 }
@@ -426,77 +397,98 @@ void SlurmExecutor::Retry(Evaluation& evaluation, const std::string& fault,
   finished.push_back(std::move(outcome));
 }
 
-bool SlurmExecutor::NoteRequeue(Evaluation& evaluation, const std::string& previous,
-                                const std::string& state, const std::string& where) {
+bool SlurmExecutor::NoteRestarts(Evaluation& evaluation, const SlurmQueueEntry* entry,
+                                 const std::vector<JobStart>& starts, int restarts,
+                                 std::vector<EvaluationOutcome>& finished) {
   const std::string job_id = evaluation.tries.back().job_id;
-  const fs::path& folder = evaluation.folder;
-  std::vector<std::string> starts = NonEmptyLines(ReadFileText(folder / ("start." + job_id)));
-  size_t expected = evaluation.StartsExpected();
-  std::string end_line = ReadFileText(folder / ("end." + job_id));
-  int end_status = -1;
-  std::istringstream(end_line) >> end_status;
-  std::string why;
-  double queued_since = Now();
-  if (starts.size() > expected) {
-    // It started again before a poll saw it leave: its queue time runs from this new start.
-    why = "started again under the same id";
-    std::istringstream last(starts.back());
-    std::string node;
-    last >> node >> queued_since;
-  } else if (starts.size() == expected && IsRunningState(previous) && IsQueuedAgainState(state)) {
-    why = "back in the queue (" + state + ") after running";
-  } else if (starts.size() == expected && end_status >= 128 && IsQueuedAgainState(state)) {
-    why = "its run stopped by signal " + std::to_string(end_status - 128) +
-          " while the job stays in the queue (" + state + ")";
-  } else {
-    return false;
+  std::string cause = RequeueCause(entry == nullptr ? "" : entry->reason);
+  for (int restart = evaluation.tries.back().restart + 1; restart <= restarts; ++restart) {
+    std::string lost_on;
+    for (const JobStart& start : starts)
+      if (start.restart == restart - 1 && !start.node.empty()) lost_on = " on " + start.node;
+    std::string fault = fmt::format("job {} requeued by Slurm (restart {}; {}): its run{} is lost",
+                                    job_id, restart, cause, lost_on);
+    int done = static_cast<int>(evaluation.tries.size());
+    if (done >= options_.max_tries) {
+      ScancelJobs({job_id});  // it would run again beyond max_tries
+      evaluation.events.push_back(fault + "; no tries left, job cancelled");
+      EvaluationOutcome outcome = Finish(evaluation);
+      outcome.error = "no verdict after " + std::to_string(done) +
+                      " tries on the cluster (infrastructure): " + fault;
+      finished.push_back(std::move(outcome));
+      return false;
+    }
+    // The rerun's queue time runs from Slurm's requeue (its new submit time); without squeue's
+    // word, from the rerun's own start if it left one (no queue time rather than a wrong one),
+    // else from now.
+    double requeued_at = Now();
+    if (entry != nullptr && entry->restarts == restart && entry->submitted_at > 0)
+      requeued_at = entry->submitted_at;
+    else
+      for (const JobStart& start : starts)
+        if (start.restart == restart) requeued_at = std::min(requeued_at, start.started_at);
+    evaluation.tries.push_back({job_id, requeued_at, restart});
+    evaluation.events.push_back(fmt::format("{}; rerun as try {} of {} under the same job id",
+                                            fault, done + 1, options_.max_tries));
   }
-  std::string lost_on;
-  if (starts.size() >= expected && expected > 0) {
-    std::istringstream lost(starts[expected - 1]);
-    std::string node;
-    lost >> node;
-    if (!node.empty()) lost_on = " on " + node;
-  }
-  evaluation.tries.push_back({job_id, queued_since});
-  evaluation.events.push_back(fmt::format(
-      "job {} requeued by Slurm{} (a lost node or an administrator's requeue): {}; its run{} is "
-      "lost, try {} under the same job id",
-      job_id, where, why, lost_on, evaluation.tries.size()));
   evaluation.ended_seen_at = 0;
   Save(evaluation);
   return true;
 }
 
-void SlurmExecutor::Advance(Evaluation& evaluation, const std::map<std::string, QueueEntry>& queue,
+void SlurmExecutor::Advance(Evaluation& evaluation, const Queue& queue,
                             std::vector<EvaluationOutcome>& finished) {
   const std::string job_id = evaluation.tries.back().job_id;
   const fs::path& folder = evaluation.folder;
-  auto entry = queue.find(job_id);
-  std::string state = entry == queue.end() ? "" : entry->second.state;
-  std::string previous = evaluation.state;
+  auto found = queue.find(job_id);
+  const SlurmQueueEntry* entry = found == queue.end() ? nullptr : &found->second;
+  std::string state = entry == nullptr ? "" : entry->state;
   if (!state.empty()) evaluation.state = state;
-  std::string where =
-      entry == queue.end() || entry->second.node.empty() ? "" : " on " + entry->second.node;
-  if (NoteRequeue(evaluation, previous, state, where)) return;
+  std::string where = entry == nullptr || entry->node.empty() ? "" : " on " + entry->node;
   std::error_code error;
   bool has_verdict = fs::exists(folder / "verdict.json", error);
-  bool script_ended = fs::exists(folder / ("end." + job_id), error);
-  // Requeued and not started again: an end line is the lost run's, not this try's.
-  if (evaluation.StartsExpected() >
-      NonEmptyLines(ReadFileText(folder / ("start." + job_id))).size())
-    script_ended = false;
+  std::vector<JobStart> starts = ParseJobStarts(ReadFileText(folder / ("start." + job_id)));
+
+  // Slurm's own restarts of the job (a lost node, a requeue), from squeue and the start lines.
+  int restarts = std::max(entry == nullptr ? 0 : entry->restarts, RestartsOfStarts(starts));
+  if (restarts > evaluation.tries.back().restart) {
+    if (has_verdict && RestartsOfStarts(starts) < restarts) {
+      // A run wrote its verdict, then Slurm requeued the job: the verdict stands, no rerun.
+      ScancelJobs({job_id});
+      evaluation.events.push_back(fmt::format(
+          "job {} requeued by Slurm (restart {}; {}) after its verdict was written: the verdict "
+          "is kept and the job cancelled",
+          job_id, restarts, RequeueCause(entry == nullptr ? "" : entry->reason)));
+      finished.push_back(FinishWithVerdict(evaluation));
+      return;
+    }
+    NoteRestarts(evaluation, entry, starts, restarts, finished);
+    return;  // the job is waited for again (or given up): the next look goes on
+  }
+  Evaluation::Try& current = evaluation.tries.back();
+  if (entry != nullptr && current.restart > 0 && entry->restarts == current.restart &&
+      entry->submitted_at > 0 && entry->submitted_at != current.submitted_at) {
+    // Slurm's requeue time is known only now (the restart was seen in the start lines first).
+    current.submitted_at = entry->submitted_at;
+    Save(evaluation);
+  }
+  if (entry != nullptr && current.restart > 0 && state == "PENDING" &&
+      IsHeldAfterRequeue(entry->reason)) {
+    // Slurm requeued it held (a failed prolog, `scontrol requeuehold`): it would wait for ever.
+    ScancelJobs({job_id});
+    Retry(evaluation,
+          fmt::format("job {} held by Slurm after its requeue ({}), cancelled", job_id,
+                      entry->reason),
+          finished);
+    return;
+  }
+  // An end line counts only once the current run started: before, it is a lost run's.
+  bool current_run_started = !starts.empty() && starts.back().restart >= current.restart;
+  bool script_ended = current_run_started && fs::exists(folder / ("end." + job_id), error);
 
   if (has_verdict &&
       (script_ended || state.empty() || IsOwnEnd(state) || IsInfrastructureEnd(state))) {
-    EvaluationOutcome outcome = Finish(evaluation);
-    try {
-      outcome.verdict_json = nlohmann::json::parse(ReadFileText(folder / "verdict.json"));
-      outcome.has_verdict = true;
-    } catch (const nlohmann::json::exception& e) {
-      outcome.error = std::string("the job's verdict.json is not JSON: ") + e.what();
-    }
-    finished.push_back(std::move(outcome));
+    finished.push_back(FinishWithVerdict(evaluation));
     return;
   }
   if (IsInfrastructureEnd(state)) {
@@ -555,13 +547,13 @@ std::vector<EvaluationOutcome> SlurmExecutor::Collect(double timeout_seconds) {
   while (true) {
     SubmitWaiting(finished);
     bool queue_ok = false;
-    std::map<std::string, QueueEntry> queue = LookAtQueue(&queue_ok);
+    Queue queue = LookAtQueue(&queue_ok);
     for (auto it = evaluations_.begin(); it != evaluations_.end();) {
       Evaluation& evaluation = *it->second;
       size_t before = finished.size();
       // Without an answer from the controller only files can tell (a verdict that is there).
       if (!evaluation.waiting && (queue_ok || fs::exists(evaluation.folder / "verdict.json")))
-        Advance(evaluation, queue_ok ? queue : std::map<std::string, QueueEntry>{}, finished);
+        Advance(evaluation, queue_ok ? queue : Queue{}, finished);
       it = finished.size() > before ? evaluations_.erase(it) : std::next(it);
     }
     SubmitWaiting(finished);
@@ -647,8 +639,15 @@ std::vector<std::string> SlurmExecutor::Adopt(const fs::path& repo_path) {
     request.settings.bench_rounds = settings.value("bench_rounds", 0);
     evaluation->folder = entry.path();
     evaluation->head = json.value("head", "");
-    for (const nlohmann::json& t : json.value("tries", nlohmann::json::array()))
-      evaluation->tries.push_back({t.value("job_id", ""), t.value("submitted_at", 0.0)});
+    for (const nlohmann::json& t : json.value("tries", nlohmann::json::array())) {
+      std::string job_id = t.value("job_id", "");
+      // job.json of an older rlvr has no restart numbers: its reruns repeat the job id.
+      int restart = static_cast<int>(
+          std::count_if(evaluation->tries.begin(), evaluation->tries.end(),
+                        [&](const Evaluation::Try& earlier) { return earlier.job_id == job_id; }));
+      evaluation->tries.push_back(
+          {job_id, t.value("submitted_at", 0.0), t.value("restart", restart)});
+    }
     for (const nlohmann::json& e : json.value("events", nlohmann::json::array()))
       evaluation->events.push_back(e.get<std::string>());
     evaluation->waiting = json.value("waiting", true) || evaluation->tries.empty();
@@ -660,7 +659,7 @@ std::vector<std::string> SlurmExecutor::Adopt(const fs::path& repo_path) {
   // Jobs of this repository that no evaluation owns (a process killed between sbatch and
   // job.json, or after the folder was acknowledged): take the newest try, cancel the rest.
   bool queue_ok = false;
-  std::map<std::string, QueueEntry> queue = LookAtQueue(&queue_ok);
+  Queue queue = LookAtQueue(&queue_ok);
   std::vector<std::string> orphans;
   for (const auto& [job_id, job] : queue) {
     if (job.state != "PENDING" && job.state != "RUNNING" && job.state != "CONFIGURING" &&

@@ -22,6 +22,18 @@
 // the outcome's infrastructure_events. A job that ends by itself without a verdict (the
 // evaluation could not run, e.g. rlvr evaluate exited 2) is an outcome without verdict at once.
 //
+// A job Slurm requeues itself (a lost node, `scontrol requeue`, a failed prolog) runs again under
+// the same id: squeue's RestartCnt and the restart count on each start line its script writes
+// reveal it (executors/slurm_job_view.h). Each restart is a try of that job id (job.json keeps
+// its restart number, so a restarted rlvr neither misses nor double-counts one) and an
+// infrastructure event; the outcome's queue time is the last run's, from Slurm's submit time
+// after the requeue to its start. Restarts count against max_tries like resubmissions do: a try
+// is a start, whoever made it, and a job Slurm keeps losing (a flapping node) must end as "not
+// judged" rather than hold the loop for ever; past max_tries the job is cancelled. A verdict a
+// run wrote before Slurm requeued its job is kept and the requeued job cancelled. A job Slurm
+// requeued held (a failed prolog, `scontrol requeuehold`) would never run by itself: it is
+// cancelled and resubmitted like the faults above.
+//
 // Every scheduler command (sbatch, squeue, scancel) runs through RunProcess.
 #pragma once
 
@@ -32,6 +44,7 @@
 #include <vector>
 
 #include "harness/executors/executor.h"
+#include "harness/executors/slurm_job_view.h"
 
 namespace rlvr {
 
@@ -46,9 +59,10 @@ struct SlurmExecutorOptions {
   std::vector<std::string> sbatch_args;  // extra, e.g. {"--time=60", "--cpus-per-task=4"}
   std::string run_tag;                   // names the rlvr run in the jobs' comment ("12")
   int max_in_flight = 0;                 // jobs submitted at once; 0 = no limit
-  int max_tries = 3;                     // submissions per evaluation, the first included
-  double max_queue_seconds = 0;          // pending longer: cancelled and resubmitted; 0 = no limit
-  double poll_seconds = 1;               // between looks at the queue
+  // Tries per evaluation, the first included: submissions and Slurm's own reruns of a job.
+  int max_tries = 3;
+  double max_queue_seconds = 0;  // pending longer: cancelled and resubmitted; 0 = no limit
+  double poll_seconds = 1;       // between looks at the queue
   // Variables set for sbatch, squeue and scancel (and thus the jobs), e.g. SLURM_CONF. When it
   // does not name SLURM_CONF, rlvr's own SLURM_CONF (if any) is passed on.
   std::map<std::string, std::string> environment;
@@ -70,23 +84,27 @@ class SlurmExecutor : public Executor {
 
  private:
   struct Evaluation;
-  struct QueueEntry;
+  using Queue = std::map<std::string, SlurmQueueEntry>;  // by job id
 
-  std::map<std::string, QueueEntry> LookAtQueue(bool* ok) const;
+  Queue LookAtQueue(bool* ok) const;
   void SubmitTry(Evaluation& evaluation);  // throws ExecutorError when sbatch fails
   void SubmitWaiting(std::vector<EvaluationOutcome>& finished);
   // Decides what `evaluation` has become; appends to `finished` when it is over.
-  void Advance(Evaluation& evaluation, const std::map<std::string, QueueEntry>& queue,
+  void Advance(Evaluation& evaluation, const Queue& queue,
                std::vector<EvaluationOutcome>& finished);
   void Retry(Evaluation& evaluation, const std::string& fault,
              std::vector<EvaluationOutcome>& finished);
-  // Whether Slurm itself put the current try's job back in the queue (a lost node, `scontrol
-  // requeue`: the same job id runs again), judged from its state before (`previous`) and now and
-  // from the starts its script recorded. If so, records it as a try of the same job id and an
-  // infrastructure event, and returns true: the job is waited for again, never resubmitted.
-  bool NoteRequeue(Evaluation& evaluation, const std::string& previous, const std::string& state,
-                   const std::string& where);
+  // Records the restarts of the current try's job that Slurm made (a lost node, `scontrol
+  // requeue`: the same job id runs again) beyond those already recorded, up to `restarts`: one try
+  // and one infrastructure event each. `entry` is the job's line in squeue (nullptr if none),
+  // `starts` its script's start lines. Returns false when max_tries ran out: the job is then
+  // cancelled and the outcome (not judged) appended to `finished`.
+  bool NoteRestarts(Evaluation& evaluation, const SlurmQueueEntry* entry,
+                    const std::vector<JobStart>& starts, int restarts,
+                    std::vector<EvaluationOutcome>& finished);
   EvaluationOutcome Finish(Evaluation& evaluation);
+  // Finish with the verdict.json of the evaluation's folder (or the error of reading it).
+  EvaluationOutcome FinishWithVerdict(Evaluation& evaluation);
   void Save(const Evaluation& evaluation) const;
   bool ScancelJobs(const std::vector<std::string>& job_ids) const;
   int Submitted() const;

@@ -2,8 +2,10 @@
 // slurmctld and slurmd on 127.0.0.1, everything under a temporary folder; needs root and the
 // Debian packages slurm-wlm and munge from cmake/setup.sh). Candidates of the fixture repository
 // are judged as parallel batch jobs and their failed gates compared with the local executor's;
-// a job cancelled by someone else mid-run is retried; a second executor adopts the jobs of one
-// that went away; Ctrl-C's CancelAll leaves no job. If the cluster cannot start, every test
+// a job cancelled by someone else mid-run is retried; a job Slurm requeues itself is a try of the
+// same job id, seen also by an executor that was not running at the time, and counts against
+// max_tries; a second executor adopts the jobs of one that went away; Ctrl-C's CancelAll leaves no
+// job. If the cluster cannot start, every test
 // fails with the daemons' own log lines: this suite does not skip.
 //
 // One process runs the whole suite (ctest entry SlurmExecutorTest.All), so the cluster starts
@@ -183,6 +185,50 @@ class SlurmExecutorTest : public ::testing::Test {
     return "";
   }
 
+  // Lets a job Slurm requeued start again now instead of after Slurm's two-minute hold.
+  static void ReleaseRequeued(const std::string& job) {
+    std::string state;
+    for (int i = 0; i < 40; ++i) {
+      ProcessResult update = Slurm({"scontrol", "update", "jobid=" + job, "StartTime=now"});
+      state = Slurm({"squeue", "-h", "-j", job, "-o", "%T"}).out;
+      if (update.ok() && state.find("COMPLETING") == std::string::npos) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    ADD_FAILURE() << "job " << job << " could not be released after its requeue: " << state;
+  }
+
+  // The start lines the job script of `key` wrote for `job`, waiting (bounded) for `count`.
+  static size_t WaitForStarts(const std::string& key, const std::string& job, size_t count) {
+    fs::path starts = EvaluationFolder(repo_->path(), key) / ("start." + job);
+    size_t lines = 0;
+    for (int i = 0; i < 240 && lines < count; ++i) {
+      std::ifstream in(starts);
+      lines = 0;
+      for (std::string line; std::getline(in, line);) lines += line.empty() ? 0 : 1;
+      if (lines < count) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    return lines;
+  }
+
+  // A stand-in for rlvr on the node that only sleeps (no verdict for two minutes), for tests of
+  // what Slurm does to a running job.
+  static fs::path SleepingRlvr() {
+    fs::path sleeper = *cluster_dir_ / "sleeping-rlvr.sh";
+    {
+      std::ofstream out(sleeper);
+      out << "#!/bin/sh\nsleep 120\n";
+    }
+    fs::permissions(sleeper, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                 fs::perms::others_read | fs::perms::others_exec);
+    return sleeper;
+  }
+
+  static int TriesInFlight(const Executor& executor, const std::string& key) {
+    for (const InFlightEvaluation& job : executor.InFlight())
+      if (job.key == key) return job.tries;
+    return -1;
+  }
+
   static fs::path* cluster_dir_;
   static std::string* start_error_;
   static std::map<std::string, std::string>* environment_;
@@ -279,14 +325,12 @@ TEST_F(SlurmExecutorTest, JobRequeuedBySlurmIsATryAndAnEvent) {
   std::this_thread::sleep_for(std::chrono::seconds(6));  // the lost run lasts a while
   ProcessResult requeue = Slurm({"scontrol", "requeue", job});
   ASSERT_TRUE(requeue.ok()) << requeue.err;
-  // Slurm holds a requeued job for two minutes; the test lets it start at once.
-  bool released = false;
-  for (int i = 0; i < 40 && !released; ++i) {
+  for (int i = 0; i < 40 && TriesInFlight(executor, "requeued") < 2; ++i) {
     executor.Collect(0);
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    released = Slurm({"scontrol", "update", "jobid=" + job, "StartTime=now"}).ok() &&
-               ActiveJobs().find("PENDING") != std::string::npos;
   }
+  EXPECT_EQ(TriesInFlight(executor, "requeued"), 2) << "the requeue was not seen while pending";
+  ReleaseRequeued(job);
   std::map<std::string, EvaluationOutcome> outcomes = CollectByKey(executor);
   ASSERT_EQ(outcomes.count("requeued"), 1u);
   const EvaluationOutcome& outcome = outcomes["requeued"];
@@ -294,12 +338,149 @@ TEST_F(SlurmExecutorTest, JobRequeuedBySlurmIsATryAndAnEvent) {
   EXPECT_EQ(outcome.job_id, job);  // the same job, run again: nothing resubmitted
   EXPECT_EQ(outcome.tries, 2);
   ASSERT_EQ(outcome.infrastructure_events.size(), 1u);
-  EXPECT_THAT(outcome.infrastructure_events[0], HasSubstr("job " + job + " requeued by Slurm"));
-  EXPECT_THAT(outcome.infrastructure_events[0], HasSubstr("try 2 under the same job id"));
-  EXPECT_LT(outcome.queued_seconds, 6.0);  // from the requeue, not from the first submission
+  EXPECT_THAT(outcome.infrastructure_events[0],
+              HasSubstr("job " + job + " requeued by Slurm (restart 1; "));
+  EXPECT_THAT(outcome.infrastructure_events[0], HasSubstr("its run on "));
+  EXPECT_THAT(outcome.infrastructure_events[0], HasSubstr("try 2 of 3 under the same job id"));
+  // From the requeue to the rerun's start: not the first run's queue time plus its 6 s and more.
+  std::fprintf(stderr, "requeued job %s: queued %.1f s, ran %.1f s\n", job.c_str(),
+               outcome.queued_seconds, outcome.run_seconds);
+  EXPECT_LT(outcome.queued_seconds, 6.0);
+  EXPECT_GT(outcome.run_seconds, 0);
   EXPECT_EQ(outcome.verdict().failed_gate, "tests");  // the hang, judged by the second run
-  EXPECT_EQ(ActiveJobs(), "");                        // one job only, finished
   executor.Acknowledge("requeued");
+  // One job only, finished (squeue may show it RUNNING a moment after its script's end line).
+  std::string left;
+  for (int i = 0; i < 40 && !(left = ActiveJobs()).empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  EXPECT_EQ(left, "");
+}
+
+// A requeue while no rlvr process runs is found by the one that adopts the job (squeue's restart
+// count), a third process does not count it again (job.json keeps it), and Slurm's reruns count
+// against max_tries: past it the job is cancelled and the evaluation is not judged.
+TEST_F(SlurmExecutorTest, RequeuesSeenAfterARestartCountAgainstMaxTries) {
+  const std::string key = "requeued-twice";
+  SlurmExecutorOptions options = Options();
+  options.max_tries = 2;
+  std::string job;
+  {
+    SlurmExecutor first(options);
+    first.Submit(Request(key, "crashes.txt"));
+    job = WaitUntilRunning(first, key);
+  }  // `first` goes away as a killed loop would
+  ASSERT_FALSE(job.empty());
+  ProcessResult requeue = Slurm({"scontrol", "requeue", job});
+  ASSERT_TRUE(requeue.ok()) << requeue.err;
+  {
+    SlurmExecutor second(options);
+    EXPECT_THAT(second.Adopt(repo_->path()), ::testing::ElementsAre(key));
+    second.Collect(0);
+    EXPECT_EQ(TriesInFlight(second, key), 2) << "the requeue before the restart was missed";
+  }
+  SlurmExecutor third(options);
+  EXPECT_THAT(third.Adopt(repo_->path()), ::testing::ElementsAre(key));
+  third.Collect(0);
+  EXPECT_EQ(TriesInFlight(third, key), 2) << "a requeue already recorded was counted again";
+  ReleaseRequeued(job);
+  ASSERT_EQ(WaitForStarts(key, job, 2), 2u) << "the requeued job did not run again";
+  requeue = Slurm({"scontrol", "requeue", job});
+  ASSERT_TRUE(requeue.ok()) << requeue.err;
+
+  std::map<std::string, EvaluationOutcome> outcomes = CollectByKey(third, 60);
+  ASSERT_EQ(outcomes.count(key), 1u);
+  const EvaluationOutcome& outcome = outcomes[key];
+  EXPECT_FALSE(outcome.has_verdict);  // not judged: never a failed gate
+  EXPECT_THAT(outcome.error, HasSubstr("no verdict after 2 tries"));
+  EXPECT_THAT(outcome.error, HasSubstr("infrastructure"));
+  EXPECT_EQ(outcome.job_id, job);
+  EXPECT_EQ(outcome.tries, 2);
+  ASSERT_EQ(outcome.infrastructure_events.size(), 2u);
+  EXPECT_THAT(outcome.infrastructure_events[0], HasSubstr("requeued by Slurm (restart 1; "));
+  EXPECT_THAT(outcome.infrastructure_events[0], HasSubstr("try 2 of 2 under the same job id"));
+  EXPECT_THAT(outcome.infrastructure_events[1], HasSubstr("requeued by Slurm (restart 2; "));
+  EXPECT_THAT(outcome.infrastructure_events[1], HasSubstr("no tries left, job cancelled"));
+  third.Acknowledge(key);
+  std::string left;
+  for (int i = 0; i < 40 && !(left = ActiveJobs()).empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  EXPECT_EQ(left, "") << "the job requeued past max_tries was not cancelled";
+}
+
+// A run that wrote its verdict and was requeued before its script ended (the node lost in that
+// moment): the verdict stands, the job is cancelled rather than run again, and the event says so.
+// The evaluation here is a stand-in rlvr that only sleeps; the test writes the verdict itself.
+TEST_F(SlurmExecutorTest, VerdictWrittenBeforeARequeueIsKept) {
+  const std::string key = "verdict-then-requeue";
+  SlurmExecutorOptions options = Options();
+  options.rlvr_binary = SleepingRlvr();
+  SlurmExecutor executor(options);
+  executor.Submit(Request(key, "speedup.txt"));
+  std::string job = WaitUntilRunning(executor, key);
+  ASSERT_FALSE(job.empty());
+  nlohmann::json verdict = {
+      {"target", "dot"}, {"failed_gate", ""}, {"gates", nlohmann::json::array()}};
+  {
+    std::ofstream out(EvaluationFolder(repo_->path(), key) / "verdict.json");
+    out << verdict.dump();
+  }
+  executor.Collect(0);
+  EXPECT_EQ(TriesInFlight(executor, key), 1) << "a verdict taken while its job still runs";
+  ProcessResult requeue = Slurm({"scontrol", "requeue", job});
+  ASSERT_TRUE(requeue.ok()) << requeue.err;
+
+  std::map<std::string, EvaluationOutcome> outcomes = CollectByKey(executor, 30);
+  ASSERT_EQ(outcomes.count(key), 1u);
+  const EvaluationOutcome& outcome = outcomes[key];
+  ASSERT_TRUE(outcome.has_verdict) << outcome.error;
+  EXPECT_EQ(outcome.verdict_json, verdict);
+  EXPECT_EQ(outcome.tries, 1);  // the rerun never happened
+  ASSERT_EQ(outcome.infrastructure_events.size(), 1u);
+  EXPECT_THAT(outcome.infrastructure_events[0],
+              HasSubstr("job " + job + " requeued by Slurm (restart 1; "));
+  EXPECT_THAT(
+      outcome.infrastructure_events[0],
+      HasSubstr("after its verdict was written: the verdict is kept and the job cancelled"));
+  executor.Acknowledge(key);
+  std::string left;
+  for (int i = 0; i < 40 && !(left = ActiveJobs()).empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  EXPECT_EQ(left, "") << "the requeued job was not cancelled";
+}
+
+// Slurm requeues a job held (a failed prolog gives "launch failed requeued held"; here `scontrol
+// requeuehold`): it would never run by itself, so it is cancelled and resubmitted, which here
+// leaves no try (max_tries 2: the first run and Slurm's rerun).
+TEST_F(SlurmExecutorTest, JobRequeuedHeldIsCancelledAndRetried) {
+  const std::string key = "requeued-held";
+  SlurmExecutorOptions options = Options();
+  options.rlvr_binary = SleepingRlvr();
+  options.max_tries = 2;
+  SlurmExecutor executor(options);
+  executor.Submit(Request(key, "speedup.txt"));
+  std::string job = WaitUntilRunning(executor, key);
+  ASSERT_FALSE(job.empty());
+  ProcessResult requeue = Slurm({"scontrol", "requeuehold", job});
+  ASSERT_TRUE(requeue.ok()) << requeue.err;
+
+  std::map<std::string, EvaluationOutcome> outcomes = CollectByKey(executor, 30);
+  ASSERT_EQ(outcomes.count(key), 1u);
+  const EvaluationOutcome& outcome = outcomes[key];
+  EXPECT_FALSE(outcome.has_verdict);
+  EXPECT_THAT(outcome.error, HasSubstr("no verdict after 2 tries"));
+  EXPECT_EQ(outcome.tries, 2);
+  ASSERT_EQ(outcome.infrastructure_events.size(), 2u);
+  EXPECT_THAT(
+      outcome.infrastructure_events[0],
+      HasSubstr("requeued by Slurm (restart 1; Slurm's reason: job requeued in held state)"));
+  EXPECT_THAT(outcome.infrastructure_events[1],
+              HasSubstr("job " + job + " held by Slurm after its requeue"));
+  EXPECT_THAT(outcome.infrastructure_events[1], HasSubstr("no tries left"));
+  executor.Acknowledge(key);
+  std::string left;
+  for (int i = 0; i < 40 && !(left = ActiveJobs()).empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  EXPECT_EQ(left, "") << "the held job was not cancelled";
 }
 
 TEST_F(SlurmExecutorTest, RestartedExecutorAdoptsTheJobs) {
