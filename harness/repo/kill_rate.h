@@ -1,18 +1,19 @@
 // How strong a target's tests are, for `rlvr check --mutants`: a seeded sample of single-point
-// mutants (repo/mutants.h) of the target's editable files at HEAD, each judged as a candidate by
-// the evaluator without sanitizers and benchmarks. A mutant the scope, apply, format or build gate
-// stops is "not viable"; one a test-running gate stops is "killed"; one that passes every gate
-// and compiles to the same object code as HEAD (trivial compiler equivalence) is "equivalent": no
-// test could tell it apart; any other that passes "survived": a wrong kernel the repository's
-// tests cannot see. Lines the build never compiles (found by the preprocessor with the build's own
-// compile command: an #ifdef of an option that is off, an instruction set this build lacks when
-// rlvr.json has no portable_args) get no mutant, and their number is said. Prints one line per
-// mutant, the kill rate over killed and survived mutants per target and each survivor's file:line
-// with its line before and after.
+// mutants (repo/mutants.h) of the target's editable files at HEAD. Each is first screened by the
+// build's own compiler (repo/mutant_screen.h): one on a line no translation unit of this build
+// keeps is "not compiled" (an #ifdef of an option that is off), one whose object code is HEAD's in
+// every unit that compiles it is "equivalent" (trivial compiler equivalence); neither is tested,
+// since no test could kill it. The others are judged as candidates by the evaluator without
+// sanitizers and benchmarks: stopped by the scope, apply, format or build gate, "not viable"; by a
+// test-running gate, "killed"; passing every gate, "survived": a wrong kernel the repository's
+// tests cannot see. Lines the build never compiles get no mutant at all when the screen can tell
+// (their number is said). Prints one line per mutant, the kill rate over killed and survived
+// mutants per target, each survivor's file:line with its line before and after, and the
+// equivalent and not-compiled mutants apart; a mutant the screen could not judge is tested, and
+// why it could not is said.
 #pragma once
 
 #include <cstdint>
-#include <filesystem>
 #include <vector>
 
 #include "harness/base/config.h"
@@ -27,14 +28,12 @@ struct KillRateOptions {
 };
 
 struct MutantTally {
-  int generated = 0, killed = 0, survived = 0, not_viable = 0, equivalent = 0;
+  int generated = 0, killed = 0, survived = 0, not_viable = 0;
+  int equivalent = 0;            // same object code as HEAD: not tested
+  int not_compiled = 0;          // on a line this build never compiles: not tested
+  int unscreened = 0;            // the screen could not tell (and said why): tested like the others
   int lines_never_compiled = 0;  // lines of the editable files this build never compiles
 };
-
-// Trivial compiler equivalence: objects `a` and `b` are the same once debug information and the
-// compiler's version note are dropped (symbols, relocations and code all compared). False when
-// either is missing or objcopy fails.
-bool SameObjectCode(const std::filesystem::path& a, const std::filesystem::path& b);
 
 // Prints what the mutants are, then judges each of `targets` (of `project`) in turn; returns one
 // tally per target, in order. Preconditions: `rlvr check` found nothing to FAIL (HEAD builds and

@@ -124,18 +124,19 @@ TEST_F(CheckCommandTest, MutantsReportAKillRate) {
   ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
   std::smatch m;
   std::regex summary(
-      R"(dot: (\d+) mutants: (\d+) killed, (\d+) survived, (\d+) not viable, (\d+) equivalent \(same object code as HEAD\); kill rate (\d+)% \((\d+) of (\d+) viable\))");
+      R"(dot: (\d+) mutants: (\d+) killed, (\d+) survived, (\d+) not viable, (\d+) equivalent \(same object code as HEAD\), (\d+) not compiled in this build; kill rate (\d+)% \((\d+) of (\d+) viable\))");
   ASSERT_TRUE(std::regex_search(result.out, m, summary)) << result.out;
   int generated = std::stoi(m[1]), killed = std::stoi(m[2]), survived = std::stoi(m[3]),
-      not_viable = std::stoi(m[4]), equivalent = std::stoi(m[5]);
+      not_viable = std::stoi(m[4]), equivalent = std::stoi(m[5]), not_compiled = std::stoi(m[6]);
   EXPECT_EQ(generated, 4);
-  EXPECT_EQ(killed + survived + not_viable + equivalent, generated);
-  EXPECT_EQ(std::stoi(m[7]), killed);
-  EXPECT_EQ(std::stoi(m[8]), killed + survived);
+  EXPECT_EQ(killed + survived + not_viable + equivalent + not_compiled, generated);
+  EXPECT_EQ(std::stoi(m[8]), killed);
+  EXPECT_EQ(std::stoi(m[9]), killed + survived);
+  EXPECT_THAT(result.out, HasSubstr("screen: compile commands from"));
   EXPECT_GE(killed, 1) << "the fixture's tests kill nothing?\n" << result.out;
   // One line per mutant, naming the file and line.
   std::regex per_mutant(
-      R"(\[\d/4\] (killed \(\w+\)|SURVIVED|equivalent|not viable \(\w+\)) +kernel/dot\.cpp:\d+: )");
+      R"(\[\d/4\] (killed \(\w+\)|SURVIVED|equivalent|not compiled|not viable \(\w+\)) +kernel/dot\.cpp:\d+: )");
   int lines = 0;
   for (auto it = std::sregex_iterator(result.out.begin(), result.out.end(), per_mutant);
        it != std::sregex_iterator(); ++it)
