@@ -121,8 +121,26 @@ std::vector<std::string> CheckIncludeOperands(const std::string& text, const std
   static const std::regex directive_re(R"(^\s*#\s*(include_next|include|import|embed)\b\s*(.*)$)");
   static const std::regex has_include_re(R"(__has_include(_next)?\b\s*(\(\s*(.?))?)");
   static const std::regex literal_re(R"re(^(?:"([^"]*)"|<([^>]*)>)\s*$)re");
+  // `#define NAME __has_include` (xxHash's XXH_HAS_INCLUDE): NAME(...) is then a __has_include
+  // too, and its operand is held to the same rule; the alias itself is no invocation.
+  static const std::regex alias_re(R"(^\s*#\s*define\s+(\w+)\s+__has_include(_next)?\s*$)");
+  // Testing whether the operator exists is no invocation either.
+  static const std::regex exists_re(R"(^\s*#\s*(ifdef|ifndef)\s+__has_include(_next)?\s*$)");
+  static const std::regex defined_before_re(R"(defined\s*\(?\s*$)");
+  const std::vector<LogicalLine> lines = LogicalLines(text);
+  std::vector<std::string> aliases;
+  for (const LogicalLine& logical : lines) {
+    std::smatch alias;
+    if (std::regex_match(logical.text, alias, alias_re)) aliases.push_back(alias[1]);
+  }
+  std::string alias_pattern;
+  for (const std::string& alias : aliases)
+    alias_pattern += (alias_pattern.empty() ? "" : "|") + alias;
+  const std::regex alias_call_re(alias_pattern.empty()
+                                     ? std::string("(?!)")
+                                     : R"(\b()" + alias_pattern + R"()\b\s*(\(\s*(.?))?)");
   std::vector<std::string> problems;
-  for (const LogicalLine& logical : LogicalLines(text)) {
+  for (const LogicalLine& logical : lines) {
     const std::string where = fmt::format("{}:{}", file, logical.line);
     std::smatch m;
     if (std::regex_search(logical.text, m, directive_re)) {
@@ -145,12 +163,36 @@ std::vector<std::string> CheckIncludeOperands(const std::string& text, const std
       }
       continue;
     }
+    if (std::regex_match(logical.text, alias_re) || std::regex_match(logical.text, exists_re))
+      continue;
     for (auto it = std::sregex_iterator(logical.text.begin(), logical.text.end(), has_include_re);
          it != std::sregex_iterator(); ++it) {
       const std::string next = (*it)[3];
       if (next == "\"" || next == "<") continue;
+      const std::string before = logical.text.substr(0, static_cast<size_t>(it->position()));
+      if (!(*it)[2].matched && std::regex_search(before, defined_before_re)) continue;
       problems.push_back(fmt::format(
           "{}: __has_include{} of a computed operand: only a literal \"file\" or <header> "
+          "may be named",
+          where, (*it)[1].str()));
+    }
+    // Naming the alias in #ifdef, #ifndef or #undef, or defining it, is no call of it; a
+    // #define's body is still read (it may call the alias).
+    static const std::regex names_macro_re(R"(^\s*#\s*(ifdef|ifndef|undef)\b)");
+    static const std::regex define_head_re(R"(^\s*#\s*define\s+\w+(\([^)]*\))?)");
+    if (std::regex_search(logical.text, names_macro_re)) continue;
+    std::smatch head;
+    const std::string body = std::regex_search(logical.text, head, define_head_re)
+                                 ? logical.text.substr(static_cast<size_t>(head.length(0)))
+                                 : logical.text;
+    for (auto it = std::sregex_iterator(body.begin(), body.end(), alias_call_re);
+         it != std::sregex_iterator(); ++it) {
+      const std::string next = (*it)[3];
+      if (next == "\"" || next == "<") continue;
+      const std::string before = body.substr(0, static_cast<size_t>(it->position()));
+      if (!(*it)[2].matched && std::regex_search(before, defined_before_re)) continue;
+      problems.push_back(fmt::format(
+          "{}: {} (= __has_include) of a computed operand: only a literal \"file\" or <header> "
           "may be named",
           where, (*it)[1].str()));
     }

@@ -16,8 +16,9 @@ namespace rlvr {
 // Problems of `text` (the candidate's version of `file`, relative to `repo_root`), one message
 // each ("file:line: reason"); empty = clean. Refused: #include, #include_next, #import and #embed
 // whose operand is not a literal "..." or <...>; __has_include/__has_include_next of a
-// non-literal; a quoted operand that is absolute, leads out of the repository with "..", or is a
-// link to a file outside it; #include_next and #embed of anything.
+// non-literal, and so of a name #defined as __has_include (testing whether it exists, with
+// #ifdef or defined(), is no invocation); a quoted operand that is absolute, leads out of the
+// repository with "..", or is a link to a file outside it; #include_next and #embed of anything.
 std::vector<std::string> CheckIncludeOperands(const std::string& text, const std::string& file,
                                               const std::filesystem::path& repo_root);
 

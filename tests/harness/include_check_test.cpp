@@ -59,6 +59,25 @@ TEST_F(IncludeCheckTest, ComputedOperandsAreRefused) {
   EXPECT_THAT(Check("#if __has_include_next(MACRO)\n#endif\n"), SizeIs(1));
 }
 
+// xxHash's own way (its HEAD refused every edit of xxhash.h): asking whether __has_include exists
+// and naming it XXH_HAS_INCLUDE is no invocation, and a literal operand through the alias passes;
+// a computed one through the alias is refused like a direct one.
+TEST_F(IncludeCheckTest, TestingForHasIncludeAndALiteralThroughAnAliasPass) {
+  const std::string xxhash =
+      "#ifndef XXH_HAS_INCLUDE\n#  ifdef __has_include\n#    define XXH_HAS_INCLUDE __has_include\n"
+      "#  else\n#    define XXH_HAS_INCLUDE(x) 0\n#  endif\n#endif\n"
+      "#if defined(__wasm_simd128__) && XXH_HAS_INCLUDE(<arm_neon.h>)\n#endif\n"
+      "#if defined(__has_include) && defined __has_include_next\n#endif\n";
+  EXPECT_THAT(Check(xxhash), IsEmpty());
+  EXPECT_THAT(Check(xxhash + "#if XXH_HAS_INCLUDE(SECRET_PATH)\n#endif\n"),
+              ElementsAre(AllOf(HasSubstr("softmax.cpp:12"),
+                                HasSubstr("XXH_HAS_INCLUDE (= __has_include) of a computed"))));
+  EXPECT_THAT(Check(xxhash + "#define CHECK XXH_HAS_INCLUDE(SECRET_PATH)\n"),
+              ElementsAre(HasSubstr("softmax.cpp:12")));
+  EXPECT_THAT(Check("#ifdef __has_include\n#if __has_include(MACRO)\n#endif\n#endif\n"),
+              ElementsAre(HasSubstr("softmax.cpp:2")));
+}
+
 // The preprocessor splices lines and drops comments before it reads a directive: so does the
 // check, so a directive split by a comment or a backslash-newline is seen whole.
 TEST_F(IncludeCheckTest, DirectivesDisguisedByCommentsSplicesDigraphsAndTrigraphsAreSeen) {
