@@ -24,9 +24,10 @@ struct ComparisonRequest {
   std::filesystem::path baseline_binary;
   std::filesystem::path candidate_binary;
   // A repository's own benchmark commands (rlvr.json "bench_command", expanded for each side):
-  // when set, they replace the binaries and are run as they are, one invocation per run, with no
-  // Google Benchmark flag appended (min_time_seconds, repetitions and random_interleaving are
-  // unused); rlvr selects the benchmarks matching `filter` and `extra` from their JSON itself.
+  // when set, they replace the binaries and are run as they are, `command_repetitions`
+  // invocations per run, with no Google Benchmark flag appended (min_time_seconds, repetitions
+  // and random_interleaving are unused); rlvr selects the benchmarks matching `filter` and
+  // `extra` from their JSON itself.
   std::vector<std::string> baseline_command;
   std::vector<std::string> candidate_command;
   std::filesystem::path cwd;       // both sides' working dir; empty: the candidate binary's dir
@@ -41,7 +42,8 @@ struct ComparisonRequest {
   int rounds = kBenchRounds;
   double min_time_seconds = kBenchMinTimeSeconds;  // per benchmark per repetition
   int repetitions = kBenchRepetitions;             // per run; the fastest is kept
-  double timeout_seconds = 900;                    // per run
+  int command_repetitions = 1;   // invocations of a command per run (bench_command.repetitions)
+  double timeout_seconds = 900;  // per run
   // Set for both sides' processes on top of the usual environment (e.g. RLVR_BENCH_FRESH=1).
   std::map<std::string, std::string> env;
   // Each run times its benchmarks and repetitions in a shuffled order
