@@ -97,6 +97,7 @@ Comparison CompareBenchmarks(const ComparisonRequest& request) {
     ab.settings.extra_args.push_back("--benchmark_enable_random_interleaving=true");
   }
   ab.rounds = request.rounds;
+  ab.progress = request.progress;
   // Same cwd, environment and limits for both sides; the candidate is untrusted code.
   ab.options.cwd = request.cwd.empty() ? request.candidate_binary.parent_path() : request.cwd;
   ab.options.env = request.env;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -56,6 +57,8 @@ struct ComparisonRequest {
   // Empty: all `rounds` are run and DecideBenchmarks applies the fixed-budget rule.
   std::vector<std::string> primary;
   BenchGateRule rule;  // alpha, min_improvement, max_regression of the target
+  // Optional: told what each run is ("round 3/20 candidate: ..."), for progress lines.
+  std::function<void(const std::string&)> progress;
 };
 
 // A benchmark's counters over the whole comparison, for the roofline check.

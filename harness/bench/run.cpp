@@ -276,8 +276,8 @@ AbResult RunInterleaved(const AbRequest& request) {
           RunBenchmarkOnce(candidate ? request.candidate_command : request.baseline_command,
                            request.settings, request.options);
       if (request.progress) {
-        request.progress(fmt::format("round {}/{} {}: {}", round + 1, request.rounds, side,
-                                     output.ok ? "ok" : output.message));
+        request.progress(fmt::format("round {}/{} {}{}", round + 1, request.rounds, side,
+                                     output.ok ? "" : ": " + output.message));
       }
       if (!output.ok) {
         result.failed_side = side;
