@@ -1,7 +1,8 @@
 // Progress of long evaluations without --verbose (verify/progress.h): the reporter's lines and
 // heartbeats, and `rlvr evaluate` on the command fixture (tests/fixtures/make_header_repo) whose
 // test command is made slow, with the heartbeat interval set to 1 s: its stderr shows each long
-// gate's steps and repeated heartbeats with growing elapsed times, and --json stdout stays JSON.
+// gate's steps and repeated heartbeats with growing elapsed times, and --json stdout stays JSON;
+// and the settings of `rlvr iterate`, whose evaluations print heartbeats only.
 #include <chrono>
 #include <fstream>
 #include <mutex>
@@ -13,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/base/process.h"
+#include "harness/loop/settings.h"
 #include "harness/verify/progress.h"
 #include "tests/harness/fixture_repo.h"
 
@@ -163,6 +165,17 @@ TEST(EvaluateProgressTest, ASlowGateShowsHeartbeatsWithoutVerboseAndJsonStaysPur
   ASSERT_NE(quiet.exit_code, 2) << quiet.err;
   EXPECT_THAT(quiet.err, Not(HasSubstr("rlvr: tests:")));
   std::filesystem::remove(reply);
+}
+
+// `rlvr iterate` judges candidate after candidate: its evaluations print heartbeats only (at most
+// one per 30 s each), named by the label the loop sets to the attempt it judges.
+TEST(IterateProgressTest, TheLoopsEvaluationsPrintHeartbeatsOnlyNamedByTheAttempt) {
+  FixtureRepo repo = MakeFixtureRepo();
+  IterateSettings settings = ResolveIterateSettings(repo.path(), IterateFlags{});
+  EXPECT_FALSE(settings.evaluation.progress.announce_steps);
+  EXPECT_EQ(settings.evaluation.progress.heartbeat_seconds, 30);
+  ASSERT_NE(settings.loop.evaluation_label, nullptr);
+  EXPECT_EQ(settings.evaluation.progress.label, settings.loop.evaluation_label);
 }
 
 }  // namespace
