@@ -177,6 +177,11 @@ BenchCommand ParseBenchCommand(const Reader& r, const json& object, const std::s
     r.Fail(where + ".format", fmt::format("\"{}\": expected \"google_benchmark_json\" (convert "
                                           "other output with a small script)",
                                           out.format));
+  if (auto reps = it->find("repetitions"); reps != it->end() && !reps->is_null()) {
+    if (!reps->is_number_integer() || reps->get<int>() < 1 || reps->get<int>() > 100)
+      r.Fail(where + ".repetitions", "expected a whole number in [1, 100]");
+    out.repetitions = reps->get<int>();
+  }
   return out;
 }
 

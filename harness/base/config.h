@@ -57,12 +57,16 @@ struct TestCommand {
   std::string kind = "exit_status";
 };
 
-// A target's benchmark program run as a command: each invocation is one run and prints a report
-// in `format` (only "google_benchmark_json") on stdout. rlvr appends no flags; it selects the
-// target's benchmarks by name itself and keeps the fastest of any repetitions.
+// A target's benchmark program run as a command: each invocation prints a report in `format`
+// (only "google_benchmark_json") on stdout. rlvr appends no flags; it selects the target's
+// benchmarks by name itself. One run (one sample per side and round) is `repetitions`
+// invocations, of which each benchmark's fastest time is kept, as Google Benchmark binaries get
+// --benchmark_repetitions: a single invocation of a program that reports its mean time is as noisy
+// as the machine, and interference only ever adds time.
 struct BenchCommand {
   std::vector<std::string> command;
   std::string format = "google_benchmark_json";
+  int repetitions = 1;  // rlvr.json bench_command.repetitions, in [1, 100]
 };
 
 // How far a benchmark may go beyond the hardware (the benchmark gate's physics check).

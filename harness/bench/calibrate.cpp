@@ -58,14 +58,65 @@ void PrintTally(const ReplayTally& tally, double seconds_per_round) {
           "re-measurement under other layouts): %s\n",
           Rate(s.regressions, tally.trials).c_str());
     } else if (s.scale < 1) {
-      std::printf("  detection power at %.0f%% speed-up: %s; false rejections %d/%d; %s\n",
-                  (1 - s.scale) * 100, LowerRate(s.promoted, tally.trials).c_str(),
-                  tally.trials - s.promoted, tally.trials, timing.c_str());
+      // Missed = not promoted: refused for a regression, or not shown faster within the budget.
+      std::printf(
+          "  detection power at %.0f%% speed-up: %s; missed %d/%d (%d refused for a regression of "
+          "a gated benchmark, %d not shown faster within the budget); %s\n",
+          (1 - s.scale) * 100, LowerRate(s.promoted, tally.trials).c_str(),
+          tally.trials - s.promoted, tally.trials, s.regressions,
+          tally.trials - s.promoted - s.regressions, timing.c_str());
     } else {
       std::printf("  a %gx slower candidate: promoted %d/%d; %s\n", s.scale, s.promoted,
                   tally.trials, timing.c_str());
     }
   }
+}
+
+// The share of trials in which `tally`'s simulated 10% speed-up was not promoted.
+double MissedTenPercent(const ReplayTally& tally) {
+  for (const auto& s : tally.scenarios) {
+    if (std::abs(s.scale - 0.90) < 1e-9) return 1 - double(s.promoted) / std::max(tally.trials, 1);
+  }
+  return 0;
+}
+
+// Robust run-to-run spread of one side's samples: 1.4826 x the median absolute deviation of their
+// logarithms (about the relative standard deviation for small, normal noise; unmoved by outliers).
+double RelativeSpread(const std::vector<double>& samples_ns) {
+  std::vector<double> logs;
+  for (double v : samples_ns) {
+    if (v > 0) logs.push_back(std::log(v));
+  }
+  if (logs.size() < 2) return 0;
+  double median = MedianOf(logs);
+  for (double& v : logs) v = std::abs(v - median);
+  return 1.4826 * MedianOf(logs);
+}
+
+// Each primary benchmark's noise (median over trials of RelativeSpread of both sides), and when
+// the gate misses a 10% speed-up in more than a fifth of `tally`'s trials, what lowers the noise.
+void PrintNoise(const std::map<std::string, std::vector<double>>& spreads, const Target& target,
+                const ReplayTally& tally, int rounds, int repetitions) {
+  std::printf(
+      "run-to-run noise (1.4826 x median absolute deviation of log time within a trial):\n");
+  for (const auto& [name, values] : spreads) {
+    std::printf("  %-40s %.1f%%\n", name.c_str(), 100 * MedianOf(values));
+  }
+  double missed = MissedTenPercent(tally);
+  if (missed <= 0.2) return;
+  std::string remedy =
+      target.UsesBenchCommand()
+          ? fmt::format(
+                "raise the target's bench_command \"repetitions\" in rlvr.json (invocations per "
+                "run, each benchmark's fastest kept; here {}: try `rlvr calibrate --repetitions "
+                "{}` to see its effect) or the time the command measures each benchmark for",
+                repetitions, std::max(5, 2 * repetitions))
+          : "run on a quieter machine (fewer concurrent jobs) or raise the target's "
+            "min_improvement";
+  std::printf(
+      "  a 10%% speed-up is missed in %.0f%% of trials: at this noise the gate cannot see it "
+      "within %d rounds; to lower the noise, %s\n",
+      100 * missed, rounds, remedy.c_str());
 }
 
 // The command that runs the target's benchmarks of the build in `build_dir` from `tree`: the
@@ -132,9 +183,10 @@ void PrintLayoutSpread(const std::map<std::string, std::vector<double>>& estimat
 
 void CheckCalibrationOptions(const CalibrationOptions& options) {
   if (options.rounds < 2 || options.trials < 1 || options.resamples < 0 ||
-      options.repetitions < 1) {
+      options.repetitions < 0 || options.min_time < 0) {
     throw CLI::RuntimeError(
-        "rlvr calibrate: need --rounds >= 2, --trials >= 1, --resamples >= 0, --repetitions >= 1",
+        "rlvr calibrate: need --rounds >= 2, --trials >= 1, --resamples >= 0, --repetitions >= 1 "
+        "(0 = the gate's), --min-time > 0 (0 = the gate's)",
         2);
   }
   if (options.speedup <= 0 || options.speedup >= 1) {
@@ -174,7 +226,17 @@ void Calibrate(const BenchSetup& setup, const CalibrationOptions& options) {
   AbRequest request;
   request.baseline_command = {setup.bench_binary.string()};
   request.options.cwd = setup.bench_binary.parent_path();
+  request.settings.min_time_seconds =
+      options.min_time > 0 ? options.min_time : kBenchMinTimeSeconds;
+  request.settings.repetitions = options.repetitions > 0 ? options.repetitions : kBenchRepetitions;
   if (target.UsesBenchCommand()) {
+    if (options.min_time > 0)
+      throw CLI::RuntimeError(
+          fmt::format("rlvr calibrate: target {} is measured by its bench_command, which times "
+                      "itself; --min-time does not apply (--repetitions sets its invocations "
+                      "per run)",
+                      target.name),
+          2);
     if (setup.tree.empty())
       throw CLI::RuntimeError(
           fmt::format("rlvr calibrate: target {} is measured by its bench_command; --bench does "
@@ -184,14 +246,14 @@ void Calibrate(const BenchSetup& setup, const CalibrationOptions& options) {
     // As the benchmark gate runs it: as given, from HEAD's tree, rlvr selecting the benchmarks.
     request.baseline_command = BenchCommandOf(setup, target, setup.tree, setup.build_dir);
     request.settings.append_flags = false;
+    request.settings.command_repetitions =
+        options.repetitions > 0 ? options.repetitions : target.bench_command.repetitions;
     request.options.cwd = setup.tree;
   }
   request.candidate_command = request.baseline_command;
   // As the gate's rounds: the target's benchmarks (the gate measures the references, for the
   // roofline, in one round of their own before them).
   request.settings.filter = target.benchmarks;
-  request.settings.min_time_seconds = options.min_time;
-  request.settings.repetitions = options.repetitions;
   request.rounds = options.rounds;
   try {
     request.metric = ParseBenchMetric(options.metric);
@@ -204,13 +266,26 @@ void Calibrate(const BenchSetup& setup, const CalibrationOptions& options) {
   for (size_t k = 0; k < design.looks.size(); ++k) {
     looks.push_back(fmt::format("{} (p <= {:.2g})", design.looks[k], design.promotion_level[k]));
   }
+  // What one run is: the gate's, unless a flag changed it.
+  const int repetitions = target.UsesBenchCommand() ? request.settings.command_repetitions
+                                                    : request.settings.repetitions;
+  const std::string run =
+      target.UsesBenchCommand()
+          ? fmt::format(
+                "each run {} invocation{} of the bench_command (it times itself), each "
+                "benchmark's fastest kept{}",
+                repetitions, repetitions == 1 ? "" : "s",
+                options.repetitions > 0 ? " (--repetitions; the gate uses rlvr.json's " +
+                                              std::to_string(target.bench_command.repetitions) + ")"
+                                        : "")
+          : fmt::format("fastest of {} repetitions of min_time {:g} s", repetitions,
+                        request.settings.min_time_seconds);
   std::printf(
       "calibrating target %s (%s): the sequential gate, at most %d rounds, looks after rounds "
-      "%s; fastest of %d repetitions of min_time %g s, alpha %g, min_improvement %g, "
-      "max_regression %g\n",
+      "%s; %s, alpha %g, min_improvement %g, max_regression %g\n",
       target.name.c_str(), options.metric.c_str(), options.rounds,
-      fmt::format("{}", fmt::join(looks, ", ")).c_str(), options.repetitions, options.min_time,
-      options.alpha, rule.min_improvement, rule.max_regression);
+      fmt::format("{}", fmt::join(looks, ", ")).c_str(), run.c_str(), options.alpha,
+      rule.min_improvement, rule.max_regression);
   std::fflush(stdout);  // before the trials' progress lines on stderr
   if (options.null_patches && setup.build_dir.empty())
     throw CLI::RuntimeError("rlvr calibrate: --null-patches builds HEAD itself; drop --bench", 2);
@@ -223,6 +298,7 @@ void Calibrate(const BenchSetup& setup, const CalibrationOptions& options) {
   ReplayTally real(speedups);
   std::map<std::string, std::vector<double>> pool;  // every sample of every run, per benchmark
   std::map<std::string, std::vector<double>> layout_estimates;
+  std::map<std::string, std::vector<double>> spreads;  // per primary, RelativeSpread per trial
   std::map<std::string, double> not_within;  // share of trials with the interval beyond the limit
   // Share of trials in which every primary looked materially faster by layout alone (interval
   // below 1, at least half of min_improvement faster): what the gate's confirmation of a small
@@ -261,6 +337,10 @@ void Calibrate(const BenchSetup& setup, const CalibrationOptions& options) {
           primaries_confirmed += 1;
         if (!RegressionDismissedByLayout(b.estimate, b.ci_high, rule))
           not_within[b.name] += 1.0 / options.trials;
+      }
+      if (IsPrimary(target, b.name)) {
+        spreads[b.name].push_back((RelativeSpread(b.baseline_ns) + RelativeSpread(b.candidate_ns)) /
+                                  2);
       }
       auto& samples = pool[b.name];
       samples.insert(samples.end(), b.baseline_ns.begin(), b.baseline_ns.end());
@@ -315,6 +395,9 @@ void Calibrate(const BenchSetup& setup, const CalibrationOptions& options) {
                 size_t(options.trials) * options.rounds,
                 options.null_patches ? " (run-to-run noise only: layouts are pooled away)" : "");
     PrintTally(resampled, seconds_per_round);
+    PrintNoise(spreads, target, resampled, options.rounds, repetitions);
+  } else {
+    PrintNoise(spreads, target, real, options.rounds, repetitions);
   }
   std::printf(
       "targets: false promotions <= 1%%, detection of a 5%% speed-up >= 95%% within the budget, "

@@ -92,10 +92,12 @@ Comparison CompareBenchmarks(const ComparisonRequest& request) {
       FilterWithNames(request.filter, extra_once ? std::vector<std::string>{} : request.extra);
   ab.settings.min_time_seconds = request.min_time_seconds;
   ab.settings.repetitions = request.repetitions;
+  ab.settings.command_repetitions = request.command_repetitions;
   if (request.random_interleaving) {
     ab.settings.extra_args.push_back("--benchmark_enable_random_interleaving=true");
   }
   ab.rounds = request.rounds;
+  ab.progress = request.progress;
   // Same cwd, environment and limits for both sides; the candidate is untrusted code.
   ab.options.cwd = request.cwd.empty() ? request.candidate_binary.parent_path() : request.cwd;
   ab.options.env = request.env;
@@ -199,6 +201,7 @@ ComparisonRequest GateComparison(const Target& target, const std::filesystem::pa
   request.primary = target.primary;
   request.rule.min_improvement = target.min_improvement;
   request.rule.max_regression = target.max_regression;
+  request.command_repetitions = target.bench_command.repetitions;
   return request;
 }
 

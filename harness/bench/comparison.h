@@ -7,6 +7,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -24,9 +25,10 @@ struct ComparisonRequest {
   std::filesystem::path baseline_binary;
   std::filesystem::path candidate_binary;
   // A repository's own benchmark commands (rlvr.json "bench_command", expanded for each side):
-  // when set, they replace the binaries and are run as they are, one invocation per run, with no
-  // Google Benchmark flag appended (min_time_seconds, repetitions and random_interleaving are
-  // unused); rlvr selects the benchmarks matching `filter` and `extra` from their JSON itself.
+  // when set, they replace the binaries and are run as they are, `command_repetitions`
+  // invocations per run, with no Google Benchmark flag appended (min_time_seconds, repetitions
+  // and random_interleaving are unused); rlvr selects the benchmarks matching `filter` and
+  // `extra` from their JSON itself.
   std::vector<std::string> baseline_command;
   std::vector<std::string> candidate_command;
   std::filesystem::path cwd;       // both sides' working dir; empty: the candidate binary's dir
@@ -41,7 +43,8 @@ struct ComparisonRequest {
   int rounds = kBenchRounds;
   double min_time_seconds = kBenchMinTimeSeconds;  // per benchmark per repetition
   int repetitions = kBenchRepetitions;             // per run; the fastest is kept
-  double timeout_seconds = 900;                    // per run
+  int command_repetitions = 1;   // invocations of a command per run (bench_command.repetitions)
+  double timeout_seconds = 900;  // per run
   // Set for both sides' processes on top of the usual environment (e.g. RLVR_BENCH_FRESH=1).
   std::map<std::string, std::string> env;
   // Each run times its benchmarks and repetitions in a shuffled order
@@ -54,6 +57,8 @@ struct ComparisonRequest {
   // Empty: all `rounds` are run and DecideBenchmarks applies the fixed-budget rule.
   std::vector<std::string> primary;
   BenchGateRule rule;  // alpha, min_improvement, max_regression of the target
+  // Optional: told what each run is ("round 3/20 candidate: ..."), for progress lines.
+  std::function<void(const std::string&)> progress;
 };
 
 // A benchmark's counters over the whole comparison, for the roofline check.

@@ -184,7 +184,18 @@ BenchmarkOutput RunBenchmarkCommandOnce(const std::vector<std::string>& command,
 
 BenchmarkOutput RunBenchmarkOnce(const std::vector<std::string>& command,
                                  const BenchRunSettings& settings, const RunOptions& options) {
-  if (!settings.append_flags) return RunBenchmarkCommandOnce(command, settings.filter, options);
+  if (!settings.append_flags) {
+    // `repetitions` invocations, each benchmark's fastest kept (BenchCommand::repetitions).
+    BenchmarkOutput merged;
+    for (int i = 0; i < std::max(settings.command_repetitions, 1); ++i) {
+      BenchmarkOutput one = RunBenchmarkCommandOnce(command, settings.filter, options);
+      if (!one.ok) return one;
+      for (auto& sample : one.benchmarks) merged.benchmarks.push_back(std::move(sample));
+    }
+    KeepFastestRepetition(merged);
+    merged.ok = true;
+    return merged;
+  }
   std::vector<std::string> argv = command;
   argv.push_back("--benchmark_filter=" + settings.filter);
   argv.push_back("--benchmark_format=json");
@@ -265,8 +276,8 @@ AbResult RunInterleaved(const AbRequest& request) {
           RunBenchmarkOnce(candidate ? request.candidate_command : request.baseline_command,
                            request.settings, request.options);
       if (request.progress) {
-        request.progress(fmt::format("round {}/{} {}: {}", round + 1, request.rounds, side,
-                                     output.ok ? "ok" : output.message));
+        request.progress(fmt::format("round {}/{} {}{}", round + 1, request.rounds, side,
+                                     output.ok ? "" : ": " + output.message));
       }
       if (!output.ok) {
         result.failed_side = side;

@@ -55,10 +55,12 @@ struct BenchRunSettings {
   int repetitions = kBenchRepetitions;             // --benchmark_repetitions; fastest is kept
   std::vector<std::string> extra_args;
   // false: the command is a repository's own benchmark command (rlvr.json "bench_command"), run
-  // exactly as given, one invocation per run: no flag is appended (min_time, repetitions and
-  // extra_args are unused), and the samples whose names `filter` finds (std::regex_search, as
-  // --benchmark_filter does) are kept from its Google Benchmark JSON.
+  // exactly as given, `command_repetitions` invocations per run (each benchmark's fastest kept):
+  // no flag is appended (min_time, repetitions and extra_args are unused), and the samples whose
+  // names `filter` finds (std::regex_search, as --benchmark_filter does) are kept from its Google
+  // Benchmark JSON.
   bool append_flags = true;
+  int command_repetitions = 1;  // the target's bench_command.repetitions
 };
 
 // Merges the repetitions of each benchmark into one sample: the fastest real and CPU times
@@ -66,8 +68,8 @@ struct BenchRunSettings {
 void KeepFastestRepetition(BenchmarkOutput& output);
 
 // Runs `command` (the binary, possibly behind a wrapper) once with the settings' flags appended
-// (or, with append_flags false, as it is, keeping the samples `filter` selects); one sample per
-// benchmark (KeepFastestRepetition). Selecting nothing is a failure.
+// (or, with append_flags false, `command_repetitions` times as it is, keeping the samples `filter`
+// selects); one sample per benchmark (KeepFastestRepetition). Selecting nothing is a failure.
 BenchmarkOutput RunBenchmarkOnce(const std::vector<std::string>& command,
                                  const BenchRunSettings& settings, const RunOptions& options);
 

@@ -86,6 +86,7 @@ void RunBaseline(const BaselineArgs& args) {
       bench = ExpandCommand(target->bench_command.command, tree, setup.build_dir);
       target_options.cwd = tree;
       target_settings.append_flags = false;
+      target_settings.command_repetitions = target->bench_command.repetitions;
     }
     BaselineMeasurement m =
         MeasureBaseline(bench, *target, args.rounds, target_settings, metric, target_options);

@@ -43,12 +43,13 @@ void AddCalibrateCommand(CLI::App& app) {
   command->add_option("--trials", options.trials, "real A/A trials (default 10)");
   command->add_option("--resamples", options.resamples,
                       "resampled trials from the pooled real samples (default 2000; 0 = none)");
-  command->add_option("--min-time", options.min_time, "--benchmark_min_time per repetition")
-      ->capture_default_str();
-  command
-      ->add_option("--repetitions", options.repetitions,
-                   "repetitions per benchmark per run; the fastest is kept")
-      ->capture_default_str();
+  command->add_option("--min-time", options.min_time,
+                      "--benchmark_min_time per repetition (default: the gate's, 0.005; not for "
+                      "a bench_command target)");
+  command->add_option("--repetitions", options.repetitions,
+                      "repetitions per benchmark per run, the fastest kept (default: the gate's, "
+                      "10; for a bench_command target its invocations per run, rlvr.json "
+                      "bench_command.repetitions)");
   command->add_option("--speedup", options.speedup,
                       "another known speed-up for the power test (5% and 10% always)");
   command->add_option("--alpha", options.alpha, "two-sided Mann-Whitney significance level (0.01)");

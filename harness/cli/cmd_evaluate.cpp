@@ -31,6 +31,7 @@ struct EvaluateArgs {
   int rounds = 0;
   double test_timeout = 120;
   bool verbose = false;
+  double progress_seconds = 30;
   std::string directory = ".";
 };
 
@@ -71,6 +72,7 @@ void RunEvaluate(const EvaluateArgs& args) {
   options.bench_rounds = args.rounds;
   options.test_timeout_seconds = args.test_timeout;
   options.verbose = args.verbose;
+  options.progress.heartbeat_seconds = args.progress_seconds;
   std::string reply = ReadReply(args.patch_file, options.max_reply_bytes);
   if (reply.size() > options.max_reply_bytes)
     throw CLI::RuntimeError("rlvr evaluate: " + args.patch_file + " is larger than " +
@@ -135,7 +137,12 @@ void AddEvaluateCommand(CLI::App& app) {
   command->add_option("--rounds", args->rounds, "interleaved benchmark rounds (0 = default)");
   command->add_option("--test-timeout", args->test_timeout, "seconds per test-binary run")
       ->check(CLI::PositiveNumber);
-  command->add_flag("--verbose,-v", args->verbose, "progress of each gate on stderr");
+  command->add_flag("--verbose,-v", args->verbose, "each gate's result on stderr as it ends");
+  command
+      ->add_option("--progress-seconds", args->progress_seconds,
+                   "progress on stderr: a line as each long step starts and at least one per "
+                   "this many seconds while it runs (0 = none)")
+      ->capture_default_str();
   command->add_option("-C", args->directory, "run as if started in this directory");
   command->callback([args] {
     try {

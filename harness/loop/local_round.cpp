@@ -192,6 +192,7 @@ bool LoopRunner::RecordLocalVerdict(AttemptRecord& a, const Verdict& verdict, bo
 Verdict LoopRunner::EvaluateAbandonable(const Target& target, const std::string& reply,
                                         bool* abandoned, const std::string& what) {
   ActivityScope activity(this, Phase::kEvaluating, what);
+  if (settings_.evaluation_label) settings_.evaluation_label->Set("evaluating " + what);
   auto future = std::async(std::launch::async,
                            [&] { return evaluator_.Evaluate(target, reply, prompt_commit_); });
   // A stop ends the running build, test or benchmark at once (base/process.h) and the evaluator

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -50,6 +51,9 @@ struct LoopSettings {
   // How long an evaluation may still take, said when a stop is requested during one (e.g. "each
   // build is limited to 20 min, ..."); the evaluator's own limits.
   std::string evaluation_limits = "its builds, tests and benchmarks each run under a time limit";
+  // Set by the loop to what it judges now ("vsum 3.1"), so the in-process evaluation's
+  // heartbeats (EvaluateOptions::progress, heartbeats only) say which attempt they are about.
+  std::shared_ptr<ProgressLabel> evaluation_label;
   // Where candidates are judged. nullptr: in-process by the loop's Evaluator, one after the other
   // (today's behaviour, `--executor local`). Otherwise (a SlurmExecutor) every reply of a round
   // is submitted at once as an evaluation keyed "a<attempt id>" and judged in parallel; repair

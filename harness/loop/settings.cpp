@@ -204,6 +204,11 @@ IterateSettings ResolveIterateSettings(const std::filesystem::path& repo_root, I
   options.bench_rounds = flags.bench_rounds;
   options.jobs = flags.build_jobs;
   options.verbose = flags.verbose;
+  // In the loop a line per step of every candidate would flood the terminal: heartbeats only, at
+  // most one per 30 s of an evaluation, each naming the attempt.
+  options.progress.announce_steps = false;
+  options.progress.label = std::make_shared<ProgressLabel>();
+  flags.loop.evaluation_label = options.progress.label;
   // Test binaries run under twice their limit when shuffled, four times under the sanitizers.
   flags.loop.evaluation_limits =
       fmt::format("each build may take up to {}, each test run {}, each benchmark run {}",

@@ -28,6 +28,18 @@ double Now() {
   return duration<double>(steady_clock::now().time_since_epoch()).count();
 }
 
+// What a gate that can take minutes does first, for its progress line; null for the quick ones.
+const char* LongGateStep(std::string_view gate) {
+  if (gate == "build") return "building HEAD (the baseline) and the candidate";
+  if (gate == "tests") return "running the candidate's tests";
+  if (gate == "history") return "running the tests of earlier versions";
+  if (gate == "portable") return "building and testing other instruction-set levels";
+  if (gate == "sanitizers") return "building and testing under ASan and UBSan";
+  if (gate == "allocations") return "counting allocations";
+  if (gate == "benchmark") return "measuring HEAD against the candidate";
+  return nullptr;
+}
+
 }  // namespace
 
 struct Evaluator::State {
@@ -76,6 +88,12 @@ class GateSequence {
     }
     double start = Now();
     TakeMachineFault();  // a fault of an earlier gate that passed anyway is not this gate's
+    if (context_.progress != nullptr) {
+      if (const char* step = LongGateStep(gate.name))
+        context_.progress->Stage(gate.name, step);
+      else
+        context_.progress->Idle();
+    }
     GateResult result;
     bool harness_error = false;
     try {
@@ -87,6 +105,7 @@ class GateSequence {
     }
     result.name = gate.name;
     result.seconds = Now() - start;
+    if (context_.progress != nullptr) context_.progress->Idle();
     if (StopRequested() && result.status == GateStatus::kFail) {
       // The gate failed because its processes were killed by the stop, most likely.
       verdict.stopped = true;
@@ -156,6 +175,8 @@ Verdict Evaluator::Evaluate(const Target& target, std::string_view reply,
   GateContext context{s.project, target, s.options, reply, v, s.state_dir};
   context.candidate_build = s.BuildDir("candidate");
   context.baseline_build = s.BuildDir("baseline");
+  ProgressReporter progress(s.options.progress);
+  context.progress = &progress;
 
   GateSequence sequence(context);
   for (const Gate* gate : VerifierGates()) {

@@ -20,6 +20,7 @@
 #include "harness/base/config.h"
 #include "harness/bench/figure.h"
 #include "harness/verify/judge.h"
+#include "harness/verify/progress.h"
 
 namespace rlvr {
 
@@ -100,7 +101,10 @@ struct EvaluateOptions {
   // A gate failing while the state folder's filesystem has less free space than this is the
   // disk's fault, not the candidate's (Verdict::machine_fault).
   uint64_t min_free_disk_bytes = uint64_t{256} << 20;  // base/disk_space.h
-  bool verbose = false;                                // progress lines on stderr
+  bool verbose = false;                                // every gate's result on stderr
+  // Progress lines on stderr with or without `verbose`: each long gate's steps as they start and
+  // a heartbeat at least every heartbeat_seconds (verify/progress.h).
+  ProgressSettings progress;
 };
 
 struct PromoteResult {

@@ -3,6 +3,7 @@
 // with its own test program and a benchmark whose output a script turns into Google Benchmark
 // JSON), configured with a build command, a test command and a benchmark command. One fixture
 // repository and one Evaluator serve the suite, so later evaluations build incrementally.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -14,6 +15,7 @@
 
 #include "harness/base/config.h"
 #include "harness/base/process.h"
+#include "harness/bench/comparison.h"
 #include "harness/bench/run.h"
 #include "harness/candidate/build.h"
 #include "harness/candidate/run.h"
@@ -416,6 +418,39 @@ TEST_F(CommandRepoTest, BenchmarkCommandsRunAsGivenAndAreFilteredByRlvr) {
   EXPECT_FALSE(none.ok);
   EXPECT_THAT(none.message, HasSubstr("no benchmark in the command's output matches"));
   EXPECT_THAT(none.message, HasSubstr("k/8"));
+}
+
+// bench_command.repetitions: each run invokes the command that many times and keeps each
+// benchmark's fastest time; the gate's comparison takes the count from the target.
+TEST_F(CommandRepoTest, BenchmarkCommandRepetitionsKeepTheFastestInvocation) {
+  RunOptions options;
+  options.cwd = repo_->path();
+  const fs::path count = repo_->path() / ".rlvr" / "invocations";
+  fs::create_directories(count.parent_path());
+  fs::remove(count);
+  // Invocation i (1, 2, 3) reports 100 / i ns: the third is the fastest.
+  const std::string script =
+      "echo x >> " + count.string() + "; n=$(wc -l < " + count.string() +
+      "); "
+      "printf '{\"benchmarks\": [{\"name\": \"k/8\", \"run_type\": \"iteration\", "
+      "\"real_time\": %s, \"cpu_time\": %s, \"time_unit\": \"ns\", \"iterations\": 5}]}' "
+      "$((100 / n)) $((100 / n))";
+  BenchRunSettings settings;
+  settings.append_flags = false;
+  settings.filter = "^k/";
+  settings.command_repetitions = 3;
+  BenchmarkOutput out = RunBenchmarkOnce({"sh", "-c", script}, settings, options);
+  ASSERT_TRUE(out.ok) << out.message;
+  ASSERT_EQ(out.benchmarks.size(), 1u);
+  EXPECT_DOUBLE_EQ(out.benchmarks[0].real_time_ns, 33);
+  std::ifstream lines(count);
+  EXPECT_EQ(std::count(std::istreambuf_iterator<char>(lines), {}, '\n'), 3);
+  fs::remove(count);
+
+  Target target = project_->GetTarget("vsum");
+  EXPECT_EQ(GateComparison(target, "a", "b").command_repetitions, 1);
+  target.bench_command.repetitions = 4;
+  EXPECT_EQ(GateComparison(target, "a", "b").command_repetitions, 4);
 }
 
 }  // namespace

@@ -119,6 +119,7 @@ TEST(ConfigTest, ParsesBuildTestAndBenchCommands) {
   EXPECT_EQ(t.test_commands[1].name, "ctest");  // defaults to the program's name
   EXPECT_EQ(t.test_commands[1].kind, "ctest");
   EXPECT_EQ(t.bench_command.format, "google_benchmark_json");
+  EXPECT_EQ(t.bench_command.repetitions, 1);  // one invocation per run unless asked
   EXPECT_EQ(ExpandCommand(t.bench_command.command, "/src", "/b"),
             (std::vector<std::string>{"sh", "x.sh", "/b/bench_vsum"}));
   EXPECT_EQ(ExpandCommand({"{source_dir}:{build_dir}/{build_dir}"}, "/s", "/b"),
@@ -145,6 +146,15 @@ TEST(ConfigTest, CommandErrorsNameTheField) {
               HasSubstr("test_commands[1].kind: \"junit\": expected"));
   EXPECT_THAT(ErrorOf(replaced("\"google_benchmark_json\"", "\"csv\"")),
               HasSubstr("bench_command.format: \"csv\""));
+  const std::string format = "\"format\": \"google_benchmark_json\"";
+  EXPECT_EQ(ParseProject(replaced(format, format + ", \"repetitions\": 5"), "/repo")
+                .GetTarget("vsum")
+                .bench_command.repetitions,
+            5);
+  EXPECT_THAT(ErrorOf(replaced(format, format + ", \"repetitions\": 0")),
+              HasSubstr("bench_command.repetitions: expected a whole number in [1, 100]"));
+  EXPECT_THAT(ErrorOf(replaced(format, format + ", \"repetitions\": 2.5")),
+              HasSubstr("bench_command.repetitions: expected a whole number"));
   EXPECT_THAT(ErrorOf(replaced("[\"make\", \"BUILD={build_dir}\", \"all\"]", "[]")),
               HasSubstr("build.command: the build command must not be empty"));
   EXPECT_THAT(ErrorOf(replaced("\"artifacts\"", "\"configure_args\": [], \"artifacts\"")),

@@ -101,6 +101,8 @@ RelayoutOutcome MeasureUnderOtherLayouts(
     ApplyLayoutPaddings(candidate_tree, candidate_padding);
     const fs::path base_build = c.BuildDir("relayout-baseline");
     const fs::path candidate_build = c.BuildDir("relayout-candidate");
+    c.Step(
+        fmt::format("building HEAD and the candidate under code layout {} of {}", layout, layouts));
     BuildOutcome built = BuildBenchmarks(c, base_tree, base_build);
     if (built.ok) built = BuildBenchmarks(c, candidate_tree, candidate_build);
     if (!built.ok) {
@@ -165,6 +167,7 @@ GateResult CheckBenchmark(GateContext& c) {
   }
   if (opt.bench_rounds > 0) request.rounds = opt.bench_rounds;  // the maximum
   request.timeout_seconds = opt.bench_timeout_seconds;
+  request.progress = [&c](const std::string& run) { c.Detail(run); };
   Comparison comparison = CompareBenchmarks(request);
   if (!comparison.ok) return Fail(comparison.message);
   // Physics first (nothing beyond the measured roofline), then the sequential timing verdict.
@@ -186,6 +189,7 @@ GateResult CheckBenchmark(GateContext& c) {
         suspects.push_back(f.name);
     }
     c.Log("benchmark: re-measuring " + JoinNames(suspects) + " under other layouts");
+    c.Step("re-measuring " + JoinNames(suspects) + " under other code layouts");
     RelayoutOutcome relayout = MeasureUnderOtherLayouts(
         c, request, suspects, kRegressionRelayouts, [&](const BenchmarkFigure& f) {
           return RegressionDismissedByLayout(f.estimate, f.ci_high, request.rule);
@@ -224,6 +228,7 @@ GateResult CheckBenchmark(GateContext& c) {
   if (decision.primary_ratio > 1 - kMarginalPromotion * c.target.min_improvement) {
     // A small speed-up must hold under another code layout too (SpeedupHoldsUnderLayout).
     c.Log("benchmark: confirming the speed-up under another layout");
+    c.Step("confirming the speed-up under another code layout");
     RelayoutOutcome relayout =
         MeasureUnderOtherLayouts(c, request, c.target.primary, 1, [&](const BenchmarkFigure& f) {
           return SpeedupHoldsUnderLayout(f.ratio, f.ci_high, request.rule);

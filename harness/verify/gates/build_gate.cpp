@@ -164,10 +164,12 @@ GateResult CheckCommandBuild(GateContext& c) {
   request.timeout_seconds = opt.build_timeout_seconds;
   request.source_dir = c.baseline_tree;
   request.build_dir = c.baseline_build;
+  c.Step("building HEAD (the baseline) with the build command in " + c.baseline_build.string());
   BuildOutcome base = RunBuildCommand(request, build.command, build.artifacts);
   if (!base.ok) return Fail("the baseline (HEAD) does not build: " + base.message, base.detail);
   request.source_dir = c.worktree;
   request.build_dir = c.candidate_build;
+  c.Step("building the candidate with the build command in " + c.candidate_build.string());
   BuildOutcome candidate = RunBuildCommand(request, build.command, build.artifacts);
   if (!candidate.ok) return Fail(candidate.message, candidate.detail);
   std::vector<std::string> findings;
@@ -201,6 +203,7 @@ GateResult CheckBuild(GateContext& c) {
   // The baseline (HEAD) build: compared against in the benchmark gate, and its objects tell the
   // symbol check what the unmodified sources already define.
   c.baseline_tree = PrepareWorktree(c.project.root, c.state_dir, "baseline", c.verdict.head_commit);
+  c.Step("configuring and building HEAD (the baseline) in " + c.baseline_build.string());
   BuildOutcome base =
       ConfigureAndBuild(ProjectBuild(build, c.baseline_tree, c.baseline_build, {},
                                      c.BinaryTargets(), opt.jobs, opt.build_timeout_seconds));
@@ -209,6 +212,7 @@ GateResult CheckBuild(GateContext& c) {
   // a candidate overriding clock_gettime or operator new is refused with that reason.
   BuildRequest request = ProjectBuild(build, c.worktree, c.candidate_build, {}, {}, opt.jobs,
                                       opt.build_timeout_seconds);
+  c.Step("configuring the candidate in " + c.candidate_build.string());
   BuildOutcome configured = Configure(request);
   if (!configured.ok) return Fail(configured.message, configured.detail);
   // Each edited file once its macros are expanded, against HEAD's (verify/expanded_source_check.h).
@@ -268,6 +272,7 @@ GateResult CheckBuild(GateContext& c) {
         opt.build_timeout_seconds,
         std::max(opt.compile_time_floor_seconds, opt.compile_time_multiple * *head_seconds));
     compile.timeout_seconds = limit;
+    c.Step("compiling the edited files " + JoinNames(edited));
     BuildOutcome compiled = ConfigureAndBuild(compile);
     if (!compiled.ok && compiled.timed_out)
       return Fail(

@@ -27,6 +27,7 @@ struct GateContext {
   std::filesystem::path baseline_tree;    // HEAD's worktree (build prepares it)
   std::filesystem::path candidate_build;  // build dirs under state_dir/build
   std::filesystem::path baseline_build;
+  ProgressReporter* progress = nullptr;  // the evaluation's; null: no progress lines
 
   std::filesystem::path BuildDir(const char* name) const { return state_dir / "build" / name; }
   std::filesystem::path CandidateBinary(const std::string& relative) const {
@@ -36,6 +37,11 @@ struct GateContext {
   std::vector<std::string> BinaryTargets() const;
   // A progress line on stderr with --verbose.
   void Log(const std::string& line) const;
+  // The current gate moves on to `step` ("building the candidate"): a progress line without
+  // --verbose too (ProgressReporter::Step).
+  void Step(const std::string& step) const;
+  // What the current step is doing now, shown by the next heartbeat (ProgressReporter::Detail).
+  void Detail(const std::string& detail) const;
 };
 
 struct Gate {

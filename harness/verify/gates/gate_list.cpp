@@ -35,6 +35,14 @@ void GateContext::Log(const std::string& line) const {
   if (options.verbose) std::fprintf(stderr, "[rlvr evaluate] %s\n", line.c_str());
 }
 
+void GateContext::Step(const std::string& step) const {
+  if (progress != nullptr) progress->Step(step);
+}
+
+void GateContext::Detail(const std::string& detail) const {
+  if (progress != nullptr) progress->Detail(detail);
+}
+
 GateResult Pass(std::string message, std::string detail) {
   return {"", GateStatus::kPass, 0, std::move(message), std::move(detail)};
 }

@@ -297,6 +297,7 @@ GateResult CheckPortable(GateContext& c) {
   int passed = 0;
   for (const IsaLevel* level : chosen) {
     c.Log(fmt::format("portable: building and testing for {}", level->name));
+    c.Step(fmt::format("building and testing for {}", level->name));
     if (GateResult result = BuildAndTest(c, *level, &passed); result.status == GateStatus::kFail)
       return result;
     built.push_back(

@@ -18,9 +18,11 @@ GateResult CheckTestCommands(GateContext& c) {
   const double timeout = c.options.test_timeout_seconds;
   std::vector<std::string> names;
   for (const auto& test : c.target.test_commands) {
+    c.Step("running " + test.name);
     TestRunResult fixed =
         RunTestCommand(test, c.worktree, c.candidate_build, std::nullopt, timeout, false);
     if (!fixed.ok) return Fail(fixed.message, fixed.detail);
+    c.Step(fmt::format("running {} with RLVR_TEST_SEED={}", test.name, c.verdict.seed));
     TestRunResult fresh =
         RunTestCommand(test, c.worktree, c.candidate_build, c.verdict.seed, timeout, false);
     if (!fresh.ok)
@@ -39,6 +41,7 @@ GateResult WithOracle(GateContext& c, GateResult passed) {
     passed.message += "; no differential oracle configured (rlvr.json target \"oracle\")";
     return passed;
   }
+  c.Step("running the differential oracle on HEAD and the candidate");
   OracleRun oracle =
       RunDifferentialOracle(c.target.oracle, c.baseline_tree, c.baseline_build, c.worktree,
                             c.candidate_build, c.verdict.seed, c.options.test_timeout_seconds);
@@ -51,9 +54,12 @@ GateResult CheckRepositoryTests(GateContext& c) {
   if (!c.target.UsesGoogleTest()) return CheckTestCommands(c);
   const std::filesystem::path binary = c.CandidateBinary(c.project.build.test_binary);
   const double timeout = c.options.test_timeout_seconds;
+  c.Step("running " + c.project.build.test_binary + " --gtest_filter=" + c.target.tests);
   TestRunResult fixed = RunGoogleTests(binary, c.target.tests, std::nullopt, timeout, false);
   if (!fixed.ok) return Fail(fixed.message, fixed.detail);
   TestOrder shuffled{2, c.verdict.seed};
+  c.Step(fmt::format("running the tests shuffled and repeated with RLVR_TEST_SEED={}",
+                     c.verdict.seed));
   TestRunResult fresh =
       RunGoogleTests(binary, c.target.tests, c.verdict.seed, timeout * 2, false, shuffled);
   if (!fresh.ok) return Fail(fresh.message, fresh.detail);
