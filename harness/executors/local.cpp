@@ -106,14 +106,10 @@ EvaluationOutcome LocalExecutor::RunChild(const EvaluationRequest& request) {
   }
   folders_.emplace_back(request.key, folder);
 
-  std::vector<std::string> argv = {options_.rlvr_binary.string(),
-                                   "evaluate",
-                                   reply_file.string(),
-                                   "--target",
-                                   request.target,
-                                   "--json",
-                                   "-C",
-                                   request.repo.string()};
+  std::vector<std::string> argv = {options_.rlvr_binary.string(), "evaluate", reply_file.string(),
+                                   "--target", request.target, "--json",
+                                   // No heartbeats: its stderr's last lines explain a failure.
+                                   "--progress-seconds", "0", "-C", request.repo.string()};
   const EvaluationSettings& settings = request.settings;
   if (!settings.sanitizers) argv.push_back("--no-sanitizers");
   if (!settings.benchmark) argv.push_back("--no-benchmark");

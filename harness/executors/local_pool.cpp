@@ -183,14 +183,11 @@ EvaluationOutcome LocalPoolExecutor::Evaluate(const EvaluationRequest& request) 
   }
   const EvaluationSettings& settings = request.settings;
   auto evaluate = [&](bool benchmark) {
-    std::vector<std::string> argv = {options_.rlvr_binary.string(),
-                                     "evaluate",
-                                     (scratch / "reply.txt").string(),
-                                     "--target",
-                                     request.target,
+    std::vector<std::string> argv = {options_.rlvr_binary.string(), "evaluate",
+                                     (scratch / "reply.txt").string(), "--target", request.target,
                                      "--json",
-                                     "-C",
-                                     clone.string()};
+                                     // No heartbeats: its stderr's last line explains a failure.
+                                     "--progress-seconds", "0", "-C", clone.string()};
     if (!settings.sanitizers) argv.push_back("--no-sanitizers");
     if (!benchmark) argv.push_back("--no-benchmark");
     if (settings.check_format_only) argv.push_back("--check-format");

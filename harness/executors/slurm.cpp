@@ -117,7 +117,8 @@ std::string KeyFromComment(const std::string& comment, const std::string& repo) 
 std::string JobScript(const fs::path& folder, const fs::path& repo, const std::string& head,
                       const fs::path& rlvr, const EvaluationRequest& request) {
   const EvaluationSettings& settings = request.settings;
-  std::string flags = "--json";
+  // No heartbeats: the log's last lines explain a failure.
+  std::string flags = "--json --progress-seconds 0";
   if (!settings.sanitizers) flags += " --no-sanitizers";
   if (!settings.benchmark) flags += " --no-benchmark";
   if (settings.check_format_only) flags += " --check-format";
