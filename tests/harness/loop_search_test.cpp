@@ -220,14 +220,20 @@ TEST(LoopSearch, ArchiveShowsAnEarlierCandidateAsTheFilesToEdit) {
   EXPECT_LT(shown, 5);
 }
 
-TEST(LoopSearch, AFullDiskIsNeverTheCandidatesFailureAndStopsTheRun) {
-  FixtureRepo repo = MakeFixtureRepo();
-  std::string wrong = ReadCandidate("wrong_result.txt");
-  ScriptedModel model("m", {wrong, wrong, wrong});
+// Room for a repair turn and two more rounds: a machine fault must use none of them.
+LoopSettings RoomForMore() {
   LoopSettings settings;
   settings.candidates = 1;
   settings.max_repairs = 1;
   settings.max_iterations = 3;
+  return settings;
+}
+
+TEST(LoopSearch, AFullDiskIsNeverTheCandidatesFailureAndStopsTheRun) {
+  FixtureRepo repo = MakeFixtureRepo();
+  std::string wrong = ReadCandidate("wrong_result.txt");
+  ScriptedModel model("m", {wrong, wrong, wrong});
+  LoopSettings settings = RoomForMore();
   RunOutcome run = RunWith(repo, {Model(model)}, settings, false, FullDisk());
   // One reply judged, by the machine: an error, no gate blamed, no repair asked, no next round.
   ASSERT_EQ(run.attempts.size(), 1u) << run.out;
@@ -300,10 +306,7 @@ TEST(LoopSearch, AKilledCompilerIsTheMachinesFaultNotTheCandidates) {
   repo.Git("commit -qam launcher");
   std::string wrong = ReadCandidate("wrong_result.txt");
   ScriptedModel model("m", {wrong, wrong, wrong});
-  LoopSettings settings;
-  settings.candidates = 1;
-  settings.max_repairs = 1;
-  settings.max_iterations = 3;
+  LoopSettings settings = RoomForMore();
   RunOutcome run = RunWith(repo, {Model(model)}, settings, false);
   std::string calls_made;
   {
