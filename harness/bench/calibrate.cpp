@@ -185,8 +185,8 @@ void CheckCalibrationOptions(const CalibrationOptions& options) {
   if (options.rounds < 2 || options.trials < 1 || options.resamples < 0 ||
       options.repetitions < 0 || options.min_time < 0) {
     throw CLI::RuntimeError(
-        "rlvr calibrate: need --rounds >= 2, --trials >= 1, --resamples >= 0, --repetitions >= 1 "
-        "(0 = the gate's), --min-time > 0 (0 = the gate's)",
+        "rlvr calibrate: need --rounds >= 2, --trials >= 1, --resamples >= 0, --repetitions >= 0 "
+        "(0 = the gate's), --min-time >= 0 (0 = the gate's)",
         2);
   }
   if (options.speedup <= 0 || options.speedup >= 1) {

@@ -159,6 +159,13 @@ TEST(CalibrateOptionsTest, OutOfRangeOptionsAreRefusedWithStatusTwo) {
   CalibrationOptions no_resamples;
   no_resamples.resamples = 0;
   EXPECT_EQ(status_of(no_resamples), 0);
+  // 0 repetitions or min_time = the gate's own; negative ones are refused.
+  CalibrationOptions negative_repetitions;
+  negative_repetitions.repetitions = -1;
+  EXPECT_EQ(status_of(negative_repetitions), 2);
+  CalibrationOptions negative_min_time;
+  negative_min_time.min_time = -0.1;
+  EXPECT_EQ(status_of(negative_min_time), 2);
 }
 
 }  // namespace
