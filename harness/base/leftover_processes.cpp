@@ -14,6 +14,8 @@
 
 #include <fmt/format.h>
 
+#include "harness/base/process_guard.h"
+
 namespace rlvr {
 
 namespace fs = std::filesystem;
@@ -150,9 +152,7 @@ std::vector<std::string> EndLeftoverProcessGroups(const fs::path& dir) {
           ++members;
       }
       if (members == 0) continue;
-      for (int attempt = 0; attempt < 1000 && kill(-static_cast<pid_t>(group), SIGKILL) == 0;
-           ++attempt)
-        usleep(1000);
+      KillProcessGroupUntilGone(static_cast<pid_t>(group));
       ended.push_back(fmt::format("process group {} ({} process{}) left by rlvr {}", group, members,
                                   members == 1 ? "" : "es", owner));
     }

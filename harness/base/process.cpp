@@ -106,15 +106,6 @@ void SetLimit(int resource, rlim_t value, rlim_t hard_extra = 0) {
   _exit(127);
 }
 
-// Kills every process of the group until none is left (a fork bomb may keep spawning while the
-// first SIGKILL sweeps through the group).
-void KillGroup(pid_t group) {
-  for (int attempt = 0; attempt < 1000; ++attempt) {
-    if (kill(-group, SIGKILL) != 0) return;  // ESRCH: the group is gone
-    usleep(1000);
-  }
-}
-
 struct Pipe {
   int read = -1;
   int write = -1;
@@ -247,7 +238,7 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const RunOptions&
       if (done == pid) {
         exited = true;
         // Leftover background processes die with the main one, so the pipes reach end of file.
-        KillGroup(pid);
+        KillProcessGroupUntilGone(pid);
       }
     }
     if (exited && out.read < 0 && err.read < 0) break;
@@ -259,7 +250,7 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const RunOptions&
       kill(-pid, SIGTERM);
       auto grace = Clock::now() + std::chrono::milliseconds(500);
       while (Clock::now() < grace && wait4(pid, &status, WNOHANG, &usage) == 0) usleep(10000);
-      KillGroup(pid);
+      KillProcessGroupUntilGone(pid);
       if (wait4(pid, &status, 0, &usage) == pid || errno == ECHILD) exited = true;
       // Drain what the pipes still hold, without blocking on a straggler.
       DrainRest(out.read, result.out, options.max_output_bytes, out_dropped);

@@ -25,15 +25,6 @@ constexpr int32_t kAdd = 1;
 constexpr int32_t kRemove = 2;
 constexpr int kMaxGroups = 4096;
 
-// SIGKILLs `group` until it is gone (a fork bomb may keep spawning while the signal sweeps).
-void KillUntilGone(pid_t group) {
-  for (int attempt = 0; attempt < 1000; ++attempt) {
-    if (kill(-group, SIGKILL) != 0) return;  // ESRCH: the group is gone
-    struct timespec pause = {0, 1000000};
-    nanosleep(&pause, nullptr);
-  }
-}
-
 // The guard's whole life, in the forked child of a possibly multithreaded process: only
 // async-signal-safe calls, no allocation, and it never returns.
 [[noreturn]] void GuardMain(int socket_fd, const pid_t* initial, int initial_count) {
@@ -69,7 +60,7 @@ void KillUntilGone(pid_t group) {
       }
     }
   }
-  for (int i = 0; i < count; ++i) KillUntilGone(groups[i]);
+  for (int i = 0; i < count; ++i) KillProcessGroupUntilGone(groups[i]);
   _exit(0);
 }
 
@@ -168,6 +159,14 @@ Guard& TheGuard() {
 }
 
 }  // namespace
+
+void KillProcessGroupUntilGone(pid_t group) {
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    if (kill(-group, SIGKILL) != 0) return;  // ESRCH: the group is gone
+    struct timespec pause = {0, 1000000};
+    nanosleep(&pause, nullptr);
+  }
+}
 
 void GuardProcessGroup(pid_t group) {
   TheGuard().Add(group);

@@ -29,6 +29,10 @@ std::vector<pid_t> GuardedProcessGroups();
 // sees its child killed). Returns how many groups it signalled.
 int KillGuardedProcessGroups();
 
+// SIGKILLs process group `group` until it is gone (a fork bomb may keep spawning while the signal
+// sweeps), for at most about a second. Async-signal-safe: the guard calls it after fork.
+void KillProcessGroupUntilGone(pid_t group);
+
 // The guard's pid, 0 when none runs yet (tests: it must outlive a stop signal, and a new one must
 // take over when it is killed).
 pid_t ProcessGuardPid();

@@ -129,6 +129,20 @@ GateResult Locate(GateContext& c, const std::vector<IsaLevel>& levels,
   return Pass("");
 }
 
+// Runs the target's test commands on the build at `level` in `dir` (`how` says how it was built,
+// for the message); a failure names the level.
+GateResult RunTestCommandsAt(GateContext& c, const IsaLevel& level, const std::string& how,
+                             const fs::path& dir, int* passed) {
+  for (const auto& test : c.target.test_commands) {
+    TestRunResult run = RunTestCommand(test, c.worktree, dir, c.verdict.seed,
+                                       c.options.test_timeout_seconds * 2, false);
+    if (!run.ok)
+      return Fail(fmt::format("built for {} ({}): {}", level.name, how, run.message), run.detail);
+    ++*passed;
+  }
+  return Pass("");
+}
+
 // Builds a command-built tree at `level` with build.isa_command and runs the target's test
 // commands on that build; a failure names the level.
 GateResult BuildAndTestWithCommand(GateContext& c, const IsaLevel& level, int* passed) {
@@ -147,15 +161,7 @@ GateResult BuildAndTestWithCommand(GateContext& c, const IsaLevel& level, int* p
   const std::string args = JoinNames(command, " ");
   if (!built.ok)
     return Fail(fmt::format("{} build (`{}`): {}", level.name, args, built.message), built.detail);
-  for (const auto& test : c.target.test_commands) {
-    TestRunResult run = RunTestCommand(test, c.worktree, request.build_dir, c.verdict.seed,
-                                       c.options.test_timeout_seconds * 2, false);
-    if (!run.ok)
-      return Fail(fmt::format("built for {} (`{}`): {}", level.name, args, run.message),
-                  run.detail);
-    ++*passed;
-  }
-  return Pass("");
+  return RunTestCommandsAt(c, level, "`" + args + "`", request.build_dir, passed);
 }
 
 // Builds the target's tests at `level` and runs them; a failure names the level.
@@ -172,15 +178,7 @@ GateResult BuildAndTest(GateContext& c, const IsaLevel& level, int* passed) {
   if (!built.ok)
     return Fail(fmt::format("{} build ({}): {}", level.name, args, built.message), built.detail);
   if (!c.target.UsesGoogleTest()) {
-    for (const auto& test : c.target.test_commands) {
-      TestRunResult run = RunTestCommand(test, c.worktree, dir, c.verdict.seed,
-                                         c.options.test_timeout_seconds * 2, false);
-      if (!run.ok)
-        return Fail(fmt::format("built for {} ({}): {}", level.name, args, run.message),
-                    run.detail);
-      ++*passed;
-    }
-    return Pass("");
+    return RunTestCommandsAt(c, level, args, dir, passed);
   }
   std::string filter = c.target.tests;
   if (!c.target.history_tests.empty()) filter += ":" + c.target.history_tests;
