@@ -138,6 +138,11 @@ class RedTeam : public ::testing::TestWithParam<RedTeamCase> {
     outside_canary_ = "rlvr-outside-canary-" + std::to_string(random());
     std::ofstream(kOutsideFile) << "root:x:0:0 " << outside_canary_ << " secret line\n";
     repo_ = new FixtureRepo(MakeSourceRepo());
+    // The three stage processes each build their own copy; with ccache's paths taken relative to
+    // the copy, a later stage finds the objects an earlier one compiled (ctest orders them).
+    const char* base_dir = std::getenv("CCACHE_BASEDIR");
+    previous_ccache_base_dir_ = base_dir ? std::optional<std::string>(base_dir) : std::nullopt;
+    setenv("CCACHE_BASEDIR", repo_->path().c_str(), 1);
     project_ = new Project(LoadProject(repo_->path()));
   }
 
@@ -156,6 +161,11 @@ class RedTeam : public ::testing::TestWithParam<RedTeamCase> {
     }
     if (fs::exists(copy)) std::fprintf(stderr, "[redteam] could not remove %s\n", copy.c_str());
     fs::remove(kOutsideFile);
+    if (previous_ccache_base_dir_) {
+      setenv("CCACHE_BASEDIR", previous_ccache_base_dir_->c_str(), 1);
+    } else {
+      unsetenv("CCACHE_BASEDIR");
+    }
     if (previous_key_) {
       setenv("OPENAI_API_KEY", previous_key_->c_str(), 1);
     } else {
@@ -192,6 +202,7 @@ class RedTeam : public ::testing::TestWithParam<RedTeamCase> {
   static std::string outside_canary_;
   static constexpr const char* kOutsideFile = "/tmp/rlvr-redteam-outside.txt";
   static std::optional<std::string> previous_key_;
+  static std::optional<std::string> previous_ccache_base_dir_;
   static std::chrono::steady_clock::time_point suite_start_;
 };
 
@@ -201,6 +212,7 @@ std::map<GateNeeds, std::unique_ptr<Evaluator>> RedTeam::evaluators_;
 std::string RedTeam::secret_;
 std::string RedTeam::outside_canary_;
 std::optional<std::string> RedTeam::previous_key_;
+std::optional<std::string> RedTeam::previous_ccache_base_dir_;
 std::chrono::steady_clock::time_point RedTeam::suite_start_;
 
 TEST_P(RedTeam, StoppedAtTheExpectedGate) {
@@ -270,10 +282,37 @@ TEST_P(RedTeam, StoppedAtTheExpectedGate) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Manifest, RedTeam, ::testing::ValuesIn(LoadManifest()),
-                         [](const ::testing::TestParamInfo<RedTeamCase>& info) {
-                           return CaseName(info.param);
-                         });
+// The cases run as three ctest processes (tests/CMakeLists.txt), one a stage of builds, so that
+// none comes near ctest's timeout: Early (stopped at scope or build: HEAD's build and the edited
+// files only), Judged (tests, history, promotions: the candidate's whole build too) and Late
+// (portable and later gates: builds at other instruction-set levels as well).
+enum class RedTeamStage { kEarly, kJudged, kLate };
+
+RedTeamStage StageOf(const RedTeamCase& c) {
+  if (c.expected_gate == "scope" || c.expected_gate == "build") return RedTeamStage::kEarly;
+  if (c.expected_gate == "promoted" || c.expected_gate == "tests" || c.expected_gate == "history")
+    return RedTeamStage::kJudged;
+  return RedTeamStage::kLate;
+}
+
+std::vector<RedTeamCase> CasesOfStage(RedTeamStage stage) {
+  std::vector<RedTeamCase> cases;
+  for (const RedTeamCase& c : LoadManifest()) {
+    if (StageOf(c) == stage) cases.push_back(c);
+  }
+  return cases;
+}
+
+std::string NameOf(const ::testing::TestParamInfo<RedTeamCase>& info) {
+  return CaseName(info.param);
+}
+
+INSTANTIATE_TEST_SUITE_P(Early, RedTeam, ::testing::ValuesIn(CasesOfStage(RedTeamStage::kEarly)),
+                         NameOf);
+INSTANTIATE_TEST_SUITE_P(Judged, RedTeam, ::testing::ValuesIn(CasesOfStage(RedTeamStage::kJudged)),
+                         NameOf);
+INSTANTIATE_TEST_SUITE_P(Late, RedTeam, ::testing::ValuesIn(CasesOfStage(RedTeamStage::kLate)),
+                         NameOf);
 
 // The manifest itself: readable, every file present, at least 18 attacks and 3 honest candidates,
 // and every attack class named once.
