@@ -1,0 +1,586 @@
+#include "kernels/stored_product.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "kernels/gemm.h"
+#include "kernels/kquant.h"
+#include "kernels/quant.h"
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512DQ__) && \
+    defined(__AVX512VL__) && defined(__AVX512VNNI__) && defined(__F16C__)
+#define RLVR_STORED_AVX512 1
+#include <immintrin.h>
+#endif
+
+namespace rlvr {
+
+ProductInput::ProductInput(int max_rows, int max_cols)
+    : max_rows_(max_rows),
+      max_cols_(max_cols),
+      q8_32_(static_cast<size_t>(std::max(max_rows, 0)) * (std::max(max_cols, 0) / 32 + 1)),
+      q8_256_(static_cast<size_t>(std::max(max_rows, 0)) * (std::max(max_cols, 0) / 256 + 1)) {
+  if (max_rows <= 0 || max_cols <= 0) {
+    throw std::invalid_argument("ProductInput: max_rows and max_cols must be positive, got " +
+                                std::to_string(max_rows) + " and " + std::to_string(max_cols));
+  }
+}
+
+void ProductInput::Set(const float* x, int n, int K) {
+  if (n <= 0 || n > max_rows_ || K <= 0 || K > max_cols_) {
+    throw std::invalid_argument("ProductInput::Set: input [" + std::to_string(n) + ", " +
+                                std::to_string(K) + "] outside [1.." + std::to_string(max_rows_) +
+                                ", 1.." + std::to_string(max_cols_) + "]");
+  }
+  x_ = x;
+  n_ = n;
+  k_ = K;
+  have_q8_32_ = have_q8_256_ = false;
+}
+
+const ActivationQ8_32* ProductInput::Q8_32() {
+  if (!have_q8_32_) {
+    const int blocks = k_ / 32;
+    for (int r = 0; r < n_; ++r) {
+      QuantizeActivationQ8_32(x_ + static_cast<size_t>(r) * k_, q8_32_.data() + r * blocks, k_);
+    }
+    have_q8_32_ = true;
+  }
+  return q8_32_.data();
+}
+
+const ActivationQ8_256* ProductInput::Q8_256() {
+  if (!have_q8_256_) {
+    const int blocks = k_ / 256;
+    for (int r = 0; r < n_; ++r) {
+      QuantizeActivationQ8_256(x_ + static_cast<size_t>(r) * k_, q8_256_.data() + r * blocks, k_);
+    }
+    have_q8_256_ = true;
+  }
+  return q8_256_.data();
+}
+
+namespace {
+
+// Codes and scale of `count` values: d = amax / 127, code = round(x / d).
+float RoundBlock(const float* x, int8_t* q, int count) {
+  float amax = 0.0f;
+  for (int i = 0; i < count; ++i) amax = std::max(amax, std::fabs(x[i]));
+  const float d = amax / 127.0f;
+  const float id = amax > 0.0f ? 127.0f / amax : 0.0f;
+  for (int i = 0; i < count; ++i) {
+    q[i] = static_cast<int8_t>(std::clamp(std::nearbyint(x[i] * id), -127.0f, 127.0f));
+  }
+  return d;
+}
+
+}  // namespace
+
+void QuantizeActivationQ8_32(const float* x, ActivationQ8_32* out, int K) {
+  for (int b = 0; b < K / 32; ++b) {
+    ActivationQ8_32& o = out[b];
+    o.d = RoundBlock(x + b * 32, o.qs, 32);
+    int sum = 0;
+    for (int i = 0; i < 32; ++i) sum += o.qs[i];
+    o.sum = sum;
+  }
+}
+
+void QuantizeActivationQ8_256(const float* x, ActivationQ8_256* out, int K) {
+  for (int b = 0; b < K / 256; ++b) {
+    ActivationQ8_256& o = out[b];
+    o.d = RoundBlock(x + b * 256, o.qs, 256);
+    for (int j = 0; j < 16; ++j) {
+      int sum = 0;
+      for (int i = 0; i < 16; ++i) sum += o.qs[16 * j + i];
+      o.bsums[j] = static_cast<int16_t>(sum);
+    }
+  }
+}
+
+namespace {
+
+// ---- Portable kernels: one weight row against one input row. ----
+
+float BF16ToFloat(uint16_t h) {
+  return std::bit_cast<float>(static_cast<uint32_t>(h) << 16);
+}
+
+float PlainDotF32(const float* w, const float* x, int K) {
+  float sum = 0.0f;
+  for (int k = 0; k < K; ++k) sum += w[k] * x[k];
+  return sum;
+}
+
+float PlainDotF16(const uint16_t* w, const float* x, int K) {
+  float sum = 0.0f;
+  for (int k = 0; k < K; ++k) sum += HalfToFloat(w[k]) * x[k];
+  return sum;
+}
+
+float PlainDotBF16(const uint16_t* w, const float* x, int K) {
+  float sum = 0.0f;
+  for (int k = 0; k < K; ++k) sum += BF16ToFloat(w[k]) * x[k];
+  return sum;
+}
+
+float PlainDotQ8_0(const BlockQ8_0* w, const ActivationQ8_32* x, int blocks) {
+  float sum = 0.0f;
+  for (int b = 0; b < blocks; ++b) {
+    int dot = 0;
+    for (int i = 0; i < 32; ++i) dot += w[b].qs[i] * x[b].qs[i];
+    sum += HalfToFloat(w[b].d) * x[b].d * static_cast<float>(dot);
+  }
+  return sum;
+}
+
+float PlainDotQ4_0(const BlockQ4_0* w, const ActivationQ8_32* x, int blocks) {
+  float sum = 0.0f;
+  for (int b = 0; b < blocks; ++b) {
+    int dot = 0;
+    for (int i = 0; i < 16; ++i) {
+      dot += (w[b].qs[i] & 0x0f) * x[b].qs[i] + (w[b].qs[i] >> 4) * x[b].qs[i + 16];
+    }
+    dot -= 8 * x[b].sum;
+    sum += HalfToFloat(w[b].d) * x[b].d * static_cast<float>(dot);
+  }
+  return sum;
+}
+
+float PlainDotQ4_K(const BlockQ4_K* w, const ActivationQ8_256* x, int blocks) {
+  float sum = 0.0f;
+  for (int b = 0; b < blocks; ++b) {
+    uint8_t sc[8], mn[8];
+    UnpackQ4_KScales(w[b].scales, sc, mn);
+    int dot = 0, mins = 0;
+    for (int c = 0; c < 4; ++c) {
+      int lo = 0, hi = 0;
+      for (int l = 0; l < 32; ++l) {
+        lo += (w[b].qs[32 * c + l] & 0x0f) * x[b].qs[64 * c + l];
+        hi += (w[b].qs[32 * c + l] >> 4) * x[b].qs[64 * c + 32 + l];
+      }
+      dot += sc[2 * c] * lo + sc[2 * c + 1] * hi;
+    }
+    for (int j = 0; j < 8; ++j) mins += mn[j] * (x[b].bsums[2 * j] + x[b].bsums[2 * j + 1]);
+    sum += x[b].d * (HalfToFloat(w[b].d) * static_cast<float>(dot) -
+                     HalfToFloat(w[b].dmin) * static_cast<float>(mins));
+  }
+  return sum;
+}
+
+float PlainDotQ6_K(const BlockQ6_K* w, const ActivationQ8_256* x, int blocks) {
+  float sum = 0.0f;
+  for (int b = 0; b < blocks; ++b) {
+    const uint8_t* ql = w[b].ql;
+    const uint8_t* qh = w[b].qh;
+    int sub[16] = {};  // sum of q * x per sub-block of 16 values
+    for (int half = 0; half < 2; ++half) {
+      const int8_t* xq = x[b].qs + 128 * half;
+      for (int l = 0; l < 32; ++l) {
+        const int q1 = (ql[l] & 0x0f) | (((qh[l] >> 0) & 3) << 4);
+        const int q2 = (ql[l + 32] & 0x0f) | (((qh[l] >> 2) & 3) << 4);
+        const int q3 = (ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4);
+        const int q4 = (ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4);
+        const int s = 8 * half + l / 16;
+        sub[s + 0] += q1 * xq[l];
+        sub[s + 2] += q2 * xq[l + 32];
+        sub[s + 4] += q3 * xq[l + 64];
+        sub[s + 6] += q4 * xq[l + 96];
+      }
+      ql += 64;
+      qh += 32;
+    }
+    int dot = 0;
+    for (int j = 0; j < 16; ++j) dot += w[b].scales[j] * (sub[j] - 32 * x[b].bsums[j]);
+    sum += HalfToFloat(w[b].d) * x[b].d * static_cast<float>(dot);
+  }
+  return sum;
+}
+
+#ifdef RLVR_STORED_AVX512
+
+// ---- AVX-512 kernels. ----
+
+// GCC 12 reports the intentionally undefined pass-through vectors inside its own AVX-512
+// intrinsic headers (cvtph, extracts) as "maybe uninitialized": a false positive.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+// Sum of the 16 lanes in a fixed order (GCC 12's _mm512_reduce_add_ps warns spuriously).
+inline float SumLanes(__m512 v) {
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, v);
+  float half[8];
+  for (int i = 0; i < 8; ++i) half[i] = lanes[i] + lanes[i + 8];
+  return ((half[0] + half[4]) + (half[2] + half[6])) + ((half[1] + half[5]) + (half[3] + half[7]));
+}
+
+inline __m512i Bytes64(const void* p) {
+  return _mm512_loadu_si512(p);
+}
+inline __m256i Bytes32(const void* p) {
+  return _mm256_loadu_si256(static_cast<const __m256i*>(p));
+}
+inline __m512i Join(__m256i lo, __m256i hi) {
+  return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+
+float FastDotF32(const float* w, const float* x, int K) {
+  __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+  int k = 0;
+  for (; k + 32 <= K; k += 32) {
+    a0 = _mm512_fmadd_ps(_mm512_loadu_ps(w + k), _mm512_loadu_ps(x + k), a0);
+    a1 = _mm512_fmadd_ps(_mm512_loadu_ps(w + k + 16), _mm512_loadu_ps(x + k + 16), a1);
+  }
+  float sum = SumLanes(_mm512_add_ps(a0, a1));
+  for (; k < K; ++k) sum += w[k] * x[k];
+  return sum;
+}
+
+float FastDotF16(const uint16_t* w, const float* x, int K) {
+  __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+  int k = 0;
+  for (; k + 32 <= K; k += 32) {
+    a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(Bytes32(w + k)), _mm512_loadu_ps(x + k), a0);
+    a1 = _mm512_fmadd_ps(_mm512_cvtph_ps(Bytes32(w + k + 16)), _mm512_loadu_ps(x + k + 16), a1);
+  }
+  float sum = SumLanes(_mm512_add_ps(a0, a1));
+  for (; k < K; ++k) sum += HalfToFloat(w[k]) * x[k];
+  return sum;
+}
+
+inline __m512 WidenBF16(const uint16_t* w) {
+  const __m512i wide = _mm512_cvtepu16_epi32(Bytes32(w));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
+}
+
+float FastDotBF16(const uint16_t* w, const float* x, int K) {
+  __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+  int k = 0;
+  for (; k + 32 <= K; k += 32) {
+    a0 = _mm512_fmadd_ps(WidenBF16(w + k), _mm512_loadu_ps(x + k), a0);
+    a1 = _mm512_fmadd_ps(WidenBF16(w + k + 16), _mm512_loadu_ps(x + k + 16), a1);
+  }
+  float sum = SumLanes(_mm512_add_ps(a0, a1));
+  for (; k < K; ++k) sum += BF16ToFloat(w[k]) * x[k];
+  return sum;
+}
+
+// Lanes 0-7 of the result hold lo, lanes 8-15 hold hi.
+inline __m512 TwoScales(float lo, float hi) {
+  return _mm512_insertf32x8(_mm512_set1_ps(lo), _mm256_set1_ps(hi), 1);
+}
+
+// Signed bytes times signed bytes, summed in fours into 16 int32 lanes: dpbusd takes its first
+// operand unsigned, so w's sign moves onto x (|-128| = 128 is right as an unsigned byte).
+inline __m512i DotSigned(__m512i w, __m512i x) {
+  const __mmask64 negative = _mm512_movepi8_mask(w);
+  const __m512i signed_x = _mm512_mask_sub_epi8(x, negative, _mm512_setzero_si512(), x);
+  return _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(w), signed_x);
+}
+
+float FastDotQ8_0(const BlockQ8_0* w, const ActivationQ8_32* x, int blocks) {
+  __m512 acc = _mm512_setzero_ps();
+  int b = 0;
+  for (; b + 2 <= blocks; b += 2) {
+    const __m512i wq = Join(Bytes32(w[b].qs), Bytes32(w[b + 1].qs));
+    const __m512i xq = Join(Bytes32(x[b].qs), Bytes32(x[b + 1].qs));
+    const __m512 scale = TwoScales(_cvtsh_ss(w[b].d) * x[b].d, _cvtsh_ss(w[b + 1].d) * x[b + 1].d);
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(DotSigned(wq, xq)), scale, acc);
+  }
+  float sum = SumLanes(acc);
+  if (b < blocks) sum += PlainDotQ8_0(w + b, x + b, 1);
+  return sum;
+}
+
+// The 32 codes of a Q4_0 block (0..15, offset not removed): low nibbles then high nibbles.
+inline __m256i Q4_0Codes(const BlockQ4_0& w) {
+  const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w.qs));
+  return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed),
+                          _mm256_set1_epi8(0x0f));
+}
+
+float FastDotQ4_0(const BlockQ4_0* w, const ActivationQ8_32* x, int blocks) {
+  __m512 acc = _mm512_setzero_ps();
+  float offsets = 0.0f;  // sum of scale * 8 * sum(x codes): the offset of 8, taken out once
+  int b = 0;
+  for (; b + 2 <= blocks; b += 2) {
+    const __m512i wq = Join(Q4_0Codes(w[b]), Q4_0Codes(w[b + 1]));
+    const __m512i xq = Join(Bytes32(x[b].qs), Bytes32(x[b + 1].qs));
+    const float s0 = _cvtsh_ss(w[b].d) * x[b].d, s1 = _cvtsh_ss(w[b + 1].d) * x[b + 1].d;
+    const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wq, xq);
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), TwoScales(s0, s1), acc);
+    offsets += s0 * static_cast<float>(8 * x[b].sum) + s1 * static_cast<float>(8 * x[b + 1].sum);
+  }
+  float sum = SumLanes(acc) - offsets;
+  if (b < blocks) sum += PlainDotQ4_0(w + b, x + b, 1);
+  return sum;
+}
+
+// GGML's unpacking of Q4_K's 12 scale bytes: afterwards bytes 0-7 of out hold the 8 sub-block
+// scales and bytes 8-15 the 8 mins.
+inline void UnpackScalesFast(const uint8_t* packed, uint32_t out[4]) {
+  constexpr uint32_t kLow6 = 0x3f3f3f3f, kLow4 = 0x0f0f0f0f, kLow2 = 0x03030303;
+  std::memcpy(out, packed, 12);
+  out[3] = ((out[2] >> 4) & kLow4) | (((out[1] >> 6) & kLow2) << 4);
+  const uint32_t mins_low = out[1] & kLow6;
+  out[1] = (out[2] & kLow4) | (((out[0] >> 6) & kLow2) << 4);
+  out[2] = mins_low;
+  out[0] &= kLow6;
+}
+
+float FastDotQ4_K(const BlockQ4_K* w, const ActivationQ8_256* x, int blocks) {
+  const __m256i low4 = _mm256_set1_epi8(0x0f);
+  // Duplicates each of 8 bytes: m0 m0 m1 m1 ... (mins pair with two 16-value sums each).
+  const __m128i pairs = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+  __m512 acc = _mm512_setzero_ps();
+  __m256 acc_mins = _mm256_setzero_ps();
+  for (int b = 0; b < blocks; ++b) {
+    uint32_t unpacked[4];
+    UnpackScalesFast(w[b].scales, unpacked);
+    const uint8_t* sc = reinterpret_cast<const uint8_t*>(unpacked);
+    __m512i sum = _mm512_setzero_si512();
+    for (int c = 0; c < 4; ++c) {
+      const __m256i raw = Bytes32(w[b].qs + 32 * c);
+      const __m512i codes =
+          Join(_mm256_and_si256(raw, low4), _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4));
+      // Unsigned codes times signed x: pairs fit int16 (15 * 127 * 2), then scaled to int32.
+      const __m512i pair_sums = _mm512_maddubs_epi16(codes, Bytes64(x[b].qs + 64 * c));
+      const __m512i scales = Join(_mm256_set1_epi16(sc[2 * c]), _mm256_set1_epi16(sc[2 * c + 1]));
+      sum = _mm512_add_epi32(sum, _mm512_madd_epi16(pair_sums, scales));
+    }
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_set1_ps(_cvtsh_ss(w[b].d) * x[b].d), acc);
+    const __m128i mins8 =
+        _mm_shuffle_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + 8)), pairs);
+    const __m256i mins = _mm256_madd_epi16(_mm256_cvtepu8_epi16(mins8), Bytes32(x[b].bsums));
+    acc_mins = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins),
+                               _mm256_set1_ps(_cvtsh_ss(w[b].dmin) * x[b].d), acc_mins);
+  }
+  const __m256 m = acc_mins;
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return SumLanes(acc) - _mm_cvtss_f32(s);
+}
+
+float FastDotQ6_K(const BlockQ6_K* w, const ActivationQ8_256* x, int blocks) {
+  const __m512i low4 = _mm512_set1_epi8(0x0f), low2 = _mm512_set1_epi8(0x03);
+  // Byte indices repeating scale j eight times, for the four groups of four sub-blocks.
+  const __m256i spread0 = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2,
+                                           2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+  const __m256i four = _mm256_set1_epi8(4);
+  __m512 acc = _mm512_setzero_ps();
+  __m256 acc_offsets = _mm256_setzero_ps();
+  for (int b = 0; b < blocks; ++b) {
+    const __m128i scales16 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].scales));
+    const __m256i scales_bcast = _mm256_broadcastsi128_si256(scales16);
+    __m512i sum = _mm512_setzero_si512();
+    for (int half = 0; half < 2; ++half) {
+      const __m512i L = Bytes64(w[b].ql + 64 * half);
+      const __m256i H = Bytes32(w[b].qh + 32 * half);
+      const __m512i h01 = Join(H, _mm256_srli_epi16(H, 2));  // bits for q1 | q2
+      const __m512i h23 = _mm512_srli_epi16(h01, 4);         // bits for q3 | q4
+      const __m512i q12 = _mm512_or_si512(_mm512_and_si512(L, low4),
+                                          _mm512_slli_epi16(_mm512_and_si512(h01, low2), 4));
+      const __m512i q34 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(L, 4), low4),
+                                          _mm512_slli_epi16(_mm512_and_si512(h23, low2), 4));
+      const __m512i p12 = _mm512_maddubs_epi16(q12, Bytes64(x[b].qs + 128 * half));
+      const __m512i p34 = _mm512_maddubs_epi16(q34, Bytes64(x[b].qs + 128 * half + 64));
+      const __m256i idx12 = _mm256_add_epi8(spread0, _mm256_set1_epi8(static_cast<char>(8 * half)));
+      const __m256i idx34 = _mm256_add_epi8(idx12, four);
+      const __m512i s12 = _mm512_cvtepi8_epi16(_mm256_shuffle_epi8(scales_bcast, idx12));
+      const __m512i s34 = _mm512_cvtepi8_epi16(_mm256_shuffle_epi8(scales_bcast, idx34));
+      sum = _mm512_add_epi32(sum, _mm512_madd_epi16(p12, s12));
+      sum = _mm512_add_epi32(sum, _mm512_madd_epi16(p34, s34));
+    }
+    const float d = _cvtsh_ss(w[b].d) * x[b].d;
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_set1_ps(d), acc);
+    // The offset of 32: 32 * sum_j scale_j * (sum of sub-block j's x codes).
+    const __m256i offsets = _mm256_madd_epi16(_mm256_cvtepi8_epi16(scales16), Bytes32(x[b].bsums));
+    acc_offsets =
+        _mm256_fmadd_ps(_mm256_cvtepi32_ps(offsets), _mm256_set1_ps(32.0f * d), acc_offsets);
+  }
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc_offsets), _mm256_extractf128_ps(acc_offsets, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return SumLanes(acc) - _mm_cvtss_f32(s);
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+#endif  // RLVR_STORED_AVX512
+
+struct ProductJob {
+  const StoredMatrix* W;
+  const float* x;
+  const ActivationQ8_32* x32;
+  const ActivationQ8_256* x256;
+  float* y;
+  int n;
+  int tasks;
+  bool plain;
+};
+
+// Rows [begin, end) of W against every input row.
+template <bool kFast>
+void ProductRows(const ProductJob& job, int begin, int end) {
+  const StoredMatrix& W = *job.W;
+  const int K = W.cols, N = W.rows;
+  const int blocks32 = K / 32, blocks256 = K / 256;
+  for (int i = begin; i < end; ++i) {
+    const uint8_t* row = W.Row(i);
+    for (int r = 0; r < job.n; ++r) {
+      float v = 0.0f;
+      switch (W.type) {
+        case StoredType::kF32: {
+          const float* w = reinterpret_cast<const float*>(row);
+          const float* x = job.x + static_cast<size_t>(r) * K;
+#ifdef RLVR_STORED_AVX512
+          v = kFast ? FastDotF32(w, x, K) : PlainDotF32(w, x, K);
+#else
+          v = PlainDotF32(w, x, K);
+#endif
+          break;
+        }
+        case StoredType::kF16: {
+          const uint16_t* w = reinterpret_cast<const uint16_t*>(row);
+          const float* x = job.x + static_cast<size_t>(r) * K;
+#ifdef RLVR_STORED_AVX512
+          v = kFast ? FastDotF16(w, x, K) : PlainDotF16(w, x, K);
+#else
+          v = PlainDotF16(w, x, K);
+#endif
+          break;
+        }
+        case StoredType::kBF16: {
+          const uint16_t* w = reinterpret_cast<const uint16_t*>(row);
+          const float* x = job.x + static_cast<size_t>(r) * K;
+#ifdef RLVR_STORED_AVX512
+          v = kFast ? FastDotBF16(w, x, K) : PlainDotBF16(w, x, K);
+#else
+          v = PlainDotBF16(w, x, K);
+#endif
+          break;
+        }
+        case StoredType::kQ8_0: {
+          const auto* w = reinterpret_cast<const BlockQ8_0*>(row);
+          const ActivationQ8_32* x = job.x32 + static_cast<size_t>(r) * blocks32;
+#ifdef RLVR_STORED_AVX512
+          v = kFast ? FastDotQ8_0(w, x, blocks32) : PlainDotQ8_0(w, x, blocks32);
+#else
+          v = PlainDotQ8_0(w, x, blocks32);
+#endif
+          break;
+        }
+        case StoredType::kQ4_0: {
+          const auto* w = reinterpret_cast<const BlockQ4_0*>(row);
+          const ActivationQ8_32* x = job.x32 + static_cast<size_t>(r) * blocks32;
+#ifdef RLVR_STORED_AVX512
+          v = kFast ? FastDotQ4_0(w, x, blocks32) : PlainDotQ4_0(w, x, blocks32);
+#else
+          v = PlainDotQ4_0(w, x, blocks32);
+#endif
+          break;
+        }
+        case StoredType::kQ4_K: {
+          const auto* w = reinterpret_cast<const BlockQ4_K*>(row);
+          const ActivationQ8_256* x = job.x256 + static_cast<size_t>(r) * blocks256;
+#ifdef RLVR_STORED_AVX512
+          v = kFast ? FastDotQ4_K(w, x, blocks256) : PlainDotQ4_K(w, x, blocks256);
+#else
+          v = PlainDotQ4_K(w, x, blocks256);
+#endif
+          break;
+        }
+        case StoredType::kQ6_K: {
+          const auto* w = reinterpret_cast<const BlockQ6_K*>(row);
+          const ActivationQ8_256* x = job.x256 + static_cast<size_t>(r) * blocks256;
+#ifdef RLVR_STORED_AVX512
+          v = kFast ? FastDotQ6_K(w, x, blocks256) : PlainDotQ6_K(w, x, blocks256);
+#else
+          v = PlainDotQ6_K(w, x, blocks256);
+#endif
+          break;
+        }
+      }
+      job.y[static_cast<size_t>(r) * N + i] = v;
+    }
+  }
+}
+
+void ProductTask(void* ctx, int task) {
+  const auto& job = *static_cast<const ProductJob*>(ctx);
+  const int N = job.W->rows;
+  const int begin = static_cast<int>(static_cast<long long>(N) * task / job.tasks);
+  const int end = static_cast<int>(static_cast<long long>(N) * (task + 1) / job.tasks);
+  if (job.plain) {
+    ProductRows<false>(job, begin, end);
+  } else {
+    ProductRows<true>(job, begin, end);
+  }
+}
+
+ProductJob PrepareJob(const StoredMatrix& W, ProductInput& in, float* y, bool plain) {
+  CheckStoredMatrix(W, "StoredProduct");
+  if (W.cols != in.cols()) {
+    throw std::invalid_argument(std::string("StoredProduct: ") + StoredTypeName(W.type) +
+                                " matrix rows have " + std::to_string(W.cols) +
+                                " values, the input rows " + std::to_string(in.cols()));
+  }
+  ProductJob job{&W, in.x(), nullptr, nullptr, y, in.rows(), 1, plain};
+  if (W.type == StoredType::kQ8_0 || W.type == StoredType::kQ4_0) job.x32 = in.Q8_32();
+  if (W.type == StoredType::kQ4_K || W.type == StoredType::kQ6_K) job.x256 = in.Q8_256();
+  return job;
+}
+
+}  // namespace
+
+void StoredProduct(const StoredMatrix& W, ProductInput& in, float* y, ThreadPool* pool) {
+  if (!pool) pool = &DefaultPool();
+  if (W.type == StoredType::kF32 && W.data != nullptr) {
+    // Float weights: the float GEMM kernels (packed, cache-blocked) do better for n > 1.
+    CheckStoredMatrix(W, "StoredProduct");
+    if (W.cols != in.cols()) PrepareJob(W, in, y, false);  // throws the mismatch
+    const float* w = static_cast<const float*>(W.data);
+    if (in.rows() == 1) {
+      MatVec(w, in.x(), y, W.rows, W.cols, pool);
+    } else {
+      Linear(in.x(), w, y, in.rows(), W.rows, W.cols, pool);
+    }
+    return;
+  }
+  ProductJob job = PrepareJob(W, in, y, !StoredProductHasFastPath());
+  // Products too small to be worth waking the pool run inline; otherwise a few tasks per thread
+  // so a thread slowed by other load is balanced by the pool's dynamic hand-out.
+  const long long work = static_cast<long long>(W.rows) * W.cols * in.rows();
+  const int threads = pool->threads();
+  if (threads > 1 && work >= (1 << 17)) {
+    job.tasks = std::min(W.rows, threads * 4);
+    pool->Run(job.tasks, ProductTask, &job);
+  } else {
+    ProductTask(&job, 0);
+  }
+}
+
+void StoredProductPlain(const StoredMatrix& W, ProductInput& in, float* y) {
+  ProductJob job = PrepareJob(W, in, y, true);
+  ProductTask(&job, 0);
+}
+
+bool StoredProductHasFastPath() {
+#ifdef RLVR_STORED_AVX512
+  return true;
+#else
+  return false;
+#endif
+}
+
+}  // namespace rlvr
