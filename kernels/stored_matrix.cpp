@@ -76,21 +76,22 @@ int StoredBlockBytes(StoredType type) {
 }
 
 void CheckStoredMatrix(const StoredMatrix& m, const char* what) {
-  const std::string name = std::string(what) + " (" + StoredTypeName(m.type) + ")";
+  // Names are built only on failure: the check runs on every product, which must not allocate.
+  auto name = [&] { return std::string(what) + " (" + StoredTypeName(m.type) + ")"; };
   if (!IsStoredType(static_cast<uint32_t>(m.type))) {
     throw std::invalid_argument(std::string(what) + ": unknown storage type " +
                                 std::to_string(static_cast<uint32_t>(m.type)));
   }
   if (m.rows <= 0 || m.cols <= 0) {
-    throw std::invalid_argument(name + ": shape [" + std::to_string(m.rows) + ", " +
+    throw std::invalid_argument(name() + ": shape [" + std::to_string(m.rows) + ", " +
                                 std::to_string(m.cols) + "] is not positive");
   }
   if (m.cols % StoredBlockValues(m.type) != 0) {
-    throw std::invalid_argument(name + ": row length " + std::to_string(m.cols) +
+    throw std::invalid_argument(name() + ": row length " + std::to_string(m.cols) +
                                 " is not a multiple of the block of " +
                                 std::to_string(StoredBlockValues(m.type)));
   }
-  if (m.data == nullptr) throw std::invalid_argument(name + ": no data");
+  if (m.data == nullptr) throw std::invalid_argument(name() + ": no data");
 }
 
 void DequantizeStoredRow(const StoredMatrix& m, int row, float* out) {
