@@ -335,52 +335,101 @@ inline void UnpackScalesFast(const uint8_t* packed, uint32_t out[4]) {
   out[0] &= kLow6;
 }
 
-float FastDotQ4_K(const BlockQ4_K* w, const ActivationQ8_256* x, int blocks) {
-  const __m256i low4 = _mm256_set1_epi8(0x0f);
+// Sum of the 8 lanes of v.
+inline float SumLanes(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// Byte indices for _mm512_shuffle_epi8 that spread int16 scale 2c over the low 256 bits and
+// scale 2c + 1 over the high 256 bits, from 8 int16 scales in every 128-bit lane.
+struct Q4_KScaleIndex {
+  alignas(64) int8_t bytes[4][64];
+  Q4_KScaleIndex() {
+    for (int c = 0; c < 4; ++c) {
+      for (int i = 0; i < 64; ++i)
+        bytes[c][i] = static_cast<int8_t>(4 * c + (i >= 32 ? 2 : 0) + (i & 1));
+    }
+  }
+};
+const Q4_KScaleIndex kQ4_KScaleIndex;
+
+// Rows x[0], x[stride], ... x[(R-1) * stride] (each `blocks` blocks) against one Q4_K weight row:
+// the codes and scales of each block are unpacked once for the R inputs (prefill's batches).
+template <int R>
+void FastDotQ4_KRows(const BlockQ4_K* w, const ActivationQ8_256* x, size_t stride, int blocks,
+                     float* out) {
+  const __m512i low4 = _mm512_set1_epi8(0x0f);
+  const __m512i shifts = Join(_mm256_setzero_si256(), _mm256_set1_epi16(4));  // low | high nibbles
   // Duplicates each of 8 bytes: m0 m0 m1 m1 ... (mins pair with two 16-value sums each).
   const __m128i pairs = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
-  __m512 acc = _mm512_setzero_ps();
-  __m256 acc_mins = _mm256_setzero_ps();
+  __m512 acc[R];
+  __m256 acc_mins[R];
+  for (int r = 0; r < R; ++r) {
+    acc[r] = _mm512_setzero_ps();
+    acc_mins[r] = _mm256_setzero_ps();
+  }
   for (int b = 0; b < blocks; ++b) {
     uint32_t unpacked[4];
     UnpackScalesFast(w[b].scales, unpacked);
-    const uint8_t* sc = reinterpret_cast<const uint8_t*>(unpacked);
-    __m512i sum = _mm512_setzero_si512();
+    const __m128i scales8 =
+        _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(unpacked)));
+    const __m512i scales_all = _mm512_broadcast_i32x4(scales8);
+    __m512i sum[R];
+    for (int r = 0; r < R; ++r) sum[r] = _mm512_setzero_si512();
     for (int c = 0; c < 4; ++c) {
-      const __m256i raw = Bytes32(w[b].qs + 32 * c);
-      const __m512i codes =
-          Join(_mm256_and_si256(raw, low4), _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4));
-      // Unsigned codes times signed x: pairs fit int16 (15 * 127 * 2), then scaled to int32.
-      const __m512i pair_sums = _mm512_maddubs_epi16(codes, Bytes64(x[b].qs + 64 * c));
-      const __m512i scales = Join(_mm256_set1_epi16(sc[2 * c]), _mm256_set1_epi16(sc[2 * c + 1]));
-      sum = _mm512_add_epi32(sum, _mm512_madd_epi16(pair_sums, scales));
+      const __m512i raw = _mm512_broadcast_i64x4(Bytes32(w[b].qs + 32 * c));
+      const __m512i codes = _mm512_and_si512(_mm512_srlv_epi16(raw, shifts), low4);
+      const __m512i scales =
+          _mm512_shuffle_epi8(scales_all, _mm512_load_si512(kQ4_KScaleIndex.bytes[c]));
+      for (int r = 0; r < R; ++r) {
+        // Unsigned codes times signed x: pairs fit int16 (15 * 127 * 2), then scaled to int32.
+        const __m512i pair_sums =
+            _mm512_maddubs_epi16(codes, Bytes64(x[r * stride + b].qs + 64 * c));
+        sum[r] = _mm512_add_epi32(sum[r], _mm512_madd_epi16(pair_sums, scales));
+      }
     }
-    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_set1_ps(_cvtsh_ss(w[b].d) * x[b].d), acc);
-    const __m128i mins8 =
-        _mm_shuffle_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + 8)), pairs);
-    const __m256i mins = _mm256_madd_epi16(_mm256_cvtepu8_epi16(mins8), Bytes32(x[b].bsums));
-    acc_mins = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins),
-                               _mm256_set1_ps(_cvtsh_ss(w[b].dmin) * x[b].d), acc_mins);
+    const float d = _cvtsh_ss(w[b].d), dmin = _cvtsh_ss(w[b].dmin);
+    const __m256i mins16 = _mm256_cvtepu8_epi16(
+        _mm_shuffle_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(unpacked + 2)), pairs));
+    for (int r = 0; r < R; ++r) {
+      const ActivationQ8_256& xb = x[r * stride + b];
+      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[r]), _mm512_set1_ps(d * xb.d), acc[r]);
+      const __m256i mins = _mm256_madd_epi16(mins16, Bytes32(xb.bsums));
+      acc_mins[r] =
+          _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_set1_ps(dmin * xb.d), acc_mins[r]);
+    }
   }
-  const __m256 m = acc_mins;
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return SumLanes(acc) - _mm_cvtss_f32(s);
+  for (int r = 0; r < R; ++r) out[r] = SumLanes(acc[r]) - SumLanes(acc_mins[r]);
 }
 
-float FastDotQ6_K(const BlockQ6_K* w, const ActivationQ8_256* x, int blocks) {
+float FastDotQ4_K(const BlockQ4_K* w, const ActivationQ8_256* x, int blocks) {
+  float out;
+  FastDotQ4_KRows<1>(w, x, 0, blocks, &out);
+  return out;
+}
+
+template <int R>
+void FastDotQ6_KRows(const BlockQ6_K* w, const ActivationQ8_256* x, size_t stride, int blocks,
+                     float* out) {
   const __m512i low4 = _mm512_set1_epi8(0x0f), low2 = _mm512_set1_epi8(0x03);
   // Byte indices repeating scale j eight times, for the four groups of four sub-blocks.
   const __m256i spread0 = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2,
                                            2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-  const __m256i four = _mm256_set1_epi8(4);
-  __m512 acc = _mm512_setzero_ps();
-  __m256 acc_offsets = _mm256_setzero_ps();
+  const __m256i four = _mm256_set1_epi8(4), eight = _mm256_set1_epi8(8);
+  __m512 acc[R];
+  __m256 acc_offsets[R];
+  for (int r = 0; r < R; ++r) {
+    acc[r] = _mm512_setzero_ps();
+    acc_offsets[r] = _mm256_setzero_ps();
+  }
   for (int b = 0; b < blocks; ++b) {
     const __m128i scales16 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].scales));
     const __m256i scales_bcast = _mm256_broadcastsi128_si256(scales16);
-    __m512i sum = _mm512_setzero_si512();
+    __m512i sum[R];
+    for (int r = 0; r < R; ++r) sum[r] = _mm512_setzero_si512();
     for (int half = 0; half < 2; ++half) {
       const __m512i L = Bytes64(w[b].ql + 64 * half);
       const __m256i H = Bytes32(w[b].qh + 32 * half);
@@ -390,26 +439,37 @@ float FastDotQ6_K(const BlockQ6_K* w, const ActivationQ8_256* x, int blocks) {
                                           _mm512_slli_epi16(_mm512_and_si512(h01, low2), 4));
       const __m512i q34 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(L, 4), low4),
                                           _mm512_slli_epi16(_mm512_and_si512(h23, low2), 4));
-      const __m512i p12 = _mm512_maddubs_epi16(q12, Bytes64(x[b].qs + 128 * half));
-      const __m512i p34 = _mm512_maddubs_epi16(q34, Bytes64(x[b].qs + 128 * half + 64));
-      const __m256i idx12 = _mm256_add_epi8(spread0, _mm256_set1_epi8(static_cast<char>(8 * half)));
+      const __m256i idx12 = half ? _mm256_add_epi8(spread0, eight) : spread0;
       const __m256i idx34 = _mm256_add_epi8(idx12, four);
       const __m512i s12 = _mm512_cvtepi8_epi16(_mm256_shuffle_epi8(scales_bcast, idx12));
       const __m512i s34 = _mm512_cvtepi8_epi16(_mm256_shuffle_epi8(scales_bcast, idx34));
-      sum = _mm512_add_epi32(sum, _mm512_madd_epi16(p12, s12));
-      sum = _mm512_add_epi32(sum, _mm512_madd_epi16(p34, s34));
+      for (int r = 0; r < R; ++r) {
+        const int8_t* xq = x[r * stride + b].qs + 128 * half;
+        const __m512i p12 = _mm512_maddubs_epi16(q12, Bytes64(xq));
+        const __m512i p34 = _mm512_maddubs_epi16(q34, Bytes64(xq + 64));
+        sum[r] = _mm512_add_epi32(sum[r], _mm512_madd_epi16(p12, s12));
+        sum[r] = _mm512_add_epi32(sum[r], _mm512_madd_epi16(p34, s34));
+      }
     }
-    const float d = _cvtsh_ss(w[b].d) * x[b].d;
-    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_set1_ps(d), acc);
-    // The offset of 32: 32 * sum_j scale_j * (sum of sub-block j's x codes).
-    const __m256i offsets = _mm256_madd_epi16(_mm256_cvtepi8_epi16(scales16), Bytes32(x[b].bsums));
-    acc_offsets =
-        _mm256_fmadd_ps(_mm256_cvtepi32_ps(offsets), _mm256_set1_ps(32.0f * d), acc_offsets);
+    const float dw = _cvtsh_ss(w[b].d);
+    const __m256i scales_wide = _mm256_cvtepi8_epi16(scales16);
+    for (int r = 0; r < R; ++r) {
+      const ActivationQ8_256& xb = x[r * stride + b];
+      const float d = dw * xb.d;
+      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[r]), _mm512_set1_ps(d), acc[r]);
+      // The offset of 32: 32 * sum_j scale_j * (sum of sub-block j's x codes).
+      const __m256i offsets = _mm256_madd_epi16(scales_wide, Bytes32(xb.bsums));
+      acc_offsets[r] =
+          _mm256_fmadd_ps(_mm256_cvtepi32_ps(offsets), _mm256_set1_ps(32.0f * d), acc_offsets[r]);
+    }
   }
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc_offsets), _mm256_extractf128_ps(acc_offsets, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return SumLanes(acc) - _mm_cvtss_f32(s);
+  for (int r = 0; r < R; ++r) out[r] = SumLanes(acc[r]) - SumLanes(acc_offsets[r]);
+}
+
+float FastDotQ6_K(const BlockQ6_K* w, const ActivationQ8_256* x, int blocks) {
+  float out;
+  FastDotQ6_KRows<1>(w, x, 0, blocks, &out);
+  return out;
 }
 
 #if defined(__GNUC__) && !defined(__clang__)
@@ -437,7 +497,23 @@ void ProductRows(const ProductJob& job, int begin, int end) {
   const int blocks32 = K / 32, blocks256 = K / 256;
   for (int i = begin; i < end; ++i) {
     const uint8_t* row = W.Row(i);
-    for (int r = 0; r < job.n; ++r) {
+    int r = 0;
+#ifdef RLVR_STORED_AVX512
+    // Prefill: four input rows per pass over a K-quant weight row, unpacking its blocks once.
+    if (kFast && (W.type == StoredType::kQ4_K || W.type == StoredType::kQ6_K)) {
+      for (; r + 4 <= job.n; r += 4) {
+        float v[4];
+        const ActivationQ8_256* x = job.x256 + static_cast<size_t>(r) * blocks256;
+        if (W.type == StoredType::kQ4_K) {
+          FastDotQ4_KRows<4>(reinterpret_cast<const BlockQ4_K*>(row), x, blocks256, blocks256, v);
+        } else {
+          FastDotQ6_KRows<4>(reinterpret_cast<const BlockQ6_K*>(row), x, blocks256, blocks256, v);
+        }
+        for (int k = 0; k < 4; ++k) job.y[static_cast<size_t>(r + k) * N + i] = v[k];
+      }
+    }
+#endif
+    for (; r < job.n; ++r) {
       float v = 0.0f;
       switch (W.type) {
         case StoredType::kF32: {

@@ -111,7 +111,7 @@ StoredWeights ViewWeights(const ModelWeights& w) {
 namespace {
 
 // `m` (an F32 view) converted to `type` in a buffer that `owners` keeps.
-StoredMatrix Convert(const StoredMatrix& m, StoredType type,
+StoredMatrix Convert(const StoredMatrix& m, StoredType type, bool covering,
                      std::vector<std::shared_ptr<const void>>& owners) {
   StoredMatrix out{type, nullptr, m.rows, m.cols};
   if (m.cols % StoredBlockValues(type) != 0) {
@@ -153,10 +153,18 @@ StoredMatrix Convert(const StoredMatrix& m, StoredType type,
             QuantizeQ4_0(row, reinterpret_cast<BlockQ4_0*>(to), m.cols);
             break;
           case StoredType::kQ4_K:
-            QuantizeQ4_K(row, reinterpret_cast<BlockQ4_K*>(to), m.cols);
+            if (covering) {
+              QuantizeQ4_KCovering(row, reinterpret_cast<BlockQ4_K*>(to), m.cols);
+            } else {
+              QuantizeQ4_K(row, reinterpret_cast<BlockQ4_K*>(to), m.cols);
+            }
             break;
           case StoredType::kQ6_K:
-            QuantizeQ6_K(row, reinterpret_cast<BlockQ6_K*>(to), m.cols);
+            if (covering) {
+              QuantizeQ6_KCovering(row, reinterpret_cast<BlockQ6_K*>(to), m.cols);
+            } else {
+              QuantizeQ6_K(row, reinterpret_cast<BlockQ6_K*>(to), m.cols);
+            }
             break;
           default:
             break;
@@ -170,21 +178,22 @@ StoredMatrix Convert(const StoredMatrix& m, StoredType type,
 
 }  // namespace
 
-StoredWeights ConvertWeights(const ModelWeights& w, StoredType type) {
+StoredWeights ConvertWeights(const ModelWeights& w, StoredType type, bool covering_kquants) {
   const StoredWeights view = ViewWeights(w);
   StoredWeights s = view;
-  s.embed_tokens = Convert(view.embed_tokens, type, s.owners);
-  s.head = w.config.tie_embeddings ? s.embed_tokens : Convert(view.head, type, s.owners);
+  s.embed_tokens = Convert(view.embed_tokens, type, covering_kquants, s.owners);
+  s.head = w.config.tie_embeddings ? s.embed_tokens
+                                   : Convert(view.head, type, covering_kquants, s.owners);
   for (size_t i = 0; i < s.layers.size(); ++i) {
     const StoredLayer& from = view.layers[i];
     StoredLayer& to = s.layers[i];
-    to.q_proj = Convert(from.q_proj, type, s.owners);
-    to.k_proj = Convert(from.k_proj, type, s.owners);
-    to.v_proj = Convert(from.v_proj, type, s.owners);
-    to.o_proj = Convert(from.o_proj, type, s.owners);
-    to.gate_proj = Convert(from.gate_proj, type, s.owners);
-    to.up_proj = Convert(from.up_proj, type, s.owners);
-    to.down_proj = Convert(from.down_proj, type, s.owners);
+    to.q_proj = Convert(from.q_proj, type, covering_kquants, s.owners);
+    to.k_proj = Convert(from.k_proj, type, covering_kquants, s.owners);
+    to.v_proj = Convert(from.v_proj, type, covering_kquants, s.owners);
+    to.o_proj = Convert(from.o_proj, type, covering_kquants, s.owners);
+    to.gate_proj = Convert(from.gate_proj, type, covering_kquants, s.owners);
+    to.up_proj = Convert(from.up_proj, type, covering_kquants, s.owners);
+    to.down_proj = Convert(from.down_proj, type, covering_kquants, s.owners);
   }
   return s;
 }

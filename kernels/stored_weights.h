@@ -49,8 +49,9 @@ struct StoredWeights {
 StoredWeights ViewWeights(const ModelWeights& w);
 
 // Every matrix of w (embedding and head included) quantized or converted to `type` with the
-// kernels' quantizers (QuantizeQ8_0, QuantizeQ4_K, ...). Throws std::invalid_argument if a row
-// length is not a multiple of the type's block.
-StoredWeights ConvertWeights(const ModelWeights& w, StoredType type);
+// kernels' quantizers (QuantizeQ8_0, QuantizeQ4_K, ...; with covering_kquants the faster
+// QuantizeQ4_KCovering / QuantizeQ6_KCovering, as benchmarks use). Throws std::invalid_argument
+// if a row length is not a multiple of the type's block.
+StoredWeights ConvertWeights(const ModelWeights& w, StoredType type, bool covering_kquants = false);
 
 }  // namespace rlvr
