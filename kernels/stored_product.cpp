@@ -210,6 +210,7 @@ float PlainDotQ6_K(const BlockQ6_K* w, const ActivationQ8_256* x, int blocks) {
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
 // Sum of the 16 lanes in a fixed order (GCC 12's _mm512_reduce_add_ps warns spuriously).
@@ -277,26 +278,38 @@ inline __m512 TwoScales(float lo, float hi) {
   return _mm512_insertf32x8(_mm512_set1_ps(lo), _mm256_set1_ps(hi), 1);
 }
 
-// Signed bytes times signed bytes, summed in fours into 16 int32 lanes: dpbusd takes its first
-// operand unsigned, so w's sign moves onto x (|-128| = 128 is right as an unsigned byte).
-inline __m512i DotSigned(__m512i w, __m512i x) {
-  const __mmask64 negative = _mm512_movepi8_mask(w);
-  const __m512i signed_x = _mm512_mask_sub_epi8(x, negative, _mm512_setzero_si512(), x);
-  return _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(w), signed_x);
-}
-
-float FastDotQ8_0(const BlockQ8_0* w, const ActivationQ8_32* x, int blocks) {
-  __m512 acc = _mm512_setzero_ps();
+template <int R>
+void FastDotQ8_0Rows(const BlockQ8_0* w, const ActivationQ8_32* x, size_t stride, int blocks,
+                     float* out) {
+  __m512 acc[R];
+  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
   int b = 0;
   for (; b + 2 <= blocks; b += 2) {
     const __m512i wq = Join(Bytes32(w[b].qs), Bytes32(w[b + 1].qs));
-    const __m512i xq = Join(Bytes32(x[b].qs), Bytes32(x[b + 1].qs));
-    const __m512 scale = TwoScales(_cvtsh_ss(w[b].d) * x[b].d, _cvtsh_ss(w[b + 1].d) * x[b + 1].d);
-    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(DotSigned(wq, xq)), scale, acc);
+    // dpbusd takes its first operand unsigned, so w's sign moves onto x (|-128| = 128 is right
+    // as an unsigned byte).
+    const __mmask64 negative = _mm512_movepi8_mask(wq);
+    const __m512i magnitude = _mm512_abs_epi8(wq);
+    const float d0 = _cvtsh_ss(w[b].d), d1 = _cvtsh_ss(w[b + 1].d);
+    for (int r = 0; r < R; ++r) {
+      const ActivationQ8_32* xr = x + r * stride + b;
+      const __m512i xq = Join(Bytes32(xr[0].qs), Bytes32(xr[1].qs));
+      const __m512i signed_x = _mm512_mask_sub_epi8(xq, negative, _mm512_setzero_si512(), xq);
+      const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), magnitude, signed_x);
+      acc[r] =
+          _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), TwoScales(d0 * xr[0].d, d1 * xr[1].d), acc[r]);
+    }
   }
-  float sum = SumLanes(acc);
-  if (b < blocks) sum += PlainDotQ8_0(w + b, x + b, 1);
-  return sum;
+  for (int r = 0; r < R; ++r) {
+    out[r] = SumLanes(acc[r]);
+    if (b < blocks) out[r] += PlainDotQ8_0(w + b, x + r * stride + b, 1);
+  }
+}
+
+float FastDotQ8_0(const BlockQ8_0* w, const ActivationQ8_32* x, int blocks) {
+  float out;
+  FastDotQ8_0Rows<1>(w, x, 0, blocks, &out);
+  return out;
 }
 
 // The 32 codes of a Q4_0 block (0..15, offset not removed): low nibbles then high nibbles.
@@ -372,10 +385,13 @@ void FastDotQ4_KRows(const BlockQ4_K* w, const ActivationQ8_256* x, size_t strid
     acc_mins[r] = _mm256_setzero_ps();
   }
   for (int b = 0; b < blocks; ++b) {
-    uint32_t unpacked[4];
-    UnpackScalesFast(w[b].scales, unpacked);
-    const __m128i scales8 =
-        _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(unpacked)));
+    // Scales and mins stay in registers: storing them as words and loading them as one vector
+    // would stall on store forwarding every block.
+    uint32_t u[4];
+    UnpackScalesFast(w[b].scales, u);
+    const __m128i unpacked = _mm_setr_epi32(static_cast<int>(u[0]), static_cast<int>(u[1]),
+                                            static_cast<int>(u[2]), static_cast<int>(u[3]));
+    const __m128i scales8 = _mm_cvtepu8_epi16(unpacked);
     const __m512i scales_all = _mm512_broadcast_i32x4(scales8);
     __m512i sum[R];
     for (int r = 0; r < R; ++r) sum[r] = _mm512_setzero_si512();
@@ -392,8 +408,8 @@ void FastDotQ4_KRows(const BlockQ4_K* w, const ActivationQ8_256* x, size_t strid
       }
     }
     const float d = _cvtsh_ss(w[b].d), dmin = _cvtsh_ss(w[b].dmin);
-    const __m256i mins16 = _mm256_cvtepu8_epi16(
-        _mm_shuffle_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(unpacked + 2)), pairs));
+    const __m256i mins16 =
+        _mm256_cvtepu8_epi16(_mm_shuffle_epi8(_mm_srli_si128(unpacked, 8), pairs));
     for (int r = 0; r < R; ++r) {
       const ActivationQ8_256& xb = x[r * stride + b];
       acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[r]), _mm512_set1_ps(d * xb.d), acc[r]);
@@ -499,7 +515,15 @@ void ProductRows(const ProductJob& job, int begin, int end) {
     const uint8_t* row = W.Row(i);
     int r = 0;
 #ifdef RLVR_STORED_AVX512
-    // Prefill: four input rows per pass over a K-quant weight row, unpacking its blocks once.
+    // Prefill: four input rows per pass over a weight row, unpacking its blocks once.
+    if (kFast && W.type == StoredType::kQ8_0) {
+      for (; r + 4 <= job.n; r += 4) {
+        float v[4];
+        FastDotQ8_0Rows<4>(reinterpret_cast<const BlockQ8_0*>(row),
+                           job.x32 + static_cast<size_t>(r) * blocks32, blocks32, blocks32, v);
+        for (int k = 0; k < 4; ++k) job.y[static_cast<size_t>(r + k) * N + i] = v[k];
+      }
+    }
     if (kFast && (W.type == StoredType::kQ4_K || W.type == StoredType::kQ6_K)) {
       for (; r + 4 <= job.n; r += 4) {
         float v[4];
