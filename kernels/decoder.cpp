@@ -12,63 +12,52 @@ namespace rlvr {
 
 namespace {
 
-void CheckSize(const std::vector<float>& v, size_t expected, const std::string& name) {
-  if (v.size() != expected) {
-    throw std::invalid_argument("Decoder: weight '" + name + "' has " + std::to_string(v.size()) +
-                                " floats, its config needs " + std::to_string(expected));
-  }
-}
-
-void CheckWeights(const ModelWeights& w) {
-  const ModelConfig& c = w.config;
-  c.Validate();
-  const size_t d = c.dim, q = c.q_dim(), kv = c.kv_dim(), f = c.ffn_dim, v = c.vocab;
-  CheckSize(w.embed_tokens, v * d, "model.embed_tokens.weight");
-  if (w.layers.size() != static_cast<size_t>(c.n_layers)) {
-    throw std::invalid_argument("Decoder: " + std::to_string(w.layers.size()) +
-                                " layers of weights, config says " + std::to_string(c.n_layers));
-  }
-  for (int i = 0; i < c.n_layers; ++i) {
-    const LayerWeights& l = w.layers[i];
-    const std::string p = "model.layers." + std::to_string(i) + ".";
-    CheckSize(l.input_norm, d, p + "input_layernorm.weight");
-    CheckSize(l.q_proj, q * d, p + "self_attn.q_proj.weight");
-    CheckSize(l.k_proj, kv * d, p + "self_attn.k_proj.weight");
-    CheckSize(l.v_proj, kv * d, p + "self_attn.v_proj.weight");
-    CheckSize(l.o_proj, d * q, p + "self_attn.o_proj.weight");
-    CheckSize(l.post_norm, d, p + "post_attention_layernorm.weight");
-    CheckSize(l.gate_proj, f * d, p + "mlp.gate_proj.weight");
-    CheckSize(l.up_proj, f * d, p + "mlp.up_proj.weight");
-    CheckSize(l.down_proj, d * f, p + "mlp.down_proj.weight");
-  }
-  CheckSize(w.final_norm, d, "model.norm.weight");
-  if (!c.tie_embeddings) CheckSize(w.lm_head, v * d, "lm_head.weight");
-}
-
 void AddInPlace(float* x, const float* y, size_t n) {
   for (size_t i = 0; i < n; ++i) x[i] += y[i];
 }
 
-const ModelConfig& Checked(const ModelWeights& w, int max_batch) {
-  CheckWeights(w);
+const StoredWeights& Checked(const StoredWeights& w, int max_batch) {
+  w.Check();
   if (max_batch <= 0) {
     throw std::invalid_argument("Decoder: max_batch must be positive, got " +
                                 std::to_string(max_batch));
   }
-  return w.config;
+  return w;
+}
+
+int WidestInput(const ModelConfig& c) {
+  return std::max({c.dim, c.q_dim(), c.ffn_dim});
 }
 
 }  // namespace
 
 Decoder::Decoder(const ModelWeights& weights, int max_batch, ThreadPool* pool)
-    : weights_(weights),
-      config_(Checked(weights, max_batch)),
+    : view_(ViewWeights(weights)),
+      weights_(Checked(view_, max_batch)),
+      config_(weights_.config),
       max_batch_(max_batch),
       pool_(pool ? pool : &DefaultPool()),
       cache_(config_.n_layers, config_.max_positions, config_.n_kv_heads, config_.head_dim),
       rope_(config_.head_dim, config_.max_positions, config_.rope_theta),
-      attention_scratch_(config_.max_positions, pool_->threads()) {
-  const size_t rows = static_cast<size_t>(max_batch);
+      attention_scratch_(config_.max_positions, pool_->threads()),
+      input_(max_batch, WidestInput(config_)) {
+  Allocate();
+}
+
+Decoder::Decoder(const StoredWeights& weights, int max_batch, ThreadPool* pool)
+    : weights_(Checked(weights, max_batch)),
+      config_(weights_.config),
+      max_batch_(max_batch),
+      pool_(pool ? pool : &DefaultPool()),
+      cache_(config_.n_layers, config_.max_positions, config_.n_kv_heads, config_.head_dim),
+      rope_(config_.head_dim, config_.max_positions, config_.rope_theta),
+      attention_scratch_(config_.max_positions, pool_->threads()),
+      input_(max_batch, WidestInput(config_)) {
+  Allocate();
+}
+
+void Decoder::Allocate() {
+  const size_t rows = static_cast<size_t>(max_batch_);
   residual_.resize(rows * config_.dim);
   normed_.resize(rows * config_.dim);
   q_.resize(rows * config_.q_dim());
@@ -95,12 +84,8 @@ void Decoder::CheckTokens(std::span<const int> tokens) const {
   }
 }
 
-void Decoder::Project(const float* x, const std::vector<float>& W, float* y, int n, int N, int K) {
-  if (n == 1) {
-    MatVec(W.data(), x, y, N, K, pool_);
-  } else {
-    Linear(x, W.data(), y, n, N, K, pool_);
-  }
+void Decoder::Project(const StoredMatrix& W, float* y) {
+  StoredProduct(W, input_, y, pool_);
 }
 
 void Decoder::Truncate(int length) {
@@ -128,45 +113,51 @@ const float* Decoder::Prefill(std::span<const int> tokens) {
 
 void Decoder::ForwardChunk(const int* tokens, int n, int start) {
   const ModelConfig& c = config_;
-  const int dim = c.dim, q_dim = c.q_dim(), kv_dim = c.kv_dim(), ffn = c.ffn_dim;
+  const int dim = c.dim, q_dim = c.q_dim(), ffn = c.ffn_dim;
   for (int r = 0; r < n; ++r) {
-    std::copy_n(weights_.embed_tokens.data() + static_cast<size_t>(tokens[r]) * dim, dim,
-                residual_.data() + static_cast<size_t>(r) * dim);
+    DequantizeStoredRow(weights_.embed_tokens, tokens[r],
+                        residual_.data() + static_cast<size_t>(r) * dim);
   }
   for (int layer = 0; layer < c.n_layers; ++layer) {
-    const LayerWeights& w = weights_.layers[layer];
+    const StoredLayer& w = weights_.layers[layer];
     for (int r = 0; r < n; ++r) {
       RmsNorm(residual_.data() + static_cast<size_t>(r) * dim, w.input_norm.data(),
               normed_.data() + static_cast<size_t>(r) * dim, dim, c.norm_eps);
     }
     // Keys and values go straight into the cache: its rows for consecutive positions of one
     // layer are contiguous, so the projection's output rows land where Attention reads them.
-    Project(normed_.data(), w.q_proj, q_.data(), n, q_dim, dim);
-    Project(normed_.data(), w.k_proj, cache_.K(layer, start), n, kv_dim, dim);
-    Project(normed_.data(), w.v_proj, cache_.V(layer, start), n, kv_dim, dim);
+    // One input for three products: its 8-bit form is made once.
+    input_.Set(normed_.data(), n, dim);
+    Project(w.q_proj, q_.data());
+    Project(w.k_proj, cache_.K(layer, start));
+    Project(w.v_proj, cache_.V(layer, start));
     for (int r = 0; r < n; ++r) {
       ApplyRope(q_.data() + static_cast<size_t>(r) * q_dim, c.n_heads, c.head_dim, start + r,
                 rope_);
       ApplyRope(cache_.K(layer, start + r), c.n_kv_heads, c.head_dim, start + r, rope_);
     }
     Attention(q_.data(), cache_, layer, start, n, c.n_heads, attended_.data(), attention_scratch_);
-    Project(attended_.data(), w.o_proj, branch_.data(), n, dim, q_dim);
+    input_.Set(attended_.data(), n, q_dim);
+    Project(w.o_proj, branch_.data());
     AddInPlace(residual_.data(), branch_.data(), static_cast<size_t>(n) * dim);
 
     for (int r = 0; r < n; ++r) {
       RmsNorm(residual_.data() + static_cast<size_t>(r) * dim, w.post_norm.data(),
               normed_.data() + static_cast<size_t>(r) * dim, dim, c.norm_eps);
     }
-    Project(normed_.data(), w.gate_proj, gate_.data(), n, ffn, dim);
-    Project(normed_.data(), w.up_proj, up_.data(), n, ffn, dim);
+    input_.Set(normed_.data(), n, dim);
+    Project(w.gate_proj, gate_.data());
+    Project(w.up_proj, up_.data());
     SwiGLU(gate_.data(), up_.data(), gate_.data(), n * ffn);
-    Project(gate_.data(), w.down_proj, branch_.data(), n, dim, ffn);
+    input_.Set(gate_.data(), n, ffn);
+    Project(w.down_proj, branch_.data());
     AddInPlace(residual_.data(), branch_.data(), static_cast<size_t>(n) * dim);
   }
   // Only the last row's logits are needed: the next token follows the chunk's last position.
   const float* last = residual_.data() + static_cast<size_t>(n - 1) * dim;
   RmsNorm(last, weights_.final_norm.data(), normed_.data(), dim, c.norm_eps);
-  MatVec(weights_.head(), normed_.data(), logits_.data(), c.vocab, dim, pool_);
+  input_.Set(normed_.data(), 1, dim);
+  Project(weights_.head, logits_.data());
   cache_.length = start + n;
 }
 

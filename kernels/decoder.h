@@ -1,5 +1,7 @@
-// Decoder: a LLaMA-style transformer decoder over ModelWeights (pre-norm RMSNorm, GQA attention
-// with rotate_half RoPE and a KV cache, SwiGLU feed-forward, output head). Step() decodes one
+// Decoder: a LLaMA-style transformer decoder (pre-norm RMSNorm, GQA attention with rotate_half
+// RoPE and a KV cache, SwiGLU feed-forward, output head) over StoredWeights, each matrix
+// multiplied in its stored type by StoredProduct (kernels/stored_product.h), or over float
+// ModelWeights (viewed as F32). Step() decodes one
 // token, Prefill() runs a prompt as matrix products over many rows at once, Generate() samples a
 // continuation. All activation buffers, the KV cache and the RoPE tables are allocated in the
 // constructor: Step() and Prefill() allocate nothing.
@@ -11,6 +13,8 @@
 #include "kernels/attention.h"
 #include "kernels/rope.h"
 #include "kernels/sampler.h"
+#include "kernels/stored_product.h"
+#include "kernels/stored_weights.h"
 #include "kernels/thread_pool.h"
 #include "kernels/weights.h"
 
@@ -22,6 +26,11 @@ class Decoder {
   // product in Prefill (longer prompts run in chunks). pool nullptr means DefaultPool().
   // Throws std::invalid_argument if the weights do not match their config.
   explicit Decoder(const ModelWeights& weights, int max_batch = 64, ThreadPool* pool = nullptr);
+  // The same over weights in their stored types (which must outlive the decoder). Throws
+  // std::invalid_argument if they do not match their config (StoredWeights::Check).
+  explicit Decoder(const StoredWeights& weights, int max_batch = 64, ThreadPool* pool = nullptr);
+  Decoder(const Decoder&) = delete;
+  Decoder& operator=(const Decoder&) = delete;
 
   // Runs `token` at position position() (appending its keys and values to the cache) and returns
   // the logits [vocab] for the next token, valid until the next call. Throws std::out_of_range
@@ -54,10 +63,12 @@ class Decoder {
   // Runs rows [0, n) of tokens at positions start .. start + n - 1; n <= max_batch_.
   void ForwardChunk(const int* tokens, int n, int start);
   void CheckTokens(std::span<const int> tokens) const;
-  // y[n, N] = x[n, K] * W[N, K]^T, as a matrix-vector product when n == 1.
-  void Project(const float* x, const std::vector<float>& W, float* y, int n, int N, int K);
+  void Allocate();  // the activation buffers
+  // y[n, W.rows] = input_ * W^T (input_ set by the caller; n == 1 is a matrix-vector product).
+  void Project(const StoredMatrix& W, float* y);
 
-  const ModelWeights& weights_;
+  StoredWeights view_;  // F32 views when constructed from ModelWeights; else unused
+  const StoredWeights& weights_;
   ModelConfig config_;
   int max_batch_;
   ThreadPool* pool_;
@@ -73,6 +84,7 @@ class Decoder {
   std::vector<float> gate_;      // ffn_dim
   std::vector<float> up_;        // ffn_dim
   std::vector<float> logits_;    // vocab
+  ProductInput input_;           // the rows the next projections multiply, and their 8-bit forms
 };
 
 }  // namespace rlvr

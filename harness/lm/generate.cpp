@@ -2,12 +2,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <limits>
+#include <memory>
 
 #include <nlohmann/json.hpp>
 
 #include "kernels/gguf.h"
+#include "kernels/mapped_file.h"
 
 namespace rlvr {
 
@@ -93,8 +96,11 @@ ModelConfig ConfigFromHfJson(const std::string& path) {
   return c;
 }
 
-ModelWeights LoadGgufModel(const std::string& path) {
-  const GgufFile f = GgufFile::Open(path);
+namespace {
+
+// The config of a llama-architecture GGUF file, from its llama.* metadata.
+ModelConfig GgufLlamaConfig(const GgufFile& f) {
+  const std::string& path = f.path();
   const std::string arch = f.GetString("general.architecture");
   if (arch != "llama") {
     throw LmLoadError("GGUF file '" + path + "': architecture '" + arch +
@@ -130,6 +136,36 @@ ModelWeights LoadGgufModel(const std::string& path) {
     throw LmLoadError("GGUF file '" + path + "': " + e.what());
   }
 
+  return c;
+}
+
+// Rows of a RoPE matrix in the stored type with llama.cpp's interleaved order undone (blocks
+// never straddle rows, so rows move whole): row h * head_dim + i * half + j comes from row
+// h * head_dim + 2j + i.
+StoredMatrix UnpermuteRopeRows(const StoredMatrix& m, int n_heads, int head_dim,
+                               std::vector<std::shared_ptr<const void>>& owners) {
+  auto bytes = std::make_shared<std::vector<uint8_t>>(m.Bytes());
+  const size_t row_bytes = m.RowBytes();
+  const int half = head_dim / 2;
+  for (int h = 0; h < n_heads; ++h) {
+    for (int i = 0; i < 2; ++i) {
+      for (int j = 0; j < half; ++j) {
+        std::memcpy(bytes->data() + row_bytes * (h * head_dim + i * half + j),
+                    m.Row(h * head_dim + 2 * j + i), row_bytes);
+      }
+    }
+  }
+  StoredMatrix out = m;
+  out.data = bytes->data();
+  owners.push_back(std::move(bytes));
+  return out;
+}
+
+}  // namespace
+
+ModelWeights LoadGgufModel(const std::string& path) {
+  const GgufFile f = GgufFile::Open(path);
+  const ModelConfig c = GgufLlamaConfig(f);
   const int64_t d = c.dim, q = c.q_dim(), kv = c.kv_dim(), ff = c.ffn_dim;
   ModelWeights w;
   w.config = c;
@@ -152,6 +188,66 @@ ModelWeights LoadGgufModel(const std::string& path) {
   }
   w.final_norm = f.ReadFloat("output_norm.weight", {d});
   if (!c.tie_embeddings) w.lm_head = f.ReadFloat("output.weight", {c.vocab, d});
+  return w;
+}
+
+StoredWeights LoadGgufStored(const std::string& path) {
+  const GgufFile f = GgufFile::Open(path);
+  const ModelConfig c = GgufLlamaConfig(f);
+  std::shared_ptr<const MappedFile> map;
+  try {
+    map = MappedFile::Open(path);
+  } catch (const std::runtime_error& e) {
+    throw LmLoadError("GGUF file '" + path + "': " + e.what());
+  }
+  StoredWeights w;
+  w.config = c;
+  w.owners.push_back(map);
+  auto matrix = [&](const std::string& name, int rows, int cols) {
+    const GgufTensorInfo& t = f.Info(name);
+    if (t.Shape() != std::vector<int64_t>{rows, cols}) {
+      throw LmLoadError("GGUF file '" + path + "': tensor '" + name + "' is not [" +
+                        std::to_string(rows) + ", " + std::to_string(cols) + "]");
+    }
+    if (!IsStoredType(static_cast<uint32_t>(t.type))) {
+      throw LmLoadError("GGUF file '" + path + "': tensor '" + name + "' has type " +
+                        GgmlTypeName(t.type) +
+                        ", which the decoder cannot multiply (F32, F16, BF16, Q8_0, Q4_0, Q4_K, "
+                        "Q6_K)");
+    }
+    StoredMatrix m{static_cast<StoredType>(t.type), nullptr, rows, cols};
+    const uint64_t start = f.data_offset() + t.offset;
+    if (m.Bytes() != t.bytes || start > map->size() || map->size() - start < t.bytes) {
+      throw LmLoadError("GGUF file '" + path + "': tensor '" + name + "' lies outside the file");
+    }
+    m.data = map->data() + start;
+    return m;
+  };
+  const int d = c.dim, q = c.q_dim(), kv = c.kv_dim(), ff = c.ffn_dim;
+  w.embed_tokens = matrix("token_embd.weight", c.vocab, d);
+  w.head = c.tie_embeddings ? w.embed_tokens : matrix("output.weight", c.vocab, d);
+  w.final_norm = f.ReadFloat("output_norm.weight", {d});
+  w.layers.resize(c.n_layers);
+  for (int i = 0; i < c.n_layers; ++i) {
+    const std::string p = "blk." + std::to_string(i) + ".";
+    StoredLayer& l = w.layers[i];
+    l.input_norm = f.ReadFloat(p + "attn_norm.weight", {d});
+    l.post_norm = f.ReadFloat(p + "ffn_norm.weight", {d});
+    l.q_proj =
+        UnpermuteRopeRows(matrix(p + "attn_q.weight", q, d), c.n_heads, c.head_dim, w.owners);
+    l.k_proj =
+        UnpermuteRopeRows(matrix(p + "attn_k.weight", kv, d), c.n_kv_heads, c.head_dim, w.owners);
+    l.v_proj = matrix(p + "attn_v.weight", kv, d);
+    l.o_proj = matrix(p + "attn_output.weight", d, q);
+    l.gate_proj = matrix(p + "ffn_gate.weight", ff, d);
+    l.up_proj = matrix(p + "ffn_up.weight", ff, d);
+    l.down_proj = matrix(p + "ffn_down.weight", d, ff);
+  }
+  try {
+    w.Check();
+  } catch (const std::invalid_argument& e) {
+    throw LmLoadError("GGUF file '" + path + "': " + e.what());
+  }
   return w;
 }
 
@@ -192,6 +288,12 @@ const char* StopReasonName(StopReason reason) {
 double GenerateResult::TokensPerSecond() const {
   const double seconds = prefill_seconds + decode_seconds;
   return seconds > 0 ? static_cast<double>(tokens.size()) / seconds : 0.0;
+}
+
+double GenerateResult::DecodeTokensPerSecond() const {
+  return tokens.size() > 1 && decode_seconds > 0
+             ? static_cast<double>(tokens.size() - 1) / decode_seconds
+             : 0.0;
 }
 
 double GenerateResult::PrefillTokensPerSecond() const {

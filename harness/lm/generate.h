@@ -13,6 +13,7 @@
 #include "kernels/decoder.h"
 #include "kernels/model_config.h"
 #include "kernels/sampler.h"
+#include "kernels/stored_weights.h"
 #include "kernels/tokenizer.h"
 #include "kernels/weights.h"
 
@@ -41,6 +42,14 @@ ModelWeights LoadModel(const std::string& model_path, const std::string& config_
 // The GGUF part of LoadModel.
 ModelWeights LoadGgufModel(const std::string& path);
 
+// A llama GGUF file's weights as stored, for the decoder to multiply without dequantizing:
+// matrices of types F32, F16, BF16, Q8_0, Q4_0, Q4_K and Q6_K point into the file, mapped
+// read-only (so resident memory stays near the file's size), except attn_q and attn_k, whose
+// rows are copied into rotate_half order; norms are read as float. Throws LmLoadError naming the
+// tensor for another type, a wrong shape or bytes outside the file, GgufError for a malformed
+// file.
+StoredWeights LoadGgufStored(const std::string& path);
+
 // A tokenizer from a tiktoken rank file. cl100k_base's special tokens are added when the file is
 // cl100k_base-sized (largest rank 100255) and they collide with no rank; otherwise none.
 Tokenizer LoadLmTokenizer(const std::string& ranks_path);
@@ -67,6 +76,9 @@ struct GenerateResult {
   // Generated tokens per second of prefill + decode time (what a user waits for each token).
   double TokensPerSecond() const;
   double PrefillTokensPerSecond() const;
+  // Decoder steps per second after prefill (tokens after the first over decode_seconds): the
+  // figure to set beside llama.cpp's decode speed.
+  double DecodeTokensPerSecond() const;
 };
 
 // Generates a continuation of `prompt` (encoded as ordinary text; it must give at least one token

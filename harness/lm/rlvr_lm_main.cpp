@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   std::string model_path, config_path, tokenizer_path, prompt;
   rlvr::GenerateOptions options;
   int max_batch = 64;
+  bool float_weights = false;
   app.add_option("--model", model_path, "Weights: .safetensors (Hugging Face names) or .gguf")
       ->required();
   app.add_option("--config", config_path,
@@ -39,6 +40,9 @@ int main(int argc, char** argv) {
                  "Token id that ends the generation (repeatable; default <|endoftext|>)");
   app.add_option("--max-batch", max_batch, "Prompt rows per prefill matrix product")
       ->check(CLI::PositiveNumber);
+  app.add_flag("--float-weights", float_weights,
+               "Dequantize a GGUF file's weights to float at load instead of multiplying them as "
+               "stored (slower; for comparisons)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -46,9 +50,15 @@ int main(int argc, char** argv) {
   }
 
   try {
-    const rlvr::ModelWeights weights = rlvr::LoadModel(model_path, config_path);
+    // GGUF weights are multiplied as stored (mapped, quantized blocks and all); safetensors and
+    // --float-weights load float ModelWeights, which the decoder views as F32.
+    const bool as_stored = model_path.ends_with(".gguf") && !float_weights;
+    const rlvr::ModelWeights weights =
+        as_stored ? rlvr::ModelWeights{} : rlvr::LoadModel(model_path, config_path);
+    const rlvr::StoredWeights stored =
+        as_stored ? rlvr::LoadGgufStored(model_path) : rlvr::ViewWeights(weights);
     const rlvr::Tokenizer tokenizer = rlvr::LoadLmTokenizer(tokenizer_path);
-    rlvr::Decoder decoder(weights, max_batch);
+    rlvr::Decoder decoder(stored, max_batch);
     const rlvr::GenerateResult result =
         rlvr::GenerateText(decoder, tokenizer, prompt, options, [](std::string_view text) {
           std::fwrite(text.data(), 1, text.size(), stdout);
@@ -58,9 +68,11 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     fmt::print(stderr,
                "prompt: {} tokens, {:.1f} tokens/s\n"
-               "generated: {} tokens, {:.1f} tokens/s (stopped: {})\n",
+               "generated: {} tokens, {:.1f} tokens/s (stopped: {})\n"
+               "decode: {:.1f} tokens/s\n",
                result.prompt_tokens.size(), result.PrefillTokensPerSecond(), result.tokens.size(),
-               result.TokensPerSecond(), rlvr::StopReasonName(result.stop));
+               result.TokensPerSecond(), rlvr::StopReasonName(result.stop),
+               result.DecodeTokensPerSecond());
     return 0;
   } catch (const std::exception& e) {
     fmt::print(stderr, "rlvr-lm: {}\n", e.what());

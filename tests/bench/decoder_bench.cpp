@@ -1,7 +1,11 @@
 // End-to-end decode benchmarks: the toy LM forward and one decode step of the MVP and ~85M
-// LLaMA-style decoders on seeded random weights. Decode of one token is memory-bound (every
-// weight is read once per token), so besides tokens/s (items_per_second) each reports the weight
-// bytes streamed per second ("GB/s") and that rate as a share of the machine's memory bandwidth
+// LLaMA-style decoders on seeded random weights, the latter also with its weights stored as
+// F16, BF16, Q8_0, Q4_0, Q4_K and Q6_K (BM_Decode85MStored/<type>; "12x768" is the same 12
+// layers of dim 768 with a 4096-token untied head, so the layers dominate), and the prefill of a
+// 128-token prompt per type (BM_Prefill85MStored/<type>: tokens/s of prompt). Decode of one token
+// is memory-bound (every weight is read once per token), so besides tokens/s (items_per_second)
+// each reports the weight bytes streamed per second ("GB/s") and that rate as a share of the
+// machine's memory bandwidth
 // ("bw_share"). After timing, the last logits are checked against a fresh recomputation.
 //
 // The weights are the model and stay put; what a kernel could remember is the token stream. So
@@ -18,6 +22,7 @@
 #include <vector>
 
 #include "kernels/decoder.h"
+#include "kernels/stored_weights.h"
 #include "kernels/toy_lm.h"
 #include "tests/bench/bench_util.h"
 
@@ -108,9 +113,11 @@ void BM_ToyLmForward(benchmark::State& state) {
 }
 BENCHMARK(BM_ToyLmForward)->UseRealTime();
 
-// One decode step at context positions [start, start + kDecodeWindow), start = state.range(0).
-void DecodeBenchmark(benchmark::State& state, const ModelConfig& config) {
-  const ModelWeights& w = CachedWeights(config);
+// One decode step at context positions [start, start + kDecodeWindow), start = state.range(0),
+// on weights `w` (bytes_per_token: what a step streams, for the bandwidth counters).
+template <typename Weights>
+void DecodeBenchmark(benchmark::State& state, const ModelConfig& config, const Weights& w,
+                     double bytes_per_token) {
   const int vocab = config.vocab;
   const int start = static_cast<int>(state.range(0));
   if (start + kDecodeWindow > config.max_positions) {
@@ -155,20 +162,109 @@ void DecodeBenchmark(benchmark::State& state, const ModelConfig& config) {
   Decoder fresh(w);
   const float* want = fresh.Prefill(std::span<const int>(tokens.data(), decoder.position()));
   if (!VerifyAll(state, got.data(), want, vocab, 1e-3)) return;
-  ReportDecodeCounters(state, w.BytesReadPerToken());
+  ReportDecodeCounters(state, bytes_per_token);
   state.SetLabel("context " + std::to_string(start) + "-" +
                  std::to_string(start + kDecodeWindow - 1));
 }
 
 void BM_DecodeMvp(benchmark::State& state) {
-  DecodeBenchmark(state, MvpConfig());
+  const ModelWeights& w = CachedWeights(MvpConfig());
+  DecodeBenchmark(state, MvpConfig(), w, w.BytesReadPerToken());
 }
 BENCHMARK(BM_DecodeMvp)->Arg(0)->Arg(256)->Arg(960)->UseRealTime();
 
 void BM_Decode85M(benchmark::State& state) {
-  DecodeBenchmark(state, Config85M());
+  const ModelWeights& w = CachedWeights(Config85M());
+  DecodeBenchmark(state, Config85M(), w, w.BytesReadPerToken());
 }
 BENCHMARK(BM_Decode85M)->Arg(0)->Arg(512)->UseRealTime();
+
+// The 85M model with every matrix in `type` (K-quants by the covering quantizers: the fast ones;
+// speed does not depend on which). Built once per process and type.
+const StoredWeights& CachedStoredWeights(StoredType type) {
+  static std::vector<std::pair<StoredType, StoredWeights>> cache;
+  for (const auto& [t, w] : cache) {
+    if (t == type) return w;
+  }
+  cache.emplace_back(type, ConvertWeights(CachedWeights(Config85M()), type, true));
+  return cache.back().second;
+}
+
+// The 12x768 variant: Config85M's layers with a 4096-token untied head.
+ModelConfig Config12x768() {
+  ModelConfig c = Config85M();
+  c.vocab = 4096;
+  c.tie_embeddings = false;
+  return c;
+}
+
+const StoredWeights& CachedStored12x768(StoredType type) {
+  static const ModelWeights floats = RandomWeights(Config12x768(), kWeightSeed + 3);
+  static std::vector<std::pair<StoredType, StoredWeights>> cache;
+  for (const auto& [t, w] : cache) {
+    if (t == type) return w;
+  }
+  cache.emplace_back(type, ConvertWeights(floats, type, true));
+  return cache.back().second;
+}
+
+constexpr StoredType kBenchTypes[] = {StoredType::kF32,  StoredType::kF16,  StoredType::kBF16,
+                                      StoredType::kQ8_0, StoredType::kQ4_0, StoredType::kQ4_K,
+                                      StoredType::kQ6_K};
+
+// Decode at context 0-63, as stored.
+void BM_Decode85MStored(benchmark::State& state, StoredType type) {
+  const StoredWeights& w = CachedStoredWeights(type);
+  DecodeBenchmark(state, w.config, w, w.BytesReadPerToken());
+}
+
+void BM_Decode12x768Stored(benchmark::State& state, StoredType type) {
+  const StoredWeights& w = CachedStored12x768(type);
+  DecodeBenchmark(state, w.config, w, w.BytesReadPerToken());
+}
+
+// Prefill of a fresh 128-token prompt (a new random prompt per iteration), as stored. Reports
+// prompt tokens per second; the logits are checked against token-by-token decoding.
+void BM_Prefill85MStored(benchmark::State& state, StoredType type) {
+  const StoredWeights& w = CachedStoredWeights(type);
+  constexpr int kPrompt = 128;
+  uint64_t stream = kTokenSeed + 7;
+  std::vector<int> tokens(kPrompt);
+  Decoder decoder(w);
+  const float* logits = nullptr;
+  for (auto _ : state) {
+    state.PauseTiming();
+    for (int& t : tokens) t = RandomToken(stream, w.config.vocab);
+    decoder.Reset();
+    state.ResumeTiming();
+    logits = decoder.Prefill(tokens);
+    benchmark::DoNotOptimize(logits);
+  }
+  if (logits == nullptr) return;
+  const std::vector<float> got(logits, logits + w.config.vocab);
+  Decoder stepper(w);
+  const float* want = nullptr;
+  for (int t : tokens) want = stepper.Step(t);
+  if (!VerifyAll(state, got.data(), want, w.config.vocab, 1e-3)) return;
+  state.SetItemsProcessed(state.iterations() * kPrompt);
+}
+
+[[maybe_unused]] const bool kStoredBenchmarks = [] {
+  for (StoredType type : kBenchTypes) {
+    const std::string name = StoredTypeName(type);
+    benchmark::RegisterBenchmark(("BM_Decode85MStored/" + name).c_str(), BM_Decode85MStored, type)
+        ->Arg(0)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark(("BM_Decode12x768Stored/" + name).c_str(), BM_Decode12x768Stored,
+                                 type)
+        ->Arg(0)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark(("BM_Prefill85MStored/" + name).c_str(), BM_Prefill85MStored, type)
+        ->UseRealTime()
+        ->Unit(benchmark::kMillisecond);
+  }
+  return true;
+}();
 
 }  // namespace
 }  // namespace rlvr

@@ -213,9 +213,10 @@ TEST(ConfigTest, ShippedConfigsLoad) {
   Project repo = LoadProject(RLVR_SOURCE_DIR);
   std::vector<std::string> names;
   for (const auto& t : repo.targets) names.push_back(t.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"gemm", "softmax", "rmsnorm", "rope", "swiglu",
-                                             "attention", "sampler", "quant", "decoder", "kquant",
-                                             "tokenizer", "linear_backward", "train_step"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"gemm", "softmax", "rmsnorm", "rope", "swiglu", "attention",
+                                      "sampler", "quant", "decoder", "kquant", "stored_product",
+                                      "tokenizer", "linear_backward", "train_step"}));
   for (const auto& t : repo.targets) {
     for (const auto& file : t.editable)
       EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(RLVR_SOURCE_DIR) / file)) << file;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -15,6 +16,8 @@
 
 #include "harness/base/process.h"
 #include "kernels/gguf.h"
+#include "kernels/quant.h"
+#include "kernels/stored_weights.h"
 
 namespace rlvr {
 namespace {
@@ -300,7 +303,9 @@ std::vector<float> PermuteLikeLlamaCpp(const std::vector<float>& w, int n_head, 
   return out;
 }
 
-std::string WriteTinyGguf(const ModelWeights& w, const std::string& arch) {
+// matrices: F32, or Q8_0 (every matrix quantized by QuantizeQ8_0; norms stay F32).
+std::string WriteTinyGguf(const ModelWeights& w, const std::string& arch,
+                          GgmlType matrices = GgmlType::kF32) {
   const ModelConfig& c = w.config;
   std::vector<std::pair<std::string, GgufValue>> meta = {
       {"general.architecture", GgufValue::String(arch)},
@@ -315,12 +320,20 @@ std::string WriteTinyGguf(const ModelWeights& w, const std::string& arch) {
       {"llama.attention.layer_norm_rms_epsilon", GgufValue::Float32(c.norm_eps)},
   };
   std::vector<std::vector<float>> keep;  // the permuted copies must outlive the write
+  std::vector<std::vector<BlockQ8_0>> blocks;
+  blocks.reserve(64);
   std::vector<GgufTensorToWrite> tensors;
   auto add = [&](const std::string& name, const std::vector<float>& data, uint64_t cols,
                  uint64_t rows) {
     std::vector<uint64_t> dims =
         rows == 0 ? std::vector<uint64_t>{cols} : std::vector<uint64_t>{cols, rows};
-    tensors.push_back({name, dims, GgmlType::kF32, data.data()});
+    if (rows == 0 || matrices == GgmlType::kF32) {
+      tensors.push_back({name, dims, GgmlType::kF32, data.data()});
+      return;
+    }
+    blocks.emplace_back(data.size() / kQuantBlock);
+    QuantizeQ8_0(data.data(), blocks.back().data(), static_cast<int>(data.size()));
+    tensors.push_back({name, dims, GgmlType::kQ8_0, blocks.back().data()});
   };
   keep.reserve(2 * c.n_layers);
   add("token_embd.weight", w.embed_tokens, c.dim, c.vocab);
@@ -341,9 +354,53 @@ std::string WriteTinyGguf(const ModelWeights& w, const std::string& arch) {
   }
   add("output_norm.weight", w.final_norm, c.dim, 0);
   add("output.weight", w.lm_head, c.dim, c.vocab);
-  const std::string path = TempPath(arch + ".gguf");
+  const std::string path = TempPath(arch + GgmlTypeName(matrices) + ".gguf");
   WriteGguf(path, meta, tensors);
   return path;
+}
+
+double RelativeDistance(const float* a, const float* b, int n) {
+  double err = 0, norm = 0;
+  for (int i = 0; i < n; ++i) {
+    err += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
+    norm += static_cast<double>(b[i]) * b[i];
+  }
+  return std::sqrt(err / norm);
+}
+
+TEST_F(GenerateTest, GgufWeightsAsStoredGiveTheFloatPathsLogits) {
+  const std::vector<int> prompt = {1, 5, 9, 33, 2};
+  const int vocab = weights_->config.vocab;
+  // F32: the mapped file's matrices are the float weights, so the logits are bitwise equal.
+  const std::string f32 = WriteTinyGguf(*weights_, "llama");
+  const StoredWeights mapped = LoadGgufStored(f32);
+  EXPECT_EQ(mapped.config, weights_->config);
+  EXPECT_EQ(mapped.layers[0].q_proj.type, StoredType::kF32);
+  Decoder stored_decoder(mapped), float_decoder(*weights_);
+  const float* a = stored_decoder.Prefill(prompt);
+  const float* b = float_decoder.Prefill(prompt);
+  EXPECT_EQ(0, std::memcmp(a, b, vocab * sizeof(float)));
+  fs::remove(f32);
+
+  // Q8_0: the decoder multiplies the blocks; its logits stay within the 8-bit input rounding
+  // of the same file dequantized to float (the --float-weights path).
+  const std::string q8 = WriteTinyGguf(*weights_, "llama", GgmlType::kQ8_0);
+  const StoredWeights blocks = LoadGgufStored(q8);
+  EXPECT_EQ(blocks.layers[0].q_proj.type, StoredType::kQ8_0);
+  EXPECT_LT(blocks.BytesReadPerToken(), 0.3 * ViewWeights(*weights_).BytesReadPerToken());
+  const ModelWeights dequantized = LoadModel(q8);
+  Decoder q8_decoder(blocks), dequantized_decoder(dequantized);
+  const float* q = q8_decoder.Prefill(prompt);
+  const float* d = dequantized_decoder.Prefill(prompt);
+  const double distance = RelativeDistance(q, d, vocab);
+  EXPECT_LT(distance, 0.02);
+  EXPECT_GT(distance, 0.0);  // the activations were rounded: not the float path in disguise
+  GenerateOptions greedy;
+  greedy.max_tokens = 8;
+  greedy.sampler.temperature = 0.0f;
+  const GenerateResult from_blocks = GenerateText(q8_decoder, tokenizer_, kPrompt, greedy);
+  EXPECT_EQ(from_blocks.tokens.size(), 8u);
+  fs::remove(q8);
 }
 
 TEST_F(GenerateTest, GgufLlamaGivesTheSameWeightsAndTokens) {

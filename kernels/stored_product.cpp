@@ -1,0 +1,686 @@
+#include "kernels/stored_product.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "kernels/gemm.h"
+#include "kernels/kquant.h"
+#include "kernels/quant.h"
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512DQ__) && \
+    defined(__AVX512VL__) && defined(__AVX512VNNI__) && defined(__F16C__)
+#define RLVR_STORED_AVX512 1
+#include <immintrin.h>
+#endif
+
+namespace rlvr {
+
+ProductInput::ProductInput(int max_rows, int max_cols)
+    : max_rows_(max_rows),
+      max_cols_(max_cols),
+      q8_32_(static_cast<size_t>(std::max(max_rows, 0)) * (std::max(max_cols, 0) / 32 + 1)),
+      q8_256_(static_cast<size_t>(std::max(max_rows, 0)) * (std::max(max_cols, 0) / 256 + 1)) {
+  if (max_rows <= 0 || max_cols <= 0) {
+    throw std::invalid_argument("ProductInput: max_rows and max_cols must be positive, got " +
+                                std::to_string(max_rows) + " and " + std::to_string(max_cols));
+  }
+}
+
+void ProductInput::Set(const float* x, int n, int K) {
+  if (n <= 0 || n > max_rows_ || K <= 0 || K > max_cols_) {
+    throw std::invalid_argument("ProductInput::Set: input [" + std::to_string(n) + ", " +
+                                std::to_string(K) + "] outside [1.." + std::to_string(max_rows_) +
+                                ", 1.." + std::to_string(max_cols_) + "]");
+  }
+  x_ = x;
+  n_ = n;
+  k_ = K;
+  have_q8_32_ = have_q8_256_ = false;
+}
+
+const ActivationQ8_32* ProductInput::Q8_32() {
+  if (!have_q8_32_) {
+    const int blocks = k_ / 32;
+    for (int r = 0; r < n_; ++r) {
+      QuantizeActivationQ8_32(x_ + static_cast<size_t>(r) * k_, q8_32_.data() + r * blocks, k_);
+    }
+    have_q8_32_ = true;
+  }
+  return q8_32_.data();
+}
+
+const ActivationQ8_256* ProductInput::Q8_256() {
+  if (!have_q8_256_) {
+    const int blocks = k_ / 256;
+    for (int r = 0; r < n_; ++r) {
+      QuantizeActivationQ8_256(x_ + static_cast<size_t>(r) * k_, q8_256_.data() + r * blocks, k_);
+    }
+    have_q8_256_ = true;
+  }
+  return q8_256_.data();
+}
+
+namespace {
+
+// Codes and scale of `count` values: d = amax / 127, code = round(x / d).
+float RoundBlock(const float* x, int8_t* q, int count) {
+  float amax = 0.0f;
+  for (int i = 0; i < count; ++i) amax = std::max(amax, std::fabs(x[i]));
+  const float d = amax / 127.0f;
+  const float id = amax > 0.0f ? 127.0f / amax : 0.0f;
+  for (int i = 0; i < count; ++i) {
+    q[i] = static_cast<int8_t>(std::clamp(std::nearbyint(x[i] * id), -127.0f, 127.0f));
+  }
+  return d;
+}
+
+}  // namespace
+
+void QuantizeActivationQ8_32(const float* x, ActivationQ8_32* out, int K) {
+  for (int b = 0; b < K / 32; ++b) {
+    ActivationQ8_32& o = out[b];
+    o.d = RoundBlock(x + b * 32, o.qs, 32);
+    int sum = 0;
+    for (int i = 0; i < 32; ++i) sum += o.qs[i];
+    o.sum = sum;
+  }
+}
+
+void QuantizeActivationQ8_256(const float* x, ActivationQ8_256* out, int K) {
+  for (int b = 0; b < K / 256; ++b) {
+    ActivationQ8_256& o = out[b];
+    o.d = RoundBlock(x + b * 256, o.qs, 256);
+    for (int j = 0; j < 16; ++j) {
+      int sum = 0;
+      for (int i = 0; i < 16; ++i) sum += o.qs[16 * j + i];
+      o.bsums[j] = static_cast<int16_t>(sum);
+    }
+  }
+}
+
+namespace {
+
+// ---- Portable kernels: one weight row against one input row. ----
+
+float BF16ToFloat(uint16_t h) {
+  return std::bit_cast<float>(static_cast<uint32_t>(h) << 16);
+}
+
+float PlainDotF32(const float* w, const float* x, int K) {
+  float sum = 0.0f;
+  for (int k = 0; k < K; ++k) sum += w[k] * x[k];
+  return sum;
+}
+
+float PlainDotF16(const uint16_t* w, const float* x, int K) {
+  float sum = 0.0f;
+  for (int k = 0; k < K; ++k) sum += HalfToFloat(w[k]) * x[k];
+  return sum;
+}
+
+float PlainDotBF16(const uint16_t* w, const float* x, int K) {
+  float sum = 0.0f;
+  for (int k = 0; k < K; ++k) sum += BF16ToFloat(w[k]) * x[k];
+  return sum;
+}
+
+float PlainDotQ8_0(const BlockQ8_0* w, const ActivationQ8_32* x, int blocks) {
+  float sum = 0.0f;
+  for (int b = 0; b < blocks; ++b) {
+    int dot = 0;
+    for (int i = 0; i < 32; ++i) dot += w[b].qs[i] * x[b].qs[i];
+    sum += HalfToFloat(w[b].d) * x[b].d * static_cast<float>(dot);
+  }
+  return sum;
+}
+
+float PlainDotQ4_0(const BlockQ4_0* w, const ActivationQ8_32* x, int blocks) {
+  float sum = 0.0f;
+  for (int b = 0; b < blocks; ++b) {
+    int dot = 0;
+    for (int i = 0; i < 16; ++i) {
+      dot += (w[b].qs[i] & 0x0f) * x[b].qs[i] + (w[b].qs[i] >> 4) * x[b].qs[i + 16];
+    }
+    dot -= 8 * x[b].sum;
+    sum += HalfToFloat(w[b].d) * x[b].d * static_cast<float>(dot);
+  }
+  return sum;
+}
+
+float PlainDotQ4_K(const BlockQ4_K* w, const ActivationQ8_256* x, int blocks) {
+  float sum = 0.0f;
+  for (int b = 0; b < blocks; ++b) {
+    uint8_t sc[8], mn[8];
+    UnpackQ4_KScales(w[b].scales, sc, mn);
+    int dot = 0, mins = 0;
+    for (int c = 0; c < 4; ++c) {
+      int lo = 0, hi = 0;
+      for (int l = 0; l < 32; ++l) {
+        lo += (w[b].qs[32 * c + l] & 0x0f) * x[b].qs[64 * c + l];
+        hi += (w[b].qs[32 * c + l] >> 4) * x[b].qs[64 * c + 32 + l];
+      }
+      dot += sc[2 * c] * lo + sc[2 * c + 1] * hi;
+    }
+    for (int j = 0; j < 8; ++j) mins += mn[j] * (x[b].bsums[2 * j] + x[b].bsums[2 * j + 1]);
+    sum += x[b].d * (HalfToFloat(w[b].d) * static_cast<float>(dot) -
+                     HalfToFloat(w[b].dmin) * static_cast<float>(mins));
+  }
+  return sum;
+}
+
+float PlainDotQ6_K(const BlockQ6_K* w, const ActivationQ8_256* x, int blocks) {
+  float sum = 0.0f;
+  for (int b = 0; b < blocks; ++b) {
+    const uint8_t* ql = w[b].ql;
+    const uint8_t* qh = w[b].qh;
+    int sub[16] = {};  // sum of q * x per sub-block of 16 values
+    for (int half = 0; half < 2; ++half) {
+      const int8_t* xq = x[b].qs + 128 * half;
+      for (int l = 0; l < 32; ++l) {
+        const int q1 = (ql[l] & 0x0f) | (((qh[l] >> 0) & 3) << 4);
+        const int q2 = (ql[l + 32] & 0x0f) | (((qh[l] >> 2) & 3) << 4);
+        const int q3 = (ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4);
+        const int q4 = (ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4);
+        const int s = 8 * half + l / 16;
+        sub[s + 0] += q1 * xq[l];
+        sub[s + 2] += q2 * xq[l + 32];
+        sub[s + 4] += q3 * xq[l + 64];
+        sub[s + 6] += q4 * xq[l + 96];
+      }
+      ql += 64;
+      qh += 32;
+    }
+    int dot = 0;
+    for (int j = 0; j < 16; ++j) dot += w[b].scales[j] * (sub[j] - 32 * x[b].bsums[j]);
+    sum += HalfToFloat(w[b].d) * x[b].d * static_cast<float>(dot);
+  }
+  return sum;
+}
+
+#ifdef RLVR_STORED_AVX512
+
+// ---- AVX-512 kernels. ----
+
+// GCC 12 reports the intentionally undefined pass-through vectors inside its own AVX-512
+// intrinsic headers (cvtph, extracts) as "maybe uninitialized": a false positive.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+
+// Sum of the 16 lanes in a fixed order (GCC 12's _mm512_reduce_add_ps warns spuriously).
+inline float SumLanes(__m512 v) {
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, v);
+  float half[8];
+  for (int i = 0; i < 8; ++i) half[i] = lanes[i] + lanes[i + 8];
+  return ((half[0] + half[4]) + (half[2] + half[6])) + ((half[1] + half[5]) + (half[3] + half[7]));
+}
+
+inline __m512i Bytes64(const void* p) {
+  return _mm512_loadu_si512(p);
+}
+inline __m256i Bytes32(const void* p) {
+  return _mm256_loadu_si256(static_cast<const __m256i*>(p));
+}
+inline __m512i Join(__m256i lo, __m256i hi) {
+  return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+
+float FastDotF32(const float* w, const float* x, int K) {
+  __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+  int k = 0;
+  for (; k + 32 <= K; k += 32) {
+    a0 = _mm512_fmadd_ps(_mm512_loadu_ps(w + k), _mm512_loadu_ps(x + k), a0);
+    a1 = _mm512_fmadd_ps(_mm512_loadu_ps(w + k + 16), _mm512_loadu_ps(x + k + 16), a1);
+  }
+  float sum = SumLanes(_mm512_add_ps(a0, a1));
+  for (; k < K; ++k) sum += w[k] * x[k];
+  return sum;
+}
+
+float FastDotF16(const uint16_t* w, const float* x, int K) {
+  __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+  int k = 0;
+  for (; k + 32 <= K; k += 32) {
+    a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(Bytes32(w + k)), _mm512_loadu_ps(x + k), a0);
+    a1 = _mm512_fmadd_ps(_mm512_cvtph_ps(Bytes32(w + k + 16)), _mm512_loadu_ps(x + k + 16), a1);
+  }
+  float sum = SumLanes(_mm512_add_ps(a0, a1));
+  for (; k < K; ++k) sum += HalfToFloat(w[k]) * x[k];
+  return sum;
+}
+
+inline __m512 WidenBF16(const uint16_t* w) {
+  const __m512i wide = _mm512_cvtepu16_epi32(Bytes32(w));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
+}
+
+float FastDotBF16(const uint16_t* w, const float* x, int K) {
+  __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+  int k = 0;
+  for (; k + 32 <= K; k += 32) {
+    a0 = _mm512_fmadd_ps(WidenBF16(w + k), _mm512_loadu_ps(x + k), a0);
+    a1 = _mm512_fmadd_ps(WidenBF16(w + k + 16), _mm512_loadu_ps(x + k + 16), a1);
+  }
+  float sum = SumLanes(_mm512_add_ps(a0, a1));
+  for (; k < K; ++k) sum += BF16ToFloat(w[k]) * x[k];
+  return sum;
+}
+
+// Lanes 0-7 of the result hold lo, lanes 8-15 hold hi.
+inline __m512 TwoScales(float lo, float hi) {
+  return _mm512_insertf32x8(_mm512_set1_ps(lo), _mm256_set1_ps(hi), 1);
+}
+
+template <int R>
+void FastDotQ8_0Rows(const BlockQ8_0* w, const ActivationQ8_32* x, size_t stride, int blocks,
+                     float* out) {
+  __m512 acc[R];
+  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+  int b = 0;
+  for (; b + 2 <= blocks; b += 2) {
+    const __m512i wq = Join(Bytes32(w[b].qs), Bytes32(w[b + 1].qs));
+    // dpbusd takes its first operand unsigned, so w's sign moves onto x (|-128| = 128 is right
+    // as an unsigned byte).
+    const __mmask64 negative = _mm512_movepi8_mask(wq);
+    const __m512i magnitude = _mm512_abs_epi8(wq);
+    const float d0 = _cvtsh_ss(w[b].d), d1 = _cvtsh_ss(w[b + 1].d);
+    for (int r = 0; r < R; ++r) {
+      const ActivationQ8_32* xr = x + r * stride + b;
+      const __m512i xq = Join(Bytes32(xr[0].qs), Bytes32(xr[1].qs));
+      const __m512i signed_x = _mm512_mask_sub_epi8(xq, negative, _mm512_setzero_si512(), xq);
+      const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), magnitude, signed_x);
+      acc[r] =
+          _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), TwoScales(d0 * xr[0].d, d1 * xr[1].d), acc[r]);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    out[r] = SumLanes(acc[r]);
+    if (b < blocks) out[r] += PlainDotQ8_0(w + b, x + r * stride + b, 1);
+  }
+}
+
+float FastDotQ8_0(const BlockQ8_0* w, const ActivationQ8_32* x, int blocks) {
+  float out;
+  FastDotQ8_0Rows<1>(w, x, 0, blocks, &out);
+  return out;
+}
+
+// The 32 codes of a Q4_0 block (0..15, offset not removed): low nibbles then high nibbles.
+inline __m256i Q4_0Codes(const BlockQ4_0& w) {
+  const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w.qs));
+  return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed),
+                          _mm256_set1_epi8(0x0f));
+}
+
+float FastDotQ4_0(const BlockQ4_0* w, const ActivationQ8_32* x, int blocks) {
+  __m512 acc = _mm512_setzero_ps();
+  float offsets = 0.0f;  // sum of scale * 8 * sum(x codes): the offset of 8, taken out once
+  int b = 0;
+  for (; b + 2 <= blocks; b += 2) {
+    const __m512i wq = Join(Q4_0Codes(w[b]), Q4_0Codes(w[b + 1]));
+    const __m512i xq = Join(Bytes32(x[b].qs), Bytes32(x[b + 1].qs));
+    const float s0 = _cvtsh_ss(w[b].d) * x[b].d, s1 = _cvtsh_ss(w[b + 1].d) * x[b + 1].d;
+    const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wq, xq);
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), TwoScales(s0, s1), acc);
+    offsets += s0 * static_cast<float>(8 * x[b].sum) + s1 * static_cast<float>(8 * x[b + 1].sum);
+  }
+  float sum = SumLanes(acc) - offsets;
+  if (b < blocks) sum += PlainDotQ4_0(w + b, x + b, 1);
+  return sum;
+}
+
+// GGML's unpacking of Q4_K's 12 scale bytes: afterwards bytes 0-7 of out hold the 8 sub-block
+// scales and bytes 8-15 the 8 mins.
+inline void UnpackScalesFast(const uint8_t* packed, uint32_t out[4]) {
+  constexpr uint32_t kLow6 = 0x3f3f3f3f, kLow4 = 0x0f0f0f0f, kLow2 = 0x03030303;
+  std::memcpy(out, packed, 12);
+  out[3] = ((out[2] >> 4) & kLow4) | (((out[1] >> 6) & kLow2) << 4);
+  const uint32_t mins_low = out[1] & kLow6;
+  out[1] = (out[2] & kLow4) | (((out[0] >> 6) & kLow2) << 4);
+  out[2] = mins_low;
+  out[0] &= kLow6;
+}
+
+// Sum of the 8 lanes of v.
+inline float SumLanes(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// Byte indices for _mm512_shuffle_epi8 that spread int16 scale 2c over the low 256 bits and
+// scale 2c + 1 over the high 256 bits, from 8 int16 scales in every 128-bit lane.
+struct Q4_KScaleIndex {
+  alignas(64) int8_t bytes[4][64];
+  Q4_KScaleIndex() {
+    for (int c = 0; c < 4; ++c) {
+      for (int i = 0; i < 64; ++i)
+        bytes[c][i] = static_cast<int8_t>(4 * c + (i >= 32 ? 2 : 0) + (i & 1));
+    }
+  }
+};
+const Q4_KScaleIndex kQ4_KScaleIndex;
+
+// Rows x[0], x[stride], ... x[(R-1) * stride] (each `blocks` blocks) against one Q4_K weight row:
+// the codes and scales of each block are unpacked once for the R inputs (prefill's batches).
+template <int R>
+void FastDotQ4_KRows(const BlockQ4_K* w, const ActivationQ8_256* x, size_t stride, int blocks,
+                     float* out) {
+  const __m512i low4 = _mm512_set1_epi8(0x0f);
+  const __m512i shifts = Join(_mm256_setzero_si256(), _mm256_set1_epi16(4));  // low | high nibbles
+  // Duplicates each of 8 bytes: m0 m0 m1 m1 ... (mins pair with two 16-value sums each).
+  const __m128i pairs = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+  __m512 acc[R];
+  __m256 acc_mins[R];
+  for (int r = 0; r < R; ++r) {
+    acc[r] = _mm512_setzero_ps();
+    acc_mins[r] = _mm256_setzero_ps();
+  }
+  for (int b = 0; b < blocks; ++b) {
+    // Scales and mins stay in registers: storing them as words and loading them as one vector
+    // would stall on store forwarding every block.
+    uint32_t u[4];
+    UnpackScalesFast(w[b].scales, u);
+    const __m128i unpacked = _mm_setr_epi32(static_cast<int>(u[0]), static_cast<int>(u[1]),
+                                            static_cast<int>(u[2]), static_cast<int>(u[3]));
+    const __m128i scales8 = _mm_cvtepu8_epi16(unpacked);
+    const __m512i scales_all = _mm512_broadcast_i32x4(scales8);
+    __m512i sum[R];
+    for (int r = 0; r < R; ++r) sum[r] = _mm512_setzero_si512();
+    for (int c = 0; c < 4; ++c) {
+      const __m512i raw = _mm512_broadcast_i64x4(Bytes32(w[b].qs + 32 * c));
+      const __m512i codes = _mm512_and_si512(_mm512_srlv_epi16(raw, shifts), low4);
+      const __m512i scales =
+          _mm512_shuffle_epi8(scales_all, _mm512_load_si512(kQ4_KScaleIndex.bytes[c]));
+      for (int r = 0; r < R; ++r) {
+        // Unsigned codes times signed x: pairs fit int16 (15 * 127 * 2), then scaled to int32.
+        const __m512i pair_sums =
+            _mm512_maddubs_epi16(codes, Bytes64(x[r * stride + b].qs + 64 * c));
+        sum[r] = _mm512_add_epi32(sum[r], _mm512_madd_epi16(pair_sums, scales));
+      }
+    }
+    const float d = _cvtsh_ss(w[b].d), dmin = _cvtsh_ss(w[b].dmin);
+    const __m256i mins16 =
+        _mm256_cvtepu8_epi16(_mm_shuffle_epi8(_mm_srli_si128(unpacked, 8), pairs));
+    for (int r = 0; r < R; ++r) {
+      const ActivationQ8_256& xb = x[r * stride + b];
+      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[r]), _mm512_set1_ps(d * xb.d), acc[r]);
+      const __m256i mins = _mm256_madd_epi16(mins16, Bytes32(xb.bsums));
+      acc_mins[r] =
+          _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_set1_ps(dmin * xb.d), acc_mins[r]);
+    }
+  }
+  for (int r = 0; r < R; ++r) out[r] = SumLanes(acc[r]) - SumLanes(acc_mins[r]);
+}
+
+float FastDotQ4_K(const BlockQ4_K* w, const ActivationQ8_256* x, int blocks) {
+  float out;
+  FastDotQ4_KRows<1>(w, x, 0, blocks, &out);
+  return out;
+}
+
+template <int R>
+void FastDotQ6_KRows(const BlockQ6_K* w, const ActivationQ8_256* x, size_t stride, int blocks,
+                     float* out) {
+  const __m512i low4 = _mm512_set1_epi8(0x0f), low2 = _mm512_set1_epi8(0x03);
+  // Byte indices repeating scale j eight times, for the four groups of four sub-blocks.
+  const __m256i spread0 = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2,
+                                           2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+  const __m256i four = _mm256_set1_epi8(4), eight = _mm256_set1_epi8(8);
+  __m512 acc[R];
+  __m256 acc_offsets[R];
+  for (int r = 0; r < R; ++r) {
+    acc[r] = _mm512_setzero_ps();
+    acc_offsets[r] = _mm256_setzero_ps();
+  }
+  for (int b = 0; b < blocks; ++b) {
+    const __m128i scales16 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].scales));
+    const __m256i scales_bcast = _mm256_broadcastsi128_si256(scales16);
+    __m512i sum[R];
+    for (int r = 0; r < R; ++r) sum[r] = _mm512_setzero_si512();
+    for (int half = 0; half < 2; ++half) {
+      const __m512i L = Bytes64(w[b].ql + 64 * half);
+      const __m256i H = Bytes32(w[b].qh + 32 * half);
+      const __m512i h01 = Join(H, _mm256_srli_epi16(H, 2));  // bits for q1 | q2
+      const __m512i h23 = _mm512_srli_epi16(h01, 4);         // bits for q3 | q4
+      const __m512i q12 = _mm512_or_si512(_mm512_and_si512(L, low4),
+                                          _mm512_slli_epi16(_mm512_and_si512(h01, low2), 4));
+      const __m512i q34 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(L, 4), low4),
+                                          _mm512_slli_epi16(_mm512_and_si512(h23, low2), 4));
+      const __m256i idx12 = half ? _mm256_add_epi8(spread0, eight) : spread0;
+      const __m256i idx34 = _mm256_add_epi8(idx12, four);
+      const __m512i s12 = _mm512_cvtepi8_epi16(_mm256_shuffle_epi8(scales_bcast, idx12));
+      const __m512i s34 = _mm512_cvtepi8_epi16(_mm256_shuffle_epi8(scales_bcast, idx34));
+      for (int r = 0; r < R; ++r) {
+        const int8_t* xq = x[r * stride + b].qs + 128 * half;
+        const __m512i p12 = _mm512_maddubs_epi16(q12, Bytes64(xq));
+        const __m512i p34 = _mm512_maddubs_epi16(q34, Bytes64(xq + 64));
+        sum[r] = _mm512_add_epi32(sum[r], _mm512_madd_epi16(p12, s12));
+        sum[r] = _mm512_add_epi32(sum[r], _mm512_madd_epi16(p34, s34));
+      }
+    }
+    const float dw = _cvtsh_ss(w[b].d);
+    const __m256i scales_wide = _mm256_cvtepi8_epi16(scales16);
+    for (int r = 0; r < R; ++r) {
+      const ActivationQ8_256& xb = x[r * stride + b];
+      const float d = dw * xb.d;
+      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[r]), _mm512_set1_ps(d), acc[r]);
+      // The offset of 32: 32 * sum_j scale_j * (sum of sub-block j's x codes).
+      const __m256i offsets = _mm256_madd_epi16(scales_wide, Bytes32(xb.bsums));
+      acc_offsets[r] =
+          _mm256_fmadd_ps(_mm256_cvtepi32_ps(offsets), _mm256_set1_ps(32.0f * d), acc_offsets[r]);
+    }
+  }
+  for (int r = 0; r < R; ++r) out[r] = SumLanes(acc[r]) - SumLanes(acc_offsets[r]);
+}
+
+float FastDotQ6_K(const BlockQ6_K* w, const ActivationQ8_256* x, int blocks) {
+  float out;
+  FastDotQ6_KRows<1>(w, x, 0, blocks, &out);
+  return out;
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+#endif  // RLVR_STORED_AVX512
+
+struct ProductJob {
+  const StoredMatrix* W;
+  const float* x;
+  const ActivationQ8_32* x32;
+  const ActivationQ8_256* x256;
+  float* y;
+  int n;
+  int tasks;
+  bool plain;
+};
+
+// Rows [begin, end) of W against every input row.
+template <bool kFast>
+void ProductRows(const ProductJob& job, int begin, int end) {
+  const StoredMatrix& W = *job.W;
+  const int K = W.cols, N = W.rows;
+  const int blocks32 = K / 32, blocks256 = K / 256;
+  for (int i = begin; i < end; ++i) {
+    const uint8_t* row = W.Row(i);
+    int r = 0;
+#ifdef RLVR_STORED_AVX512
+    // Prefill: four input rows per pass over a weight row, unpacking its blocks once.
+    if (kFast && W.type == StoredType::kQ8_0) {
+      for (; r + 4 <= job.n; r += 4) {
+        float v[4];
+        FastDotQ8_0Rows<4>(reinterpret_cast<const BlockQ8_0*>(row),
+                           job.x32 + static_cast<size_t>(r) * blocks32, blocks32, blocks32, v);
+        for (int k = 0; k < 4; ++k) job.y[static_cast<size_t>(r + k) * N + i] = v[k];
+      }
+    }
+    if (kFast && (W.type == StoredType::kQ4_K || W.type == StoredType::kQ6_K)) {
+      for (; r + 4 <= job.n; r += 4) {
+        float v[4];
+        const ActivationQ8_256* x = job.x256 + static_cast<size_t>(r) * blocks256;
+        if (W.type == StoredType::kQ4_K) {
+          FastDotQ4_KRows<4>(reinterpret_cast<const BlockQ4_K*>(row), x, blocks256, blocks256, v);
+        } else {
+          FastDotQ6_KRows<4>(reinterpret_cast<const BlockQ6_K*>(row), x, blocks256, blocks256, v);
+        }
+        for (int k = 0; k < 4; ++k) job.y[static_cast<size_t>(r + k) * N + i] = v[k];
+      }
+    }
+#endif
+    for (; r < job.n; ++r) {
+      float v = 0.0f;
+      switch (W.type) {
+        case StoredType::kF32: {
+          const float* w = reinterpret_cast<const float*>(row);
+          const float* x = job.x + static_cast<size_t>(r) * K;
+#ifdef RLVR_STORED_AVX512
+          v = kFast ? FastDotF32(w, x, K) : PlainDotF32(w, x, K);
+#else
+          v = PlainDotF32(w, x, K);
+#endif
+          break;
+        }
+        case StoredType::kF16: {
+          const uint16_t* w = reinterpret_cast<const uint16_t*>(row);
+          const float* x = job.x + static_cast<size_t>(r) * K;
+#ifdef RLVR_STORED_AVX512
+          v = kFast ? FastDotF16(w, x, K) : PlainDotF16(w, x, K);
+#else
+          v = PlainDotF16(w, x, K);
+#endif
+          break;
+        }
+        case StoredType::kBF16: {
+          const uint16_t* w = reinterpret_cast<const uint16_t*>(row);
+          const float* x = job.x + static_cast<size_t>(r) * K;
+#ifdef RLVR_STORED_AVX512
+          v = kFast ? FastDotBF16(w, x, K) : PlainDotBF16(w, x, K);
+#else
+          v = PlainDotBF16(w, x, K);
+#endif
+          break;
+        }
+        case StoredType::kQ8_0: {
+          const auto* w = reinterpret_cast<const BlockQ8_0*>(row);
+          const ActivationQ8_32* x = job.x32 + static_cast<size_t>(r) * blocks32;
+#ifdef RLVR_STORED_AVX512
+          v = kFast ? FastDotQ8_0(w, x, blocks32) : PlainDotQ8_0(w, x, blocks32);
+#else
+          v = PlainDotQ8_0(w, x, blocks32);
+#endif
+          break;
+        }
+        case StoredType::kQ4_0: {
+          const auto* w = reinterpret_cast<const BlockQ4_0*>(row);
+          const ActivationQ8_32* x = job.x32 + static_cast<size_t>(r) * blocks32;
+#ifdef RLVR_STORED_AVX512
+          v = kFast ? FastDotQ4_0(w, x, blocks32) : PlainDotQ4_0(w, x, blocks32);
+#else
+          v = PlainDotQ4_0(w, x, blocks32);
+#endif
+          break;
+        }
+        case StoredType::kQ4_K: {
+          const auto* w = reinterpret_cast<const BlockQ4_K*>(row);
+          const ActivationQ8_256* x = job.x256 + static_cast<size_t>(r) * blocks256;
+#ifdef RLVR_STORED_AVX512
+          v = kFast ? FastDotQ4_K(w, x, blocks256) : PlainDotQ4_K(w, x, blocks256);
+#else
+          v = PlainDotQ4_K(w, x, blocks256);
+#endif
+          break;
+        }
+        case StoredType::kQ6_K: {
+          const auto* w = reinterpret_cast<const BlockQ6_K*>(row);
+          const ActivationQ8_256* x = job.x256 + static_cast<size_t>(r) * blocks256;
+#ifdef RLVR_STORED_AVX512
+          v = kFast ? FastDotQ6_K(w, x, blocks256) : PlainDotQ6_K(w, x, blocks256);
+#else
+          v = PlainDotQ6_K(w, x, blocks256);
+#endif
+          break;
+        }
+      }
+      job.y[static_cast<size_t>(r) * N + i] = v;
+    }
+  }
+}
+
+void ProductTask(void* ctx, int task) {
+  const auto& job = *static_cast<const ProductJob*>(ctx);
+  const int N = job.W->rows;
+  const int begin = static_cast<int>(static_cast<long long>(N) * task / job.tasks);
+  const int end = static_cast<int>(static_cast<long long>(N) * (task + 1) / job.tasks);
+  if (job.plain) {
+    ProductRows<false>(job, begin, end);
+  } else {
+    ProductRows<true>(job, begin, end);
+  }
+}
+
+ProductJob PrepareJob(const StoredMatrix& W, ProductInput& in, float* y, bool plain) {
+  CheckStoredMatrix(W, "StoredProduct");
+  if (W.cols != in.cols()) {
+    throw std::invalid_argument(std::string("StoredProduct: ") + StoredTypeName(W.type) +
+                                " matrix rows have " + std::to_string(W.cols) +
+                                " values, the input rows " + std::to_string(in.cols()));
+  }
+  ProductJob job{&W, in.x(), nullptr, nullptr, y, in.rows(), 1, plain};
+  if (W.type == StoredType::kQ8_0 || W.type == StoredType::kQ4_0) job.x32 = in.Q8_32();
+  if (W.type == StoredType::kQ4_K || W.type == StoredType::kQ6_K) job.x256 = in.Q8_256();
+  return job;
+}
+
+}  // namespace
+
+void StoredProduct(const StoredMatrix& W, ProductInput& in, float* y, ThreadPool* pool) {
+  if (!pool) pool = &DefaultPool();
+  if (W.type == StoredType::kF32 && W.data != nullptr) {
+    // Float weights: the float GEMM kernels (packed, cache-blocked) do better for n > 1.
+    CheckStoredMatrix(W, "StoredProduct");
+    if (W.cols != in.cols()) PrepareJob(W, in, y, false);  // throws the mismatch
+    const float* w = static_cast<const float*>(W.data);
+    if (in.rows() == 1) {
+      MatVec(w, in.x(), y, W.rows, W.cols, pool);
+    } else {
+      Linear(in.x(), w, y, in.rows(), W.rows, W.cols, pool);
+    }
+    return;
+  }
+  ProductJob job = PrepareJob(W, in, y, !StoredProductHasFastPath());
+  // Products too small to be worth waking the pool run inline; otherwise a few tasks per thread
+  // so a thread slowed by other load is balanced by the pool's dynamic hand-out.
+  const long long work = static_cast<long long>(W.rows) * W.cols * in.rows();
+  const int threads = pool->threads();
+  if (threads > 1 && work >= (1 << 17)) {
+    job.tasks = std::min(W.rows, threads * 4);
+    pool->Run(job.tasks, ProductTask, &job);
+  } else {
+    ProductTask(&job, 0);
+  }
+}
+
+void StoredProductPlain(const StoredMatrix& W, ProductInput& in, float* y) {
+  ProductJob job = PrepareJob(W, in, y, true);
+  ProductTask(&job, 0);
+}
+
+bool StoredProductHasFastPath() {
+#ifdef RLVR_STORED_AVX512
+  return true;
+#else
+  return false;
+#endif
+}
+
+}  // namespace rlvr

@@ -1,0 +1,88 @@
+// StoredProduct: y[n, N] = x[n, K] * W[N, K]^T for a weight matrix in the type it is stored in
+// (kernels/stored_matrix.h), each type multiplied by its own fused kernel, multithreaded over
+// output rows on a ThreadPool. With n == 1 it is the decoder's per-token matrix-vector product;
+// with n > 1 (prefill) every weight row is read once for all n input rows.
+//
+// Accuracy. F32, F16 and BF16 weights multiply x in float (float accumulation). The quantized
+// types multiply x rounded to 8 bits, as llama.cpp does, so the inner products are integer ones:
+//   Q8_0, Q4_0  x in blocks of 32 values, int8 codes and a float scale amax/127 per block;
+//   Q4_K, Q6_K  x in blocks of 256 values, the same with one scale per 256 (GGML's Q8_K).
+// Each x value is then off by at most half a step, amax/254 of its block. The product's relative
+// L2 error from this rounding, measured by tests/kernels/stored_product_test.cpp on random
+// weights: ~0.5% for normal inputs, 1-3% when an outlier 20x the rest sets its blocks' step
+// (llama.cpp pays the same: its Q8_0 / Q8_K activations are these blocks).
+// The result is exactly sum over blocks of (weight scale * x scale * integer dot), so it
+// depends only on the inputs, never on thread count or the order of the rows.
+//
+// The fast path needs AVX-512 (F, BW, DQ, VL, VNNI; compiled in with -march=native on such a
+// CPU); elsewhere, and in StoredProductPlain, the portable scalar code runs.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "kernels/stored_matrix.h"
+#include "kernels/thread_pool.h"
+
+namespace rlvr {
+
+// 32 activation values rounded to int8 with their float scale and the sum of the codes (which
+// Q4_0's offset of 8 needs).
+struct ActivationQ8_32 {
+  float d;
+  int32_t sum;
+  int8_t qs[32];
+};
+
+// 256 activation values rounded to int8 (GGML's block_q8_K): float scale, codes, and the sums of
+// each 16 codes (which the K-quants' offsets and mins need).
+struct ActivationQ8_256 {
+  float d;
+  int8_t qs[256];
+  int16_t bsums[16];
+};
+
+// The input of StoredProduct: up to max_rows rows of max_cols floats, and their 8-bit forms,
+// made on first use and reused by every product with the same input (e.g. q, k and v
+// projections of one normed row). Allocates only in its constructor.
+class ProductInput {
+ public:
+  ProductInput(int max_rows, int max_cols);
+
+  // Makes x[n, K] (row-major) the input. x must stay valid and unchanged until the next Set.
+  // Throws std::invalid_argument unless 0 < n <= max_rows and 0 < K <= max_cols.
+  void Set(const float* x, int n, int K);
+
+  const float* x() const { return x_; }
+  int rows() const { return n_; }
+  int cols() const { return k_; }
+  // The 8-bit forms, made on first call after Set (K must be a multiple of 32, resp. 256).
+  const ActivationQ8_32* Q8_32();
+  const ActivationQ8_256* Q8_256();
+
+ private:
+  int max_rows_, max_cols_;
+  const float* x_ = nullptr;
+  int n_ = 0, k_ = 0;
+  bool have_q8_32_ = false, have_q8_256_ = false;
+  std::vector<ActivationQ8_32> q8_32_;
+  std::vector<ActivationQ8_256> q8_256_;
+};
+
+// Rounds x[K] to 8-bit blocks (K a multiple of 32, resp. 256), as ProductInput does.
+void QuantizeActivationQ8_32(const float* x, ActivationQ8_32* out, int K);
+void QuantizeActivationQ8_256(const float* x, ActivationQ8_256* out, int K);
+
+// y[r * W.rows + i] = dot(row i of W, row r of the input) for r < in.rows(), i < W.rows.
+// Throws std::invalid_argument if W is invalid (CheckStoredMatrix) or W.cols != in.cols().
+// pool nullptr means DefaultPool(); do not call from inside a task of that pool. Allocates
+// nothing.
+void StoredProduct(const StoredMatrix& W, ProductInput& in, float* y, ThreadPool* pool = nullptr);
+
+// The same on one thread with the portable scalar kernels (for tests of the fast path).
+void StoredProductPlain(const StoredMatrix& W, ProductInput& in, float* y);
+
+// Whether StoredProduct uses the AVX-512 kernels in this build.
+bool StoredProductHasFastPath();
+
+}  // namespace rlvr
