@@ -155,6 +155,8 @@ TEST(InitShapes, GoogleBenchmarkBehindWithBenchmarks) {
   // Registered through BENCHMARK_ADLER32(c, ...): BENCHMARK_REGISTER_F(adler32, c), sizes up to
   // MAX_SIZE (64 * 1024).
   EXPECT_THAT(project.targets[0].primary, ElementsAre("adler32/c/65536"));
+  // adler32_copy/c/... (of another file, whose name contains "adler32" and "c") is not one of
+  // adler32_c.c's benchmarks.
   EXPECT_EQ(project.targets[0].benchmarks, "^(adler32/c)(/|$)");
   EXPECT_THAT(Joined(starter.guesses),
               AllOf(HasSubstr("test program: gtest_k (gtest_k), because it is a GoogleTest "
