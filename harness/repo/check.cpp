@@ -15,6 +15,7 @@
 #include "harness/candidate/run.h"
 #include "harness/git/head_files.h"
 #include "harness/repo/head_build.h"
+#include "harness/repo/oracle_reach.h"
 #include "harness/verify/isa_regions.h"
 #include "harness/verify/oracle.h"
 
@@ -229,9 +230,10 @@ void CheckBenchCommand(const Target& target, const HeadBuild& built, CheckReport
 }
 
 // The oracle runs on HEAD and prints the same for the same seed twice (else every candidate
-// would differ from HEAD).
-void CheckOracle(const Target& target, const HeadBuild& built, double timeout,
-                 CheckReport& report) {
+// would differ from HEAD); then it must tell a mutant of the target's code from HEAD (else it does
+// not run that code, oracle_reach.h).
+void CheckOracle(const Project& project, const Target& target, const HeadBuild& built, int jobs,
+                 double timeout, CheckReport& report) {
   const std::string subject = target.name + ".oracle";
   if (!target.oracle.enabled()) {
     report.Ok(subject,
@@ -243,13 +245,26 @@ void CheckOracle(const Target& target, const HeadBuild& built, double timeout,
   once.seeds = 1;
   OracleRun run = RunDifferentialOracle(once, built.tree, built.build_dir, built.tree,
                                         built.build_dir, 1, timeout);
-  if (run.ok)
-    report.Ok(subject, fmt::format("`{}` runs on HEAD and repeats its output for a seed",
-                                   fmt::join(target.oracle.command, " ")));
-  else
+  if (!run.ok) {
     report.Fail(subject, fmt::format("{} — two runs of HEAD with the same seed must print the "
                                      "same values (within the tolerance)\n{}",
                                      run.message, run.detail.substr(0, 1500)));
+    return;
+  }
+  report.Ok(subject, fmt::format("`{}` runs on HEAD and repeats its output for a seed",
+                                 fmt::join(target.oracle.command, " ")));
+  OracleReach reach = CheckOracleReach(project, target, built.tree, built.build_dir, jobs, timeout);
+  switch (reach.outcome) {
+    case OracleReach::Outcome::kNoticed:
+      report.Ok(subject, reach.message);
+      break;
+    case OracleReach::Outcome::kNotNoticed:
+      report.Fail(subject, reach.message);
+      break;
+    case OracleReach::Outcome::kUnknown:
+      report.Warning(subject, reach.message);
+      break;
+  }
 }
 
 // The target's test filters select tests of HEAD's test binary; its benchmarks regex, primaries and
@@ -412,7 +427,7 @@ std::optional<CheckStop> RepositoryCheck::CheckHead() {
     for (const auto* target : targets_) {
       CheckFilters(project_, *target, built, report_);
       CheckTestCommands(*target, built, options_.test_timeout, report_);
-      CheckOracle(*target, built, options_.test_timeout, report_);
+      CheckOracle(project_, *target, built, options_.jobs, options_.test_timeout, report_);
     }
   } else {
     report_.Warning("targets", "filters, benchmarks and primaries not checked: HEAD did not build");

@@ -5,8 +5,9 @@
 // build gate's audits; the test and benchmark binaries answer their list flags; every filter
 // (tests, alloc_tests, history_tests) selects a test; each test command passes on HEAD; the
 // benchmark command prints Google Benchmark JSON; the benchmarks regex selects benchmarks; every
-// primary and reference benchmark exists; the oracle repeats its output for a seed; an editable
-// file with instruction-set #if blocks has build.portable_args.
+// primary and reference benchmark exists; the oracle repeats its output for a seed and tells a
+// mutant of the editable files from HEAD (oracle_reach.h: else it does not run the target's code);
+// an editable file with instruction-set #if blocks has build.portable_args.
 //
 // Two steps, so the command can take the repository lock between them: CheckConfig() reads
 // rlvr.json, CheckHead() builds and runs. Each returns a CheckStop when the command must stop.

@@ -133,7 +133,16 @@ class CMakeReader {
     std::vector<std::string> sources;
     std::vector<std::string> links;
     std::vector<std::string> enabled_by;
+    std::string output_name;  // OUTPUT_NAME, when it is not the target's name
   };
+
+  // A macro() or function() of the CMake files.
+  struct Callable {
+    std::vector<std::string> params;
+    std::vector<CMakeCommand> body;
+    bool function = false;
+  };
+  static constexpr int kMaxCallDepth = 16;
 
   std::string Abs(const std::string& relative_dir) const {
     return (root_ / relative_dir).lexically_normal().generic_string();
@@ -250,6 +259,29 @@ class CMakeReader {
         index = end;
         continue;
       }
+      if (name == "macro" || name == "function") {
+        // Remembered, run where it is called (zlib-ng's configure_test_executable(target) sets
+        // the test program's RUNTIME_OUTPUT_DIRECTORY).
+        size_t nesting = 1, end = index + 1;
+        const std::string close = "end" + name;
+        for (; end < commands.size(); ++end) {
+          if (commands[end].name == name) ++nesting;
+          if (commands[end].name == close && --nesting == 0) break;
+        }
+        if (!command.args.empty()) {
+          Callable& callable = callables_[Lower(command.args[0])];
+          callable.params.assign(command.args.begin() + 1, command.args.end());
+          callable.body.assign(commands.begin() + index + 1, commands.begin() + end);
+          callable.function = name == "function";
+        }
+        index = end;
+        continue;
+      }
+      if (auto callable = callables_.find(name);
+          callable != callables_.end() && calls_ < kMaxCallDepth) {
+        Call(callable->second, ExpandArgs(command.args), dir, file, binary_dir, depth);
+        continue;
+      }
       if (name == "if") {
         conditions_.push_back(OptionsNamed(command.args));
         continue;
@@ -326,6 +358,22 @@ class CMakeReader {
           if (kKeywords.contains(args[i]) || p.imported) continue;
           if (std::string path = SourcePath(dir, args[i]); !path.empty()) p.sources.push_back(path);
         }
+      } else if (name == "set_target_properties") {
+        // set_target_properties(a b PROPERTIES RUNTIME_OUTPUT_DIRECTORY dir OUTPUT_NAME n)
+        auto keyword = std::find(args.begin(), args.end(), "PROPERTIES");
+        for (auto target = args.begin(); target != keyword; ++target) {
+          for (auto it = keyword; it != args.end() && it + 1 != args.end() && it + 2 != args.end();
+               it += 2)
+            SetProperty(*target, *(it + 1), *(it + 2));
+        }
+      } else if (name == "set_property" && args.size() >= 4 && args[0] == "TARGET") {
+        // set_property(TARGET a b [APPEND] PROPERTY RUNTIME_OUTPUT_DIRECTORY dir)
+        auto keyword = std::find(args.begin(), args.end(), "PROPERTY");
+        if (keyword != args.end() && keyword + 2 < args.end()) {
+          for (auto target = args.begin() + 1; target != keyword; ++target)
+            if (*target != "APPEND" && *target != "APPEND_STRING")
+              SetProperty(*target, *(keyword + 1), *(keyword + 2));
+        }
       } else if (name == "target_sources" && !args.empty()) {
         Program& p = programs_[args[0]];
         for (size_t i = 1; i < args.size(); ++i) {
@@ -367,6 +415,51 @@ class CMakeReader {
         }
       }
     }
+  }
+
+  // Runs a macro() or function() body with its parameters, ARGN and ARGC bound to `args`; the
+  // bound names get their earlier values back afterwards, and a function's other variables too
+  // (its scope is its own).
+  void Call(const Callable& callable, const std::vector<std::string>& args, const std::string& dir,
+            const std::string& file, const std::string& binary_dir, int depth) {
+    std::map<std::string, std::string> saved = variables_;
+    std::string rest;
+    for (size_t i = 0; i < args.size(); ++i) {
+      if (i < callable.params.size())
+        variables_[callable.params[i]] = args[i];
+      else
+        rest += (rest.empty() ? "" : ";") + args[i];
+      variables_["ARGV" + std::to_string(i)] = args[i];
+    }
+    variables_["ARGN"] = rest;
+    variables_["ARGC"] = std::to_string(args.size());
+    ++calls_;
+    Run(callable.body, dir, file, binary_dir, depth);
+    --calls_;
+    if (callable.function) {
+      variables_ = std::move(saved);
+      return;
+    }
+    std::vector<std::string> bound = callable.params;
+    for (const char* name : {"ARGN", "ARGC"}) bound.push_back(name);
+    for (size_t i = 0; i < args.size(); ++i) bound.push_back("ARGV" + std::to_string(i));
+    for (const auto& name : bound) {
+      if (auto it = saved.find(name); it != saved.end())
+        variables_[name] = it->second;
+      else
+        variables_.erase(name);
+    }
+  }
+
+  // The target properties that move or rename a program the build makes.
+  void SetProperty(const std::string& target, const std::string& property,
+                   const std::string& value) {
+    auto it = programs_.find(target);
+    if (it == programs_.end()) return;
+    if (property == "RUNTIME_OUTPUT_DIRECTORY" || property == "RUNTIME_OUTPUT_DIRECTORY_RELEASE")
+      it->second.output_dir = value;
+    else if (property == "OUTPUT_NAME" || property == "OUTPUT_NAME_RELEASE")
+      it->second.output_name = value;
   }
 
   void Glob(const std::string& dir, const std::vector<std::string>& args, bool recurse) {
@@ -438,12 +531,13 @@ class CMakeReader {
       BuildProgram program;
       program.name = name;
       std::string output_dir = p.output_dir;
+      const std::string file_name = p.output_name.empty() ? name : p.output_name;
       if (output_dir.starts_with(kBinaryDirMark)) {
         output_dir = output_dir.substr(std::string(kBinaryDirMark).size());
         if (!output_dir.empty() && output_dir.front() == '/') output_dir.erase(0, 1);
-        program.output_path = output_dir.empty() ? name : output_dir + "/" + name;
+        program.output_path = output_dir.empty() ? file_name : output_dir + "/" + file_name;
       } else {
-        program.output_path = name;  // unknown output directory: `rlvr check` will tell
+        program.output_path = file_name;  // unknown output directory: `rlvr check` will tell
       }
       program.sources = p.sources;
       program.defined_in = p.dir.empty() ? "CMakeLists.txt" : p.dir + "/CMakeLists.txt";
@@ -488,6 +582,8 @@ class CMakeReader {
   std::vector<std::string> option_order_;
   std::vector<std::vector<std::string>> conditions_;  // per open if(): the options it needs on
   std::vector<std::string> unresolved_;
+  std::map<std::string, Callable> callables_;  // by lower-case name
+  int calls_ = 0;                              // macro/function calls under way
 };
 
 }  // namespace

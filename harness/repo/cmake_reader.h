@@ -1,10 +1,12 @@
 // The CMake build of a kernel repository as `rlvr init` reads it, statically (nothing is
 // configured): project, add_subdirectory, set, list(APPEND/PREPEND), option, if/elseif/else/endif
 // (every branch is read; the options a branch needs on are remembered for the programs it adds),
-// foreach (the body once per item), file(GLOB), add_library, add_executable, target_sources,
-// target_link_libraries, add_test (also through $<TARGET_FILE:...>), gtest_discover_tests and
-// gtest_add_tests, with ${VAR} expansion. Anything cleverer is missed; the starting config says
-// what to check.
+// foreach (the body once per item), macro and function (the body run where called, with its
+// parameters, ARGN and ARGC bound), file(GLOB), add_library, add_executable, target_sources,
+// target_link_libraries, set_target_properties and set_property(TARGET) for
+// RUNTIME_OUTPUT_DIRECTORY and OUTPUT_NAME (where the program lands), add_test (also through
+// $<TARGET_FILE:...>), gtest_discover_tests and gtest_add_tests, with ${VAR} expansion. Anything
+// cleverer is missed; the starting config says what to check.
 #pragma once
 
 #include <filesystem>

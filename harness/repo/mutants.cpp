@@ -546,6 +546,21 @@ std::string Mutant::Describe() const {
                      site.replacement);
 }
 
+bool IsAssertionLine(std::string_view line) {
+  size_t begin = line.find_first_not_of(" \t");
+  if (begin == std::string_view::npos) return false;
+  size_t end = begin;
+  while (end < line.size() &&
+         (std::isalnum(static_cast<unsigned char>(line[end])) || line[end] == '_'))
+    ++end;
+  if (end == begin) return false;
+  std::string name(line.substr(begin, end - begin));
+  size_t open = line.find_first_not_of(" \t", end);
+  if (open == std::string_view::npos || line[open] != '(') return false;
+  for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return name.find("ASSERT") != std::string::npos || name.find("ASSUME") != std::string::npos;
+}
+
 std::vector<Mutant> SampleMutants(const std::vector<MutantSource>& sources, size_t max_count,
                                   uint64_t seed) {
   struct Candidate {
@@ -554,9 +569,18 @@ std::vector<Mutant> SampleMutants(const std::vector<MutantSource>& sources, size
   };
   std::vector<Candidate> all;
   for (size_t s = 0; s < sources.size(); ++s) {
+    std::vector<std::string_view> lines;
+    for (size_t start = 0; start <= sources[s].text.size();) {
+      size_t end = sources[s].text.find('\n', start);
+      if (end == std::string::npos) end = sources[s].text.size();
+      lines.push_back(std::string_view(sources[s].text).substr(start, end - start));
+      start = end + 1;
+    }
     for (auto& site : FindMutationSites(sources[s].text)) {
       size_t index = static_cast<size_t>(site.line - 1);
       if (index < sources[s].excluded_lines.size() && sources[s].excluded_lines[index]) continue;
+      // A precondition, not a computation: no test of results can kill its mutant.
+      if (index < lines.size() && IsAssertionLine(lines[index])) continue;
       all.push_back({s, std::move(site)});
     }
   }

@@ -53,7 +53,15 @@ struct MutantSource {
   std::vector<bool> excluded_lines;
 };
 
-// A sample of at most `max_count` mutants over all sites of `sources`, chosen by a seeded
+// Whether a line is an assertion or an optimizer assumption: its first token is a name holding
+// ASSERT or ASSUME (any case: assert, static_assert, XXH_ASSERT, __builtin_assume) followed by
+// '('. Such a line states a precondition; a mutant of it changes no result for valid inputs (a
+// disabled assert is caught by the screen as equivalent, an assumption such as xxHash's
+// XXH_ASSERT(4 <= len && len <= 8) -> XXH_ASSUME is not), so SampleMutants places none there.
+bool IsAssertionLine(std::string_view line);
+
+// A sample of at most `max_count` mutants over all sites of `sources` (never on an assertion
+// line), chosen by a seeded
 // Fisher-Yates shuffle (std::mt19937_64, so the same seed gives the same sample on every
 // platform), returned in file and text order. No two mutants share a line when the sites allow
 // it (a sample spread over the code says more than five mutants of one line).

@@ -1,6 +1,8 @@
 // The Google Benchmark registrations in a kernel repository's benchmark sources, as `rlvr init`
-// reads them: BENCHMARK(BM_X)->Arg(64)->Arg(4096), BENCHMARK_CAPTURE(BM_X, name, ...), with the
-// last Arg, Range, DenseRange or Args of each (small constant expressions such as "1 << 16"
+// reads them: BENCHMARK(BM_X)->Arg(64)->Arg(4096), BENCHMARK_CAPTURE(BM_X, name, ...),
+// BENCHMARK_F / BENCHMARK_REGISTER_F(Fixture, Method), BENCHMARK_TEMPLATE(BM_X, T), also when
+// written through a macro of the file's own (macro_expander.h), with the last Arg, Range,
+// DenseRange or Args of each (constant expressions such as "4096<<10" or a #define'd size
 // evaluated).
 #pragma once
 

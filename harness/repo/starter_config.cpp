@@ -54,6 +54,22 @@ std::vector<std::string> TimedCommand(const std::string& name, const std::string
   return {"sh", "-c", script, name, program};
 }
 
+// Whether a benchmark's name, cut after one of its '/' components, ends with the file's stem
+// (letters and digits only, any case): "adler32/c" and "BM_Adler32C" name adler32_c.c,
+// "adler32_copy/c" does not.
+bool NamesFileStrictly(const std::string& benchmark, const std::string& stem) {
+  const std::string wanted = Alnum(stem);
+  if (wanted.empty()) return false;
+  std::string prefix;
+  std::stringstream parts(benchmark);
+  std::string part;
+  while (std::getline(parts, part, '/')) {
+    prefix += Alnum(part);
+    if (EndsWith(prefix, wanted)) return true;
+  }
+  return false;
+}
+
 bool HasProgram(const std::string& name) {
   const char* path = std::getenv("PATH");
   if (path == nullptr) return false;
@@ -410,8 +426,14 @@ StarterConfig MakeStarterConfig(const RepoInspection& in) {
     else
       t["test_commands"] = test_commands;
     if (!bench_command.is_null()) t["bench_command"] = bench_command;
+    // The benchmarks that name the file: strictly (adler32/c for adler32_c.c, not
+    // adler32_copy/c), else any whose name contains the stem (BM_DotProduct for dot.cpp).
     std::vector<const RegisteredBenchmark*> matching;
     for (const auto& b : in.benchmarks) {
+      if (NamesFileStrictly(b.name, stem)) matching.push_back(&b);
+    }
+    for (const auto& b : in.benchmarks) {
+      if (!matching.empty()) break;
       if (Alnum(b.name).find(Alnum(stem)) != std::string::npos) matching.push_back(&b);
     }
     if (!timed_name.empty()) {

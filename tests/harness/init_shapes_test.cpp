@@ -142,7 +142,8 @@ TEST(InitShapes, GoogleBenchmarkBehindWithBenchmarks) {
   RepoInspection in = InspectRepository(Fixture("init_gbench"));
   StarterConfig starter = MakeStarterConfig(in);
   Project project = ParseProject(starter.config.dump(), "/repo", "starter");
-  EXPECT_EQ(project.build.test_binary, "test/gtest_k");
+  // A macro of test/CMakeLists.txt sets RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}.
+  EXPECT_EQ(project.build.test_binary, "gtest_k");
   EXPECT_EQ(project.build.bench_binary, "test/benchmarks/benchmark_k");
   EXPECT_THAT(project.build.configure_args, Contains("-DWITH_BENCHMARKS=ON"));
   for (const char* off : {"-DWITH_BENCHMARK_APPS=ON", "-DWITH_FUZZERS=ON"})
@@ -151,9 +152,14 @@ TEST(InitShapes, GoogleBenchmarkBehindWithBenchmarks) {
   EXPECT_THAT(project.build.sanitize_args, Contains(HasSubstr("-DCMAKE_C_FLAGS=-fsanitize=")));
   ASSERT_EQ(project.targets.size(), 1u);
   EXPECT_THAT(project.targets[0].editable, ElementsAre("arch/adler32_c.c"));
-  EXPECT_THAT(project.targets[0].primary, ElementsAre("BM_Adler32C/65536"));
+  // Registered through BENCHMARK_ADLER32(c, ...): BENCHMARK_REGISTER_F(adler32, c), sizes up to
+  // MAX_SIZE (64 * 1024).
+  EXPECT_THAT(project.targets[0].primary, ElementsAre("adler32/c/65536"));
+  // adler32_copy/c/... (of another file, whose name contains "adler32" and "c") is not one of
+  // adler32_c.c's benchmarks.
+  EXPECT_EQ(project.targets[0].benchmarks, "^(adler32/c)(/|$)");
   EXPECT_THAT(Joined(starter.guesses),
-              AllOf(HasSubstr("test program: gtest_k (test/gtest_k), because it is a GoogleTest "
+              AllOf(HasSubstr("test program: gtest_k (gtest_k), because it is a GoogleTest "
                               "program"),
                     HasSubstr("benchmark program: benchmark_k (test/benchmarks/benchmark_k), "
                               "because it links Google Benchmark"),
@@ -187,6 +193,12 @@ void InitThenCheckPasses(const char* fixture) {
 
 TEST(InitShapes, InitThenCheckPassOnTheOwnBenchmarkShape) {
   InitThenCheckPasses("init_own_bench");
+}
+
+// zlib-ng's shape: the test program's output directory and the benchmarks' names come through
+// macros; check builds both programs and finds the test binary and the primary init wrote.
+TEST(InitShapes, InitThenCheckPassOnTheGoogleBenchmarkShape) {
+  InitThenCheckPasses("init_gbench");
 }
 
 TEST(InitShapes, InitThenCheckPassOnTheMakefileShape) {

@@ -169,6 +169,26 @@ TEST(Mutants, ExcludedLinesGetNoMutant) {
   for (const auto& m : sample) EXPECT_EQ(m.site.line, 13) << m.Describe();
 }
 
+// Assertions and optimizer assumptions state preconditions: xxHash's survivor
+// XXH_ASSERT(4 <= len && len <= 8) -> (... len <= 9) changed no result, so no mutant goes there.
+TEST(Mutants, AssertionLinesGetNoMutant) {
+  const std::string text =
+      "static int f(const unsigned char* p, int len) {\n"
+      "  XXH_ASSERT(4 <= len && len <= 8);\n"
+      "  assert(p != 0 && len > 1);\n"
+      "  static_assert(sizeof(int) == 4, \"int\");\n"
+      "  __builtin_assume(len < 100);\n"
+      "  return p[0] + len * 3;\n"
+      "}\n";
+  EXPECT_TRUE(IsAssertionLine("  XXH_ASSERT(4 <= len && len <= 8);"));
+  EXPECT_TRUE(IsAssertionLine("assert (x);"));
+  EXPECT_FALSE(IsAssertionLine("  return assert_count + 1;"));
+  EXPECT_FALSE(IsAssertionLine("  x = ASSERT;"));
+  auto sample = SampleMutants({{"f.c", text, {}}}, 100, 1);
+  ASSERT_FALSE(sample.empty());
+  for (const auto& m : sample) EXPECT_EQ(m.site.line, 6) << m.Describe();
+}
+
 TEST(Mutants, MutantLinesAndDiffApply) {
   std::string text = kAdler;
   auto sample = SampleMutants({{"c/adler.c", text, {}}}, 8, 3);

@@ -135,6 +135,49 @@ TEST(RepoInspect, SubdirectoriesGlobsAndOutputDirectory) {
   fs::remove_all(root);
 }
 
+// Programs made and moved by the CMake files' own functions and macros: a function's parameters
+// and ARGN are bound where it is called (macro names in any case), set_property(TARGET) and
+// set_target_properties move (RUNTIME_OUTPUT_DIRECTORY) and rename (OUTPUT_NAME) the program.
+TEST(RepoInspect, ProgramsMadeByFunctionsAndMovedByTargetProperties) {
+  fs::path root = fs::temp_directory_path() / "rlvr-inspect-functions";
+  fs::remove_all(root);
+  fs::create_directories(root / "lib");
+  fs::create_directories(root / "unit");
+  auto write = [&](const char* path, const char* text) { std::ofstream(root / path) << text; };
+  write("CMakeLists.txt",
+        "project(p C CXX)\n"
+        "function(add_kernel_test name)\n"
+        "  add_executable(${name}_test ${ARGN})\n"
+        "  target_link_libraries(${name}_test kern GTest::gtest_main)\n"
+        "  set_property(TARGET ${name}_test PROPERTY RUNTIME_OUTPUT_DIRECTORY "
+        "${CMAKE_BINARY_DIR}/bin)\n"
+        "endfunction()\n"
+        "macro(Rename_Bench target new_name)\n"
+        "  set_target_properties(${target} PROPERTIES OUTPUT_NAME ${new_name} "
+        "RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR})\n"
+        "endmacro()\n"
+        "add_library(kern STATIC lib/blur.c)\n"
+        "add_subdirectory(unit)\n");
+  write("lib/blur.c",
+        "int blur(int n) { int s = 0; for (int i = 0; i < n; ++i) s += i; return s; }\n");
+  write("unit/CMakeLists.txt",
+        "add_kernel_test(blur blur_test.cpp)\n"
+        "add_executable(kern_perf perf.cpp)\n"
+        "target_link_libraries(kern_perf kern benchmark::benchmark)\n"
+        "rename_bench(kern_perf blur_bench)\n");
+  write("unit/blur_test.cpp", "");
+  write("unit/perf.cpp", "BENCHMARK(BM_Blur)->Arg(64);\n");
+  RepoInspection in = InspectRepository(root);
+  const BuildProgram* test = FindProgram(in.test_programs, "blur_test");
+  ASSERT_NE(test, nullptr);
+  EXPECT_EQ(test->output_path, "bin/blur_test");
+  EXPECT_THAT(test->sources, ElementsAre("unit/blur_test.cpp"));
+  EXPECT_TRUE(test->googletest);
+  ASSERT_EQ(in.bench_programs.size(), 1u);
+  EXPECT_EQ(in.bench_programs[0].output_path, "blur_bench");
+  fs::remove_all(root);
+}
+
 TEST(RepoInspect, StarterConfigParsesAndSaysWhatToCheck) {
   RepoInspection in = InspectRepository(Fixture("tiny_repo"));
   StarterConfig starter = MakeStarterConfig(in);
