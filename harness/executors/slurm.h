@@ -63,6 +63,13 @@ struct SlurmExecutorOptions {
   int max_tries = 3;
   double max_queue_seconds = 0;  // pending longer: cancelled and resubmitted; 0 = no limit
   double poll_seconds = 1;       // between looks at the queue
+  // Node-local root of the warm trees (executors/slurm_warm_tree.h): empty = the default,
+  // ${TMPDIR:-/tmp}/rlvr-warm-<uid> on the node; "none" = a fresh clone built from nothing per job.
+  std::string node_cache_dir;
+  // An evaluation with the benchmark stage runs as two jobs: the checks on a shared node of
+  // `partition`, then, only if they passed, the benchmark stage on an exclusive node (false: one
+  // exclusive job does everything).
+  bool split_stages = true;
   // Variables set for sbatch, squeue and scancel (and thus the jobs), e.g. SLURM_CONF. When it
   // does not name SLURM_CONF, rlvr's own SLURM_CONF (if any) is passed on.
   std::map<std::string, std::string> environment;
@@ -103,6 +110,10 @@ class SlurmExecutor : public Executor {
                     const std::vector<JobStart>& starts, int restarts,
                     std::vector<EvaluationOutcome>& finished);
   EvaluationOutcome Finish(Evaluation& evaluation);
+  // The current job left verdict.json: the outcome, or, after a passed checks stage, the
+  // benchmark stage's job made ready to submit (the evaluation then waits again).
+  void VerdictArrived(Evaluation& evaluation, std::vector<EvaluationOutcome>& finished);
+  std::string NodeCacheDir() const;  // a shell word for the job script; empty = no warm tree
   // Finish with the verdict.json of the evaluation's folder (or the error of reading it).
   EvaluationOutcome FinishWithVerdict(Evaluation& evaluation);
   void Save(const Evaluation& evaluation) const;
