@@ -27,7 +27,10 @@ bool ChecksStagePassed(const nlohmann::json& checks) {
   return checks.is_object() && Passed(checks);
 }
 
-nlohmann::json StagedVerdict(const nlohmann::json& checks, const nlohmann::json& benchmark) {
+nlohmann::json StagedVerdict(const nlohmann::json& checks_verdict,
+                             const nlohmann::json& benchmark) {
+  const nlohmann::json checks =
+      checks_verdict.is_object() ? checks_verdict : nlohmann::json::object();
   nlohmann::json joined = benchmark;
   nlohmann::json gates = nlohmann::json::array();
   for (const nlohmann::json& gate : benchmark.value("gates", nlohmann::json::array())) {

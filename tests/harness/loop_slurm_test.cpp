@@ -109,6 +109,8 @@ class LoopSlurmTest : public ::testing::Test {
     run.limits.wall_seconds = 90;
     run.limits.memory_bytes = 0;
     run.limits.file_size_bytes = 0;
+    // One node: the tests below count on one exclusive benchmark node making the second wait.
+    run.env["RLVR_SLURM_NODES"] = "1";
     ProcessResult started = RunProcess(
         {std::string(RLVR_SOURCE_DIR) + "/tests/slurm/start_cluster.sh", cluster_dir_->string()},
         run);
