@@ -24,7 +24,10 @@ const nlohmann::json* FindGate(const nlohmann::json& verdict, const std::string&
 }  // namespace
 
 bool ChecksStagePassed(const nlohmann::json& checks) {
-  return checks.is_object() && Passed(checks);
+  if (!checks.is_object() || !Passed(checks)) return false;
+  // A verdict that ran no tests is no checks stage (an empty or foreign JSON object).
+  const nlohmann::json* tests = FindGate(checks, "tests");
+  return tests != nullptr && tests->value("status", "") == "pass";
 }
 
 nlohmann::json StagedVerdict(const nlohmann::json& checks_verdict,

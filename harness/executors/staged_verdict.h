@@ -12,7 +12,8 @@
 namespace rlvr {
 
 // True when the checks stage's verdict lets the benchmark stage start: every gate it ran passed
-// and nothing cut it short (stopped, a machine fault). Otherwise that verdict is the final one.
+// (the tests gate among them) and nothing cut it short (stopped, a machine fault). Otherwise that
+// verdict is the final one.
 bool ChecksStagePassed(const nlohmann::json& checks);
 
 // The benchmark stage's verdict with the checks stage's results of the gates it skipped (tests,
