@@ -395,14 +395,16 @@ EvaluationOutcome SlurmExecutor::Finish(Evaluation& evaluation) {
     if (!evaluation.checks_node.empty())
       outcome.node = evaluation.checks_node + (outcome.node.empty() ? "" : "," + outcome.node);
   }
-  // A warm tree found corrupt or unsealed was rebuilt: the cluster's fault, worth the operator's
-  // eye, though it cost no try.
+  // A warm tree found corrupt (or that git could not check out) was rebuilt: the node's fault,
+  // worth the operator's eye, though it cost no try. An unsealed one (its last job was cancelled
+  // or lost) is routine and stays in the note.
   std::set<std::string> seen;
   for (const Evaluation::Try& t : evaluation.tries) {
     if (!seen.insert(t.job_id).second) continue;
     std::istringstream notes(ReadFileText(evaluation.folder / ("warm." + t.job_id)));
     for (std::string line; std::getline(notes, line);)
-      if (line.find("wiped") != std::string::npos)
+      if (line.find(" corrupt ") != std::string::npos ||
+          line.find("checkout failed") != std::string::npos)
         outcome.infrastructure_events.push_back("job " + t.job_id + ": " + line);
   }
   return outcome;

@@ -45,15 +45,16 @@ std::string WarmTreeLines(const std::string& cache_dir, const std::filesystem::p
     return s.str();
   }
   s << "trap 'exit 143' TERM INT\n"
+    << "cache_root=" << cache_dir << "\n"
     << "warm_note() { echo \"$*\" >>\"$dir/warm.$job\"; }\n"
     << "# The slot's key: repository, rlvr binary, rlvr.json at the commit.\n"
     << "key=$( { echo " << Quote(repo.string()) << "; stat -L -c '%s %Y %i' "
     << Quote(rlvr.string()) << "; git -C " << Quote(repo.string()) << " show " << head
     << ":rlvr.json; } 2>/dev/null | sha256sum | cut -c1-16)\n"
-    << "cache=\"" << cache_dir << "/${SLURMD_NODENAME:-$(hostname)}/$key\"\n"
+    << "cache=\"$cache_root/${SLURMD_NODENAME:-$(hostname)}/$key\"\n"
     << "slot=\n"
     << "if mkdir -p \"$cache\" 2>/dev/null && command -v flock >/dev/null; then\n"
-    << "  chmod 700 \"" << cache_dir << "\" 2>/dev/null\n"
+    << "  chmod 700 \"$cache_root\" 2>/dev/null\n"
     << "  n=1\n"
     << "  while [ $n -le 64 ]; do\n"
     << "    mkdir -p \"$cache/slot-$n\" && exec 9>\"$cache/slot-$n/lock\" &&\n"

@@ -11,9 +11,11 @@
 // file under repo/.rlvr) after its verdict; the next job verifies it before use. A slot without a
 // manifest (its job was killed, lost its node, or gave no verdict) or whose files no longer match
 // it (a corrupt object, a truncated build file) is wiped and built from nothing, and the job says
-// so in warm.<job id> and in the outcome's infrastructure events. Stale content is rebuilt the
-// way the local loop's is: checkout touches the changed files (ninja rebuilds what depends on
-// them), and a build dir records its configuration (a change wipes it, candidate/build.h).
+// so in warm.<job id>; a corrupt one (or a failed checkout) also in the outcome's infrastructure
+// events. An unsealed one is the normal trace of a cancelled or requeued job: the note only. Stale
+// content is rebuilt the way the local loop's is: checkout touches the changed files (ninja
+// rebuilds what depends on them), and a build dir records its configuration (a change wipes it,
+// candidate/build.h).
 //
 // Why this and not a compiler cache: ccache on node-local storage still pays configure, the
 // link of HEAD's and the candidate's programs and every cache lookup per job (~10 s a job on the
@@ -27,9 +29,9 @@ namespace rlvr {
 
 // Lines of a POSIX sh job script. Preconditions: `$dir` (the evaluation folder) and `$job` (the
 // Slurm job id) are set. Afterwards `$tree` is the checked-out clone to evaluate in, and the
-// script must run WarmTreeSealLines after a verdict. `cache_dir`: the root on the node (a shell
-// word, e.g. "${TMPDIR:-/tmp}/rlvr-warm-$(id -u)"); an empty one means no warm tree: a fresh
-// clone in scratch space, removed at exit.
+// script must run WarmTreeSealLines after a verdict. `cache_dir`: the root on the node, as the
+// right-hand side of a shell assignment (quoted, or e.g. "${TMPDIR:-/tmp}/rlvr-warm-$(id -u)");
+// an empty one means no warm tree: a fresh clone in scratch space, removed at exit.
 std::string WarmTreeLines(const std::string& cache_dir, const std::filesystem::path& repo,
                           const std::string& head, const std::filesystem::path& rlvr);
 

@@ -238,11 +238,19 @@ class SlurmExecutorTest : public ::testing::Test {
     return node;
   }
 
-  // `scontrol update` of a node's state ("down" loses it with its jobs, "resume" brings it back).
-  static void SetNodeState(const std::string& node, const std::string& state) {
-    ProcessResult update = Slurm(
-        {"scontrol", "update", "nodename=" + node, "state=" + state, "reason=rlvr-test-lost-node"});
-    EXPECT_TRUE(update.ok()) << "scontrol update " << node << " " << state << ": " << update.err;
+  // Loses `node` with its jobs (set down: Slurm kills and requeues them), and keeps it out of
+  // service (drained: ReturnToService=2 would otherwise take it back as soon as its slurmd, still
+  // alive on this machine, answers) until RestoreNode.
+  static void LoseNode(const std::string& node) {
+    for (const char* state : {"down", "drain"}) {
+      ProcessResult update = Slurm({"scontrol", "update", "nodename=" + node,
+                                    std::string("state=") + state, "reason=rlvr-test-lost-node"});
+      EXPECT_TRUE(update.ok()) << "scontrol update " << node << " " << state << ": " << update.err;
+    }
+  }
+  static void RestoreNode(const std::string& node) {
+    ProcessResult update = Slurm({"scontrol", "update", "nodename=" + node, "state=resume"});
+    EXPECT_TRUE(update.ok()) << "scontrol update " << node << " resume: " << update.err;
   }
 
   // The current job of `key` once its stage is `stage`, running with its script started.
@@ -785,14 +793,14 @@ TEST_F(SlurmExecutorTest, NodeLostDuringAChecksJobCostsOneTry) {
   std::string node = NodeOf("lost-checks", job);
   ASSERT_FALSE(node.empty());
   std::this_thread::sleep_for(std::chrono::seconds(3));
-  SetNodeState(node, "down");
+  LoseNode(node);
   for (int i = 0; i < 40 && TriesInFlight(executor, "lost-checks") < 2; ++i) {
     executor.Collect(0);
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
   ReleaseRequeued(job);
   std::map<std::string, EvaluationOutcome> outcomes = CollectByKey(executor);
-  SetNodeState(node, "resume");
+  RestoreNode(node);
   const EvaluationOutcome& outcome = outcomes["lost-checks"];
   ASSERT_TRUE(outcome.has_verdict) << outcome.error;
   EXPECT_EQ(outcome.tries, 2);
@@ -818,14 +826,14 @@ TEST_F(SlurmExecutorTest, NodeLostDuringABenchmarkJobCostsOneTry) {
   std::string node = NodeOf("lost-bench", job);
   ASSERT_FALSE(node.empty());
   std::this_thread::sleep_for(std::chrono::seconds(2));
-  SetNodeState(node, "down");
+  LoseNode(node);
   for (int i = 0; i < 40 && TriesInFlight(executor, "lost-bench") < 3; ++i) {
     executor.Collect(0);
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
   ReleaseRequeued(job);
   std::map<std::string, EvaluationOutcome> outcomes = CollectByKey(executor);
-  SetNodeState(node, "resume");
+  RestoreNode(node);
   const EvaluationOutcome& outcome = outcomes["lost-bench"];
   ASSERT_TRUE(outcome.has_verdict) << outcome.error;
   EXPECT_EQ(outcome.tries, 3);  // checks once, the benchmark twice
