@@ -1,15 +1,18 @@
 // The Slurm executor (executors/executor.h): each candidate's evaluation is one batch job, so a
 // round's candidates are judged in parallel on the cluster's nodes. Workers need no network: the
 // job reads the repository through the shared filesystem every Slurm cluster has (the repository
-// and the rlvr binary must be at the same paths on the nodes), clones it at the commit the
-// candidate is judged against into node-local scratch space, runs
-//   rlvr evaluate <reply> --target T --json [--no-benchmark] -C <clone>
+// and the rlvr binary must be at the same paths on the nodes), checks out the commit the candidate
+// is judged against in a warm tree of the node (executors/slurm_warm_tree.h: build dirs kept
+// between jobs, verified against their seal, rebuilt when unsealed or corrupt), runs
+//   rlvr evaluate <reply> --target T --json [--no-benchmark | --benchmark-stage] -C <tree>
 // and writes verdict.json into the evaluation's folder <repo>/.rlvr/jobs/<key>/, where the
-// executor reads it. An evaluation with the benchmark stage (settings.benchmark) needs a quiet
-// node: its job is submitted with --exclusive to the benchmark partition (and constraint), so
-// `rlvr evaluate` runs HEAD's and the candidate's benchmark binaries interleaved on that one node,
-// alone; absolute times from different nodes are never compared. Checks-only jobs share nodes of
-// the checks partition.
+// executor reads it. An evaluation with the benchmark stage (settings.benchmark) runs as two jobs
+// (split_stages): its checks on a shared node of the checks partition, then, only if they all
+// passed (their verdict kept as checks.json), the benchmark stage --exclusive on the benchmark
+// partition (and constraint), so `rlvr evaluate --benchmark-stage` builds and runs HEAD's and the
+// candidate's benchmark binaries interleaved on that one node, alone; absolute times from
+// different nodes are never compared. The two verdicts are joined (executors/staged_verdict.h).
+// Each stage has max_tries of its own; the job's comment names its stage.
 //
 // Identity that survives a restart: the folder holds job.json (request, commit, every try's job
 // id) and every job carries the name "rlvr-<key>" and the comment

@@ -844,6 +844,65 @@ TEST_F(SlurmExecutorTest, NodeLostDuringABenchmarkJobCostsOneTry) {
   executor.Acknowledge("lost-bench");
 }
 
+// The measurement behind the README's table (run by hand: --gtest_also_run_disabled_tests): a
+// round of the nine one-file fixture candidates (all but hangs.txt), checks only, without
+// sanitizers, judged by the local executor one after the other in a warm repository, and by the
+// cluster with warm nodes (a first round warms every slot; the second is timed). Same verdicts.
+TEST_F(SlurmExecutorTest, DISABLED_RoundOfNineWarmClusterAgainstWarmLocal) {
+  std::vector<std::string> candidates;
+  for (const auto& entry : fs::directory_iterator(fs::path(RLVR_FIXTURES_DIR) / "candidates"))
+    if (entry.path().filename() != "hangs.txt") candidates.push_back(entry.path().filename());
+  std::sort(candidates.begin(), candidates.end());
+  ASSERT_EQ(candidates.size(), 9u);
+  auto seconds_since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  };
+
+  FixtureRepo local_repo = MakeFixtureRepo();
+  LocalExecutor local({.rlvr_binary = RLVR_BINARY});
+  std::map<std::string, std::string> local_gates;
+  double local_seconds = 0;
+  for (int round = 0; round < 2; ++round) {  // the first warms the repository's build dirs
+    auto start = std::chrono::steady_clock::now();
+    for (const std::string& candidate : candidates) {
+      std::string key =
+          "l" + std::to_string(round) + "-" + candidate.substr(0, candidate.find('.'));
+      local.Submit({key, local_repo.path(), "dot", ReadCandidate(candidate), QuickSettings()});
+      for (EvaluationOutcome& outcome : CollectAll(local, 600)) {
+        ASSERT_TRUE(outcome.has_verdict) << outcome.error;
+        local_gates[candidate] = outcome.verdict().failed_gate;
+        local.Acknowledge(outcome.key);
+      }
+    }
+    local_seconds = seconds_since(start);
+    std::fprintf(stderr, "local round %d: %.1f s\n", round + 1, local_seconds);
+  }
+
+  SlurmExecutor cluster(Options());
+  double cluster_seconds = 0;
+  for (int round = 0; round < 2; ++round) {  // the first warms the nodes' slots
+    auto start = std::chrono::steady_clock::now();
+    for (const std::string& candidate : candidates)
+      cluster.Submit(Request(
+          "c" + std::to_string(round) + "-" + candidate.substr(0, candidate.find('.')), candidate));
+    std::map<std::string, EvaluationOutcome> outcomes = CollectByKey(cluster, 600);
+    cluster_seconds = seconds_since(start);
+    std::fprintf(stderr, "cluster round %d: %.1f s\n", round + 1, cluster_seconds);
+    for (const std::string& candidate : candidates) {
+      std::string key =
+          "c" + std::to_string(round) + "-" + candidate.substr(0, candidate.find('.'));
+      const EvaluationOutcome& outcome = outcomes[key];
+      ASSERT_TRUE(outcome.has_verdict) << key << ": " << outcome.error;
+      EXPECT_EQ(outcome.verdict().failed_gate, local_gates[candidate]) << candidate;
+      std::fprintf(stderr, "  %s on %s: queued %.1f s, ran %.1f s, failed gate '%s'\n", key.c_str(),
+                   outcome.node.c_str(), outcome.queued_seconds, outcome.run_seconds,
+                   outcome.verdict().failed_gate.c_str());
+      cluster.Acknowledge(key);
+    }
+  }
+  std::fprintf(stderr, "warm cluster / warm local: %.2fx\n", cluster_seconds / local_seconds);
+}
+
 TEST_F(SlurmExecutorTest, NoJobLeftBehind) {
   EXPECT_EQ(ActiveJobs(), "");
 }
