@@ -223,6 +223,7 @@ void SlurmExecutor::Submit(const EvaluationRequest& request) {
 
   evaluation->stage =
       request.settings.benchmark && options_.split_stages ? kChecksStage : kWholeStage;
+  if (evaluation->stage == kChecksStage) CheckBenchmarkStageSubmits();
   evaluation->folder = EvaluationFolder(repo, request.key);
   // An earlier process's evaluation of that key, never acknowledged: its job may still write there.
   if (fs::exists(evaluation->folder / "job.json", error))
@@ -262,6 +263,31 @@ int SlurmExecutor::Submitted() const {
   return count;
 }
 
+void SlurmExecutor::CheckBenchmarkStageSubmits() {
+  if (benchmark_stage_checked_) return;
+  // The benchmark stage is submitted only after the checks: a partition or constraint the
+  // controller refuses must be refused now, at Submit, not after minutes of checks.
+  std::vector<std::string> argv = {"sbatch", "--test-only", "--exclusive", "--propagate=NONE"};
+  for (const std::string& argument : BenchmarkStageArguments()) argv.push_back(argument);
+  argv.insert(argv.end(), options_.sbatch_args.begin(), options_.sbatch_args.end());
+  argv.insert(argv.end(), {"--wrap", "true"});
+  ProcessResult result = RunScheduler(argv, options_.environment);
+  if (!result.ok())
+    throw ExecutorError("sbatch --test-only of the benchmark stage " + result.Describe() + ": " +
+                        LastLines(result.err, 3));
+  benchmark_stage_checked_ = true;
+}
+
+std::vector<std::string> SlurmExecutor::BenchmarkStageArguments() const {
+  std::vector<std::string> argv;
+  const std::string& partition =
+      options_.bench_partition.empty() ? options_.partition : options_.bench_partition;
+  if (!partition.empty()) argv.push_back("--partition=" + partition);
+  if (!options_.bench_constraint.empty())
+    argv.push_back("--constraint=" + options_.bench_constraint);
+  return argv;
+}
+
 void SlurmExecutor::SubmitTry(Evaluation& evaluation) {
   const EvaluationRequest& request = evaluation.request;
   int attempt = static_cast<int>(evaluation.tries.size()) + 1;
@@ -280,11 +306,7 @@ void SlurmExecutor::SubmitTry(Evaluation& evaluation) {
     // The A/B benchmark needs the node to itself: nothing else runs there while HEAD and the
     // candidate are timed side by side.
     argv.push_back("--exclusive");
-    const std::string& partition =
-        options_.bench_partition.empty() ? options_.partition : options_.bench_partition;
-    if (!partition.empty()) argv.push_back("--partition=" + partition);
-    if (!options_.bench_constraint.empty())
-      argv.push_back("--constraint=" + options_.bench_constraint);
+    for (const std::string& argument : BenchmarkStageArguments()) argv.push_back(argument);
   } else if (!options_.partition.empty()) {
     argv.push_back("--partition=" + options_.partition);
   }

@@ -116,7 +116,12 @@ class SlurmExecutor : public Executor {
   // The current job left verdict.json: the outcome, or, after a passed checks stage, the
   // benchmark stage's job made ready to submit (the evaluation then waits again).
   void VerdictArrived(Evaluation& evaluation, std::vector<EvaluationOutcome>& finished);
-  std::string NodeCacheDir() const;  // a shell word for the job script; empty = no warm tree
+  std::string NodeCacheDir() const;
+  // Throws ExecutorError when the controller would refuse the benchmark stage's job (sbatch
+  // --test-only, once per executor).
+  void CheckBenchmarkStageSubmits();
+  std::vector<std::string> BenchmarkStageArguments()
+      const;  // --partition, --constraint  // a shell word for the job script; empty = no warm tree
   // Finish with the verdict.json of the evaluation's folder (or the error of reading it).
   EvaluationOutcome FinishWithVerdict(Evaluation& evaluation);
   void Save(const Evaluation& evaluation) const;
@@ -126,6 +131,7 @@ class SlurmExecutor : public Executor {
   SlurmExecutorOptions options_;
   std::map<std::string, std::unique_ptr<Evaluation>> evaluations_;  // by key, not yet collected
   std::map<std::string, std::filesystem::path> collected_;  // key -> folder, until acknowledged
+  bool benchmark_stage_checked_ = false;
 };
 
 }  // namespace rlvr
