@@ -27,6 +27,7 @@ struct EvaluateArgs {
   bool check_format = false;
   bool no_sanitizers = false;
   bool no_benchmark = false;
+  bool benchmark_stage = false;
   uint64_t seed = 0;
   int rounds = 0;
   double test_timeout = 120;
@@ -68,6 +69,12 @@ void RunEvaluate(const EvaluateArgs& args) {
   options.check_format_only = args.check_format;
   options.sanitizers = !args.no_sanitizers;
   options.benchmark = !args.no_benchmark;
+  options.benchmark_stage_only = args.benchmark_stage;
+  if (args.benchmark_stage && (args.no_benchmark || args.promote))
+    throw CLI::RuntimeError(
+        "rlvr evaluate: --benchmark-stage measures, so it takes neither --no-benchmark nor "
+        "--promote (its verdict is promotable only with its checks' verdict)",
+        2);
   options.seed = args.seed;
   options.bench_rounds = args.rounds;
   options.test_timeout_seconds = args.test_timeout;
@@ -132,6 +139,10 @@ void AddEvaluateCommand(CLI::App& app) {
   command->add_flag("--no-sanitizers", args->no_sanitizers, "skip the ASan+UBSan test run");
   command->add_flag("--no-benchmark", args->no_benchmark,
                     "stop before the benchmark gate (never promotable)");
+  command->add_flag("--benchmark-stage", args->benchmark_stage,
+                    "the benchmark stage of a split evaluation: skip tests, history, portable, "
+                    "sanitizers and allocations (run before with --no-benchmark); never promotable "
+                    "by itself");
   command->add_option("--seed", args->seed,
                       "RLVR_TEST_SEED for the fresh-seed test run (0 = random)");
   command->add_option("--rounds", args->rounds, "interleaved benchmark rounds (0 = default)");

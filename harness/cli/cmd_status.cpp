@@ -18,6 +18,7 @@
 #include "harness/ledger/ledger.h"
 #include "harness/loop/loop.h"
 #include "harness/loop/reconcile.h"
+#include "harness/report/capacity.h"
 #include "harness/report/cost.h"
 
 namespace rlvr {
@@ -119,10 +120,14 @@ void RunStatus(const StatusArgs& args) {
     cost.Add(a.cost, a.cost_estimated, a.verdict, a.primary_ratio);
   }
   std::cout << "cost: " << CostText(cost) << "\n";
+  std::cout << "nodes (where the evaluations ran; throughput per hour of each node's run time):\n";
+  for (const std::string& line : CapacityLines(NodeCapacity(attempts))) std::cout << line << "\n";
   size_t from = attempts.size() > static_cast<size_t>(args.last) ? attempts.size() - args.last : 0;
   if (from < attempts.size()) std::cout << "last attempts:\n";
   for (size_t i = from; i < attempts.size(); ++i) {
     std::cout << "  " << AttemptLine(attempts[i], attempts[i].created_at) << "\n";
+    if (std::string time = TimeBreakdown(attempts[i]); !time.empty())
+      std::cout << "    time: " << time << "\n";
   }
 }
 

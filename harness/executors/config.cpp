@@ -35,6 +35,11 @@ ExecutorConfig ExecutorConfigFromJson(const json& rlvr_json) {
       config.bench_constraint = String(value, key);
     } else if (key == "rlvr_binary") {
       config.rlvr_binary = String(value, key);
+    } else if (key == "node_cache") {
+      config.node_cache = String(value, key);
+    } else if (key == "split_stages") {
+      if (!value.is_boolean()) Bad(key, "must be true or false");
+      config.split_stages = value.get<bool>();
     } else if (key == "sbatch_args") {
       if (!value.is_array()) Bad(key, "must be an array of strings");
       for (const json& arg : value) config.sbatch_args.push_back(String(arg, key));
@@ -47,7 +52,8 @@ ExecutorConfig ExecutorConfigFromJson(const json& rlvr_json) {
     } else {
       Bad(key,
           "unknown field (expected kind, partition, bench_partition, bench_constraint, "
-          "sbatch_args, max_jobs, max_tries, max_queue_seconds or rlvr_binary)");
+          "sbatch_args, max_jobs, max_tries, max_queue_seconds, rlvr_binary, node_cache or "
+          "split_stages)");
     }
   }
   ValidateExecutorConfig(config);

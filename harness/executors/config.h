@@ -10,7 +10,10 @@
 //     "max_jobs": 8,                    // jobs in flight at once; also candidates per round
 //     "max_tries": 3,                   // tries per evaluation: submissions and Slurm's reruns
 //     "max_queue_seconds": 0,           // a job pending longer is resubmitted; 0 = no limit
-//     "rlvr_binary": "/shared/bin/rlvr" // rlvr on the nodes; default: this rlvr's own path
+//     "rlvr_binary": "/shared/bin/rlvr", // rlvr on the nodes; default: this rlvr's own path
+//     "node_cache": "/scratch/rlvr",    // warm trees on each node (executors/slurm_warm_tree.h);
+//                                       // default ${TMPDIR:-/tmp}/rlvr-warm-<uid>; "none" = off
+//     "split_stages": true              // checks on a shared node, then the benchmark exclusive
 //   }
 #pragma once
 
@@ -33,6 +36,8 @@ struct ExecutorConfig {
   int max_tries = 3;
   double max_queue_seconds = 0;
   std::string rlvr_binary;
+  std::string node_cache;    // empty = the default on the node; "none" = no warm trees
+  bool split_stages = true;  // false: one exclusive job runs a benchmarked evaluation whole
 };
 
 // The "executor" section of `rlvr_json` (a whole rlvr.json; absent = defaults). Throws

@@ -17,10 +17,21 @@
 #include "harness/base/file_text.h"
 #include "harness/base/private_file.h"
 #include "harness/base/process.h"
+#include "harness/executors/slurm_warm_tree.h"
+#include "harness/executors/staged_verdict.h"
 
 namespace rlvr {
 
 namespace fs = std::filesystem;
+
+namespace {
+// The stages of an evaluation: one job for everything (no benchmark stage, or no split), or the
+// checks on a shared node and then, for a candidate that passed them, the benchmark on an
+// exclusive one (executors/staged_verdict.h).
+constexpr const char* kWholeStage = "all";
+constexpr const char* kChecksStage = "checks";
+constexpr const char* kBenchmarkStage = "benchmark";
+}  // namespace
 
 // What the executor remembers of one evaluation, and writes to its folder's job.json.
 struct SlurmExecutor::Evaluation {
@@ -37,6 +48,14 @@ struct SlurmExecutor::Evaluation {
   bool waiting = true;              // not submitted (no room yet, or to be resubmitted)
   std::string state = "waiting";    // the scheduler's last word on the current try
   double ended_seen_at = 0;         // when the current try was first seen ended without files
+  std::string stage = kWholeStage;  // what the current job runs
+  size_t stage_first_try = 0;       // index in `tries` of the current stage's first try
+  // The finished checks stage of a split evaluation: where and how long it ran.
+  std::string checks_node;
+  double checks_queued_seconds = 0, checks_run_seconds = 0;
+
+  // Tries of the current stage: max_tries bounds each stage.
+  int StageTries() const { return static_cast<int>(tries.size() - stage_first_try); }
 
   const std::string& job_id() const {
     static const std::string none;
@@ -112,48 +131,40 @@ std::string KeyFromComment(const std::string& comment, const std::string& repo) 
   return rest.substr(0, rest.find(' '));
 }
 
-// The job script: clone at the judged commit into node-local scratch space, evaluate, leave the
-// verdict (written whole, then renamed) and the try's start and end lines in the folder.
+// The job script: a warm tree at the judged commit (executors/slurm_warm_tree.h), evaluate,
+// leave the verdict (written whole, then renamed) and the try's start and end lines in the
+// folder. `stage`: which gates this job runs (a split evaluation's checks or benchmark stage).
 std::string JobScript(const fs::path& folder, const fs::path& repo, const std::string& head,
-                      const fs::path& rlvr, const EvaluationRequest& request) {
+                      const fs::path& rlvr, const std::string& cache_dir,
+                      const EvaluationRequest& request, const std::string& stage) {
   const EvaluationSettings& settings = request.settings;
   // No heartbeats: the log's last lines explain a failure.
   std::string flags = "--json --progress-seconds 0";
   if (!settings.sanitizers) flags += " --no-sanitizers";
-  if (!settings.benchmark) flags += " --no-benchmark";
+  if (!settings.benchmark || stage == kChecksStage) flags += " --no-benchmark";
+  if (stage == kBenchmarkStage) flags += " --benchmark-stage";
   if (settings.check_format_only) flags += " --check-format";
   if (settings.seed != 0) flags += " --seed " + std::to_string(settings.seed);
   flags += " --test-timeout " + std::to_string(settings.test_timeout_seconds);
   if (settings.bench_rounds > 0) flags += " --rounds " + std::to_string(settings.bench_rounds);
   std::ostringstream s;
   s << "#!/bin/sh\n"
-    << "# rlvr evaluation " << request.key << " of target " << request.target
-    << ", written by rlvr's Slurm executor.\n"
+    << "# rlvr evaluation " << request.key << " of target " << request.target << " (" << stage
+    << "), written by rlvr's Slurm executor.\n"
     << "dir=" << ShellQuote(folder.string()) << "\n"
     << "job=${SLURM_JOB_ID:-none}\n"
     << "# One line per start: Slurm may run the same job again (a lost node, a requeue).\n"
     << "rm -f \"$dir/end.$job\"\n"
     << "echo \"${SLURMD_NODENAME:-$(hostname)} $(date +%s.%N) ${SLURM_RESTART_COUNT:-0}\" "
        ">>\"$dir/start.$job\"\n"
-    << "scratch=$(mktemp -d \"${TMPDIR:-/tmp}/rlvr-eval.XXXXXX\") || exit 3\n"
-    << "trap 'rm -rf \"$scratch\"' EXIT\n"
-    << "trap 'exit 143' TERM INT\n"
-    << "if ! git clone -q --shared --no-checkout " << ShellQuote(repo.string())
-    << " \"$scratch/repo\" || ! git -C \"$scratch/repo\" checkout -q --detach " << head
-    << "; then\n"
-    << "  echo \"rlvr job: cannot check out " << head << " of " << repo.string()
-    << "\" >\"$dir/evaluate.$job.err\"\n"
-    << "  echo \"3 $(date +%s.%N)\" >\"$dir/end.$job\"\n"
-    << "  exit 3\n"
-    << "fi\n"
-    << ShellQuote(rlvr.string()) << " evaluate \"$dir/reply.txt\" --target "
-    << ShellQuote(request.target) << " " << flags
-    << " -C \"$scratch/repo\" >\"$dir/verdict.$job.tmp\" "
+    << WarmTreeLines(cache_dir, repo, head, rlvr) << ShellQuote(rlvr.string())
+    << " evaluate \"$dir/reply.txt\" --target " << ShellQuote(request.target) << " " << flags
+    << " -C \"$tree\" >\"$dir/verdict.$job.tmp\" "
     << "2>\"$dir/evaluate.$job.err\"\n"
     << "status=$?\n"
     << "# 0 promotable, 1 rejected: both are verdicts, and the job did its work.\n"
     << "if [ $status -le 1 ] && [ -s \"$dir/verdict.$job.tmp\" ]; then\n"
-    << "  mv \"$dir/verdict.$job.tmp\" \"$dir/verdict.json\" && status=0\n"
+    << WarmTreeSealLines() << "  mv \"$dir/verdict.$job.tmp\" \"$dir/verdict.json\" && status=0\n"
     << "fi\n"
     << "echo \"$status $(date +%s.%N)\" >\"$dir/end.$job\"\n"
     << "exit $status\n";
@@ -210,6 +221,9 @@ void SlurmExecutor::Submit(const EvaluationRequest& request) {
                         LastLines(head.err, 2));
   evaluation->head = Trimmed(head.out);
 
+  evaluation->stage =
+      request.settings.benchmark && options_.split_stages ? kChecksStage : kWholeStage;
+  if (evaluation->stage == kChecksStage) CheckBenchmarkStageSubmits();
   evaluation->folder = EvaluationFolder(repo, request.key);
   // An earlier process's evaluation of that key, never acknowledged: its job may still write there.
   if (fs::exists(evaluation->folder / "job.json", error))
@@ -222,9 +236,10 @@ void SlurmExecutor::Submit(const EvaluationRequest& request) {
                         error.message());
   // The reply redacted and owner-only (it may quote a key); the job reads it on the node.
   if (!WritePrivateFile(evaluation->folder / "reply.txt", request.reply) ||
-      !WriteFileAtomically(evaluation->folder / "job.sh",
-                           JobScript(evaluation->folder, repo, evaluation->head,
-                                     options_.rlvr_binary, evaluation->request)))
+      !WriteFileAtomically(
+          evaluation->folder / "job.sh",
+          JobScript(evaluation->folder, repo, evaluation->head, options_.rlvr_binary,
+                    NodeCacheDir(), evaluation->request, evaluation->stage)))
     throw ExecutorError("slurm executor: cannot write into " + evaluation->folder.string());
   fs::permissions(evaluation->folder / "job.sh", fs::perms::owner_all, fs::perm_options::add,
                   error);
@@ -248,26 +263,50 @@ int SlurmExecutor::Submitted() const {
   return count;
 }
 
+void SlurmExecutor::CheckBenchmarkStageSubmits() {
+  if (benchmark_stage_checked_) return;
+  // The benchmark stage is submitted only after the checks: a partition or constraint the
+  // controller refuses must be refused now, at Submit, not after minutes of checks.
+  std::vector<std::string> argv = {"sbatch", "--test-only", "--exclusive", "--propagate=NONE"};
+  for (const std::string& argument : BenchmarkStageArguments()) argv.push_back(argument);
+  argv.insert(argv.end(), options_.sbatch_args.begin(), options_.sbatch_args.end());
+  argv.insert(argv.end(), {"--wrap", "true"});
+  ProcessResult result = RunScheduler(argv, options_.environment);
+  if (!result.ok())
+    throw ExecutorError("sbatch --test-only of the benchmark stage " + result.Describe() + ": " +
+                        LastLines(result.err, 3));
+  benchmark_stage_checked_ = true;
+}
+
+std::vector<std::string> SlurmExecutor::BenchmarkStageArguments() const {
+  std::vector<std::string> argv;
+  const std::string& partition =
+      options_.bench_partition.empty() ? options_.partition : options_.bench_partition;
+  if (!partition.empty()) argv.push_back("--partition=" + partition);
+  if (!options_.bench_constraint.empty())
+    argv.push_back("--constraint=" + options_.bench_constraint);
+  return argv;
+}
+
 void SlurmExecutor::SubmitTry(Evaluation& evaluation) {
   const EvaluationRequest& request = evaluation.request;
   int attempt = static_cast<int>(evaluation.tries.size()) + 1;
   std::string comment = "rlvr repo=" + request.repo.string() + " key=" + request.key +
-                        " try=" + std::to_string(attempt) + " run=" + options_.run_tag;
+                        " try=" + std::to_string(attempt) + " run=" + options_.run_tag +
+                        " stage=" + evaluation.stage;
   std::vector<std::string> argv = {"sbatch", "--parsable", "--job-name=rlvr-" + request.key,
                                    "--comment=" + comment,
                                    "--output=" + (evaluation.folder / "slurm-%j.out").string(),
                                    "--chdir=" + evaluation.folder.string(),
                                    // The node's resource limits, not those of the loop's shell.
                                    "--propagate=NONE"};
-  if (request.settings.benchmark) {
+  bool measures = evaluation.stage == kBenchmarkStage ||
+                  (evaluation.stage == kWholeStage && request.settings.benchmark);
+  if (measures) {
     // The A/B benchmark needs the node to itself: nothing else runs there while HEAD and the
     // candidate are timed side by side.
     argv.push_back("--exclusive");
-    const std::string& partition =
-        options_.bench_partition.empty() ? options_.partition : options_.bench_partition;
-    if (!partition.empty()) argv.push_back("--partition=" + partition);
-    if (!options_.bench_constraint.empty())
-      argv.push_back("--constraint=" + options_.bench_constraint);
+    for (const std::string& argument : BenchmarkStageArguments()) argv.push_back(argument);
   } else if (!options_.partition.empty()) {
     argv.push_back("--partition=" + options_.partition);
   }
@@ -305,7 +344,12 @@ void SlurmExecutor::Save(const Evaluation& evaluation) const {
                            {"bench_rounds", request.settings.bench_rounds}}},
                          {"tries", tries},
                          {"waiting", evaluation.waiting},
-                         {"events", evaluation.events}};
+                         {"events", evaluation.events},
+                         {"stage", evaluation.stage},
+                         {"stage_first_try", evaluation.stage_first_try},
+                         {"checks_node", evaluation.checks_node},
+                         {"checks_queued_seconds", evaluation.checks_queued_seconds},
+                         {"checks_run_seconds", evaluation.checks_run_seconds}};
   WriteFileAtomically(evaluation.folder / "job.json", json.dump(2) + "\n");
 }
 
@@ -366,7 +410,88 @@ EvaluationOutcome SlurmExecutor::Finish(Evaluation& evaluation) {
     outcome.queued_seconds = std::max(0.0, started_at - last.submitted_at);
     outcome.run_seconds = std::max(0.0, (ended_at > 0 ? ended_at : Now()) - started_at);
   }
+  if (evaluation.stage == kBenchmarkStage) {
+    // Both stages' jobs: the node list names the checks node first, the benchmark node second.
+    outcome.queued_seconds += evaluation.checks_queued_seconds;
+    outcome.run_seconds += evaluation.checks_run_seconds;
+    if (!evaluation.checks_node.empty())
+      outcome.node = evaluation.checks_node + (outcome.node.empty() ? "" : "," + outcome.node);
+  }
+  // A warm tree found corrupt (or that git could not check out) was rebuilt: the node's fault,
+  // worth the operator's eye, though it cost no try. An unsealed one (its last job was cancelled
+  // or lost) is routine and stays in the note.
+  std::set<std::string> seen;
+  for (const Evaluation::Try& t : evaluation.tries) {
+    if (!seen.insert(t.job_id).second) continue;
+    std::istringstream notes(ReadFileText(evaluation.folder / ("warm." + t.job_id)));
+    for (std::string line; std::getline(notes, line);)
+      if (line.find(" corrupt ") != std::string::npos ||
+          line.find("checkout failed") != std::string::npos)
+        outcome.infrastructure_events.push_back("job " + t.job_id + ": " + line);
+  }
   return outcome;
+}
+
+void SlurmExecutor::VerdictArrived(Evaluation& evaluation,
+                                   std::vector<EvaluationOutcome>& finished) {
+  if (evaluation.stage == kWholeStage) {
+    finished.push_back(FinishWithVerdict(evaluation));
+    return;
+  }
+  const fs::path verdict_file = evaluation.folder / "verdict.json";
+  const fs::path checks_file = evaluation.folder / "checks.json";
+  if (evaluation.stage == kBenchmarkStage) {
+    EvaluationOutcome outcome = FinishWithVerdict(evaluation);
+    if (outcome.has_verdict) {
+      try {
+        outcome.verdict_json =
+            StagedVerdict(nlohmann::json::parse(ReadFileText(checks_file)), outcome.verdict_json);
+      } catch (const nlohmann::json::exception& e) {
+        outcome.has_verdict = false;
+        outcome.error = std::string("the checks stage's checks.json is not JSON: ") + e.what();
+      }
+    }
+    finished.push_back(std::move(outcome));
+    return;
+  }
+  // The checks stage ended with a verdict: final unless it passed, then the benchmark stage.
+  EvaluationOutcome checks = FinishWithVerdict(evaluation);
+  if (!checks.has_verdict || !ChecksStagePassed(checks.verdict_json)) {
+    finished.push_back(std::move(checks));
+    return;
+  }
+  collected_.erase(evaluation.request.key);  // not finished yet
+  std::error_code error;
+  fs::rename(verdict_file, checks_file, error);
+  if (!error &&
+      !WriteFileAtomically(
+          evaluation.folder / "job.sh",
+          JobScript(evaluation.folder, evaluation.request.repo, evaluation.head,
+                    options_.rlvr_binary, NodeCacheDir(), evaluation.request, kBenchmarkStage)))
+    error = std::make_error_code(std::errc::io_error);
+  if (error) {
+    checks.has_verdict = false;
+    checks.error = "cannot start the benchmark stage in " + evaluation.folder.string() + ": " +
+                   error.message();
+    finished.push_back(std::move(checks));
+    collected_[evaluation.request.key] = evaluation.folder;
+    return;
+  }
+  evaluation.checks_node = checks.node;
+  evaluation.checks_queued_seconds = checks.queued_seconds;
+  evaluation.checks_run_seconds = checks.run_seconds;
+  evaluation.stage = kBenchmarkStage;
+  evaluation.stage_first_try = evaluation.tries.size();
+  evaluation.waiting = true;
+  evaluation.state = "waiting";
+  evaluation.ended_seen_at = 0;
+  Save(evaluation);
+}
+
+std::string SlurmExecutor::NodeCacheDir() const {
+  if (options_.node_cache_dir == "none") return "";
+  if (options_.node_cache_dir.empty()) return kDefaultNodeCacheDir;
+  return ShellQuote(options_.node_cache_dir);
 }
 
 EvaluationOutcome SlurmExecutor::FinishWithVerdict(Evaluation& evaluation) {
@@ -382,7 +507,7 @@ EvaluationOutcome SlurmExecutor::FinishWithVerdict(Evaluation& evaluation) {
 
 void SlurmExecutor::Retry(Evaluation& evaluation, const std::string& fault,
                           std::vector<EvaluationOutcome>& finished) {
-  int done = static_cast<int>(evaluation.tries.size());
+  int done = evaluation.StageTries();
   if (done < options_.max_tries) {
     evaluation.events.push_back(fault + "; resubmitted as try " + std::to_string(done + 1) +
                                 " of " + std::to_string(options_.max_tries));
@@ -409,7 +534,7 @@ bool SlurmExecutor::NoteRestarts(Evaluation& evaluation, const SlurmQueueEntry* 
       if (start.restart == restart - 1 && !start.node.empty()) lost_on = " on " + start.node;
     std::string fault = fmt::format("job {} requeued by Slurm (restart {}; {}): its run{} is lost",
                                     job_id, restart, cause, lost_on);
-    int done = static_cast<int>(evaluation.tries.size());
+    int done = evaluation.StageTries();
     if (done >= options_.max_tries) {
       ScancelJobs({job_id});  // it would run again beyond max_tries
       evaluation.events.push_back(fault + "; no tries left, job cancelled");
@@ -460,7 +585,7 @@ void SlurmExecutor::Advance(Evaluation& evaluation, const Queue& queue,
           "job {} requeued by Slurm (restart {}; {}) after its verdict was written: the verdict "
           "is kept and the job cancelled",
           job_id, restarts, RequeueCause(entry == nullptr ? "" : entry->reason)));
-      finished.push_back(FinishWithVerdict(evaluation));
+      VerdictArrived(evaluation, finished);
       return;
     }
     NoteRestarts(evaluation, entry, starts, restarts, finished);
@@ -489,7 +614,7 @@ void SlurmExecutor::Advance(Evaluation& evaluation, const Queue& queue,
 
   if (has_verdict &&
       (script_ended || state.empty() || IsOwnEnd(state) || IsInfrastructureEnd(state))) {
-    finished.push_back(FinishWithVerdict(evaluation));
+    VerdictArrived(evaluation, finished);
     return;
   }
   if (IsInfrastructureEnd(state)) {
@@ -651,6 +776,12 @@ std::vector<std::string> SlurmExecutor::Adopt(const fs::path& repo_path) {
     }
     for (const nlohmann::json& e : json.value("events", nlohmann::json::array()))
       evaluation->events.push_back(e.get<std::string>());
+    evaluation->stage = json.value("stage", std::string(kWholeStage));
+    evaluation->stage_first_try =
+        std::min(json.value("stage_first_try", size_t{0}), evaluation->tries.size());
+    evaluation->checks_node = json.value("checks_node", "");
+    evaluation->checks_queued_seconds = json.value("checks_queued_seconds", 0.0);
+    evaluation->checks_run_seconds = json.value("checks_run_seconds", 0.0);
     evaluation->waiting = json.value("waiting", true) || evaluation->tries.empty();
     evaluation->state = evaluation->waiting ? "waiting" : "adopted";
     evaluations_.emplace(key, std::move(evaluation));

@@ -1,15 +1,18 @@
 // The Slurm executor (executors/executor.h): each candidate's evaluation is one batch job, so a
 // round's candidates are judged in parallel on the cluster's nodes. Workers need no network: the
 // job reads the repository through the shared filesystem every Slurm cluster has (the repository
-// and the rlvr binary must be at the same paths on the nodes), clones it at the commit the
-// candidate is judged against into node-local scratch space, runs
-//   rlvr evaluate <reply> --target T --json [--no-benchmark] -C <clone>
+// and the rlvr binary must be at the same paths on the nodes), checks out the commit the candidate
+// is judged against in a warm tree of the node (executors/slurm_warm_tree.h: build dirs kept
+// between jobs, verified against their seal, rebuilt when unsealed or corrupt), runs
+//   rlvr evaluate <reply> --target T --json [--no-benchmark | --benchmark-stage] -C <tree>
 // and writes verdict.json into the evaluation's folder <repo>/.rlvr/jobs/<key>/, where the
-// executor reads it. An evaluation with the benchmark stage (settings.benchmark) needs a quiet
-// node: its job is submitted with --exclusive to the benchmark partition (and constraint), so
-// `rlvr evaluate` runs HEAD's and the candidate's benchmark binaries interleaved on that one node,
-// alone; absolute times from different nodes are never compared. Checks-only jobs share nodes of
-// the checks partition.
+// executor reads it. An evaluation with the benchmark stage (settings.benchmark) runs as two jobs
+// (split_stages): its checks on a shared node of the checks partition, then, only if they all
+// passed (their verdict kept as checks.json), the benchmark stage --exclusive on the benchmark
+// partition (and constraint), so `rlvr evaluate --benchmark-stage` builds and runs HEAD's and the
+// candidate's benchmark binaries interleaved on that one node, alone; absolute times from
+// different nodes are never compared. The two verdicts are joined (executors/staged_verdict.h).
+// Each stage has max_tries of its own; the job's comment names its stage.
 //
 // Identity that survives a restart: the folder holds job.json (request, commit, every try's job
 // id) and every job carries the name "rlvr-<key>" and the comment
@@ -63,6 +66,13 @@ struct SlurmExecutorOptions {
   int max_tries = 3;
   double max_queue_seconds = 0;  // pending longer: cancelled and resubmitted; 0 = no limit
   double poll_seconds = 1;       // between looks at the queue
+  // Node-local root of the warm trees (executors/slurm_warm_tree.h): empty = the default,
+  // ${TMPDIR:-/tmp}/rlvr-warm-<uid> on the node; "none" = a fresh clone built from nothing per job.
+  std::string node_cache_dir;
+  // An evaluation with the benchmark stage runs as two jobs: the checks on a shared node of
+  // `partition`, then, only if they passed, the benchmark stage on an exclusive node (false: one
+  // exclusive job does everything).
+  bool split_stages = true;
   // Variables set for sbatch, squeue and scancel (and thus the jobs), e.g. SLURM_CONF. When it
   // does not name SLURM_CONF, rlvr's own SLURM_CONF (if any) is passed on.
   std::map<std::string, std::string> environment;
@@ -103,6 +113,15 @@ class SlurmExecutor : public Executor {
                     const std::vector<JobStart>& starts, int restarts,
                     std::vector<EvaluationOutcome>& finished);
   EvaluationOutcome Finish(Evaluation& evaluation);
+  // The current job left verdict.json: the outcome, or, after a passed checks stage, the
+  // benchmark stage's job made ready to submit (the evaluation then waits again).
+  void VerdictArrived(Evaluation& evaluation, std::vector<EvaluationOutcome>& finished);
+  std::string NodeCacheDir() const;
+  // Throws ExecutorError when the controller would refuse the benchmark stage's job (sbatch
+  // --test-only, once per executor).
+  void CheckBenchmarkStageSubmits();
+  std::vector<std::string> BenchmarkStageArguments()
+      const;  // --partition, --constraint  // a shell word for the job script; empty = no warm tree
   // Finish with the verdict.json of the evaluation's folder (or the error of reading it).
   EvaluationOutcome FinishWithVerdict(Evaluation& evaluation);
   void Save(const Evaluation& evaluation) const;
@@ -112,6 +131,7 @@ class SlurmExecutor : public Executor {
   SlurmExecutorOptions options_;
   std::map<std::string, std::unique_ptr<Evaluation>> evaluations_;  // by key, not yet collected
   std::map<std::string, std::filesystem::path> collected_;  // key -> folder, until acknowledged
+  bool benchmark_stage_checked_ = false;
 };
 
 }  // namespace rlvr

@@ -85,6 +85,8 @@ std::unique_ptr<Executor> MakeExecutor(const IterateSettings& settings, LoopSett
     slurm_options.max_in_flight = executor_config.max_jobs;
     slurm_options.max_tries = executor_config.max_tries;
     slurm_options.max_queue_seconds = executor_config.max_queue_seconds;
+    slurm_options.node_cache_dir = executor_config.node_cache;
+    slurm_options.split_stages = executor_config.split_stages;
     try {
       executor = std::make_unique<SlurmExecutor>(slurm_options);
     } catch (const ExecutorError& e) {
@@ -101,14 +103,16 @@ std::unique_ptr<Executor> MakeExecutor(const IterateSettings& settings, LoopSett
         executor_config.max_jobs, loop.candidates,
         executor_config.partition.empty() ? "(default)" : executor_config.partition,
         options.benchmark
-            ? fmt::format("benchmarks --exclusive on partition {}{}",
-                          executor_config.bench_partition.empty()
-                              ? (executor_config.partition.empty() ? "(default)"
-                                                                   : executor_config.partition)
-                              : executor_config.bench_partition,
-                          executor_config.bench_constraint.empty()
-                              ? ""
-                              : " with constraint " + executor_config.bench_constraint)
+            ? fmt::format(
+                  "{} --exclusive on partition {}{}",
+                  executor_config.split_stages ? "benchmark stages" : "benchmarked evaluations",
+                  executor_config.bench_partition.empty()
+                      ? (executor_config.partition.empty() ? "(default)"
+                                                           : executor_config.partition)
+                      : executor_config.bench_partition,
+                  executor_config.bench_constraint.empty()
+                      ? ""
+                      : " with constraint " + executor_config.bench_constraint)
             : std::string("no benchmark stage"));
   }
   if (!slurm && settings.jobs > 1) {

@@ -42,6 +42,11 @@ const char* LongGateStep(std::string_view gate) {
 
 }  // namespace
 
+bool IsChecksStageGate(std::string_view gate) {
+  return gate == "tests" || gate == "history" || gate == "portable" || gate == "sanitizers" ||
+         gate == "allocations";
+}
+
 struct Evaluator::State {
   Project project;
   EvaluateOptions options;
@@ -180,6 +185,10 @@ Verdict Evaluator::Evaluate(const Target& target, std::string_view reply,
 
   GateSequence sequence(context);
   for (const Gate* gate : VerifierGates()) {
+    if (s.options.benchmark_stage_only && IsChecksStageGate(gate->name)) {
+      v.gates.push_back({gate->name, GateStatus::kSkipped, 0, kRunByTheChecksStage, ""});
+      continue;
+    }
     if (!sequence.Run(*gate)) break;
   }
 
@@ -198,8 +207,12 @@ Verdict Evaluator::Evaluate(const Target& target, std::string_view reply,
   sequence.SkipRemaining(v.stopped               ? "not run: rlvr was asked to stop"
                          : v.failed_gate.empty() ? ""
                                                  : "not run: an earlier gate failed");
-  v.promotable = v.failed_gate.empty() && s.options.benchmark && !v.stopped;
-  if (v.promotable)
+  v.promotable =
+      v.failed_gate.empty() && s.options.benchmark && !v.stopped && !s.options.benchmark_stage_only;
+  if (s.options.benchmark_stage_only && v.failed_gate.empty() && !v.stopped)
+    v.message = "benchmark stage passed (promotable only with its checks' verdict): " +
+                v.FindGate("benchmark")->message;
+  else if (v.promotable)
     v.message = "every gate passed: " + v.FindGate("benchmark")->message;
   else if (v.failed_gate.empty())
     v.message = "every gate run passed, but the benchmark gate was skipped";

@@ -29,6 +29,11 @@ inline constexpr const char* kGateOrder[] = {"scope",       "apply",    "format"
                                              "tests",       "history",  "portable", "sanitizers",
                                              "allocations", "benchmark"};
 
+// The gates a split evaluation runs only in its checks stage (EvaluateOptions::
+// benchmark_stage_only skips them, with kRunByTheChecksStage as their message).
+bool IsChecksStageGate(std::string_view gate);
+inline constexpr const char* kRunByTheChecksStage = "skipped: run by the checks stage";
+
 enum class GateStatus { kPass, kFail, kSkipped };
 const char* GateStatusName(GateStatus status);  // "pass" | "fail" | "skipped"
 
@@ -83,6 +88,13 @@ struct EvaluateOptions {
   bool check_format_only = false;  // unformatted => fail instead of formatting
   bool sanitizers = true;          // run the tests under ASan+UBSan
   bool benchmark = true;           // false: stop after allocations (no promotion possible)
+  // The second stage of a split evaluation (executors/slurm.h): the checks that need no quiet
+  // machine (tests, history, portable, sanitizers, allocations) passed in an earlier evaluation
+  // of the same candidate on the same commit and are skipped here; scope, apply, format and build
+  // run again (the benchmark needs both builds on this machine), then the benchmark. Such a
+  // verdict is never promotable by itself: StagedVerdict (executors/staged_verdict.h) joins it
+  // with the checks' verdict.
+  bool benchmark_stage_only = false;
   int jobs = 2;                    // build parallelism
   uint64_t seed = 0;               // 0 = draw a fresh random test seed per evaluation
   int suspicious_extra_seeds = 3;  // fresh seeds re-run for a suspicious speed-up

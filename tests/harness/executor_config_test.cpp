@@ -27,8 +27,11 @@ TEST(ExecutorConfigTest, ReadsEveryField) {
       "kind": "slurm", "partition": "checks", "bench_partition": "bench",
       "bench_constraint": "icelake", "sbatch_args": ["--time=60", "--cpus-per-task=4"],
       "max_jobs": 12, "max_tries": 5, "max_queue_seconds": 600,
-      "rlvr_binary": "/shared/bin/rlvr"}})");
+      "rlvr_binary": "/shared/bin/rlvr", "node_cache": "/scratch/rlvr", "split_stages": false}})");
   ExecutorConfig config = ExecutorConfigFromJson(rlvr);
+  EXPECT_EQ(config.node_cache, "/scratch/rlvr");
+  EXPECT_FALSE(config.split_stages);
+  EXPECT_TRUE(ExecutorConfigFromJson(json::parse(R"({"executor": {}})")).split_stages);
   EXPECT_EQ(config.kind, "slurm");
   EXPECT_EQ(config.partition, "checks");
   EXPECT_EQ(config.bench_partition, "bench");

@@ -109,6 +109,8 @@ class LoopSlurmTest : public ::testing::Test {
     run.limits.wall_seconds = 90;
     run.limits.memory_bytes = 0;
     run.limits.file_size_bytes = 0;
+    // One node: the tests below count on one exclusive benchmark node making the second wait.
+    run.env["RLVR_SLURM_NODES"] = "1";
     ProcessResult started = RunProcess(
         {std::string(RLVR_SOURCE_DIR) + "/tests/slurm/start_cluster.sh", cluster_dir_->string()},
         run);
@@ -326,10 +328,10 @@ TEST_F(LoopSlurmTest, RoundOfFourInParallelWithACancelledJobGivesTheLocalVerdict
   fs::remove(local_log);
 }
 
-// With the benchmark stage on: each job goes --exclusive to the "bench" partition, so the single
-// node runs one at a time. The loop is killed while the first runs and the second waits; the
-// restarted loop adopts both, records both verdicts in the killed run's rows and promotes the
-// speed-up (its base is still HEAD), from its job's figures.
+// With the benchmark stage on: each evaluation's checks run in a shared job, and only the passing
+// candidate's benchmark stage takes the node --exclusive in a second job. The loop is killed while
+// both checks jobs run; the restarted loop adopts both, records both verdicts in the killed run's
+// rows, measures the speed-up in its benchmark stage and promotes it (its base is still HEAD).
 TEST_F(LoopSlurmTest, KilledMidRoundRestartsAdoptsTheJobsAndLosesNoVerdict) {
   FixtureRepo repo = MakeFixtureRepo();
   std::string initial = repo.Head();
@@ -341,11 +343,10 @@ TEST_F(LoopSlurmTest, KilledMidRoundRestartsAdoptsTheJobsAndLosesNoVerdict) {
   fs::path log = repo.path().parent_path() / (repo.path().filename().string() + ".killed.log");
   std::vector<std::string> args = IterateArgs(repo, endpoint, "slurm", 2, /*benchmark=*/true);
   pid_t pid = StartRlvr(args, log);
-  std::map<std::string, std::string> running = WaitForRunningJobs(1, 60);
-  ASSERT_EQ(running.size(), 1u) << ActiveJobs() << ReadAll(log);
-  std::this_thread::sleep_for(std::chrono::seconds(3));
-  // Exclusive: the node has CPUs for two, yet the second benchmark job waits.
-  EXPECT_EQ(RunningJobs().size(), 1u) << ActiveJobs();
+  // Split stages: both candidates' checks jobs share the node (only a benchmark stage is
+  // exclusive, SlurmExecutorTest.SplitStages...); the loop is killed while they run.
+  std::map<std::string, std::string> running = WaitForRunningJobs(2, 60);
+  ASSERT_EQ(running.size(), 2u) << ActiveJobs() << ReadAll(log);
   EXPECT_EQ(QueuedOrRunning(), 2u) << ActiveJobs();
   std::string queue = ActiveJobs();
   kill(-pid, SIGKILL);  // the loop and anything of its group; the jobs belong to slurmd
@@ -377,11 +378,14 @@ TEST_F(LoopSlurmTest, KilledMidRoundRestartsAdoptsTheJobsAndLosesNoVerdict) {
   ASSERT_EQ(first_run.size(), 2u);
   for (const AttemptRecord& a : first_run) {
     ASSERT_TRUE(a.job_id.has_value()) << a.message;
-    // The jobs of the killed loop, adopted, not submitted again.
-    EXPECT_THAT(job_ids, ::testing::Contains(*a.job_id));
-    EXPECT_EQ(a.tries, 1);
     EXPECT_THAT(a.message, ::testing::Not(HasSubstr("not judged")));
   }
+  // The failing candidate's checks job, adopted, not submitted again.
+  EXPECT_THAT(job_ids, ::testing::Contains(*first_run[0].job_id));
+  EXPECT_EQ(first_run[0].tries, 1);
+  // The speed-up's adopted checks job passed, then its benchmark stage ran as a job of its own.
+  EXPECT_THAT(job_ids, ::testing::Not(::testing::Contains(*first_run[1].job_id)));
+  EXPECT_EQ(first_run[1].tries, 2);
   EXPECT_EQ(first_run[0].verdict, "failed");
   EXPECT_EQ(first_run[0].failed_gate.value_or(""), "tests");
   EXPECT_EQ(first_run[1].verdict, "promoted") << first_run[1].message << "\n" << out;

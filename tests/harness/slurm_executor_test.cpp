@@ -12,19 +12,23 @@
 // once; each test still stands alone.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "harness/base/file_text.h"
 #include "harness/base/process.h"
 #include "harness/executors/local.h"
 #include "harness/executors/slurm.h"
@@ -131,6 +135,8 @@ class SlurmExecutorTest : public ::testing::Test {
     options.run_tag = "test";
     options.environment = *environment_;
     options.poll_seconds = 0.5;
+    // Warm trees under the cluster's folder, removed with it.
+    options.node_cache_dir = (*cluster_dir_ / "warm").string();
     return options;
   }
 
@@ -221,6 +227,71 @@ class SlurmExecutorTest : public ::testing::Test {
     fs::permissions(sleeper, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                                  fs::perms::others_read | fs::perms::others_exec);
     return sleeper;
+  }
+
+  // The node the job's current run started on (its script's last start line).
+  static std::string NodeOf(const std::string& key, const std::string& job) {
+    std::ifstream in(EvaluationFolder(repo_->path(), key) / ("start." + job));
+    std::string node, line;
+    while (std::getline(in, line))
+      if (!line.empty()) node = line.substr(0, line.find(' '));
+    return node;
+  }
+
+  // Loses `node` with its jobs (set down: Slurm kills and requeues them), and keeps it out of
+  // service (drained: ReturnToService=2 would otherwise take it back as soon as its slurmd, still
+  // alive on this machine, answers) until RestoreNode.
+  static void LoseNode(const std::string& node) {
+    for (const char* state : {"down", "drain"}) {
+      ProcessResult update = Slurm({"scontrol", "update", "nodename=" + node,
+                                    std::string("state=") + state, "reason=rlvr-test-lost-node"});
+      EXPECT_TRUE(update.ok()) << "scontrol update " << node << " " << state << ": " << update.err;
+    }
+  }
+  static void RestoreNode(const std::string& node) {
+    ProcessResult update = Slurm({"scontrol", "update", "nodename=" + node, "state=resume"});
+    EXPECT_TRUE(update.ok()) << "scontrol update " << node << " resume: " << update.err;
+  }
+
+  // The current job of `key` once its stage is `stage`, running with its script started.
+  static std::string WaitForStage(SlurmExecutor& executor, const std::string& key,
+                                  const std::string& stage) {
+    for (int i = 0; i < 480; ++i) {
+      executor.Collect(0);
+      for (const InFlightEvaluation& job : executor.InFlight()) {
+        if (job.key != key || job.job_id.empty() || job.state != "RUNNING") continue;
+        if (JobField(job.job_id, "Comment").find("stage=" + stage) == std::string::npos) continue;
+        if (fs::exists(EvaluationFolder(repo_->path(), key) / ("start." + job.job_id)))
+          return job.job_id;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    ADD_FAILURE() << key << " never ran its " << stage << " stage; queue:\n" << ActiveJobs();
+    return "";
+  }
+
+  // One field of `scontrol show job` ("OverSubscribe", "Comment", "NodeList"...).
+  static std::string JobField(const std::string& job, const std::string& field) {
+    std::string out = Slurm({"scontrol", "show", "job", job}).out;
+    size_t at = out.find(field + "=");
+    if (at == std::string::npos) return "";
+    at += field.size() + 1;
+    size_t end = field == "Comment" ? out.find('\n', at) : out.find_first_of(" \n", at);
+    return out.substr(at, end == std::string::npos ? std::string::npos : end - at);
+  }
+
+  // The jobs squeue still knows for evaluation `key` (by their comment), oldest first.
+  static std::vector<std::string> JobsOf(const std::string& key) {
+    ProcessResult queue = Slurm({"squeue", "-h", "-t", "all", "-o", "%i|%k"});
+    std::vector<std::string> jobs;
+    std::istringstream in(queue.out);
+    for (std::string line; std::getline(in, line);)
+      if (line.find(" key=" + key + " ") != std::string::npos)
+        jobs.push_back(line.substr(0, line.find('|')));
+    std::sort(jobs.begin(), jobs.end(), [](const std::string& a, const std::string& b) {
+      return std::stol(a) < std::stol(b);
+    });
+    return jobs;
   }
 
   static int TriesInFlight(const Executor& executor, const std::string& key) {
@@ -610,6 +681,226 @@ TEST_F(SlurmExecutorTest, RefusesWhatItCannotRun) {
   EXPECT_TRUE(fs::exists(earlier / "job.json"));
   fs::remove_all(earlier);
   EXPECT_TRUE(executor.InFlight().empty());
+}
+
+// Jobs on one node reuse its warm tree: the second job is checked against the first's seal and
+// rebuilds incrementally; a tree whose files no longer match their seal (a corrupted object file)
+// is wiped and built from nothing, said in the outcome, and the verdict is still the local one.
+TEST_F(SlurmExecutorTest, WarmTreeIsReusedAndACorruptOneIsRebuilt) {
+  SlurmExecutorOptions options = Options();
+  options.node_cache_dir = (*cluster_dir_ / "warm-reuse").string();
+  options.sbatch_args = {"--nodelist=rlvr1"};
+  SlurmExecutor executor(options);
+  auto judge = [&](const std::string& key, const std::string& candidate) {
+    executor.Submit(Request(key, candidate));
+    std::map<std::string, EvaluationOutcome> outcomes = CollectByKey(executor);
+    EvaluationOutcome outcome = outcomes[key];
+    std::string notes =
+        ReadFileText(EvaluationFolder(repo_->path(), key) / ("warm." + outcome.job_id));
+    EXPECT_TRUE(outcome.has_verdict) << key << ": " << outcome.error;
+    const GateResult* build = outcome.has_verdict ? outcome.verdict().FindGate("build") : nullptr;
+    double build_seconds = build == nullptr ? -1 : build->seconds;
+    std::fprintf(stderr, "%s on %s: build gate %.1f s, run %.1f s; %s", key.c_str(),
+                 outcome.node.c_str(), build_seconds, outcome.run_seconds, notes.c_str());
+    executor.Acknowledge(key);
+    return std::make_tuple(outcome, notes, build_seconds);
+  };
+  auto [cold, cold_notes, cold_build] = judge("warm-cold", "speedup.txt");
+  EXPECT_THAT(cold_notes, HasSubstr("new, built from nothing"));
+  EXPECT_EQ(cold.node, "rlvr1");
+  auto [warm, warm_notes, warm_build] = judge("warm-warm", "crashes.txt");
+  EXPECT_THAT(warm_notes, HasSubstr("verified"));
+  EXPECT_TRUE(warm.infrastructure_events.empty());
+  EXPECT_EQ(warm.verdict().failed_gate, LocalFailedGate("crashes.txt"));
+  EXPECT_LT(warm_build, cold_build) << "the warm tree did not spare the build";
+
+  // Corrupt one object file of the sealed tree, as a bad disk or a stray writer would.
+  fs::path slot;
+  for (const auto& entry : fs::recursive_directory_iterator(options.node_cache_dir))
+    if (entry.path().filename() == "manifest") slot = entry.path().parent_path();
+  ASSERT_FALSE(slot.empty()) << "no sealed slot under " << options.node_cache_dir;
+  fs::path object;
+  for (const auto& entry : fs::recursive_directory_iterator(slot / "repo" / ".rlvr" / "build"))
+    if (entry.is_regular_file() && entry.path().extension() == ".o") object = entry.path();
+  ASSERT_FALSE(object.empty());
+  {
+    std::fstream file(object, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(64);
+    file.write("corrupt!", 8);
+  }
+  auto [rebuilt, rebuilt_notes, rebuilt_build] = judge("warm-corrupt", "crashes.txt");
+  EXPECT_THAT(rebuilt_notes, HasSubstr("corrupt"));
+  EXPECT_THAT(rebuilt_notes, HasSubstr("wiped, built from nothing"));
+  ASSERT_EQ(rebuilt.infrastructure_events.size(), 1u);
+  EXPECT_THAT(rebuilt.infrastructure_events[0], HasSubstr("corrupt"));
+  EXPECT_EQ(rebuilt.tries, 1);  // a rebuild, not a retry
+  EXPECT_EQ(rebuilt.verdict().failed_gate, LocalFailedGate("crashes.txt"));
+}
+
+// An evaluation with the benchmark stage runs its checks in a shared job and only then takes an
+// exclusive node, for the benchmark alone; a candidate failing its checks never takes one.
+TEST_F(SlurmExecutorTest, SplitStagesHoldTheBenchmarkNodeOnlyForTheBenchmark) {
+  SlurmExecutorOptions options = Options();
+  options.bench_partition = "bench";
+  SlurmExecutor executor(options);
+  EvaluationRequest fast = Request("split-fast", "speedup.txt");
+  fast.settings.benchmark = true;
+  fast.settings.bench_rounds = 6;
+  EvaluationRequest failing = Request("split-crash", "crashes.txt");
+  failing.settings.benchmark = true;
+  executor.Submit(fast);
+  executor.Submit(failing);
+  std::map<std::string, EvaluationOutcome> outcomes = CollectByKey(executor);
+
+  const EvaluationOutcome& measured = outcomes["split-fast"];
+  ASSERT_TRUE(measured.has_verdict) << measured.error;
+  Verdict verdict = measured.verdict();
+  EXPECT_TRUE(verdict.promotable) << verdict.message;
+  EXPECT_EQ(measured.tries, 2);                // one job per stage
+  EXPECT_THAT(measured.node, HasSubstr(","));  // the checks node, then the benchmark node
+  for (const char* gate : {"tests", "history", "allocations", "benchmark"}) {
+    ASSERT_NE(verdict.FindGate(gate), nullptr) << gate;
+    EXPECT_EQ(verdict.FindGate(gate)->status, GateStatus::kPass) << gate;
+  }
+  std::vector<std::string> jobs = JobsOf("split-fast");
+  ASSERT_EQ(jobs.size(), 2u);
+  EXPECT_THAT(JobField(jobs[0], "Comment"), HasSubstr("stage=checks"));
+  EXPECT_EQ(JobField(jobs[0], "Partition"), "checks");
+  EXPECT_EQ(JobField(jobs[0], "OverSubscribe"), "OK");  // shared
+  EXPECT_THAT(JobField(jobs[1], "Comment"), HasSubstr("stage=benchmark"));
+  EXPECT_EQ(JobField(jobs[1], "Partition"), "bench");
+  EXPECT_EQ(JobField(jobs[1], "OverSubscribe"), "NO");  // exclusive
+  EXPECT_EQ(jobs[1], measured.job_id);
+
+  const EvaluationOutcome& crashed = outcomes["split-crash"];
+  ASSERT_TRUE(crashed.has_verdict) << crashed.error;
+  EXPECT_EQ(crashed.verdict().failed_gate, "tests");
+  EXPECT_EQ(crashed.tries, 1);
+  EXPECT_EQ(JobsOf("split-crash").size(), 1u) << "a failed candidate took a benchmark node";
+  executor.Acknowledge("split-fast");
+  executor.Acknowledge("split-crash");
+}
+
+// A node lost under a running checks job (set down: Slurm kills and requeues its jobs) costs that
+// evaluation one try: it runs again on another node and the verdict is the candidate's.
+TEST_F(SlurmExecutorTest, NodeLostDuringAChecksJobCostsOneTry) {
+  SlurmExecutor executor(Options());
+  EvaluationRequest request = Request("lost-checks", "hangs.txt");
+  request.settings.test_timeout_seconds = 12;
+  executor.Submit(request);
+  std::string job = WaitUntilRunning(executor, "lost-checks");
+  ASSERT_FALSE(job.empty());
+  std::string node = NodeOf("lost-checks", job);
+  ASSERT_FALSE(node.empty());
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  LoseNode(node);
+  for (int i = 0; i < 40 && TriesInFlight(executor, "lost-checks") < 2; ++i) {
+    executor.Collect(0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  ReleaseRequeued(job);
+  std::map<std::string, EvaluationOutcome> outcomes = CollectByKey(executor);
+  RestoreNode(node);
+  const EvaluationOutcome& outcome = outcomes["lost-checks"];
+  ASSERT_TRUE(outcome.has_verdict) << outcome.error;
+  EXPECT_EQ(outcome.tries, 2);
+  ASSERT_EQ(outcome.infrastructure_events.size(), 1u);
+  EXPECT_THAT(outcome.infrastructure_events[0], HasSubstr("its run on " + node + " is lost"));
+  EXPECT_NE(outcome.node, node);  // judged on another node
+  EXPECT_EQ(outcome.verdict().failed_gate, "tests");
+  executor.Acknowledge("lost-checks");
+}
+
+// A node lost under a running benchmark job costs that stage one try: the checks are not run
+// again, the benchmark stage runs on another node, and the candidate is still promotable.
+TEST_F(SlurmExecutorTest, NodeLostDuringABenchmarkJobCostsOneTry) {
+  SlurmExecutorOptions options = Options();
+  options.bench_partition = "bench";
+  SlurmExecutor executor(options);
+  EvaluationRequest request = Request("lost-bench", "speedup.txt");
+  request.settings.benchmark = true;
+  request.settings.bench_rounds = 6;
+  executor.Submit(request);
+  std::string job = WaitForStage(executor, "lost-bench", "benchmark");
+  ASSERT_FALSE(job.empty());
+  std::string node = NodeOf("lost-bench", job);
+  ASSERT_FALSE(node.empty());
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  LoseNode(node);
+  for (int i = 0; i < 40 && TriesInFlight(executor, "lost-bench") < 3; ++i) {
+    executor.Collect(0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  ReleaseRequeued(job);
+  std::map<std::string, EvaluationOutcome> outcomes = CollectByKey(executor);
+  RestoreNode(node);
+  const EvaluationOutcome& outcome = outcomes["lost-bench"];
+  ASSERT_TRUE(outcome.has_verdict) << outcome.error;
+  EXPECT_EQ(outcome.tries, 3);  // checks once, the benchmark twice
+  ASSERT_EQ(outcome.infrastructure_events.size(), 1u) << outcome.infrastructure_events[0];
+  EXPECT_THAT(outcome.infrastructure_events[0], HasSubstr("its run on " + node + " is lost"));
+  EXPECT_TRUE(outcome.verdict().promotable) << outcome.verdict().message;
+  EXPECT_EQ(JobsOf("lost-bench").size(), 2u);  // the checks job was not repeated
+  executor.Acknowledge("lost-bench");
+}
+
+// The measurement behind the README's table (run by hand: --gtest_also_run_disabled_tests): a
+// round of the nine one-file fixture candidates (all but hangs.txt), checks only, without
+// sanitizers, judged by the local executor one after the other in a warm repository, and by the
+// cluster with warm nodes (a first round warms every slot; the second is timed). Same verdicts.
+TEST_F(SlurmExecutorTest, DISABLED_RoundOfNineWarmClusterAgainstWarmLocal) {
+  std::vector<std::string> candidates;
+  for (const auto& entry : fs::directory_iterator(fs::path(RLVR_FIXTURES_DIR) / "candidates"))
+    if (entry.path().filename() != "hangs.txt") candidates.push_back(entry.path().filename());
+  std::sort(candidates.begin(), candidates.end());
+  ASSERT_EQ(candidates.size(), 9u);
+  auto seconds_since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  };
+
+  FixtureRepo local_repo = MakeFixtureRepo();
+  LocalExecutor local({.rlvr_binary = RLVR_BINARY});
+  std::map<std::string, std::string> local_gates;
+  double local_seconds = 0;
+  for (int round = 0; round < 2; ++round) {  // the first warms the repository's build dirs
+    auto start = std::chrono::steady_clock::now();
+    for (const std::string& candidate : candidates) {
+      std::string key =
+          "l" + std::to_string(round) + "-" + candidate.substr(0, candidate.find('.'));
+      local.Submit({key, local_repo.path(), "dot", ReadCandidate(candidate), QuickSettings()});
+      for (EvaluationOutcome& outcome : CollectAll(local, 600)) {
+        ASSERT_TRUE(outcome.has_verdict) << outcome.error;
+        local_gates[candidate] = outcome.verdict().failed_gate;
+        local.Acknowledge(outcome.key);
+      }
+    }
+    local_seconds = seconds_since(start);
+    std::fprintf(stderr, "local round %d: %.1f s\n", round + 1, local_seconds);
+  }
+
+  SlurmExecutor cluster(Options());
+  double cluster_seconds = 0;
+  for (int round = 0; round < 2; ++round) {  // the first warms the nodes' slots
+    auto start = std::chrono::steady_clock::now();
+    for (const std::string& candidate : candidates)
+      cluster.Submit(Request(
+          "c" + std::to_string(round) + "-" + candidate.substr(0, candidate.find('.')), candidate));
+    std::map<std::string, EvaluationOutcome> outcomes = CollectByKey(cluster, 600);
+    cluster_seconds = seconds_since(start);
+    std::fprintf(stderr, "cluster round %d: %.1f s\n", round + 1, cluster_seconds);
+    for (const std::string& candidate : candidates) {
+      std::string key =
+          "c" + std::to_string(round) + "-" + candidate.substr(0, candidate.find('.'));
+      const EvaluationOutcome& outcome = outcomes[key];
+      ASSERT_TRUE(outcome.has_verdict) << key << ": " << outcome.error;
+      EXPECT_EQ(outcome.verdict().failed_gate, local_gates[candidate]) << candidate;
+      std::fprintf(stderr, "  %s on %s: queued %.1f s, ran %.1f s, failed gate '%s'\n", key.c_str(),
+                   outcome.node.c_str(), outcome.queued_seconds, outcome.run_seconds,
+                   outcome.verdict().failed_gate.c_str());
+      cluster.Acknowledge(key);
+    }
+  }
+  std::fprintf(stderr, "warm cluster / warm local: %.2fx\n", cluster_seconds / local_seconds);
 }
 
 TEST_F(SlurmExecutorTest, NoJobLeftBehind) {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Starts a private single-node Slurm cluster (munged, slurmctld, slurmd) for rlvr's tests, with
+# Starts a private Slurm cluster of several nodes on this machine (munged, slurmctld, one slurmd
+# per node) for rlvr's tests, with
 # everything under the directory given as the only argument: configuration, munge key and socket,
 # state, spool, logs and pid files. Must run as root (slurmd starts jobs as their submitter).
 #
@@ -7,8 +8,10 @@
 #   SLURM_CONF=DIR/etc/slurm.conf sbatch --wrap hostname
 #   tests/slurm/stop_cluster.sh DIR
 #
-# The node is this machine at 127.0.0.1 with its real CPU count and memory (slurmd -C), in two
-# partitions, "checks" (the default) and "bench". The daemons listen on free private ports, so
+# The nodes rlvr1..rlvrN (RLVR_SLURM_NODES, default 3) are this machine at 127.0.0.1, each with
+# its real CPU count and memory (slurmd -C), each its own slurmd on its own port (Slurm's
+# multiple-slurmd support, which Debian's slurmd 22.05 has), all in two partitions, "checks" (the
+# default) and "bench". Ready means every node idle. The daemons listen on free private ports, so
 # the cluster neither needs nor disturbs a system-wide Slurm. The configuration is the one seen
 # working inside containers: proctrack/linuxproc and task/none need no cgroups, SlurmUser=root.
 #
@@ -40,16 +43,16 @@ node=$(hostname -s)
 
 # munged refuses key and socket folders that others can write; its clients need to reach the
 # socket. The key itself is 0400.
-mkdir -p "$dir/etc" "$dir/state" "$dir/spool/slurmd" "$dir/log" "$dir/run"
+mkdir -p "$dir/etc" "$dir/state" "$dir/spool" "$dir/log" "$dir/run"
 install -d -m 0755 "$dir/munge"
 chmod 0755 "$dir/etc" "$dir/log" "$dir/run"
 chmod 0700 "$dir/state" "$dir/spool"
 
 print_logs() {
-  for log in munged.log slurmctld.log slurmd.log munged.stderr slurmctld.stderr slurmd.stderr; do
-    if [ -s "$dir/log/$log" ]; then
-      echo "---- $dir/log/$log (last 40 lines) ----" >&2
-      tail -n 40 "$dir/log/$log" >&2
+  for log in "$dir"/log/munged.* "$dir"/log/slurmctld.* "$dir"/log/slurmd*; do
+    if [ -s "$log" ]; then
+      echo "---- $log (last 40 lines) ----" >&2
+      tail -n 40 "$log" >&2
     fi
   done
 }
@@ -76,8 +79,9 @@ free_port() {
 }
 
 # Already running (a pid file naming a live daemon of that name): refuse rather than guess.
-for daemon in munged slurmctld slurmd; do
-  pid_file="$dir/run/$daemon.pid"
+for pid_file in "$dir/run/munged.pid" "$dir/run/slurmctld.pid" "$dir"/run/slurmd*.pid; do
+  daemon=$(basename "$pid_file" .pid)
+  daemon=${daemon%%-*}
   if [ -s "$pid_file" ]; then
     pid=$(cat "$pid_file")
     if [ -r "/proc/$pid/comm" ] && [ "$(cat "/proc/$pid/comm")" = "$daemon" ]; then
@@ -112,26 +116,43 @@ for key in Boards SocketsPerBoard CoresPerSocket ThreadsPerCore; do
   [ -n "$value" ] && topology+=" $key=$value"
 done
 
-ctld_port=$(free_port) || fail "no free TCP port"
-slurmd_port=$((ctld_port + 1))
+# Several nodes on this one machine: one slurmd each (Slurm's multiple-slurmd support: NodeName
+# entries sharing NodeHostname and NodeAddr, each with its own Port), named rlvr1..rlvrN. Each
+# node claims the machine's CPUs and memory: they are shared, as on any oversubscribed test bed.
+nodes=${RLVR_SLURM_NODES:-3}
+[[ "$nodes" =~ ^[1-9][0-9]*$ ]] || fail "RLVR_SLURM_NODES must be a positive number, not '$nodes'"
+ctld_port=""
+for _ in $(seq 1 50); do
+  candidate=$(free_port) || fail "no free TCP port"
+  busy=0
+  for i in $(seq 1 "$nodes"); do port_in_use $((candidate + i)) && busy=1; done
+  if [ $busy -eq 0 ]; then ctld_port=$candidate; break; fi
+done
+[ -n "$ctld_port" ] || fail "no $((nodes + 1)) free consecutive TCP ports"
+node_names=""
+node_lines=""
+for i in $(seq 1 "$nodes"); do
+  node_names+="${node_names:+,}rlvr$i"
+  node_lines+="NodeName=rlvr$i NodeAddr=127.0.0.1 NodeHostname=$node Port=$((ctld_port + i)) CPUs=$cpus$topology RealMemory=$memory State=UNKNOWN
+"
+done
 conf="$dir/etc/slurm.conf"
 cat >"$conf" <<CONF
 # Written by tests/slurm/start_cluster.sh: a private single-node cluster under $dir.
 ClusterName=rlvrtest
 SlurmctldHost=$node(127.0.0.1)
 SlurmctldPort=$ctld_port
-SlurmdPort=$slurmd_port
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
 AuthInfo=socket=$dir/munge/munge.socket
 StateSaveLocation=$dir/state
-SlurmdSpoolDir=$dir/spool/slurmd
+SlurmdSpoolDir=$dir/spool/slurmd-%n
 SlurmctldPidFile=$dir/run/slurmctld.pid
-SlurmdPidFile=$dir/run/slurmd.pid
+SlurmdPidFile=$dir/run/slurmd-%n.pid
 SlurmctldLogFile=$dir/log/slurmctld.log
-SlurmdLogFile=$dir/log/slurmd.log
+SlurmdLogFile=$dir/log/slurmd-%n.log
 SlurmctldDebug=info
 SlurmdDebug=info
 ProctrackType=proctrack/linuxproc
@@ -151,21 +172,23 @@ SlurmdTimeout=30
 # Finished jobs stay visible to scontrol for 10 minutes (no slurmdbd, so no sacct).
 MinJobAge=600
 KillWait=5
-NodeName=$node NodeAddr=127.0.0.1 NodeHostname=$node CPUs=$cpus$topology RealMemory=$memory State=UNKNOWN
-PartitionName=checks Nodes=$node Default=YES MaxTime=INFINITE State=UP
-PartitionName=bench Nodes=$node MaxTime=INFINITE State=UP
+${node_lines}PartitionName=checks Nodes=$node_names Default=YES MaxTime=INFINITE State=UP
+PartitionName=bench Nodes=$node_names MaxTime=INFINITE State=UP
 CONF
 echo "export SLURM_CONF=$conf" >"$dir/env.sh"
 export SLURM_CONF="$conf"
 
 slurmctld -f "$conf" 2>"$dir/log/slurmctld.stderr" || fail "slurmctld did not start"
-slurmd -f "$conf" -N "$node" 2>"$dir/log/slurmd.stderr" || fail "slurmd did not start"
+for i in $(seq 1 "$nodes"); do
+  mkdir -p "$dir/spool/slurmd-rlvr$i"
+  slurmd -f "$conf" -N "rlvr$i" 2>"$dir/log/slurmd-rlvr$i.stderr" || fail "slurmd of rlvr$i did not start"
+done
 
 deadline=$((SECONDS + wait_seconds))
 state=""
 while ((SECONDS < deadline)); do
-  state=$(sinfo -h -N -n "$node" -o '%t' 2>/dev/null | head -n 1 || true)
-  if [ "$state" = "idle" ]; then
+  state=$(sinfo -h -N -p checks -o '%t' 2>/dev/null | sort -u | tr '\n' ' ' || true)
+  if [ "$state" = "idle " ]; then
     echo "SLURM_CONF=$conf"
     exit 0
   fi

@@ -12,8 +12,9 @@ fi
 dir=$(cd "$1" 2>/dev/null && pwd) || exit 0
 conf="$dir/etc/slurm.conf"
 
+# daemon_pid NAME [PIDFILE]: the pid in PIDFILE (default run/NAME.pid) if it still names NAME.
 daemon_pid() {
-  local pid_file="$dir/run/$1.pid" pid
+  local pid_file="${2:-$dir/run/$1.pid}" pid
   [ -s "$pid_file" ] || return 1
   pid=$(cat "$pid_file")
   [ -r "/proc/$pid/comm" ] && [ "$(cat "/proc/$pid/comm")" = "$1" ] || return 1
@@ -31,8 +32,11 @@ if [ -s "$conf" ] && daemon_pid slurmctld >/dev/null; then
 fi
 
 status=0
-for daemon in slurmd slurmctld munged; do
-  pid=$(daemon_pid "$daemon") || continue
+# One slurmd per node (run/slurmd-<node>.pid), then the controller and munged.
+for pid_file in "$dir"/run/slurmd*.pid "$dir/run/slurmctld.pid" "$dir/run/munged.pid"; do
+  daemon=$(basename "$pid_file" .pid)
+  daemon=${daemon%%-*}
+  pid=$(daemon_pid "$daemon" "$pid_file") || continue
   kill -TERM "$pid" 2>/dev/null || continue
   for _ in $(seq 1 40); do
     [ -d "/proc/$pid" ] || break
