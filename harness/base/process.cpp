@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <string_view>
 
@@ -23,6 +24,7 @@
 #include "harness/base/process_guard.h"
 #include "harness/base/secrets.h"
 #include "harness/base/signals.h"
+#include "harness/base/write_confinement.h"
 
 extern char** environ;
 
@@ -31,6 +33,34 @@ namespace rlvr {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// A fresh directory for a confined run's TMPDIR, removed with everything in it when the run ends.
+struct PrivateTemp {
+  std::filesystem::path path;
+  bool Make() {
+    std::error_code ec;
+    std::string pattern = (std::filesystem::temp_directory_path(ec) / "rlvr-run-XXXXXX").string();
+    if (ec || mkdtemp(pattern.data()) == nullptr) return false;
+    path = pattern;
+    return true;
+  }
+  ~PrivateTemp() {
+    std::error_code ignored;
+    if (!path.empty()) std::filesystem::remove_all(path, ignored);
+  }
+};
+
+// Sets NAME=value in a child environment of "NAME=value" entries.
+void SetVariable(std::vector<std::string>& env, const std::string& name, const std::string& value) {
+  const std::string prefix = name + "=";
+  for (auto& entry : env) {
+    if (entry.rfind(prefix, 0) == 0) {
+      entry = prefix + value;
+      return;
+    }
+  }
+  env.push_back(prefix + value);
+}
 
 std::string SignalName(int signal) {
   const char* abbrev = sigabbrev_np(signal);
@@ -67,8 +97,8 @@ void SetLimit(int resource, rlim_t value, rlim_t hard_extra = 0) {
 // Runs in the forked child: only async-signal-safe calls until exec. On failure writes errno to
 // `error_fd` so the parent can say why the program could not start.
 [[noreturn]] void ExecChild(char* const* argv, char* const* envp, const char* cwd,
-                            const ResourceLimits& limits, int stdin_fd, int stdout_fd,
-                            int stderr_fd, int error_fd, pid_t parent) {
+                            const ResourceLimits& limits, int write_ruleset, int stdin_fd,
+                            int stdout_fd, int stderr_fd, int error_fd, pid_t parent) {
   // Own session and process group: the parent can kill everything the child spawns at once.
   setsid();
   // The child dies with the thread that started it (which waits for it); the guard ends the rest
@@ -95,7 +125,10 @@ void SetLimit(int resource, rlim_t value, rlim_t hard_extra = 0) {
   // Root ignores RLIMIT_NPROC; the wall-clock kill of the whole group is the backstop.
   if (limits.max_processes > 0) SetLimit(RLIMIT_NPROC, rlim_t(limits.max_processes));
   int error = 0;
-  if (cwd && chdir(cwd) != 0) {
+  if (write_ruleset >= 0) error = RestrictWritesTo(write_ruleset);
+  if (error != 0) {
+    // Confinement asked for and possible, but refused: never run the program unconfined.
+  } else if (cwd && chdir(cwd) != 0) {
     error = errno;
   } else {
     execvpe(argv[0], argv, envp);
@@ -196,10 +229,22 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const RunOptions&
   for (const auto& arg : argv) child_argv.push_back(const_cast<char*>(arg.c_str()));
   child_argv.push_back(nullptr);
   std::vector<std::string> env = EnvironmentFor(options);
+  std::string cwd = options.cwd.string();
+  PrivateTemp temp;
+  int write_ruleset = -1;
+  if (options.limits.confine_writes) {
+    std::error_code ec;
+    std::vector<std::filesystem::path> writable = options.limits.writable;
+    writable.push_back(cwd.empty() ? std::filesystem::current_path(ec) : options.cwd);
+    if (temp.Make()) {
+      writable.push_back(temp.path);
+      SetVariable(env, "TMPDIR", temp.path.string());
+    }
+    write_ruleset = MakeWriteRuleset(writable, nullptr);  // -1: unconfined, said by the status
+  }
   std::vector<char*> child_env;
   for (auto& entry : env) child_env.push_back(entry.data());
   child_env.push_back(nullptr);
-  std::string cwd = options.cwd.string();
 
   auto start = Clock::now();
   pid_t parent = getpid();
@@ -207,12 +252,15 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const RunOptions&
   if (pid < 0) {
     result.spawn_failed = true;
     result.err = fmt::format("fork: {}", std::strerror(errno));
+    if (write_ruleset >= 0) close(write_ruleset);
     return result;
   }
   if (pid == 0) {
     ExecChild(child_argv.data(), child_env.data(), cwd.empty() ? nullptr : cwd.c_str(),
-              options.limits, in.read, out.write, err.write, error_report.write, parent);
+              options.limits, write_ruleset, in.read, out.write, err.write, error_report.write,
+              parent);
   }
+  if (write_ruleset >= 0) close(write_ruleset);
   // The child calls setsid() itself; setting the group here too closes the race where we would
   // have to kill the group before the child got to it.
   setpgid(pid, pid);

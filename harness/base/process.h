@@ -24,6 +24,10 @@ struct ResourceLimits {
   size_t file_size_bytes = size_t{1} << 30;  // RLIMIT_FSIZE
   int max_processes = 0;                     // RLIMIT_NPROC; 0 = none
   bool no_network = false;                   // unshare(CLONE_NEWNET) when the kernel allows
+  // Writes only beneath the run's cwd, `writable` and a private TMPDIR that RunProcess makes for
+  // the run and removes after it (base/write_confinement.h; unconfined where the kernel cannot).
+  bool confine_writes = false;
+  std::vector<std::filesystem::path> writable;
 };
 
 struct RunOptions {

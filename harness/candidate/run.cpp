@@ -64,6 +64,9 @@ ResourceLimits CandidateLimits(double wall_seconds, bool sanitizer) {
   limits.file_size_bytes = size_t{256} << 20;
   limits.max_processes = 4096;  // per user: stops a fork bomb, not the odd helper
   limits.no_network = true;
+  // Writes only in the run's own directory and a private TMPDIR (plus what the caller adds): not
+  // in HEAD's build, the ledger, .git or anything else the static checks might have let through.
+  limits.confine_writes = true;
   return limits;
 }
 
@@ -79,6 +82,9 @@ void SetUpTestRun(RunOptions& options, std::optional<uint64_t> seed, double time
   else
     options.unset_env.push_back("RLVR_TEST_SEED");
   options.unset_env.push_back("GTEST_FILTER");
+  // A test command that compiles (make check) must not write into the compiler cache: a poisoned
+  // entry would change what HEAD's next build links. Confined runs could not write there anyway.
+  options.env["CCACHE_DISABLE"] = "1";
   if (sanitizer) {
     options.env["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0:halt_on_error=1";
     options.env["UBSAN_OPTIONS"] = "halt_on_error=1:print_stacktrace=1";
@@ -194,6 +200,7 @@ TestRunResult RunTestCommand(const TestCommand& test, const fs::path& source_dir
   RunOptions options;
   options.cwd = source_dir;
   SetUpTestRun(options, seed, timeout_seconds, sanitizer);
+  options.limits.writable.push_back(build_dir);  // ctest's Testing/, a test's own outputs
   options.env["GTEST_COLOR"] = "no";
   options.env["CLICOLOR"] = "0";
   ProcessResult run = RunProcess(ExpandCommand(test.command, source_dir, build_dir), options);

@@ -14,7 +14,8 @@
 
 namespace rlvr {
 
-// Limits for untrusted candidate code: no network, bounded time, memory, files, processes.
+// Limits for untrusted candidate code: no network, bounded time, memory, files, processes, and
+// writes only beneath the run's cwd and a private TMPDIR (add trees to `writable`).
 // Sanitizer builds reserve terabytes of address space, so they get no memory limit.
 ResourceLimits CandidateLimits(double wall_seconds, bool sanitizer);
 

@@ -10,6 +10,7 @@
 #include <fmt/ranges.h>
 
 #include "harness/base/process.h"
+#include "harness/base/write_confinement.h"
 #include "harness/bench/baseline.h"
 #include "harness/candidate/build.h"
 #include "harness/candidate/run.h"
@@ -116,6 +117,13 @@ void CheckTools(const Project& project, const fs::path& root, CheckReport& repor
   } else {
     report.Fail("tools", "cmake not found on PATH: install it (Debian: apt-get install cmake)");
   }
+  // Candidate code runs with writes confined to its own trees where the kernel allows.
+  if (WriteConfinementAvailable())
+    report.Ok("sandbox", WriteConfinementStatus());
+  else
+    report.Warning("sandbox", WriteConfinementStatus() +
+                                  ": only the static checks stand between a candidate and files "
+                                  "outside its tree (Linux 5.13+ with Landlock enabled fixes it)");
   const auto& args = project.build.configure_args;
   for (size_t i = 0; i + 1 < args.size(); ++i) {
     if (args[i] == "-G" && args[i + 1] == "Ninja" && !OnPath("ninja"))

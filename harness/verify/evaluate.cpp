@@ -177,7 +177,7 @@ Verdict Evaluator::Evaluate(const Target& target, std::string_view reply,
   v.target = target.name;
   v.seed = s.options.seed ? s.options.seed : FreshSeed();
   v.head_commit = base_commit.empty() ? HeadCommit(s.project.root) : std::string(base_commit);
-  GateContext context{s.project, target, s.options, reply, v, s.state_dir};
+  GateContext context{s.project, target, s.options, reply, v, s.state_dir, {}, {}, {}, {}};
   context.candidate_build = s.BuildDir("candidate");
   context.baseline_build = s.BuildDir("baseline");
   ProgressReporter progress(s.options.progress);

@@ -66,6 +66,7 @@ ProcessResult RunOnce(const OracleConfig& oracle, const fs::path& tree, const fs
   RunOptions options;
   options.cwd = tree;
   options.limits = CandidateLimits(timeout_seconds, false);
+  options.limits.writable.push_back(build);
   options.env["RLVR_ORACLE_SEED"] = std::to_string(seed);
   options.unset_env.push_back("RLVR_TEST_SEED");
   return RunProcess(command, options);

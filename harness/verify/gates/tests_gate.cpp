@@ -4,6 +4,7 @@
 // compares the candidate's outputs with HEAD's on seeded inputs.
 #include <fmt/format.h>
 
+#include "harness/base/write_confinement.h"
 #include "harness/candidate/run.h"
 #include "harness/verify/gates/gate.h"
 #include "harness/verify/oracle.h"
@@ -70,6 +71,8 @@ GateResult CheckRepositoryTests(GateContext& c) {
 
 GateResult CheckTests(GateContext& c) {
   GateResult result = CheckRepositoryTests(c);
+  // Never silent: without Landlock the candidate's processes could write anywhere rlvr can.
+  if (!WriteConfinementAvailable()) result.message += "; " + WriteConfinementStatus();
   if (result.status != GateStatus::kPass) return result;
   return WithOracle(c, std::move(result));
 }
