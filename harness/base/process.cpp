@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -126,6 +127,10 @@ void SetLimit(int resource, rlim_t value, rlim_t hard_extra = 0) {
   if (limits.max_processes > 0) SetLimit(RLIMIT_NPROC, rlim_t(limits.max_processes));
   int error = 0;
   if (write_ruleset >= 0) error = RestrictWritesTo(write_ruleset);
+  // Only the three streams (and the error report, closed by exec) reach the program: a descriptor
+  // rlvr or its own parent left open would let a candidate write past the confinement.
+  if (error_fd > 3) syscall(SYS_close_range, 3u, static_cast<unsigned>(error_fd - 1), 0u);
+  syscall(SYS_close_range, static_cast<unsigned>(error_fd + 1), ~0u, 0u);
   if (error != 0) {
     // Confinement asked for and possible, but refused: never run the program unconfined.
   } else if (cwd && chdir(cwd) != 0) {

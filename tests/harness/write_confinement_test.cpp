@@ -7,7 +7,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -115,6 +117,19 @@ TEST(WriteConfinement, TestCommandsMayWriteTheirBuildDirectory) {
       escape, tree.root / "candidate", tree.root / "candidate" / "build", std::nullopt, 30, false);
   EXPECT_FALSE(refused.ok);
   EXPECT_EQ(ReadAll(tree.root / "baseline" / "build" / "bench"), "HEAD's program\n");
+}
+
+// Landlock checks writes when a file is opened: a descriptor rlvr holds open (the ledger's
+// database, the guard's socket) would bypass it if the child inherited it.
+TEST(WriteConfinement, TheChildInheritsNoDescriptorButItsStreams) {
+  TempTree tree;
+  ProcessResult run = RunConfined(tree, "cd /proc/self/fd && echo *");
+  ASSERT_TRUE(run.ok()) << run.Describe() << run.err;
+  // The shell's own directory descriptor for the glob may show as one more number.
+  std::istringstream words(run.out);
+  std::vector<int> fds;
+  for (std::string word; words >> word;) fds.push_back(std::stoi(word));
+  for (int fd : fds) EXPECT_LE(fd, 3) << run.out;
 }
 
 }  // namespace
