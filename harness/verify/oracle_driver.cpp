@@ -8,7 +8,7 @@ namespace {
 
 // The part of every driver that does not depend on the signature. The generated part defines
 // NP, P[], RESULT_KIND, RESULT_BYTES, FUNCTION_NAME, PARAM_NAMES[] and call().
-const char* kRuntime = R"(
+const char* kRuntime = R"RUNTIME(
 static uint64_t rng_state;
 static uint64_t next_random(void) {
   uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
@@ -225,7 +225,7 @@ printf("RLVR_DONE %d %llu %llu %d\n", cases, (unsigned long long)largest,
        (unsigned long long)largest_bytes, stopped_by_time);
 return 0;
 }
-)";
+)RUNTIME";
 
 int KindCode(const ScalarType& t) {
   return static_cast<int>(t.kind);
