@@ -32,18 +32,35 @@ struct CompileEntry {
   fs::path source;  // absolute
 };
 
-std::string Replace(std::string text, const std::string& from, const std::string& to) {
+// `text` with the directory `from` replaced by `to` wherever it is a whole path prefix: followed by
+// '/', a quote, a space or the end — never "/x/head" inside "/x/head_build".
+std::string ReplaceDirectory(std::string text, const std::string& from, const std::string& to) {
   if (from.empty()) return text;
-  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+  for (size_t at = text.find(from); at != std::string::npos;) {
+    const size_t end = at + from.size();
+    const bool whole = end == text.size() || text[end] == '/' || text[end] == '"' ||
+                       text[end] == '\'' || text[end] == ' ';
+    if (!whole) {
+      at = text.find(from, at + 1);
+      continue;
+    }
     text.replace(at, from.size(), to);
+    at = text.find(from, at + to.size());
+  }
   return text;
 }
 
 CompileEntry Rebase(const CompileEntry& entry, const fs::path& from, const fs::path& to) {
   CompileEntry out;
-  for (const auto& w : entry.words) out.words.push_back(Replace(w, from.string(), to.string()));
-  out.directory = Replace(entry.directory.string(), from.string(), to.string());
-  out.source = Replace(entry.source.string(), from.string(), to.string());
+  auto bare = [](const fs::path& p) {
+    std::string s = p.lexically_normal().string();
+    while (s.size() > 1 && s.back() == '/') s.pop_back();
+    return s;
+  };
+  const std::string f = bare(from), t = bare(to);
+  for (const auto& w : entry.words) out.words.push_back(ReplaceDirectory(w, f, t));
+  out.directory = ReplaceDirectory(entry.directory.string(), f, t);
+  out.source = ReplaceDirectory(entry.source.string(), f, t);
   return out;
 }
 
@@ -299,8 +316,10 @@ class UnitRun {
       return out_;
     }
     std::set<std::string> needed;
-    for (const auto& o : {dir_ / "head.o", dir_ / "candidate.o"})
-      for (const auto& s : Symbols({o}, true)[o.string()]) needed.insert(s);
+    for (const auto& o : {dir_ / "head.o", dir_ / "candidate.o"}) {
+      const auto undefined = Symbols({o}, true);  // named: a temporary would dangle in the loop
+      for (const auto& s : undefined.at(o.string())) needed.insert(s);
+    }
     std::set<std::string> defined = head_defined;
     for (const auto& s : candidate_defined) defined.insert(kCandidatePrefix + s);
     support_ = SupportObjects(ObjectsUnder(in_.object_roots), needed, defined);
@@ -334,7 +353,7 @@ class UnitRun {
       return false;
     }
     // Paths (assert's __FILE__) differ between the trees, not the code.
-    *text = Replace(r.out, tree.string(), "<tree>");
+    *text = ReplaceDirectory(r.out, tree.lexically_normal().string(), "<tree>");
     return true;
   }
 
@@ -504,6 +523,10 @@ DefaultOracleRun RunDefaultOracle(const DefaultOracleInputs& in) {
   for (const auto& unit : units) {
     const CompileEntry head = Rebase(unit, in.compile_db_tree, in.head_tree);
     const CompileEntry candidate = Rebase(unit, in.compile_db_tree, in.candidate_tree);
+    // A build dir inside the tree (build/ of a recorded command build) may be missing from the
+    // candidate's copy: its compile command runs there.
+    std::error_code mkdir_error;
+    fs::create_directories(candidate.directory, mkdir_error);
     const fs::path dir = in.work_dir / std::to_string(index++);
     fs::create_directories(dir);
     UnitOutcome outcome = UnitRun(in, head, candidate, dir).Run();

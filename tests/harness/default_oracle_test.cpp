@@ -16,6 +16,8 @@ namespace rlvr {
 namespace {
 
 namespace fs = std::filesystem;
+using fixture_detail::RunShell;
+using fixture_detail::ShellQuote;
 
 fs::path Fixture() {
   return fs::path(RLVR_FIXTURES_DIR) / "oracle_repo";
