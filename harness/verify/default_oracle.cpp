@@ -1,6 +1,7 @@
 #include "harness/verify/default_oracle.h"
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -25,6 +26,12 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kCandidatePrefix = "rlvr_candidate_";
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
 
 struct CompileEntry {
   std::vector<std::string> words;
@@ -242,13 +249,14 @@ struct UnitOutcome {
   std::vector<std::string> compared;    // "adler32_c on 412 cases up to 32 MiB"
   std::vector<std::string> not_driven;  // "XXH64_update: parameter ... is a struct pointer"
   std::optional<std::pair<std::string, std::string>> failure;  // message, detail
+  bool compared_floats = false;  // some compared function has a float result or output
 };
 
 class UnitRun {
  public:
-  UnitRun(const DefaultOracleInputs& in, const CompileEntry& head, const CompileEntry& candidate,
-          fs::path dir)
-      : in_(in), head_(head), candidate_(candidate), dir_(std::move(dir)) {}
+  UnitRun(const DefaultOracleInputs& in, Clock::time_point start, const CompileEntry& head,
+          const CompileEntry& candidate, fs::path dir)
+      : in_(in), in_start_(start), head_(head), candidate_(candidate), dir_(std::move(dir)) {}
 
   UnitOutcome Run() {
     const std::string unit_name = head_.source.lexically_relative(in_.head_tree).generic_string();
@@ -323,7 +331,11 @@ class UnitRun {
     std::set<std::string> defined = head_defined;
     for (const auto& s : candidate_defined) defined.insert(kCandidatePrefix + s);
     support_ = SupportObjects(ObjectsUnder(in_.object_roots), needed, defined);
+    size_t left = driven.size();
     for (auto& [def, f] : driven) {
+      const double spent = Seconds(Clock::now() - in_start_);
+      seconds_ = std::clamp((in_.total_seconds - spent) / static_cast<double>(left--), 1.0,
+                            std::max(1.0, in_.seconds_per_function));
       if (!head_defined.count(f.name) || !candidate_defined.count(f.name)) {
         out_.not_driven.push_back(f.name +
                                   ": no global symbol of that name in both objects "
@@ -410,10 +422,10 @@ class UnitRun {
     RunOptions options;
     options.cwd = dir_;
     options.limits = CandidateLimits(in_.timeout_seconds, false);
-    ProcessResult run = RunProcess(
-        {program.string(), std::to_string(in_.seed), fmt::format("{}", in_.seconds_per_function),
-         std::to_string(in_.byte_cap), fmt::format("{:g}", in_.tolerance)},
-        options);
+    ProcessResult run =
+        RunProcess({program.string(), std::to_string(in_.seed), fmt::format("{:.2f}", seconds_),
+                    std::to_string(in_.byte_cap), fmt::format("{:g}", in_.tolerance)},
+                   options);
     const std::string last_case = LastLineStarting(run.out, "RLVR_CASE ");
     const std::string case_text = last_case.substr(std::min(last_case.find(' '), last_case.size()));
     const std::string detail =
@@ -431,6 +443,7 @@ class UnitRun {
       int cases = 0, stopped = 0;
       unsigned long long length = 0, bytes = 0;
       words >> cases >> length >> bytes >> stopped;
+      out_.compared_floats = out_.compared_floats || f.HasFloatingOutputs();
       out_.compared.push_back(fmt::format("{} on {} cases up to length {} ({}){}", f.name, cases,
                                           length, Mebibytes(bytes),
                                           stopped ? ", stopped by its time budget" : ""));
@@ -453,6 +466,8 @@ class UnitRun {
   }
 
   const DefaultOracleInputs& in_;
+  Clock::time_point in_start_;  // when the whole run started: functions share its total time
+  double seconds_ = 1;          // the current driver's time
   CompileEntry head_, candidate_;
   fs::path dir_;
   std::vector<fs::path> support_;
@@ -464,6 +479,7 @@ class UnitRun {
 
 DefaultOracleRun RunDefaultOracle(const DefaultOracleInputs& in) {
   DefaultOracleRun run;
+  const Clock::time_point start = Clock::now();
   std::error_code ec;
   fs::remove_all(in.work_dir, ec);
   fs::create_directories(in.work_dir);
@@ -519,6 +535,7 @@ DefaultOracleRun RunDefaultOracle(const DefaultOracleInputs& in) {
           fmt::format("{}: {} more sources include it, not driven", file, includers - 4));
   }
   std::vector<std::string> compared, not_driven = notes;
+  bool floats = false;
   int index = 0;
   for (const auto& unit : units) {
     const CompileEntry head = Rebase(unit, in.compile_db_tree, in.head_tree);
@@ -529,7 +546,7 @@ DefaultOracleRun RunDefaultOracle(const DefaultOracleInputs& in) {
     fs::create_directories(candidate.directory, mkdir_error);
     const fs::path dir = in.work_dir / std::to_string(index++);
     fs::create_directories(dir);
-    UnitOutcome outcome = UnitRun(in, head, candidate, dir).Run();
+    UnitOutcome outcome = UnitRun(in, start, head, candidate, dir).Run();
     if (outcome.failure) {
       run.ok = false;
       run.message = outcome.failure->first;
@@ -537,6 +554,7 @@ DefaultOracleRun RunDefaultOracle(const DefaultOracleInputs& in) {
       return run;
     }
     compared.insert(compared.end(), outcome.compared.begin(), outcome.compared.end());
+    floats = floats || outcome.compared_floats;
     not_driven.insert(not_driven.end(), outcome.not_driven.begin(), outcome.not_driven.end());
   }
   run.driven = static_cast<int>(compared.size());
@@ -550,10 +568,13 @@ DefaultOracleRun RunDefaultOracle(const DefaultOracleInputs& in) {
   }
   std::string text;
   for (size_t i = 0; i < compared.size(); ++i) text += (i ? ", " : "") + compared[i];
-  run.message =
-      fmt::format("default oracle: {}, identical to HEAD{}{} (seed {})", text,
-                  in.tolerance > 0 ? fmt::format(" (floats within {:g})", in.tolerance) : "",
-                  not_text.empty() ? "" : "; not driven: " + not_text, in.seed);
+  run.message = fmt::format(
+      "default oracle: {}, identical to HEAD{}{} (seed {}, {:.1f} s)", text,
+      floats ? fmt::format(" (floats within a relative {:g}, or a float result within "
+                           "HEAD's rounding bound for a sum of its inputs)",
+                           in.tolerance)
+             : "",
+      not_text.empty() ? "" : "; not driven: " + not_text, in.seed, Seconds(Clock::now() - start));
   return run;
 }
 

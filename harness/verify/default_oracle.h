@@ -41,8 +41,11 @@ struct DefaultOracleInputs {
   std::vector<std::string> edited_files;  // repository paths
   std::filesystem::path work_dir;         // scratch: emptied first
   uint64_t seed = 1;
-  double tolerance = 1e-5;          // relative, for float results and outputs
-  double seconds_per_function = 6;  // the driver stops growing lengths past this
+  double tolerance = 1e-5;  // relative, for float results and outputs
+  // A driver stops growing lengths past its time: `seconds_per_function`, less when many
+  // functions share `total_seconds` (never under one second each).
+  double seconds_per_function = 6;
+  double total_seconds = 30;
   uint64_t byte_cap = (uint64_t{32} << 20) + 64;
   double timeout_seconds = 120;  // per driver run, under the candidate limits
   int max_functions = 12;
