@@ -197,6 +197,16 @@ bool IsLengthName(const std::string& raw) {
   return false;
 }
 
+bool IsStartingValueName(const std::string& raw) {
+  std::string name = raw;
+  std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+  if (name == "h" || name == "s" || name == "v") return true;
+  for (const char* part : {"adler", "crc", "seed", "state", "hash", "init", "start", "prev", "sum",
+                           "check", "acc", "digest"})
+    if (name.find(part) != std::string::npos) return true;
+  return false;
+}
+
 bool SaysBytes(const std::string& raw) {
   std::string name = raw;
   std::transform(name.begin(), name.end(), name.begin(), ::tolower);
@@ -321,6 +331,9 @@ std::optional<DrivenFunction> DriveSignature(const CDefinition& function,
     buffer.length = chosen;
     buffer.length_in_bytes = buffer.type.c_name == "void" || SaysBytes(length.name);
   }
+  for (auto& p : f.parameters)
+    p.starting_value = p.role == DrivenParameter::kScalar && p.type.IsInteger() &&
+                       p.type.kind != ScalarType::kBool && IsStartingValueName(p.name);
   return f;
 }
 

@@ -28,6 +28,10 @@ struct DrivenParameter {
   ScalarType type;               // the scalar, or a buffer's element type (void: bytes)
   int length = -1;               // a buffer's length parameter (index)
   bool length_in_bytes = false;  // its length counts bytes (void*, or a name saying bytes)
+  // An integer scalar named like a running value (adler, crc, seed, state, hash, init, ...): the
+  // driver gives it 0, 1 and random values a checksum accepts, never the type's maximum — an
+  // Adler-32 start of 0xFFFFFFFF is invalid, and an honest rewrite may treat it differently.
+  bool starting_value = false;
 };
 
 struct DrivenFunction {

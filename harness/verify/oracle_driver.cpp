@@ -28,6 +28,13 @@ static int cmp_u64(const void* a, const void* b) {
 }
 static const char* INT_KINDS[] = {"random", "zero", "0xFF"};
 static const char* FLOAT_KINDS[] = {"random", "zero", "positive", "large", "denormal"};
+/* A random running value (a checksum's start, a seed) that every common checksum accepts: each
+   16-bit half below 65521, as Adler-32 requires of its two sums; CRCs and seeds take any. */
+static uint64_t valid_start(void) {
+  uint64_t r = next_random(), v = 0;
+  for (int k = 0; k < 4; ++k) v |= ((r >> (16 * k)) & 0xFFFF) % 65521 << (16 * k);
+  return v;
+}
 static int is_float_kind(int kind) { return kind == K_FLOAT || kind == K_DOUBLE; }
 static void fill(unsigned char* p, size_t bytes, int type, int kind) {
   if (type == K_FLOAT || type == K_DOUBLE) {
@@ -132,8 +139,14 @@ int main(int argc, char** argv) {
     previous = length;
     const double elapsed = now() - start;
     if (elapsed > budget) { stopped_by_time = 1; break; }
-    for (int kind = 0; kind < nkinds; ++kind) {
+    /* Short lengths meet every choice of scalar (random, 0, 1, max) with every content kind:
+       an edge value at an edge length (a start of 0xFFFFFFFF on an empty buffer) is a case of
+       its own. Longer ones rotate the scalars' choices. */
+    const int variants = length <= 64 ? nkinds * 4 : nkinds;
+    for (int variant = 0; variant < variants; ++variant) {
+      const int kind = variant % nkinds;
       const int c = cases++;
+      const int choice = length <= 64 ? variant / nkinds : c;
       rng_state = seed * 1000003ull + (uint64_t)c;
       const int offset = c % 8;
       char scalar_text[512] = "";
@@ -143,14 +156,17 @@ int main(int argc, char** argv) {
         scalars[i] = 0; float_scalars[i] = 0; buffer_bytes[i] = 0;
         if (P[i].role == R_LENGTH) { scalars[i] = length; continue; }
         if (P[i].role == R_SCALAR) {
-          int which = (c + i) % 4;
+          int which = (choice + i) % 4;
           if (is_float_kind(P[i].type)) {
             float_scalars[i] = which == 0 ? 2 * uniform() - 1 : which == 1 ? 0 : which == 2 ? 1 : 1e6;
             snprintf(scalar_text + strlen(scalar_text), sizeof scalar_text - strlen(scalar_text),
                      " %s=%g", PARAM_NAMES[i], float_scalars[i]);
           } else {
             uint64_t m = type_max(P[i].type, P[i].bytes);
-            scalars[i] = which == 0 ? (next_random() & m) : which == 1 ? 0 : which == 2 ? 1 : m;
+            if (P[i].starting)
+              scalars[i] = which % 3 == 1 ? 0 : which % 3 == 2 ? 1 : (valid_start() & m);
+            else
+              scalars[i] = which == 0 ? (next_random() & m) : which == 1 ? 0 : which == 2 ? 1 : m;
             snprintf(scalar_text + strlen(scalar_text), sizeof scalar_text - strlen(scalar_text),
                      " %s=%llu", PARAM_NAMES[i], (unsigned long long)scalars[i]);
           }
@@ -269,24 +285,25 @@ std::string Argument(const DrivenFunction& f, size_t i) {
 
 std::string OracleDriverSource(const DrivenFunction& f, const std::string& head_symbol,
                                const std::string& candidate_symbol) {
-  std::string out = "/* rlvr default oracle driver for " + f.name +
-                    " (generated) */\n"
-                    "#define _POSIX_C_SOURCE 200809L\n#define _ISOC11_SOURCE 1\n"
-                    "#include <float.h>\n#include <math.h>\n#include <stdint.h>\n#include "
-                    "<stdio.h>\n#include <stdlib.h>\n"
-                    "#include <string.h>\n#include <time.h>\n"
-                    "enum { K_VOID, K_BOOL, K_SIGNED, K_UNSIGNED, K_FLOAT, K_DOUBLE };\n"
-                    "enum { R_SCALAR, R_LENGTH, R_INPUT, R_OUTPUT };\n"
-                    "typedef struct { int role, type, bytes, length, in_bytes; } Param;\n";
+  std::string out =
+      "/* rlvr default oracle driver for " + f.name +
+      " (generated) */\n"
+      "#define _POSIX_C_SOURCE 200809L\n#define _ISOC11_SOURCE 1\n"
+      "#include <float.h>\n#include <math.h>\n#include <stdint.h>\n#include "
+      "<stdio.h>\n#include <stdlib.h>\n"
+      "#include <string.h>\n#include <time.h>\n"
+      "enum { K_VOID, K_BOOL, K_SIGNED, K_UNSIGNED, K_FLOAT, K_DOUBLE };\n"
+      "enum { R_SCALAR, R_LENGTH, R_INPUT, R_OUTPUT };\n"
+      "typedef struct { int role, type, bytes, length, in_bytes, starting; } Param;\n";
   out += fmt::format("{} __asm__(\"{}\");\n", f.Declaration("rlvr_head_version"), head_symbol);
   out += fmt::format("{} __asm__(\"{}\");\n", f.Declaration("rlvr_candidate_version"),
                      candidate_symbol);
   out += fmt::format("#define NP {}\n", f.parameters.size());
   out += "static const Param P[] = {";
   for (const auto& p : f.parameters)
-    out += fmt::format("{{{}, {}, {}, {}, {}}}, ", static_cast<int>(p.role), KindCode(p.type),
-                       p.type.bytes, p.length, p.length_in_bytes ? 1 : 0);
-  if (f.parameters.empty()) out += "{0, 0, 0, 0, 0}";
+    out += fmt::format("{{{}, {}, {}, {}, {}, {}}}, ", static_cast<int>(p.role), KindCode(p.type),
+                       p.type.bytes, p.length, p.length_in_bytes ? 1 : 0, p.starting_value ? 1 : 0);
+  if (f.parameters.empty()) out += "{0, 0, 0, 0, 0, 0}";
   out += "};\nstatic const char* PARAM_NAMES[] = {";
   for (size_t i = 0; i < f.parameters.size(); ++i)
     out += fmt::format("\"{}\", ", f.parameters[i].name.empty() ? fmt::format("#{}", i + 1)

@@ -95,6 +95,14 @@ TEST_F(DefaultOracleTest, PassesAnHonestRewriteThroughItsPublicCaller) {
   EXPECT_NE(run.message.find("(32 MiB)"), std::string::npos) << run.message;
 }
 
+// Its start is a parameter named like a running value: 0, 1 and valid random starts, never
+// 0xFFFFFFFF, where this rewrite (no reduction of the start) and HEAD legitimately differ.
+TEST_F(DefaultOracleTest, PassesARewriteThatAssumesAValidStartingValue) {
+  DefaultOracleRun run = Run("kern/checksum.c", "assumes_valid_start.c");
+  EXPECT_TRUE(run.ok) << run.message << "\n" << run.detail;
+  EXPECT_EQ(run.driven, 1) << run.message;
+}
+
 TEST_F(DefaultOracleTest, PassesAReorderedFloatSumWithinTolerance) {
   DefaultOracleRun run = Run("kern/fsum.c", "fsum_reordered.c");
   EXPECT_TRUE(run.ok) << run.message << "\n" << run.detail;
