@@ -10,6 +10,7 @@
 
 #include "harness/candidate/compile_recorder.h"
 #include "harness/verify/default_oracle.h"
+#include "harness/verify/drivable_functions.h"
 #include "tests/harness/fixture_repo.h"
 
 namespace rlvr {
@@ -128,6 +129,21 @@ TEST_F(DefaultOracleTest, NamesAStructPointerParameterAsTheReasonItCannotDrive) 
                              "kern_stream* s` is a struct pointer"),
             std::string::npos)
       << run.message;
+}
+
+// `rlvr check`'s list: the external functions of the editable files, drivable or not and why;
+// never the inline functions of system headers (atoi, intrinsics).
+TEST_F(DefaultOracleTest, ListsWhatItCouldDriveInHeadsFiles) {
+  DrivableFunctions list =
+      ListDrivableFunctions(root_ / "head_build", root_ / "head",
+                            {"kern/checksum.c", "kern/fsum.c", "kern/stream.c"}, 60);
+  const std::string text = DescribeDrivable(list);
+  EXPECT_EQ(list.driven, (std::vector<std::string>{"kern_adler32", "kern_fsum", "kern_scale"}))
+      << text;
+  ASSERT_EQ(list.not_driven.size(), 1u) << text;
+  EXPECT_EQ(list.not_driven[0],
+            "kern_stream_update: parameter `struct kern_stream* s` is a struct pointer");
+  EXPECT_NE(text.find("drives 3 (kern_adler32, kern_fsum, kern_scale)"), std::string::npos) << text;
 }
 
 // A Makefile build: its compile commands recorded (candidate/compile_recorder.h), HEAD's objects
