@@ -259,13 +259,14 @@ class UnitRun {
       const double spent = Seconds(Clock::now() - in_start_);
       seconds_ = std::clamp((in_.total_seconds - spent) / static_cast<double>(left--), 1.0,
                             std::max(1.0, in_.seconds_per_function));
-      if (!head_defined.count(f.name) || !candidate_defined.count(f.name)) {
-        out_.not_driven.push_back(f.name +
-                                  ": no global symbol of that name in both objects "
-                                  "(a C++ name, or inline only)");
+      std::string why;
+      const std::optional<std::string> symbol = LinkName(head_defined, f.name, &why);
+      if (!symbol || !candidate_defined.count(*symbol)) {
+        out_.not_driven.push_back(f.name + ": " +
+                                  (symbol ? "the candidate's object defines no " + *symbol : why));
         continue;
       }
-      DriveOne(f);
+      DriveOne(f, *symbol);
       if (out_.failure) return out_;
     }
     return out_;
@@ -316,10 +317,41 @@ class UnitRun {
     return r.ok();
   }
 
-  void DriveOne(const DrivenFunction& f) {
+  // The symbol `name` links by among `defined` (an object's global definitions): `name` itself
+  // for C, else the one whose demangled form is `name` or `...::name` with its parameter list (a
+  // C++ function in a namespace). Nullopt with `why` when none or several (overloads).
+  std::optional<std::string> LinkName(const std::set<std::string>& defined, const std::string& name,
+                                      std::string* why) {
+    if (defined.count(name)) return name;
+    std::vector<std::string> mangled, argv = {"c++filt"};
+    for (const auto& s : defined)
+      if (s.rfind("_Z", 0) == 0) {
+        mangled.push_back(s);
+        argv.push_back(s);
+      }
+    *why = "no global symbol of that name in both objects (inline only, or not compiled here)";
+    if (mangled.empty()) return std::nullopt;
+    ProcessResult r = RunTool(argv, dir_, in_.timeout_seconds);
+    std::istringstream lines(r.out);
+    std::vector<std::string> matches;
+    size_t i = 0;
+    for (std::string line; std::getline(lines, line) && i < mangled.size(); ++i) {
+      const size_t paren = line.find('(');
+      if (paren == std::string::npos) continue;
+      const std::string qualified = line.substr(0, paren);
+      if (qualified == name || qualified.ends_with("::" + name)) matches.push_back(mangled[i]);
+    }
+    if (matches.size() == 1) return matches[0];
+    if (matches.size() > 1)
+      *why = fmt::format("{} overloads of that C++ name: which one the signature means is unknown",
+                         matches.size());
+    return std::nullopt;
+  }
+
+  void DriveOne(const DrivenFunction& f, const std::string& symbol) {
     const fs::path source = dir_ / (f.name + "_driver.c");
     const fs::path program = dir_ / (f.name + "_driver");
-    std::ofstream(source) << OracleDriverSource(f, f.name, kCandidatePrefix + f.name);
+    std::ofstream(source) << OracleDriverSource(f, symbol, kCandidatePrefix + symbol);
     std::vector<std::string> compile = {
         "cc", "-O1", "-std=c11", "-c", source.string(), "-o", source.string() + ".o"};
     ProcessResult compiled = RunTool(compile, dir_, in_.timeout_seconds);
