@@ -284,19 +284,19 @@ int main(int argc, char** argv) {
           printf("RLVR_DIFF %s %s `%s` differs at byte %zu of %zu%s: HEAD 0x%02x, candidate 0x%02x\n",
                  FUNCTION_NAME, P[i].role == R_INPUT ? "left its input" : "output", PARAM_NAMES[i],
                  bad, bytes, bad >= bytes ? " (past the end: a write out of bounds)" : "", a[bad], b[bad]);
-return 3;
-}
-free(head_base[i]);
-free(candidate_base[i]);
-free(abs_base[i]);
-}
-if (length > largest) largest = length;
-if (case_bytes > largest_bytes) largest_bytes = case_bytes;
-}
-}
-printf("RLVR_DONE %d %llu %llu %d\n", cases, (unsigned long long)largest,
-       (unsigned long long)largest_bytes, stopped_by_time);
-return 0;
+          return 3;
+        }
+        free(head_base[i]);
+        free(candidate_base[i]);
+        free(abs_base[i]);
+      }
+      if (length > largest) largest = length;
+      if (case_bytes > largest_bytes) largest_bytes = case_bytes;
+    }
+  }
+  printf("RLVR_DONE %d %llu %llu %d\n", cases, (unsigned long long)largest,
+         (unsigned long long)largest_bytes, stopped_by_time);
+  return 0;
 }
 )RUNTIME";
 
