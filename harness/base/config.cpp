@@ -239,10 +239,12 @@ Target ParseTarget(const Reader& r, const json& object, const std::string& where
     const std::string where_oracle = named + ".oracle";
     if (!it->is_object())
       r.Fail(where_oracle, "expected an object {\"command\", \"tolerance\", \"seeds\"}");
-    t.oracle.command =
-        r.StringList(r.Require(*it, where_oracle, "command"), where_oracle + ".command");
-    if (t.oracle.command.empty())
-      r.Fail(where_oracle + ".command", "the command must not be empty");
+    // Without "command" the object only tunes the default oracle (its tolerance).
+    if (it->is_object() && it->contains("command")) {
+      t.oracle.command = r.StringList(it->at("command"), where_oracle + ".command");
+      if (t.oracle.command.empty())
+        r.Fail(where_oracle + ".command", "the command must not be empty");
+    }
     if (auto tol = it->find("tolerance"); tol != it->end() && !tol->is_null()) {
       if (!tol->is_number() || !(tol->get<double>() >= 0.0 && tol->get<double>() < 1.0))
         r.Fail(where_oracle + ".tolerance", "expected a relative tolerance in [0, 1) (0 = exact)");

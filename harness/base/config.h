@@ -94,7 +94,9 @@ struct SymbolRules {
 struct OracleConfig {
   // {build_dir}, {source_dir} and {seed} substituted; also given RLVR_ORACLE_SEED; cwd = the tree.
   std::vector<std::string> command;
-  // 0: outputs equal token by token; else numbers may differ by this relative amount.
+  // 0: outputs equal token by token; else numbers may differ by this relative amount. Also the
+  // default oracle's tolerance for floats (verify/default_oracle.h) when set; given without a
+  // command, "oracle" tunes only the default oracle.
   double tolerance = 0;
   int seeds = 4;  // how many seeds (derived from the verdict's seed)
 

@@ -17,6 +17,7 @@
 #include "harness/git/head_files.h"
 #include "harness/repo/head_build.h"
 #include "harness/repo/oracle_reach.h"
+#include "harness/verify/drivable_functions.h"
 #include "harness/verify/isa_regions.h"
 #include "harness/verify/oracle.h"
 
@@ -244,9 +245,22 @@ void CheckOracle(const Project& project, const Target& target, const HeadBuild& 
                  double timeout, CheckReport& report) {
   const std::string subject = target.name + ".oracle";
   if (!target.oracle.enabled()) {
+    std::string drivable =
+        "its functions are listed only with a compile_commands.json (a build command's compile "
+        "commands are recorded at the first evaluation)";
+    if (std::filesystem::exists(built.build_dir / "compile_commands.json")) {
+      try {
+        drivable = DescribeDrivable(
+            ListDrivableFunctions(built.build_dir, built.tree, target.editable, timeout));
+      } catch (const std::exception& e) {
+        drivable = std::string("its functions could not be listed: ") + e.what();
+      }
+    }
     report.Ok(subject,
-              "none (optional: a program printing the kernel's outputs for seeded "
-              "inputs catches bugs the tests miss)");
+              "none configured: the tests gate runs the default oracle on the edited functions "
+              "(it " +
+                  drivable +
+                  "); a program printing the kernel's outputs for seeded inputs can replace it");
     return;
   }
   OracleConfig once = target.oracle;

@@ -13,7 +13,7 @@
 #include "harness/candidate/build.h"
 #include "harness/candidate/compile_commands.h"
 #include "harness/git/worktree.h"
-#include "harness/repo/compile_recorder.h"
+#include "harness/candidate/compile_recorder.h"
 #include "harness/verify/isa_levels.h"
 
 namespace rlvr {

@@ -68,6 +68,12 @@ const std::vector<Pattern>& ForbiddenPatterns() {
       {std::regex(R"(\b(fopen|freopen|open|openat|creat)\s*\()"), "accesses files"},
       {std::regex(R"(\bstd::(ofstream|ifstream|fstream|filesystem)\b)"), "accesses files"},
       {std::regex(R"(\b(dlopen|dlsym)\b)"), "loads code dynamically"},
+      // A kernel that knows which program calls it can behave under the default oracle's
+      // driver (or the tests) and differently elsewhere.
+      {std::regex(
+           R"(\b(program_invocation_name|program_invocation_short_name|__progname|)"
+           R"(getauxval|dl_iterate_phdr|__builtin_return_address|__builtin_frame_address)\b)"),
+       "identifies the calling program (could tell the oracle's driver from the real one)"},
       {std::regex(R"(\bsyscall\b)"), "makes a raw system call"},
       {std::regex(R"(__attribute__\s*\(\(\s*weak|\[\[\s*gnu::weak|#\s*pragma\s+weak)"),
        "declares a weak symbol (could override library functions)"},

@@ -8,7 +8,9 @@
 //     <unistd.h>, <dlfcn.h>, <sys/...> or benchmark/gtest internals open the door to the rest;
 //   * environment reads (getenv, environ), process/thread creation (fork, system, popen,
 //     std::thread, pthread_create, std::async), file access (fopen, std::ofstream...), dynamic
-//     loading (dlopen, dlsym), raw syscall() — a kernel computes on its arguments, nothing more;
+//     loading (dlopen, dlsym), raw syscall(), naming the calling program or its caller
+//     (program_invocation_name, getauxval, __builtin_return_address: a kernel could tell the
+//     default oracle's driver from the real program) — a kernel computes on its arguments;
 //   * weak-symbol attributes, which could override library functions at link time.
 //
 // Symbol check (on the compiled object of each edited file, via `nm --defined-only`): every

@@ -61,6 +61,9 @@ TEST(SourceCheckTest, RejectsEachForbiddenConstruct) {
            Case{"  std::thread t([] {});", "creates a thread"},
            Case{"  FILE* f = fopen(\"x\", \"w\");", "accesses files"},
            Case{"  void* h = dlopen(\"libc.so.6\", 0);", "loads code dynamically"},
+           Case{"  if (strstr(program_invocation_short_name, \"driver\")) return 0;",
+                "identifies the calling program"},
+           Case{"  void* caller = __builtin_return_address(0);", "identifies the calling program"},
            Case{"__attribute__((weak)) int clock_gettime();", "weak symbol"},
        }) {
     std::vector<std::string> problems = Check(c.line);

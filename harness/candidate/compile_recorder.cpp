@@ -1,4 +1,4 @@
-#include "harness/repo/compile_recorder.h"
+#include "harness/candidate/compile_recorder.h"
 
 #include <algorithm>
 #include <cstdlib>

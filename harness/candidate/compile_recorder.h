@@ -3,7 +3,8 @@
 // set to small wrappers that note each compiler call (directory and words) and then run the real
 // compiler, as Bear does. `rlvr check --mutants` needs them to compile a mutant with the build's
 // own flags (trivial compiler equivalence) and to ask the build's own preprocessor which lines it
-// compiles.
+// compiles; the default oracle of the `tests` gate (verify/default_oracle.h) compiles HEAD's and
+// the candidate's versions of an edited file with them.
 #pragma once
 
 #include <filesystem>
