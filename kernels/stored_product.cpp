@@ -488,6 +488,206 @@ float FastDotQ6_K(const BlockQ6_K* w, const ActivationQ8_256* x, int blocks) {
   return out;
 }
 
+// ---- Prefill tiles: RW weight rows x RX input rows per pass. ----
+// Each weight block is unpacked once for the RX inputs and each input block loaded once for the
+// RW weight rows, so a batch of n inputs costs n / RX passes over the weights (which stay in L1)
+// and N / RW passes over the 8-bit inputs (in L2). out[r * out_stride + j] = dot(weight row j,
+// input row r); the weight rows are w_stride blocks apart, the input rows x_stride.
+
+// Q8_0: dpbusd wants its first operand unsigned, so x is moved to x + 128 (xor of the sign bit)
+// and 128 * sum(w), computed once per weight block, starts the integer accumulator negated.
+template <int RW, int RX>
+void TileQ8_0(const BlockQ8_0* w, size_t w_stride, const ActivationQ8_32* x, size_t x_stride,
+              int blocks, float* out, size_t out_stride) {
+  const __m512i sign = _mm512_set1_epi8(static_cast<char>(0x80));
+  __m512 acc[RX][RW];
+  for (int r = 0; r < RX; ++r) {
+    for (int j = 0; j < RW; ++j) acc[r][j] = _mm512_setzero_ps();
+  }
+  int b = 0;
+  for (; b + 2 <= blocks; b += 2) {
+    __m512i wq[RW], start[RW];
+    __m512 ws[RW];
+    for (int j = 0; j < RW; ++j) {
+      const BlockQ8_0* wb = w + j * w_stride + b;
+      wq[j] = Join(Bytes32(wb[0].qs), Bytes32(wb[1].qs));
+      start[j] = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                  _mm512_dpbusd_epi32(_mm512_setzero_si512(), sign, wq[j]));
+      ws[j] = TwoScales(_cvtsh_ss(wb[0].d), _cvtsh_ss(wb[1].d));
+    }
+    for (int r = 0; r < RX; ++r) {
+      const ActivationQ8_32* xb = x + r * x_stride + b;
+      const __m512i xu = _mm512_xor_si512(Join(Bytes32(xb[0].qs), Bytes32(xb[1].qs)), sign);
+      const __m512 xs = TwoScales(xb[0].d, xb[1].d);
+      for (int j = 0; j < RW; ++j) {
+        const __m512i dot = _mm512_dpbusd_epi32(start[j], xu, wq[j]);
+        acc[r][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(ws[j], xs), acc[r][j]);
+      }
+    }
+  }
+  for (int r = 0; r < RX; ++r) {
+    for (int j = 0; j < RW; ++j) {
+      float v = SumLanes(acc[r][j]);
+      if (b < blocks) v += PlainDotQ8_0(w + j * w_stride + b, x + r * x_stride + b, 1);
+      out[r * out_stride + j] = v;
+    }
+  }
+}
+
+// Q4_0: codes 0..15 are dpbusd's unsigned operand; the offset of 8 is -8 * sum(x), computed once
+// per input block and used as the integer accumulator's start.
+template <int RW, int RX>
+void TileQ4_0(const BlockQ4_0* w, size_t w_stride, const ActivationQ8_32* x, size_t x_stride,
+              int blocks, float* out, size_t out_stride) {
+  const __m512i eight = _mm512_set1_epi8(8);
+  __m512 acc[RX][RW];
+  for (int r = 0; r < RX; ++r) {
+    for (int j = 0; j < RW; ++j) acc[r][j] = _mm512_setzero_ps();
+  }
+  int b = 0;
+  for (; b + 2 <= blocks; b += 2) {
+    __m512i wq[RW];
+    __m512 ws[RW];
+    for (int j = 0; j < RW; ++j) {
+      const BlockQ4_0* wb = w + j * w_stride + b;
+      wq[j] = Join(Q4_0Codes(wb[0]), Q4_0Codes(wb[1]));
+      ws[j] = TwoScales(_cvtsh_ss(wb[0].d), _cvtsh_ss(wb[1].d));
+    }
+    for (int r = 0; r < RX; ++r) {
+      const ActivationQ8_32* xb = x + r * x_stride + b;
+      const __m512i xq = Join(Bytes32(xb[0].qs), Bytes32(xb[1].qs));
+      const __m512i start = _mm512_sub_epi32(
+          _mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), eight, xq));
+      const __m512 xs = TwoScales(xb[0].d, xb[1].d);
+      for (int j = 0; j < RW; ++j) {
+        const __m512i dot = _mm512_dpbusd_epi32(start, wq[j], xq);
+        acc[r][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(ws[j], xs), acc[r][j]);
+      }
+    }
+  }
+  for (int r = 0; r < RX; ++r) {
+    for (int j = 0; j < RW; ++j) {
+      float v = SumLanes(acc[r][j]);
+      if (b < blocks) v += PlainDotQ4_0(w + j * w_stride + b, x + r * x_stride + b, 1);
+      out[r * out_stride + j] = v;
+    }
+  }
+}
+
+// Q4_K: per 64 values, the codes of sub-blocks 2c | 2c + 1 times x (maddubs, pairs in int16),
+// then times the sub-block scales and summed into int32 by one dpwssd.
+template <int RW, int RX>
+void TileQ4_K(const BlockQ4_K* w, size_t w_stride, const ActivationQ8_256* x, size_t x_stride,
+              int blocks, float* out, size_t out_stride) {
+  const __m512i low4 = _mm512_set1_epi8(0x0f);
+  const __m512i shifts = Join(_mm256_setzero_si256(), _mm256_set1_epi16(4));  // low | high nibbles
+  const __m128i pairs = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+  __m512 acc[RX][RW];
+  for (int r = 0; r < RX; ++r) {
+    for (int j = 0; j < RW; ++j) acc[r][j] = _mm512_setzero_ps();
+  }
+  for (int b = 0; b < blocks; ++b) {
+    __m512i scales_all[RW];
+    __m256i mins16[RW];
+    float d[RW], dmin[RW];
+    for (int j = 0; j < RW; ++j) {
+      const BlockQ4_K& wb = w[j * w_stride + b];
+      uint32_t u[4];
+      UnpackScalesFast(wb.scales, u);
+      const __m128i unpacked = _mm_setr_epi32(static_cast<int>(u[0]), static_cast<int>(u[1]),
+                                              static_cast<int>(u[2]), static_cast<int>(u[3]));
+      scales_all[j] = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(unpacked));
+      mins16[j] = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(_mm_srli_si128(unpacked, 8), pairs));
+      d[j] = _cvtsh_ss(wb.d);
+      dmin[j] = _cvtsh_ss(wb.dmin);
+    }
+    __m512i sum[RX][RW];
+    for (int r = 0; r < RX; ++r) {
+      for (int j = 0; j < RW; ++j) sum[r][j] = _mm512_setzero_si512();
+    }
+    for (int c = 0; c < 4; ++c) {
+      __m512i codes[RW], scales[RW];
+      const __m512i index = _mm512_load_si512(kQ4_KScaleIndex.bytes[c]);
+      for (int j = 0; j < RW; ++j) {
+        const __m512i raw = _mm512_broadcast_i64x4(Bytes32(w[j * w_stride + b].qs + 32 * c));
+        codes[j] = _mm512_and_si512(_mm512_srlv_epi16(raw, shifts), low4);
+        scales[j] = _mm512_shuffle_epi8(scales_all[j], index);
+      }
+      for (int r = 0; r < RX; ++r) {
+        const __m512i xq = Bytes64(x[r * x_stride + b].qs + 64 * c);
+        for (int j = 0; j < RW; ++j) {
+          sum[r][j] = _mm512_dpwssd_epi32(sum[r][j], _mm512_maddubs_epi16(codes[j], xq), scales[j]);
+        }
+      }
+    }
+    for (int r = 0; r < RX; ++r) {
+      const ActivationQ8_256& xb = x[r * x_stride + b];
+      const __m256i bsums = Bytes32(xb.bsums);
+      for (int j = 0; j < RW; ++j) {
+        acc[r][j] =
+            _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[r][j]), _mm512_set1_ps(d[j] * xb.d), acc[r][j]);
+        // The mins: 8 int32 lanes, zero-extended so they join the same accumulator.
+        const __m512i mins = _mm512_zextsi256_si512(_mm256_madd_epi16(mins16[j], bsums));
+        acc[r][j] =
+            _mm512_fnmadd_ps(_mm512_cvtepi32_ps(mins), _mm512_set1_ps(dmin[j] * xb.d), acc[r][j]);
+      }
+    }
+  }
+  for (int r = 0; r < RX; ++r) {
+    for (int j = 0; j < RW; ++j) out[r * out_stride + j] = SumLanes(acc[r][j]);
+  }
+}
+
+// A tile kernel of one type, for RW, RX in 1..4 (the edges of the row ranges).
+template <typename Block, typename Input>
+using TileKernel = void (*)(const Block*, size_t, const Input*, size_t, int, float*, size_t);
+
+template <typename Block, typename Input, template <int, int> class Pick>
+struct TileTable {
+  TileKernel<Block, Input> k[4][4];
+  constexpr TileTable() : k{} { Fill<0>(); }
+  template <int I>
+  constexpr void Fill() {
+    if constexpr (I < 16) {
+      k[I / 4][I % 4] = Pick<I / 4 + 1, I % 4 + 1>::kFn;
+      Fill<I + 1>();
+    }
+  }
+};
+template <int RW, int RX>
+struct PickQ8_0 {
+  static constexpr TileKernel<BlockQ8_0, ActivationQ8_32> kFn = TileQ8_0<RW, RX>;
+};
+template <int RW, int RX>
+struct PickQ4_0 {
+  static constexpr TileKernel<BlockQ4_0, ActivationQ8_32> kFn = TileQ4_0<RW, RX>;
+};
+template <int RW, int RX>
+struct PickQ4_K {
+  static constexpr TileKernel<BlockQ4_K, ActivationQ8_256> kFn = TileQ4_K<RW, RX>;
+};
+constexpr TileTable<BlockQ8_0, ActivationQ8_32, PickQ8_0> kTilesQ8_0;
+constexpr TileTable<BlockQ4_0, ActivationQ8_32, PickQ4_0> kTilesQ4_0;
+constexpr TileTable<BlockQ4_K, ActivationQ8_256, PickQ4_K> kTilesQ4_K;
+
+// Weight rows [begin, end) against all n input rows in tiles of up to 4 x 4: for each 4 weight
+// rows (kept in L1), every input row passes once.
+template <typename Block, typename Input, template <int, int> class Pick>
+void TiledRows(const TileTable<Block, Input, Pick>& table, const StoredMatrix& W, const Input* x,
+               int n, int begin, int end, float* y) {
+  const int blocks = W.cols / StoredBlockValues(W.type);
+  const size_t N = static_cast<size_t>(W.rows);
+  for (int i = begin; i < end; i += 4) {
+    const int rw = std::min(4, end - i);
+    const Block* w = reinterpret_cast<const Block*>(W.Row(i));
+    for (int r = 0; r < n; r += 4) {
+      const int rx = std::min(4, n - r);
+      table.k[rw - 1][rx - 1](w, blocks, x + static_cast<size_t>(r) * blocks, blocks, blocks,
+                              y + r * N + i, N);
+    }
+  }
+}
+
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
@@ -511,28 +711,34 @@ void ProductRows(const ProductJob& job, int begin, int end) {
   const StoredMatrix& W = *job.W;
   const int K = W.cols, N = W.rows;
   const int blocks32 = K / 32, blocks256 = K / 256;
+#ifdef RLVR_STORED_AVX512
+  // Prefill: tiles of 4 weight rows x 4 input rows (TiledRows above).
+  if (kFast && job.n > 1) {
+    switch (W.type) {
+      case StoredType::kQ8_0:
+        TiledRows(kTilesQ8_0, W, job.x32, job.n, begin, end, job.y);
+        return;
+      case StoredType::kQ4_0:
+        TiledRows(kTilesQ4_0, W, job.x32, job.n, begin, end, job.y);
+        return;
+      case StoredType::kQ4_K:
+        TiledRows(kTilesQ4_K, W, job.x256, job.n, begin, end, job.y);
+        return;
+      default:
+        break;
+    }
+  }
+#endif
   for (int i = begin; i < end; ++i) {
     const uint8_t* row = W.Row(i);
     int r = 0;
 #ifdef RLVR_STORED_AVX512
-    // Prefill: four input rows per pass over a weight row, unpacking its blocks once.
-    if (kFast && W.type == StoredType::kQ8_0) {
-      for (; r + 4 <= job.n; r += 4) {
-        float v[4];
-        FastDotQ8_0Rows<4>(reinterpret_cast<const BlockQ8_0*>(row),
-                           job.x32 + static_cast<size_t>(r) * blocks32, blocks32, blocks32, v);
-        for (int k = 0; k < 4; ++k) job.y[static_cast<size_t>(r + k) * N + i] = v[k];
-      }
-    }
-    if (kFast && (W.type == StoredType::kQ4_K || W.type == StoredType::kQ6_K)) {
+    // Prefill of Q6_K: four input rows per pass over a weight row, unpacking its blocks once.
+    if (kFast && W.type == StoredType::kQ6_K) {
       for (; r + 4 <= job.n; r += 4) {
         float v[4];
         const ActivationQ8_256* x = job.x256 + static_cast<size_t>(r) * blocks256;
-        if (W.type == StoredType::kQ4_K) {
-          FastDotQ4_KRows<4>(reinterpret_cast<const BlockQ4_K*>(row), x, blocks256, blocks256, v);
-        } else {
-          FastDotQ6_KRows<4>(reinterpret_cast<const BlockQ6_K*>(row), x, blocks256, blocks256, v);
-        }
+        FastDotQ6_KRows<4>(reinterpret_cast<const BlockQ6_K*>(row), x, blocks256, blocks256, v);
         for (int k = 0; k < 4; ++k) job.y[static_cast<size_t>(r + k) * N + i] = v[k];
       }
     }

@@ -133,6 +133,37 @@ TEST(StoredProduct, EveryTypeMatchesTheReferenceOnOddAndTinyShapes) {
   }
 }
 
+// Prefill's tiles (4 weight rows x 4 input rows for Q8_0, Q4_0 and Q4_K) and their edges: every
+// input row count 1..9 against odd weight row counts, odd and even block counts.
+TEST(StoredProduct, TiledPrefillMatchesTheReferenceForEveryRowCount) {
+  std::mt19937_64 rng(TestSeedFor(2602));
+  ThreadPool pool(2);
+  int checked = 0;
+  for (StoredType type : kAllTypes) {
+    const int block = BlockOf(type);
+    for (int n = 1; n <= 9; ++n) {
+      for (const int rows : {1, 5, 11, 37}) {
+        const int cols = block == 1 ? 67 : (n % 2 == 0 ? 3 : 2) * block;
+        RandomMatrix W(type, rows, cols, rng);
+        const std::vector<float> x = RandomInput(n, cols, rng);
+        ProductInput in(n, cols);
+        in.Set(x.data(), n, cols);
+        std::vector<float> fast(static_cast<size_t>(n) * rows, NAN), one = fast;
+        StoredProduct(W.m, in, fast.data(), &pool);
+        ThreadPool single(1);
+        StoredProduct(W.m, in, one.data(), &single);
+        const std::string what = std::string(StoredTypeName(type)) + " [" + std::to_string(rows) +
+                                 ", " + std::to_string(cols) + "] x " + std::to_string(n);
+        ExpectMatchesReference(W.m, x, n, fast.data(), what + " (2 threads)");
+        ExpectMatchesReference(W.m, x, n, one.data(), what + " (1 thread)");
+        ++checked;
+      }
+    }
+  }
+  std::printf("checked %d tiled shapes (fast path %s)\n", checked,
+              StoredProductHasFastPath() ? "compiled in" : "not in this build: plain kernels");
+}
+
 TEST(StoredProduct, ResultDoesNotDependOnThreadCount) {
   std::mt19937_64 rng(TestSeedFor(2602));
   ThreadPool one(1), two(2);
