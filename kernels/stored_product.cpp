@@ -320,18 +320,21 @@ inline __m256i Q4_0Codes(const BlockQ4_0& w) {
 }
 
 float FastDotQ4_0(const BlockQ4_0* w, const ActivationQ8_32* x, int blocks) {
+  // The arithmetic of TileQ4_0, for one weight row and one input.
+  const __m512i eight = _mm512_set1_epi8(8);
   __m512 acc = _mm512_setzero_ps();
-  float offsets = 0.0f;  // sum of scale * 8 * sum(x codes): the offset of 8, taken out once
   int b = 0;
   for (; b + 2 <= blocks; b += 2) {
     const __m512i wq = Join(Q4_0Codes(w[b]), Q4_0Codes(w[b + 1]));
     const __m512i xq = Join(Bytes32(x[b].qs), Bytes32(x[b + 1].qs));
-    const float s0 = _cvtsh_ss(w[b].d) * x[b].d, s1 = _cvtsh_ss(w[b + 1].d) * x[b + 1].d;
-    const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wq, xq);
-    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), TwoScales(s0, s1), acc);
-    offsets += s0 * static_cast<float>(8 * x[b].sum) + s1 * static_cast<float>(8 * x[b + 1].sum);
+    const __m512i start = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                           _mm512_dpbusd_epi32(_mm512_setzero_si512(), eight, xq));
+    const __m512 ws = TwoScales(_cvtsh_ss(w[b].d), _cvtsh_ss(w[b + 1].d));
+    const __m512 xs = TwoScales(x[b].d, x[b + 1].d);
+    const __m512i dot = _mm512_dpbusd_epi32(start, wq, xq);
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(ws, xs), acc);
   }
-  float sum = SumLanes(acc) - offsets;
+  float sum = SumLanes(acc);
   if (b < blocks) sum += PlainDotQ4_0(w + b, x + b, 1);
   return sum;
 }
@@ -379,11 +382,7 @@ void FastDotQ4_KRows(const BlockQ4_K* w, const ActivationQ8_256* x, size_t strid
   // Duplicates each of 8 bytes: m0 m0 m1 m1 ... (mins pair with two 16-value sums each).
   const __m128i pairs = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
   __m512 acc[R];
-  __m256 acc_mins[R];
-  for (int r = 0; r < R; ++r) {
-    acc[r] = _mm512_setzero_ps();
-    acc_mins[r] = _mm256_setzero_ps();
-  }
+  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
   for (int b = 0; b < blocks; ++b) {
     // Scales and mins stay in registers: storing them as words and loading them as one vector
     // would stall on store forwarding every block.
@@ -404,7 +403,7 @@ void FastDotQ4_KRows(const BlockQ4_K* w, const ActivationQ8_256* x, size_t strid
         // Unsigned codes times signed x: pairs fit int16 (15 * 127 * 2), then scaled to int32.
         const __m512i pair_sums =
             _mm512_maddubs_epi16(codes, Bytes64(x[r * stride + b].qs + 64 * c));
-        sum[r] = _mm512_add_epi32(sum[r], _mm512_madd_epi16(pair_sums, scales));
+        sum[r] = _mm512_dpwssd_epi32(sum[r], pair_sums, scales);
       }
     }
     const float d = _cvtsh_ss(w[b].d), dmin = _cvtsh_ss(w[b].dmin);
@@ -413,12 +412,12 @@ void FastDotQ4_KRows(const BlockQ4_K* w, const ActivationQ8_256* x, size_t strid
     for (int r = 0; r < R; ++r) {
       const ActivationQ8_256& xb = x[r * stride + b];
       acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[r]), _mm512_set1_ps(d * xb.d), acc[r]);
-      const __m256i mins = _mm256_madd_epi16(mins16, Bytes32(xb.bsums));
-      acc_mins[r] =
-          _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_set1_ps(dmin * xb.d), acc_mins[r]);
+      // The mins, in the low 8 lanes of the same accumulator (the arithmetic of TileQ4_K).
+      const __m512i mins = _mm512_zextsi256_si512(_mm256_madd_epi16(mins16, Bytes32(xb.bsums)));
+      acc[r] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(mins), _mm512_set1_ps(dmin * xb.d), acc[r]);
     }
   }
-  for (int r = 0; r < R; ++r) out[r] = SumLanes(acc[r]) - SumLanes(acc_mins[r]);
+  for (int r = 0; r < R; ++r) out[r] = SumLanes(acc[r]);
 }
 
 float FastDotQ4_K(const BlockQ4_K* w, const ActivationQ8_256* x, int blocks) {
@@ -712,7 +711,11 @@ void ProductRows(const ProductJob& job, int begin, int end) {
   const int K = W.cols, N = W.rows;
   const int blocks32 = K / 32, blocks256 = K / 256;
 #ifdef RLVR_STORED_AVX512
-  // Prefill: tiles of 4 weight rows x 4 input rows (TiledRows above).
+  // Prefill: tiles of up to 4 weight rows x 4 input rows (TiledRows above). Decode keeps the
+  // one-row kernels, which are faster for a single input and do the same arithmetic per output
+  // in the same order, so a prompt prefilled gives bit for bit the logits of the same tokens
+  // stepped one by one. (An output off by one float rounding may flip the 8-bit rounding of the
+  // next product's input, which 12 layers amplify to ~1% of the logits.)
   if (kFast && job.n > 1) {
     switch (W.type) {
       case StoredType::kQ8_0:

@@ -141,9 +141,9 @@ TEST(StoredProduct, TiledPrefillMatchesTheReferenceForEveryRowCount) {
   int checked = 0;
   for (StoredType type : kAllTypes) {
     const int block = BlockOf(type);
-    for (int n = 1; n <= 9; ++n) {
-      for (const int rows : {1, 5, 11, 37}) {
-        const int cols = block == 1 ? 67 : (n % 2 == 0 ? 3 : 2) * block;
+    for (int n : {1, 2, 3, 4, 5, 6, 7, 8, 9, 64}) {
+      for (const int rows : {1, 5, 11, 37, 256}) {
+        const int cols = block == 1 ? 67 : (n == 64 ? 8 : n % 2 == 0 ? 3 : 2) * block;
         RandomMatrix W(type, rows, cols, rng);
         const std::vector<float> x = RandomInput(n, cols, rng);
         ProductInput in(n, cols);
@@ -162,6 +162,33 @@ TEST(StoredProduct, TiledPrefillMatchesTheReferenceForEveryRowCount) {
   }
   std::printf("checked %d tiled shapes (fast path %s)\n", checked,
               StoredProductHasFastPath() ? "compiled in" : "not in this build: plain kernels");
+}
+
+// An input row's outputs do not depend on the batch it came in (tiles for batches, one-row
+// kernels for single rows): bit for bit, for every type but F32 (whose batches go through the
+// float GEMM, another summation order).
+TEST(StoredProduct, BatchedRowsEqualSingleRowsBitForBit) {
+  std::mt19937_64 rng(TestSeedFor(2603));
+  ThreadPool pool(2);
+  for (StoredType type : kAllTypes) {
+    if (type == StoredType::kF32) continue;
+    const int cols = 3 * BlockOf(type), rows = 37;
+    RandomMatrix W(type, rows, cols, rng);
+    for (int n = 2; n <= 9; ++n) {
+      const std::vector<float> x = RandomInput(n, cols, rng);
+      ProductInput batch(n, cols), single(1, cols);
+      batch.Set(x.data(), n, cols);
+      std::vector<float> y(static_cast<size_t>(n) * rows), alone(rows);
+      StoredProduct(W.m, batch, y.data(), &pool);
+      for (int r = 0; r < n; ++r) {
+        single.Set(x.data() + static_cast<size_t>(r) * cols, 1, cols);
+        StoredProduct(W.m, single, alone.data(), &pool);
+        EXPECT_EQ(0, std::memcmp(alone.data(), y.data() + static_cast<size_t>(r) * rows,
+                                 rows * sizeof(float)))
+            << StoredTypeName(type) << ": row " << r << " of " << n;
+      }
+    }
+  }
 }
 
 TEST(StoredProduct, ResultDoesNotDependOnThreadCount) {
