@@ -382,7 +382,11 @@ void FastDotQ4_KRows(const BlockQ4_K* w, const ActivationQ8_256* x, size_t strid
   // Duplicates each of 8 bytes: m0 m0 m1 m1 ... (mins pair with two 16-value sums each).
   const __m128i pairs = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
   __m512 acc[R];
-  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+  __m256 acc_mins[R];
+  for (int r = 0; r < R; ++r) {
+    acc[r] = _mm512_setzero_ps();
+    acc_mins[r] = _mm256_setzero_ps();
+  }
   for (int b = 0; b < blocks; ++b) {
     // Scales and mins stay in registers: storing them as words and loading them as one vector
     // would stall on store forwarding every block.
@@ -403,7 +407,7 @@ void FastDotQ4_KRows(const BlockQ4_K* w, const ActivationQ8_256* x, size_t strid
         // Unsigned codes times signed x: pairs fit int16 (15 * 127 * 2), then scaled to int32.
         const __m512i pair_sums =
             _mm512_maddubs_epi16(codes, Bytes64(x[r * stride + b].qs + 64 * c));
-        sum[r] = _mm512_dpwssd_epi32(sum[r], pair_sums, scales);
+        sum[r] = _mm512_add_epi32(sum[r], _mm512_madd_epi16(pair_sums, scales));
       }
     }
     const float d = _cvtsh_ss(w[b].d), dmin = _cvtsh_ss(w[b].dmin);
@@ -412,12 +416,12 @@ void FastDotQ4_KRows(const BlockQ4_K* w, const ActivationQ8_256* x, size_t strid
     for (int r = 0; r < R; ++r) {
       const ActivationQ8_256& xb = x[r * stride + b];
       acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[r]), _mm512_set1_ps(d * xb.d), acc[r]);
-      // The mins, in the low 8 lanes of the same accumulator (the arithmetic of TileQ4_K).
-      const __m512i mins = _mm512_zextsi256_si512(_mm256_madd_epi16(mins16, Bytes32(xb.bsums)));
-      acc[r] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(mins), _mm512_set1_ps(dmin * xb.d), acc[r]);
+      const __m256i mins = _mm256_madd_epi16(mins16, Bytes32(xb.bsums));
+      acc_mins[r] =
+          _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_set1_ps(dmin * xb.d), acc_mins[r]);
     }
   }
-  for (int r = 0; r < R; ++r) out[r] = SumLanes(acc[r]);
+  for (int r = 0; r < R; ++r) out[r] = SumLanes(acc[r]) - SumLanes(acc_mins[r]);
 }
 
 float FastDotQ4_K(const BlockQ4_K* w, const ActivationQ8_256* x, int blocks) {
@@ -582,8 +586,12 @@ void TileQ4_K(const BlockQ4_K* w, size_t w_stride, const ActivationQ8_256* x, si
   const __m512i shifts = Join(_mm256_setzero_si256(), _mm256_set1_epi16(4));  // low | high nibbles
   const __m128i pairs = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
   __m512 acc[RX][RW];
+  __m256 acc_mins[RX][RW];
   for (int r = 0; r < RX; ++r) {
-    for (int j = 0; j < RW; ++j) acc[r][j] = _mm512_setzero_ps();
+    for (int j = 0; j < RW; ++j) {
+      acc[r][j] = _mm512_setzero_ps();
+      acc_mins[r][j] = _mm256_setzero_ps();
+    }
   }
   for (int b = 0; b < blocks; ++b) {
     __m512i scales_all[RW];
@@ -625,15 +633,16 @@ void TileQ4_K(const BlockQ4_K* w, size_t w_stride, const ActivationQ8_256* x, si
       for (int j = 0; j < RW; ++j) {
         acc[r][j] =
             _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[r][j]), _mm512_set1_ps(d[j] * xb.d), acc[r][j]);
-        // The mins: 8 int32 lanes, zero-extended so they join the same accumulator.
-        const __m512i mins = _mm512_zextsi256_si512(_mm256_madd_epi16(mins16[j], bsums));
-        acc[r][j] =
-            _mm512_fnmadd_ps(_mm512_cvtepi32_ps(mins), _mm512_set1_ps(dmin[j] * xb.d), acc[r][j]);
+        const __m256i mins = _mm256_madd_epi16(mins16[j], bsums);
+        acc_mins[r][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_set1_ps(dmin[j] * xb.d),
+                                         acc_mins[r][j]);
       }
     }
   }
   for (int r = 0; r < RX; ++r) {
-    for (int j = 0; j < RW; ++j) out[r * out_stride + j] = SumLanes(acc[r][j]);
+    for (int j = 0; j < RW; ++j) {
+      out[r * out_stride + j] = SumLanes(acc[r][j]) - SumLanes(acc_mins[r][j]);
+    }
   }
 }
 
@@ -665,22 +674,28 @@ template <int RW, int RX>
 struct PickQ4_K {
   static constexpr TileKernel<BlockQ4_K, ActivationQ8_256> kFn = TileQ4_K<RW, RX>;
 };
+// Q4_K's tile has 2 weight rows: with 4, its per-block scales and sums spill from the registers.
+#ifndef RLVR_TILE_Q4_K_ROWS
+#define RLVR_TILE_Q4_K_ROWS 2
+#endif
+constexpr int kTileQ4_KRows = RLVR_TILE_Q4_K_ROWS;
 constexpr TileTable<BlockQ8_0, ActivationQ8_32, PickQ8_0> kTilesQ8_0;
 constexpr TileTable<BlockQ4_0, ActivationQ8_32, PickQ4_0> kTilesQ4_0;
 constexpr TileTable<BlockQ4_K, ActivationQ8_256, PickQ4_K> kTilesQ4_K;
 
-// Weight rows [begin, end) against all n input rows in tiles of up to 4 x 4: for each 4 weight
-// rows (kept in L1), every input row passes once.
-template <typename Block, typename Input, template <int, int> class Pick>
+// Weight rows [begin, end) against all n input rows in tiles of up to kRW x kRX (at most 4 x 4):
+// for each kRW weight rows (kept in L1), every input row passes once.
+template <int kRW, int kRX, typename Block, typename Input, template <int, int> class Pick>
 void TiledRows(const TileTable<Block, Input, Pick>& table, const StoredMatrix& W, const Input* x,
                int n, int begin, int end, float* y) {
+  static_assert(kRW >= 1 && kRW <= 4 && kRX >= 1 && kRX <= 4);
   const int blocks = W.cols / StoredBlockValues(W.type);
   const size_t N = static_cast<size_t>(W.rows);
-  for (int i = begin; i < end; i += 4) {
-    const int rw = std::min(4, end - i);
+  for (int i = begin; i < end; i += kRW) {
+    const int rw = std::min(kRW, end - i);
     const Block* w = reinterpret_cast<const Block*>(W.Row(i));
-    for (int r = 0; r < n; r += 4) {
-      const int rx = std::min(4, n - r);
+    for (int r = 0; r < n; r += kRX) {
+      const int rx = std::min(kRX, n - r);
       table.k[rw - 1][rx - 1](w, blocks, x + static_cast<size_t>(r) * blocks, blocks, blocks,
                               y + r * N + i, N);
     }
@@ -719,13 +734,13 @@ void ProductRows(const ProductJob& job, int begin, int end) {
   if (kFast && job.n > 1) {
     switch (W.type) {
       case StoredType::kQ8_0:
-        TiledRows(kTilesQ8_0, W, job.x32, job.n, begin, end, job.y);
+        TiledRows<4, 4>(kTilesQ8_0, W, job.x32, job.n, begin, end, job.y);
         return;
       case StoredType::kQ4_0:
-        TiledRows(kTilesQ4_0, W, job.x32, job.n, begin, end, job.y);
+        TiledRows<4, 4>(kTilesQ4_0, W, job.x32, job.n, begin, end, job.y);
         return;
       case StoredType::kQ4_K:
-        TiledRows(kTilesQ4_K, W, job.x256, job.n, begin, end, job.y);
+        TiledRows<kTileQ4_KRows, 4>(kTilesQ4_K, W, job.x256, job.n, begin, end, job.y);
         return;
       default:
         break;
