@@ -213,13 +213,14 @@ float PlainDotQ6_K(const BlockQ6_K* w, const ActivationQ8_256* x, int blocks) {
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
-// Sum of the 16 lanes in a fixed order (GCC 12's _mm512_reduce_add_ps warns spuriously).
+// Sum of the 16 lanes in a fixed order, ((l0+l8)+(l4+l12)) + ... as a tree of vector adds (GCC
+// 12's _mm512_reduce_add_ps warns spuriously). Every kernel reduces with it, so tiles and
+// one-row kernels round alike.
 inline float SumLanes(__m512 v) {
-  alignas(64) float lanes[16];
-  _mm512_store_ps(lanes, v);
-  float half[8];
-  for (int i = 0; i < 8; ++i) half[i] = lanes[i] + lanes[i + 8];
-  return ((half[0] + half[4]) + (half[2] + half[6])) + ((half[1] + half[5]) + (half[3] + half[7]));
+  const __m256 half = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+  const __m128 quarter = _mm_add_ps(_mm256_castps256_ps128(half), _mm256_extractf128_ps(half, 1));
+  const __m128 pair = _mm_add_ps(quarter, _mm_movehl_ps(quarter, quarter));
+  return _mm_cvtss_f32(_mm_add_ss(pair, _mm_movehdup_ps(pair)));
 }
 
 inline __m512i Bytes64(const void* p) {
