@@ -865,11 +865,19 @@ void ProductRows(const ProductJob& job, int begin, int end) {
   }
 }
 
+// First weight row of task `task` of `tasks`: contiguous shares in units of 16 rows, so no two
+// tasks write the same 64-byte line of a decode's output (false sharing) and prefill's panels
+// start on their boundaries.
+int TaskRow(int rows, int tasks, int task) {
+  constexpr int kUnit = 16;
+  const long long units = (rows + kUnit - 1) / kUnit;
+  return static_cast<int>(std::min<long long>(rows, units * task / tasks * kUnit));
+}
+
 void ProductTask(void* ctx, int task) {
   const auto& job = *static_cast<const ProductJob*>(ctx);
-  const int N = job.W->rows;
-  const int begin = static_cast<int>(static_cast<long long>(N) * task / job.tasks);
-  const int end = static_cast<int>(static_cast<long long>(N) * (task + 1) / job.tasks);
+  const int begin = TaskRow(job.W->rows, job.tasks, task);
+  const int end = TaskRow(job.W->rows, job.tasks, task + 1);
   if (job.plain) {
     ProductRows<false>(job, begin, end);
   } else {
@@ -912,7 +920,7 @@ void StoredProduct(const StoredMatrix& W, ProductInput& in, float* y, ThreadPool
   const long long work = static_cast<long long>(W.rows) * W.cols * in.rows();
   const int threads = pool->threads();
   if (threads > 1 && work >= (1 << 17)) {
-    job.tasks = std::min(W.rows, threads * 4);
+    job.tasks = std::min((W.rows + 15) / 16, threads * 4);
     pool->Run(job.tasks, ProductTask, &job);
   } else {
     ProductTask(&job, 0);
