@@ -17,7 +17,15 @@ namespace {
 // on most calls, while a bounded one does not steal the core when the pool is really idle.
 constexpr int kSpinIterations = 2500;  // ~50 us at ~20 ns per pause (Zen 5)
 
-inline void CpuRelax() {
+// One step of a spin-wait. Every kYieldEvery steps it yields the core: on a machine whose cores
+// are all busy (other processes), a pure spin would take time slices from the very thread it
+// waits for; on an idle machine sched_yield returns at once.
+inline void SpinStep(int step) {
+  constexpr int kYieldEvery = 64;
+  if (step % kYieldEvery == kYieldEvery - 1) {
+    std::this_thread::yield();
+    return;
+  }
 #if defined(__x86_64__) || defined(__i386__)
   _mm_pause();
 #endif
@@ -92,7 +100,7 @@ void ThreadPool::Run(int tasks, void (*fn)(void*, int), void* ctx) {
   bool done = false;
   for (int spin = 0; spin < kSpinIterations && !done; ++spin) {
     done = pending_.load(std::memory_order_acquire) == 0;
-    if (!done) CpuRelax();
+    if (!done) SpinStep(spin);
   }
   if (!done) {
     std::unique_lock<std::mutex> lock(mu_);
@@ -138,7 +146,7 @@ void ThreadPool::WorkerLoop() {
   for (;;) {
     for (int spin = 0; spin < kSpinIterations; ++spin) {
       if (generation_.load(std::memory_order_acquire) != seen) break;
-      CpuRelax();
+      SpinStep(spin);
     }
     {
       std::unique_lock<std::mutex> lock(mu_);
