@@ -191,6 +191,29 @@ TEST(StoredProduct, BatchedRowsEqualSingleRowsBitForBit) {
   }
 }
 
+// The 8-bit input forms (vectorised where the CPU allows) give exactly the reference's codes and
+// scales, ties (values on a half step) and all-zero blocks included.
+TEST(StoredProduct, InputRoundingMatchesTheReferenceExactly) {
+  std::mt19937_64 rng(TestSeedFor(2604));
+  constexpr int K = 512;
+  std::vector<float> x = RandomInput(1, K, rng);
+  for (int i = 0; i < 32; ++i) x[64 + i] = 0.0f;  // an all-zero block of 32
+  // Ties: amax 127 makes the step 1, so k + 0.5 lies exactly between two codes.
+  x[256] = 127.0f;
+  for (int i = 1; i < 40; ++i) x[256 + i] = static_cast<float>(i % 9 - 4) + 0.5f;
+  std::vector<ActivationQ8_32> a32(K / 32);
+  std::vector<ActivationQ8_256> a256(K / 256);
+  QuantizeActivationQ8_32(x.data(), a32.data(), K);
+  QuantizeActivationQ8_256(x.data(), a256.data(), K);
+  std::vector<float> want32(K), want256(K);
+  RoundInputRef(StoredType::kQ8_0, x.data(), want32.data(), K);
+  RoundInputRef(StoredType::kQ4_K, x.data(), want256.data(), K);
+  for (int i = 0; i < K; ++i) {
+    ASSERT_EQ(a32[i / 32].qs[i % 32] * a32[i / 32].d, want32[i]) << "Q8_32 value " << i;
+    ASSERT_EQ(a256[i / 256].qs[i % 256] * a256[i / 256].d, want256[i]) << "Q8_256 value " << i;
+  }
+}
+
 TEST(StoredProduct, ResultDoesNotDependOnThreadCount) {
   std::mt19937_64 rng(TestSeedFor(2602));
   ThreadPool one(1), two(2);
