@@ -1,7 +1,10 @@
 // StoredProduct: y[n, N] = x[n, K] * W[N, K]^T for a weight matrix in the type it is stored in
 // (kernels/stored_matrix.h), each type multiplied by its own fused kernel, multithreaded over
 // output rows on a ThreadPool. With n == 1 it is the decoder's per-token matrix-vector product;
-// with n > 1 (prefill) every weight row is read once for all n input rows.
+// with n > 1 (prefill) Q8_0, Q4_0 and Q4_K multiply tiles of several weight rows by several input
+// rows (each weight block unpacked once for the tile's inputs, each input block loaded once for
+// its weight rows), in panels of 16 weight rows that stay in L1; Q6_K reads each weight row once
+// for four input rows.
 //
 // Accuracy. F32, F16 and BF16 weights multiply x in float (float accumulation). The quantized
 // types multiply x rounded to 8 bits, as llama.cpp does, so the inner products are integer ones:
@@ -12,7 +15,10 @@
 // weights: ~0.5% for normal inputs, 1-3% when an outlier 20x the rest sets its blocks' step
 // (llama.cpp pays the same: its Q8_0 / Q8_K activations are these blocks).
 // The result is exactly sum over blocks of (weight scale * x scale * integer dot), so it
-// depends only on the inputs, never on thread count or the order of the rows.
+// depends only on the inputs, never on thread count or the order of the rows; nor, for every
+// type but F32, on how many input rows come in one call: the prefill tiles and the one-row decode
+// kernels do the same arithmetic per output in the same order, so a prefilled prompt gives bit
+// for bit the logits of its tokens stepped one by one. (F32 batches go through the float GEMM.)
 //
 // The fast path needs AVX-512 (F, BW, DQ, VL, VNNI; compiled in with -march=native on such a
 // CPU); elsewhere, and in StoredProductPlain, the portable scalar code runs.

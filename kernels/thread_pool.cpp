@@ -1,6 +1,7 @@
 #include "kernels/thread_pool.h"
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 
@@ -16,7 +17,15 @@ namespace {
 // on most calls, while a bounded one does not steal the core when the pool is really idle.
 constexpr int kSpinIterations = 2500;  // ~50 us at ~20 ns per pause (Zen 5)
 
-inline void CpuRelax() {
+// One step of a spin-wait. Every kYieldEvery steps it yields the core: on a machine whose cores
+// are all busy (other processes), a pure spin would take time slices from the very thread it
+// waits for; on an idle machine sched_yield returns at once.
+inline void SpinStep(int step) {
+  constexpr int kYieldEvery = 64;
+  if (step % kYieldEvery == kYieldEvery - 1) {
+    std::this_thread::yield();
+    return;
+  }
 #if defined(__x86_64__) || defined(__i386__)
   _mm_pause();
 #endif
@@ -66,6 +75,16 @@ void ThreadPool::Run(int tasks, void (*fn)(void*, int), void* ctx) {
     return;
   }
   std::lock_guard<std::mutex> run_lock(run_mu_);
+  if (inline_runs_left_ > 0) {
+    --inline_runs_left_;
+    ++inline_runs_total_;
+    // As a task: a nested Run must not wait for run_mu_, which this thread holds.
+    t_in_task = true;
+    for (int task = 0; task < tasks; ++task) fn(ctx, task);
+    t_in_task = false;
+    return;
+  }
+  const auto start = std::chrono::steady_clock::now();
   {
     std::lock_guard<std::mutex> lock(mu_);
     fn_ = fn;
@@ -77,12 +96,26 @@ void ThreadPool::Run(int tasks, void (*fn)(void*, int), void* ctx) {
   }
   wake_.notify_all();
   DrainTasks();
-  for (int spin = 0; spin < kSpinIterations; ++spin) {
-    if (pending_.load(std::memory_order_acquire) == 0) return;
-    CpuRelax();
+  const auto drained = std::chrono::steady_clock::now();
+  bool done = false;
+  for (int spin = 0; spin < kSpinIterations && !done; ++spin) {
+    done = pending_.load(std::memory_order_acquire) == 0;
+    if (!done) SpinStep(spin);
   }
-  std::unique_lock<std::mutex> lock(mu_);
-  done_.wait(lock, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+  if (!done) {
+    std::unique_lock<std::mutex> lock(mu_);
+    done_.wait(lock, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+  }
+  WatchLag(drained - start, std::chrono::steady_clock::now() - drained);
+}
+
+void ThreadPool::WatchLag(std::chrono::nanoseconds own, std::chrono::nanoseconds waited) {
+  window_own_ns_ += own.count();
+  window_wait_ns_ += waited.count();
+  if (++window_runs_ < kLagWindowRuns) return;
+  if (window_wait_ns_ > window_own_ns_) inline_runs_left_ = kInlineRunsAfterLag;
+  window_runs_ = 0;
+  window_own_ns_ = window_wait_ns_ = 0;
 }
 
 void ThreadPool::DrainTasks() {
@@ -113,7 +146,7 @@ void ThreadPool::WorkerLoop() {
   for (;;) {
     for (int spin = 0; spin < kSpinIterations; ++spin) {
       if (generation_.load(std::memory_order_acquire) != seen) break;
-      CpuRelax();
+      SpinStep(spin);
     }
     {
       std::unique_lock<std::mutex> lock(mu_);

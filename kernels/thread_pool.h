@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -25,7 +26,20 @@ class ThreadPool {
   // are done. fn must not throw. A Run issued from inside a task (of any pool) runs its tasks
   // inline on that thread, so nested kernels cannot deadlock. Calls from several threads at once
   // are serialised.
+  //
+  // Lagging workers: when other processes hold the cores, a worker may be descheduled while it
+  // holds a task, and the caller waits for it far longer than running everything itself would
+  // take. So the pool watches each window of kLagWindowRuns runs: if the caller spent more time
+  // waiting for workers (after running out of tasks) than running tasks, the next
+  // kInlineRunsAfterLag runs execute all their tasks on the caller, then the pool tries its
+  // workers again. Which thread runs a task never changes what it computes.
   void Run(int tasks, void (*fn)(void* ctx, int task), void* ctx);
+
+  static constexpr int kLagWindowRuns = 16;
+  static constexpr int kInlineRunsAfterLag = 256;
+
+  // How many runs so far were sent inline because workers lagged (for tests and diagnostics).
+  long long inline_runs_after_lag() const { return inline_runs_total_; }
 
   // Convenience over Run for a callable taken by reference (no std::function, no allocation).
   template <typename F>
@@ -37,6 +51,9 @@ class ThreadPool {
  private:
   void WorkerLoop();
   void DrainTasks();
+  // Adds one run's time spent running tasks (own) and waiting for workers afterwards (waited) to
+  // the window; at its end, sends the next runs inline if waiting outweighed running.
+  void WatchLag(std::chrono::nanoseconds own, std::chrono::nanoseconds waited);
 
   std::vector<std::thread> workers_;
   std::mutex run_mu_;  // serialises concurrent Run calls
@@ -50,6 +67,11 @@ class ThreadPool {
   std::atomic<int> pending_{0};          // tasks of the current Run not yet finished
   std::atomic<unsigned> generation_{0};  // bumped by every Run; workers spin on it briefly
   bool stop_ = false;
+  // Lag watch, guarded by run_mu_ (see Run).
+  int window_runs_ = 0;
+  long long window_own_ns_ = 0, window_wait_ns_ = 0;
+  int inline_runs_left_ = 0;
+  long long inline_runs_total_ = 0;
 };
 
 // The process-wide pool the kernels use by default: RLVR_THREADS threads if set, else one per

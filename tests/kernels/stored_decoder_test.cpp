@@ -123,6 +123,27 @@ TEST(StoredDecoder, QuantizedDecodeAndPrefillAllocateNothing) {
   }
 }
 
+// Prefill multiplies batches by tiled kernels, decode single rows by one-row kernels: both do the
+// same arithmetic per output, so prefilled logits equal stepped ones bit for bit (a rounding
+// difference would flip 8-bit input codes downstream and grow through the layers).
+TEST(StoredDecoder, PrefillGivesTheSteppedLogitsBitForBit) {
+  const ModelWeights w = RandomWeights(QuantizableConfig(), TestSeedFor(2615), 0.05f);
+  for (StoredType type : {StoredType::kF16, StoredType::kBF16, StoredType::kQ8_0, StoredType::kQ4_0,
+                          StoredType::kQ4_K, StoredType::kQ6_K}) {
+    const StoredWeights stored = ConvertWeights(w, type);
+    for (const size_t n : {size_t{4}, size_t{9}}) {
+      const std::vector<int> prompt(kPrompt.begin(), kPrompt.begin() + n);
+      Decoder prefilled(stored), stepped(stored);
+      const float* lp = prefilled.Prefill(prompt);
+      const float* ls = nullptr;
+      for (int t : prompt) ls = stepped.Step(t);
+      EXPECT_EQ(0, std::memcmp(lp, ls, w.config.vocab * sizeof(float)))
+          << StoredTypeName(type) << ", " << n << " tokens: max difference "
+          << RelativeDistance(lp, ls, w.config.vocab) << " relative";
+    }
+  }
+}
+
 TEST(StoredDecoder, RejectsMatricesThatDoNotFitTheConfig) {
   const ModelWeights w = RandomWeights(QuantizableConfig(), TestSeedFor(2614), 0.05f);
   StoredWeights stored = ConvertWeights(w, StoredType::kQ8_0);

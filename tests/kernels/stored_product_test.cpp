@@ -133,6 +133,87 @@ TEST(StoredProduct, EveryTypeMatchesTheReferenceOnOddAndTinyShapes) {
   }
 }
 
+// Prefill's tiles (4 weight rows x 4 input rows for Q8_0, Q4_0 and Q4_K) and their edges: every
+// input row count 1..9 against odd weight row counts, odd and even block counts.
+TEST(StoredProduct, TiledPrefillMatchesTheReferenceForEveryRowCount) {
+  std::mt19937_64 rng(TestSeedFor(2602));
+  ThreadPool pool(2);
+  int checked = 0;
+  for (StoredType type : kAllTypes) {
+    const int block = BlockOf(type);
+    for (int n : {1, 2, 3, 4, 5, 6, 7, 8, 9, 64}) {
+      for (const int rows : {1, 5, 11, 37, 256}) {
+        const int cols = block == 1 ? 67 : (n == 64 ? 8 : n % 2 == 0 ? 3 : 2) * block;
+        RandomMatrix W(type, rows, cols, rng);
+        const std::vector<float> x = RandomInput(n, cols, rng);
+        ProductInput in(n, cols);
+        in.Set(x.data(), n, cols);
+        std::vector<float> fast(static_cast<size_t>(n) * rows, NAN), one = fast;
+        StoredProduct(W.m, in, fast.data(), &pool);
+        ThreadPool single(1);
+        StoredProduct(W.m, in, one.data(), &single);
+        const std::string what = std::string(StoredTypeName(type)) + " [" + std::to_string(rows) +
+                                 ", " + std::to_string(cols) + "] x " + std::to_string(n);
+        ExpectMatchesReference(W.m, x, n, fast.data(), what + " (2 threads)");
+        ExpectMatchesReference(W.m, x, n, one.data(), what + " (1 thread)");
+        ++checked;
+      }
+    }
+  }
+  std::printf("checked %d tiled shapes (fast path %s)\n", checked,
+              StoredProductHasFastPath() ? "compiled in" : "not in this build: plain kernels");
+}
+
+// An input row's outputs do not depend on the batch it came in (tiles for batches, one-row
+// kernels for single rows): bit for bit, for every type but F32 (whose batches go through the
+// float GEMM, another summation order).
+TEST(StoredProduct, BatchedRowsEqualSingleRowsBitForBit) {
+  std::mt19937_64 rng(TestSeedFor(2603));
+  ThreadPool pool(2);
+  for (StoredType type : kAllTypes) {
+    if (type == StoredType::kF32) continue;
+    const int cols = 3 * BlockOf(type), rows = 37;
+    RandomMatrix W(type, rows, cols, rng);
+    for (int n = 2; n <= 9; ++n) {
+      const std::vector<float> x = RandomInput(n, cols, rng);
+      ProductInput batch(n, cols), single(1, cols);
+      batch.Set(x.data(), n, cols);
+      std::vector<float> y(static_cast<size_t>(n) * rows), alone(rows);
+      StoredProduct(W.m, batch, y.data(), &pool);
+      for (int r = 0; r < n; ++r) {
+        single.Set(x.data() + static_cast<size_t>(r) * cols, 1, cols);
+        StoredProduct(W.m, single, alone.data(), &pool);
+        EXPECT_EQ(0, std::memcmp(alone.data(), y.data() + static_cast<size_t>(r) * rows,
+                                 rows * sizeof(float)))
+            << StoredTypeName(type) << ": row " << r << " of " << n;
+      }
+    }
+  }
+}
+
+// The 8-bit input forms (vectorised where the CPU allows) give exactly the reference's codes and
+// scales, ties (values on a half step) and all-zero blocks included.
+TEST(StoredProduct, InputRoundingMatchesTheReferenceExactly) {
+  std::mt19937_64 rng(TestSeedFor(2604));
+  constexpr int K = 512;
+  std::vector<float> x = RandomInput(1, K, rng);
+  for (int i = 0; i < 32; ++i) x[64 + i] = 0.0f;  // an all-zero block of 32
+  // Ties: amax 127 makes the step 1, so k + 0.5 lies exactly between two codes.
+  x[256] = 127.0f;
+  for (int i = 1; i < 40; ++i) x[256 + i] = static_cast<float>(i % 9 - 4) + 0.5f;
+  std::vector<ActivationQ8_32> a32(K / 32);
+  std::vector<ActivationQ8_256> a256(K / 256);
+  QuantizeActivationQ8_32(x.data(), a32.data(), K);
+  QuantizeActivationQ8_256(x.data(), a256.data(), K);
+  std::vector<float> want32(K), want256(K);
+  RoundInputRef(StoredType::kQ8_0, x.data(), want32.data(), K);
+  RoundInputRef(StoredType::kQ4_K, x.data(), want256.data(), K);
+  for (int i = 0; i < K; ++i) {
+    ASSERT_EQ(a32[i / 32].qs[i % 32] * a32[i / 32].d, want32[i]) << "Q8_32 value " << i;
+    ASSERT_EQ(a256[i / 256].qs[i % 256] * a256[i / 256].d, want256[i]) << "Q8_256 value " << i;
+  }
+}
+
 TEST(StoredProduct, ResultDoesNotDependOnThreadCount) {
   std::mt19937_64 rng(TestSeedFor(2602));
   ThreadPool one(1), two(2);

@@ -1,10 +1,12 @@
 // ThreadPool: every task runs exactly once, Run returns only when all are done, one thread means
-// inline execution, and concurrent callers are serialised.
+// inline execution, concurrent callers are serialised, and runs go inline while workers lag.
 #include "kernels/thread_pool.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -129,6 +131,64 @@ TEST(ThreadPool, NestedRunExecutesInlineWithoutDeadlock) {
   pool.ParallelFor(kOuter, outer);
   EXPECT_EQ(inner_calls.load(), kOuter * kInner);
   EXPECT_EQ(mismatches.load(), 0);
+}
+
+// A worker that holds its task far longer than the caller works (as when another process holds
+// its core) sends the following runs inline: all their tasks run on the caller, each once, nested
+// runs included; after kInlineRunsAfterLag of them the pool uses its workers again.
+TEST(ThreadPool, LaggingWorkersSendRunsInline) {
+  ThreadPool pool(2);
+  const std::thread::id caller = std::this_thread::get_id();
+  std::atomic<int> on_worker{0};
+  auto lagging = [&](int) {
+    if (std::this_thread::get_id() == caller) {
+      std::this_thread::sleep_for(std::chrono::microseconds(200));  // the worker claims a task
+    } else {
+      on_worker.fetch_add(1);
+      std::this_thread::sleep_for(std::chrono::milliseconds(4));
+    }
+  };
+  int runs = 0;
+  while (pool.inline_runs_after_lag() == 0 && runs < 20 * ThreadPool::kLagWindowRuns) {
+    pool.ParallelFor(2, lagging);
+    ++runs;
+  }
+  std::printf("lag detected after %d runs (%d tasks ran on the worker)\n", runs, on_worker.load());
+  ASSERT_GT(pool.inline_runs_after_lag(), 0) << "workers lagged 20x the caller, never noticed";
+  ASSERT_GT(on_worker.load(), 0);
+  // Inline runs: every task on the caller, exactly once, nested runs too.
+  on_worker = 0;
+  Counts counts(6);
+  std::atomic<int> nested{0};
+  auto body = [&](int t) {
+    CountTask(&counts, t);
+    auto inner = [&](int) { nested.fetch_add(1); };
+    pool.ParallelFor(3, inner);
+    if (std::this_thread::get_id() != caller) on_worker.fetch_add(1);
+  };
+  pool.ParallelFor(6, body);
+  for (int t = 0; t < 6; ++t) EXPECT_EQ(counts.hits[t].load(), 1);
+  EXPECT_EQ(nested.load(), 18);
+  EXPECT_EQ(on_worker.load(), 0);
+  // After the inline stretch the workers are used again.
+  for (int i = 0; i < ThreadPool::kInlineRunsAfterLag; ++i) pool.Run(2, CountTask, &counts);
+  bool saw_worker = false;
+  for (int attempt = 0; attempt < 50 && !saw_worker; ++attempt) {
+    auto probe = [&](int) {
+      if (std::this_thread::get_id() != caller) saw_worker = true;
+      std::this_thread::sleep_for(std::chrono::microseconds(300));
+    };
+    pool.ParallelFor(4, probe);
+  }
+  EXPECT_TRUE(saw_worker) << "the pool never tried its workers again";
+}
+
+// Balanced tasks on a pool whose worker keeps up never trigger the inline stretch.
+TEST(ThreadPool, WorkersThatKeepUpStayInUse) {
+  ThreadPool pool(2);
+  auto balanced = [](int) { std::this_thread::sleep_for(std::chrono::milliseconds(2)); };
+  for (int i = 0; i < 2 * ThreadPool::kLagWindowRuns; ++i) pool.ParallelFor(2, balanced);
+  EXPECT_EQ(pool.inline_runs_after_lag(), 0);
 }
 
 TEST(ThreadPool, DestroysCleanlyWhileIdle) {
