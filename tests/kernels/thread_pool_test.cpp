@@ -186,7 +186,8 @@ TEST(ThreadPool, LaggingWorkersSendRunsInline) {
 // Balanced tasks on a pool whose worker keeps up never trigger the inline stretch.
 TEST(ThreadPool, WorkersThatKeepUpStayInUse) {
   ThreadPool pool(2);
-  auto balanced = [](int) { std::this_thread::sleep_for(std::chrono::milliseconds(2)); };
+  // 10 ms each: a worker started a few ms late under a loaded machine still keeps up.
+  auto balanced = [](int) { std::this_thread::sleep_for(std::chrono::milliseconds(10)); };
   for (int i = 0; i < 2 * ThreadPool::kLagWindowRuns; ++i) pool.ParallelFor(2, balanced);
   EXPECT_EQ(pool.inline_runs_after_lag(), 0);
 }
