@@ -123,6 +123,16 @@ bool IsOwnEnd(const std::string& state) {
   return state == "COMPLETED" || state == "FAILED";
 }
 
+// Whether the job's end line ("status time restart") is the end of run `restart`: a run Slurm
+// lost may still write its end after the requeued run started.
+bool EndOfRun(const fs::path& folder, const std::string& job_id, int restart) {
+  std::istringstream end(ReadFileText(folder / ("end." + job_id)));
+  int status = -1, end_restart = -1;
+  double ended_at = 0;
+  if (!(end >> status >> ended_at >> end_restart)) return false;
+  return end_restart == restart;
+}
+
 // "rlvr repo=/x key=a17 try=2 run=5" -> "a17" when the repository is `repo`, else "".
 std::string KeyFromComment(const std::string& comment, const std::string& repo) {
   std::string prefix = "rlvr repo=" + repo + " key=";
@@ -166,7 +176,9 @@ std::string JobScript(const fs::path& folder, const fs::path& repo, const std::s
     << "if [ $status -le 1 ] && [ -s \"$dir/verdict.$job.tmp\" ]; then\n"
     << WarmTreeSealLines() << "  mv \"$dir/verdict.$job.tmp\" \"$dir/verdict.json\" && status=0\n"
     << "fi\n"
-    << "echo \"$status $(date +%s.%N)\" >\"$dir/end.$job\"\n"
+    << "# The run's restart count: a lost run ending after its requeued successor started must\n"
+    << "# not pass for the new run's end.\n"
+    << "echo \"$status $(date +%s.%N) ${SLURM_RESTART_COUNT:-0}\" >\"$dir/end.$job\"\n"
     << "exit $status\n";
   return s.str();
 }
@@ -610,7 +622,7 @@ void SlurmExecutor::Advance(Evaluation& evaluation, const Queue& queue,
   }
   // An end line counts only once the current run started: before, it is a lost run's.
   bool current_run_started = !starts.empty() && starts.back().restart >= current.restart;
-  bool script_ended = current_run_started && fs::exists(folder / ("end." + job_id), error);
+  bool script_ended = current_run_started && EndOfRun(folder, job_id, starts.back().restart);
 
   if (has_verdict &&
       (script_ended || state.empty() || IsOwnEnd(state) || IsInfrastructureEnd(state))) {
@@ -639,8 +651,12 @@ void SlurmExecutor::Advance(Evaluation& evaluation, const Queue& queue,
   }
   if (script_ended || IsOwnEnd(state)) {
     // The script's own end without a verdict; give a shared filesystem a moment to show files.
+    // A run that started and left no end line yet is most likely still going: Slurm's record
+    // may show the lost run's end for a while after a requeue (seen: FAILED while the requeued
+    // run was starting). Only a long silence means the script died without its end line.
     if (!script_ended && evaluation.ended_seen_at == 0) evaluation.ended_seen_at = Now();
-    if (!script_ended && Now() - evaluation.ended_seen_at < 5) return;
+    const double grace = current_run_started ? 60 : 5;
+    if (!script_ended && Now() - evaluation.ended_seen_at < grace) return;
     EvaluationOutcome outcome = Finish(evaluation);
     std::string log = ReadFileText(folder / ("evaluate." + job_id + ".err"));
     if (log.empty()) log = ReadFileText(folder / ("slurm-" + job_id + ".out"));

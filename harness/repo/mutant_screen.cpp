@@ -12,8 +12,8 @@
 #include "harness/base/process.h"
 #include "harness/candidate/build.h"
 #include "harness/candidate/compile_commands.h"
-#include "harness/git/worktree.h"
 #include "harness/candidate/compile_recorder.h"
+#include "harness/git/worktree.h"
 #include "harness/verify/isa_levels.h"
 
 namespace rlvr {

@@ -7,9 +7,9 @@
 //
 // The screen works in a scratch worktree of HEAD (.rlvr/worktrees/mutants) with a compile database
 // of it: the baseline build's compile_commands.json with its tree's paths moved to the scratch
-// tree, or, for a command build, one recorded from the build command (candidate/compile_recorder.h).
-// A file is compiled where it lies, at one path for HEAD's text and every mutant, so __FILE__,
-// symbol names and line numbers agree and only the code can differ.
+// tree, or, for a command build, one recorded from the build command
+// (candidate/compile_recorder.h). A file is compiled where it lies, at one path for HEAD's text and
+// every mutant, so __FILE__, symbol names and line numbers agree and only the code can differ.
 #pragma once
 
 #include <filesystem>
