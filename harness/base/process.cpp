@@ -245,7 +245,15 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const RunOptions&
       writable.push_back(temp.path);
       SetVariable(env, "TMPDIR", temp.path.string());
     }
-    write_ruleset = MakeWriteRuleset(writable, nullptr);  // -1: unconfined, said by the status
+    // Without Landlock the run is unconfined, as WriteConfinementStatus() tells every report; a
+    // kernel that has it but refuses this ruleset must not quietly run candidate code unconfined.
+    std::string why;
+    write_ruleset = MakeWriteRuleset(writable, &why);
+    if (write_ruleset < 0 && WriteConfinementAvailable()) {
+      result.spawn_failed = true;
+      result.err = "could not confine the program's writes: " + why;
+      return result;
+    }
   }
   std::vector<char*> child_env;
   for (auto& entry : env) child_env.push_back(entry.data());

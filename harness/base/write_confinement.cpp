@@ -17,13 +17,18 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// The kernel's Landlock ABI version, or -errno; asked once (it cannot change while rlvr runs).
 int LandlockAbi() {
+  static const int abi = [] {
 #ifdef SYS_landlock_create_ruleset
-  long abi = syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
-  return abi < 0 ? -errno : static_cast<int>(abi);
+    long version =
+        syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
+    return version < 0 ? -errno : static_cast<int>(version);
 #else
-  return -ENOSYS;
+    return -ENOSYS;
 #endif
+  }();
+  return abi;
 }
 
 // Every right that changes the file system, as far as this kernel's ABI knows them. Rights not
@@ -103,14 +108,11 @@ int RestrictWritesTo(int ruleset_fd) {
 }
 
 std::string WriteConfinementStatus() {
-  static const std::string status = [] {
-    const int abi = LandlockAbi();
-    if (abi > 0)
-      return fmt::format("candidate writes confined to their own trees (Landlock ABI {})", abi);
-    return fmt::format("candidate writes NOT confined: the kernel has no Landlock ({})",
-                       std::strerror(-abi));
-  }();
-  return status;
+  const int abi = LandlockAbi();
+  if (abi > 0)
+    return fmt::format("candidate writes confined to their own trees (Landlock ABI {})", abi);
+  return fmt::format("candidate writes NOT confined: the kernel has no Landlock ({})",
+                     std::strerror(-abi));
 }
 
 bool WriteConfinementAvailable() {

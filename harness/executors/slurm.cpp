@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <system_error>
@@ -123,14 +124,15 @@ bool IsOwnEnd(const std::string& state) {
   return state == "COMPLETED" || state == "FAILED";
 }
 
-// Whether the job's end line ("status time restart") is the end of run `restart`: a run Slurm
-// lost may still write its end after the requeued run started.
-bool EndOfRun(const fs::path& folder, const std::string& job_id, int restart) {
+// The exit status in the job's end line ("status time restart") when that line is the end of
+// run `restart`; nullopt otherwise (no end yet, or a lost run that wrote its end after the
+// requeued run started).
+std::optional<int> EndStatusOfRun(const fs::path& folder, const std::string& job_id, int restart) {
   std::istringstream end(ReadFileText(folder / ("end." + job_id)));
   int status = -1, end_restart = -1;
   double ended_at = 0;
-  if (!(end >> status >> ended_at >> end_restart)) return false;
-  return end_restart == restart;
+  if (!(end >> status >> ended_at >> end_restart) || end_restart != restart) return std::nullopt;
+  return status;
 }
 
 // "rlvr repo=/x key=a17 try=2 run=5" -> "a17" when the repository is `repo`, else "".
@@ -622,7 +624,9 @@ void SlurmExecutor::Advance(Evaluation& evaluation, const Queue& queue,
   }
   // An end line counts only once the current run started: before, it is a lost run's.
   bool current_run_started = !starts.empty() && starts.back().restart >= current.restart;
-  bool script_ended = current_run_started && EndOfRun(folder, job_id, starts.back().restart);
+  const std::optional<int> end_status =
+      current_run_started ? EndStatusOfRun(folder, job_id, starts.back().restart) : std::nullopt;
+  const bool script_ended = end_status.has_value();
 
   if (has_verdict &&
       (script_ended || state.empty() || IsOwnEnd(state) || IsInfrastructureEnd(state))) {
@@ -635,19 +639,14 @@ void SlurmExecutor::Advance(Evaluation& evaluation, const Queue& queue,
     Retry(evaluation, "job " + job_id + " " + state + where + " (not by rlvr)", finished);
     return;
   }
-  if (script_ended) {
+  if (script_ended && *end_status >= 128) {
     // rlvr evaluate stopped by a signal (a cancel or preemption whose CANCELLED state squeue does
     // not show yet): the cluster's doing, never the candidate's.
-    std::istringstream end(ReadFileText(folder / ("end." + job_id)));
-    int status = -1;
-    end >> status;
-    if (status >= 128) {
-      Retry(evaluation,
-            "job " + job_id + " CANCELLED or preempted" + where + " (its evaluation stopped by " +
-                "signal " + std::to_string(status - 128) + ", not by rlvr)",
-            finished);
-      return;
-    }
+    Retry(evaluation,
+          "job " + job_id + " CANCELLED or preempted" + where + " (its evaluation stopped by " +
+              "signal " + std::to_string(*end_status - 128) + ", not by rlvr)",
+          finished);
+    return;
   }
   if (script_ended || IsOwnEnd(state)) {
     // The script's own end without a verdict; give a shared filesystem a moment to show files.
