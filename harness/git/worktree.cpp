@@ -130,6 +130,23 @@ void RemoveUntracked(git_repository* repo, const fs::path& root) {
   }
 }
 
+// libgit2 writes a worktree's index and HEAD through "<file>.lock" and renames it; a process
+// killed in between (SIGKILL, OOM, a lost node) leaves the lock, and every later reset fails
+// "the index is locked" — a machine fault forever. The caller holds the repository's RunLock, so
+// no other rlvr is inside this worktree and the lock is a dead process's: remove it. Only the
+// worktree's own git directory is cleared; the user's repository locks are never touched.
+void RemoveStaleWorktreeLocks(git_repository* repo) {
+  fs::path gitdir = git_repository_path(repo);
+  for (const char* name : {"index.lock", "HEAD.lock"}) {
+    std::error_code ec;
+    if (!fs::exists(gitdir / name, ec)) continue;
+    fs::remove(gitdir / name, ec);
+    if (ec)
+      throw GitError(fmt::format("cannot remove the stale lock {} left by a killed process: {}",
+                                 (gitdir / name).string(), ec.message()));
+  }
+}
+
 }  // namespace
 
 void CheckGit(int code, const std::string& what) {
@@ -164,7 +181,10 @@ fs::path PrepareWorktree(const fs::path& repo_root, const fs::path& state_dir,
   RepoPtr main = Open(repo_root);
   fs::path path = fs::absolute(state_dir / "worktrees" / name);
   RepoPtr repo = OpenExistingWorktree(main.get(), path);
-  if (!repo) repo = CreateWorktree(main.get(), path, name);
+  if (repo)
+    RemoveStaleWorktreeLocks(repo.get());
+  else
+    repo = CreateWorktree(main.get(), path, name);
 
   git_oid oid;
   CheckGit(git_oid_fromstr(&oid, commit.c_str()), "bad commit id " + commit);

@@ -29,6 +29,8 @@ void EnsureStateDir(const std::filesystem::path& state_dir);
 // that commit's tree: tracked files reset, untracked and ignored files removed. Creates it on
 // first use (registered in the repository as "rlvr-<name>"); reuses it after, so unchanged files
 // keep their timestamps and builds stay incremental. Returns its path.
+// Precondition: the caller holds the repository's RunLock; a lock file libgit2 left in the
+// worktree's git directory (a process killed mid-reset) is then stale and is removed.
 std::filesystem::path PrepareWorktree(const std::filesystem::path& repo_root,
                                       const std::filesystem::path& state_dir,
                                       const std::string& name, const std::string& commit);

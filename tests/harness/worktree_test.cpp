@@ -66,6 +66,25 @@ TEST(WorktreeTest, FollowsANewCommitAndSurvivesDeletion) {
   EXPECT_EQ(repo.Git("branch --format='%(refname:short)'"), "main\n");
 }
 
+// A loop SIGKILLed while libgit2 rewrote the worktree's index leaves index.lock behind (seen in
+// CI: every later loop stopped with "the index is locked", a machine fault for ever).
+TEST(WorktreeTest, ALockLeftByAKilledProcessDoesNotBlockTheNextReset) {
+  FixtureRepo repo = MakeFixtureRepo();
+  fs::path state = repo.path() / ".rlvr";
+  fs::path tree = PrepareWorktree(repo.path(), state, "baseline", repo.Head());
+  fs::path gitdir = repo.path() / ".git" / "worktrees" / "rlvr-baseline";
+  ASSERT_TRUE(fs::is_directory(gitdir));
+  Write(gitdir / "index.lock", "");
+  Write(gitdir / "HEAD.lock", "");
+  Write(repo.path() / ".git" / "index.lock", "");  // the user's own: not rlvr's to remove
+  Write(tree / "kernel/dot.cpp", "garbage");
+  tree = PrepareWorktree(repo.path(), state, "baseline", repo.Head());
+  EXPECT_EQ(Read(tree / "kernel/dot.cpp"), Read(repo.path() / "kernel/dot.cpp"));
+  EXPECT_FALSE(fs::exists(gitdir / "index.lock"));
+  EXPECT_FALSE(fs::exists(gitdir / "HEAD.lock"));
+  EXPECT_TRUE(fs::exists(repo.path() / ".git" / "index.lock"));
+}
+
 TEST(WorktreeTest, DirtyPathsSeesModifiedStagedAndUntracked) {
   FixtureRepo repo = MakeFixtureRepo();
   EXPECT_THAT(DirtyPaths(repo.path(), {"kernel/dot.cpp", "baselines/dot.json"}), IsEmpty());
