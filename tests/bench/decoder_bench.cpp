@@ -5,8 +5,7 @@
 // 128-token prompt per type (BM_Prefill85MStored/<type>: tokens/s of prompt). Decode of one token
 // is memory-bound (every weight is read once per token), so besides tokens/s (items_per_second)
 // each reports the weight bytes streamed per second ("GB/s") and that rate as a share of the
-// machine's memory bandwidth
-// ("bw_share"). After timing, the last logits are checked against a fresh recomputation.
+// read bandwidth measured in the same process by the same threads ("bw_share", read_bandwidth.h). After timing, the last logits are checked against a fresh recomputation.
 //
 // The weights are the model and stay put; what a kernel could remember is the token stream. So
 // no token sequence is ever replayed: the toy LM rotates among kInputSets models (each with its
@@ -25,13 +24,10 @@
 #include "kernels/stored_weights.h"
 #include "kernels/toy_lm.h"
 #include "tests/bench/bench_util.h"
+#include "tests/bench/read_bandwidth.h"
 
 namespace rlvr {
 namespace {
-
-// Sustained read bandwidth of the benchmark machine (2-core Zen 5 VM; see BM_MemBandwidth for a
-// measurement on the machine at hand). bw_share = weight bytes per second / this.
-constexpr double kMemoryBandwidthBytesPerSecond = 76e9;
 
 // Tokens decoded from a context position before the cache is rewound to it, so the context
 // stays within [position, position + kDecodeWindow).
@@ -42,7 +38,8 @@ constexpr uint64_t kWeightSeed = 0x85eed;
 void ReportDecodeCounters(benchmark::State& state, double bytes_per_token) {
   state.SetItemsProcessed(state.iterations());
   ReportBytes(state, bytes_per_token);
-  state.counters["bw_share"] = benchmark::Counter(bytes_per_token / kMemoryBandwidthBytesPerSecond,
+  // Of the read bandwidth measured in this process by the same threads (read_bandwidth.h).
+  state.counters["bw_share"] = benchmark::Counter(bytes_per_token / MeasuredReadBandwidth(),
                                                   benchmark::Counter::kIsIterationInvariantRate);
 }
 

@@ -12,6 +12,7 @@
 #include "kernels/reference/gemm_ref.h"
 #include "kernels/thread_pool.h"
 #include "tests/bench/bench_util.h"
+#include "tests/bench/read_bandwidth.h"
 
 #if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
@@ -103,71 +104,19 @@ void BM_PeakFma(benchmark::State& state) {
 }
 BENCHMARK(BM_PeakFma)->UseRealTime();
 
-struct StreamProblem {
-  const float* data;
-  size_t count;
-  int parts;
-  double* sums;
-};
-
-void StreamTask(void* ctx, int task) {
-  const StreamProblem& p = *static_cast<const StreamProblem*>(ctx);
-  size_t begin = p.count * task / p.parts, end = p.count * (task + 1) / p.parts;
-  begin &= ~size_t{63};
-  end = task + 1 == p.parts ? p.count : end & ~size_t{63};
-#if defined(__AVX512F__)
-  __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
-  __m512 a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
-  size_t i = begin;
-  for (; i + 64 <= end; i += 64) {
-    a0 = _mm512_add_ps(a0, _mm512_load_ps(p.data + i));
-    a1 = _mm512_add_ps(a1, _mm512_load_ps(p.data + i + 16));
-    a2 = _mm512_add_ps(a2, _mm512_load_ps(p.data + i + 32));
-    a3 = _mm512_add_ps(a3, _mm512_load_ps(p.data + i + 48));
-  }
-  alignas(64) float lanes[16];
-  _mm512_store_ps(lanes, _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
-  double sum = 0.0;
-  for (float lane : lanes) sum += lane;
-#else
-  float partial[16] = {};
-  size_t i = begin;
-  for (; i + 16 <= end; i += 16) {
-    for (int j = 0; j < 16; ++j) partial[j] += p.data[i + j];
-  }
-  double sum = 0.0;
-  for (float v : partial) sum += v;
-#endif
-  for (; i < end; ++i) sum += p.data[i];
-  p.sums[task] = sum;
-}
-
-// Reads a 256 MiB buffer (far beyond any cache) on every thread.
+// Reads a 256 MiB buffer (far beyond any cache) on every thread: the roofline of memory-bound
+// kernels (see read_bandwidth.h; the decode benchmarks' bw_share divides by the same read).
 void BM_MemBandwidth(benchmark::State& state) {
-  constexpr size_t kBytes = size_t{256} << 20;
-  const size_t count = kBytes / sizeof(float);
-  // 2 MiB-aligned and backed by huge pages where the kernel allows: touching 256 MiB page by
-  // page costs over a second on a virtual machine, and every benchmark run pays it.
-  constexpr size_t kHugePage = size_t{2} << 20;
-  float* data = static_cast<float*>(std::aligned_alloc(kHugePage, kBytes));
-  if (data == nullptr) {
-    state.SkipWithError("cannot allocate the 256 MiB buffer");
-    return;
-  }
-  madvise(data, kBytes, MADV_HUGEPAGE);  // advice only: without huge pages it is just slower
-  for (size_t i = 0; i < count; ++i) data[i] = 1.0f;
-  ThreadPool& pool = DefaultPool();
-  std::vector<double> sums(pool.threads());
-  StreamProblem problem{data, count, pool.threads(), sums.data()};
+  ReadStream stream(size_t{256} << 20, DefaultPool());
+  double sum = 0.0;
   for (auto _ : state) {
-    pool.Run(problem.parts, StreamTask, &problem);
-    benchmark::DoNotOptimize(sums.data());
+    sum = stream.ReadOnce();
+    benchmark::DoNotOptimize(sum);
   }
-  double total = 0.0;
-  for (double s : sums) total += s;
-  if (total != static_cast<double>(count)) state.SkipWithError("stream sum is wrong");
-  std::free(data);
-  ReportBytes(state, static_cast<double>(kBytes));
+  if (sum != static_cast<double>(stream.bytes() / sizeof(float)))
+    state.SkipWithError("stream sum is wrong");
+  ReportBytes(state, static_cast<double>(stream.bytes()));
+  state.counters["threads"] = DefaultPool().threads();
 }
 BENCHMARK(BM_MemBandwidth)->UseRealTime();
 
