@@ -126,11 +126,12 @@ void Decoder::ForwardChunk(const int* tokens, int n, int start) {
     }
     // Keys and values go straight into the cache: its rows for consecutive positions of one
     // layer are contiguous, so the projection's output rows land where Attention reads them.
-    // One input for three products: its 8-bit form is made once.
+    // One input for three products (its 8-bit form made once), in one run of the pool.
     input_.Set(normed_.data(), n, dim);
-    Project(w.q_proj, q_.data());
-    Project(w.k_proj, cache_.K(layer, start));
-    Project(w.v_proj, cache_.V(layer, start));
+    const StoredProductTarget qkv[] = {{&w.q_proj, q_.data()},
+                                       {&w.k_proj, cache_.K(layer, start)},
+                                       {&w.v_proj, cache_.V(layer, start)}};
+    StoredProducts(qkv, input_, pool_);
     for (int r = 0; r < n; ++r) {
       ApplyRope(q_.data() + static_cast<size_t>(r) * q_dim, c.n_heads, c.head_dim, start + r,
                 rope_);
@@ -146,8 +147,8 @@ void Decoder::ForwardChunk(const int* tokens, int n, int start) {
               normed_.data() + static_cast<size_t>(r) * dim, dim, c.norm_eps);
     }
     input_.Set(normed_.data(), n, dim);
-    Project(w.gate_proj, gate_.data());
-    Project(w.up_proj, up_.data());
+    const StoredProductTarget gate_up[] = {{&w.gate_proj, gate_.data()}, {&w.up_proj, up_.data()}};
+    StoredProducts(gate_up, input_, pool_);
     SwiGLU(gate_.data(), up_.data(), gate_.data(), n * ffn);
     input_.Set(gate_.data(), n, ffn);
     Project(w.down_proj, branch_.data());

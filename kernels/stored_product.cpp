@@ -961,6 +961,72 @@ void StoredProduct(const StoredMatrix& W, ProductInput& in, float* y, ThreadPool
   }
 }
 
+namespace {
+
+// The tasks of several ProductJobs as one run: task t belongs to the job whose range holds it.
+struct ProductJobs {
+  ProductJob jobs[kMaxStoredProducts];
+  int first_task[kMaxStoredProducts + 1];
+  int count;
+};
+
+void ProductJobsTask(void* ctx, int task) {
+  auto& all = *static_cast<ProductJobs*>(ctx);
+  int j = 0;
+  while (task >= all.first_task[j + 1]) ++j;
+  ProductTask(&all.jobs[j], task - all.first_task[j]);
+}
+
+// F32 weights with their data take StoredProduct's float GEMM / MatVec path, run on their own.
+bool TakesFloatPath(const StoredMatrix& W) {
+  return W.type == StoredType::kF32 && W.data != nullptr;
+}
+
+}  // namespace
+
+void StoredProducts(std::span<const StoredProductTarget> targets, ProductInput& in,
+                    ThreadPool* pool) {
+  if (targets.size() > static_cast<size_t>(kMaxStoredProducts)) {
+    throw std::invalid_argument("StoredProducts: " + std::to_string(targets.size()) +
+                                " products, at most " + std::to_string(kMaxStoredProducts));
+  }
+  if (!pool) pool = &DefaultPool();
+  ProductJobs all{};
+  long long work = 0;
+  for (const StoredProductTarget& t : targets) {
+    if (TakesFloatPath(*t.W)) {
+      CheckStoredMatrix(*t.W, "StoredProduct");
+      if (t.W->cols != in.cols()) PrepareJob(*t.W, in, t.y, false);  // throws the mismatch
+      continue;
+    }
+    all.jobs[all.count++] = PrepareJob(*t.W, in, t.y, !StoredProductHasFastPath());
+    work += static_cast<long long>(t.W->rows) * t.W->cols * in.rows();
+  }
+  for (const StoredProductTarget& t : targets) {
+    if (TakesFloatPath(*t.W)) StoredProduct(*t.W, in, t.y, pool);
+  }
+  if (all.count == 0) return;
+  // As StoredProduct: a few tasks per thread in all, shared out by each product's work.
+  const int threads = pool->threads();
+  const bool parallel = threads > 1 && work >= (1 << 17);
+  all.first_task[0] = 0;
+  for (int j = 0; j < all.count; ++j) {
+    ProductJob& job = all.jobs[j];
+    job.tasks = 1;
+    if (parallel) {
+      const long long own = static_cast<long long>(job.W->rows) * job.W->cols * in.rows();
+      const int share = static_cast<int>((threads * 4 * own + work - 1) / work);
+      job.tasks = std::clamp(share, 1, std::max(1, (job.W->rows + 15) / 16));
+    }
+    all.first_task[j + 1] = all.first_task[j] + job.tasks;
+  }
+  if (parallel) {
+    pool->Run(all.first_task[all.count], ProductJobsTask, &all);
+  } else {
+    for (int j = 0; j < all.count; ++j) ProductTask(&all.jobs[j], 0);
+  }
+}
+
 void StoredProductPlain(const StoredMatrix& W, ProductInput& in, float* y) {
   ProductJob job = PrepareJob(W, in, y, true);
   ProductTask(&job, 0);

@@ -5,7 +5,8 @@
 // 128-token prompt per type (BM_Prefill85MStored/<type>: tokens/s of prompt). Decode of one token
 // is memory-bound (every weight is read once per token), so besides tokens/s (items_per_second)
 // each reports the weight bytes streamed per second ("GB/s") and that rate as a share of the
-// read bandwidth measured in the same process by the same threads ("bw_share", read_bandwidth.h). After timing, the last logits are checked against a fresh recomputation.
+// read bandwidth measured in the same process by the same threads ("bw_share", read_bandwidth.h).
+// After timing, the last logits are checked against a fresh recomputation.
 //
 // The weights are the model and stay put; what a kernel could remember is the token stream. So
 // no token sequence is ever replayed: the toy LM rotates among kInputSets models (each with its

@@ -68,7 +68,9 @@ ReadStream::ReadStream(size_t bytes, ThreadPool& pool) : bytes_(bytes), pool_(po
   std::fill(data_, data_ + bytes / sizeof(float), 1.0f);
 }
 
-ReadStream::~ReadStream() { std::free(data_); }
+ReadStream::~ReadStream() {
+  std::free(data_);
+}
 
 double ReadStream::ReadOnce() {
   std::vector<double> sums(pool_.threads());

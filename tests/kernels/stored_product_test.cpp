@@ -230,6 +230,53 @@ TEST(StoredProduct, ResultDoesNotDependOnThreadCount) {
   }
 }
 
+// Several matrices with one input in one pool run (a layer's q, k, v; gate and up): each output
+// is bit for bit StoredProduct's, whatever the mix of types, row counts and threads.
+TEST(StoredProduct, ProductsSharingAnInputEqualSeparateProductsBitForBit) {
+  std::mt19937_64 rng(TestSeedFor(2603));
+  ThreadPool one(1), three(3);
+  const int cols = 512;
+  const StoredType mixes[][3] = {{StoredType::kQ4_K, StoredType::kQ6_K, StoredType::kQ8_0},
+                                 {StoredType::kF32, StoredType::kQ4_0, StoredType::kBF16},
+                                 {StoredType::kF16, StoredType::kF32, StoredType::kQ4_K}};
+  for (const auto& mix : mixes) {
+    for (int n : {1, 5}) {
+      // Row counts: large enough for the pool, odd, and one tiny matrix.
+      RandomMatrix a(mix[0], 700, cols, rng), b(mix[1], 37, cols, rng), c(mix[2], 301, cols, rng);
+      const std::vector<float> x = RandomInput(n, cols, rng);
+      for (ThreadPool* pool : {&one, &three}) {
+        ProductInput in(n, cols);
+        in.Set(x.data(), n, cols);
+        std::vector<float> ya(700 * n, -1.0f), yb(37 * n, -1.0f), yc(301 * n, -1.0f);
+        const StoredProductTarget targets[] = {
+            {&a.m, ya.data()}, {&b.m, yb.data()}, {&c.m, yc.data()}};
+        StoredProducts(targets, in, pool);
+        for (const auto& [m, y] : {std::pair{&a.m, &ya}, std::pair{&b.m, &yb}, {&c.m, &yc}}) {
+          std::vector<float> want(y->size());
+          StoredProduct(*m, in, want.data(), pool);
+          EXPECT_EQ(0, std::memcmp(y->data(), want.data(), want.size() * sizeof(float)))
+              << StoredTypeName(m->type) << " in a mix, n " << n << ", " << pool->threads()
+              << " threads";
+        }
+      }
+    }
+  }
+}
+
+TEST(StoredProduct, ProductsSharingAnInputCheckEveryMatrixBeforeComputing) {
+  std::mt19937_64 rng(TestSeedFor(2604));
+  RandomMatrix good(StoredType::kQ8_0, 64, 512, rng), bad(StoredType::kQ4_K, 8, 256, rng);
+  ProductInput in(1, 512);
+  const std::vector<float> x = RandomInput(1, 512, rng);
+  in.Set(x.data(), 1, 512);
+  std::vector<float> y_good(64, -7.0f), y_bad(8, -7.0f);
+  const StoredProductTarget targets[] = {{&good.m, y_good.data()}, {&bad.m, y_bad.data()}};
+  EXPECT_THROW(StoredProducts(targets, in), std::invalid_argument);  // 256 columns against 512
+  EXPECT_EQ(y_good, std::vector<float>(64, -7.0f));                  // nothing computed
+  const StoredProductTarget five[] = {targets[0], targets[0], targets[0], targets[0], targets[0]};
+  EXPECT_THROW(StoredProducts(five, in), std::invalid_argument);
+}
+
 TEST(StoredProduct, NewInputInTheSameBufferIsRoundedAgain) {
   // ProductInput keeps the 8-bit form of its input for the next product; a new Set must drop it,
   // even when the new input lives at the same address.
