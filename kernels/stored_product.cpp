@@ -374,16 +374,30 @@ float FastDotQ4_0(const BlockQ4_0* w, const ActivationQ8_32* x, int blocks) {
   return sum;
 }
 
-// GGML's unpacking of Q4_K's 12 scale bytes: afterwards bytes 0-7 of out hold the 8 sub-block
-// scales and bytes 8-15 the 8 mins.
-inline void UnpackScalesFast(const uint8_t* packed, uint32_t out[4]) {
-  constexpr uint32_t kLow6 = 0x3f3f3f3f, kLow4 = 0x0f0f0f0f, kLow2 = 0x03030303;
-  std::memcpy(out, packed, 12);
-  out[3] = ((out[2] >> 4) & kLow4) | (((out[1] >> 6) & kLow2) << 4);
-  const uint32_t mins_low = out[1] & kLow6;
-  out[1] = (out[2] & kLow4) | (((out[0] >> 6) & kLow2) << 4);
-  out[2] = mins_low;
-  out[0] &= kLow6;
+// GGML's unpacking of Q4_K's 12 scale bytes, in a vector register: bytes 0-7 of the result hold
+// the 8 sub-block scales and bytes 8-15 the 8 mins. (Unpacking in general registers and moving
+// four words into a vector cost more than the bit arithmetic.) Reads 16 bytes from `packed`: the
+// 12 scale bytes and the first 4 code bytes after them in the block.
+inline __m128i UnpackScalesVector(const uint8_t* packed) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(packed));  // w0 w1 w2 -
+  const __m128i low6 = _mm_set1_epi8(0x3f), low4 = _mm_set1_epi8(0x0f);
+  const __m128i low2 = _mm_set1_epi8(0x03);
+  // Lanes 0, 1: w0 & low6, w1 & low6 (scales 0-3, mins 0-3).
+  const __m128i first = _mm_and_si128(v, low6);
+  // Lanes 0, 1: (w2 & low4) | ((w0 >> 6) & low2) << 4 and ((w2 >> 4) & low4) | ((w1 >> 6) ...).
+  const __m128i w2w2 =
+      _mm_srlv_epi32(_mm_shuffle_epi32(v, _MM_SHUFFLE(2, 2, 2, 2)), _mm_setr_epi32(0, 4, 0, 0));
+  const __m128i high2 = _mm_slli_epi32(_mm_and_si128(_mm_srli_epi32(v, 6), low2), 4);
+  const __m128i second = _mm_or_si128(_mm_and_si128(w2w2, low4), high2);
+  // out = first0 second0 first1 second1.
+  return _mm_unpacklo_epi32(first, second);
+}
+
+// 32 code bytes broadcast to both halves: the high half shifted down by 4, so after masking
+// with 0x0f the low half holds the low nibbles (one sub-block) and the high half the high ones
+// (the next). An immediate shift under a mask: cheaper than a variable shift of the whole.
+inline __m512i HighHalfNibbles(__m512i raw) {
+  return _mm512_mask_srli_epi16(raw, 0xFFFF0000u, raw, 4);
 }
 
 // Sum of the 8 lanes of v.
@@ -413,7 +427,6 @@ template <int R>
 void FastDotQ4_KRows(const BlockQ4_K* w, const ActivationQ8_256* x, size_t stride, int blocks,
                      float* out) {
   const __m512i low4 = _mm512_set1_epi8(0x0f);
-  const __m512i shifts = Join(_mm256_setzero_si256(), _mm256_set1_epi16(4));  // low | high nibbles
   // Duplicates each of 8 bytes: m0 m0 m1 m1 ... (mins pair with two 16-value sums each).
   const __m128i pairs = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
   __m512 acc[R];
@@ -425,17 +438,14 @@ void FastDotQ4_KRows(const BlockQ4_K* w, const ActivationQ8_256* x, size_t strid
   for (int b = 0; b < blocks; ++b) {
     // Scales and mins stay in registers: storing them as words and loading them as one vector
     // would stall on store forwarding every block.
-    uint32_t u[4];
-    UnpackScalesFast(w[b].scales, u);
-    const __m128i unpacked = _mm_setr_epi32(static_cast<int>(u[0]), static_cast<int>(u[1]),
-                                            static_cast<int>(u[2]), static_cast<int>(u[3]));
+    const __m128i unpacked = UnpackScalesVector(w[b].scales);
     const __m128i scales8 = _mm_cvtepu8_epi16(unpacked);
     const __m512i scales_all = _mm512_broadcast_i32x4(scales8);
     __m512i sum[R];
     for (int r = 0; r < R; ++r) sum[r] = _mm512_setzero_si512();
     for (int c = 0; c < 4; ++c) {
       const __m512i raw = _mm512_broadcast_i64x4(Bytes32(w[b].qs + 32 * c));
-      const __m512i codes = _mm512_and_si512(_mm512_srlv_epi16(raw, shifts), low4);
+      const __m512i codes = _mm512_and_si512(HighHalfNibbles(raw), low4);
       const __m512i scales =
           _mm512_shuffle_epi8(scales_all, _mm512_load_si512(kQ4_KScaleIndex.bytes[c]));
       for (int r = 0; r < R; ++r) {
@@ -619,7 +629,6 @@ void TileQ4_K(const BlockQ4_K* w, size_t w_stride, const ActivationQ8_256* x, si
               int blocks, float* out, size_t out_stride) {
   constexpr int kPairs = (RW + 1) / 2;  // the mins of weight rows 2p | 2p + 1 share a vector
   const __m512i low4 = _mm512_set1_epi8(0x0f);
-  const __m512i shifts = Join(_mm256_setzero_si256(), _mm256_set1_epi16(4));  // low | high nibbles
   const __m128i pairs = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
   __m512 acc[RX][RW];
   __m512 acc_mins[RX][kPairs];
@@ -633,10 +642,7 @@ void TileQ4_K(const BlockQ4_K* w, size_t w_stride, const ActivationQ8_256* x, si
     float d[RW], dmin[2 * kPairs];
     for (int j = 0; j < RW; ++j) {
       const BlockQ4_K& wb = w[j * w_stride + b];
-      uint32_t u[4];
-      UnpackScalesFast(wb.scales, u);
-      const __m128i unpacked = _mm_setr_epi32(static_cast<int>(u[0]), static_cast<int>(u[1]),
-                                              static_cast<int>(u[2]), static_cast<int>(u[3]));
+      const __m128i unpacked = UnpackScalesVector(wb.scales);
       scales_all[j] = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(unpacked));
       mins16[j] = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(_mm_srli_si128(unpacked, 8), pairs));
       d[j] = _cvtsh_ss(wb.d);
@@ -655,7 +661,7 @@ void TileQ4_K(const BlockQ4_K* w, size_t w_stride, const ActivationQ8_256* x, si
       const __m512i index = _mm512_load_si512(kQ4_KScaleIndex.bytes[c]);
       for (int j = 0; j < RW; ++j) {
         const __m512i raw = _mm512_broadcast_i64x4(Bytes32(w[j * w_stride + b].qs + 32 * c));
-        codes[j] = _mm512_and_si512(_mm512_srlv_epi16(raw, shifts), low4);
+        codes[j] = _mm512_and_si512(HighHalfNibbles(raw), low4);
         scales[j] = _mm512_shuffle_epi8(scales_all[j], index);
       }
       for (int r = 0; r < RX; ++r) {
