@@ -408,18 +408,48 @@ inline float SumLanes(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-// Byte indices for _mm512_shuffle_epi8 that spread int16 scale 2c over the low 256 bits and
-// scale 2c + 1 over the high 256 bits, from 8 int16 scales in every 128-bit lane.
-struct Q4_KScaleIndex {
-  alignas(64) int8_t bytes[4][64];
-  Q4_KScaleIndex() {
-    for (int c = 0; c < 4; ++c) {
-      for (int i = 0; i < 64; ++i)
-        bytes[c][i] = static_cast<int8_t>(4 * c + (i >= 32 ? 2 : 0) + (i & 1));
+// Q4_K's integer dot products, per block and input: chunk c (64 codes: sub-blocks 2c | 2c + 1)
+// times x by dpbusd gives 16 int32 lanes of 4 products each (8 lanes per sub-block, |lane| <=
+// 4 * 15 * 128, so int16 holds it). Chunks 2p and 2p + 1 are packed to int16 (packs_epi32: per
+// 128-bit lane 4 values of one, then 4 of the other) and multiplied by their sub-block scales
+// and summed in pairs by one dpwssd. This table holds, for pair p, the shuffle_epi8 byte indices
+// that place each value's int16 scale, from 8 int16 scales in every 128-bit lane: in lane k,
+// positions 0-3 come from chunk 2p (sub-block 4p + (k >= 2)), 4-7 from chunk 2p + 1 (sub-block
+// 4p + 2 + (k >= 2)).
+struct Q4_KPairScaleIndex {
+  alignas(64) int8_t bytes[2][64];
+  Q4_KPairScaleIndex() {
+    for (int p = 0; p < 2; ++p) {
+      for (int i = 0; i < 64; ++i) {
+        const int lane = i / 16, position = (i % 16) / 2;
+        const int sub_block = 4 * p + (position >= 4 ? 2 : 0) + (lane >= 2 ? 1 : 0);
+        bytes[p][i] = static_cast<int8_t>(2 * sub_block + (i & 1));
+      }
     }
   }
 };
-const Q4_KScaleIndex kQ4_KScaleIndex;
+const Q4_KPairScaleIndex kQ4_KPairScaleIndex;
+
+// The two pair-scale vectors of a block from its unpacked scales (UnpackScalesVector).
+inline void Q4_KPairScales(__m128i unpacked, __m512i scales[2]) {
+  const __m512i all = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(unpacked));
+  scales[0] = _mm512_shuffle_epi8(all, _mm512_load_si512(kQ4_KPairScaleIndex.bytes[0]));
+  scales[1] = _mm512_shuffle_epi8(all, _mm512_load_si512(kQ4_KPairScaleIndex.bytes[1]));
+}
+
+// Codes of chunk c of a Q4_K block: sub-block 2c in the low 256 bits, 2c + 1 in the high.
+inline __m512i Q4_KChunkCodes(const BlockQ4_K& b, int c, __m512i low4) {
+  return _mm512_and_si512(HighHalfNibbles(_mm512_broadcast_i64x4(Bytes32(b.qs + 32 * c))), low4);
+}
+
+// sum + the scaled integer dot of chunks 2p, 2p + 1 (codes) with 128 x values at xq.
+inline __m512i Q4_KPairDot(__m512i sum, __m512i codes0, __m512i codes1, const int8_t* xq,
+                           __m512i scales) {
+  const __m512i zero = _mm512_setzero_si512();
+  const __m512i t0 = _mm512_dpbusd_epi32(zero, codes0, Bytes64(xq));
+  const __m512i t1 = _mm512_dpbusd_epi32(zero, codes1, Bytes64(xq + 64));
+  return _mm512_dpwssd_epi32(sum, _mm512_packs_epi32(t0, t1), scales);
+}
 
 // Rows x[0], x[stride], ... x[(R-1) * stride] (each `blocks` blocks) against one Q4_K weight row:
 // the codes and scales of each block are unpacked once for the R inputs (prefill's batches).
@@ -439,21 +469,15 @@ void FastDotQ4_KRows(const BlockQ4_K* w, const ActivationQ8_256* x, size_t strid
     // Scales and mins stay in registers: storing them as words and loading them as one vector
     // would stall on store forwarding every block.
     const __m128i unpacked = UnpackScalesVector(w[b].scales);
-    const __m128i scales8 = _mm_cvtepu8_epi16(unpacked);
-    const __m512i scales_all = _mm512_broadcast_i32x4(scales8);
+    __m512i scales[2];
+    Q4_KPairScales(unpacked, scales);
     __m512i sum[R];
     for (int r = 0; r < R; ++r) sum[r] = _mm512_setzero_si512();
-    for (int c = 0; c < 4; ++c) {
-      const __m512i raw = _mm512_broadcast_i64x4(Bytes32(w[b].qs + 32 * c));
-      const __m512i codes = _mm512_and_si512(HighHalfNibbles(raw), low4);
-      const __m512i scales =
-          _mm512_shuffle_epi8(scales_all, _mm512_load_si512(kQ4_KScaleIndex.bytes[c]));
-      for (int r = 0; r < R; ++r) {
-        // Unsigned codes times signed x: pairs fit int16 (15 * 127 * 2), then scaled to int32.
-        const __m512i pair_sums =
-            _mm512_maddubs_epi16(codes, Bytes64(x[r * stride + b].qs + 64 * c));
-        sum[r] = _mm512_add_epi32(sum[r], _mm512_madd_epi16(pair_sums, scales));
-      }
+    for (int p = 0; p < 2; ++p) {
+      const __m512i codes0 = Q4_KChunkCodes(w[b], 2 * p, low4);
+      const __m512i codes1 = Q4_KChunkCodes(w[b], 2 * p + 1, low4);
+      for (int r = 0; r < R; ++r)
+        sum[r] = Q4_KPairDot(sum[r], codes0, codes1, x[r * stride + b].qs + 128 * p, scales[p]);
     }
     const float d = _cvtsh_ss(w[b].d), dmin = _cvtsh_ss(w[b].dmin);
     const __m256i mins16 =
@@ -622,8 +646,7 @@ void TileQ4_0(const BlockQ4_0* w, size_t w_stride, const ActivationQ8_32* x, siz
   }
 }
 
-// Q4_K: per 64 values, the codes of sub-blocks 2c | 2c + 1 times x (maddubs, pairs in int16),
-// then times the sub-block scales and summed into int32 by one dpwssd.
+// Q4_K: per 128 values (two chunks of sub-blocks 2c | 2c + 1), Q4_KPairDot, as the decode kernel.
 template <int RW, int RX>
 void TileQ4_K(const BlockQ4_K* w, size_t w_stride, const ActivationQ8_256* x, size_t x_stride,
               int blocks, float* out, size_t out_stride) {
@@ -637,13 +660,13 @@ void TileQ4_K(const BlockQ4_K* w, size_t w_stride, const ActivationQ8_256* x, si
     for (int p = 0; p < kPairs; ++p) acc_mins[r][p] = _mm512_setzero_ps();
   }
   for (int b = 0; b < blocks; ++b) {
-    __m512i scales_all[RW];
+    __m512i scales[RW][2];
     __m256i mins16[2 * kPairs];
     float d[RW], dmin[2 * kPairs];
     for (int j = 0; j < RW; ++j) {
       const BlockQ4_K& wb = w[j * w_stride + b];
       const __m128i unpacked = UnpackScalesVector(wb.scales);
-      scales_all[j] = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(unpacked));
+      Q4_KPairScales(unpacked, scales[j]);
       mins16[j] = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(_mm_srli_si128(unpacked, 8), pairs));
       d[j] = _cvtsh_ss(wb.d);
       dmin[j] = _cvtsh_ss(wb.dmin);
@@ -656,19 +679,16 @@ void TileQ4_K(const BlockQ4_K* w, size_t w_stride, const ActivationQ8_256* x, si
     for (int r = 0; r < RX; ++r) {
       for (int j = 0; j < RW; ++j) sum[r][j] = _mm512_setzero_si512();
     }
-    for (int c = 0; c < 4; ++c) {
-      __m512i codes[RW], scales[RW];
-      const __m512i index = _mm512_load_si512(kQ4_KScaleIndex.bytes[c]);
+    for (int p = 0; p < 2; ++p) {
+      __m512i codes0[RW], codes1[RW];
       for (int j = 0; j < RW; ++j) {
-        const __m512i raw = _mm512_broadcast_i64x4(Bytes32(w[j * w_stride + b].qs + 32 * c));
-        codes[j] = _mm512_and_si512(HighHalfNibbles(raw), low4);
-        scales[j] = _mm512_shuffle_epi8(scales_all[j], index);
+        codes0[j] = Q4_KChunkCodes(w[j * w_stride + b], 2 * p, low4);
+        codes1[j] = Q4_KChunkCodes(w[j * w_stride + b], 2 * p + 1, low4);
       }
       for (int r = 0; r < RX; ++r) {
-        const __m512i xq = Bytes64(x[r * x_stride + b].qs + 64 * c);
-        for (int j = 0; j < RW; ++j) {
-          sum[r][j] = _mm512_dpwssd_epi32(sum[r][j], _mm512_maddubs_epi16(codes[j], xq), scales[j]);
-        }
+        const int8_t* xq = x[r * x_stride + b].qs + 128 * p;
+        for (int j = 0; j < RW; ++j)
+          sum[r][j] = Q4_KPairDot(sum[r][j], codes0[j], codes1[j], xq, scales[j][p]);
       }
     }
     __m512i mins_pair[kPairs];
