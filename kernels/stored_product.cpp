@@ -267,14 +267,22 @@ inline __m512i Join(__m256i lo, __m256i hi) {
   return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
 }
 
+// One row at a time, front to back: the weights stream as one sequential read, which the
+// hardware prefetcher follows better than four rows read side by side (measured 3-6% more
+// bytes per second on one thread, alternating in one process).
 float FastDotF32(const float* w, const float* x, int K) {
   __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+  __m512 a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
   int k = 0;
-  for (; k + 32 <= K; k += 32) {
+  for (; k + 64 <= K; k += 64) {
     a0 = _mm512_fmadd_ps(_mm512_loadu_ps(w + k), _mm512_loadu_ps(x + k), a0);
     a1 = _mm512_fmadd_ps(_mm512_loadu_ps(w + k + 16), _mm512_loadu_ps(x + k + 16), a1);
+    a2 = _mm512_fmadd_ps(_mm512_loadu_ps(w + k + 32), _mm512_loadu_ps(x + k + 32), a2);
+    a3 = _mm512_fmadd_ps(_mm512_loadu_ps(w + k + 48), _mm512_loadu_ps(x + k + 48), a3);
   }
-  float sum = SumLanes(_mm512_add_ps(a0, a1));
+  for (; k + 16 <= K; k += 16)
+    a0 = _mm512_fmadd_ps(_mm512_loadu_ps(w + k), _mm512_loadu_ps(x + k), a0);
+  float sum = SumLanes(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
   for (; k < K; ++k) sum += w[k] * x[k];
   return sum;
 }
@@ -962,16 +970,12 @@ ProductJob PrepareJob(const StoredMatrix& W, ProductInput& in, float* y, bool pl
 
 void StoredProduct(const StoredMatrix& W, ProductInput& in, float* y, ThreadPool* pool) {
   if (!pool) pool = &DefaultPool();
-  if (W.type == StoredType::kF32 && W.data != nullptr) {
-    // Float weights: the float GEMM kernels (packed, cache-blocked) do better for n > 1.
+  if (W.type == StoredType::kF32 && W.data != nullptr && in.rows() > 1) {
+    // Float weights: the float GEMM kernels (packed, cache-blocked) do better for n > 1; one row
+    // (decode) takes FastDotF32 row by row below.
     CheckStoredMatrix(W, "StoredProduct");
     if (W.cols != in.cols()) PrepareJob(W, in, y, false);  // throws the mismatch
-    const float* w = static_cast<const float*>(W.data);
-    if (in.rows() == 1) {
-      MatVec(w, in.x(), y, W.rows, W.cols, pool);
-    } else {
-      Linear(in.x(), w, y, in.rows(), W.rows, W.cols, pool);
-    }
+    Linear(in.x(), static_cast<const float*>(W.data), y, in.rows(), W.rows, W.cols, pool);
     return;
   }
   ProductJob job = PrepareJob(W, in, y, !StoredProductHasFastPath());
@@ -1003,9 +1007,9 @@ void ProductJobsTask(void* ctx, int task) {
   ProductTask(&all.jobs[j], task - all.first_task[j]);
 }
 
-// F32 weights with their data take StoredProduct's float GEMM / MatVec path, run on their own.
-bool TakesFloatPath(const StoredMatrix& W) {
-  return W.type == StoredType::kF32 && W.data != nullptr;
+// F32 weights times several input rows take StoredProduct's float GEMM, run on their own.
+bool TakesFloatPath(const StoredMatrix& W, const ProductInput& in) {
+  return W.type == StoredType::kF32 && W.data != nullptr && in.rows() > 1;
 }
 
 }  // namespace
@@ -1020,7 +1024,7 @@ void StoredProducts(std::span<const StoredProductTarget> targets, ProductInput& 
   ProductJobs all{};
   long long work = 0;
   for (const StoredProductTarget& t : targets) {
-    if (TakesFloatPath(*t.W)) {
+    if (TakesFloatPath(*t.W, in)) {
       CheckStoredMatrix(*t.W, "StoredProduct");
       if (t.W->cols != in.cols()) PrepareJob(*t.W, in, t.y, false);  // throws the mismatch
       continue;
@@ -1029,7 +1033,7 @@ void StoredProducts(std::span<const StoredProductTarget> targets, ProductInput& 
     work += static_cast<long long>(t.W->rows) * t.W->cols * in.rows();
   }
   for (const StoredProductTarget& t : targets) {
-    if (TakesFloatPath(*t.W)) StoredProduct(*t.W, in, t.y, pool);
+    if (TakesFloatPath(*t.W, in)) StoredProduct(*t.W, in, t.y, pool);
   }
   if (all.count == 0) return;
   // As StoredProduct: a few tasks per thread in all, shared out by each product's work.

@@ -31,9 +31,11 @@ class ReadStream {
   ThreadPool& pool_;
 };
 
-// Bytes per second of the fastest of several full reads of a 256 MiB buffer by the default pool
-// (the same threads the kernels use), measured once per process on first call (~0.5 s).
-// The fastest read, so a kernel's share of it is never flattered by a slow measurement.
+// Bytes per second of a full read of a 256 MiB buffer by the default pool (the same threads the
+// kernels use): the median of every such read in this process, after three more reads now
+// (~20-60 ms; the buffer is made on first call, ~0.3 s). Other tenants' traffic makes single
+// reads swing (24-87 GB/s here within minutes), so each benchmark measures again right after its
+// timing and the median of the whole process, robust to a spike either way, is the roofline.
 double MeasuredReadBandwidth();
 
 }  // namespace rlvr
