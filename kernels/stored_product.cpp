@@ -474,8 +474,6 @@ void FastDotQ4_KRows(const BlockQ4_K* w, const ActivationQ8_256* x, size_t strid
     acc_mins[r] = _mm256_setzero_ps();
   }
   for (int b = 0; b < blocks; ++b) {
-    // Scales and mins stay in registers: storing them as words and loading them as one vector
-    // would stall on store forwarding every block.
     const __m128i unpacked = UnpackScalesVector(w[b].scales);
     __m512i scales[2];
     Q4_KPairScales(unpacked, scales);
@@ -968,29 +966,6 @@ ProductJob PrepareJob(const StoredMatrix& W, ProductInput& in, float* y, bool pl
 
 }  // namespace
 
-void StoredProduct(const StoredMatrix& W, ProductInput& in, float* y, ThreadPool* pool) {
-  if (!pool) pool = &DefaultPool();
-  if (W.type == StoredType::kF32 && W.data != nullptr && in.rows() > 1) {
-    // Float weights: the float GEMM kernels (packed, cache-blocked) do better for n > 1; one row
-    // (decode) takes FastDotF32 row by row below.
-    CheckStoredMatrix(W, "StoredProduct");
-    if (W.cols != in.cols()) PrepareJob(W, in, y, false);  // throws the mismatch
-    Linear(in.x(), static_cast<const float*>(W.data), y, in.rows(), W.rows, W.cols, pool);
-    return;
-  }
-  ProductJob job = PrepareJob(W, in, y, !StoredProductHasFastPath());
-  // Products too small to be worth waking the pool run inline; otherwise a few tasks per thread
-  // so a thread slowed by other load is balanced by the pool's dynamic hand-out.
-  const long long work = static_cast<long long>(W.rows) * W.cols * in.rows();
-  const int threads = pool->threads();
-  if (threads > 1 && work >= (1 << 17)) {
-    job.tasks = std::min((W.rows + 15) / 16, threads * 4);
-    pool->Run(job.tasks, ProductTask, &job);
-  } else {
-    ProductTask(&job, 0);
-  }
-}
-
 namespace {
 
 // The tasks of several ProductJobs as one run: task t belongs to the job whose range holds it.
@@ -1007,9 +982,15 @@ void ProductJobsTask(void* ctx, int task) {
   ProductTask(&all.jobs[j], task - all.first_task[j]);
 }
 
-// F32 weights times several input rows take StoredProduct's float GEMM, run on their own.
+// F32 weights times several input rows: the float GEMM kernels (packed, cache-blocked) do better
+// than rows of FastDotF32, which one input row (decode) takes.
 bool TakesFloatPath(const StoredMatrix& W, const ProductInput& in) {
   return W.type == StoredType::kF32 && W.data != nullptr && in.rows() > 1;
+}
+
+// Precondition: TakesFloatPath(W, in), W checked and W.cols == in.cols().
+void FloatBatchProduct(const StoredMatrix& W, ProductInput& in, float* y, ThreadPool* pool) {
+  Linear(in.x(), static_cast<const float*>(W.data), y, in.rows(), W.rows, W.cols, pool);
 }
 
 }  // namespace
@@ -1033,10 +1014,12 @@ void StoredProducts(std::span<const StoredProductTarget> targets, ProductInput& 
     work += static_cast<long long>(t.W->rows) * t.W->cols * in.rows();
   }
   for (const StoredProductTarget& t : targets) {
-    if (TakesFloatPath(*t.W, in)) StoredProduct(*t.W, in, t.y, pool);
+    if (TakesFloatPath(*t.W, in)) FloatBatchProduct(*t.W, in, t.y, pool);
   }
   if (all.count == 0) return;
-  // As StoredProduct: a few tasks per thread in all, shared out by each product's work.
+  // Products too small to be worth waking the pool run inline; otherwise a few tasks per thread
+  // in all, shared out by each product's work, so a thread slowed by other load is balanced by
+  // the pool's dynamic hand-out.
   const int threads = pool->threads();
   const bool parallel = threads > 1 && work >= (1 << 17);
   all.first_task[0] = 0;
@@ -1055,6 +1038,11 @@ void StoredProducts(std::span<const StoredProductTarget> targets, ProductInput& 
   } else {
     for (int j = 0; j < all.count; ++j) ProductTask(&all.jobs[j], 0);
   }
+}
+
+void StoredProduct(const StoredMatrix& W, ProductInput& in, float* y, ThreadPool* pool) {
+  const StoredProductTarget one[] = {{&W, y}};
+  StoredProducts(one, in, pool);
 }
 
 void StoredProductPlain(const StoredMatrix& W, ProductInput& in, float* y) {
