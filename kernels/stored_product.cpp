@@ -23,7 +23,7 @@ ProductInput::ProductInput(int max_rows, int max_cols)
     : max_rows_(max_rows),
       max_cols_(max_cols),
       q8_32_(static_cast<size_t>(std::max(max_rows, 0)) * (std::max(max_cols, 0) / 32 + 1)),
-      q8_256_(static_cast<size_t>(std::max(max_rows, 0)) * (std::max(max_cols, 0) / 256 + 1)) {
+      q8_k16_(static_cast<size_t>(std::max(max_rows, 0)) * (std::max(max_cols, 0) / 256 + 1)) {
   if (max_rows <= 0 || max_cols <= 0) {
     throw std::invalid_argument("ProductInput: max_rows and max_cols must be positive, got " +
                                 std::to_string(max_rows) + " and " + std::to_string(max_cols));
@@ -39,7 +39,7 @@ void ProductInput::Set(const float* x, int n, int K) {
   x_ = x;
   n_ = n;
   k_ = K;
-  have_q8_32_ = have_q8_256_ = false;
+  have_q8_32_ = have_q8_k16_ = false;
 }
 
 const ActivationQ8_32* ProductInput::Q8_32() {
@@ -53,15 +53,15 @@ const ActivationQ8_32* ProductInput::Q8_32() {
   return q8_32_.data();
 }
 
-const ActivationQ8_256* ProductInput::Q8_256() {
-  if (!have_q8_256_) {
+const ActivationQ8_K16* ProductInput::Q8_K16() {
+  if (!have_q8_k16_) {
     const int blocks = k_ / 256;
     for (int r = 0; r < n_; ++r) {
-      QuantizeActivationQ8_256(x_ + static_cast<size_t>(r) * k_, q8_256_.data() + r * blocks, k_);
+      QuantizeActivationQ8_K16(x_ + static_cast<size_t>(r) * k_, q8_k16_.data() + r * blocks, k_);
     }
-    have_q8_256_ = true;
+    have_q8_k16_ = true;
   }
-  return q8_256_.data();
+  return q8_k16_.data();
 }
 
 namespace {
@@ -108,6 +108,41 @@ float RoundBlock(const float* x, int8_t* q, int count) {
   return d;
 }
 
+// Largest |x| of 16 values (exact, so the same in either branch).
+float AbsMax16(const float* x) {
+#ifdef RLVR_STORED_AVX512
+  const __m512 v = _mm512_abs_ps(_mm512_loadu_ps(x));
+  __m256 m = _mm256_max_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+  __m128 q = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+  q = _mm_max_ps(q, _mm_movehl_ps(q, q));
+  return _mm_cvtss_f32(_mm_max_ss(q, _mm_movehdup_ps(q)));
+#else
+  float amax = 0.0f;
+  for (int i = 0; i < 16; ++i) amax = std::max(amax, std::fabs(x[i]));
+  return amax;
+#endif
+}
+
+// Codes of 16 values: clamp(nearest of x * inverse, +-127), ties to even. Returns their sum.
+int RoundGroup(const float* x, float inverse, int8_t* q) {
+#ifdef RLVR_STORED_AVX512
+  const __m512 scaled =
+      _mm512_roundscale_ps(_mm512_mul_ps(_mm512_loadu_ps(x), _mm512_set1_ps(inverse)),
+                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m512i codes = _mm512_cvttps_epi32(
+      _mm512_min_ps(_mm512_max_ps(scaled, _mm512_set1_ps(-127.0f)), _mm512_set1_ps(127.0f)));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(q), _mm512_cvtepi32_epi8(codes));
+  return _mm512_reduce_add_epi32(codes);
+#else
+  int sum = 0;
+  for (int i = 0; i < 16; ++i) {
+    q[i] = static_cast<int8_t>(std::clamp(std::nearbyint(x[i] * inverse), -127.0f, 127.0f));
+    sum += q[i];
+  }
+  return sum;
+#endif
+}
+
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
@@ -124,14 +159,35 @@ void QuantizeActivationQ8_32(const float* x, ActivationQ8_32* out, int K) {
   }
 }
 
-void QuantizeActivationQ8_256(const float* x, ActivationQ8_256* out, int K) {
+void QuantizeActivationQ8_K16(const float* x, ActivationQ8_K16* out, int K) {
   for (int b = 0; b < K / 256; ++b) {
-    ActivationQ8_256& o = out[b];
-    o.d = RoundBlock(x + b * 256, o.qs, 256);
-    for (int j = 0; j < 16; ++j) {
-      int sum = 0;
-      for (int i = 0; i < 16; ++i) sum += o.qs[16 * j + i];
-      o.bsums[j] = static_cast<int16_t>(sum);
+    const float* xb = x + b * 256;
+    ActivationQ8_K16& o = out[b];
+    float group_max[16], amax = 0.0f;
+    for (int g = 0; g < 16; ++g) {
+      group_max[g] = AbsMax16(xb + 16 * g);
+      amax = std::max(amax, group_max[g]);
+    }
+    o.d = amax / static_cast<float>(127 * kMaxGroupSteps);
+    for (int g = 0; g < 16; ++g) {
+      if (!std::isnormal(o.d)) {  // no usable step: zeros (see the header)
+        o.d = 0.0f;
+        o.k[g] = 1;
+        o.bsums[g] = 0;
+        std::fill_n(o.qs + 16 * g, 16, int8_t{0});
+        continue;
+      }
+      const float steps = std::ceil(group_max[g] * (static_cast<float>(kMaxGroupSteps) / amax));
+      const int k = std::clamp(static_cast<int>(steps), 1, kMaxGroupSteps);
+      o.k[g] = static_cast<int16_t>(k);
+      o.bsums[g] = static_cast<int16_t>(
+          RoundGroup(xb + 16 * g, 1.0f / (o.d * static_cast<float>(k)), o.qs + 16 * g));
+    }
+    for (int g = 0; g < 16; ++g) o.sums[g] = o.d * static_cast<float>(o.k[g] * o.bsums[g]);
+    // Q4_K's layout: int16 lane i of pair p's packed dot holds 4 products of values in group
+    // 4 * (2p + (i % 8 >= 4)) + i / 8 (Q4_KPairDot).
+    for (int p = 0; p < 2; ++p) {
+      for (int i = 0; i < 32; ++i) o.k_q4k[p][i] = o.k[4 * (2 * p + (i % 8 >= 4 ? 1 : 0)) + i / 8];
     }
   }
 }
@@ -185,28 +241,30 @@ float PlainDotQ4_0(const BlockQ4_0* w, const ActivationQ8_32* x, int blocks) {
   return sum;
 }
 
-float PlainDotQ4_K(const BlockQ4_K* w, const ActivationQ8_256* x, int blocks) {
+float PlainDotQ4_K(const BlockQ4_K* w, const ActivationQ8_K16* x, int blocks) {
   float sum = 0.0f;
   for (int b = 0; b < blocks; ++b) {
     uint8_t sc[8], mn[8];
     UnpackQ4_KScales(w[b].scales, sc, mn);
-    int dot = 0, mins = 0;
+    int group[16] = {};  // sum of q * x per 16 values
     for (int c = 0; c < 4; ++c) {
-      int lo = 0, hi = 0;
       for (int l = 0; l < 32; ++l) {
-        lo += (w[b].qs[32 * c + l] & 0x0f) * x[b].qs[64 * c + l];
-        hi += (w[b].qs[32 * c + l] >> 4) * x[b].qs[64 * c + 32 + l];
+        group[4 * c + l / 16] += (w[b].qs[32 * c + l] & 0x0f) * x[b].qs[64 * c + l];
+        group[4 * c + 2 + l / 16] += (w[b].qs[32 * c + l] >> 4) * x[b].qs[64 * c + 32 + l];
       }
-      dot += sc[2 * c] * lo + sc[2 * c + 1] * hi;
     }
-    for (int j = 0; j < 8; ++j) mins += mn[j] * (x[b].bsums[2 * j] + x[b].bsums[2 * j + 1]);
+    int64_t dot = 0, mins = 0;
+    for (int g = 0; g < 16; ++g) {
+      dot += static_cast<int64_t>(sc[g / 2] * x[b].k[g]) * group[g];
+      mins += static_cast<int64_t>(mn[g / 2] * x[b].k[g]) * x[b].bsums[g];
+    }
     sum += x[b].d * (HalfToFloat(w[b].d) * static_cast<float>(dot) -
                      HalfToFloat(w[b].dmin) * static_cast<float>(mins));
   }
   return sum;
 }
 
-float PlainDotQ6_K(const BlockQ6_K* w, const ActivationQ8_256* x, int blocks) {
+float PlainDotQ6_K(const BlockQ6_K* w, const ActivationQ8_K16* x, int blocks) {
   float sum = 0.0f;
   for (int b = 0; b < blocks; ++b) {
     const uint8_t* ql = w[b].ql;
@@ -228,8 +286,11 @@ float PlainDotQ6_K(const BlockQ6_K* w, const ActivationQ8_256* x, int blocks) {
       ql += 64;
       qh += 32;
     }
-    int dot = 0;
-    for (int j = 0; j < 16; ++j) dot += w[b].scales[j] * (sub[j] - 32 * x[b].bsums[j]);
+    // Sub-block j's x step is k[j] steps d: its scale times k[j] (|.| <= 8192) weighs it.
+    int64_t dot = 0;
+    for (int j = 0; j < 16; ++j) {
+      dot += static_cast<int64_t>(w[b].scales[j] * x[b].k[j]) * (sub[j] - 32 * x[b].bsums[j]);
+    }
     sum += HalfToFloat(w[b].d) * x[b].d * static_cast<float>(dot);
   }
   return sum;
@@ -459,20 +520,30 @@ inline __m512i Q4_KPairDot(__m512i sum, __m512i codes0, __m512i codes1, const in
   return _mm512_dpwssd_epi32(sum, _mm512_packs_epi32(t0, t1), scales);
 }
 
+// Pair p's scales (Q4_KPairScales) times the input's steps k of the same values (laid out alike
+// in ActivationQ8_K16::k_q4k): |scale * k| <= 63 * 64, so a lane of Q4_KPairDot's sum stays
+// under 2 * 2 * 7620 * 4032 < 2^31 per block.
+inline __m512i Q4_KInputSteps(__m512i scales, const ActivationQ8_K16& x, int p) {
+  return _mm512_mullo_epi16(scales, Bytes64(x.k_q4k[p]));
+}
+
+// The 16 lanes dmin * min of the sub-block holding group g (g / 2), as floats: times the input's
+// group sums (ActivationQ8_K16::sums) they give the block's min term lane by lane, one fnmadd per
+// input instead of an integer product and its conversion.
+inline __m512 Q4_KGroupMins(__m128i unpacked, float dmin) {
+  const __m128i pairs = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+  const __m512i mins = _mm512_cvtepu8_epi32(_mm_shuffle_epi8(unpacked, pairs));
+  return _mm512_mul_ps(_mm512_cvtepi32_ps(mins), _mm512_set1_ps(dmin));
+}
+
 // Rows x[0], x[stride], ... x[(R-1) * stride] (each `blocks` blocks) against one Q4_K weight row:
 // the codes and scales of each block are unpacked once for the R inputs (prefill's batches).
 template <int R>
-void FastDotQ4_KRows(const BlockQ4_K* w, const ActivationQ8_256* x, size_t stride, int blocks,
+void FastDotQ4_KRows(const BlockQ4_K* w, const ActivationQ8_K16* x, size_t stride, int blocks,
                      float* out) {
   const __m512i low4 = _mm512_set1_epi8(0x0f);
-  // Duplicates each of 8 bytes: m0 m0 m1 m1 ... (mins pair with two 16-value sums each).
-  const __m128i pairs = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
   __m512 acc[R];
-  __m256 acc_mins[R];
-  for (int r = 0; r < R; ++r) {
-    acc[r] = _mm512_setzero_ps();
-    acc_mins[r] = _mm256_setzero_ps();
-  }
+  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
   for (int b = 0; b < blocks; ++b) {
     const __m128i unpacked = UnpackScalesVector(w[b].scales);
     __m512i scales[2];
@@ -482,48 +553,62 @@ void FastDotQ4_KRows(const BlockQ4_K* w, const ActivationQ8_256* x, size_t strid
     for (int p = 0; p < 2; ++p) {
       const __m512i codes0 = Q4_KChunkCodes(w[b], 2 * p, low4);
       const __m512i codes1 = Q4_KChunkCodes(w[b], 2 * p + 1, low4);
-      for (int r = 0; r < R; ++r)
-        sum[r] = Q4_KPairDot(sum[r], codes0, codes1, x[r * stride + b].qs + 128 * p, scales[p]);
+      for (int r = 0; r < R; ++r) {
+        const ActivationQ8_K16& xb = x[r * stride + b];
+        sum[r] =
+            Q4_KPairDot(sum[r], codes0, codes1, xb.qs + 128 * p, Q4_KInputSteps(scales[p], xb, p));
+      }
     }
-    const float d = _cvtsh_ss(w[b].d), dmin = _cvtsh_ss(w[b].dmin);
-    const __m256i mins16 =
-        _mm256_cvtepu8_epi16(_mm_shuffle_epi8(_mm_srli_si128(unpacked, 8), pairs));
+    const float d = _cvtsh_ss(w[b].d);
+    const __m512 mins = Q4_KGroupMins(unpacked, _cvtsh_ss(w[b].dmin));
     for (int r = 0; r < R; ++r) {
-      const ActivationQ8_256& xb = x[r * stride + b];
+      const ActivationQ8_K16& xb = x[r * stride + b];
       acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[r]), _mm512_set1_ps(d * xb.d), acc[r]);
-      const __m256i mins = _mm256_madd_epi16(mins16, Bytes32(xb.bsums));
-      acc_mins[r] =
-          _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_set1_ps(dmin * xb.d), acc_mins[r]);
+      acc[r] = _mm512_fnmadd_ps(mins, _mm512_loadu_ps(xb.sums), acc[r]);
     }
   }
-  for (int r = 0; r < R; ++r) out[r] = SumLanes(acc[r]) - SumLanes(acc_mins[r]);
+  for (int r = 0; r < R; ++r) out[r] = SumLanes(acc[r]);
 }
 
-float FastDotQ4_K(const BlockQ4_K* w, const ActivationQ8_256* x, int blocks) {
+float FastDotQ4_K(const BlockQ4_K* w, const ActivationQ8_K16* x, int blocks) {
   float out;
   FastDotQ4_KRows<1>(w, x, 0, blocks, &out);
   return out;
 }
 
+// vpermw indices placing Q6_K's 16 int16 sub-block weights (scale * k) for the maddubs pairs of
+// one half of a block: pairs 0-31 of q12 (codes q1 | q2) cover sub-blocks 8 * half + 0..3, eight
+// pairs each, and those of q34 sub-blocks 8 * half + 4..7. Row 2 * half + (q34 ? 1 : 0).
+struct Q6_KScaleIndex {
+  alignas(64) int16_t words[4][32];
+  Q6_KScaleIndex() {
+    for (int v = 0; v < 4; ++v) {
+      for (int i = 0; i < 32; ++i) words[v][i] = static_cast<int16_t>(4 * v + i / 8);
+    }
+  }
+};
+const Q6_KScaleIndex kQ6_KScaleIndex;
+
+// Rows x[0], x[stride], ... x[(R-1) * stride] against one Q6_K weight row: codes unpacked once
+// per block for the R inputs. Each sub-block's integer dot is weighed by scale * k (the input's
+// steps, ActivationQ8_K16) in one dpwssd; |lane| <= 4 * 2 * 16002 * 8192 < 2^31 per block.
 template <int R>
-void FastDotQ6_KRows(const BlockQ6_K* w, const ActivationQ8_256* x, size_t stride, int blocks,
+void FastDotQ6_KRows(const BlockQ6_K* w, const ActivationQ8_K16* x, size_t stride, int blocks,
                      float* out) {
   const __m512i low4 = _mm512_set1_epi8(0x0f), low2 = _mm512_set1_epi8(0x03);
-  // Byte indices repeating scale j eight times, for the four groups of four sub-blocks.
-  const __m256i spread0 = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2,
-                                           2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-  const __m256i four = _mm256_set1_epi8(4), eight = _mm256_set1_epi8(8);
+  __m512i index[4];
+  for (int v = 0; v < 4; ++v) index[v] = _mm512_load_si512(kQ6_KScaleIndex.words[v]);
   __m512 acc[R];
-  __m256 acc_offsets[R];
-  for (int r = 0; r < R; ++r) {
-    acc[r] = _mm512_setzero_ps();
-    acc_offsets[r] = _mm256_setzero_ps();
-  }
+  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
   for (int b = 0; b < blocks; ++b) {
-    const __m128i scales16 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].scales));
-    const __m256i scales_bcast = _mm256_broadcastsi128_si256(scales16);
+    const __m128i scale_bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].scales));
+    const __m256i scales = _mm256_cvtepi8_epi16(scale_bytes);
+    __m256i weights[R];  // scale * k per sub-block, int16
     __m512i sum[R];
-    for (int r = 0; r < R; ++r) sum[r] = _mm512_setzero_si512();
+    for (int r = 0; r < R; ++r) {
+      weights[r] = _mm256_mullo_epi16(scales, Bytes32(x[r * stride + b].k));
+      sum[r] = _mm512_setzero_si512();
+    }
     for (int half = 0; half < 2; ++half) {
       const __m512i L = Bytes64(w[b].ql + 64 * half);
       const __m256i H = Bytes32(w[b].qh + 32 * half);
@@ -533,34 +618,29 @@ void FastDotQ6_KRows(const BlockQ6_K* w, const ActivationQ8_256* x, size_t strid
                                           _mm512_slli_epi16(_mm512_and_si512(h01, low2), 4));
       const __m512i q34 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(L, 4), low4),
                                           _mm512_slli_epi16(_mm512_and_si512(h23, low2), 4));
-      const __m256i idx12 = half ? _mm256_add_epi8(spread0, eight) : spread0;
-      const __m256i idx34 = _mm256_add_epi8(idx12, four);
-      const __m512i s12 = _mm512_cvtepi8_epi16(_mm256_shuffle_epi8(scales_bcast, idx12));
-      const __m512i s34 = _mm512_cvtepi8_epi16(_mm256_shuffle_epi8(scales_bcast, idx34));
       for (int r = 0; r < R; ++r) {
         const int8_t* xq = x[r * stride + b].qs + 128 * half;
-        const __m512i p12 = _mm512_maddubs_epi16(q12, Bytes64(xq));
-        const __m512i p34 = _mm512_maddubs_epi16(q34, Bytes64(xq + 64));
-        sum[r] = _mm512_add_epi32(sum[r], _mm512_madd_epi16(p12, s12));
-        sum[r] = _mm512_add_epi32(sum[r], _mm512_madd_epi16(p34, s34));
+        const __m512i all = _mm512_castsi256_si512(weights[r]);
+        const __m512i s12 = _mm512_permutexvar_epi16(index[2 * half], all);
+        const __m512i s34 = _mm512_permutexvar_epi16(index[2 * half + 1], all);
+        sum[r] = _mm512_dpwssd_epi32(sum[r], _mm512_maddubs_epi16(q12, Bytes64(xq)), s12);
+        sum[r] = _mm512_dpwssd_epi32(sum[r], _mm512_maddubs_epi16(q34, Bytes64(xq + 64)), s34);
       }
     }
     const float dw = _cvtsh_ss(w[b].d);
-    const __m256i scales_wide = _mm256_cvtepi8_epi16(scales16);
+    // The offset of 32, lane j: 32 * dw * scale_j times the sum of sub-block j's rounded x.
+    const __m512 offsets = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(scale_bytes)),
+                                         _mm512_set1_ps(32.0f * dw));
     for (int r = 0; r < R; ++r) {
-      const ActivationQ8_256& xb = x[r * stride + b];
-      const float d = dw * xb.d;
-      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[r]), _mm512_set1_ps(d), acc[r]);
-      // The offset of 32: 32 * sum_j scale_j * (sum of sub-block j's x codes).
-      const __m256i offsets = _mm256_madd_epi16(scales_wide, Bytes32(xb.bsums));
-      acc_offsets[r] =
-          _mm256_fmadd_ps(_mm256_cvtepi32_ps(offsets), _mm256_set1_ps(32.0f * d), acc_offsets[r]);
+      const ActivationQ8_K16& xb = x[r * stride + b];
+      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[r]), _mm512_set1_ps(dw * xb.d), acc[r]);
+      acc[r] = _mm512_fnmadd_ps(offsets, _mm512_loadu_ps(xb.sums), acc[r]);
     }
   }
-  for (int r = 0; r < R; ++r) out[r] = SumLanes(acc[r]) - SumLanes(acc_offsets[r]);
+  for (int r = 0; r < R; ++r) out[r] = SumLanes(acc[r]);
 }
 
-float FastDotQ6_K(const BlockQ6_K* w, const ActivationQ8_256* x, int blocks) {
+float FastDotQ6_K(const BlockQ6_K* w, const ActivationQ8_K16* x, int blocks) {
   float out;
   FastDotQ6_KRows<1>(w, x, 0, blocks, &out);
   return out;
@@ -654,32 +734,23 @@ void TileQ4_0(const BlockQ4_0* w, size_t w_stride, const ActivationQ8_32* x, siz
 
 // Q4_K: per 128 values (two chunks of sub-blocks 2c | 2c + 1), Q4_KPairDot, as the decode kernel.
 template <int RW, int RX>
-void TileQ4_K(const BlockQ4_K* w, size_t w_stride, const ActivationQ8_256* x, size_t x_stride,
+void TileQ4_K(const BlockQ4_K* w, size_t w_stride, const ActivationQ8_K16* x, size_t x_stride,
               int blocks, float* out, size_t out_stride) {
-  constexpr int kPairs = (RW + 1) / 2;  // the mins of weight rows 2p | 2p + 1 share a vector
   const __m512i low4 = _mm512_set1_epi8(0x0f);
-  const __m128i pairs = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
   __m512 acc[RX][RW];
-  __m512 acc_mins[RX][kPairs];
   for (int r = 0; r < RX; ++r) {
     for (int j = 0; j < RW; ++j) acc[r][j] = _mm512_setzero_ps();
-    for (int p = 0; p < kPairs; ++p) acc_mins[r][p] = _mm512_setzero_ps();
   }
   for (int b = 0; b < blocks; ++b) {
     __m512i scales[RW][2];
-    __m256i mins16[2 * kPairs];
-    float d[RW], dmin[2 * kPairs];
+    __m512 mins[RW];
+    float d[RW];
     for (int j = 0; j < RW; ++j) {
       const BlockQ4_K& wb = w[j * w_stride + b];
       const __m128i unpacked = UnpackScalesVector(wb.scales);
       Q4_KPairScales(unpacked, scales[j]);
-      mins16[j] = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(_mm_srli_si128(unpacked, 8), pairs));
+      mins[j] = Q4_KGroupMins(unpacked, _cvtsh_ss(wb.dmin));
       d[j] = _cvtsh_ss(wb.d);
-      dmin[j] = _cvtsh_ss(wb.dmin);
-    }
-    if constexpr (RW % 2 == 1) {
-      mins16[RW] = _mm256_setzero_si256();
-      dmin[RW] = 0.0f;
     }
     __m512i sum[RX][RW];
     for (int r = 0; r < RX; ++r) {
@@ -692,38 +763,26 @@ void TileQ4_K(const BlockQ4_K* w, size_t w_stride, const ActivationQ8_256* x, si
         codes1[j] = Q4_KChunkCodes(w[j * w_stride + b], 2 * p + 1, low4);
       }
       for (int r = 0; r < RX; ++r) {
-        const int8_t* xq = x[r * x_stride + b].qs + 128 * p;
-        for (int j = 0; j < RW; ++j)
-          sum[r][j] = Q4_KPairDot(sum[r][j], codes0[j], codes1[j], xq, scales[j][p]);
+        const ActivationQ8_K16& xb = x[r * x_stride + b];
+        for (int j = 0; j < RW; ++j) {
+          sum[r][j] = Q4_KPairDot(sum[r][j], codes0[j], codes1[j], xb.qs + 128 * p,
+                                  Q4_KInputSteps(scales[j][p], xb, p));
+        }
       }
     }
-    __m512i mins_pair[kPairs];
-    __m512 dmin_pair[kPairs];
-    for (int p = 0; p < kPairs; ++p) {
-      mins_pair[p] = Join(mins16[2 * p], mins16[2 * p + 1]);
-      dmin_pair[p] = TwoScales(dmin[2 * p], dmin[2 * p + 1]);
-    }
+    // The same float operations per output, in the same order, as FastDotQ4_KRows.
     for (int r = 0; r < RX; ++r) {
-      const ActivationQ8_256& xb = x[r * x_stride + b];
-      const __m512i bsums = _mm512_broadcast_i64x4(Bytes32(xb.bsums));
-      const __m512 xd = _mm512_set1_ps(xb.d);
+      const ActivationQ8_K16& xb = x[r * x_stride + b];
+      const __m512 sums = _mm512_loadu_ps(xb.sums);
       for (int j = 0; j < RW; ++j) {
         acc[r][j] =
             _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[r][j]), _mm512_set1_ps(d[j] * xb.d), acc[r][j]);
-      }
-      for (int p = 0; p < kPairs; ++p) {
-        const __m512i mins = _mm512_madd_epi16(mins_pair[p], bsums);
-        acc_mins[r][p] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(mins), _mm512_mul_ps(dmin_pair[p], xd),
-                                         acc_mins[r][p]);
+        acc[r][j] = _mm512_fnmadd_ps(mins[j], sums, acc[r][j]);
       }
     }
   }
   for (int r = 0; r < RX; ++r) {
-    for (int j = 0; j < RW; ++j) {
-      const __m512 m = acc_mins[r][j / 2];
-      const __m256 mins = j % 2 == 0 ? _mm512_castps512_ps256(m) : _mm512_extractf32x8_ps(m, 1);
-      out[r * out_stride + j] = SumLanes(acc[r][j]) - SumLanes(mins);
-    }
+    for (int j = 0; j < RW; ++j) out[r * out_stride + j] = SumLanes(acc[r][j]);
   }
 }
 
@@ -756,7 +815,7 @@ struct PickQ4_0 {
 };
 template <int RW, int RX>
 struct PickQ4_K {
-  static constexpr TileKernel<BlockQ4_K, ActivationQ8_256> kFn = TileQ4_K<RW, RX>;
+  static constexpr TileKernel<BlockQ4_K, ActivationQ8_K16> kFn = TileQ4_K<RW, RX>;
 };
 // Tile shapes, measured on the 85M prefill (one Zen 5 core): Q8_0 and Q4_0 4 weight rows x 4
 // inputs; Q4_K 1 x 8 (2 x 4 is as fast, 2 x 8 and 4 x 4 are 15-20% slower: their per-block
@@ -764,7 +823,7 @@ struct PickQ4_K {
 constexpr int kTileQ4_KRows = 1, kTileQ4_KInputs = 8;
 constexpr TileTable<BlockQ8_0, ActivationQ8_32, PickQ8_0> kTilesQ8_0;
 constexpr TileTable<BlockQ4_0, ActivationQ8_32, PickQ4_0> kTilesQ4_0;
-constexpr TileTable<BlockQ4_K, ActivationQ8_256, PickQ4_K> kTilesQ4_K;
+constexpr TileTable<BlockQ4_K, ActivationQ8_K16, PickQ4_K> kTilesQ4_K;
 
 // Weight rows [begin, end) against all n input rows in tiles of up to kRW x kRX (kRW <= 4), in
 // panels of kPanelRows weight rows (16 measured 10% faster than none, as fast as 64): a panel's
@@ -802,7 +861,7 @@ struct ProductJob {
   const StoredMatrix* W;
   const float* x;
   const ActivationQ8_32* x32;
-  const ActivationQ8_256* x256;
+  const ActivationQ8_K16* xk16;
   float* y;
   int n;
   int tasks;
@@ -830,7 +889,7 @@ void ProductRows(const ProductJob& job, int begin, int end) {
         TiledRows<4, 4>(kTilesQ4_0, W, job.x32, job.n, begin, end, job.y);
         return;
       case StoredType::kQ4_K:
-        TiledRows<kTileQ4_KRows, kTileQ4_KInputs>(kTilesQ4_K, W, job.x256, job.n, begin, end,
+        TiledRows<kTileQ4_KRows, kTileQ4_KInputs>(kTilesQ4_K, W, job.xk16, job.n, begin, end,
                                                   job.y);
         return;
       default:
@@ -846,7 +905,7 @@ void ProductRows(const ProductJob& job, int begin, int end) {
     if (kFast && W.type == StoredType::kQ6_K) {
       for (; r + 4 <= job.n; r += 4) {
         float v[4];
-        const ActivationQ8_256* x = job.x256 + static_cast<size_t>(r) * blocks256;
+        const ActivationQ8_K16* x = job.xk16 + static_cast<size_t>(r) * blocks256;
         FastDotQ6_KRows<4>(reinterpret_cast<const BlockQ6_K*>(row), x, blocks256, blocks256, v);
         for (int k = 0; k < 4; ++k) job.y[static_cast<size_t>(r + k) * N + i] = v[k];
       }
@@ -907,7 +966,7 @@ void ProductRows(const ProductJob& job, int begin, int end) {
         }
         case StoredType::kQ4_K: {
           const auto* w = reinterpret_cast<const BlockQ4_K*>(row);
-          const ActivationQ8_256* x = job.x256 + static_cast<size_t>(r) * blocks256;
+          const ActivationQ8_K16* x = job.xk16 + static_cast<size_t>(r) * blocks256;
 #ifdef RLVR_STORED_AVX512
           v = kFast ? FastDotQ4_K(w, x, blocks256) : PlainDotQ4_K(w, x, blocks256);
 #else
@@ -917,7 +976,7 @@ void ProductRows(const ProductJob& job, int begin, int end) {
         }
         case StoredType::kQ6_K: {
           const auto* w = reinterpret_cast<const BlockQ6_K*>(row);
-          const ActivationQ8_256* x = job.x256 + static_cast<size_t>(r) * blocks256;
+          const ActivationQ8_K16* x = job.xk16 + static_cast<size_t>(r) * blocks256;
 #ifdef RLVR_STORED_AVX512
           v = kFast ? FastDotQ6_K(w, x, blocks256) : PlainDotQ6_K(w, x, blocks256);
 #else
@@ -960,7 +1019,7 @@ ProductJob PrepareJob(const StoredMatrix& W, ProductInput& in, float* y, bool pl
   }
   ProductJob job{&W, in.x(), nullptr, nullptr, y, in.rows(), 1, plain};
   if (W.type == StoredType::kQ8_0 || W.type == StoredType::kQ4_0) job.x32 = in.Q8_32();
-  if (W.type == StoredType::kQ4_K || W.type == StoredType::kQ6_K) job.x256 = in.Q8_256();
+  if (W.type == StoredType::kQ4_K || W.type == StoredType::kQ6_K) job.xk16 = in.Q8_K16();
   return job;
 }
 

@@ -8,12 +8,18 @@
 //
 // Accuracy. F32, F16 and BF16 weights multiply x in float (float accumulation). The quantized
 // types multiply x rounded to 8 bits, as llama.cpp does, so the inner products are integer ones:
-//   Q8_0, Q4_0  x in blocks of 32 values, int8 codes and a float scale amax/127 per block;
-//   Q4_K, Q6_K  x in blocks of 256 values, the same with one scale per 256 (GGML's Q8_K).
-// Each x value is then off by at most half a step, amax/254 of its block. The product's relative
-// L2 error from this rounding, measured by tests/kernels/stored_product_test.cpp on random
-// weights: ~0.5% for normal inputs, 1-3% when an outlier 20x the rest sets its blocks' step
-// (llama.cpp pays the same: its Q8_0 / Q8_K activations are these blocks).
+//   Q8_0, Q4_0  x in blocks of 32 values, int8 codes and a float scale amax/127 per block (as
+//               llama.cpp's Q8_0 activations);
+//   Q4_K, Q6_K  x in blocks of 256 values with a step per 16 values (ActivationQ8_K16), finer
+//               than llama.cpp's one step per 256 (GGML's Q8_K): about half its squared error on
+//               normal inputs, and an outlier coarsens only its own 16 values. The steps fold
+//               into the weights' int16 sub-block scales, so it costs one multiply per block.
+// Each x value is then off by at most half a step: amax/254 of its block of 32, resp. of its 16
+// values (to within 1/64 of the 256-value block's amax). The product's relative L2 error from
+// this rounding, measured by tests/kernels/stored_product_test.cpp on random weights: ~0.5% for
+// normal inputs; with an outlier 20x the rest, ~1.2% for Q8_0/Q4_0 and under 1% for the K-quants
+// (2.2% with one step per 256). That the K-quants' logits sit closer to the float model's than
+// llama.cpp's do on the same files is measured by tests/llama_cpp/kld.py.
 // The result is exactly sum over blocks of (weight scale * x scale * integer dot), so it
 // depends only on the inputs, never on thread count or the order of the rows; nor, for every
 // type but F32, on how many input rows come in one call: the prefill tiles and the one-row decode
@@ -41,12 +47,21 @@ struct ActivationQ8_32 {
   int8_t qs[32];
 };
 
-// 256 activation values rounded to int8 (GGML's block_q8_K): float scale, codes, and the sums of
-// each 16 codes (which the K-quants' offsets and mins need).
-struct ActivationQ8_256 {
+// 256 activation values in 16 groups of 16, each group rounded to int8 on its own step: a whole
+// multiple k[g] (1..kMaxGroupSteps) of the block's step d = amax / (127 * kMaxGroupSteps), the
+// smallest that holds the group's largest value. So a group's step exceeds its own amax / 127 by
+// less than d, and the dot product stays an integer one: Q4_K and Q6_K fold
+// k into their int16 sub-block scales (|scale * k| <= 128 * 64). A block whose amax has no normal
+// float step (below ~1e-34) rounds to zeros. bsums and sums: each group's codes and rounded values
+// summed (for Q4_K's mins and Q6_K's offset of 32).
+constexpr int kMaxGroupSteps = 64;
+struct ActivationQ8_K16 {
   float d;
-  int8_t qs[256];
+  int16_t k[16];
   int16_t bsums[16];
+  float sums[16];        // d * k[g] * bsums[g]: each group's rounded values summed
+  int16_t k_q4k[2][32];  // k as Q4_K's fast kernels weigh their int16 lanes (stored_product.cpp)
+  int8_t qs[256];
 };
 
 // The input of StoredProduct: up to max_rows rows of max_cols floats, and their 8-bit forms,
@@ -65,20 +80,20 @@ class ProductInput {
   int cols() const { return k_; }
   // The 8-bit forms, made on first call after Set (K must be a multiple of 32, resp. 256).
   const ActivationQ8_32* Q8_32();
-  const ActivationQ8_256* Q8_256();
+  const ActivationQ8_K16* Q8_K16();
 
  private:
   int max_rows_, max_cols_;
   const float* x_ = nullptr;
   int n_ = 0, k_ = 0;
-  bool have_q8_32_ = false, have_q8_256_ = false;
+  bool have_q8_32_ = false, have_q8_k16_ = false;
   std::vector<ActivationQ8_32> q8_32_;
-  std::vector<ActivationQ8_256> q8_256_;
+  std::vector<ActivationQ8_K16> q8_k16_;
 };
 
 // Rounds x[K] to 8-bit blocks (K a multiple of 32, resp. 256), as ProductInput does.
 void QuantizeActivationQ8_32(const float* x, ActivationQ8_32* out, int K);
-void QuantizeActivationQ8_256(const float* x, ActivationQ8_256* out, int K);
+void QuantizeActivationQ8_K16(const float* x, ActivationQ8_K16* out, int K);
 
 // y[r * W.rows + i] = dot(row i of W, row r of the input) for r < in.rows(), i < W.rows.
 // Throws std::invalid_argument if W is invalid (CheckStoredMatrix) or W.cols != in.cols().

@@ -45,10 +45,40 @@ void DequantizeStoredRowRef(const StoredMatrix& W, int row, float* out) {
   }
 }
 
+namespace {
+
+// The K-quants' input: a step per 16 values, a multiple 1..64 of the 256-value block's amax / 8128.
+void RoundInputInGroupsRef(const float* x, float* out, int K) {
+  for (int b = 0; b < K; b += 256) {
+    float amax = 0.0f;
+    for (int i = b; i < b + 256; ++i) amax = std::max(amax, std::fabs(x[i]));
+    const float d = amax / 8128.0f;
+    for (int g = b; g < b + 256; g += 16) {
+      if (!std::isnormal(d)) {
+        std::fill_n(out + g, 16, 0.0f);
+        continue;
+      }
+      float group_max = 0.0f;
+      for (int i = g; i < g + 16; ++i) group_max = std::max(group_max, std::fabs(x[i]));
+      const int k = std::clamp(static_cast<int>(std::ceil(group_max * (64.0f / amax))), 1, 64);
+      const float inverse = 1.0f / (d * static_cast<float>(k));
+      for (int i = g; i < g + 16; ++i) {
+        const float code = std::clamp(std::nearbyint(x[i] * inverse), -127.0f, 127.0f);
+        out[i] = (code * static_cast<float>(k)) * d;
+      }
+    }
+  }
+}
+
+}  // namespace
+
 void RoundInputRef(StoredType type, const float* x, float* out, int K) {
+  if (type == StoredType::kQ4_K || type == StoredType::kQ6_K) {
+    RoundInputInGroupsRef(x, out, K);
+    return;
+  }
   int block = 0;
   if (type == StoredType::kQ8_0 || type == StoredType::kQ4_0) block = 32;
-  if (type == StoredType::kQ4_K || type == StoredType::kQ6_K) block = 256;
   if (block == 0) {
     std::copy_n(x, K, out);
     return;

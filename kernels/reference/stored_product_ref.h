@@ -11,8 +11,10 @@ namespace rlvr {
 void DequantizeStoredRowRef(const StoredMatrix& W, int row, float* out);
 
 // x[K] as StoredProduct multiplies it for weights of `type`: unchanged for F32/F16/BF16, else
-// rounded per block of 32 (Q8_0, Q4_0) or 256 (Q4_K, Q6_K) values to code * amax / 127 with
-// code = nearest of x * (127 / amax) (float arithmetic, ties to even).
+// rounded per block of 32 (Q8_0, Q4_0) values to code * amax / 127 with code = nearest of
+// x * (127 / amax) (float arithmetic, ties to even); for Q4_K and Q6_K per group of 16 to
+// (code * k) * d with d = amax / 8128 of its 256 and k = ceil(group amax * (64 / amax)) in 1..64,
+// code = nearest of x * (1 / (d * k)), clamped to +-127 (zeros where d is not a normal float).
 void RoundInputRef(StoredType type, const float* x, float* out, int K);
 
 // y[r * W.rows + i] = sum_k dequantized W[i, k] * rounded x[r, k], in double.
