@@ -74,40 +74,6 @@ namespace {
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
-// Codes and scale of `count` values: d = amax / 127, code = round(x / d).
-float RoundBlock(const float* x, int8_t* q, int count) {
-#ifdef RLVR_STORED_AVX512
-  if (count % 16 == 0) {
-    // The scalar code below, 16 values at a time: the same float operations per value (the max
-    // is exact, roundscale rounds half to even like nearbyint), so the same codes.
-    __m512 vmax = _mm512_setzero_ps();
-    for (int i = 0; i < count; i += 16)
-      vmax = _mm512_max_ps(vmax, _mm512_abs_ps(_mm512_loadu_ps(x + i)));
-    alignas(64) float lanes[16];
-    _mm512_store_ps(lanes, vmax);
-    float amax = 0.0f;
-    for (float lane : lanes) amax = std::max(amax, lane);
-    const __m512 id = _mm512_set1_ps(amax > 0.0f ? 127.0f / amax : 0.0f);
-    const __m512 lo = _mm512_set1_ps(-127.0f), hi = _mm512_set1_ps(127.0f);
-    for (int i = 0; i < count; i += 16) {
-      const __m512 scaled = _mm512_roundscale_ps(_mm512_mul_ps(_mm512_loadu_ps(x + i), id),
-                                                 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-      const __m512i codes = _mm512_cvttps_epi32(_mm512_min_ps(_mm512_max_ps(scaled, lo), hi));
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(q + i), _mm512_cvtepi32_epi8(codes));
-    }
-    return amax / 127.0f;
-  }
-#endif
-  float amax = 0.0f;
-  for (int i = 0; i < count; ++i) amax = std::max(amax, std::fabs(x[i]));
-  const float d = amax / 127.0f;
-  const float id = amax > 0.0f ? 127.0f / amax : 0.0f;
-  for (int i = 0; i < count; ++i) {
-    q[i] = static_cast<int8_t>(std::clamp(std::nearbyint(x[i] * id), -127.0f, 127.0f));
-  }
-  return d;
-}
-
 // Largest |x| of 16 values (exact, so the same in either branch).
 float AbsMax16(const float* x) {
 #ifdef RLVR_STORED_AVX512
@@ -143,6 +109,15 @@ int RoundGroup(const float* x, float inverse, int8_t* q) {
 #endif
 }
 
+// Codes of 32 values on one step d = amax / 127 (code = round(x / d)); returns d and the sum of
+// the codes in *sum.
+float RoundBlock32(const float* x, int8_t* q, int32_t* sum) {
+  const float amax = std::max(AbsMax16(x), AbsMax16(x + 16));
+  const float inverse = amax > 0.0f ? 127.0f / amax : 0.0f;
+  *sum = RoundGroup(x, inverse, q) + RoundGroup(x + 16, inverse, q + 16);
+  return amax / 127.0f;
+}
+
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
@@ -152,10 +127,7 @@ int RoundGroup(const float* x, float inverse, int8_t* q) {
 void QuantizeActivationQ8_32(const float* x, ActivationQ8_32* out, int K) {
   for (int b = 0; b < K / 32; ++b) {
     ActivationQ8_32& o = out[b];
-    o.d = RoundBlock(x + b * 32, o.qs, 32);
-    int sum = 0;
-    for (int i = 0; i < 32; ++i) sum += o.qs[i];
-    o.sum = sum;
+    o.d = RoundBlock32(x + b * 32, o.qs, &o.sum);
   }
 }
 
@@ -169,19 +141,19 @@ void QuantizeActivationQ8_K16(const float* x, ActivationQ8_K16* out, int K) {
       amax = std::max(amax, group_max[g]);
     }
     o.d = amax / static_cast<float>(127 * kMaxGroupSteps);
-    for (int g = 0; g < 16; ++g) {
-      if (!std::isnormal(o.d)) {  // no usable step: zeros (see the header)
-        o.d = 0.0f;
-        o.k[g] = 1;
-        o.bsums[g] = 0;
-        std::fill_n(o.qs + 16 * g, 16, int8_t{0});
-        continue;
+    if (!std::isnormal(o.d)) {  // no usable step: zeros (see the header)
+      o.d = 0.0f;
+      std::fill_n(o.k, 16, int16_t{1});
+      std::fill_n(o.bsums, 16, int16_t{0});
+      std::fill_n(o.qs, 256, int8_t{0});
+    } else {
+      for (int g = 0; g < 16; ++g) {
+        const float steps = std::ceil(group_max[g] * (kMaxGroupSteps / amax));
+        const int k = std::clamp(static_cast<int>(steps), 1, kMaxGroupSteps);
+        o.k[g] = static_cast<int16_t>(k);
+        o.bsums[g] = static_cast<int16_t>(
+            RoundGroup(xb + 16 * g, 1.0f / (o.d * static_cast<float>(k)), o.qs + 16 * g));
       }
-      const float steps = std::ceil(group_max[g] * (static_cast<float>(kMaxGroupSteps) / amax));
-      const int k = std::clamp(static_cast<int>(steps), 1, kMaxGroupSteps);
-      o.k[g] = static_cast<int16_t>(k);
-      o.bsums[g] = static_cast<int16_t>(
-          RoundGroup(xb + 16 * g, 1.0f / (o.d * static_cast<float>(k)), o.qs + 16 * g));
     }
     for (int g = 0; g < 16; ++g) o.sums[g] = o.d * static_cast<float>(o.k[g] * o.bsums[g]);
     // Q4_K's layout: int16 lane i of pair p's packed dot holds 4 products of values in group
