@@ -193,11 +193,15 @@ class SlurmExecutorTest : public ::testing::Test {
 
   // Lets a job Slurm requeued start again now instead of after Slurm's two-minute hold.
   static void ReleaseRequeued(const std::string& job) {
+    // Slurm sets a requeued job's begin time when it turns PENDING, after COMPLETING: an update
+    // before that is overwritten (seen under load: the rerun then waited minutes, not seconds).
+    // So the update that counts is one made after squeue showed PENDING.
     std::string state;
-    for (int i = 0; i < 40; ++i) {
-      ProcessResult update = Slurm({"scontrol", "update", "jobid=" + job, "StartTime=now"});
+    for (int i = 0; i < 80; ++i) {
       state = Slurm({"squeue", "-h", "-j", job, "-o", "%T"}).out;
-      if (update.ok() && state.find("COMPLETING") == std::string::npos) return;
+      if (state.empty() || state.find("RUNNING") != std::string::npos) return;  // nothing holds it
+      const bool pending = state.find("PENDING") != std::string::npos;
+      if (Slurm({"scontrol", "update", "jobid=" + job, "StartTime=now"}).ok() && pending) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
     }
     ADD_FAILURE() << "job " << job << " could not be released after its requeue: " << state;
