@@ -114,6 +114,20 @@ class SlurmExecutorTest : public ::testing::Test {
     if (start_error_ != nullptr) FAIL() << *start_error_;
   }
 
+  // A test that failed part-way (an ASSERT) may leave its jobs queued; cancel them so that the
+  // next tests see an empty queue and fail only for their own reasons. A passing test must leave
+  // none itself (TearDownTestSuite and NoJobLeftBehind check that).
+  void TearDown() override {
+    if (!HasFailure() || environment_ == nullptr) return;
+    ProcessResult ids = Slurm({"squeue", "-h", "-o", "%i"});
+    std::istringstream lines(ids.out);
+    for (std::string id; std::getline(lines, id);) {
+      if (!id.empty()) Slurm({"scancel", id});
+    }
+    for (int i = 0; i < 80 && !ActiveJobs().empty(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+
   static ProcessResult Slurm(const std::vector<std::string>& argv) {
     RunOptions run;
     run.env = *environment_;
