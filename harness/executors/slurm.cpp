@@ -656,6 +656,21 @@ void SlurmExecutor::Advance(Evaluation& evaluation, const Queue& queue,
     if (!script_ended && evaluation.ended_seen_at == 0) evaluation.ended_seen_at = Now();
     const double grace = current_run_started ? 60 : 5;
     if (!script_ended && Now() - evaluation.ended_seen_at < grace) return;
+    if (!current_run_started) {
+      // Slurm ended the job before its script's first line ran (seen: "Job credential revoked"
+      // when a requeued job starts again within the second of its requeue): nothing of the
+      // candidate ran, so it is a try lost to the cluster. Any log there is a lost run's.
+      // Cancelled for good first, in case Slurm's record was a lost run's and it runs again.
+      ScancelJobs({job_id});
+      Retry(evaluation,
+            fmt::format("job {} ended {}{} before its script started{} (Slurm could not launch "
+                        "it, not by rlvr)",
+                        job_id, state.empty() ? "ENDED" : state, where,
+                        current.restart > 0 ? fmt::format(" for restart {}", current.restart)
+                                            : std::string()),
+            finished);
+      return;
+    }
     EvaluationOutcome outcome = Finish(evaluation);
     std::string log = ReadFileText(folder / ("evaluate." + job_id + ".err"));
     if (log.empty()) log = ReadFileText(folder / ("slurm-" + job_id + ".out"));

@@ -4,12 +4,12 @@
 // are judged as parallel batch jobs and their failed gates compared with the local executor's;
 // a job cancelled by someone else mid-run is retried; a job Slurm requeues itself is a try of the
 // same job id, seen also by an executor that was not running at the time, and counts against
-// max_tries; a second executor adopts the jobs of one that went away; Ctrl-C's CancelAll leaves no
-// job. If the cluster cannot start, every test
-// fails with the daemons' own log lines: this suite does not skip.
+// max_tries; a job Slurm could not launch is a try lost to the cluster; a second executor adopts
+// the jobs of one that went away; Ctrl-C's CancelAll leaves no job. If the cluster cannot start,
+// every test fails with the daemons' own log lines: this suite does not skip.
 //
-// One process runs the whole suite (ctest entry SlurmExecutorTest.All), so the cluster starts
-// once; each test still stands alone.
+// Two processes run the suite (ctest entries SlurmExecutorTest.Jobs and .LostNodes), so the
+// cluster starts twice, not once per test; each test still stands alone.
 #include <unistd.h>
 
 #include <algorithm>
@@ -126,6 +126,10 @@ class SlurmExecutorTest : public ::testing::Test {
     }
     for (int i = 0; i < 80 && !ActiveJobs().empty(); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    // Its evaluations' records too: a later test's Adopt would take them up (seen: one failure
+    // made three more tests fail).
+    std::error_code ignored;
+    fs::remove_all(EvaluationFolder(repo_->path(), "x").parent_path(), ignored);
   }
 
   static ProcessResult Slurm(const std::vector<std::string>& argv) {
@@ -209,13 +213,18 @@ class SlurmExecutorTest : public ::testing::Test {
   static void ReleaseRequeued(const std::string& job) {
     // Slurm sets a requeued job's begin time when it turns PENDING, after COMPLETING: an update
     // before that is overwritten (seen under load: the rerun then waited minutes, not seconds).
-    // So the update that counts is one made after squeue showed PENDING.
+    // So the update that counts is one made after squeue showed PENDING. And a second later:
+    // slurmd revoked the job's credential at the requeue and refuses a launch whose credential is
+    // not from a later second ("Job credential revoked"), which Slurm's own delay never meets. (A
+    // begin time in the future instead waits for the scheduler's next periodic pass, ~20 s.)
     std::string state;
     for (int i = 0; i < 80; ++i) {
       state = Slurm({"squeue", "-h", "-j", job, "-o", "%T"}).out;
       if (state.empty() || state.find("RUNNING") != std::string::npos) return;  // nothing holds it
-      const bool pending = state.find("PENDING") != std::string::npos;
-      if (Slurm({"scontrol", "update", "jobid=" + job, "StartTime=now"}).ok() && pending) return;
+      if (state.find("PENDING") != std::string::npos) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+        if (Slurm({"scontrol", "update", "jobid=" + job, "StartTime=now"}).ok()) return;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
     }
     ADD_FAILURE() << "job " << job << " could not be released after its requeue: " << state;
@@ -570,6 +579,34 @@ TEST_F(SlurmExecutorTest, JobRequeuedHeldIsCancelledAndRetried) {
   for (int i = 0; i < 40 && !(left = ActiveJobs()).empty(); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   EXPECT_EQ(left, "") << "the held job was not cancelled";
+}
+
+// Slurm ends a job it could not launch (here: an output file it cannot open; also seen, a
+// requeued job started again within the second of its requeue, "Job credential revoked") as
+// FAILED, before the job script's first line. Nothing of the candidate ran: a try lost to the
+// cluster, never an evaluation ended without a verdict.
+TEST_F(SlurmExecutorTest, JobSlurmCouldNotLaunchIsATryLostToTheCluster) {
+  const std::string key = "never-launched";
+  SlurmExecutorOptions options = Options();
+  options.sbatch_args = {"--output=" + (*cluster_dir_ / "no-such-folder" / "out").string()};
+  options.max_tries = 2;
+  SlurmExecutor executor(options);
+  executor.Submit(Request(key, "speedup.txt"));
+
+  std::map<std::string, EvaluationOutcome> outcomes = CollectByKey(executor, 60);
+  ASSERT_EQ(outcomes.count(key), 1u);
+  const EvaluationOutcome& outcome = outcomes[key];
+  EXPECT_FALSE(outcome.has_verdict);
+  EXPECT_THAT(outcome.error, HasSubstr("no verdict after 2 tries on the cluster (infrastructure)"));
+  EXPECT_EQ(outcome.tries, 2);
+  ASSERT_EQ(outcome.infrastructure_events.size(), 2u);
+  for (const std::string& event : outcome.infrastructure_events)
+    EXPECT_THAT(event, HasSubstr("FAILED on rlvr")) << event;
+  EXPECT_THAT(outcome.infrastructure_events[0], HasSubstr("before its script started"));
+  EXPECT_THAT(outcome.infrastructure_events[0], HasSubstr("resubmitted as try 2 of 2"));
+  EXPECT_THAT(outcome.infrastructure_events[1], HasSubstr("no tries left"));
+  executor.Acknowledge(key);
+  EXPECT_EQ(ActiveJobs(), "");
 }
 
 TEST_F(SlurmExecutorTest, RestartedExecutorAdoptsTheJobs) {
