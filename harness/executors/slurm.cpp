@@ -654,7 +654,8 @@ void SlurmExecutor::Advance(Evaluation& evaluation, const Queue& queue,
     // may show the lost run's end for a while after a requeue (seen: FAILED while the requeued
     // run was starting). Only a long silence means the script died without its end line.
     if (!script_ended && evaluation.ended_seen_at == 0) evaluation.ended_seen_at = Now();
-    const double grace = current_run_started ? 60 : 5;
+    // A rerun not started yet: Slurm's record may still be the lost run's end, so wait longer.
+    const double grace = current_run_started ? 60 : current.restart > 0 ? 15 : 5;
     if (!script_ended && Now() - evaluation.ended_seen_at < grace) return;
     if (!current_run_started) {
       // Slurm ended the job before its script's first line ran (seen: "Job credential revoked"
