@@ -194,6 +194,21 @@ class SlurmExecutorTest : public ::testing::Test {
     return by_key;
   }
 
+  // The one outcome of `key`, which must be "no verdict after `tries` tries on the cluster" with
+  // an infrastructure event per try; returned for the test's own checks of the events.
+  static EvaluationOutcome CollectGivenUp(Executor& executor, const std::string& key, int tries,
+                                          double timeout_seconds) {
+    std::map<std::string, EvaluationOutcome> outcomes = CollectByKey(executor, timeout_seconds);
+    EXPECT_EQ(outcomes.count(key), 1u);
+    EvaluationOutcome outcome = outcomes[key];
+    EXPECT_FALSE(outcome.has_verdict);
+    EXPECT_THAT(outcome.error, HasSubstr("no verdict after " + std::to_string(tries) +
+                                         " tries on the cluster (infrastructure)"));
+    EXPECT_EQ(outcome.tries, tries);
+    EXPECT_EQ(outcome.infrastructure_events.size(), static_cast<size_t>(tries));
+    return outcome;
+  }
+
   // Waits until the job of `key` runs and its script has started; returns the job id.
   static std::string WaitUntilRunning(SlurmExecutor& executor, const std::string& key) {
     fs::path folder = EvaluationFolder(repo_->path(), key);
@@ -561,12 +576,7 @@ TEST_F(SlurmExecutorTest, JobRequeuedHeldIsCancelledAndRetried) {
   ProcessResult requeue = Slurm({"scontrol", "requeuehold", job});
   ASSERT_TRUE(requeue.ok()) << requeue.err;
 
-  std::map<std::string, EvaluationOutcome> outcomes = CollectByKey(executor, 30);
-  ASSERT_EQ(outcomes.count(key), 1u);
-  const EvaluationOutcome& outcome = outcomes[key];
-  EXPECT_FALSE(outcome.has_verdict);
-  EXPECT_THAT(outcome.error, HasSubstr("no verdict after 2 tries"));
-  EXPECT_EQ(outcome.tries, 2);
+  const EvaluationOutcome outcome = CollectGivenUp(executor, key, 2, 30);
   ASSERT_EQ(outcome.infrastructure_events.size(), 2u);
   EXPECT_THAT(
       outcome.infrastructure_events[0],
@@ -593,12 +603,7 @@ TEST_F(SlurmExecutorTest, JobSlurmCouldNotLaunchIsATryLostToTheCluster) {
   SlurmExecutor executor(options);
   executor.Submit(Request(key, "speedup.txt"));
 
-  std::map<std::string, EvaluationOutcome> outcomes = CollectByKey(executor, 60);
-  ASSERT_EQ(outcomes.count(key), 1u);
-  const EvaluationOutcome& outcome = outcomes[key];
-  EXPECT_FALSE(outcome.has_verdict);
-  EXPECT_THAT(outcome.error, HasSubstr("no verdict after 2 tries on the cluster (infrastructure)"));
-  EXPECT_EQ(outcome.tries, 2);
+  const EvaluationOutcome outcome = CollectGivenUp(executor, key, 2, 60);
   ASSERT_EQ(outcome.infrastructure_events.size(), 2u);
   for (const std::string& event : outcome.infrastructure_events)
     EXPECT_THAT(event, HasSubstr("FAILED on rlvr")) << event;
@@ -686,13 +691,8 @@ TEST_F(SlurmExecutorTest, JobStuckInTheQueueIsRetriedThenGivenUp) {
   options.max_tries = 2;
   SlurmExecutor executor(options);
   executor.Submit(Request("held", "edits_test.txt"));
-  std::map<std::string, EvaluationOutcome> outcomes = CollectByKey(executor, 60);
-  ASSERT_EQ(outcomes.count("held"), 1u);
-  const EvaluationOutcome& outcome = outcomes["held"];
-  EXPECT_FALSE(outcome.has_verdict);  // not judged: never a failed gate
-  EXPECT_THAT(outcome.error, HasSubstr("no verdict after 2 tries"));
-  EXPECT_THAT(outcome.error, HasSubstr("infrastructure"));
-  EXPECT_EQ(outcome.tries, 2);
+  // Not judged: never a failed gate.
+  const EvaluationOutcome outcome = CollectGivenUp(executor, "held", 2, 60);
   ASSERT_EQ(outcome.infrastructure_events.size(), 2u);
   EXPECT_THAT(outcome.infrastructure_events[0], HasSubstr("waited in the queue"));
   EXPECT_THAT(outcome.infrastructure_events[0], HasSubstr("resubmitted as try 2 of 2"));
