@@ -29,6 +29,26 @@ std::string CloneFunction(const std::string& repo, const std::string& head) {
   return s.str();
 }
 
+// Empties the node's other slots that no job has taken for kUnusedSlotDays days (trees of an
+// older rlvr binary or configuration, of a repository no longer judged), so the node's disk does
+// not fill night after night. Each under its own lock, so a slot in use is never touched, and
+// the lock file stays: a job that opened it before still excludes any other.
+std::string PruneLines() {
+  std::ostringstream s;
+  s << "  for old in \"$cache_root/${SLURMD_NODENAME:-$(hostname)}\"/*/slot-*; do\n"
+    << "    [ \"$old\" != \"$slot\" ] && [ -f \"$old/lock\" ] || continue\n"
+    << "    [ -e \"$old/repo\" ] || [ -e \"$old/manifest\" ] || continue\n"
+    << "    [ -n \"$(find \"$old/lock\" -mtime +" << kUnusedSlotDays
+    << " 2>/dev/null)\" ] || continue\n"
+    << "    if (flock -n 8 && rm -rf \"$old/repo\" \"$old/manifest\" \"$old/check.log\") "
+       "8>>\"$old/lock\"; then\n"
+    << "      warm_note \"warm tree $old unused for more than " << kUnusedSlotDays
+    << " days: emptied\"\n"
+    << "    fi\n"
+    << "  done\n";
+  return s.str();
+}
+
 }  // namespace
 
 std::string WarmTreeLines(const std::string& cache_dir, const std::filesystem::path& repo,
@@ -71,7 +91,8 @@ std::string WarmTreeLines(const std::string& cache_dir, const std::filesystem::p
     << "  clone_at_head \"$tree\" || cannot_check_out\n"
     << "else\n"
     << "  tree=\"$slot/repo\"\n"
-    << "  if [ -d \"$tree\" ]; then\n"
+    << "  touch \"$slot/lock\"  # when a job last took the slot\n"
+    << PruneLines() << "  if [ -d \"$tree\" ]; then\n"
     << "    if [ ! -s \"$slot/manifest\" ]; then\n"
     << "      warm_note \"warm tree $slot not sealed (its last job ended without a verdict): "
        "wiped, built from nothing\"\n"

@@ -17,6 +17,9 @@
 // rebuilds what depends on them), and a build dir records its configuration (a change wipes it,
 // candidate/build.h).
 //
+// A job that takes a slot marks it (the lock file's mtime) and empties the node's slots that no job
+// has taken for kUnusedSlotDays, each under its own lock (a slot in use is never touched).
+//
 // Why this and not a compiler cache: ccache on node-local storage still pays configure, the
 // link of HEAD's and the candidate's programs and every cache lookup per job (~10 s a job on the
 // fixture), while the warm tree recompiles one file (~1-3 s); a cold slot falls back to a clone.
@@ -26,6 +29,9 @@
 #include <string>
 
 namespace rlvr {
+
+// A warm tree no job has taken for longer is emptied by the next job on its node.
+constexpr int kUnusedSlotDays = 7;
 
 // Lines of a POSIX sh job script. Preconditions: `$dir` (the evaluation folder) and `$job` (the
 // Slurm job id) are set. Afterwards `$tree` is the checked-out clone to evaluate in, and the

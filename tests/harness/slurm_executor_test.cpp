@@ -5,11 +5,14 @@
 // a job cancelled by someone else mid-run is retried; a job Slurm requeues itself is a try of the
 // same job id, seen also by an executor that was not running at the time, and counts against
 // max_tries; a job Slurm could not launch is a try lost to the cluster; a second executor adopts
-// the jobs of one that went away; Ctrl-C's CancelAll leaves no job. If the cluster cannot start,
-// every test fails with the daemons' own log lines: this suite does not skip.
+// the jobs of one that went away; warm trees unused for a week are emptied; Ctrl-C's CancelAll
+// leaves no job. If the cluster cannot start, every test fails with the daemons' own log lines:
+// this suite does not skip.
 //
 // Two processes run the suite (ctest entries SlurmExecutorTest.Jobs and .LostNodes), so the
 // cluster starts twice, not once per test; each test still stands alone.
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -32,6 +35,7 @@
 #include "harness/base/process.h"
 #include "harness/executors/local.h"
 #include "harness/executors/slurm.h"
+#include "harness/executors/slurm_warm_tree.h"
 #include "tests/harness/fixture_repo.h"
 
 namespace rlvr {
@@ -794,6 +798,64 @@ TEST_F(SlurmExecutorTest, WarmTreeIsReusedAndACorruptOneIsRebuilt) {
 
 // An evaluation with the benchmark stage runs its checks in a shared job and only then takes an
 // exclusive node, for the benchmark alone; a candidate failing its checks never takes one.
+// Warm trees no job has taken for more than kUnusedSlotDays (an older rlvr binary, a changed
+// rlvr.json) would fill the node's disk night after night: the next job on the node empties
+// them, but never one in use (locked) or recently taken, nor another node's.
+TEST_F(SlurmExecutorTest, UnusedWarmTreesAreEmptiedByTheNextJobOnTheirNode) {
+  SlurmExecutorOptions options = Options();
+  options.node_cache_dir = (*cluster_dir_ / "warm-prune").string();
+  options.sbatch_args = {"--nodelist=rlvr1"};
+  const fs::path cache = options.node_cache_dir;
+  auto make_slot = [&](const std::string& node, const std::string& key, int days_unused) {
+    fs::path slot = cache / node / key / "slot-1";
+    fs::create_directories(slot / "repo" / ".rlvr");
+    std::ofstream(slot / "repo" / ".rlvr" / "object.o") << "built";
+    std::ofstream(slot / "manifest") << "sealed";
+    std::ofstream(slot / "lock");
+    fs::last_write_time(
+        slot / "lock", fs::file_time_type::clock::now() - std::chrono::hours(24 * days_unused + 1));
+    return slot;
+  };
+  const fs::path unused = make_slot("rlvr1", "0000000000000old", kUnusedSlotDays + 1);
+  const fs::path recent = make_slot("rlvr1", "00000000000recent", kUnusedSlotDays - 1);
+  const fs::path in_use = make_slot("rlvr1", "0000000000000busy", kUnusedSlotDays + 1);
+  const fs::path elsewhere = make_slot("rlvr2", "0000000000000old", kUnusedSlotDays + 1);
+  int lock = open((in_use / "lock").c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(lock, 0);
+  ASSERT_EQ(flock(lock, LOCK_EX | LOCK_NB), 0);  // as a job using it holds it
+
+  SlurmExecutor executor(options);
+  executor.Submit(Request("warm-prune", "edits_test.txt"));
+  std::map<std::string, EvaluationOutcome> outcomes = CollectByKey(executor, 120);
+  close(lock);
+  const EvaluationOutcome& outcome = outcomes["warm-prune"];
+  ASSERT_TRUE(outcome.has_verdict) << outcome.error;
+  EXPECT_EQ(outcome.node, "rlvr1");
+  std::string notes =
+      ReadFileText(EvaluationFolder(repo_->path(), "warm-prune") / ("warm." + outcome.job_id));
+  EXPECT_THAT(notes, HasSubstr("warm tree " + unused.string() + " unused for more than " +
+                               std::to_string(kUnusedSlotDays) + " days: emptied"));
+  EXPECT_TRUE(outcome.infrastructure_events.empty()) << "housekeeping, not a fault";
+  executor.Acknowledge("warm-prune");
+
+  EXPECT_FALSE(fs::exists(unused / "repo"));
+  EXPECT_FALSE(fs::exists(unused / "manifest"));
+  EXPECT_TRUE(fs::exists(unused / "lock")) << "a job that opened it must still exclude others";
+  for (const fs::path& kept : {recent, in_use, elsewhere}) {
+    EXPECT_TRUE(fs::exists(kept / "repo" / ".rlvr" / "object.o")) << kept;
+    EXPECT_TRUE(fs::exists(kept / "manifest")) << kept;
+  }
+  // The job's own slot is marked as just taken.
+  bool own_slot_marked = false;
+  for (const auto& entry : fs::directory_iterator(cache / "rlvr1")) {
+    fs::path lock_file = entry.path() / "slot-1" / "lock";
+    if (entry.path().filename().string().starts_with("0000") || !fs::exists(lock_file)) continue;
+    own_slot_marked =
+        fs::file_time_type::clock::now() - fs::last_write_time(lock_file) < std::chrono::hours(1);
+  }
+  EXPECT_TRUE(own_slot_marked);
+}
+
 TEST_F(SlurmExecutorTest, SplitStagesHoldTheBenchmarkNodeOnlyForTheBenchmark) {
   SlurmExecutorOptions options = Options();
   options.bench_partition = "bench";
