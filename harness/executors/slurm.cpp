@@ -660,13 +660,14 @@ void SlurmExecutor::Advance(Evaluation& evaluation, const Queue& queue,
     if (!current_run_started) {
       // Slurm ended the job before its script's first line ran (seen: "Job credential revoked"
       // when a requeued job starts again within the second of its requeue): nothing of the
-      // candidate ran, so it is a try lost to the cluster. Any log there is a lost run's.
+      // candidate ran, so it is a try lost to the cluster. Any log there is a lost run's. (No end
+      // line before the start, so `state` is Slurm's own end here.)
       // Cancelled for good first, in case Slurm's record was a lost run's and it runs again.
       ScancelJobs({job_id});
       Retry(evaluation,
             fmt::format("job {} ended {}{} before its script started{} (Slurm could not launch "
                         "it, not by rlvr)",
-                        job_id, state.empty() ? "ENDED" : state, where,
+                        job_id, state, where,
                         current.restart > 0 ? fmt::format(" for restart {}", current.restart)
                                             : std::string()),
             finished);
